@@ -1,0 +1,100 @@
+"""Staff accounts: creation (with a one-time-code secret), lookup, and the failed-login lockout."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from sqlite_utils import Database
+
+from agent import audit
+from agent.access import otp
+from agent.access.passwords import hash_password
+from agent.access.roles import Role
+from agent.clock import utc_now_iso
+
+LOGIN_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{1,39}$")
+
+
+class AccountError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Someone who proved who they are: what sessions and audit records refer to."""
+
+    user_id: int
+    login: str
+    display_name: str
+    role: Role
+
+
+@dataclass(frozen=True)
+class NewAccount:
+    principal: Principal
+    otp_secret: str
+
+    @property
+    def otpauth_uri(self) -> str:
+        return otp.provisioning_uri(self.otp_secret, self.principal.login)
+
+
+def create_account(
+    db: Database, login: str, role: Role, password: str, display_name: str | None = None,
+    otp_secret: str | None = None, created_by: str = "cli",
+) -> NewAccount:
+    """Create an account inside the caller's transaction; audited."""
+    if not LOGIN_PATTERN.match(login):
+        raise AccountError("login must be 2-40 lowercase letters, digits, '.', '_' or '-'")
+    if db.execute("SELECT 1 FROM users WHERE login = ?", [login]).fetchone():
+        raise AccountError(f"an account named '{login}' already exists")
+    secret = otp_secret or otp.new_secret()
+    name = display_name or login
+    user_id = db["users"].insert(
+        {
+            "login": login,
+            "display_name": name,
+            "role": role.value,
+            "password_hash": hash_password(password),
+            "otp_secret": secret,
+            "created_at": utc_now_iso(),
+        }
+    ).last_pk
+    audit.append(db, audit.AuditEvent(actor=created_by, action="account.create", detail=f"{login} ({role.value})"))
+    return NewAccount(Principal(user_id, login, name, role), secret)
+
+
+def find_by_login(db: Database, login: str) -> dict | None:
+    rows = list(db.query("SELECT * FROM users WHERE login = ? AND disabled = 0", [login]))
+    return rows[0] if rows else None
+
+
+def principal_of(row: dict) -> Principal:
+    return Principal(row["id"], row["login"], row["display_name"], Role(row["role"]))
+
+
+def list_accounts(db: Database) -> list[Principal]:
+    return [principal_of(row) for row in db.query("SELECT * FROM users WHERE disabled = 0 ORDER BY login")]
+
+
+def is_locked(row: dict, now: float) -> bool:
+    return bool(row["locked_until"]) and row["locked_until"] > now
+
+
+def register_failure(db: Database, user_id: int, now: float, max_failed: int, lockout_seconds: float) -> bool:
+    """Count a failed login; returns True when this failure locks the account."""
+    failed = db.execute("SELECT failed_logins FROM users WHERE id = ?", [user_id]).fetchone()[0] + 1
+    locks = failed >= max_failed
+    db["users"].update(user_id, {"failed_logins": 0 if locks else failed, "locked_until": now + lockout_seconds if locks else None})
+    return locks
+
+
+def register_success(db: Database, user_id: int, otp_step: int) -> bool:
+    """Reset the failure count and consume the one-time code's step. Returns False when the step
+    was already used (a replayed code), atomically, so two logins with one code cannot both win."""
+    cursor = db.execute(
+        "UPDATE users SET failed_logins = 0, locked_until = NULL, otp_last_step = ? WHERE id = ? AND otp_last_step < ?",
+        [otp_step, user_id, otp_step],
+    )
+    return cursor.rowcount == 1

@@ -1,0 +1,108 @@
+"""The password + one-time code way in (the seed's "authentification forte").
+
+Checking a password costs ~50 ms of Argon2 on purpose, so it runs off the store thread:
+`verify_credentials` is pure CPU work, `conclude` then records the outcome in one transaction
+(failure count and lockout, one-time code consumed, audit record, session), re-checking what may
+have changed meanwhile (a concurrent login with the same code loses).
+A CPS card or Pro Santé Connect authenticator will produce the same `Principal` and reuse
+`conclude`'s bookkeeping with its own method name.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from sqlite_utils import Database
+
+from agent import audit
+from agent.access import accounts, otp, sessions
+from agent.access.accounts import Principal
+from agent.access.passwords import verify_password
+
+METHOD_PASSWORD_OTP = "password+otp"
+
+
+@dataclass(frozen=True)
+class LoginPolicy:
+    max_failed: int
+    lockout_seconds: float
+    otp_window: int
+    session_seconds: float
+
+
+class Refusal(StrEnum):
+    BAD_CREDENTIALS = "bad_credentials"
+    REPLAYED_CODE = "replayed_code"
+    ACCOUNT_LOCKED = "account_locked"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    principal: Principal | None = None
+    refusal: Refusal | None = None
+    retry_after: float | None = None  # seconds until a locked account opens again
+    token: str | None = None
+    session: sessions.Session | None = None
+
+
+def verify_credentials(row: dict | None, password: str, code: str, window: int, now: float) -> int | None:
+    """The one-time code's time step when both password and code are right, else None.
+    Always pays the password hash, known login or not, so timing does not reveal accounts."""
+    password_ok = verify_password(row["password_hash"] if row else None, password)
+    if not (password_ok and row):
+        return None
+    return otp.matching_step(row["otp_secret"], code, window, now)
+
+
+def _actor(login: str) -> str:
+    return "".join(ch for ch in login[:40] if ch.isprintable()) or "?"
+
+
+def conclude(
+    db: Database,
+    attempted_login: str,
+    step: int | None,
+    remote_addr: str | None,
+    policy: LoginPolicy,
+    now: float,
+    action: str = "login",
+    session_id: str | None = None,
+) -> Outcome:
+    """Record a login (or unlock, when `session_id` is given) attempt; opens or unlocks the session."""
+    row = accounts.find_by_login(db, attempted_login)
+
+    def refuse(refusal: Refusal, detail: str, retry_after: float | None = None) -> Outcome:
+        audit.append(
+            db,
+            audit.AuditEvent(
+                actor=_actor(attempted_login), role=row["role"] if row else None, action=action,
+                outcome=audit.DENIED if refusal is Refusal.ACCOUNT_LOCKED else audit.FAILURE,
+                remote_addr=remote_addr, detail=detail,
+            ),
+        )
+        return Outcome(refusal=refusal, retry_after=retry_after)
+
+    if row and accounts.is_locked(row, now):
+        return refuse(Refusal.ACCOUNT_LOCKED, "account locked", row["locked_until"] - now)
+    if row is None or step is None:
+        if row is None:
+            return refuse(Refusal.BAD_CREDENTIALS, "unknown login")
+        if accounts.register_failure(db, row["id"], now, policy.max_failed, policy.lockout_seconds):
+            return refuse(Refusal.ACCOUNT_LOCKED, "wrong password or code; account now locked", policy.lockout_seconds)
+        return refuse(Refusal.BAD_CREDENTIALS, "wrong password or code")
+    if not accounts.register_success(db, row["id"], step):
+        accounts.register_failure(db, row["id"], now, policy.max_failed, policy.lockout_seconds)
+        return refuse(Refusal.REPLAYED_CODE, "one-time code already used")
+
+    principal = accounts.principal_of(row)
+    token = session = None
+    if session_id is None:
+        token, session = sessions.open_session(db, principal, METHOD_PASSWORD_OTP, remote_addr, now, policy.session_seconds)
+    else:
+        sessions.unlock(db, session_id, now)
+    audit.append(
+        db,
+        audit.AuditEvent(actor=principal.login, role=principal.role.value, action=action, remote_addr=remote_addr, detail=METHOD_PASSWORD_OTP),
+    )
+    return Outcome(principal=principal, token=token, session=session)

@@ -1,0 +1,99 @@
+"""Sessions: a random token in an HttpOnly cookie, stored only as its SHA-256.
+
+A session expires a fixed time after login; it locks after an idle time and then answers only
+to unlock (the same user's credentials), lookup and logout. Each session carries a CSRF token the
+client echoes in a header on every state-changing request.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+
+from sqlite_utils import Database
+
+from agent.access.accounts import Principal
+from agent.access.roles import Role
+
+# How stale last_active may get before a request writes it again: reads stay reads.
+TOUCH_INTERVAL = 10.0
+
+
+def _id_of(token: str) -> str:
+    return hashlib.sha256(token.encode("ascii", "replace")).hexdigest()
+
+
+@dataclass(frozen=True)
+class Session:
+    id: str
+    principal: Principal
+    method: str
+    csrf_token: str
+    created_at: float
+    last_active: float
+    expires_at: float
+    locked: bool
+
+    def idle_locked(self, now: float, idle_seconds: float) -> bool:
+        return self.locked or now - self.last_active >= idle_seconds
+
+
+def open_session(
+    db: Database, principal: Principal, method: str, remote_addr: str | None, now: float, lifetime: float
+) -> tuple[str, Session]:
+    token = secrets.token_urlsafe(32)
+    row = {
+        "id": _id_of(token),
+        "user_id": principal.user_id,
+        "method": method,
+        "csrf_token": secrets.token_urlsafe(32),
+        "remote_addr": remote_addr,
+        "created_at": now,
+        "last_active": now,
+        "expires_at": now + lifetime,
+        "locked": 0,
+    }
+    db["sessions"].insert(row)
+    return token, Session(row["id"], principal, method, row["csrf_token"], now, now, row["expires_at"], False)
+
+
+def find(db: Database, token: str, now: float) -> Session | None:
+    """The live session for `token`, or None when unknown or expired."""
+    rows = list(
+        db.query(
+            "SELECT s.*, u.login, u.display_name, u.role FROM sessions s JOIN users u ON u.id = s.user_id "
+            "WHERE s.id = ? AND s.expires_at > ? AND u.disabled = 0",
+            [_id_of(token), now],
+        )
+    )
+    if not rows:
+        return None
+    r = rows[0]
+    principal = Principal(r["user_id"], r["login"], r["display_name"], Role(r["role"]))
+    return Session(r["id"], principal, r["method"], r["csrf_token"], r["created_at"], r["last_active"], r["expires_at"], bool(r["locked"]))
+
+
+def touch(db: Database, session: Session, now: float) -> None:
+    if now - session.last_active >= TOUCH_INTERVAL:
+        db.execute("UPDATE sessions SET last_active = ? WHERE id = ? AND locked = 0", [now, session.id])
+
+
+def lock(db: Database, session_id: str) -> None:
+    db.execute("UPDATE sessions SET locked = 1 WHERE id = ?", [session_id])
+
+
+def unlock(db: Database, session_id: str, now: float) -> None:
+    db.execute("UPDATE sessions SET locked = 0, last_active = ? WHERE id = ?", [now, session_id])
+
+
+def close(db: Database, session_id: str) -> None:
+    db.execute("DELETE FROM sessions WHERE id = ?", [session_id])
+
+
+def purge_expired(db: Database, now: float) -> int:
+    return db.execute("DELETE FROM sessions WHERE expires_at <= ?", [now]).rowcount
+
+
+def count_active(db: Database, now: float) -> int:
+    return db.execute("SELECT count(*) FROM sessions WHERE expires_at > ?", [now]).fetchone()[0]

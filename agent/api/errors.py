@@ -1,0 +1,87 @@
+"""API errors: JSON bodies `{"error": code, "message": French text a nurse can read}`.
+
+Nothing else ever reaches a client: unexpected exceptions are logged and answered with a generic
+500 body, never a stack trace.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+# code -> (HTTP status, message shown to the user)
+MESSAGES: dict[str, tuple[int, str]] = {
+    "bad_credentials": (401, "Identifiant, mot de passe ou code à usage unique incorrect."),
+    "replayed_code": (401, "Ce code à usage unique a déjà servi. Attendez le code suivant (30 secondes) et réessayez."),
+    "account_locked": (423, "Compte verrouillé après plusieurs essais infructueux. Réessayez dans {minutes} minute(s) ou appelez un administrateur."),
+    "not_logged_in": (401, "Vous n'êtes pas connecté(e). Identifiez-vous pour continuer."),
+    "session_expired": (401, "Votre session a expiré. Identifiez-vous à nouveau."),
+    "session_locked": (423, "Le poste est verrouillé. Saisissez votre mot de passe et votre code pour le déverrouiller."),
+    "csrf_missing": (403, "Requête refusée : jeton de sécurité absent ou invalide. Rechargez la page."),
+    "origin_refused": (403, "Requête refusée : elle ne vient pas de l'application Telecart."),
+    "forbidden": (403, "Votre rôle ne permet pas cette action."),
+    "not_found": (404, "Élément introuvable."),
+    "route_not_found": (404, "Cette adresse n'existe pas."),
+    "method_not_allowed": (405, "Cette action n'est pas possible à cette adresse."),
+    "malformed_json": (400, "La requête est mal formée (JSON illisible)."),
+    "invalid_request": (422, "Certains champs sont incorrects : {summary}"),
+    "unsupported_media_type": (415, "Format de requête non pris en charge : envoyez du JSON."),
+    "payload_too_large": (413, "La requête est trop volumineuse."),
+    "storage_full": (503, "Le disque du chariot est plein : rien n'a été enregistré. Prévenez le support technique."),
+    "not_ready": (503, "Le chariot démarre, réessayez dans quelques secondes."),
+    "internal": (500, "Une erreur interne est survenue. Elle a été enregistrée ; réessayez ou prévenez le support technique."),
+}
+
+
+class ApiError(Exception):
+    def __init__(self, code: str, *, fields: list[dict[str, str]] | None = None, headers: dict[str, str] | None = None, **params: Any) -> None:
+        status, template = MESSAGES[code]
+        super().__init__(code)
+        self.code = code
+        self.status = status
+        self.message = template.format(**params) if params else template
+        self.fields = fields
+        self.headers = headers or {}
+
+    def body(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"error": self.code, "message": self.message}
+        if self.fields:
+            body["fields"] = self.fields
+        return body
+
+
+# pydantic error types -> French explanations for one field
+_FIELD_MESSAGES = {
+    "missing": "champ obligatoire",
+    "string_too_short": "trop court",
+    "string_too_long": "trop long",
+    "too_short": "au moins une valeur attendue",
+    "too_long": "trop de valeurs",
+    "date_from_datetime_parsing": "date attendue au format AAAA-MM-JJ",
+    "date_parsing": "date attendue au format AAAA-MM-JJ",
+    "date_type": "date attendue au format AAAA-MM-JJ",
+    "literal_error": "valeur non autorisée",
+    "enum": "valeur non autorisée",
+    "extra_forbidden": "champ inconnu",
+    "string_type": "texte attendu",
+    "int_parsing": "nombre entier attendu",
+    "int_type": "nombre entier attendu",
+    "greater_than_equal": "valeur trop petite",
+    "less_than_equal": "valeur trop grande",
+    "string_pattern_mismatch": "format incorrect",
+    "model_type": "objet JSON attendu",
+    "list_type": "liste attendue",
+    "dict_type": "objet JSON attendu",
+}
+
+
+def from_validation_errors(errors: list[dict[str, Any]]) -> ApiError:
+    fields = []
+    for error in errors:
+        where = ".".join(str(part) for part in error["loc"]) or "(corps)"
+        if error["type"] in ("value_error", "assertion_error"):
+            text = str(error.get("ctx", {}).get("error", error["msg"]))
+        else:
+            text = _FIELD_MESSAGES.get(error["type"], "valeur incorrecte")
+        fields.append({"field": where, "message": text})
+    summary = "; ".join(f"{f['field']} : {f['message']}" for f in fields[:5])
+    return ApiError("invalid_request", fields=fields, summary=summary)

@@ -1,0 +1,92 @@
+"""Access checks run before every API handler: session, idle lock, role, CSRF, Origin.
+
+CSRF defence in depth: the session cookie is SameSite=Strict, every state-changing request must
+carry the session's token in the X-CSRF-Token header (a cross-site form cannot set headers), and a
+foreign Origin header is refused outright. Refusals that concern access are audited.
+"""
+
+from __future__ import annotations
+
+import hmac
+from urllib.parse import urlsplit
+
+from aiohttp import web
+
+from agent import audit
+from agent.access import sessions
+from agent.access.roles import GRANTS, Permission
+from agent.access.sessions import Session
+from agent.api.context import agent_of
+from agent.api.errors import ApiError
+from agent.clock import now
+
+SESSION_COOKIE = "telecart_session"
+CSRF_HEADER = "X-CSRF-Token"
+# Set by the kiosk's automatic refreshes: they must not count as a user's touch, or the kiosk
+# would never lock itself.
+BACKGROUND_HEADER = "X-Telecart-Background"
+
+SESSION_KEY: web.RequestKey[Session] = web.RequestKey("session")
+
+
+async def _audit_refusal(request: web.Request, action: str, session: Session | None = None, detail: str | None = None) -> None:
+    agent = agent_of(request)
+    principal = session.principal if session else None
+    event = audit.AuditEvent(
+        actor=principal.login if principal else "anonyme", role=principal.role.value if principal else None,
+        action=action, outcome=audit.DENIED, remote_addr=request.remote,
+        detail=detail or f"{request.method} {request.path}",
+    )
+    await agent.store.write(audit.append, event)
+
+
+def _origin_allowed(request: web.Request, origin: str) -> bool:
+    parts = urlsplit(origin)
+    if parts.netloc == request.host:
+        return True
+    public = urlsplit(agent_of(request).config.server.public_url)
+    return (parts.scheme, parts.netloc) == (public.scheme, public.netloc)
+
+
+def check_origin(request: web.Request) -> None:
+    origin = request.headers.get("Origin")
+    if origin and origin != "null" and not _origin_allowed(request, origin):
+        raise ApiError("origin_refused")
+
+
+async def require_session(request: web.Request, allow_locked: bool) -> Session:
+    agent = agent_of(request)
+    token = request.cookies.get(SESSION_COOKIE)
+    if not token:
+        raise ApiError("not_logged_in")
+    moment = now()
+    session = await agent.store.read(sessions.find, token, moment)
+    if session is None:
+        await _audit_refusal(request, "session.expired")
+        raise ApiError("session_expired")
+    request[SESSION_KEY] = session
+    if session.idle_locked(moment, agent.idle_lock_seconds):
+        if not session.locked:
+            await agent.store.write(sessions.lock, session.id)
+            await agent.store.write(audit.append, audit.AuditEvent(
+                actor=session.principal.login, role=session.principal.role.value, action="session.lock",
+                remote_addr=request.remote, detail="idle",
+            ))
+        if not allow_locked:
+            raise ApiError("session_locked")
+    elif request.headers.get(BACKGROUND_HEADER) != "1" and moment - session.last_active >= sessions.TOUCH_INTERVAL:
+        await agent.store.write(sessions.touch, session, moment)
+    return session
+
+
+async def require_permission(request: web.Request, session: Session, permission: Permission) -> None:
+    if permission not in GRANTS[session.principal.role]:
+        await _audit_refusal(request, "access.forbidden", session, f"{request.method} {request.path} needs {permission.value}")
+        raise ApiError("forbidden")
+
+
+async def require_csrf(request: web.Request, session: Session) -> None:
+    sent = request.headers.get(CSRF_HEADER, "")
+    if not hmac.compare_digest(sent.encode(), session.csrf_token.encode()):
+        await _audit_refusal(request, "access.csrf", session)
+        raise ApiError("csrf_missing")

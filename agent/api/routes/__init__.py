@@ -1,0 +1,7 @@
+"""One module per domain; each registers its routes on `API` when imported."""
+
+from agent.api.routing import Api
+
+API = Api()
+
+from agent.api.routes import audit_trail, dossiers, patients, session, system  # noqa: E402,F401  (registration)

@@ -1,0 +1,117 @@
+"""The aiohttp application: middlewares (errors, metrics, security headers), API routes, kiosk."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+
+from agent.api.context import AGENT
+from agent.api.errors import ApiError
+from agent.api.routes import API
+from agent.logs import fields
+from agent.store import StorageFull
+from kiosk_ui import STATIC_DIR
+
+if TYPE_CHECKING:
+    from agent.app import Agent
+
+log = logging.getLogger("agent.api")
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+_HTTP_TO_CODE = {404: "route_not_found", 405: "method_not_allowed", 413: "payload_too_large"}
+
+# Every asset is local (the cart is often offline), so the kiosk allows nothing from elsewhere.
+_CSP = ("default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; style-src 'self'; "
+        "script-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
+
+_NOT_FOUND_PAGE = """<!doctype html><html lang="fr"><head><meta charset="utf-8"><title>Page introuvable</title>
+<link rel="stylesheet" href="/static/css/telecart.css"></head><body class="page-message">
+<main class="card message"><h1>Page introuvable</h1><p>Cette adresse n'existe pas sur le chariot.</p>
+<a class="button primary" href="/">Revenir à l'accueil</a></main></body></html>"""
+
+
+def _dumps(value: object) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _is_api(request: web.Request) -> bool:
+    return request.path.startswith("/api/") or request.path in ("/healthz", "/metrics")
+
+
+def _error_response(request: web.Request, error: ApiError) -> web.StreamResponse:
+    if error.status == 404 and not _is_api(request):
+        return web.Response(status=404, text=_NOT_FOUND_PAGE, content_type="text/html", charset="utf-8")
+    return web.json_response(error.body(), status=error.status, headers=error.headers, dumps=_dumps)
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except ApiError as error:
+        return _error_response(request, error)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        code = _HTTP_TO_CODE.get(exc.status)
+        if code is None:
+            code = "internal" if exc.status >= 500 else "malformed_json"
+        error = ApiError(code)
+        error.status = exc.status
+        return _error_response(request, error)
+    except StorageFull:
+        log.error("write refused: disk full", extra=fields(event="storage_full", path=request.path))
+        return _error_response(request, ApiError("storage_full"))
+    except asyncio.CancelledError:
+        raise
+    except Exception:
+        log.exception("unexpected error", extra=fields(event="internal_error", path=request.path, method=request.method))
+        return _error_response(request, ApiError("internal"))
+
+
+@web.middleware
+async def metrics_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    started = time.perf_counter()
+    response = await handler(request)
+    resource = request.match_info.route.resource
+    route = resource.canonical if resource is not None else "unmatched"
+    metrics = request.app[AGENT].metrics
+    metrics.requests.labels(request.method, route, str(response.status)).inc()
+    metrics.latency.labels(route).observe(time.perf_counter() - started)
+    return response
+
+
+@web.middleware
+async def headers_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    response = await handler(request)
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "no-referrer")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    if _is_api(request):
+        response.headers.setdefault("Cache-Control", "no-store")
+    else:
+        response.headers.setdefault("Content-Security-Policy", _CSP)
+    return response
+
+
+async def _kiosk(request: web.Request) -> web.FileResponse:
+    return web.FileResponse(STATIC_DIR / "index.html", headers={"Cache-Control": "no-cache"})
+
+
+def build_app(agent: Agent) -> web.Application:
+    app = web.Application(
+        middlewares=[headers_middleware, metrics_middleware, error_middleware],
+        client_max_size=agent.config.server.max_body_kib * 1024,
+    )
+    app[AGENT] = agent
+    API.install(app)
+    app.router.add_get("/", _kiosk)
+    app.router.add_static("/static/", STATIC_DIR, follow_symlinks=False, append_version=False)
+    return app

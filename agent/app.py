@@ -1,0 +1,104 @@
+"""The agent: one object that starts things in order and stops them in reverse.
+
+init (configuration, logging, store, blobs) -> start (HTTP server, housekeeping) -> ready
+(READY=1 to systemd, /healthz answers 200) ... SIGTERM -> stop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import time
+
+from aiohttp import web
+
+from agent import __version__
+from agent.access import sessions
+from agent.access.login import LoginPolicy
+from agent.api.openapi import build_document
+from agent.api.routes import API
+from agent.api.server import build_app
+from agent.clock import now
+from agent.config import Config
+from agent.logs import fields
+from agent.metrics import Metrics
+from agent.service_manager import ServiceManager
+from agent.store import Store
+from agent.store.blobs import BlobStore
+
+log = logging.getLogger("agent")
+
+HOUSEKEEPING_SECONDS = 300
+
+
+class Agent:
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.started = time.monotonic()
+        self.ready = False
+        sec = config.security
+        self.idle_lock_seconds = sec.idle_lock_minutes * 60
+        self.login_policy = LoginPolicy(
+            max_failed=sec.max_failed_logins, lockout_seconds=sec.lockout_minutes * 60,
+            otp_window=sec.otp_valid_window, session_seconds=sec.session_hours * 3600,
+        )
+        data_dir = config.storage.data_dir
+        self.store = Store(data_dir, config.storage.min_free_mib * 1024 * 1024)
+        self.blobs = BlobStore(data_dir / "blobs")
+        self.metrics = Metrics()
+        self.service = ServiceManager()
+        self.openapi_document = build_document(API, __version__)
+        self._runner: web.AppRunner | None = None
+        self._housekeeping: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        await self.store.open()
+        removed = await asyncio.get_running_loop().run_in_executor(None, self.blobs.remove_leftovers)
+        if removed:
+            log.warning("removed %d half-written blobs left by a crash", removed)
+        self._runner = web.AppRunner(build_app(self), access_log=None, handle_signals=False, shutdown_timeout=2.0)
+        await self._runner.setup()
+        server = self.config.server
+        await web.TCPSite(self._runner, server.host, server.port, reuse_address=True).start()
+        self._housekeeping = asyncio.get_running_loop().create_task(self._housekeep())
+        self.ready = True
+        self.service.ready(f"serving on {server.host}:{server.port}")
+        log.info("agent ready on http://%s:%d", server.host, server.port,
+                 extra=fields(event="ready", port=server.port, simulate=self.config.devices.simulate,
+                              startup_seconds=round(time.monotonic() - self.started, 3)))
+
+    async def _housekeep(self) -> None:
+        while True:
+            purged = await self.store.write(sessions.purge_expired, now())
+            if purged:
+                log.info("purged %d expired sessions", purged)
+            await asyncio.sleep(HOUSEKEEPING_SECONDS)
+
+    async def stop(self) -> None:
+        self.ready = False
+        await self.service.stopping()
+        if self._housekeeping:
+            self._housekeeping.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._housekeeping
+        if self._runner:
+            await self._runner.cleanup()
+        await self.store.close()
+        log.info("agent stopped", extra=fields(event="stopped"))
+
+
+async def serve(config: Config) -> None:
+    """Run until SIGTERM or SIGINT."""
+    agent = Agent(config)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await agent.start()
+        await stop.wait()
+        log.info("stopping on signal", extra=fields(event="stopping"))
+    finally:
+        await agent.stop()

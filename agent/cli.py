@@ -1,0 +1,183 @@
+"""The `telecart` command."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from pathlib import Path
+from typing import Any
+
+import tomli_w
+
+from agent import audit, demo
+from agent.access import accounts, otp
+from agent.access.passwords import WeakPassword
+from agent.access.roles import Role
+from agent.app import serve
+from agent.config import Config, ConfigError, as_toml_dict, load_config
+from agent.logs import setup as setup_logging
+from agent.store import transaction
+from agent.store.database import DATABASE_NAME, connect
+
+
+def _config_options(parser: argparse.ArgumentParser, server: bool = False) -> None:
+    parser.add_argument("--config", type=Path, help="TOML configuration file")
+    parser.add_argument("--data-dir", type=Path, help="data directory (overrides [storage] data_dir)")
+    if server:
+        parser.add_argument("--host", help="listen address (overrides [server] host)")
+        parser.add_argument("--port", type=int, help="listen port (overrides [server] port)")
+        parser.add_argument("--simulate", action="store_true", help="simulated devices (cameras, card reader, sensors)")
+
+
+def _load(args: argparse.Namespace) -> Config:
+    overrides: dict[str, dict[str, Any]] = {}
+    if getattr(args, "data_dir", None):
+        overrides.setdefault("storage", {})["data_dir"] = str(args.data_dir)
+    if getattr(args, "host", None):
+        overrides.setdefault("server", {})["host"] = args.host
+    if getattr(args, "port", None):
+        overrides.setdefault("server", {})["port"] = args.port
+    if getattr(args, "simulate", False):
+        overrides.setdefault("devices", {})["simulate"] = True
+    return load_config(args.config, overrides)
+
+
+def _open_db(config: Config):  # type: ignore[no-untyped-def]
+    config.storage.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return connect(config.storage.data_dir / DATABASE_NAME)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    config = _load(args)
+    setup_logging(config.logging.level)
+    asyncio.run(serve(config))
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    args.simulate = True
+    config = _load(args)
+    db = _open_db(config)
+    seeded = demo.seed(db)
+    db.close()
+    url = f"http://{config.server.host}:{config.server.port}/"
+    print(f"Telecart demo — {'new demo data' if seeded else 'demo data kept'} in {config.storage.data_dir}")
+    print(f"Kiosk: {url}\n")
+    print(f"{'login':<12} {'password':<18} {'role':<11} {'code now':<9} one-time code secret (RFC 6238)")
+    for acc in demo.ACCOUNTS:
+        print(f"{acc.login:<12} {acc.password:<18} {acc.role.value:<11} {otp.current_code(acc.otp_secret):<9} {acc.otp_secret}")
+    print(f"\nCodes change every 30 s: `telecart users otp LOGIN --data-dir {config.storage.data_dir}` prints the current one.\n",
+          flush=True)
+    return cmd_run(args)
+
+
+def cmd_config_show(args: argparse.Namespace) -> int:
+    sys.stdout.write(tomli_w.dumps(as_toml_dict(_load(args))))
+    return 0
+
+
+def cmd_users_add(args: argparse.Namespace) -> int:
+    if not args.password_stdin:
+        print("error: give the password on standard input with --password-stdin", file=sys.stderr)
+        return 2
+    password = sys.stdin.readline().rstrip("\n")
+    db = _open_db(_load(args))
+    try:
+        with transaction(db):
+            new = accounts.create_account(db, args.login, Role(args.role), password, args.name)
+    except (accounts.AccountError, WeakPassword) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(f"Account '{new.principal.login}' ({new.principal.role.value}) created.")
+    print("Add it to an authenticator app (scan the QR code or enter the URI):")
+    print(new.otpauth_uri)
+    import segno
+
+    segno.make(new.otpauth_uri, error="m").terminal(compact=True)
+    return 0
+
+
+def cmd_users_list(args: argparse.Namespace) -> int:
+    db = _open_db(_load(args))
+    for principal in accounts.list_accounts(db):
+        print(f"{principal.login:<20} {principal.role.value:<11} {principal.display_name}")
+    return 0
+
+
+def cmd_users_otp(args: argparse.Namespace) -> int:
+    db = _open_db(_load(args))
+    if not demo.is_seeded(db):
+        print("error: current codes are shown only for demo data directories", file=sys.stderr)
+        return 1
+    row = accounts.find_by_login(db, args.login)
+    if row is None:
+        print(f"error: no account '{args.login}'", file=sys.stderr)
+        return 1
+    print(otp.current_code(row["otp_secret"]))
+    return 0
+
+
+def cmd_audit_verify(args: argparse.Namespace) -> int:
+    db = _open_db(_load(args))
+    checked, broken = audit.verify(db)
+    if broken is not None:
+        print(f"audit trail BROKEN at record {broken.seq}: {broken.reason} ({checked} records verified before it)")
+        return 1
+    print(f"audit trail OK: {checked} records, chain intact")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="telecart", description="Agent of a Telecart telemedicine cart")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="run the agent")
+    _config_options(run, server=True)
+    run.set_defaults(func=cmd_run)
+
+    demo_cmd = sub.add_parser("demo", help="run the agent with simulated devices and demo data")
+    _config_options(demo_cmd, server=True)
+    demo_cmd.set_defaults(func=cmd_demo)
+
+    config = sub.add_parser("config", help="configuration").add_subparsers(dest="action", required=True)
+    show = config.add_parser("show", help="print the effective configuration")
+    _config_options(show, server=True)
+    show.set_defaults(func=cmd_config_show)
+
+    users = sub.add_parser("users", help="staff accounts").add_subparsers(dest="action", required=True)
+    add = users.add_parser("add", help="create an account and print its one-time-code URI")
+    add.add_argument("login")
+    add.add_argument("--role", required=True, choices=[r.value for r in Role])
+    add.add_argument("--name", help="name shown in the kiosk (default: the login)")
+    add.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    _config_options(add)
+    add.set_defaults(func=cmd_users_add)
+    lst = users.add_parser("list", help="list accounts")
+    _config_options(lst)
+    lst.set_defaults(func=cmd_users_list)
+    code = users.add_parser("otp", help="print the current one-time code of a demo account")
+    code.add_argument("login")
+    _config_options(code)
+    code.set_defaults(func=cmd_users_otp)
+
+    audit_cmd = sub.add_parser("audit", help="audit trail").add_subparsers(dest="action", required=True)
+    verify = audit_cmd.add_parser("verify", help="check the hash chain; non-zero exit names the first bad record")
+    _config_options(verify)
+    verify.set_defaults(func=cmd_audit_verify)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

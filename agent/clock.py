@@ -1,0 +1,15 @@
+"""Time in one place, so every record uses the same format (UTC, ISO 8601, milliseconds)."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+
+
+def utc_now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def now() -> float:
+    """Wall-clock epoch seconds (sessions, lockouts: they must survive a restart)."""
+    return time.time()

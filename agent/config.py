@@ -1,0 +1,103 @@
+"""The agent's configuration: one TOML file, validated by typed models.
+
+Every field has a default that works on a laptop with simulated devices. Unknown keys are
+errors that name the key, so a typo fails at start instead of being silently ignored.
+Each field's description is its documentation: `telecart config show` and docs/configuration.md
+are made from it.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+
+def default_data_dir() -> Path:
+    state = os.environ.get("STATE_DIRECTORY")  # set by systemd's StateDirectory=
+    if state:
+        return Path(state.split(":")[0])
+    return Path.home() / ".local" / "state" / "telecart"
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class ServerConfig(Section):
+    host: str = Field("127.0.0.1", description="Address the agent listens on. 127.0.0.1 keeps the kiosk local; 0.0.0.0 opens it to the network.")
+    port: int = Field(8080, ge=1, le=65535, description="TCP port of the kiosk, API and metrics.")
+    public_url: str = Field("http://127.0.0.1:8080", description="Base of every link the cart sends out (invitations).")
+    max_body_kib: int = Field(256, ge=1, description="Largest JSON request body accepted, in KiB (file uploads have their own limit).")
+
+
+class StorageConfig(Section):
+    data_dir: Path = Field(default_factory=lambda: default_data_dir(), description="Where the database and the blobs live. Default: systemd's $STATE_DIRECTORY, else ~/.local/state/telecart. `--data-dir` overrides it.")
+    min_free_mib: int = Field(64, ge=0, description="Below this much free disk space the agent refuses writes (503) instead of failing half-way.")
+
+
+class SecurityConfig(Section):
+    idle_lock_minutes: float = Field(5, gt=0, description="The kiosk locks itself after this much time without a touch; the same user unlocks it.")
+    session_hours: float = Field(12, gt=0, description="A session ends this long after login, whatever the activity.")
+    max_failed_logins: int = Field(5, ge=1, description="Consecutive failed logins after which the account is locked.")
+    lockout_minutes: float = Field(15, gt=0, description="How long a locked account stays locked.")
+    otp_valid_window: int = Field(1, ge=0, le=2, description="One-time codes accepted this many 30-second steps before or after now (clock drift).")
+    cookie_secure: bool = Field(False, description="Send the session cookie only over HTTPS. Turn on when the agent is reached over HTTPS.")
+
+
+class DevicesConfig(Section):
+    simulate: bool = Field(False, description="Use simulated devices (cameras, card reader, sensors). `--simulate` turns it on.")
+
+
+class LoggingConfig(Section):
+    level: str = Field("INFO", pattern="^(DEBUG|INFO|WARNING|ERROR)$", description="Least severe log level written.")
+
+
+class Config(Section):
+    server: ServerConfig = ServerConfig()
+    storage: StorageConfig = StorageConfig()
+    security: SecurityConfig = SecurityConfig()
+    devices: DevicesConfig = DevicesConfig()
+    logging: LoggingConfig = LoggingConfig()
+
+
+class ConfigError(Exception):
+    """The configuration file is unreadable or invalid; the message names the culprit."""
+
+
+def _describe(error: ValidationError) -> str:
+    lines = []
+    for item in error.errors():
+        where = ".".join(str(part) for part in item["loc"])
+        if item["type"] == "extra_forbidden":
+            lines.append(f"unknown key '{where}'")
+        else:
+            lines.append(f"'{where}': {item['msg']}")
+    return "; ".join(lines)
+
+
+def load_config(path: Path | None, overrides: dict[str, dict[str, Any]] | None = None) -> Config:
+    """Read the TOML file at `path` (defaults only when None), then apply command-line overrides."""
+    raw: dict[str, Any] = {}
+    if path is not None:
+        try:
+            raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise ConfigError(f"cannot read configuration file {path}: {exc.strerror}") from exc
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"configuration file {path} is not valid TOML: {exc}") from exc
+    for section, values in (overrides or {}).items():
+        raw.setdefault(section, {}).update(values)
+    try:
+        return Config.model_validate(raw)
+    except ValidationError as exc:
+        origin = f"configuration file {path}" if path else "configuration"
+        raise ConfigError(f"{origin}: {_describe(exc)}") from exc
+
+
+def as_toml_dict(config: Config) -> dict[str, Any]:
+    """The effective configuration as plain TOML-serialisable values."""
+    return config.model_dump(mode="json")

@@ -1,0 +1,84 @@
+"""Teleconsultation dossiers (télédossiers): the states of the activity view.
+
+This module holds what the activity view needs; the creation wizard (consent, accompaniment,
+specialist, slot, invitations) builds on it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from enum import StrEnum
+
+from sqlite_utils import Database
+
+from agent import audit
+from agent.clock import utc_now_iso
+from agent.identity import Actor
+from agent.store import outbox
+
+
+class DossierState(StrEnum):
+    DRAFT = "draft"
+    SCHEDULED = "scheduled"
+    IN_PROGRESS = "in_progress"
+    AWAITING_REPORT = "awaiting_report"
+    CLOSED = "closed"
+
+
+@dataclass(frozen=True)
+class DossierSummary:
+    id: str
+    patient_id: str
+    patient_name: str
+    patient_birth_date: str
+    state: DossierState
+    reason: str | None
+    specialist: str | None
+    specialty: str | None
+    slot_start: str | None
+    slot_minutes: int | None
+    updated_at: str
+
+
+def insert(
+    db: Database, patient_id: str, state: DossierState, actor: Actor, *, reason: str | None = None,
+    specialist: str | None = None, specialty: str | None = None, slot_start: str | None = None,
+    slot_minutes: int | None = None,
+) -> str:
+    now = utc_now_iso()
+    row = {
+        "id": str(uuid.uuid4()), "patient_id": patient_id, "state": state.value, "reason": reason,
+        "specialist": specialist, "specialty": specialty, "slot_start": slot_start,
+        "slot_minutes": slot_minutes, "created_at": now, "updated_at": now, "created_by": actor.login,
+    }
+    db["dossiers"].insert(row)
+    audit.append(db, actor.event("dossier.create", patient_id, detail=row["id"]))
+    outbox.record_change(db, "dossier", row["id"], "create", {k: v for k, v in row.items() if k != "created_by"})
+    return row["id"]
+
+
+def list_for_activity(db: Database, actor: Actor, limit: int = 200) -> tuple[list[DossierSummary], int]:
+    """Open dossiers first (by slot), then the rest by last change; audited as one listing."""
+    total = db.execute("SELECT count(*) FROM dossiers").fetchone()[0]
+    rows = db.query(
+        """
+        SELECT d.*, coalesce(p.used_name, p.birth_name) AS name, json_extract(p.first_names, '$[0]') AS first_name,
+               p.birth_date
+        FROM dossiers d JOIN patients p ON p.id = d.patient_id
+        ORDER BY d.state = 'closed', d.slot_start IS NULL, d.slot_start, d.updated_at DESC
+        LIMIT ?
+        """,
+        [limit],
+    )
+    items = [
+        DossierSummary(
+            id=r["id"], patient_id=r["patient_id"], patient_name=f"{r['name'].upper()} {r['first_name']}",
+            patient_birth_date=r["birth_date"], state=DossierState(r["state"]), reason=r["reason"],
+            specialist=r["specialist"], specialty=r["specialty"], slot_start=r["slot_start"],
+            slot_minutes=r["slot_minutes"], updated_at=r["updated_at"],
+        )
+        for r in rows
+    ]
+    audit.append(db, actor.event("dossier.list", detail=f"{len(items)} of {total}"))
+    return items, total

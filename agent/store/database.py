@@ -1,0 +1,123 @@
+"""One SQLite database in WAL mode, reached from a single worker thread.
+
+Durability: `synchronous=FULL` in WAL mode means a transaction that returned from COMMIT survives
+a power cut; an acknowledged write is never lost. Every multi-row change goes through
+`transaction()`, so a crash leaves either all of it or none of it.
+
+The event loop never touches SQLite: `Store.read`/`Store.write` run functions of the domain
+modules (plain synchronous functions taking a `Database`) on one dedicated thread. The same
+functions serve the command line, which opens the database directly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import shutil
+import sqlite3
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import ParamSpec, TypeVar
+
+from sqlite_utils import Database
+
+from agent.store.migrations import migrate
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+DATABASE_NAME = "telecart.db"
+
+
+class StorageFull(Exception):
+    """The disk is (nearly) full: the write was refused and nothing was changed."""
+
+
+def _is_disk_full(exc: BaseException) -> bool:
+    if isinstance(exc, sqlite3.OperationalError):
+        return "disk is full" in str(exc) or "disk I/O error" in str(exc)
+    return isinstance(exc, OSError) and exc.errno == 28  # ENOSPC
+
+
+def connect(path: Path) -> Database:
+    """Open (creating if needed) the database at `path`, configured and migrated."""
+    conn = sqlite3.connect(str(path), check_same_thread=False, timeout=10.0)
+    db = Database(conn)
+    with db.ensure_autocommit_on():
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=FULL")
+        conn.execute("PRAGMA foreign_keys=ON")
+        conn.execute("PRAGMA busy_timeout=10000")
+    migrate(db)
+    return db
+
+
+@contextlib.contextmanager
+def transaction(db: Database) -> Iterator[Database]:
+    """All-or-nothing block. The outermost level takes the write lock at once (BEGIN IMMEDIATE),
+    so a read-then-write inside it never fails on a concurrent writer; nested levels are savepoints."""
+    if db.conn.in_transaction:
+        with db.atomic():
+            yield db
+        return
+    db.conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield db
+    except BaseException:
+        db.rollback()
+        raise
+    try:
+        db.conn.execute("COMMIT")
+    except BaseException:
+        db.rollback()
+        raise
+
+
+class Store:
+    """The agent's handle on its data directory."""
+
+    def __init__(self, data_dir: Path, min_free_bytes: int = 0) -> None:
+        self.data_dir = data_dir
+        self.min_free_bytes = min_free_bytes
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store")
+        self.db: Database | None = None
+
+    async def open(self) -> None:
+        self.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        loop = asyncio.get_running_loop()
+        self.db = await loop.run_in_executor(self._executor, connect, self.data_dir / DATABASE_NAME)
+
+    async def close(self) -> None:
+        if self.db is not None:
+            db, self.db = self.db, None
+            await asyncio.get_running_loop().run_in_executor(self._executor, db.close)
+        self._executor.shutdown(wait=True)
+
+    def free_bytes(self) -> int:
+        return shutil.disk_usage(self.data_dir).free
+
+    async def read(self, fn: Callable[..., T], *args: object) -> T:
+        """Run `fn(db, *args)` on the store thread."""
+        assert self.db is not None, "store is not open"
+        return await asyncio.get_running_loop().run_in_executor(self._executor, fn, self.db, *args)
+
+    async def write(self, fn: Callable[..., T], *args: object) -> T:
+        """Run `fn(db, *args)` on the store thread inside one transaction.
+
+        Refused with StorageFull before starting when the disk is nearly full, and mapped to
+        StorageFull (after rollback) when SQLite runs out of space half-way."""
+        assert self.db is not None, "store is not open"
+        if self.min_free_bytes and self.free_bytes() < self.min_free_bytes:
+            raise StorageFull()
+
+        def run(db: Database) -> T:
+            with transaction(db):
+                return fn(db, *args)
+
+        try:
+            return await asyncio.get_running_loop().run_in_executor(self._executor, run, self.db)
+        except (sqlite3.OperationalError, OSError) as exc:
+            if _is_disk_full(exc):
+                raise StorageFull() from exc
+            raise
