@@ -74,7 +74,7 @@ async def require_session(request: web.Request, allow_locked: bool) -> Session:
             ))
         if not allow_locked:
             raise ApiError("session_locked")
-    elif request.headers.get(BACKGROUND_HEADER) != "1" and moment - session.last_active >= sessions.TOUCH_INTERVAL:
+    elif request.headers.get(BACKGROUND_HEADER) != "1" and moment - session.last_active >= sessions.touch_interval(agent.idle_lock_seconds):
         await agent.store.write(sessions.touch, session, moment)
     return session
 

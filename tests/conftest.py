@@ -1,0 +1,38 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.live import LiveAgent, free_port
+
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+
+
+@pytest.fixture
+def live_agent(tmp_path: Path) -> Iterator[LiveAgent]:
+    """A fresh agent with an empty data directory, stopped after the test."""
+    agent = LiveAgent(tmp_path / "data", free_port())
+    agent.data_dir.mkdir()
+    agent.start()
+    yield agent
+    agent.stop()
+
+
+@pytest.fixture(scope="module")
+def shared_agent(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveAgent]:
+    """One agent for a whole test module, when tests do not disturb each other."""
+    root = tmp_path_factory.mktemp("shared")
+    agent = LiveAgent(root / "data", free_port())
+    agent.data_dir.mkdir()
+    agent.start()
+    yield agent
+    agent.stop()
+
+
+@pytest.fixture(scope="session")
+def artifacts() -> Path:
+    """Where screenshots and other files for a person to look at are saved."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    return ARTIFACTS

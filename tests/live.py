@@ -1,0 +1,116 @@
+"""A real agent on loopback for tests: started as a subprocess (`telecart run --simulate`), reached
+over HTTP, stopped with a signal. Accounts are created straight in its data directory, as
+`telecart users add` does, each with its own one-time-code secret."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyotp
+import requests
+
+from agent.access import accounts
+from agent.access.roles import Role
+from agent.store import transaction
+from agent.store.database import DATABASE_NAME, connect
+
+_counter = itertools.count(1)
+PASSWORD = "correct-horse-battery"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class Account:
+    login: str
+    password: str
+    secret: str
+    role: Role
+    _last_step: int = 0
+
+    def code(self) -> str:
+        """A code the agent has not seen yet for this account (a code works once): the current
+        step, or the next one once the current was used (the agent accepts ±1 step)."""
+        step = max(int(time.time() // 30), self._last_step + 1)
+        if step > int(time.time() // 30) + 1:
+            time.sleep(30 - time.time() % 30 + 0.05)
+            step = int(time.time() // 30)
+        self._last_step = step
+        return pyotp.TOTP(self.secret).generate_otp(step)
+
+
+@dataclass
+class LiveAgent:
+    data_dir: Path
+    port: int
+    config: Path | None = None
+    env: dict[str, str] = field(default_factory=dict)
+    proc: subprocess.Popen[bytes] | None = None
+    log_path: Path | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 20.0) -> LiveAgent:
+        args = [sys.executable, "-m", "agent.cli", "run", "--simulate", "--data-dir", str(self.data_dir), "--port", str(self.port)]
+        if self.config:
+            args += ["--config", str(self.config)]
+        self.log_path = self.data_dir.parent / f"agent-{self.port}.log"
+        log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen(args, stdout=log, stderr=log, env={**os.environ, **self.env})
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"agent exited with {self.proc.returncode}:\n{self.log()}")
+            try:
+                if requests.get(f"{self.url}/healthz", timeout=1).status_code == 200:
+                    return self
+            except requests.ConnectionError:
+                pass
+            time.sleep(0.05)
+        raise RuntimeError(f"agent not ready after {timeout}s:\n{self.log()}")
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path and self.log_path.exists() else ""
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 10.0) -> int:
+        assert self.proc is not None
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        return self.proc.returncode
+
+    def add_account(self, role: Role = Role.NURSE, login: str | None = None, password: str = PASSWORD) -> Account:
+        login = login or f"{role.value}{next(_counter)}-{os.getpid()}"
+        db = connect(self.data_dir / DATABASE_NAME)
+        try:
+            with transaction(db):
+                new = accounts.create_account(db, login, role, password, f"Test {login}")
+        finally:
+            db.close()
+        return Account(login, password, new.otp_secret, role)
+
+    def login(self, account: Account) -> requests.Session:
+        """A logged-in HTTP client that sends the CSRF token on every request."""
+        client = requests.Session()
+        reply = client.post(f"{self.url}/api/v1/session", json={"login": account.login, "password": account.password, "otp": account.code()})
+        assert reply.status_code == 201, reply.text
+        client.headers["X-CSRF-Token"] = reply.json()["csrf_token"]
+        return client
