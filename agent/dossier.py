@@ -32,6 +32,7 @@ class DossierSummary:
     patient_id: str
     patient_name: str
     patient_birth_date: str
+    patient_sex: str
     state: DossierState
     reason: str | None
     specialist: str | None
@@ -59,14 +60,16 @@ def insert(
 
 
 def list_for_activity(db: Database, actor: Actor, limit: int = 200) -> tuple[list[DossierSummary], int]:
-    """Open dossiers first (by slot), then the rest by last change; audited as one listing."""
+    """Running first, then scheduled by slot, awaiting report, drafts, closed; audited as one listing."""
     total = db.execute("SELECT count(*) FROM dossiers").fetchone()[0]
     rows = db.query(
         """
         SELECT d.*, coalesce(p.used_name, p.birth_name) AS name, json_extract(p.first_names, '$[0]') AS first_name,
-               p.birth_date
+               p.birth_date, p.sex
         FROM dossiers d JOIN patients p ON p.id = d.patient_id
-        ORDER BY d.state = 'closed', d.slot_start IS NULL, d.slot_start, d.updated_at DESC
+        ORDER BY CASE d.state WHEN 'in_progress' THEN 0 WHEN 'scheduled' THEN 1 WHEN 'awaiting_report' THEN 2
+                              WHEN 'draft' THEN 3 ELSE 4 END,
+                 CASE WHEN d.state = 'scheduled' THEN d.slot_start END, d.updated_at DESC
         LIMIT ?
         """,
         [limit],
@@ -74,7 +77,7 @@ def list_for_activity(db: Database, actor: Actor, limit: int = 200) -> tuple[lis
     items = [
         DossierSummary(
             id=r["id"], patient_id=r["patient_id"], patient_name=f"{r['name'].upper()} {r['first_name']}",
-            patient_birth_date=r["birth_date"], state=DossierState(r["state"]), reason=r["reason"],
+            patient_birth_date=r["birth_date"], patient_sex=r["sex"], state=DossierState(r["state"]), reason=r["reason"],
             specialist=r["specialist"], specialty=r["specialty"], slot_start=r["slot_start"],
             slot_minutes=r["slot_minutes"], updated_at=r["updated_at"],
         )

@@ -21,6 +21,7 @@ from agent.access.accounts import Principal
 from agent.access.passwords import verify_password
 
 METHOD_PASSWORD_OTP = "password+otp"
+METHOD_LABELS_FR = {METHOD_PASSWORD_OTP: "mot de passe + code à usage unique"}
 
 
 @dataclass(frozen=True)
@@ -84,16 +85,16 @@ def conclude(
         return Outcome(refusal=refusal, retry_after=retry_after)
 
     if row and accounts.is_locked(row, now):
-        return refuse(Refusal.ACCOUNT_LOCKED, "account locked", row["locked_until"] - now)
+        return refuse(Refusal.ACCOUNT_LOCKED, "compte verrouillé", row["locked_until"] - now)
     if row is None or step is None:
         if row is None:
-            return refuse(Refusal.BAD_CREDENTIALS, "unknown login")
+            return refuse(Refusal.BAD_CREDENTIALS, "identifiant inconnu")
         if accounts.register_failure(db, row["id"], now, policy.max_failed, policy.lockout_seconds):
-            return refuse(Refusal.ACCOUNT_LOCKED, "wrong password or code; account now locked", policy.lockout_seconds)
-        return refuse(Refusal.BAD_CREDENTIALS, "wrong password or code")
+            return refuse(Refusal.ACCOUNT_LOCKED, "mot de passe ou code erroné ; compte verrouillé", policy.lockout_seconds)
+        return refuse(Refusal.BAD_CREDENTIALS, "mot de passe ou code erroné")
     if not accounts.register_success(db, row["id"], step):
         accounts.register_failure(db, row["id"], now, policy.max_failed, policy.lockout_seconds)
-        return refuse(Refusal.REPLAYED_CODE, "one-time code already used")
+        return refuse(Refusal.REPLAYED_CODE, "code à usage unique déjà utilisé")
 
     principal = accounts.principal_of(row)
     token = session = None
@@ -103,6 +104,6 @@ def conclude(
         sessions.unlock(db, session_id, now)
     audit.append(
         db,
-        audit.AuditEvent(actor=principal.login, role=principal.role.value, action=action, remote_addr=remote_addr, detail=METHOD_PASSWORD_OTP),
+        audit.AuditEvent(actor=principal.login, role=principal.role.value, action=action, remote_addr=remote_addr, detail=METHOD_LABELS_FR[METHOD_PASSWORD_OTP]),
     )
     return Outcome(principal=principal, token=token, session=session)

@@ -70,7 +70,7 @@ async def require_session(request: web.Request, allow_locked: bool) -> Session:
             await agent.store.write(sessions.lock, session.id)
             await agent.store.write(audit.append, audit.AuditEvent(
                 actor=session.principal.login, role=session.principal.role.value, action="session.lock",
-                remote_addr=request.remote, detail="idle",
+                remote_addr=request.remote, detail="inactivité",
             ))
         if not allow_locked:
             raise ApiError("session_locked")
@@ -81,7 +81,7 @@ async def require_session(request: web.Request, allow_locked: bool) -> Session:
 
 async def require_permission(request: web.Request, session: Session, permission: Permission) -> None:
     if permission not in GRANTS[session.principal.role]:
-        await _audit_refusal(request, "access.forbidden", session, f"{request.method} {request.path} needs {permission.value}")
+        await _audit_refusal(request, "access.forbidden", session, f"{request.method} {request.path} : droit {permission.value} requis")
         raise ApiError("forbidden")
 
 

@@ -131,6 +131,7 @@ class DossierSummaryOut(BaseModel):
     patient_id: str
     patient_name: str
     patient_birth_date: str
+    patient_sex: str
     state: DossierState
     reason: str | None
     specialist: str | None

@@ -87,7 +87,7 @@ async def lock_session(call: Call) -> None:
     assert call.session is not None
     agent = agent_of(call.request)
     p = call.session.principal
-    event = audit.AuditEvent(actor=p.login, role=p.role.value, action="session.lock", remote_addr=call.remote_addr, detail="manual")
+    event = audit.AuditEvent(actor=p.login, role=p.role.value, action="session.lock", remote_addr=call.remote_addr, detail="manuel")
     await agent.store.write(_change_and_audit, sessions.lock, call.session.id, event)
 
 

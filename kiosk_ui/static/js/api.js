@@ -1,0 +1,54 @@
+// The kiosk's only door to the agent: JSON in and out, the CSRF token on every change, and the
+// agent's French error messages passed through unchanged.
+import { T } from "./i18n.js";
+
+let csrfToken = null;
+
+export function setCsrfToken(token) {
+  csrfToken = token;
+}
+
+export class ApiError extends Error {
+  constructor(status, code, message, fields) {
+    super(message);
+    this.status = status;
+    this.code = code;
+    this.fields = fields || [];
+  }
+}
+
+const UNSAFE = new Set(["POST", "PUT", "PATCH", "DELETE"]);
+
+// Automatic refreshes pass {background: true}: they must not keep an unattended kiosk unlocked.
+export async function api(method, path, body, { background = false } = {}) {
+  const headers = { Accept: "application/json" };
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  if (UNSAFE.has(method) && csrfToken) headers["X-CSRF-Token"] = csrfToken;
+  if (background) headers["X-Telecart-Background"] = "1";
+  let response;
+  try {
+    response = await fetch(`/api/v1${path}`, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+      credentials: "same-origin",
+      cache: "no-store",
+    });
+  } catch {
+    throw new ApiError(0, "network", T.networkError);
+  }
+  if (response.status === 204) return null;
+  let data = null;
+  try {
+    data = await response.json();
+  } catch {
+    data = null;
+  }
+  if (!response.ok) {
+    const error = new ApiError(response.status, data?.error || "unknown", data?.message || T.genericError, data?.fields);
+    if (error.code === "session_locked") window.dispatchEvent(new CustomEvent("telecart:locked"));
+    else if (response.status === 401 && path !== "/session") window.dispatchEvent(new CustomEvent("telecart:signed-out"));
+    throw error;
+  }
+  return data;
+}

@@ -1,0 +1,100 @@
+// The kiosk: login -> activity view; lock screen after idle time or on demand; admin's audit trail.
+import { api, setCsrfToken } from "./api.js";
+import { toast } from "./dom.js";
+import { T } from "./i18n.js";
+import { watchIdle } from "./idle.js";
+import { activityView } from "./views/activity.js";
+import { auditView } from "./views/audit.js";
+import { lockView, loginView } from "./views/gate.js";
+import { shell } from "./views/shell.js";
+
+const app = document.getElementById("app");
+const state = { session: null, stopIdle: null };
+
+const PAGES = {
+  activite: activityView,
+  journal: auditView,
+};
+
+// Someone without access to health data but with the audit trail (an admin) lands on the trail.
+function homePage() {
+  const perms = new Set(state.session.user.permissions);
+  return !perms.has("health.read") && perms.has("audit.read") ? "journal" : "activite";
+}
+
+function currentPage() {
+  const id = location.hash.replace(/^#\/?/, "");
+  return PAGES[id] ? id : homePage();
+}
+
+function stopWatching() {
+  if (state.stopIdle) state.stopIdle();
+  state.stopIdle = null;
+}
+
+function showLogin() {
+  stopWatching();
+  state.session = null;
+  setCsrfToken(null);
+  app.replaceChildren(loginView({ onSignedIn: enter }));
+}
+
+function showLock() {
+  stopWatching();
+  if (!state.session) return showLogin();
+  app.replaceChildren(lockView({ session: state.session, onUnlocked: enter, onSwitchUser: logout }));
+}
+
+async function lock(reason) {
+  try {
+    await api("POST", "/session/lock");
+  } catch {
+    // Locked already, or the agent is unreachable: the screen locks all the same.
+  }
+  if (reason) toast(reason);
+  showLock();
+}
+
+async function logout() {
+  try {
+    await api("DELETE", "/session");
+  } catch {
+    // An expired session is as good as logged out.
+  }
+  showLogin();
+  toast(T.loggedOut);
+}
+
+function render() {
+  const page = currentPage();
+  app.replaceChildren(shell({
+    session: state.session,
+    current: page,
+    onNavigate: (id) => { location.hash = `#/${id}`; },
+    onLock: () => lock(),
+    onLogout: logout,
+  }, PAGES[page]({ session: state.session })));
+}
+
+function enter(session) {
+  state.session = session;
+  setCsrfToken(session.csrf_token);
+  if (session.locked) return showLock();
+  stopWatching();
+  state.stopIdle = watchIdle(session.idle_lock_seconds, () => lock(T.lockedByIdle));
+  render();
+}
+
+window.addEventListener("hashchange", () => { if (state.session && state.stopIdle) render(); });
+window.addEventListener("telecart:locked", () => { if (state.session) showLock(); });
+window.addEventListener("telecart:signed-out", showLogin);
+
+async function boot() {
+  try {
+    enter(await api("GET", "/session"));
+  } catch {
+    showLogin();
+  }
+}
+
+boot();

@@ -1,0 +1,63 @@
+// Builds DOM nodes without innerHTML, so names typed by users can never inject markup.
+export function h(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs || {})) {
+    if (value === undefined || value === null || value === false) continue;
+    if (key.startsWith("on") && typeof value === "function") node.addEventListener(key.slice(2), value);
+    else if (key === "class") node.className = value;
+    else if (value === true) node.setAttribute(key, "");
+    else node.setAttribute(key, String(value));
+  }
+  for (const child of children.flat()) {
+    if (child === undefined || child === null || child === false) continue;
+    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return node;
+}
+
+const SVG_NS = "http://www.w3.org/2000/svg";
+
+// Small line icons (24x24 strokes), drawn here so that nothing is fetched from outside.
+const ICONS = {
+  lock: ["M7 11V8a5 5 0 0 1 10 0v3", "M5 11h14v10H5z", "M12 15v2"],
+  logout: ["M15 4h4v16h-4", "M10 8l-4 4 4 4", "M6 12h11"],
+  folder: ["M3 6h6l2 2h10v11H3z"],
+  calendar: ["M4 6h16v14H4z", "M4 10h16", "M8 3v5", "M16 3v5"],
+  list: ["M8 6h13", "M8 12h13", "M8 18h13", "M3 6h1", "M3 12h1", "M3 18h1"],
+  refresh: ["M20 12a8 8 0 1 1-2.3-5.7", "M20 4v5h-5"],
+  home: ["M3 11l9-7 9 7", "M5 10v10h14V10"],
+  shield: ["M12 3l8 3v6c0 5-3.5 8-8 9-4.5-1-8-4-8-9V6z"],
+};
+
+export function icon(name, cls = "icon") {
+  const svg = document.createElementNS(SVG_NS, "svg");
+  svg.setAttribute("viewBox", "0 0 24 24");
+  svg.setAttribute("class", cls);
+  svg.setAttribute("aria-hidden", "true");
+  svg.setAttribute("fill", "none");
+  svg.setAttribute("stroke", "currentColor");
+  svg.setAttribute("stroke-width", "2");
+  svg.setAttribute("stroke-linecap", "round");
+  svg.setAttribute("stroke-linejoin", "round");
+  for (const d of ICONS[name] || []) {
+    const path = document.createElementNS(SVG_NS, "path");
+    path.setAttribute("d", d);
+    svg.append(path);
+  }
+  return svg;
+}
+
+export function field({ id, label, type = "text", hint, ...rest }) {
+  return h("div", { class: "field" },
+    h("label", { for: id }, label),
+    hint ? h("span", { class: "hint", id: `${id}-hint` }, hint) : null,
+    h("input", { id, name: id, type, "aria-describedby": hint ? `${id}-hint` : null, ...rest }),
+  );
+}
+
+export function toast(message, kind = "info") {
+  const box = document.getElementById("toasts");
+  const item = h("div", { class: `toast ${kind === "error" ? "error" : ""}` }, message);
+  box.append(item);
+  setTimeout(() => item.remove(), 5000);
+}

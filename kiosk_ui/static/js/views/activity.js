@@ -1,0 +1,75 @@
+// The activity view (seed 000 §2.1): dossiers on the left, scheduled and running
+// teleconsultations on the right, each with an empty state that says what comes next.
+import { api } from "../api.js";
+import { h, icon, toast } from "../dom.js";
+import { T, ageOn, frDate, frWhen } from "../i18n.js";
+
+const OPEN_STATES = new Set(["scheduled", "in_progress"]);
+
+function badge(state) {
+  return h("span", { class: `badge state-${state}` }, T.states[state] || state);
+}
+
+function empty(iconName, title, text) {
+  return h("div", { class: "empty" }, icon(iconName), h("p", { class: "title" }, title), h("p", {}, text));
+}
+
+function dossierRow(d) {
+  return h("li", { class: "row", "data-dossier": d.id },
+    h("span", { class: "who" }, d.patient_name),
+    badge(d.state),
+    h("span", { class: "meta" },
+      `${T.bornOn(d.patient_sex, frDate(d.patient_birth_date), ageOn(d.patient_birth_date))}${d.reason ? ` · ${d.reason}` : ""}`),
+  );
+}
+
+function consultationRow(d) {
+  return h("li", { class: `row ${d.state === "in_progress" ? "now" : ""}`, "data-consultation": d.id },
+    h("span", { class: "when" }, d.slot_start ? `${frWhen(d.slot_start)}${d.slot_minutes ? ` · ${T.minutes(d.slot_minutes)}` : ""}` : ""),
+    badge(d.state),
+    h("span", { class: "who" }, d.patient_name),
+    h("span", { class: "meta" }, d.specialist || d.specialty ? T.withSpecialist(d.specialist, d.specialty) : T.noSpecialist),
+  );
+}
+
+function panel(title, countText, body, extra) {
+  return h("section", { class: "card panel", "aria-label": title },
+    h("div", { class: "panel-head" },
+      h("div", { class: "titles" }, h("h2", {}, title), h("span", { class: "count" }, countText)),
+      extra || null),
+    h("div", { class: "panel-body" }, body));
+}
+
+export function activityView({ session }) {
+  const perms = new Set(session.user.permissions);
+  if (!perms.has("health.read")) {
+    return h("div", { class: "card" },
+      h("div", { class: "empty" }, icon("shield"), h("p", { class: "title" }, T.noHealthAccessTitle),
+        h("p", {}, T.noHealthAccessText(session.user.role_label.toLowerCase())),
+        perms.has("audit.read") ? h("p", {}, T.noHealthAccessAdmin) : null));
+  }
+  const root = h("div", { class: "activity" });
+
+  async function load({ background = false } = {}) {
+    try {
+      const { items } = await api("GET", "/dossiers", undefined, { background });
+      const running = items
+        .filter((d) => OPEN_STATES.has(d.state))
+        .sort((a, b) => (a.state === "in_progress" ? -1 : 0) - (b.state === "in_progress" ? -1 : 0)
+          || String(a.slot_start).localeCompare(String(b.slot_start)));
+      const refresh = h("button", { class: "button secondary", type: "button", onclick: () => load() }, icon("refresh"), T.refresh);
+      root.replaceChildren(
+        panel(T.dossiers, T.count(items.length),
+          items.length ? h("ul", { class: "list" }, items.map(dossierRow)) : empty("folder", T.noDossierTitle, T.noDossierText),
+          refresh),
+        panel(T.consultations, T.countConsultations(running.length),
+          running.length ? h("ul", { class: "list" }, running.map(consultationRow))
+            : empty("calendar", T.noConsultationTitle, T.noConsultationText)),
+      );
+    } catch (error) {
+      if (error.status !== 401 && error.code !== "session_locked") toast(error.message, "error");
+    }
+  }
+  load();
+  return root;
+}

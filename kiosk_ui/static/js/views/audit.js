@@ -1,0 +1,77 @@
+// The audit trail for admins: who did what to which patient's data, filtered by patient or user.
+import { api } from "../api.js";
+import { field, h, toast } from "../dom.js";
+import { T, frStamp } from "../i18n.js";
+
+export function auditView() {
+  const filters = { patient_id: "", actor: "" };
+  const tbody = h("tbody");
+  const more = h("button", { class: "button secondary", type: "button", hidden: true }, T.older);
+  const emptyNote = h("p", { class: "empty", hidden: true }, T.auditEmpty);
+  let oldest = null;
+
+  const form = h("form", { class: "form-row card", role: "search" },
+    field({ id: "filter-patient", label: T.filterPatient, autocomplete: "off", spellcheck: "false" }),
+    field({ id: "filter-actor", label: T.filterActor, autocomplete: "off", autocapitalize: "none", spellcheck: "false" }),
+    h("button", { class: "button primary", type: "submit" }, T.filter),
+    h("button", { class: "button secondary", type: "button", onclick: () => setFilters("", "") }, T.clearFilters),
+  );
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    setFilters(form["filter-patient"].value.trim(), form["filter-actor"].value.trim());
+  });
+
+  function setFilters(patient, actor) {
+    filters.patient_id = patient;
+    filters.actor = actor;
+    form["filter-patient"].value = patient;
+    form["filter-actor"].value = actor;
+    load(false);
+  }
+
+  function row(r) {
+    return h("tr", { "data-seq": r.seq },
+      h("td", {}, frStamp(r.at)),
+      h("td", {}, h("button", { class: "linkish", type: "button", onclick: () => setFilters("", r.actor) }, r.actor),
+        r.role ? h("div", { class: "hint" }, T.roles[r.role] || r.role) : null),
+      h("td", {}, T.actions[r.action] || r.action, r.detail ? h("div", { class: "hint" }, r.detail) : null),
+      h("td", {}, r.patient_id
+        ? h("button", { class: "linkish mono", type: "button", onclick: () => setFilters(r.patient_id, "") }, r.patient_id.slice(0, 8))
+        : "—"),
+      h("td", { class: "mono" }, r.remote_addr || "—"),
+      h("td", {}, h("span", { class: `badge outcome-${r.outcome}` }, T.outcomes[r.outcome] || r.outcome)),
+    );
+  }
+
+  async function load(append) {
+    const params = new URLSearchParams({ limit: "50" });
+    if (filters.patient_id) params.set("patient_id", filters.patient_id);
+    if (filters.actor) params.set("actor", filters.actor);
+    if (append && oldest) params.set("before_seq", String(oldest));
+    try {
+      const { items } = await api("GET", `/audit?${params}`);
+      if (!append) tbody.replaceChildren();
+      tbody.append(...items.map(row));
+      oldest = items.length ? items[items.length - 1].seq : oldest;
+      more.hidden = items.length < 50;
+      emptyNote.hidden = tbody.children.length > 0;
+    } catch (error) {
+      if (error.status !== 401 && error.code !== "session_locked") toast(error.message, "error");
+    }
+  }
+  more.addEventListener("click", () => load(true));
+  load(false);
+
+  const c = T.columns;
+  return h("div", { class: "audit" },
+    h("div", {}, h("h1", {}, T.auditTitle), h("p", { class: "hint" }, T.auditLead)),
+    form,
+    h("section", { class: "card results" },
+      h("div", { class: "table-wrap" },
+        h("table", { class: "records" },
+          h("thead", {}, h("tr", {}, [c.at, c.actor, c.action, c.patient, c.from, c.outcome].map((t) => h("th", { scope: "col" }, t)))),
+          tbody),
+        emptyNote),
+      h("div", {}, more)),
+  );
+}

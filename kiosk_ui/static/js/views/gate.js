@@ -1,0 +1,110 @@
+// The login screen and the lock screen: same layout, so the nurse recognises them at once.
+import { api, ApiError } from "../api.js";
+import { field, h, icon } from "../dom.js";
+import { T } from "../i18n.js";
+
+function side(lockedText) {
+  return h("section", { class: "gate-side" },
+    h("div", { class: "brand" }, h("img", { src: "/static/img/logo.svg", alt: "" }), T.appName),
+    h("h1", {}, lockedText ? T.lockedTitle : T.tagline),
+    h("p", {}, lockedText || T.gateText),
+  );
+}
+
+function errorBox() {
+  return h("div", { class: "alert", role: "alert", hidden: true });
+}
+
+function showError(box, error) {
+  box.textContent = error instanceof ApiError ? error.message : T.genericError;
+  box.hidden = false;
+}
+
+function codeField() {
+  return field({ id: "otp", label: T.otp, hint: T.otpHint, inputmode: "numeric", autocomplete: "one-time-code",
+    pattern: "[0-9 ]*", maxlength: 7, required: true, class: "code" });
+}
+
+async function submitting(form, button, busyLabel, work) {
+  const label = button.textContent;
+  button.disabled = true;
+  button.textContent = busyLabel;
+  try {
+    await work();
+  } finally {
+    button.disabled = false;
+    button.textContent = label;
+  }
+}
+
+export function loginView({ onSignedIn }) {
+  const alert = errorBox();
+  const button = h("button", { class: "button primary block", type: "submit" }, T.signIn);
+  const form = h("form", { class: "form", novalidate: true },
+    field({ id: "login", label: T.login, autocomplete: "username", autocapitalize: "none", spellcheck: "false", required: true }),
+    field({ id: "password", label: T.password, type: "password", autocomplete: "current-password", required: true }),
+    codeField(),
+    alert,
+    button,
+  );
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    alert.hidden = true;
+    submitting(form, button, T.signingIn, async () => {
+      try {
+        const session = await api("POST", "/session", {
+          login: form.login.value.trim(),
+          password: form.password.value,
+          otp: form.otp.value.replace(/\s/g, ""),
+        });
+        onSignedIn(session);
+      } catch (error) {
+        showError(alert, error);
+        form.otp.value = "";
+        (error.code === "bad_credentials" ? form.password : form.otp).focus();
+      }
+    });
+  });
+  const view = h("div", { class: "gate" }, side(null),
+    h("main", { class: "gate-main" },
+      h("div", { class: "card" }, h("h2", {}, T.loginTitle), h("p", { class: "lead" }, T.loginLead), form)));
+  setTimeout(() => form.login.focus(), 0);
+  return view;
+}
+
+export function lockView({ session, onUnlocked, onSwitchUser }) {
+  const alert = errorBox();
+  const button = h("button", { class: "button primary block", type: "submit" }, T.unlock);
+  const form = h("form", { class: "form", novalidate: true },
+    field({ id: "password", label: T.password, type: "password", autocomplete: "current-password", required: true }),
+    codeField(),
+    alert,
+    button,
+    h("button", { class: "button secondary block", type: "button", onclick: onSwitchUser }, T.switchUser),
+  );
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    alert.hidden = true;
+    submitting(form, button, T.signingIn, async () => {
+      try {
+        onUnlocked(await api("POST", "/session/unlock", {
+          password: form.password.value,
+          otp: form.otp.value.replace(/\s/g, ""),
+        }));
+      } catch (error) {
+        if (error.status === 401 && error.code === "session_expired") return onSwitchUser();
+        showError(alert, error);
+        form.otp.value = "";
+      }
+    });
+  });
+  const view = h("div", { class: "gate locked" }, side(T.lockedSide),
+    h("main", { class: "gate-main" },
+      h("div", { class: "card" },
+        icon("lock", "lock-icon"),
+        h("h2", {}, T.unlockTitle),
+        h("p", { class: "lead" }, T.lockedLead(session.user.display_name)),
+        form)));
+  setTimeout(() => form.password.focus(), 0);
+  return view;
+}

@@ -1,0 +1,26 @@
+// The frame of every screen after login: brand, navigation, who is logged in, lock and logout.
+import { h, icon } from "../dom.js";
+import { T } from "../i18n.js";
+
+export function shell({ session, current, onNavigate, onLock, onLogout }, content) {
+  const perms = new Set(session.user.permissions);
+  const navItems = [{ id: "activite", label: T.navActivity, icon: "home" }];
+  if (perms.has("audit.read")) navItems.push({ id: "journal", label: T.navAudit, icon: "shield" });
+  return h("div", { class: "shell" },
+    h("header", { class: "topbar" },
+      h("div", { class: "brand" }, h("img", { src: "/static/img/logo.svg", alt: "" }), T.appName),
+      navItems.length > 1
+        ? h("nav", { "aria-label": "Navigation" }, navItems.map((item) =>
+          h("button", { class: "button ghost", type: "button", "aria-current": item.id === current ? "page" : null,
+            onclick: () => onNavigate(item.id) }, icon(item.icon), item.label)))
+        : null,
+      h("div", { class: "spacer" }),
+      h("div", { class: "user" },
+        h("span", { class: "name" }, session.user.display_name),
+        h("span", { class: "role" }, session.user.role_label)),
+      h("button", { class: "button ghost", type: "button", onclick: onLock }, icon("lock"), T.lock),
+      h("button", { class: "button ghost", type: "button", onclick: onLogout }, icon("logout"), T.logout),
+    ),
+    h("main", { class: "content" }, content),
+  );
+}
