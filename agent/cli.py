@@ -15,7 +15,7 @@ from agent.access import accounts, otp
 from agent.access.passwords import WeakPassword
 from agent.access.roles import Role
 from agent.app import serve
-from agent.config import Config, ConfigError, as_toml_dict, load_config
+from agent.config import Config, ConfigError, annotated_toml, as_toml_dict, load_config
 from agent.logs import setup as setup_logging
 from agent.store import transaction
 from agent.store.database import DATABASE_NAME, connect
@@ -73,7 +73,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_config_show(args: argparse.Namespace) -> int:
-    sys.stdout.write(tomli_w.dumps(as_toml_dict(_load(args))))
+    config = _load(args)
+    sys.stdout.write(annotated_toml(config) if args.doc else tomli_w.dumps(as_toml_dict(config)))
     return 0
 
 
@@ -142,6 +143,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     config = sub.add_parser("config", help="configuration").add_subparsers(dest="action", required=True)
     show = config.add_parser("show", help="print the effective configuration")
+    show.add_argument("--doc", action="store_true", help="with each key's documentation as a comment")
     _config_options(show, server=True)
     show.set_defaults(func=cmd_config_show)
 

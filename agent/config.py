@@ -101,3 +101,18 @@ def load_config(path: Path | None, overrides: dict[str, dict[str, Any]] | None =
 def as_toml_dict(config: Config) -> dict[str, Any]:
     """The effective configuration as plain TOML-serialisable values."""
     return config.model_dump(mode="json")
+
+
+def annotated_toml(config: Config) -> str:
+    """The configuration as TOML with each key's documentation above it (docs/configuration.md)."""
+    import tomli_w
+
+    lines: list[str] = []
+    for section_name, section_field in Config.model_fields.items():
+        section = getattr(config, section_name)
+        lines.append(f"[{section_name}]")
+        for key, info in type(section).model_fields.items():
+            lines.append(f"# {info.description}")
+            lines.append(tomli_w.dumps({key: section.model_dump(mode="json")[key]}).rstrip())
+        lines.append("")
+    return "\n".join(lines)
