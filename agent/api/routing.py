@@ -143,11 +143,12 @@ def _endpoint(op: Operation) -> Callable[[web.Request], Awaitable[web.StreamResp
         if result is None:
             return web.Response(status=204 if op.status == 200 else op.status)
         payload = result.model_dump(mode="json") if isinstance(result, BaseModel) else result
-        return web.json_response(payload, status=op.status, dumps=_dumps)
+        return web.json_response(payload, status=op.status, dumps=json_dumps)
 
     endpoint.__name__ = op.handler.__name__
     return endpoint
 
 
-def _dumps(value: Any) -> str:
+def json_dumps(value: Any) -> str:
+    """JSON as the API writes it: UTF-8 text, French accents unescaped."""
     return json.dumps(value, ensure_ascii=False)

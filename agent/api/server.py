@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -14,6 +13,7 @@ from aiohttp import web
 from agent.api.context import AGENT
 from agent.api.errors import ApiError
 from agent.api.routes import API
+from agent.api.routing import json_dumps
 from agent.logs import fields
 from agent.store import StorageFull
 from kiosk_ui import STATIC_DIR
@@ -37,10 +37,6 @@ _NOT_FOUND_PAGE = """<!doctype html><html lang="fr"><head><meta charset="utf-8">
 <a class="button primary" href="/">Revenir à l'accueil</a></main></body></html>"""
 
 
-def _dumps(value: object) -> str:
-    return json.dumps(value, ensure_ascii=False)
-
-
 def _is_api(request: web.Request) -> bool:
     return request.path.startswith("/api/") or request.path in ("/healthz", "/metrics")
 
@@ -48,7 +44,7 @@ def _is_api(request: web.Request) -> bool:
 def _error_response(request: web.Request, error: ApiError) -> web.StreamResponse:
     if error.status == 404 and not _is_api(request):
         return web.Response(status=404, text=_NOT_FOUND_PAGE, content_type="text/html", charset="utf-8")
-    return web.json_response(error.body(), status=error.status, headers=error.headers, dumps=_dumps)
+    return web.json_response(error.body(), status=error.status, headers=error.headers, dumps=json_dumps)
 
 
 @web.middleware

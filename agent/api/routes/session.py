@@ -18,7 +18,7 @@ from agent.api.context import agent_of
 from agent.api.errors import ApiError
 from agent.api.guard import SESSION_COOKIE
 from agent.api.routes import API
-from agent.api.routing import PUBLIC, Call
+from agent.api.routing import PUBLIC, Call, json_dumps
 from agent.api.schemas import LoginRequest, SessionOut, UnlockRequest, UserOut
 from agent.clock import now
 
@@ -67,7 +67,7 @@ async def create_session(call: Call) -> web.Response:
     outcome = await _attempt(call, body.login.strip().lower(), body.password, body.otp, "login", None)
     assert outcome.session is not None and outcome.token is not None
     agent = agent_of(call.request)
-    response = web.json_response(session_out(call.request, outcome.session).model_dump(mode="json"), status=201)
+    response = web.json_response(session_out(call.request, outcome.session).model_dump(mode="json"), status=201, dumps=json_dumps)
     response.set_cookie(
         SESSION_COOKIE, outcome.token, httponly=True, samesite="Strict", path="/",
         secure=agent.config.security.cookie_secure, max_age=int(agent.login_policy.session_seconds),
