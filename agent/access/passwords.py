@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import functools
+
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 _hasher = PasswordHasher()
-# Verified when the login is unknown, so that an unknown login takes as long as a wrong password.
-_DUMMY_HASH = _hasher.hash("telecart-timing-equaliser")
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Verified when the login is unknown, so that an unknown login takes as long as a wrong
+    password. Made on first use: hashing at import would slow every start and every command."""
+    return _hasher.hash("telecart-timing-equaliser")
 
 MIN_LENGTH = 10
 
@@ -24,6 +31,6 @@ def hash_password(password: str) -> str:
 
 def verify_password(stored_hash: str | None, password: str) -> bool:
     try:
-        return _hasher.verify(stored_hash or _DUMMY_HASH, password) and stored_hash is not None
+        return _hasher.verify(stored_hash or _dummy_hash(), password) and stored_hash is not None
     except (VerificationError, InvalidHashError):
         return False

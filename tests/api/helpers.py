@@ -1,0 +1,150 @@
+"""Helpers shared by the API tests: agents with a special configuration, raw logins, one-time
+codes that are sure to be wrong, error-body checks, and clients that refuse any response body
+leaking a Python traceback."""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pyotp
+import requests
+import tomli_w
+
+from tests.live import Account, LiveAgent, free_port
+
+API = "/api/v1"
+COOKIE = "telecart_session"
+
+# Words that only a French sentence is likely to hold (the agent speaks French to nurses).
+_FRENCH = re.compile(r"[éèêàâçùûôî]|\b(le|la|les|des|du|de|un|une|est|vous|votre|pas|ou|et|dans)\b", re.IGNORECASE)
+
+
+def assert_french(text: str) -> None:
+    assert text and _FRENCH.search(text), f"not a French message: {text!r}"
+
+
+# --- clients ----------------------------------------------------------------------------------
+
+def _no_traceback(response: requests.Response, *args: Any, **kwargs: Any) -> None:
+    assert "Traceback" not in response.text, f"{response.request.method} {response.url} leaked a traceback:\n{response.text}"
+
+
+def guarded(client: requests.Session) -> requests.Session:
+    """Make every response of `client` fail the test if its body holds a Python traceback."""
+    if _no_traceback not in client.hooks["response"]:
+        client.hooks["response"].append(_no_traceback)
+    return client
+
+
+def anonymous() -> requests.Session:
+    return guarded(requests.Session())
+
+
+def logged_in(agent: LiveAgent, account: Account) -> requests.Session:
+    return guarded(agent.login(account))
+
+
+def cookie_header(token: str) -> dict[str, str]:
+    """Send a session cookie by hand, whatever the client's cookie jar thinks of its expiry."""
+    return {"Cookie": f"{COOKIE}={token}"}
+
+
+def post_login(agent: LiveAgent, login: str, password: str, otp: str,
+               client: requests.Session | None = None, **kwargs: Any) -> requests.Response:
+    client = client or anonymous()
+    return client.post(f"{agent.url}{API}/session", json={"login": login, "password": password, "otp": otp}, **kwargs)
+
+
+def set_cookies(response: requests.Response) -> list[str]:
+    """The raw Set-Cookie headers, one string each, as the server wrote them."""
+    return response.raw.headers.getlist("Set-Cookie")
+
+
+def session_cookie(response: requests.Response) -> str:
+    """The raw Set-Cookie header carrying the session token (exactly one)."""
+    found = [h for h in set_cookies(response) if h.startswith(f"{COOKIE}=")]
+    assert len(found) == 1, f"expected one {COOKIE} cookie, got {set_cookies(response)}"
+    return found[0]
+
+
+def token_of(response: requests.Response) -> str:
+    return session_cookie(response).split(";", 1)[0].split("=", 1)[1]
+
+
+# --- one-time codes ---------------------------------------------------------------------------
+
+def current_code(account: Account) -> str:
+    """The current code, without marking it used on the Account (for attempts the agent refuses
+    before it consumes the code: wrong password, locked account, refused Origin)."""
+    return pyotp.TOTP(account.secret).now()
+
+
+def wrong_code(account: Account) -> str:
+    """Six digits that match none of the account's codes around now (so surely refused)."""
+    totp = pyotp.TOTP(account.secret)
+    here = int(time.time() // 30)
+    near = {totp.generate_otp(step) for step in range(here - 3, here + 4)}
+    return next(c for c in (f"{d}" * 6 for d in range(10)) if c not in near)
+
+
+# --- errors -----------------------------------------------------------------------------------
+
+def assert_error(response: requests.Response, status: int, code: str) -> dict[str, Any]:
+    """A JSON error body with the given status and code and a French message; returns the body."""
+    assert response.status_code == status, f"expected {status} {code}, got {response.status_code}: {response.text}"
+    assert response.headers.get("Content-Type", "").startswith("application/json"), response.headers
+    body = response.json()
+    assert body["error"] == code, body
+    assert_french(body["message"])
+    assert "Traceback" not in response.text
+    return body
+
+
+# --- patients ---------------------------------------------------------------------------------
+
+def patient(**overrides: Any) -> dict[str, Any]:
+    """A valid patient identity with a birth name no other test uses."""
+    unique = uuid.uuid4().hex[:10].upper()
+    body: dict[str, Any] = {"birth_name": f"TEST{unique}", "first_names": ["Marcel"], "birth_date": "1931-11-02", "sex": "M"}
+    body.update(overrides)
+    return body
+
+
+def birth_names(agent: LiveAgent, client: requests.Session) -> set[str]:
+    listed = client.get(f"{agent.url}{API}/patients", params={"limit": 500})
+    assert listed.status_code == 200, listed.text
+    return {p["birth_name"] for p in listed.json()["items"]}
+
+
+def audit_items(agent: LiveAgent, admin: requests.Session, **params: Any) -> list[dict[str, Any]]:
+    reply = admin.get(f"{agent.url}{API}/audit", params={"limit": 500, **params})
+    assert reply.status_code == 200, reply.text
+    return reply.json()["items"]
+
+
+# --- agents -----------------------------------------------------------------------------------
+
+@contextlib.contextmanager
+def running_agent(root: Path, data_dir: Path | None = None, **sections: dict[str, Any]) -> Iterator[LiveAgent]:
+    """An agent whose TOML configuration holds `sections` (e.g. security={"idle_lock_minutes": 0.05}),
+    stopped on exit. The data directory is `data_dir` (which must exist) or a fresh one in `root`."""
+    root.mkdir(parents=True, exist_ok=True)
+    config = None
+    if sections:
+        config = root / f"telecart-{uuid.uuid4().hex[:8]}.toml"
+        config.write_text(tomli_w.dumps(sections), encoding="utf-8")
+    if data_dir is None:
+        data_dir = root / f"data-{uuid.uuid4().hex[:8]}"
+        data_dir.mkdir()
+    agent = LiveAgent(data_dir, free_port(), config=config)
+    agent.start()
+    try:
+        yield agent
+    finally:
+        agent.stop()
