@@ -41,16 +41,20 @@ async def _audit_refusal(request: web.Request, action: str, session: Session | N
 
 
 def _origin_allowed(request: web.Request, origin: str) -> bool:
-    parts = urlsplit(origin)
+    try:
+        parts = urlsplit(origin)
+    except ValueError:  # "http://[" and the like
+        return False
     if parts.netloc == request.host:
         return True
     public = urlsplit(agent_of(request).config.server.public_url)
     return (parts.scheme, parts.netloc) == (public.scheme, public.netloc)
 
 
-def check_origin(request: web.Request) -> None:
+async def check_origin(request: web.Request) -> None:
     origin = request.headers.get("Origin")
     if origin and origin != "null" and not _origin_allowed(request, origin):
+        await _audit_refusal(request, "access.origin", detail=f"{request.method} {request.path} (Origin {origin[:100]})")
         raise ApiError("origin_refused")
 
 
@@ -87,6 +91,7 @@ async def require_permission(request: web.Request, session: Session, permission:
 
 async def require_csrf(request: web.Request, session: Session) -> None:
     sent = request.headers.get(CSRF_HEADER, "")
-    if not hmac.compare_digest(sent.encode(), session.csrf_token.encode()):
+    # aiohttp hands undecodable header bytes over as surrogates: such a token is simply wrong.
+    if not sent.isascii() or not hmac.compare_digest(sent.encode("ascii"), session.csrf_token.encode("ascii")):
         await _audit_refusal(request, "access.csrf", session)
         raise ApiError("csrf_missing")

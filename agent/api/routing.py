@@ -116,7 +116,7 @@ async def _parse_body(op: Operation, request: web.Request) -> Any:
     raw = await request.read()  # aiohttp enforces client_max_size here (413)
     try:
         data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, RecursionError) as exc:  # RecursionError: "[[[[..." thousands deep
         raise ApiError("malformed_json") from exc
     try:
         return op.body.model_validate(data)
@@ -127,7 +127,7 @@ async def _parse_body(op: Operation, request: web.Request) -> Any:
 def _endpoint(op: Operation) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
     async def endpoint(request: web.Request) -> web.StreamResponse:
         if op.method in UNSAFE_METHODS:
-            guard.check_origin(request)
+            await guard.check_origin(request)
         session = None
         if op.access != PUBLIC:
             session = await guard.require_session(request, op.allow_locked)

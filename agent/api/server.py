@@ -61,6 +61,8 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
             code = "internal" if exc.status >= 500 else "malformed_json"
         error = ApiError(code)
         error.status = exc.status
+        if "Allow" in exc.headers:  # a 405 names the methods that would work (RFC 9110)
+            error.headers["Allow"] = exc.headers["Allow"]
         return _error_response(request, error)
     except StorageFull:
         log.error("write refused: disk full", extra=fields(event="storage_full", path=request.path))

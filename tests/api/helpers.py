@@ -22,7 +22,8 @@ API = "/api/v1"
 COOKIE = "telecart_session"
 
 # Words that only a French sentence is likely to hold (the agent speaks French to nurses).
-_FRENCH = re.compile(r"[éèêàâçùûôî]|\b(le|la|les|des|du|de|un|une|est|vous|votre|pas|ou|et|dans)\b", re.IGNORECASE)
+_FRENCH = re.compile(r"[éèêàâçùûôî]|\b(le|la|les|des|du|de|un|une|est|sont|ce|cette|certains|vous|votre|pas|ou|et|dans|pour|au|aux)\b",
+                     re.IGNORECASE)
 
 
 def assert_french(text: str) -> None:

@@ -67,3 +67,20 @@ def test_audit_reading_is_audited(shared_agent: LiveAgent) -> None:
     reads = [r for r in mine if r["action"] == "audit.read"]
     assert reads and reads[0]["outcome"] == "success" and reads[0]["remote_addr"] == LOOPBACK
     assert "someone-else" in (reads[-1]["detail"] or "")
+
+
+def test_requests_refused_for_their_origin_are_audited(shared_agent: LiveAgent) -> None:
+    """The guard promises that refusals concerning access are audited: a forged cross-site write
+    must leave a trace, like a missing CSRF token does."""
+    url = shared_agent.url
+    admin = logged_in(shared_agent, shared_agent.add_account(Role.ADMIN))
+    baseline = audit_items(shared_agent, admin, limit=1)[0]["seq"]
+    nurse = logged_in(shared_agent, shared_agent.add_account(Role.NURSE))
+    evil = {"Origin": "https://evil.example"}
+    assert nurse.post(f"{url}{API}/patients", json=patient(), headers=evil).status_code == 403
+    assert anonymous().post(f"{url}{API}/session", json={"login": "x", "password": "y", "otp": "1"}, headers=evil).status_code == 403
+
+    new = [r for r in audit_items(shared_agent, admin) if r["seq"] > baseline]
+    denied = [r for r in new if r["outcome"] == "denied" and r["remote_addr"] == LOOPBACK]
+    assert any("/api/v1/patients" in (r["detail"] or "") for r in denied), new
+    assert any("/api/v1/session" in (r["detail"] or "") for r in denied), new

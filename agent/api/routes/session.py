@@ -53,8 +53,8 @@ async def _attempt(call: Call, login_name: str, password: str, code: str, action
     outcome = await agent.store.write(login.conclude, login_name, step, call.remote_addr, policy, moment, action, session_id)
     agent.metrics.logins.labels(outcome=outcome.refusal.value if outcome.refusal else "success").inc()
     if outcome.refusal is Refusal.ACCOUNT_LOCKED:
-        minutes = max(1, math.ceil((outcome.retry_after or 60) / 60))
-        raise ApiError("account_locked", minutes=minutes, headers={"Retry-After": str(minutes * 60)})
+        seconds = math.ceil(outcome.retry_after or 60)
+        raise ApiError("account_locked", minutes=max(1, math.ceil(seconds / 60)), headers={"Retry-After": str(seconds)})
     if outcome.refusal is not None:
         raise ApiError(outcome.refusal.value)
     return outcome

@@ -63,6 +63,7 @@ export const T = {
     "session.expired": "Session expirée",
     "access.csrf": "Requête refusée (jeton de sécurité)",
     "access.forbidden": "Accès refusé (rôle)",
+    "access.origin": "Requête refusée (origine étrangère)",
     "account.create": "Création d'un compte",
     "patient.create": "Création d'une identité",
     "patient.read": "Lecture d'une identité",
