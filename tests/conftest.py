@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import contextlib
+
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,25 +12,29 @@ from tests.live import LiveAgent, free_port
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 
 
+@contextlib.contextmanager
+def running_agent(root: Path) -> Iterator[LiveAgent]:
+    agent = LiveAgent(root / "data", free_port())
+    agent.data_dir.mkdir()
+    agent.start()
+    try:
+        yield agent
+    finally:
+        agent.stop()
+
+
 @pytest.fixture
 def live_agent(tmp_path: Path) -> Iterator[LiveAgent]:
     """A fresh agent with an empty data directory, stopped after the test."""
-    agent = LiveAgent(tmp_path / "data", free_port())
-    agent.data_dir.mkdir()
-    agent.start()
-    yield agent
-    agent.stop()
+    with running_agent(tmp_path) as agent:
+        yield agent
 
 
 @pytest.fixture(scope="module")
 def shared_agent(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveAgent]:
     """One agent for a whole test module, when tests do not disturb each other."""
-    root = tmp_path_factory.mktemp("shared")
-    agent = LiveAgent(root / "data", free_port())
-    agent.data_dir.mkdir()
-    agent.start()
-    yield agent
-    agent.stop()
+    with running_agent(tmp_path_factory.mktemp("shared")) as agent:
+        yield agent
 
 
 @pytest.fixture(scope="session")
