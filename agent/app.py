@@ -15,7 +15,7 @@ import time
 from aiohttp import web
 
 from agent import __version__
-from agent.access import sessions
+from agent.access import sessions, throttle
 from agent.access.login import LoginPolicy
 from agent.api.openapi import build_document
 from agent.api.routes import API
@@ -74,6 +74,7 @@ class Agent:
             purged = await self.store.write(sessions.purge_expired, now())
             if purged:
                 log.info("purged %d expired sessions", purged)
+            await self.store.write(throttle.purge_stale, now())
             await asyncio.sleep(HOUSEKEEPING_SECONDS)
 
     async def stop(self) -> None:

@@ -1,26 +1,14 @@
 from __future__ import annotations
 
-import contextlib
 
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.live import LiveAgent, free_port
+from tests.live import LiveAgent, running_agent
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
-
-
-@contextlib.contextmanager
-def running_agent(root: Path) -> Iterator[LiveAgent]:
-    agent = LiveAgent(root / "data", free_port())
-    agent.data_dir.mkdir()
-    agent.start()
-    try:
-        yield agent
-    finally:
-        agent.stop()
 
 
 @pytest.fixture

@@ -4,7 +4,11 @@ over HTTP, stopped with a signal. Accounts are created straight in its data dire
 
 from __future__ import annotations
 
+import contextlib
 import itertools
+import uuid
+from collections.abc import Iterator
+from typing import Any
 import os
 import signal
 import socket
@@ -16,6 +20,7 @@ from pathlib import Path
 
 import pyotp
 import requests
+import tomli_w
 
 from agent.access import accounts
 from agent.access.roles import Role
@@ -114,3 +119,23 @@ class LiveAgent:
         assert reply.status_code == 201, reply.text
         client.headers["X-CSRF-Token"] = reply.json()["csrf_token"]
         return client
+
+
+@contextlib.contextmanager
+def running_agent(root: Path, data_dir: Path | None = None, **sections: dict[str, Any]) -> Iterator[LiveAgent]:
+    """An agent whose TOML configuration holds `sections` (e.g. security={"idle_lock_minutes": 0.05}),
+    stopped on exit. The data directory is `data_dir` (which must exist) or a fresh one in `root`."""
+    root.mkdir(parents=True, exist_ok=True)
+    config = None
+    if sections:
+        config = root / f"telecart-{uuid.uuid4().hex[:8]}.toml"
+        config.write_text(tomli_w.dumps(sections), encoding="utf-8")
+    if data_dir is None:
+        data_dir = root / f"data-{uuid.uuid4().hex[:8]}"
+        data_dir.mkdir()
+    agent = LiveAgent(data_dir, free_port(), config=config)
+    agent.start()
+    try:
+        yield agent
+    finally:
+        agent.stop()

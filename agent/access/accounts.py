@@ -1,4 +1,4 @@
-"""Staff accounts: creation (with a one-time-code secret), lookup, and the failed-login lockout."""
+"""Staff accounts: creation (with a one-time-code secret), lookup, one-time codes consumed."""
 
 from __future__ import annotations
 
@@ -78,23 +78,11 @@ def list_accounts(db: Database) -> list[Principal]:
     return [principal_of(row) for row in db.query("SELECT * FROM users WHERE disabled = 0 ORDER BY login")]
 
 
-def is_locked(row: dict, now: float) -> bool:
-    return bool(row["locked_until"]) and row["locked_until"] > now
-
-
-def register_failure(db: Database, user_id: int, now: float, max_failed: int, lockout_seconds: float) -> bool:
-    """Count a failed login; returns True when this failure locks the account."""
-    failed = db.execute("SELECT failed_logins FROM users WHERE id = ?", [user_id]).fetchone()[0] + 1
-    locks = failed >= max_failed
-    db["users"].update(user_id, {"failed_logins": 0 if locks else failed, "locked_until": now + lockout_seconds if locks else None})
-    return locks
-
-
-def register_success(db: Database, user_id: int, otp_step: int) -> bool:
-    """Reset the failure count and consume the one-time code's step. Returns False when the step
-    was already used (a replayed code), atomically, so two logins with one code cannot both win."""
+def consume_code_step(db: Database, user_id: int, otp_step: int) -> bool:
+    """Consume the one-time code's time step. Returns False when the step was already used (a
+    replayed code), atomically, so two logins with one code cannot both win."""
     cursor = db.execute(
-        "UPDATE users SET failed_logins = 0, locked_until = NULL, otp_last_step = ? WHERE id = ? AND otp_last_step < ?",
+        "UPDATE users SET otp_last_step = ? WHERE id = ? AND otp_last_step < ?",
         [otp_step, user_id, otp_step],
     )
     return cursor.rowcount == 1

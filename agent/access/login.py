@@ -16,7 +16,7 @@ from enum import StrEnum
 from sqlite_utils import Database
 
 from agent import audit
-from agent.access import accounts, otp, sessions
+from agent.access import accounts, otp, sessions, throttle
 from agent.access.accounts import Principal
 from agent.access.passwords import verify_password
 
@@ -84,17 +84,23 @@ def conclude(
         )
         return Outcome(refusal=refusal, retry_after=retry_after)
 
-    if row and accounts.is_locked(row, now):
-        return refuse(Refusal.ACCOUNT_LOCKED, "compte verrouillé", row["locked_until"] - now)
-    if row is None or step is None:
-        if row is None:
-            return refuse(Refusal.BAD_CREDENTIALS, "identifiant inconnu")
-        if accounts.register_failure(db, row["id"], now, policy.max_failed, policy.lockout_seconds):
-            return refuse(Refusal.ACCOUNT_LOCKED, "mot de passe ou code erroné ; compte verrouillé", policy.lockout_seconds)
-        return refuse(Refusal.BAD_CREDENTIALS, "mot de passe ou code erroné")
-    if not accounts.register_success(db, row["id"], step):
-        accounts.register_failure(db, row["id"], now, policy.max_failed, policy.lockout_seconds)
-        return refuse(Refusal.REPLAYED_CODE, "code à usage unique déjà utilisé")
+    name = _actor(attempted_login)
+    wait = throttle.locked_for(db, name, now)
+    if wait is not None:
+        return refuse(Refusal.ACCOUNT_LOCKED, "compte verrouillé", wait)
+
+    def fail(refusal: Refusal, detail: str) -> Outcome:
+        if throttle.register_failure(db, name, now, policy.max_failed, policy.lockout_seconds):
+            return refuse(Refusal.ACCOUNT_LOCKED, f"{detail} ; compte verrouillé", policy.lockout_seconds)
+        return refuse(refusal, detail)
+
+    if row is None:
+        return fail(Refusal.BAD_CREDENTIALS, "identifiant inconnu")
+    if step is None:
+        return fail(Refusal.BAD_CREDENTIALS, "mot de passe ou code erroné")
+    if not accounts.consume_code_step(db, row["id"], step):
+        return fail(Refusal.REPLAYED_CODE, "code à usage unique déjà utilisé")
+    throttle.clear(db, name)
 
     principal = accounts.principal_of(row)
     token = session = None

@@ -4,19 +4,15 @@ leaking a Python traceback."""
 
 from __future__ import annotations
 
-import contextlib
 import re
 import time
 import uuid
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pyotp
 import requests
-import tomli_w
 
-from tests.live import Account, LiveAgent, free_port
+from tests.live import Account, LiveAgent, free_port, running_agent  # noqa: F401  (re-exported)
 
 API = "/api/v1"
 COOKIE = "telecart_session"
@@ -131,21 +127,3 @@ def audit_items(agent: LiveAgent, admin: requests.Session, **params: Any) -> lis
 
 # --- agents -----------------------------------------------------------------------------------
 
-@contextlib.contextmanager
-def running_agent(root: Path, data_dir: Path | None = None, **sections: dict[str, Any]) -> Iterator[LiveAgent]:
-    """An agent whose TOML configuration holds `sections` (e.g. security={"idle_lock_minutes": 0.05}),
-    stopped on exit. The data directory is `data_dir` (which must exist) or a fresh one in `root`."""
-    root.mkdir(parents=True, exist_ok=True)
-    config = None
-    if sections:
-        config = root / f"telecart-{uuid.uuid4().hex[:8]}.toml"
-        config.write_text(tomli_w.dumps(sections), encoding="utf-8")
-    if data_dir is None:
-        data_dir = root / f"data-{uuid.uuid4().hex[:8]}"
-        data_dir.mkdir()
-    agent = LiveAgent(data_dir, free_port(), config=config)
-    agent.start()
-    try:
-        yield agent
-    finally:
-        agent.stop()

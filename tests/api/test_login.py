@@ -121,3 +121,12 @@ def test_a_locked_account_opens_again_after_the_lockout(agent_with) -> None:  # 
     time.sleep(max(0.0, locked_at + 3.3 - time.monotonic()))
     reopened = post_login(agent, account.login, account.password, account.code())
     assert reopened.status_code == 201, reopened.text
+
+
+def test_an_unknown_login_locks_like_a_real_one(shared_agent: LiveAgent) -> None:
+    """Guessing logins must not reveal which accounts exist: the lockout answers the same."""
+    for _ in range(4):
+        assert_error(post_login(shared_agent, "no-such-nurse", PASSWORD, "123456"), 401, "bad_credentials")
+    fifth = post_login(shared_agent, "no-such-nurse", PASSWORD, "123456")
+    assert fifth.status_code in (401, 423), fifth.text
+    assert_error(post_login(shared_agent, "no-such-nurse", PASSWORD, "123456"), 423, "account_locked")

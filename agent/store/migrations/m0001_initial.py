@@ -15,16 +15,21 @@ def up(db: Database) -> None:
             "password_hash": str,
             "otp_secret": str,
             "otp_last_step": int,  # last accepted RFC 6238 time step: a code works once
-            "failed_logins": int,
-            "locked_until": float,  # epoch seconds; NULL when not locked
             "disabled": int,
             "created_at": str,
         },
         pk="id",
         not_null={"login", "display_name", "role", "password_hash", "otp_secret", "created_at"},
-        defaults={"otp_last_step": 0, "failed_logins": 0, "disabled": 0},
+        defaults={"otp_last_step": 0, "disabled": 0},
     )
     db["users"].create_index(["login"], unique=True)
+
+    # Keyed by the login typed, not by account: unknown logins lock too (see access/throttle.py).
+    db["login_failures"].create(
+        {"login": str, "failed": int, "locked_until": float, "last_failure": float},
+        pk="login",
+        not_null={"failed", "last_failure"},
+    )
 
     db["sessions"].create(
         {
