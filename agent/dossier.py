@@ -54,7 +54,7 @@ def insert(
         "slot_minutes": slot_minutes, "created_at": now, "updated_at": now, "created_by": actor.login,
     }
     db["dossiers"].insert(row)
-    audit.append(db, actor.event("dossier.create", patient_id, detail=row["id"]))
+    audit.append(db, actor.event("dossier.create", patient_id, detail=f"télédossier n° {row['id'][:8]}"))
     outbox.record_change(db, "dossier", row["id"], "create", {k: v for k, v in row.items() if k != "created_by"})
     return row["id"]
 
@@ -83,5 +83,5 @@ def list_for_activity(db: Database, actor: Actor, limit: int = 200) -> tuple[lis
         )
         for r in rows
     ]
-    audit.append(db, actor.event("dossier.list", detail=f"{len(items)} of {total}"))
+    audit.append(db, actor.event("dossier.list", detail=f"{len(items)} sur {total}"))
     return items, total

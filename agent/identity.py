@@ -105,5 +105,5 @@ def list_recent(db: Database, actor: Actor, limit: int = 50, offset: int = 0) ->
         "SELECT * FROM patients ORDER BY updated_at DESC, id LIMIT ? OFFSET ?", [limit, offset]
     )
     items = [_from_row(row) for row in rows]
-    audit.append(db, actor.event("patient.list", detail=f"{len(items)} of {total}"))
+    audit.append(db, actor.event("patient.list", detail=f"{len(items)} sur {total}"))
     return items, total

@@ -10,7 +10,7 @@ from sqlite_utils import Database
 from agent import audit
 from agent.access import otp
 from agent.access.passwords import hash_password
-from agent.access.roles import Role
+from agent.access.roles import LABELS_FR, Role
 from agent.clock import utc_now_iso
 
 LOGIN_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{1,39}$")
@@ -61,7 +61,7 @@ def create_account(
             "created_at": utc_now_iso(),
         }
     ).last_pk
-    audit.append(db, audit.AuditEvent(actor=created_by, action="account.create", detail=f"{login} ({role.value})"))
+    audit.append(db, audit.AuditEvent(actor=created_by, action="account.create", detail=f"{login} ({LABELS_FR[role].lower()})"))
     return NewAccount(Principal(user_id, login, name, role), secret)
 
 

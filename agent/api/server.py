@@ -103,6 +103,22 @@ async def _kiosk(request: web.Request) -> web.FileResponse:
     return web.FileResponse(STATIC_DIR / "index.html", headers={"Cache-Control": "no-cache"})
 
 
+_STATIC_ROOT = STATIC_DIR.resolve()
+
+
+async def _static(request: web.Request) -> web.FileResponse:
+    """Kiosk assets. Written out rather than aiohttp's add_static, whose 404 bypasses the error
+    middleware (an empty octet-stream body the browser would download instead of our page)."""
+    try:
+        target = (_STATIC_ROOT / request.match_info["path"]).resolve()
+        found = target.is_relative_to(_STATIC_ROOT) and target.is_file()
+    except (OSError, ValueError):  # NUL bytes, names too long
+        found = False
+    if not found:
+        raise ApiError("route_not_found")
+    return web.FileResponse(target, headers={"Cache-Control": "no-cache"})
+
+
 def build_app(agent: Agent) -> web.Application:
     app = web.Application(
         middlewares=[headers_middleware, metrics_middleware, error_middleware],
@@ -111,5 +127,5 @@ def build_app(agent: Agent) -> web.Application:
     app[AGENT] = agent
     API.install(app)
     app.router.add_get("/", _kiosk)
-    app.router.add_static("/static/", STATIC_DIR, follow_symlinks=False, append_version=False)
+    app.router.add_get("/static/{path:.+}", _static)
     return app

@@ -29,6 +29,6 @@ async def read_audit(call: Call) -> AuditList:
     query: AuditQuery = call.query
     p = call.session.principal
     reader = audit.AuditEvent(actor=p.login, role=p.role.value, action="audit.read", patient_id=query.patient_id,
-                              remote_addr=call.remote_addr, detail=f"actor={query.actor}" if query.actor else None)
+                              remote_addr=call.remote_addr, detail=f"filtre utilisateur : {query.actor}" if query.actor else None)
     records = await agent_of(call.request).store.write(_read, query, reader)
     return AuditList(items=[AuditRecordOut(**{k: v for k, v in asdict(r).items() if k in _SHOWN}) for r in records])

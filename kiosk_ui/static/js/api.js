@@ -47,7 +47,10 @@ export async function api(method, path, body, { background = false } = {}) {
   if (!response.ok) {
     const error = new ApiError(response.status, data?.error || "unknown", data?.message || T.genericError, data?.fields);
     if (error.code === "session_locked") window.dispatchEvent(new CustomEvent("telecart:locked"));
-    else if (response.status === 401 && path !== "/session") window.dispatchEvent(new CustomEvent("telecart:signed-out"));
+    else if (error.code === "not_logged_in" || error.code === "session_expired") {
+      // Only a session that is gone signs out; a wrong password on the lock screen is just an error.
+      window.dispatchEvent(new CustomEvent("telecart:signed-out"));
+    }
     throw error;
   }
   return data;

@@ -81,7 +81,8 @@ function enter(session) {
   setCsrfToken(session.csrf_token);
   if (session.locked) return showLock();
   stopWatching();
-  state.stopIdle = watchIdle(session.idle_lock_seconds, () => lock(T.lockedByIdle));
+  state.stopIdle = watchIdle(session.idle_lock_seconds, () => lock(T.lockedByIdle),
+    () => api("GET", "/session").catch(() => {}));
   render();
 }
 

@@ -1,0 +1,69 @@
+"""The cart is used standing, at arm's length, sometimes with gloves, and often offline: touch
+targets of 48 px at least, body text of 18 px at least, no sideways scrolling at 1280x800, and
+nothing fetched from anywhere but the cart itself."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from agent.access.roles import Role
+from tests.browser.kiosk import DOSSIERS, VIEWPORT, open_kiosk, problems_of, sign_in
+from tests.live import LiveAgent
+
+pytestmark = pytest.mark.browser
+
+MIN_TOUCH = 48
+MIN_FONT = 18
+
+
+def check_screen(page: Page, screen: str) -> None:
+    targets = page.locator("button:visible, input:visible, select:visible, textarea:visible, a[href]:visible")
+    assert targets.count() > 0, f"{screen}: nothing to touch"
+    small = []
+    for i in range(targets.count()):
+        target = targets.nth(i)
+        box = target.bounding_box()
+        assert box is not None
+        if box["height"] < MIN_TOUCH:
+            small.append(f"{target.evaluate('e => e.outerHTML.slice(0, 120)')} is {box['height']:.0f} px high")
+    assert not small, f"{screen}: touch targets under {MIN_TOUCH} px:\n" + "\n".join(small)
+
+    # A label wider than its button spills over the border or under the next button.
+    spilled = page.evaluate("""() => [...document.querySelectorAll('button, a.button')]
+        .filter((b) => b.offsetParent !== null && b.scrollWidth > b.clientWidth + 1)
+        .map((b) => `"${b.textContent.trim()}" needs ${b.scrollWidth}px, has ${b.clientWidth}px`)""")
+    assert not spilled, f"{screen}: button labels wider than their buttons: {spilled}"
+
+    font = page.evaluate("() => parseFloat(getComputedStyle(document.body).fontSize)")
+    assert font >= MIN_FONT, f"{screen}: body font-size {font}px"
+    width = page.evaluate("() => document.documentElement.scrollWidth")
+    assert width <= VIEWPORT["width"], f"{screen}: page is {width}px wide, scrolls sideways"
+
+    foreign = problems_of(page).foreign_hosts()
+    assert not foreign, f"{screen}: requests to other hosts: {sorted(foreign)}"
+
+
+def test_login_and_activity_screens_suit_a_touchscreen(page: Page, demo_agent: LiveAgent, artifacts: Path) -> None:
+    open_kiosk(page, demo_agent)
+    page.wait_for_load_state("networkidle")
+    check_screen(page, "login")
+
+    nurse = demo_agent.add_account(Role.NURSE)
+    sign_in(page, demo_agent, nurse)
+    expect(page.get_by_role("region", name=DOSSIERS).locator("li.row").first).to_be_visible()
+    page.wait_for_load_state("networkidle")
+    check_screen(page, "activity")
+    requested = problems_of(page).requests
+    assert any(url.endswith("/api/v1/dossiers") for url in requested), requested
+
+
+def test_admin_audit_screen_suits_a_touchscreen(page: Page, demo_agent: LiveAgent, artifacts: Path) -> None:
+    """The admin's header holds two more buttons (Activité, Journal des accès) than a nurse's."""
+    admin = demo_agent.add_account(Role.ADMIN)
+    sign_in(page, demo_agent, admin)
+    expect(page.locator("table.records tbody tr").first).to_be_visible()
+    page.wait_for_load_state("networkidle")
+    check_screen(page, "audit trail")
