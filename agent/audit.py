@@ -1,8 +1,10 @@
 """The audit trail: who did what to which patient's data, when, from where, with what outcome.
 
 Append-only (database triggers refuse UPDATE and DELETE) and hash-chained: each record's hash
-covers its fields and the previous record's hash, so editing, removing or reordering any record
-breaks the chain from that point on, which `telecart audit verify` reports.
+covers its fields and the previous record's hash, so editing, removing or reordering a record
+breaks the chain from that point on, which `telecart audit verify` reports. Removing the newest
+records leaves a shorter valid chain: only an anchor kept off the cart (the regional server's
+copy, a later issue) can reveal that.
 Records are written in the same transaction as the change they describe.
 """
 
@@ -72,7 +74,7 @@ class ChainBreak:
 def verify(db: Database) -> tuple[int, ChainBreak | None]:
     """Walk the chain; returns (records checked, first break or None)."""
     expected_prev, expected_seq, checked = GENESIS, 1, 0
-    for row in db.query(f"SELECT {', '.join(_HASHED)}, hash FROM audit ORDER BY seq"):
+    for row in db.query(f"SELECT {', '.join(_HASHED)}, hash FROM audit WHERE seq >= 1 ORDER BY seq"):
         if row["seq"] != expected_seq:
             return checked, ChainBreak(expected_seq, f"record {expected_seq} is missing (next is {row['seq']})")
         if row["prev_hash"] != expected_prev:
@@ -80,6 +82,9 @@ def verify(db: Database) -> tuple[int, ChainBreak | None]:
         if _digest(row) != row["hash"]:
             return checked, ChainBreak(row["seq"], "content was altered (hash mismatch)")
         expected_prev, expected_seq, checked = row["hash"], expected_seq + 1, checked + 1
+    stray = db.execute("SELECT min(seq) FROM audit WHERE seq < 1").fetchone()[0]
+    if stray is not None:  # a record renumbered below the start is missing from its place
+        return checked, ChainBreak(expected_seq, f"record {expected_seq} is missing (a record is numbered {stray})")
     return checked, None
 
 

@@ -19,6 +19,7 @@ from agent.config import Config, ConfigError, annotated_toml, as_toml_dict, load
 from agent.logs import setup as setup_logging
 from agent.store import transaction
 from agent.store.database import DATABASE_NAME, connect
+from agent.store.migrations import SchemaTooNew
 
 
 def _config_options(parser: argparse.ArgumentParser, server: bool = False) -> None:
@@ -174,7 +175,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except ConfigError as exc:
+    except (ConfigError, SchemaTooNew) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -13,7 +13,7 @@ import re
 import tempfile
 from pathlib import Path
 
-_DIGEST = re.compile(r"^[0-9a-f]{64}$")
+_DIGEST = re.compile(r"[0-9a-f]{64}")
 
 
 class BlobNotFound(KeyError):
@@ -33,7 +33,7 @@ class BlobStore:
         self.root = root
 
     def path_of(self, digest: str) -> Path:
-        if not _DIGEST.match(digest):
+        if not _DIGEST.fullmatch(digest):
             raise BlobNotFound(digest)
         return self.root / digest[:2] / digest[2:]
 

@@ -14,13 +14,17 @@ from types import ModuleType
 
 from sqlite_utils import Database
 
-_NAME = re.compile(r"^m(\d{4})_\w+$")
+_NAME = re.compile(r"m(\d{4})_\w+")
+
+
+class SchemaTooNew(RuntimeError):
+    """The database was written by a newer agent: refusing beats corrupting it."""
 
 
 def available() -> list[tuple[int, ModuleType]]:
     found = []
     for info in pkgutil.iter_modules(__path__):
-        match = _NAME.match(info.name)
+        match = _NAME.fullmatch(info.name)
         if match:
             found.append((int(match.group(1)), importlib.import_module(f"{__name__}.{info.name}")))
     found.sort(key=lambda item: item[0])
@@ -40,7 +44,7 @@ def migrate(db: Database) -> int:
     newest = migrations[-1][0] if migrations else 0
     version = current_version(db)
     if version > newest:
-        raise RuntimeError(
+        raise SchemaTooNew(
             f"database schema version {version} is newer than this agent knows ({newest}); "
             "refusing to run an older agent on it"
         )
