@@ -17,6 +17,7 @@ from aiohttp import web
 from agent import __version__
 from agent.access import sessions, throttle
 from agent.access.login import LoginPolicy
+from agent.api.guard import allowed_hosts
 from agent.api.openapi import build_document
 from agent.api.routes import API
 from agent.api.server import build_app
@@ -48,6 +49,9 @@ class Agent:
         self.store = Store(data_dir, config.storage.min_free_mib * 1024 * 1024)
         self.blobs = BlobStore(data_dir / "blobs")
         self.metrics = Metrics()
+        self.password_checks = asyncio.Semaphore(2)  # concurrent Argon2 verifications
+        server = config.server
+        self.allowed_hosts = allowed_hosts(server.host, server.port, server.public_url, server.allowed_hosts)
         self.service = ServiceManager()
         self.openapi_document = build_document(API, __version__)
         self._runner: web.AppRunner | None = None
@@ -71,10 +75,13 @@ class Agent:
 
     async def _housekeep(self) -> None:
         while True:
-            purged = await self.store.write(sessions.purge_expired, now())
-            if purged:
-                log.info("purged %d expired sessions", purged)
-            await self.store.write(throttle.purge_stale, now())
+            try:
+                purged = await self.store.write(sessions.purge_expired, now(), essential=True)
+                if purged:
+                    log.info("purged %d expired sessions", purged)
+                await self.store.write(throttle.purge_stale, now(), essential=True)
+            except Exception:  # a full disk or a locked database must not end housekeeping for good
+                log.exception("housekeeping failed; retrying later", extra=fields(event="housekeeping_failed"))
             await asyncio.sleep(HOUSEKEEPING_SECONDS)
 
     async def stop(self) -> None:
@@ -82,7 +89,7 @@ class Agent:
         await self.service.stopping()
         if self._housekeeping:
             self._housekeeping.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
+            with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._housekeeping
         if self._runner:
             await self._runner.cleanup()

@@ -39,6 +39,21 @@ class AuditEvent:
 
 
 @dataclass(frozen=True)
+class Actor:
+    """Who is acting, for the audit trail."""
+
+    login: str
+    role: str
+    remote_addr: str | None = None
+
+    def event(self, action: str, patient_id: str | None = None, outcome: str = SUCCESS, detail: str | None = None) -> AuditEvent:
+        return AuditEvent(
+            actor=self.login, role=self.role, action=action, patient_id=patient_id,
+            remote_addr=self.remote_addr, outcome=outcome, detail=detail,
+        )
+
+
+@dataclass(frozen=True)
 class AuditRecord(AuditEvent):
     seq: int = 0
     at: str = ""

@@ -32,6 +32,7 @@ class ServerConfig(Section):
     port: int = Field(8080, ge=1, le=65535, description="TCP port of the kiosk, API and metrics.")
     public_url: str = Field("http://127.0.0.1:8080", description="Base of every link the cart sends out (invitations).")
     max_body_kib: int = Field(256, ge=1, description="Largest JSON request body accepted, in KiB (file uploads have their own limit).")
+    allowed_hosts: list[str] = Field(default_factory=list, description="Extra names (host or host:port) the agent answers to besides loopback, `host` and public_url's host, e.g. the cart's name on the EHPAD network. Other Host headers are refused (DNS rebinding).")
 
 
 class StorageConfig(Section):

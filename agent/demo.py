@@ -14,7 +14,8 @@ from sqlite_utils import Database
 from agent.access import accounts
 from agent.access.roles import Role
 from agent.dossier import DossierState, insert as insert_dossier
-from agent.identity import Actor, NewIdentity, create as create_identity
+from agent.audit import Actor
+from agent.identity import NewIdentity, create as create_identity
 from agent.store import transaction
 
 DEMO_MARK = "demo"

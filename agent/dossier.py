@@ -14,7 +14,7 @@ from sqlite_utils import Database
 
 from agent import audit
 from agent.clock import utc_now_iso
-from agent.identity import Actor
+from agent.audit import Actor
 from agent.store import outbox
 
 
@@ -60,7 +60,7 @@ def insert(
 
 
 def list_for_activity(db: Database, actor: Actor, limit: int = 200) -> tuple[list[DossierSummary], int]:
-    """Running first, then scheduled by slot, awaiting report, drafts, closed; audited as one listing."""
+    """Running first, then scheduled by slot, awaiting report, drafts, closed; audited per resident."""
     total = db.execute("SELECT count(*) FROM dossiers").fetchone()[0]
     rows = db.query(
         """
@@ -83,5 +83,6 @@ def list_for_activity(db: Database, actor: Actor, limit: int = 200) -> tuple[lis
         )
         for r in rows
     ]
-    audit.append(db, actor.event("dossier.list", detail=f"{len(items)} sur {total}"))
+    for item in items:  # each resident shown is an access to that resident's data
+        audit.append(db, actor.event("dossier.list", item.patient_id, detail=f"vue activité, télédossier n° {item.id[:8]}"))
     return items, total

@@ -8,30 +8,14 @@ from __future__ import annotations
 
 import json
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
-from typing import Any
-
 from sqlite_utils import Database
 
 from agent import audit
+from agent.audit import Actor
 from agent.clock import utc_now_iso
 from agent.store import outbox
-
-
-@dataclass(frozen=True)
-class Actor:
-    """Who is acting, for the audit trail."""
-
-    login: str
-    role: str
-    remote_addr: str | None = None
-
-    def event(self, action: str, patient_id: str | None = None, outcome: str = audit.SUCCESS, detail: str | None = None) -> audit.AuditEvent:
-        return audit.AuditEvent(
-            actor=self.login, role=self.role, action=action, patient_id=patient_id,
-            remote_addr=self.remote_addr, outcome=outcome, detail=detail,
-        )
 
 
 @dataclass(frozen=True)
@@ -55,7 +39,6 @@ class Identity:
     identity_status: str
     created_at: str
     updated_at: str
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def display_name(self) -> str:
@@ -94,6 +77,7 @@ def create(db: Database, new: NewIdentity, actor: Actor) -> Identity:
 def read(db: Database, patient_id: str, actor: Actor) -> Identity | None:
     rows = list(db.query("SELECT * FROM patients WHERE id = ?", [patient_id]))
     if not rows:
+        audit.append(db, actor.event("patient.read", patient_id[:64], outcome=audit.FAILURE, detail="identité introuvable"))
         return None
     audit.append(db, actor.event("patient.read", patient_id))
     return _from_row(rows[0])
@@ -105,5 +89,6 @@ def list_recent(db: Database, actor: Actor, limit: int = 50, offset: int = 0) ->
         "SELECT * FROM patients ORDER BY updated_at DESC, id LIMIT ? OFFSET ?", [limit, offset]
     )
     items = [_from_row(row) for row in rows]
-    audit.append(db, actor.event("patient.list", detail=f"{len(items)} sur {total}"))
+    for item in items:  # each patient shown is an access to that patient's data
+        audit.append(db, actor.event("patient.list", item.id, detail=f"liste de {len(items)} sur {total}"))
     return items, total

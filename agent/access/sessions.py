@@ -13,7 +13,9 @@ from dataclasses import dataclass
 
 from sqlite_utils import Database
 
+from agent import audit
 from agent.access.accounts import Principal
+from agent.audit import AuditEvent
 from agent.access.roles import Role
 
 # How stale last_active may get before a request writes it again, so that most reads stay reads;
@@ -40,6 +42,9 @@ class Session:
     expires_at: float
     locked: bool
 
+    def expired(self, now: float) -> bool:
+        return now >= self.expires_at
+
     def idle_locked(self, now: float, idle_seconds: float) -> bool:
         return self.locked or now - self.last_active >= idle_seconds
 
@@ -63,13 +68,14 @@ def open_session(
     return token, Session(row["id"], principal, method, row["csrf_token"], now, now, row["expires_at"], False)
 
 
-def find(db: Database, token: str, now: float) -> Session | None:
-    """The live session for `token`, or None when unknown or expired."""
+def find(db: Database, token: str, now: float | None) -> Session | None:
+    """The live session for `token`, or None when unknown or expired; `now=None` returns an
+    expired session too (not yet purged), so its refusal can be audited under its user."""
     rows = list(
         db.query(
             "SELECT s.*, u.login, u.display_name, u.role FROM sessions s JOIN users u ON u.id = s.user_id "
             "WHERE s.id = ? AND s.expires_at > ? AND u.disabled = 0",
-            [_id_of(token), now],
+            [_id_of(token), now if now is not None else float("-inf")],
         )
     )
     if not rows:
@@ -83,16 +89,21 @@ def touch(db: Database, session: Session, now: float) -> None:
     db.execute("UPDATE sessions SET last_active = ? WHERE id = ? AND locked = 0", [now, session.id])
 
 
-def lock(db: Database, session_id: str) -> None:
-    db.execute("UPDATE sessions SET locked = 1 WHERE id = ?", [session_id])
+def lock(db: Database, session_id: str, event: AuditEvent) -> bool:
+    """Lock the session and audit it, once: a session already locked records nothing."""
+    locked = db.execute("UPDATE sessions SET locked = 1 WHERE id = ? AND locked = 0", [session_id]).rowcount == 1
+    if locked:
+        audit.append(db, event)
+    return locked
 
 
 def unlock(db: Database, session_id: str, now: float) -> None:
     db.execute("UPDATE sessions SET locked = 0, last_active = ? WHERE id = ?", [now, session_id])
 
 
-def close(db: Database, session_id: str) -> None:
+def close(db: Database, session_id: str, event: AuditEvent) -> None:
     db.execute("DELETE FROM sessions WHERE id = ?", [session_id])
+    audit.append(db, event)
 
 
 def purge_expired(db: Database, now: float) -> int:

@@ -18,6 +18,8 @@ MESSAGES: dict[str, tuple[int, str]] = {
     "session_locked": (423, "Le poste est verrouillé. Saisissez votre mot de passe et votre code pour le déverrouiller."),
     "csrf_missing": (403, "Requête refusée : jeton de sécurité absent ou invalide. Rechargez la page."),
     "origin_refused": (403, "Requête refusée : elle ne vient pas de l'application Telecart."),
+    "host_refused": (421, "Requête refusée : ce chariot ne répond pas sous ce nom."),
+    "bad_request": (400, "Requête refusée : elle est mal formée."),
     "forbidden": (403, "Votre rôle ne permet pas cette action."),
     "not_found": (404, "Élément introuvable."),
     "route_not_found": (404, "Cette adresse n'existe pas."),

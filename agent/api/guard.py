@@ -26,9 +26,6 @@ CSRF_HEADER = "X-CSRF-Token"
 # would never lock itself.
 BACKGROUND_HEADER = "X-Telecart-Background"
 
-SESSION_KEY: web.RequestKey[Session] = web.RequestKey("session")
-
-
 async def _audit_refusal(request: web.Request, action: str, session: Session | None = None, detail: str | None = None) -> None:
     agent = agent_of(request)
     principal = session.principal if session else None
@@ -37,7 +34,7 @@ async def _audit_refusal(request: web.Request, action: str, session: Session | N
         action=action, outcome=audit.DENIED, remote_addr=request.remote,
         detail=detail or f"{request.method} {request.path}",
     )
-    await agent.store.write(audit.append, event)
+    await agent.store.write(audit.append, event, essential=True)
 
 
 def _origin_allowed(request: web.Request, origin: str) -> bool:
@@ -53,7 +50,8 @@ def _origin_allowed(request: web.Request, origin: str) -> bool:
 
 async def check_origin(request: web.Request) -> None:
     origin = request.headers.get("Origin")
-    if origin and origin != "null" and not _origin_allowed(request, origin):
+    # "null" comes from sandboxed frames and file:// pages: never the kiosk.
+    if origin and (origin == "null" or not _origin_allowed(request, origin)):
         await _audit_refusal(request, "access.origin", detail=f"{request.method} {request.path} (Origin {origin[:100]})")
         raise ApiError("origin_refused")
 
@@ -64,22 +62,23 @@ async def require_session(request: web.Request, allow_locked: bool) -> Session:
     if not token:
         raise ApiError("not_logged_in")
     moment = now()
-    session = await agent.store.read(sessions.find, token, moment)
+    session = await agent.store.read(sessions.find, token, None)
     if session is None:
-        await _audit_refusal(request, "session.expired")
+        # A token we never issued (or long purged) is anonymous: refused, counted in /metrics, not
+        # audited, so that made-up cookies cannot fill the disk with records.
         raise ApiError("session_expired")
-    request[SESSION_KEY] = session
+    if session.expired(moment):
+        await _audit_refusal(request, "session.expired", session)
+        raise ApiError("session_expired")
     if session.idle_locked(moment, agent.idle_lock_seconds):
         if not session.locked:
-            await agent.store.write(sessions.lock, session.id)
-            await agent.store.write(audit.append, audit.AuditEvent(
-                actor=session.principal.login, role=session.principal.role.value, action="session.lock",
-                remote_addr=request.remote, detail="inactivité",
-            ))
+            p = session.principal
+            event = audit.AuditEvent(actor=p.login, role=p.role.value, action="session.lock", remote_addr=request.remote, detail="inactivité")
+            await agent.store.write(sessions.lock, session.id, event, essential=True)
         if not allow_locked:
             raise ApiError("session_locked")
     elif request.headers.get(BACKGROUND_HEADER) != "1" and moment - session.last_active >= sessions.touch_interval(agent.idle_lock_seconds):
-        await agent.store.write(sessions.touch, session, moment)
+        await agent.store.write(sessions.touch, session, moment, essential=True)
     return session
 
 
@@ -95,3 +94,21 @@ async def require_csrf(request: web.Request, session: Session) -> None:
     if not sent.isascii() or not hmac.compare_digest(sent.encode("ascii"), session.csrf_token.encode("ascii")):
         await _audit_refusal(request, "access.csrf", session)
         raise ApiError("csrf_missing")
+
+
+def allowed_hosts(host: str, port: int, public_url: str, extra: list[str]) -> frozenset[str]:
+    """Host headers the agent answers: loopback, its own address, public_url's host, and the
+    configured extras. Anything else is a DNS-rebinding page pretending to be us."""
+    names = {"127.0.0.1", "localhost", "[::1]", *extra}
+    if host not in ("0.0.0.0", "::"):
+        names.add(host)
+    hosts = {f"{name}:{port}" for name in names} | {name for name in extra}
+    public = urlsplit(public_url)
+    if public.netloc:
+        hosts.add(public.netloc)
+    return frozenset(hosts)
+
+
+def check_host(request: web.Request, hosts: frozenset[str]) -> None:
+    if request.host not in hosts:
+        raise ApiError("host_refused")

@@ -14,6 +14,7 @@ from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
 from agent.access.roles import Permission
+from agent.audit import Actor
 from agent.access.sessions import Session
 from agent.api import guard
 from agent.api.errors import ApiError, from_validation_errors
@@ -33,6 +34,13 @@ class Call:
     @property
     def remote_addr(self) -> str | None:
         return self.request.remote
+
+    @property
+    def actor(self) -> Actor:
+        """The logged-in caller, as the audit trail names them."""
+        assert self.session is not None, "only routes that need a session have an actor"
+        p = self.session.principal
+        return Actor(p.login, p.role.value, self.remote_addr)
 
 
 Handler = Callable[[Call], Awaitable[Any]]
@@ -62,7 +70,7 @@ class Operation:
         return self.method in UNSAFE_METHODS and self.access != PUBLIC
 
     def all_errors(self) -> list[int]:
-        codes = set(self.errors) | {503}
+        codes = set(self.errors) | {421, 503}
         if self.body is not None:
             codes |= {400, 413, 415, 422}
         if self.query is not None:

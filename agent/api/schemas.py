@@ -46,6 +46,10 @@ class UnlockRequest(Strict):
     otp: str = Field(min_length=1, max_length=16)
 
 
+class LockQuery(Strict):
+    reason: Literal["manual", "idle"] = Field("manual", description="idle: the kiosk locked itself after its idle time")
+
+
 class UserOut(BaseModel):
     login: str
     display_name: str
@@ -160,6 +164,7 @@ class AuditRecordOut(BaseModel):
     at: str
     actor: str
     role: str | None
+    role_label: str | None
     action: str
     patient_id: str | None
     remote_addr: str | None

@@ -12,6 +12,7 @@ from aiohttp import web
 
 from agent.api.context import AGENT
 from agent.api.errors import ApiError
+from agent.api.guard import check_host
 from agent.api.routes import API
 from agent.api.routing import json_dumps
 from agent.logs import fields
@@ -58,7 +59,7 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
             raise
         code = _HTTP_TO_CODE.get(exc.status)
         if code is None:
-            code = "internal" if exc.status >= 500 else "malformed_json"
+            code = "internal" if exc.status >= 500 else "bad_request"
         error = ApiError(code)
         error.status = exc.status
         if "Allow" in exc.headers:  # a 405 names the methods that would work (RFC 9110)
@@ -72,6 +73,12 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     except Exception:
         log.exception("unexpected error", extra=fields(event="internal_error", path=request.path, method=request.method))
         return _error_response(request, ApiError("internal"))
+
+
+@web.middleware
+async def host_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    check_host(request, request.app[AGENT].allowed_hosts)
+    return await handler(request)
 
 
 @web.middleware
@@ -121,7 +128,7 @@ async def _static(request: web.Request) -> web.FileResponse:
 
 def build_app(agent: Agent) -> web.Application:
     app = web.Application(
-        middlewares=[headers_middleware, metrics_middleware, error_middleware],
+        middlewares=[headers_middleware, metrics_middleware, error_middleware, host_middleware],
         client_max_size=agent.config.server.max_body_kib * 1024,
     )
     app[AGENT] = agent

@@ -12,6 +12,7 @@ functions serve the command line, which opens the database directly.
 from __future__ import annotations
 
 import asyncio
+import errno
 import contextlib
 import shutil
 import sqlite3
@@ -35,9 +36,10 @@ class StorageFull(Exception):
 
 
 def _is_disk_full(exc: BaseException) -> bool:
-    if isinstance(exc, sqlite3.OperationalError):
-        return "disk is full" in str(exc) or "disk I/O error" in str(exc)
-    return isinstance(exc, OSError) and exc.errno == 28  # ENOSPC
+    """Only a full disk; an I/O error is another fault (failing storage) and must say so."""
+    if isinstance(exc, sqlite3.Error):
+        return getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL
+    return isinstance(exc, OSError) and exc.errno == errno.ENOSPC
 
 
 def connect(path: Path) -> Database:
@@ -102,13 +104,15 @@ class Store:
         assert self.db is not None, "store is not open"
         return await asyncio.get_running_loop().run_in_executor(self._executor, fn, self.db, *args)
 
-    async def write(self, fn: Callable[..., T], *args: object) -> T:
+    async def write(self, fn: Callable[..., T], *args: object, essential: bool = False) -> T:
         """Run `fn(db, *args)` on the store thread inside one transaction.
 
-        Refused with StorageFull before starting when the disk is nearly full, and mapped to
-        StorageFull (after rollback) when SQLite runs out of space half-way."""
+        Refused with StorageFull before starting when the disk is nearly full, unless `essential`:
+        the few small writes that keep the cart usable and traced (sessions, audit records of
+        reads and refusals) may use the reserve that `min_free_mib` keeps. Mapped to StorageFull
+        (after rollback) when SQLite itself runs out of space half-way."""
         assert self.db is not None, "store is not open"
-        if self.min_free_bytes and self.free_bytes() < self.min_free_bytes:
+        if not essential and self.min_free_bytes and self.free_bytes() < self.min_free_bytes:
             raise StorageFull()
 
         def run(db: Database) -> T:
@@ -117,7 +121,7 @@ class Store:
 
         try:
             return await asyncio.get_running_loop().run_in_executor(self._executor, run, self.db)
-        except (sqlite3.OperationalError, OSError) as exc:
+        except (sqlite3.Error, OSError) as exc:
             if _is_disk_full(exc):
                 raise StorageFull() from exc
             raise

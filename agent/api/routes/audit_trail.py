@@ -7,13 +7,13 @@ from dataclasses import asdict
 from sqlite_utils import Database
 
 from agent import audit
-from agent.access.roles import Permission
+from agent.access.roles import LABELS_FR, Permission, Role
 from agent.api.context import agent_of
 from agent.api.routes import API
 from agent.api.routing import Call
 from agent.api.schemas import AuditList, AuditQuery, AuditRecordOut
 
-_SHOWN = set(AuditRecordOut.model_fields)
+_SHOWN = set(AuditRecordOut.model_fields) - {"role_label"}
 
 
 def _read(db: Database, query: AuditQuery, reader: audit.AuditEvent) -> list[audit.AuditRecord]:
@@ -30,5 +30,11 @@ async def read_audit(call: Call) -> AuditList:
     p = call.session.principal
     reader = audit.AuditEvent(actor=p.login, role=p.role.value, action="audit.read", patient_id=query.patient_id,
                               remote_addr=call.remote_addr, detail=f"filtre utilisateur : {query.actor}" if query.actor else None)
-    records = await agent_of(call.request).store.write(_read, query, reader)
-    return AuditList(items=[AuditRecordOut(**{k: v for k, v in asdict(r).items() if k in _SHOWN}) for r in records])
+    records = await agent_of(call.request).store.write(_read, query, reader, essential=True)
+    return AuditList(items=[
+        AuditRecordOut(**{k: v for k, v in asdict(r).items() if k in _SHOWN}, role_label=_role_label(r.role)) for r in records
+    ])
+
+
+def _role_label(role: str | None) -> str | None:
+    return LABELS_FR[Role(role)] if role in Role._value2member_map_ else role

@@ -11,12 +11,6 @@ from agent.api.routing import Call
 from agent.api.schemas import PageQuery, PatientCreate, PatientList, PatientOut
 
 
-def actor_of(call: Call) -> identity.Actor:
-    assert call.session is not None
-    p = call.session.principal
-    return identity.Actor(p.login, p.role.value, call.remote_addr)
-
-
 def patient_out(found: identity.Identity) -> PatientOut:
     return PatientOut(
         id=found.id, birth_name=found.birth_name, used_name=found.used_name, first_names=found.first_names,
@@ -33,14 +27,14 @@ async def create_patient(call: Call) -> PatientOut:
         birth_name=body.birth_name, used_name=body.used_name, first_names=body.first_names,
         birth_date=body.birth_date, sex=body.sex, identity_status=body.identity_status,
     )
-    created = await agent_of(call.request).store.write(identity.create, new, actor_of(call))
+    created = await agent_of(call.request).store.write(identity.create, new, call.actor)
     return patient_out(created)
 
 
 @API.route("GET", "/patients/{id}", summary="Lire une identité patient", tags=("patients",),
            access=Permission.HEALTH_READ, response=PatientOut)
 async def read_patient(call: Call) -> PatientOut:
-    found = await agent_of(call.request).store.write(identity.read, call.request.match_info["id"], actor_of(call))
+    found = await agent_of(call.request).store.write(identity.read, call.request.match_info["id"], call.actor, essential=True)
     if found is None:
         raise ApiError("not_found")
     return patient_out(found)
@@ -50,5 +44,5 @@ async def read_patient(call: Call) -> PatientOut:
            access=Permission.HEALTH_READ, query=PageQuery, response=PatientList)
 async def list_patients(call: Call) -> PatientList:
     query: PageQuery = call.query
-    items, total = await agent_of(call.request).store.write(identity.list_recent, actor_of(call), query.limit, query.offset)
+    items, total = await agent_of(call.request).store.write(identity.list_recent, call.actor, query.limit, query.offset, essential=True)
     return PatientList(items=[patient_out(i) for i in items], total=total)

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import math
-from collections.abc import Callable
 
 from aiohttp import web
-from sqlite_utils import Database
 
 from agent import audit
 from agent.access import accounts, login, sessions
@@ -19,13 +17,8 @@ from agent.api.errors import ApiError
 from agent.api.guard import SESSION_COOKIE
 from agent.api.routes import API
 from agent.api.routing import PUBLIC, Call, json_dumps
-from agent.api.schemas import LoginRequest, SessionOut, UnlockRequest, UserOut
+from agent.api.schemas import LockQuery, LoginRequest, SessionOut, UnlockRequest, UserOut
 from agent.clock import now
-
-
-def _change_and_audit(db: Database, change: Callable[[Database, str], None], session_id: str, event: audit.AuditEvent) -> None:
-    change(db, session_id)
-    audit.append(db, event)
 
 
 def session_out(request: web.Request, session: Session) -> SessionOut:
@@ -47,10 +40,13 @@ async def _attempt(call: Call, login_name: str, password: str, code: str, action
     policy: LoginPolicy = agent.login_policy
     row = await agent.store.read(accounts.find_by_login, login_name)
     moment = now()
-    step = await asyncio.get_running_loop().run_in_executor(
-        None, login.verify_credentials, row, password, code, policy.otp_window, moment
-    )
-    outcome = await agent.store.write(login.conclude, login_name, step, call.remote_addr, policy, moment, action, session_id)
+    # Each check holds 64 MiB for ~50 ms: a flood of logins queues here instead of eating memory.
+    async with agent.password_checks:
+        step = await asyncio.get_running_loop().run_in_executor(
+            None, login.verify_credentials, row, password, code, policy.otp_window, moment
+        )
+    outcome = await agent.store.write(login.conclude, login_name, step, call.remote_addr, policy, moment, action, session_id,
+                                      essential=True)
     agent.metrics.logins.labels(outcome=outcome.refusal.value if outcome.refusal else "success").inc()
     if outcome.refusal is Refusal.ACCOUNT_LOCKED:
         seconds = math.ceil(outcome.retry_after or 60)
@@ -82,13 +78,16 @@ async def read_session(call: Call) -> SessionOut:
     return session_out(call.request, call.session)
 
 
-@API.route("POST", "/session/lock", summary="Verrouiller le poste", tags=("session",), status=204, allow_locked=True)
+@API.route("POST", "/session/lock", summary="Verrouiller le poste", tags=("session",), query=LockQuery, status=204,
+           allow_locked=True)
 async def lock_session(call: Call) -> None:
     assert call.session is not None
     agent = agent_of(call.request)
     p = call.session.principal
-    event = audit.AuditEvent(actor=p.login, role=p.role.value, action="session.lock", remote_addr=call.remote_addr, detail="manuel")
-    await agent.store.write(_change_and_audit, sessions.lock, call.session.id, event)
+    query: LockQuery = call.query
+    detail = "inactivité" if query.reason == "idle" else "manuel"
+    event = audit.AuditEvent(actor=p.login, role=p.role.value, action="session.lock", remote_addr=call.remote_addr, detail=detail)
+    await agent.store.write(sessions.lock, call.session.id, event, essential=True)
 
 
 @API.route("POST", "/session/unlock", summary="Déverrouiller le poste (même utilisateur)", tags=("session",),
@@ -111,7 +110,7 @@ async def delete_session(call: Call) -> web.Response:
     agent = agent_of(call.request)
     p = call.session.principal
     event = audit.AuditEvent(actor=p.login, role=p.role.value, action="logout", remote_addr=call.remote_addr)
-    await agent.store.write(_change_and_audit, sessions.close, call.session.id, event)
+    await agent.store.write(sessions.close, call.session.id, event, essential=True)
     response = web.Response(status=204)
     response.del_cookie(SESSION_COOKIE, path="/")
     return response

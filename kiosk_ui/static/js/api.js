@@ -19,7 +19,8 @@ export class ApiError extends Error {
 
 const UNSAFE = new Set(["POST", "PUT", "PATCH", "DELETE"]);
 
-// Automatic refreshes pass {background: true}: they must not keep an unattended kiosk unlocked.
+// Automatic refreshes (none yet: a status poll, the sync queue) must pass {background: true}, so
+// that they do not keep an unattended kiosk unlocked.
 export async function api(method, path, body, { background = false } = {}) {
   const headers = { Accept: "application/json" };
   if (body !== undefined) headers["Content-Type"] = "application/json";

@@ -45,13 +45,13 @@ function showLock() {
   app.replaceChildren(lockView({ session: state.session, onUnlocked: enter, onSwitchUser: logout }));
 }
 
-async function lock(reason) {
+async function lock({ idle = false } = {}) {
   try {
-    await api("POST", "/session/lock");
+    await api("POST", `/session/lock?reason=${idle ? "idle" : "manual"}`);
   } catch {
     // Locked already, or the agent is unreachable: the screen locks all the same.
   }
-  if (reason) toast(reason);
+  if (idle) toast(T.lockedByIdle);
   showLock();
 }
 
@@ -81,7 +81,7 @@ function enter(session) {
   setCsrfToken(session.csrf_token);
   if (session.locked) return showLock();
   stopWatching();
-  state.stopIdle = watchIdle(session.idle_lock_seconds, () => lock(T.lockedByIdle),
+  state.stopIdle = watchIdle(session.idle_lock_seconds, () => lock({ idle: true }),
     () => api("GET", "/session").catch(() => {}));
   render();
 }

@@ -53,7 +53,6 @@ export const T = {
   older: "Plus anciens",
   auditEmpty: "Aucun enregistrement ne correspond à ces filtres.",
   columns: { at: "Date", actor: "Utilisateur", action: "Action", patient: "Patient", from: "Adresse", outcome: "Résultat" },
-  roles: { nurse: "Infirmier·ère", doctor: "Médecin", technician: "Technicien·ne", admin: "Administrateur·rice" },
   outcomes: { success: "Réussi", failure: "Échec", denied: "Refusé" },
   actions: {
     "login": "Connexion",

@@ -50,9 +50,9 @@ export function activityView({ session }) {
   }
   const root = h("div", { class: "activity" });
 
-  async function load({ background = false } = {}) {
+  async function load() {
     try {
-      const { items } = await api("GET", "/dossiers", undefined, { background });
+      const { items } = await api("GET", "/dossiers");
       const running = items
         .filter((d) => OPEN_STATES.has(d.state))
         .sort((a, b) => (a.state === "in_progress" ? -1 : 0) - (b.state === "in_progress" ? -1 : 0)

@@ -33,7 +33,7 @@ export function auditView() {
     return h("tr", { "data-seq": r.seq },
       h("td", {}, frStamp(r.at)),
       h("td", {}, h("button", { class: "linkish", type: "button", onclick: () => setFilters("", r.actor) }, r.actor),
-        r.role ? h("div", { class: "hint" }, T.roles[r.role] || r.role) : null),
+        r.role_label ? h("div", { class: "hint" }, r.role_label) : null),
       h("td", {}, T.actions[r.action] || r.action, r.detail ? h("div", { class: "hint" }, r.detail) : null),
       h("td", {}, r.patient_id
         ? h("button", { class: "linkish mono", type: "button", onclick: () => setFilters(r.patient_id, "") }, r.patient_id.slice(0, 8))
