@@ -109,7 +109,7 @@ def annotated_toml(config: Config) -> str:
     import tomli_w
 
     lines: list[str] = []
-    for section_name, section_field in Config.model_fields.items():
+    for section_name in Config.model_fields:
         section = getattr(config, section_name)
         lines.append(f"[{section_name}]")
         for key, info in type(section).model_fields.items():

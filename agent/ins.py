@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-_SHAPE = re.compile(r"[1-478]\d{4}(\d{2}|2[AB])\d{6}\d{2}")
+_SHAPE = re.compile(r"[1-478][0-9]{4}([0-9]{2}|2[AB])[0-9]{8}")  # [0-9], not \d: no Arabic-Indic digits
 _CORSICA = {"2A": "19", "2B": "18"}
 
 

@@ -34,7 +34,7 @@ _RULES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"W", "V"),
         (r"BV", "V"),               # Lefebvre = Lefèvre
         (r"Y", "I"),
-        (r"EAU|AU|O", "O"),
+        (r"EAU|AU", "O"),
         (r"AI|EI|ER$", "E"),        # Mercier = Mercié
         (r"OU", "U"),
         (r"EN(?=[^AEIOUN]|$)|[EA]M(?=[BP])", "AN"),  # "en", "em", "am" sound "an": Lambert, Laurent
@@ -54,7 +54,7 @@ def normalise(name: str) -> str:
 
 
 def key(name: str) -> str:
-    value = strip_accents(name.upper().replace("Ç", "S"))
+    value = strip_accents(name.upper().replace("Ç", "S").replace("Œ", "E"))  # Lœuillet = Leuillet
     for pattern, replacement in _RULES:
         value = pattern.sub(replacement, value)
     return value

@@ -63,3 +63,8 @@ def test_a_single_mistyped_digit_is_caught(number: str, position: int, delta: in
         return
     with pytest.raises(InvalidIns):
         parse(typo + key_of(number))
+
+
+def test_digits_of_other_scripts_are_refused() -> None:
+    with pytest.raises(InvalidIns):
+        parse("1٨٤١٢٧٦٤٥١٠٨٩46")

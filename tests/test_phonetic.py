@@ -87,3 +87,7 @@ def test_more_french_spellings(a: str, b: str) -> None:
 
 def test_on_and_an_stay_apart() -> None:
     assert key("Dupont") != key("Dupan")
+
+
+def test_oe_ligature_sounds_like_e() -> None:
+    assert key("Lœuillet") == key("Leuillet")

@@ -72,19 +72,19 @@ def conclude(
 ) -> Outcome:
     """Record a login (or unlock, when `session_id` is given) attempt; opens or unlocks the session."""
     row = accounts.find_by_login(db, attempted_login)
+    name = _actor(attempted_login)
 
     def refuse(refusal: Refusal, detail: str, retry_after: float | None = None) -> Outcome:
         audit.append(
             db,
             audit.AuditEvent(
-                actor=_actor(attempted_login), role=row["role"] if row else None, action=action,
+                actor=name, role=row["role"] if row else None, action=action,
                 outcome=audit.DENIED if refusal is Refusal.ACCOUNT_LOCKED else audit.FAILURE,
                 remote_addr=remote_addr, detail=detail,
             ),
         )
         return Outcome(refusal=refusal, retry_after=retry_after)
 
-    name = _actor(attempted_login)
     wait = throttle.locked_for(db, name, now)
     if wait is not None:
         return refuse(Refusal.ACCOUNT_LOCKED, "compte verrouillé", wait)

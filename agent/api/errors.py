@@ -76,6 +76,29 @@ _FIELD_MESSAGES = {
 }
 
 
+# API field names -> words a nurse reads in the message (the `fields` list keeps the API names)
+FIELD_LABELS = {
+    "birth_name": "nom de naissance",
+    "used_name": "nom d'usage",
+    "first_names": "prénoms",
+    "birth_date": "date de naissance",
+    "sex": "sexe",
+    "identity_status": "statut de l'identité",
+    "login": "identifiant",
+    "password": "mot de passe",
+    "otp": "code à usage unique",
+    "limit": "nombre de résultats",
+    "offset": "position",
+    "reason": "motif",
+}
+
+
+def _label(where: str) -> str:
+    first, _, rest = where.partition(".")
+    label = FIELD_LABELS.get(first, first)
+    return f"{label} n° {int(rest) + 1}" if rest.isdigit() else label
+
+
 def from_validation_errors(errors: list[dict[str, Any]]) -> ApiError:
     fields = []
     for error in errors:
@@ -85,5 +108,5 @@ def from_validation_errors(errors: list[dict[str, Any]]) -> ApiError:
         else:
             text = _FIELD_MESSAGES.get(error["type"], "valeur incorrecte")
         fields.append({"field": where, "message": text})
-    summary = "; ".join(f"{f['field']} : {f['message']}" for f in fields[:5])
+    summary = "; ".join(f"{_label(f['field'])} : {f['message']}" for f in fields[:5])
     return ApiError("invalid_request", fields=fields, summary=summary)

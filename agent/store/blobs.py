@@ -43,6 +43,7 @@ class BlobStore:
         final = self.path_of(digest)
         if final.exists():
             return digest
+        new_folder = not final.parent.exists()
         final.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         fd, tmp_name = tempfile.mkstemp(dir=final.parent, prefix=".tmp-")
         try:
@@ -55,7 +56,8 @@ class BlobStore:
             Path(tmp_name).unlink(missing_ok=True)
             raise
         _fsync_dir(final.parent)
-        _fsync_dir(self.root)
+        if new_folder:  # the new sub-folder's own entry lives in the root
+            _fsync_dir(self.root)
         return digest
 
     def get(self, digest: str) -> bytes:

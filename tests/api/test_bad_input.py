@@ -94,15 +94,17 @@ def test_405_names_the_allowed_methods(shared_agent: LiveAgent) -> None:
     assert {"GET", "POST", "DELETE"} <= allowed, reply.headers
 
 
-@pytest.mark.parametrize(("change", "field"), [
-    ({"birth_date": (date.today() + timedelta(days=1)).isoformat()}, "birth_date"),
-    ({"birth_name": None}, "birth_name"),
-    ({"sex": "X"}, "sex"),
-    ({"birth_date": "02/11/1931"}, "birth_date"),
-    ({"first_names": []}, "first_names"),
-    ({"birth_name": "<script>"}, "birth_name"),
+@pytest.mark.parametrize(("change", "field", "label"), [
+    ({"birth_date": (date.today() + timedelta(days=1)).isoformat()}, "birth_date", "date de naissance"),
+    ({"birth_name": None}, "birth_name", "nom de naissance"),
+    ({"sex": "X"}, "sex", "sexe"),
+    ({"birth_date": "02/11/1931"}, "birth_date", "date de naissance"),
+    ({"first_names": []}, "first_names", "prénoms"),
+    ({"birth_name": "<script>"}, "birth_name", "nom de naissance"),
 ], ids=["future-birth", "no-birth-name", "sex-X", "french-date", "no-first-name", "markup-in-name"])
-def test_invalid_patient_is_a_422_naming_the_field(shared_agent: LiveAgent, nurse: requests.Session, change: dict, field: str) -> None:
+def test_invalid_patient_is_a_422_naming_the_field(shared_agent: LiveAgent, nurse: requests.Session, change: dict, field: str,
+                                                    label: str) -> None:
+    """The API names the field; the message names it in words a nurse reads."""
     body = patient(**change)
     if change.get("birth_name", "") is None:
         del body["birth_name"]
@@ -111,5 +113,5 @@ def test_invalid_patient_is_a_422_naming_the_field(shared_agent: LiveAgent, nurs
     error = assert_error(reply, 422, "invalid_request")
     named = {f["field"]: f["message"] for f in error["fields"]}
     assert field in named, error
-    assert named[field] and field in error["message"]
+    assert named[field] and label in error["message"] and field not in error["message"]
     assert nurse.get(f"{shared_agent.url}{API}/patients").json()["total"] == before
