@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 from sqlite_utils import Database
 
@@ -69,15 +69,29 @@ def _digest(fields: dict[str, object]) -> str:
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
+_COLUMNS = (*_HASHED, "hash")
+_INSERT = f"INSERT INTO audit ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' for _ in _COLUMNS)})"
+
+
 def append(db: Database, event: AuditEvent) -> AuditRecord:
     """Add a record at the end of the chain; call inside the transaction of the change."""
+    return append_many(db, [event])[0]
+
+
+def append_many(db: Database, events: list[AuditEvent]) -> list[AuditRecord]:
+    """Add records in order (a list read: one per patient shown), reading the chain's end once."""
     assert db.conn.in_transaction, "audit records must share the change's transaction"
     last = db.execute("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
-    seq, prev_hash = (last[0] + 1, last[1]) if last else (1, GENESIS)
-    fields = asdict(event) | {"seq": seq, "at": utc_now_iso(), "prev_hash": prev_hash}
-    fields["hash"] = _digest(fields)
-    db["audit"].insert(fields)
-    return AuditRecord(**fields)
+    seq, prev_hash = (last[0], last[1]) if last else (0, GENESIS)
+    at = utc_now_iso()
+    records = []
+    for event in events:
+        seq += 1
+        fields = vars(event) | {"seq": seq, "at": at, "prev_hash": prev_hash}  # flat: vars() is asdict() for less
+        fields["hash"] = prev_hash = _digest(fields)
+        records.append(AuditRecord(**fields))
+    db.conn.executemany(_INSERT, [[getattr(r, name) for name in _COLUMNS] for r in records])
+    return records
 
 
 @dataclass(frozen=True)

@@ -83,6 +83,7 @@ def list_for_activity(db: Database, actor: Actor, limit: int = 200) -> tuple[lis
         )
         for r in rows
     ]
-    for item in items:  # each resident shown is an access to that resident's data
-        audit.append(db, actor.event("dossier.list", item.patient_id, detail=f"vue activité, télédossier n° {item.id[:8]}"))
+    # Each resident shown is an access to that resident's data.
+    audit.append_many(db, [actor.event("dossier.list", item.patient_id, detail=f"vue activité, télédossier n° {item.id[:8]}")
+                           for item in items])
     return items, total

@@ -89,6 +89,6 @@ def list_recent(db: Database, actor: Actor, limit: int = 50, offset: int = 0) ->
         "SELECT * FROM patients ORDER BY updated_at DESC, id LIMIT ? OFFSET ?", [limit, offset]
     )
     items = [_from_row(row) for row in rows]
-    for item in items:  # each patient shown is an access to that patient's data
-        audit.append(db, actor.event("patient.list", item.id, detail=f"liste de {len(items)} sur {total}"))
+    # Each patient shown is an access to that patient's data.
+    audit.append_many(db, [actor.event("patient.list", item.id, detail=f"liste de {len(items)} sur {total}") for item in items])
     return items, total
