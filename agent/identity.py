@@ -1,21 +1,31 @@
-"""Patient identities (the French identity rules' "identité"): stored, read, listed.
+"""Patient identities (the French identity rules' "identité"): stored, read, listed, searched.
 
 Every read and write is audited under the patient's id, in the same transaction; every write also
-enters the outbox for the regional server.
+enters the outbox for the regional server. Search modes are those of the regional platforms'
+identity search (seed 000 §2.2.1): exact, approaching (similar spelling) and phonetic (same sound).
 """
 
 from __future__ import annotations
 
 import json
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
+
+from rapidfuzz import fuzz
 from sqlite_utils import Database
 
 from agent import audit
 from agent.audit import Actor
 from agent.clock import utc_now_iso
+from agent.phonetic import key, normalise
 from agent.store import outbox
+from agent.store.migrations.m0002_identity_search import search_columns
+
+QUALIFIED = "QUAL"
+# Approaching search: a name this similar (0-100, rapidfuzz) or more is a candidate.
+APPROACHING_THRESHOLD = 70
 
 
 @dataclass(frozen=True)
@@ -26,6 +36,11 @@ class NewIdentity:
     sex: str
     used_name: str | None = None
     identity_status: str = "PROV"
+    birth_insee: str | None = None
+    birth_country: str | None = None
+    ins: str | None = None
+    email: str | None = None
+    mobile: str | None = None
 
 
 @dataclass(frozen=True)
@@ -39,56 +54,179 @@ class Identity:
     identity_status: str
     created_at: str
     updated_at: str
+    birth_insee: str | None = None
+    birth_country: str | None = None
+    ins: str | None = None
+    email: str | None = None
+    mobile: str | None = None
+    match: float = 100.0
 
     @property
     def display_name(self) -> str:
         """As French identity rules print it: used (or birth) name in capitals, then first name."""
         return f"{(self.used_name or self.birth_name).upper()} {self.first_names[0]}"
 
+    @property
+    def shown_ins(self) -> str | None:
+        """The INS is shown and sent only for a qualified identity (French identity rules)."""
+        return self.ins if self.identity_status == QUALIFIED else None
 
-def _from_row(row: dict) -> Identity:
+
+_FIELDS = ("birth_name", "used_name", "birth_date", "sex", "identity_status", "birth_insee", "birth_country", "ins",
+           "email", "mobile")
+
+
+def _from_row(row: dict, match: float = 100.0) -> Identity:
     return Identity(
-        id=row["id"], birth_name=row["birth_name"], used_name=row["used_name"],
-        first_names=json.loads(row["first_names"]), birth_date=row["birth_date"], sex=row["sex"],
-        identity_status=row["identity_status"], created_at=row["created_at"], updated_at=row["updated_at"],
+        id=row["id"], first_names=json.loads(row["first_names"]), created_at=row["created_at"],
+        updated_at=row["updated_at"], match=match, **{name: row[name] for name in _FIELDS},
     )
+
+
+def _outbox_payload(row: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in row.items() if k != "created_by" and not k.endswith(("_norm", "_phon"))}
 
 
 def create(db: Database, new: NewIdentity, actor: Actor) -> Identity:
     now = utc_now_iso()
     row = {
         "id": str(uuid.uuid4()),
-        "birth_name": new.birth_name,
-        "used_name": new.used_name,
-        "first_names": json.dumps(new.first_names, ensure_ascii=False),
+        **{name: getattr(new, name) for name in _FIELDS},
         "birth_date": new.birth_date.isoformat(),
-        "sex": new.sex,
-        "identity_status": new.identity_status,
+        "first_names": json.dumps(new.first_names, ensure_ascii=False),
         "created_at": now,
         "updated_at": now,
         "created_by": actor.login,
+        **search_columns(new.birth_name, new.used_name, new.first_names),
     }
     db["patients"].insert(row)
     audit.append(db, actor.event("patient.create", row["id"]))
-    outbox.record_change(db, "patient", row["id"], "create", {k: v for k, v in row.items() if k != "created_by"})
+    outbox.record_change(db, "patient", row["id"], "create", _outbox_payload(row))
     return _from_row(row)
 
 
-def read(db: Database, patient_id: str, actor: Actor) -> Identity | None:
+def _row(db: Database, patient_id: str) -> dict | None:
     rows = list(db.query("SELECT * FROM patients WHERE id = ?", [patient_id]))
-    if not rows:
+    return rows[0] if rows else None
+
+
+def read(db: Database, patient_id: str, actor: Actor) -> Identity | None:
+    row = _row(db, patient_id)
+    if row is None:
         audit.append(db, actor.event("patient.read", patient_id[:64], outcome=audit.FAILURE, detail="identité introuvable"))
         return None
     audit.append(db, actor.event("patient.read", patient_id))
-    return _from_row(rows[0])
+    return _from_row(row)
+
+
+def update(db: Database, patient_id: str, changes: dict[str, Any], actor: Actor) -> Identity | None:
+    """Apply `changes` (already validated; dates as date, first_names as a list); audited, queued."""
+    row = _row(db, patient_id)
+    if row is None:
+        return None
+    values = {k: (v.isoformat() if isinstance(v, date) else v) for k, v in changes.items() if k != "first_names"}
+    first_names = changes.get("first_names", json.loads(row["first_names"]))
+    if "first_names" in changes:
+        values["first_names"] = json.dumps(first_names, ensure_ascii=False)
+    merged = row | values
+    values |= search_columns(merged["birth_name"], merged["used_name"], first_names)
+    values["updated_at"] = utc_now_iso()
+    db["patients"].update(patient_id, values)
+    audit.append(db, actor.event("patient.update", patient_id, detail=", ".join(sorted(changes))))
+    updated = row | values
+    outbox.record_change(db, "patient", patient_id, "update", _outbox_payload(updated))
+    return _from_row(updated)
 
 
 def list_recent(db: Database, actor: Actor, limit: int = 50, offset: int = 0) -> tuple[list[Identity], int]:
     total = db.execute("SELECT count(*) FROM patients").fetchone()[0]
-    rows = db.query(
-        "SELECT * FROM patients ORDER BY updated_at DESC, id LIMIT ? OFFSET ?", [limit, offset]
-    )
+    rows = db.query("SELECT * FROM patients ORDER BY updated_at DESC, id LIMIT ? OFFSET ?", [limit, offset])
     items = [_from_row(row) for row in rows]
-    # Each patient shown is an access to that patient's data.
-    audit.append_many(db, [actor.event("patient.list", item.id, detail=f"liste de {len(items)} sur {total}") for item in items])
+    _audit_shown(db, actor, items, f"liste de {len(items)} sur {total}")
     return items, total
+
+
+def _audit_shown(db: Database, actor: Actor, items: list[Identity], detail: str, action: str = "patient.list") -> None:
+    # Each patient shown is an access to that patient's data.
+    audit.append_many(db, [actor.event(action, item.id, detail=detail) for item in items])
+
+
+@dataclass(frozen=True)
+class SearchCriteria:
+    name: str | None = None
+    first_name: str | None = None
+    birth_date: date | None = None
+    ins: str | None = None
+    sex: str | None = None
+    mode: str = "exact"  # exact | approaching | phonetic
+
+    def any(self) -> bool:
+        return any((self.name, self.first_name, self.birth_date, self.ins, self.sex))
+
+
+@dataclass
+class _Query:
+    where: list[str] = field(default_factory=list)
+    params: list[Any] = field(default_factory=list)
+
+    def add(self, clause: str, *params: Any) -> None:
+        self.where.append(clause)
+        self.params.extend(params)
+
+
+def _candidates(db: Database, c: SearchCriteria) -> list[dict]:
+    q = _Query()
+    if c.birth_date:
+        q.add("birth_date = ?", c.birth_date.isoformat())
+    if c.ins:
+        q.add("ins = ?", c.ins)
+    if c.sex:
+        q.add("sex = ?", c.sex)
+    if c.name:
+        norm, phon = normalise(c.name), key(c.name)
+        if c.mode == "exact":
+            q.add("(birth_name_norm = ? OR used_name_norm = ?)", norm, norm)
+        elif c.mode == "phonetic":
+            q.add("(birth_name_phon = ? OR used_name_phon = ?)", phon, phon)
+        else:  # approaching: same start or same sound, then scored by similarity
+            q.add("(birth_name_norm LIKE ? OR used_name_norm LIKE ? OR birth_name_phon = ? OR used_name_phon = ?)",
+                  norm[:2] + "%", norm[:2] + "%", phon, phon)
+    if c.first_name:
+        if c.mode == "exact":
+            q.add("first_name_norm = ?", normalise(c.first_name))
+        elif c.mode == "phonetic":
+            q.add("first_name_phon = ?", key(c.first_name))
+    clause = " AND ".join(q.where) or "1"
+    return list(db.query(f"SELECT * FROM patients WHERE {clause}", q.params))
+
+
+def _similarity(query: str, *names: str | None) -> float:
+    return max((fuzz.ratio(normalise(query), normalise(n)) for n in names if n), default=0.0)
+
+
+def _match(row: dict, c: SearchCriteria) -> float:
+    """Match rate 0-100: the mean similarity of the names given (dates, INS and sex were exact)."""
+    scores = []
+    if c.name:
+        scores.append(_similarity(c.name, row["birth_name"], row["used_name"]))
+    if c.first_name:
+        scores.append(_similarity(c.first_name, *json.loads(row["first_names"])))
+    return round(sum(scores) / len(scores), 2) if scores else 100.0
+
+
+def _close_enough(row: dict, c: SearchCriteria) -> bool:
+    name_ok = not c.name or _similarity(c.name, row["birth_name"], row["used_name"]) >= APPROACHING_THRESHOLD
+    first_ok = not c.first_name or _similarity(c.first_name, *json.loads(row["first_names"])) >= APPROACHING_THRESHOLD
+    return name_ok and first_ok
+
+
+def search(db: Database, c: SearchCriteria, actor: Actor, limit: int = 50, offset: int = 0) -> tuple[list[Identity], int]:
+    """Identities matching `c`, best match first; (the page asked for, total number of matches)."""
+    rows = _candidates(db, c)
+    if c.mode == "approaching":
+        rows = [row for row in rows if _close_enough(row, c)]
+    scored = [(_match(row, c), row) for row in rows]
+    scored.sort(key=lambda item: (-item[0], item[1]["birth_name_norm"], item[1]["id"]))
+    page = [_from_row(row, match) for match, row in scored[offset:offset + limit]]
+    _audit_shown(db, actor, page, f"recherche ({c.mode}) : {len(page)} sur {len(scored)}", action="patient.search")
+    return page, len(scored)

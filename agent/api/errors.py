@@ -90,6 +90,14 @@ FIELD_LABELS = {
     "limit": "nombre de résultats",
     "offset": "position",
     "reason": "motif",
+    "ins": "INS",
+    "email": "e-mail",
+    "mobile": "téléphone portable",
+    "birth_insee": "commune de naissance",
+    "birth_country": "pays de naissance",
+    "name": "nom",
+    "first_name": "prénom",
+    "mode": "mode de recherche",
 }
 
 
@@ -102,11 +110,11 @@ def _label(where: str) -> str:
 def from_validation_errors(errors: list[dict[str, Any]]) -> ApiError:
     fields = []
     for error in errors:
-        where = ".".join(str(part) for part in error["loc"]) or "(corps)"
+        where = ".".join(str(part) for part in error["loc"])  # empty: a rule on the whole request
         if error["type"] in ("value_error", "assertion_error"):
             text = str(error.get("ctx", {}).get("error", error["msg"]))
         else:
             text = _FIELD_MESSAGES.get(error["type"], "valeur incorrecte")
         fields.append({"field": where, "message": text})
-    summary = "; ".join(f"{_label(f['field'])} : {f['message']}" for f in fields[:5])
+    summary = "; ".join(f"{_label(f['field'])} : {f['message']}" if f["field"] else f["message"] for f in fields[:5])
     return ApiError("invalid_request", fields=fields, summary=summary)

@@ -5,8 +5,11 @@ from __future__ import annotations
 from datetime import date
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+import phonenumbers
+from email_validator import EmailNotValidError, validate_email
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from agent import ins as ins_rules
 from agent.access.roles import Role
 from agent.dossier import DossierState
 
@@ -72,37 +75,114 @@ class SessionOut(BaseModel):
 _NAME = r"^[^\x00-\x1f<>]+$"
 
 
-class PatientCreate(Strict):
-    birth_name: str = Field(min_length=1, max_length=100, pattern=_NAME)
-    used_name: str | None = Field(None, max_length=100, pattern=_NAME)
-    first_names: list[str] = Field(min_length=1, max_length=10)
-    birth_date: date
-    sex: Literal["F", "M", "I"]
-    identity_status: Literal["PROV", "RECUP", "VALI", "QUAL"] = "PROV"
+class _IdentityRules(Strict):
+    """Checks shared by creation and partial update: each applies to the fields present."""
 
-    @field_validator("birth_name", "used_name")
+    @field_validator("birth_name", "used_name", check_fields=False)
     @classmethod
     def _trimmed(cls, value: str | None) -> str | None:
         if value is not None and not value.strip():
             raise ValueError("ne peut pas être vide")
         return value.strip() if value else value
 
-    @field_validator("first_names")
+    @field_validator("first_names", check_fields=False)
     @classmethod
-    def _first_names(cls, values: list[str]) -> list[str]:
+    def _first_names(cls, values: list[str] | None) -> list[str] | None:
+        if values is None:
+            return None
         cleaned = [v.strip() for v in values]
         if any(not v or len(v) > 60 or any(c in v for c in "<>") or not v.isprintable() for v in cleaned):
             raise ValueError("chaque prénom doit faire de 1 à 60 caractères lisibles")
         return cleaned
 
-    @field_validator("birth_date")
+    @field_validator("birth_date", check_fields=False)
     @classmethod
-    def _plausible(cls, value: date) -> date:
+    def _plausible(cls, value: date | None) -> date | None:
+        if value is None:
+            return None
         if value > date.today():
             raise ValueError("la date de naissance est dans le futur")
         if value.year < 1890:
             raise ValueError("la date de naissance est invraisemblable")
         return value
+
+    @field_validator("birth_insee", check_fields=False)
+    @classmethod
+    def _insee(cls, value: str | None) -> str | None:
+        return value.upper() if value else None  # Corsica: 2a004 is 2A004
+
+    @field_validator("ins", check_fields=False)
+    @classmethod
+    def _ins(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        try:
+            return str(ins_rules.parse(value))
+        except ins_rules.InvalidIns as exc:
+            raise ValueError(str(exc)) from exc
+
+    @field_validator("email", check_fields=False)
+    @classmethod
+    def _email(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        try:
+            return validate_email(value, check_deliverability=False).normalized
+        except EmailNotValidError as exc:
+            raise ValueError("adresse e-mail invalide") from exc
+
+    @field_validator("mobile", check_fields=False)
+    @classmethod
+    def _mobile(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        try:
+            number = phonenumbers.parse(value, "FR")
+        except phonenumbers.NumberParseException as exc:
+            raise ValueError("numéro de téléphone illisible") from exc
+        mobile_types = (phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE)
+        if not phonenumbers.is_valid_number(number) or phonenumbers.number_type(number) not in mobile_types:
+            raise ValueError("numéro de téléphone portable invalide (il reçoit les SMS)")
+        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+_INSEE = r"^([0-9]{5}|2[ABab][0-9]{3})$"
+
+
+class PatientCreate(_IdentityRules):
+    birth_name: str = Field(min_length=1, max_length=100, pattern=_NAME)
+    used_name: str | None = Field(None, max_length=100, pattern=_NAME)
+    first_names: list[str] = Field(min_length=1, max_length=10)
+    birth_date: date
+    sex: Literal["F", "M", "I"]
+    birth_insee: str | None = Field(None, pattern=_INSEE, description="INSEE code of the birth commune (France)")
+    birth_country: str | None = Field(None, min_length=2, max_length=60, pattern=_NAME, description="Country of birth, when born abroad")
+    ins: str | None = Field(None, max_length=32, description="NIR or NIA, 13 characters and the 2-digit key")
+    email: str | None = Field(None, max_length=254)
+    mobile: str | None = Field(None, max_length=32)
+    identity_status: Literal["PROV", "RECUP", "VALI", "QUAL"] = "PROV"
+
+    @model_validator(mode="after")
+    def _consistent(self) -> PatientCreate:
+        if self.birth_insee and self.birth_country:
+            raise ValueError("lieu de naissance : une commune française ou un pays étranger, pas les deux")
+        if self.identity_status in ("RECUP", "QUAL") and not self.ins:
+            raise ValueError("une identité récupérée ou qualifiée a un INS")
+        return self
+
+
+class PatientPatch(_IdentityRules):
+    birth_name: str | None = Field(None, min_length=1, max_length=100, pattern=_NAME)
+    used_name: str | None = Field(None, max_length=100, pattern=_NAME)
+    first_names: list[str] | None = Field(None, min_length=1, max_length=10)
+    birth_date: date | None = None
+    sex: Literal["F", "M", "I"] | None = None
+    birth_insee: str | None = Field(None, pattern=_INSEE)
+    birth_country: str | None = Field(None, min_length=2, max_length=60, pattern=_NAME)
+    ins: str | None = Field(None, max_length=32)
+    email: str | None = Field(None, max_length=254)
+    mobile: str | None = Field(None, max_length=32)
+    identity_status: Literal["PROV", "RECUP", "VALI", "QUAL"] | None = None
 
 
 class PatientOut(BaseModel):
@@ -112,13 +192,25 @@ class PatientOut(BaseModel):
     first_names: list[str]
     birth_date: str
     sex: str
+    birth_insee: str | None
+    birth_country: str | None
+    ins: str | None = Field(description="Only for a qualified identity (QUAL)")
+    email: str | None
+    mobile: str | None
     identity_status: str
     display_name: str
+    match: float = Field(description="Match rate of a search, 0-100")
     created_at: str
     updated_at: str
 
 
-class PageQuery(Strict):
+class PatientSearch(Strict):
+    name: str | None = Field(None, max_length=100)
+    first_name: str | None = Field(None, max_length=60)
+    birth_date: date | None = None
+    ins: str | None = Field(None, max_length=32)
+    sex: Literal["F", "M", "I"] | None = None
+    mode: Literal["exact", "approaching", "phonetic"] = "exact"
     limit: int = Field(50, ge=1, le=500)
     offset: int = Field(0, ge=0, le=1_000_000)
 

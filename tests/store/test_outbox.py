@@ -10,12 +10,14 @@ from pathlib import Path
 import pytest
 
 from agent import identity
+from agent.ins import key_of
 from agent.store import outbox, transaction
 from agent.store.database import DATABASE_NAME, connect
 from tests.live import LiveAgent
 
 PATIENT = {"birth_name": "OUTBOXTEST", "used_name": "ÉPOUSE", "first_names": ["Jeanne", "Marie"],
-           "birth_date": "1934-03-14", "sex": "F", "identity_status": "QUAL"}
+           "birth_date": "1934-03-14", "sex": "F", "identity_status": "QUAL",
+           "ins": "2340375056001" + key_of("2340375056001")}
 
 
 def read_only(data_dir: Path) -> sqlite3.Connection:

@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 from agent import identity
+from agent import ins as ins_rules
 from agent.access.roles import Permission
 from agent.api.context import agent_of
-from agent.api.errors import ApiError
+from agent.api.errors import ApiError, from_validation_errors
 from agent.api.routes import API
 from agent.api.routing import Call
-from agent.api.schemas import PageQuery, PatientCreate, PatientList, PatientOut
+from agent.api.schemas import PatientCreate, PatientList, PatientOut, PatientPatch, PatientSearch
 
 
 def patient_out(found: identity.Identity) -> PatientOut:
     return PatientOut(
         id=found.id, birth_name=found.birth_name, used_name=found.used_name, first_names=found.first_names,
-        birth_date=found.birth_date, sex=found.sex, identity_status=found.identity_status,
-        display_name=found.display_name, created_at=found.created_at, updated_at=found.updated_at,
+        birth_date=found.birth_date, sex=found.sex, birth_insee=found.birth_insee, birth_country=found.birth_country,
+        ins=found.shown_ins, email=found.email, mobile=found.mobile, identity_status=found.identity_status,
+        display_name=found.display_name, match=found.match, created_at=found.created_at, updated_at=found.updated_at,
     )
 
 
@@ -23,10 +25,7 @@ def patient_out(found: identity.Identity) -> PatientOut:
            access=Permission.HEALTH_WRITE, body=PatientCreate, response=PatientOut, status=201)
 async def create_patient(call: Call) -> PatientOut:
     body: PatientCreate = call.body
-    new = identity.NewIdentity(
-        birth_name=body.birth_name, used_name=body.used_name, first_names=body.first_names,
-        birth_date=body.birth_date, sex=body.sex, identity_status=body.identity_status,
-    )
+    new = identity.NewIdentity(**body.model_dump())
     created = await agent_of(call.request).store.write(identity.create, new, call.actor)
     return patient_out(created)
 
@@ -40,9 +39,32 @@ async def read_patient(call: Call) -> PatientOut:
     return patient_out(found)
 
 
-@API.route("GET", "/patients", summary="Lister les identités patient (les plus récentes d'abord)", tags=("patients",),
-           access=Permission.HEALTH_READ, query=PageQuery, response=PatientList)
+_REQUIRED = ("birth_name", "first_names", "birth_date", "sex", "identity_status")
+
+
+@API.route("PATCH", "/patients/{id}", summary="Corriger une identité patient", tags=("patients",),
+           access=Permission.HEALTH_WRITE, body=PatientPatch, response=PatientOut)
+async def update_patient(call: Call) -> PatientOut:
+    body: PatientPatch = call.body
+    changes = body.model_dump(exclude_unset=True)
+    cleared = [name for name in _REQUIRED if name in changes and changes[name] is None]
+    if cleared:  # an identity keeps its required fields: they can be corrected, not removed
+        raise from_validation_errors([{"loc": (name,), "type": "missing", "msg": ""} for name in cleared])
+    updated = await agent_of(call.request).store.write(identity.update, call.request.match_info["id"], changes, call.actor)
+    if updated is None:
+        raise ApiError("not_found")
+    return patient_out(updated)
+
+
+@API.route("GET", "/patients", summary="Rechercher des identités (exacte, approchante, phonétique) ; sans critère : les plus récentes",
+           tags=("patients",), access=Permission.HEALTH_READ, query=PatientSearch, response=PatientList)
 async def list_patients(call: Call) -> PatientList:
-    query: PageQuery = call.query
-    items, total = await agent_of(call.request).store.write(identity.list_recent, call.actor, query.limit, query.offset, essential=True)
+    query: PatientSearch = call.query
+    ins = ins_rules.normalise(query.ins) if query.ins else None
+    criteria = identity.SearchCriteria(query.name, query.first_name, query.birth_date, ins, query.sex, query.mode)
+    store = agent_of(call.request).store
+    if criteria.any():
+        items, total = await store.write(identity.search, criteria, call.actor, query.limit, query.offset, essential=True)
+    else:
+        items, total = await store.write(identity.list_recent, call.actor, query.limit, query.offset, essential=True)
     return PatientList(items=[patient_out(i) for i in items], total=total)

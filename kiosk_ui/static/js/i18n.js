@@ -67,6 +67,8 @@ export const T = {
     "patient.create": "Création d'une identité",
     "patient.read": "Lecture d'une identité",
     "patient.list": "Liste des identités",
+    "patient.search": "Recherche d'identité",
+    "patient.update": "Correction d'une identité",
     "dossier.create": "Création d'un télédossier",
     "dossier.list": "Liste des télédossiers",
     "audit.read": "Consultation du journal",

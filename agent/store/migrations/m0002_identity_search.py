@@ -1,0 +1,28 @@
+"""Identity fields of the French identity rules (birthplace, INS, contacts) and the columns that
+make exact and phonetic identity search index lookups instead of scans."""
+
+import json
+
+from sqlite_utils import Database
+
+from agent.phonetic import key, normalise
+
+
+def search_columns(birth_name: str, used_name: str | None, first_names: list[str]) -> dict[str, str]:
+    """Normalised and phonetic forms of the names, stored beside them and indexed."""
+    first = first_names[0] if first_names else ""
+    return {
+        "birth_name_norm": normalise(birth_name), "used_name_norm": normalise(used_name or ""),
+        "first_name_norm": normalise(first), "birth_name_phon": key(birth_name),
+        "used_name_phon": key(used_name or ""), "first_name_phon": key(first),
+    }
+
+
+def up(db: Database) -> None:
+    patients = db["patients"]
+    for column in ("birth_insee", "birth_country", "ins", "email", "mobile", *search_columns("", "", [])):
+        patients.add_column(column, str)
+    for row in db.query("SELECT id, birth_name, used_name, first_names FROM patients"):
+        patients.update(row["id"], search_columns(row["birth_name"], row["used_name"], json.loads(row["first_names"])))
+    for column in ("birth_name_norm", "used_name_norm", "birth_name_phon", "used_name_phon", "ins", "birth_date"):
+        patients.create_index([column])
