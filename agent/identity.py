@@ -188,45 +188,51 @@ def _candidates(db: Database, c: SearchCriteria) -> list[dict]:
             q.add("(birth_name_norm = ? OR used_name_norm = ?)", norm, norm)
         elif c.mode == "phonetic":
             q.add("(birth_name_phon = ? OR used_name_phon = ?)", phon, phon)
-        else:  # approaching: same start or same sound, then scored by similarity
-            q.add("(birth_name_norm LIKE ? OR used_name_norm LIKE ? OR birth_name_phon = ? OR used_name_phon = ?)",
-                  norm[:2] + "%", norm[:2] + "%", phon, phon)
+        else:  # approaching: same first two letters or same sound, then scored by similarity.
+            # Ranges, not LIKE 'xy%': SQLite serves ranges (and this OR of them) from the indexes.
+            low = norm[:2]
+            high = low[:-1] + chr(ord(low[-1]) + 1) if low else "\uffff"
+            q.add("((birth_name_norm >= ? AND birth_name_norm < ?) OR (used_name_norm >= ? AND used_name_norm < ?)"
+                  " OR birth_name_phon = ? OR used_name_phon = ?)", low, high, low, high, phon, phon)
     if c.first_name:
         if c.mode == "exact":
             q.add("first_name_norm = ?", normalise(c.first_name))
         elif c.mode == "phonetic":
             q.add("first_name_phon = ?", key(c.first_name))
     clause = " AND ".join(q.where) or "1"
-    return list(db.query(f"SELECT * FROM patients WHERE {clause}", q.params))
+    # Only what scoring needs: a broad approaching search may touch thousands of rows.
+    cursor = db.conn.execute(f"SELECT {', '.join(_SCORED)} FROM patients WHERE {clause}", q.params)
+    return [dict(zip(_SCORED, values)) for values in cursor]
 
 
-def _similarity(query: str, *names: str | None) -> float:
-    return max((fuzz.ratio(normalise(query), normalise(n)) for n in names if n), default=0.0)
+_SCORED = ("id", "birth_name_norm", "used_name_norm", "first_name_norm")
 
 
-def _match(row: dict, c: SearchCriteria) -> float:
-    """Match rate 0-100: the mean similarity of the names given (dates, INS and sex were exact)."""
+def _name_score(row: dict, name: str) -> float:
+    """Similarity 0-100 of a normalised name to the row's birth or used name (stored normalised)."""
+    return max(fuzz.ratio(name, row["birth_name_norm"]), fuzz.ratio(name, row["used_name_norm"]) if row["used_name_norm"] else 0.0)
+
+
+def _scores(row: dict, c: SearchCriteria) -> list[float]:
+    """Similarities of the names asked for (dates, INS and sex were matched exactly in SQL)."""
     scores = []
     if c.name:
-        scores.append(_similarity(c.name, row["birth_name"], row["used_name"]))
+        scores.append(_name_score(row, normalise(c.name)))
     if c.first_name:
-        scores.append(_similarity(c.first_name, *json.loads(row["first_names"])))
-    return round(sum(scores) / len(scores), 2) if scores else 100.0
-
-
-def _close_enough(row: dict, c: SearchCriteria) -> bool:
-    name_ok = not c.name or _similarity(c.name, row["birth_name"], row["used_name"]) >= APPROACHING_THRESHOLD
-    first_ok = not c.first_name or _similarity(c.first_name, *json.loads(row["first_names"])) >= APPROACHING_THRESHOLD
-    return name_ok and first_ok
+        scores.append(float(fuzz.ratio(normalise(c.first_name), row["first_name_norm"])))
+    return scores
 
 
 def search(db: Database, c: SearchCriteria, actor: Actor, limit: int = 50, offset: int = 0) -> tuple[list[Identity], int]:
-    """Identities matching `c`, best match first; (the page asked for, total number of matches)."""
-    rows = _candidates(db, c)
-    if c.mode == "approaching":
-        rows = [row for row in rows if _close_enough(row, c)]
-    scored = [(_match(row, c), row) for row in rows]
+    """Identities matching `c`, best match first, with a match rate 0-100 (the mean similarity of the
+    names asked for); (the page asked for, total number of matches)."""
+    scored = []
+    for row in _candidates(db, c):
+        scores = _scores(row, c)
+        if c.mode == "approaching" and any(score < APPROACHING_THRESHOLD for score in scores):
+            continue
+        scored.append((round(sum(scores) / len(scores), 2) if scores else 100.0, row))
     scored.sort(key=lambda item: (-item[0], item[1]["birth_name_norm"], item[1]["id"]))
-    page = [_from_row(row, match) for match, row in scored[offset:offset + limit]]
+    page = [_from_row(_row(db, row["id"]) or {}, match) for match, row in scored[offset:offset + limit]]
     _audit_shown(db, actor, page, f"recherche ({c.mode}) : {len(page)} sur {len(scored)}", action="patient.search")
     return page, len(scored)
