@@ -233,6 +233,9 @@ def search(db: Database, c: SearchCriteria, actor: Actor, limit: int = 50, offse
             continue
         scored.append((round(sum(scores) / len(scores), 2) if scores else 100.0, row))
     scored.sort(key=lambda item: (-item[0], item[1]["birth_name_norm"], item[1]["id"]))
-    page = [_from_row(_row(db, row["id"]) or {}, match) for match, row in scored[offset:offset + limit]]
+    shown = scored[offset:offset + limit]
+    full = {row["id"]: row for row in db.query(
+        f"SELECT * FROM patients WHERE id IN ({', '.join('?' for _ in shown)})", [row["id"] for _, row in shown])}
+    page = [_from_row(full[row["id"]], match) for match, row in shown]
     _audit_shown(db, actor, page, f"recherche ({c.mode}) : {len(page)} sur {len(scored)}", action="patient.search")
     return page, len(scored)
