@@ -105,6 +105,31 @@ def create(db: Database, new: NewIdentity, actor: Actor) -> Identity:
     return _from_row(row)
 
 
+def likely_duplicates(db: Database, new: NewIdentity) -> list[Identity]:
+    """Identities that are probably this person already: same birth date, a name and first name
+    that sound the same. Creating a second identity for one resident is what identity rules
+    fear most (two files, two histories), so creation asks for confirmation first."""
+    columns = search_columns(new.birth_name, new.used_name, new.first_names)
+    sounds = [s for s in (columns["birth_name_phon"], columns["used_name_phon"]) if s]
+    marks = ", ".join("?" for _ in sounds)
+    rows = db.query(
+        f"SELECT * FROM patients WHERE birth_date = ? AND first_name_phon = ? "
+        f"AND (birth_name_phon IN ({marks}) OR used_name_phon IN ({marks})) ORDER BY created_at LIMIT 5",
+        [new.birth_date.isoformat(), columns["first_name_phon"], *sounds, *sounds],
+    )
+    return [_from_row(row) for row in rows]
+
+
+def create_unless_duplicate(db: Database, new: NewIdentity, actor: Actor, confirmed: bool) -> Identity | list[Identity]:
+    """The new identity, or (unless `confirmed`) the likely duplicates found instead; audited as
+    reads of those patients, since their names are shown."""
+    duplicates = [] if confirmed else likely_duplicates(db, new)
+    if duplicates:
+        _audit_shown(db, actor, duplicates, "doublon probable signalé à la création", action="patient.read")
+        return duplicates
+    return create(db, new, actor)
+
+
 def _row(db: Database, patient_id: str) -> dict | None:
     rows = list(db.query("SELECT * FROM patients WHERE id = ?", [patient_id]))
     return rows[0] if rows else None

@@ -16,9 +16,9 @@ import unicodedata
 _RULES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
     (re.compile(pattern), replacement)
     for pattern, replacement in (
-        (r"[^A-Z]", ""),            # spaces, hyphens, apostrophes: "Le Goff" = "Legoff"
+        (r"[^A-Z0-9]", ""),         # spaces, hyphens, apostrophes: "Le Goff" = "Legoff"
         (r"(?<=[AEIOUY])S(?=[AEIOUY])", "Z"),  # a single S between vowels is voiced: Rose = Roze
-        (r"(.)\1+", r"\1"),         # doubled letters: Chevallier, Matthieu, Philippe
+        (r"([A-Z])\1+", r"\1"),     # doubled letters: Chevallier, Matthieu, Philippe (not digits)
         (r"[DTSXZP]+$", ""),        # silent final consonants: Dupont = Dupond, Lambert = Lamber
         (r"^MAC", "MC"),
         (r"SCH|SH", "CH"),
@@ -39,7 +39,7 @@ _RULES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"OU", "U"),
         (r"EN(?=[^AEIOUN]|$)|[EA]M(?=[BP])", "AN"),  # "en", "em", "am" sound "an": Lambert, Laurent
         (r"([^AEIOU])E$", r"\1"),    # silent final E: Fabre = Fabr
-        (r"(.)\1+", r"\1"),         # doubles made by the rules above
+        (r"([A-Z])\1+", r"\1"),     # doubles made by the rules above
     )
 )
 
@@ -49,8 +49,8 @@ def strip_accents(text: str) -> str:
 
 
 def normalise(name: str) -> str:
-    """Upper case, no accents, letters only: how names are compared in exact search."""
-    return re.sub(r"[^A-Z]", "", strip_accents(name).upper())
+    """Upper case, no accents, letters and digits only: how names are compared in exact search."""
+    return re.sub(r"[^A-Z0-9]", "", strip_accents(name).upper())
 
 
 def key(name: str) -> str:

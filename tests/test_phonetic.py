@@ -91,3 +91,9 @@ def test_on_and_an_stay_apart() -> None:
 
 def test_oe_ligature_sounds_like_e() -> None:
     assert key("Lœuillet") == key("Leuillet")
+
+
+def test_digits_keep_names_apart() -> None:
+    """Names are letters, but a provisional identity may carry a number: never merge those."""
+    assert key("PATIENT 1") != key("PATIENT 2") and key("X11") != key("X1")
+    assert normalise("Test 1") != normalise("Test 2")

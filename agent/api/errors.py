@@ -22,6 +22,7 @@ MESSAGES: dict[str, tuple[int, str]] = {
     "bad_request": (400, "Requête refusée : elle est mal formée."),
     "forbidden": (403, "Votre rôle ne permet pas cette action."),
     "not_found": (404, "Élément introuvable."),
+    "likely_duplicate": (409, "Cette identité existe peut-être déjà : {names}. Vérifiez avant d'en créer une autre."),
     "route_not_found": (404, "Cette adresse n'existe pas."),
     "method_not_allowed": (405, "Cette action n'est pas possible à cette adresse."),
     "malformed_json": (400, "La requête est mal formée (JSON illisible)."),
@@ -35,19 +36,23 @@ MESSAGES: dict[str, tuple[int, str]] = {
 
 
 class ApiError(Exception):
-    def __init__(self, code: str, *, fields: list[dict[str, str]] | None = None, headers: dict[str, str] | None = None, **params: Any) -> None:
+    def __init__(self, code: str, *, fields: list[dict[str, str]] | None = None, headers: dict[str, str] | None = None,
+                 duplicates: list[dict[str, str]] | None = None, **params: Any) -> None:
         status, template = MESSAGES[code]
         super().__init__(code)
         self.code = code
         self.status = status
         self.message = template.format(**params) if params else template
         self.fields = fields
+        self.duplicates = duplicates
         self.headers = headers or {}
 
     def body(self) -> dict[str, Any]:
         body: dict[str, Any] = {"error": self.code, "message": self.message}
         if self.fields:
             body["fields"] = self.fields
+        if self.duplicates:
+            body["duplicates"] = self.duplicates
         return body
 
 

@@ -17,7 +17,7 @@ _REF = "#/components/schemas/{model}"
 
 _STATUS_TEXT = {
     200: "Succès", 201: "Créé", 204: "Fait, sans contenu", 400: "Requête mal formée", 401: "Non authentifié",
-    403: "Refusé", 404: "Introuvable", 413: "Trop volumineux", 415: "Format non pris en charge",
+    403: "Refusé", 404: "Introuvable", 409: "Conflit (doublon probable)", 413: "Trop volumineux", 415: "Format non pris en charge",
     421: "Nom d'hôte refusé", 422: "Champs incorrects", 423: "Verrouillé", 503: "Indisponible (disque plein, démarrage)",
 }
 

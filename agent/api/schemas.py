@@ -23,10 +23,17 @@ class FieldError(BaseModel):
     message: str
 
 
+class DuplicateOut(BaseModel):
+    id: str
+    display_name: str
+    birth_date: str
+
+
 class ErrorBody(BaseModel):
     error: str = Field(description="Stable machine-readable code, e.g. bad_credentials")
     message: str = Field(description="Explanation in French, for the user")
     fields: list[FieldError] | None = None
+    duplicates: list[DuplicateOut] | None = Field(None, description="likely_duplicate: the identities that may be this person")
 
 
 class Health(BaseModel):
@@ -161,6 +168,7 @@ class PatientCreate(_IdentityRules):
     email: str | None = Field(None, max_length=254)
     mobile: str | None = Field(None, max_length=32)
     identity_status: Literal["PROV", "RECUP", "VALI", "QUAL"] = "PROV"
+    confirm_duplicate: bool = Field(False, description="Create even though a likely duplicate exists (409 likely_duplicate)")
 
     @model_validator(mode="after")
     def _consistent(self) -> PatientCreate:

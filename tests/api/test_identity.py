@@ -21,7 +21,9 @@ def nurse(shared_agent: LiveAgent) -> requests.Session:
 
 
 def create(agent: LiveAgent, client: requests.Session, **fields: object) -> dict:
-    body = {"birth_name": "DUPONT", "first_names": ["Marcel"], "birth_date": "1931-11-02", "sex": "M", **fields}
+    """Create an identity; these tests create look-alikes on purpose, so duplicates are confirmed."""
+    body = {"birth_name": "DUPONT", "first_names": ["Marcel"], "birth_date": "1931-11-02", "sex": "M",
+            "confirm_duplicate": True, **fields}
     reply = client.post(f"{agent.url}{API}/patients", json=body)
     assert reply.status_code == 201, reply.text
     return reply.json()
@@ -118,3 +120,25 @@ def test_a_correction_is_searchable_audited_and_queued(shared_agent: LiveAgent, 
     with sqlite3.connect(f"file:{shared_agent.data_dir / 'telecart.db'}?mode=ro", uri=True) as db:
         queued = db.execute("SELECT operation FROM outbox WHERE entity_id = ? ORDER BY id", [made["id"]]).fetchall()
     assert [op for (op,) in queued] == ["create", "update"]
+
+
+def test_a_likely_duplicate_is_named_before_anything_is_created(shared_agent: LiveAgent, nurse: requests.Session) -> None:
+    name = unique_name("DUPONT")
+    first = create(shared_agent, nurse, birth_name=name, first_names=["Marcel"], birth_date="1927-02-03")
+    again = {"birth_name": name.lower(), "first_names": ["Marcel"], "birth_date": "1927-02-03", "sex": "M"}
+    before = search(shared_agent, nurse, name=name)["total"]
+    body = assert_error(nurse.post(f"{shared_agent.url}{API}/patients", json=again), 409, "likely_duplicate")
+    assert [d["id"] for d in body["duplicates"]] == [first["id"]]
+    assert first["display_name"] in body["message"]
+    assert search(shared_agent, nurse, name=name)["total"] == before  # nothing created
+    # Another birth date is another person; a confirmed creation goes through.
+    assert nurse.post(f"{shared_agent.url}{API}/patients", json={**again, "birth_date": "1927-02-04"}).status_code == 201
+    assert nurse.post(f"{shared_agent.url}{API}/patients", json={**again, "confirm_duplicate": True}).status_code == 201
+
+
+def test_a_phonetic_look_alike_is_a_likely_duplicate(shared_agent: LiveAgent, nurse: requests.Session) -> None:
+    first = create(shared_agent, nurse, birth_name="LEFEBVRE", first_names=["Germaine"], sex="F", birth_date="1925-05-06")
+    reply = nurse.post(f"{shared_agent.url}{API}/patients", json={
+        "birth_name": "Lefèvre", "first_names": ["Germaine"], "birth_date": "1925-05-06", "sex": "F"})
+    body = assert_error(reply, 409, "likely_duplicate")
+    assert first["id"] in [d["id"] for d in body["duplicates"]]

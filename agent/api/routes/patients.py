@@ -21,12 +21,18 @@ def patient_out(found: identity.Identity) -> PatientOut:
     )
 
 
-@API.route("POST", "/patients", summary="Créer une identité patient", tags=("patients",),
-           access=Permission.HEALTH_WRITE, body=PatientCreate, response=PatientOut, status=201)
+@API.route("POST", "/patients", summary="Créer une identité patient (409 si un doublon probable existe)", tags=("patients",),
+           access=Permission.HEALTH_WRITE, body=PatientCreate, response=PatientOut, status=201, errors=(409,))
 async def create_patient(call: Call) -> PatientOut:
     body: PatientCreate = call.body
-    new = identity.NewIdentity(**body.model_dump())
-    created = await agent_of(call.request).store.write(identity.create, new, call.actor)
+    new = identity.NewIdentity(**body.model_dump(exclude={"confirm_duplicate"}))
+    created = await agent_of(call.request).store.write(identity.create_unless_duplicate, new, call.actor, body.confirm_duplicate)
+    if isinstance(created, list):
+        raise ApiError(
+            "likely_duplicate",
+            names=", ".join(f"{d.display_name} (né·e le {d.birth_date})" for d in created),
+            duplicates=[{"id": d.id, "display_name": d.display_name, "birth_date": d.birth_date} for d in created],
+        )
     return patient_out(created)
 
 
