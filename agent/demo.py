@@ -13,9 +13,12 @@ from sqlite_utils import Database
 
 from agent.access import accounts
 from agent.access.roles import Role
-from agent.dossier import DossierState, insert as insert_dossier
 from agent.audit import Actor
-from agent.identity import NewIdentity, create as create_identity
+from agent.dossier import DossierState
+from agent.dossier import insert as insert_dossier
+from agent.identity import NewIdentity
+from agent.identity import create as create_identity
+from agent.ins import key_of
 from agent.store import transaction
 
 DEMO_MARK = "demo"
@@ -52,6 +55,12 @@ RESIDENTS = (
 )
 
 
+def _demo_ins(sex: str, born: date, order: int) -> str:
+    """A well-formed NIR for a resident born in Paris (75 056): sex, year, month, place, order, key."""
+    number = f"{1 if sex == 'M' else 2}{born.year % 100:02d}{born.month:02d}75056{order:03d}"
+    return number + key_of(number)
+
+
 def _slot(hours_from_now: float) -> str:
     moment = datetime.now(UTC) + timedelta(hours=hours_from_now)
     moment = moment.replace(minute=(moment.minute // 15) * 15, second=0, microsecond=0)
@@ -72,8 +81,9 @@ def seed(db: Database) -> bool:
                 accounts.create_account(db, acc.login, acc.role, acc.password, acc.display_name, acc.otp_secret, created_by="demo")
         nurse = Actor("infirmiere", Role.NURSE.value, "demo")
         ids = [
-            create_identity(db, NewIdentity(birth, firsts, born, sex, used, status), nurse).id
-            for birth, used, firsts, born, sex, status in RESIDENTS
+            create_identity(db, NewIdentity(birth, firsts, born, sex, used, status, birth_insee="75056",
+                                            ins=_demo_ins(sex, born, order) if status in ("RECUP", "QUAL") else None), nurse).id
+            for order, (birth, used, firsts, born, sex, status) in enumerate(RESIDENTS, start=1)
         ]
         plan = (
             (ids[0], DossierState.IN_PROGRESS, "Plaie du talon gauche, évolution", "Dr Antoine Roux", "Dermatologie", _slot(-0.25), 30),

@@ -5,6 +5,7 @@ import { T } from "./i18n.js";
 import { watchIdle } from "./idle.js";
 import { activityView } from "./views/activity.js";
 import { auditView } from "./views/audit.js";
+import { residentsView } from "./views/residents.js";
 import { lockView, loginView } from "./views/gate.js";
 import { shell } from "./views/shell.js";
 
@@ -13,6 +14,7 @@ const state = { session: null, stopIdle: null };
 
 const PAGES = {
   activite: activityView,
+  residents: residentsView,
   journal: auditView,
 };
 
