@@ -55,6 +55,27 @@ export function field({ id, label, type = "text", hint, ...rest }) {
   );
 }
 
+// An error from a view's request: signed-out and locked sessions already change the screen
+// (api.js announces them), anything else is said in a toast.
+export function reportError(error) {
+  if (error.status !== 401 && error.code !== "session_locked") toast(error.message, "error");
+}
+
+// The page of a searchable list (audit trail, residents): title, search form, results table.
+export function recordsPage({ title, lead, form, summary, headers, tbody, after }) {
+  return h("div", { class: "records-page" },
+    h("div", {}, h("h1", {}, title), h("p", { class: "hint" }, lead)),
+    form,
+    h("section", { class: "card results" },
+      summary || null,
+      h("div", { class: "table-wrap" },
+        h("table", { class: "records" },
+          h("thead", {}, h("tr", {}, headers.map((t) => h("th", { scope: "col" }, t)))),
+          tbody),
+        after.note || null),
+      h("div", {}, after.more)));
+}
+
 export function toast(message, kind = "info") {
   const box = document.getElementById("toasts");
   const item = h("div", { class: `toast ${kind === "error" ? "error" : ""}` }, message);

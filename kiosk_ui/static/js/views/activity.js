@@ -1,7 +1,7 @@
 // The activity view (seed 000 §2.1): dossiers on the left, scheduled and running
 // teleconsultations on the right, each with an empty state that says what comes next.
 import { api } from "../api.js";
-import { h, icon, toast } from "../dom.js";
+import { h, icon, reportError } from "../dom.js";
 import { T, ageOn, frDate, frWhen } from "../i18n.js";
 
 const OPEN_STATES = new Set(["scheduled", "in_progress"]);
@@ -67,7 +67,7 @@ export function activityView({ session }) {
             : empty("calendar", T.noConsultationTitle, T.noConsultationText)),
       );
     } catch (error) {
-      if (error.status !== 401 && error.code !== "session_locked") toast(error.message, "error");
+      reportError(error);
     }
   }
   load();

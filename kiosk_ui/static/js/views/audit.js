@@ -1,6 +1,6 @@
 // The audit trail for admins: who did what to which patient's data, filtered by patient or user.
 import { api } from "../api.js";
-import { field, h, toast } from "../dom.js";
+import { field, h, recordsPage, reportError } from "../dom.js";
 import { T, frStamp } from "../i18n.js";
 
 export function auditView() {
@@ -56,22 +56,15 @@ export function auditView() {
       more.hidden = items.length < 50;
       emptyNote.hidden = tbody.children.length > 0;
     } catch (error) {
-      if (error.status !== 401 && error.code !== "session_locked") toast(error.message, "error");
+      reportError(error);
     }
   }
   more.addEventListener("click", () => load(true));
   load(false);
 
   const c = T.columns;
-  return h("div", { class: "audit" },
-    h("div", {}, h("h1", {}, T.auditTitle), h("p", { class: "hint" }, T.auditLead)),
-    form,
-    h("section", { class: "card results" },
-      h("div", { class: "table-wrap" },
-        h("table", { class: "records" },
-          h("thead", {}, h("tr", {}, [c.at, c.actor, c.action, c.patient, c.from, c.outcome].map((t) => h("th", { scope: "col" }, t)))),
-          tbody),
-        emptyNote),
-      h("div", {}, more)),
-  );
+  return recordsPage({
+    title: T.auditTitle, lead: T.auditLead, form, tbody, after: { note: emptyNote, more },
+    headers: [c.at, c.actor, c.action, c.patient, c.from, c.outcome],
+  });
 }

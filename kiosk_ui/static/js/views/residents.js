@@ -1,7 +1,7 @@
 // Résidents: the identity search of seed 000 §2.2.1 (RECHERCHE D'IDENTITÉ), exact, approaching or
 // phonetic, with the match rate; the first step of the teleconsultation wizard will reuse it.
 import { api } from "../api.js";
-import { field, h, toast } from "../dom.js";
+import { field, h, recordsPage, reportError } from "../dom.js";
 import { T, ageOn, frDate } from "../i18n.js";
 
 const PAGE = 50;
@@ -68,7 +68,7 @@ export function residentsView() {
       summary.textContent = total === 0 ? T.noResident : shown < total ? T.partial(shown, total) : T.results(total);
       more.hidden = shown >= total;
     } catch (error) {
-      if (error.status !== 401 && error.code !== "session_locked") toast(error.message, "error");
+      reportError(error);
     }
   }
   form.addEventListener("submit", (event) => {
@@ -79,16 +79,8 @@ export function residentsView() {
   load(false);
 
   const c = T.residentColumns;
-  return h("div", { class: "audit" },
-    h("div", {}, h("h1", {}, T.residentsTitle), h("p", { class: "hint" }, T.residentsLead)),
-    form,
-    h("section", { class: "card results" },
-      summary,
-      h("div", { class: "table-wrap" },
-        h("table", { class: "records" },
-          h("thead", {}, h("tr", {}, [c.who, c.born, c.match, c.ins, c.status].map((t) => h("th", { scope: "col" }, t)))),
-          tbody)),
-      h("div", {}, more)),
-  );
-
+  return recordsPage({
+    title: T.residentsTitle, lead: T.residentsLead, form, summary, tbody, after: { more },
+    headers: [c.who, c.born, c.match, c.ins, c.status],
+  });
 }
