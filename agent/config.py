@@ -49,6 +49,30 @@ class SecurityConfig(Section):
     cookie_secure: bool = Field(False, description="Send the session cookie only over HTTPS. Turn on when the agent is reached over HTTPS.")
 
 
+class DossiersConfig(Section):
+    room_opens_before_minutes: int = Field(15, ge=0, le=240, description="The room of a scheduled teleconsultation opens this long before the slot starts.")
+    room_stays_open_minutes: int = Field(45, ge=0, le=720, description="The room stays open this long after the slot ends (the call may run over).")
+    report_window_hours: int = Field(72, ge=1, le=24 * 30, description="After the room closes, the specialist's link still opens the dossier this long to write and sign the report.")
+    max_upload_mib: int = Field(20, ge=1, le=200, description="Largest document accepted in a dossier, in MiB.")
+    download_link_days: int = Field(7, ge=1, le=90, description="A document sent to a patient can be downloaded for this many days.")
+
+
+class MailConfig(Section):
+    smtp_host: str = Field("", description="SMTP relay that sends invitations and download links by email. Empty: emails wait in the queue (shown on the dossier) until one is configured.")
+    smtp_port: int = Field(587, ge=1, le=65535, description="Port of the SMTP relay (587 with STARTTLS, 465 with TLS, 25 plain).")
+    security: str = Field("starttls", pattern="^(none|starttls|tls)$", description="Encryption to the relay: `starttls` (upgrade after connecting), `tls` (encrypted from the start) or `none` (trusted loopback relay only).")
+    username: str = Field("", description="Login on the relay; empty when it needs none.")
+    password: str = Field("", description="Password on the relay. Prefer a file readable only by the agent for this configuration.")
+    sender: str = Field("Telecart <telecart@localhost>", description="From: address of every email.")
+    timeout_seconds: float = Field(20, gt=0, description="Give up one sending attempt after this long; the queue tries again later.")
+
+
+class SmsConfig(Section):
+    gateway_url: str = Field("", description="HTTP(S) URL of the SMS gateway: the agent POSTs JSON {\"to\": \"+33…\", \"text\": \"…\"}. Empty: SMS wait in the queue until one is configured.")
+    bearer_token: str = Field("", description="Sent as `Authorization: Bearer …` to the gateway when not empty.")
+    timeout_seconds: float = Field(15, gt=0, description="Give up one sending attempt after this long; the queue tries again later.")
+
+
 class DevicesConfig(Section):
     simulate: bool = Field(False, description="Use simulated devices (cameras, card reader, sensors). `--simulate` turns it on.")
 
@@ -61,6 +85,9 @@ class Config(Section):
     server: ServerConfig = ServerConfig()
     storage: StorageConfig = StorageConfig()
     security: SecurityConfig = SecurityConfig()
+    dossiers: DossiersConfig = DossiersConfig()
+    mail: MailConfig = MailConfig()
+    sms: SmsConfig = SmsConfig()
     devices: DevicesConfig = DevicesConfig()
     logging: LoggingConfig = LoggingConfig()
 
