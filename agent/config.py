@@ -50,6 +50,8 @@ class SecurityConfig(Section):
 
 
 class DossiersConfig(Section):
+    establishment: str = Field("EHPAD", min_length=1, max_length=80, description="Name of the establishment, as invitations and reports print it (e.g. « EHPAD Les Tilleuls »).")
+    timezone: str = Field("Europe/Paris", description="Time zone in which invitations and reports write dates and times.")
     room_opens_before_minutes: int = Field(15, ge=0, le=240, description="The room of a scheduled teleconsultation opens this long before the slot starts.")
     room_stays_open_minutes: int = Field(45, ge=0, le=720, description="The room stays open this long after the slot ends (the call may run over).")
     report_window_hours: int = Field(72, ge=1, le=24 * 30, description="After the room closes, the specialist's link still opens the dossier this long to write and sign the report.")

@@ -5,10 +5,9 @@ from __future__ import annotations
 from datetime import date
 from typing import Literal
 
-import phonenumbers
-from email_validator import EmailNotValidError, validate_email
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from agent import contacts
 from agent import ins as ins_rules
 from agent.access.roles import Role
 from agent.dossier import DossierState
@@ -128,29 +127,8 @@ class _IdentityRules(Strict):
         except ins_rules.InvalidIns as exc:
             raise ValueError(str(exc)) from exc
 
-    @field_validator("email", check_fields=False)
-    @classmethod
-    def _email(cls, value: str | None) -> str | None:
-        if not value:
-            return None
-        try:
-            return validate_email(value, check_deliverability=False).normalized
-        except EmailNotValidError as exc:
-            raise ValueError("adresse e-mail invalide") from exc
-
-    @field_validator("mobile", check_fields=False)
-    @classmethod
-    def _mobile(cls, value: str | None) -> str | None:
-        if not value:
-            return None
-        try:
-            number = phonenumbers.parse(value, "FR")
-        except phonenumbers.NumberParseException as exc:
-            raise ValueError("numéro de téléphone illisible") from exc
-        mobile_types = (phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE)
-        if not phonenumbers.is_valid_number(number) or phonenumbers.number_type(number) not in mobile_types:
-            raise ValueError("numéro de téléphone portable invalide (il reçoit les SMS)")
-        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    _email = field_validator("email", check_fields=False)(contacts.optional_email)
+    _mobile = field_validator("mobile", check_fields=False)(contacts.optional_mobile)
 
 
 _INSEE = r"^([0-9]{5}|2[ABab][0-9]{3})$"
