@@ -12,9 +12,10 @@ import logging
 import signal
 import time
 
+import aiohttp
 from aiohttp import web
 
-from agent import __version__
+from agent import __version__, dossier
 from agent.access import sessions, throttle
 from agent.access.login import LoginPolicy
 from agent.api.guard import allowed_hosts
@@ -25,6 +26,7 @@ from agent.clock import now
 from agent.config import Config
 from agent.logs import fields
 from agent.metrics import Metrics
+from agent.notify.queue import Dispatcher
 from agent.service_manager import ServiceManager
 from agent.store import Store
 from agent.store.blobs import BlobStore
@@ -54,6 +56,10 @@ class Agent:
         self.allowed_hosts = allowed_hosts(server.host, server.port, server.public_url, server.allowed_hosts)
         self.service = ServiceManager()
         self.openapi_document = build_document(API, __version__)
+        self.dossier_settings = dossier.settings_from(config)
+        self._http: aiohttp.ClientSession | None = None
+        self._dispatcher: Dispatcher | None = None
+        self._dispatching: asyncio.Task[None] | None = None
         self._runner: web.AppRunner | None = None
         self._housekeeping: asyncio.Task[None] | None = None
 
@@ -67,6 +73,9 @@ class Agent:
         server = self.config.server
         await web.TCPSite(self._runner, server.host, server.port, reuse_address=True).start()
         self._housekeeping = asyncio.get_running_loop().create_task(self._housekeep())
+        self._http = aiohttp.ClientSession()
+        self._dispatcher = Dispatcher(self.store, self.config.mail, self.config.sms, self._http)
+        self._dispatching = asyncio.get_running_loop().create_task(self._dispatcher.run())
         self.ready = True
         self.service.ready(f"serving on {server.host}:{server.port}")
         log.info("agent ready on http://%s:%d", server.host, server.port,
@@ -84,13 +93,21 @@ class Agent:
                 log.exception("housekeeping failed; retrying later", extra=fields(event="housekeeping_failed"))
             await asyncio.sleep(HOUSEKEEPING_SECONDS)
 
+    def deliveries_wake(self) -> None:
+        """Emails and SMS were just queued: send them now rather than at the next retry."""
+        if self._dispatcher is not None:
+            self._dispatcher.wake()
+
     async def stop(self) -> None:
         self.ready = False
         await self.service.stopping()
-        if self._housekeeping:
-            self._housekeeping.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._housekeeping
+        for task in (self._housekeeping, self._dispatching):
+            if task:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+        if self._http:
+            await self._http.close()
         if self._runner:
             await self._runner.cleanup()
         await self.store.close()

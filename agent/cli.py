@@ -15,6 +15,7 @@ from agent.access import accounts, otp
 from agent.access.passwords import WeakPassword
 from agent.access.roles import Role
 from agent.app import serve
+from agent.dossier import settings_from
 from agent.config import Config, ConfigError, annotated_toml, as_toml_dict, load_config
 from agent.logs import setup as setup_logging
 from agent.store import transaction
@@ -60,7 +61,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     args.simulate = True
     config = _load(args)
     db = _open_db(config)
-    seeded = demo.seed(db)
+    seeded = demo.seed(db, settings_from(config))
     db.close()
     url = f"http://{config.server.host}:{config.server.port}/"
     print(f"Telecart demo — {'new demo data' if seeded else 'demo data kept'} in {config.storage.data_dir}")

@@ -13,7 +13,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 
 def default_data_dir() -> Path:
@@ -57,6 +57,18 @@ class DossiersConfig(Section):
     report_window_hours: int = Field(72, ge=1, le=24 * 30, description="After the room closes, the specialist's link still opens the dossier this long to write and sign the report.")
     max_upload_mib: int = Field(20, ge=1, le=200, description="Largest document accepted in a dossier, in MiB.")
     download_link_days: int = Field(7, ge=1, le=90, description="A document sent to a patient can be downloaded for this many days.")
+
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r} (e.g. Europe/Paris, America/Cayenne)") from exc
+        return value
 
 
 class MailConfig(Section):

@@ -14,8 +14,8 @@ from sqlite_utils import Database
 from agent.access import accounts
 from agent.access.roles import Role
 from agent.audit import Actor
+from agent import directory, dossier
 from agent.dossier import DossierState
-from agent.dossier import insert as insert_dossier
 from agent.identity import NewIdentity
 from agent.identity import create as create_identity
 from agent.ins import key_of
@@ -61,17 +61,26 @@ def _demo_ins(sex: str, born: date, order: int) -> str:
     return number + key_of(number)
 
 
-def _slot(hours_from_now: float) -> str:
+# The establishment's usual specialists: (name, first name, specialty, RPPS, email, mobile).
+# Addresses in example.org (reserved, RFC 2606): a demo cart with a real relay mails no one.
+PROFESSIONALS = (
+    ("ROUX", "Antoine", "Dermatologie", "10003456789", "antoine.roux@example.org", "+33612345601"),
+    ("PETIT", "Claire", "Cardiologie", "10004567890", "claire.petit@example.org", "+33612345602"),
+    ("GARNIER", "Marc", "ORL", "10005678901", "marc.garnier@example.org", None),
+    ("NGUYEN", "Linh", "Gériatrie", "10006789012", None, "+33612345604"),
+)
+
+
+def _slot(hours_from_now: float) -> datetime:
     moment = datetime.now(UTC) + timedelta(hours=hours_from_now)
-    moment = moment.replace(minute=(moment.minute // 15) * 15, second=0, microsecond=0)
-    return moment.isoformat().replace("+00:00", "Z")
+    return moment.replace(minute=(moment.minute // 15) * 15, second=0, microsecond=0)
 
 
 def is_seeded(db: Database) -> bool:
     return db.execute("SELECT 1 FROM meta WHERE key = ?", [DEMO_MARK]).fetchone() is not None
 
 
-def seed(db: Database) -> bool:
+def seed(db: Database, settings: dossier.Settings) -> bool:
     """Fill an empty data directory with demo data; returns False when it was already seeded."""
     with transaction(db):
         if is_seeded(db):
@@ -85,16 +94,25 @@ def seed(db: Database) -> bool:
                                             ins=_demo_ins(sex, born, order) if status in ("RECUP", "QUAL") else None), nurse).id
             for order, (birth, used, firsts, born, sex, status) in enumerate(RESIDENTS, start=1)
         ]
-        plan = (
-            (ids[0], DossierState.IN_PROGRESS, "Plaie du talon gauche, évolution", "Dr Antoine Roux", "Dermatologie", _slot(-0.25), 30),
-            (ids[1], DossierState.SCHEDULED, "Avis sur troubles du rythme", "Dr Claire Petit", "Cardiologie", _slot(2), 30),
-            (ids[2], DossierState.SCHEDULED, "Suivi escarre sacrée", "Dr Antoine Roux", "Dermatologie", _slot(26), 20),
-            (ids[4], DossierState.AWAITING_REPORT, "Otalgie droite", "Dr Marc Garnier", "ORL", _slot(-26), 20),
-            (ids[6], DossierState.CLOSED, "Réévaluation du traitement antalgique", "Dr Claire Petit", "Gériatrie", _slot(-72), 30),
-            (ids[7], DossierState.DRAFT, "Lésion pigmentée du dos", None, "Dermatologie", None, None),
+        admin = Actor("admin", Role.ADMIN.value, "demo")
+        pros = [directory.add(db, dict(zip(("name", "first_name", "specialty", "rpps", "email", "mobile"), p)), admin).id
+                for p in PROFESSIONALS]
+        relative = {"name": "LEFEBVRE", "first_name": "Paul", "remote": True, "email": "paul.lefebvre@example.org"}
+        plan = (  # resident, state, reason, specialist, accompaniment, companion, slot start, minutes
+            (ids[0], DossierState.IN_PROGRESS, "Plaie du talon gauche, évolution", pros[0], "relative", relative, _slot(-0.25), 30),
+            (ids[1], DossierState.SCHEDULED, "Avis sur troubles du rythme", pros[1], "alone", None, _slot(2), 30),
+            (ids[2], DossierState.SCHEDULED, "Suivi escarre sacrée", pros[0], "alone", None, _slot(26), 20),
+            (ids[4], DossierState.AWAITING_REPORT, "Otalgie droite", pros[2], "alone", None, _slot(-26), 20),
+            (ids[6], DossierState.CLOSED, "Réévaluation du traitement antalgique", pros[3], "alone", None, _slot(-72), 30),
         )
-        for patient_id, state, reason, specialist, specialty, start, minutes in plan:
-            insert_dossier(db, patient_id, state, nurse, reason=reason, specialist=specialist, specialty=specialty,
-                           slot_start=start, slot_minutes=minutes)
+        for patient_id, state, reason, pro, kind, companion, start, minutes in plan:
+            new = dossier.NewDossier(patient_id, True, None, kind, companion, {"directory_id": pro}, start, minutes, reason)
+            # Created "at" its slot, so past slots are allowed; the state is then set as history left it.
+            made = dossier.create(db, new, nurse, settings, now=min(start, datetime.now(UTC)))
+            db["dossiers"].update(made.id, {"state": state.value})
+            if state in (DossierState.AWAITING_REPORT, DossierState.CLOSED):  # their invitations went out back then
+                db.execute("UPDATE deliveries SET state = 'sent', sent_at = ? WHERE ref_id IN "
+                           "(SELECT i.id FROM invitations i JOIN rooms r ON r.id = i.room_id WHERE r.dossier_id = ?)",
+                           [(start - timedelta(days=1)).isoformat().replace("+00:00", "Z"), made.id])
         db["meta"].insert({"key": DEMO_MARK, "value": datetime.now(UTC).isoformat()})
     return True

@@ -1,21 +1,30 @@
-"""Teleconsultation dossiers (télédossiers): the states of the activity view.
+"""Teleconsultation dossiers (télédossiers): created by the wizard of seed 000 §2.2, then moved
+through their states by the call and the report.
 
-This module holds what the activity view needs; the creation wizard (consent, accompaniment,
-specialist, slot, invitations) builds on it.
+Creation is one transaction: consent, dossier, room, participants, invitations and the emails and
+SMS that carry them. Anything wrong refuses the whole; nothing is saved half-way.
 """
 
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 from sqlite_utils import Database
 
-from agent import audit
-from agent.clock import utc_now_iso
+from agent import audit, directory, invitation
 from agent.audit import Actor
+from agent.clock import utc_now_iso
+from agent.invitation import Role, Window
+from agent.notify import queue as deliveries
 from agent.store import outbox
+
+if TYPE_CHECKING:
+    from agent.config import Config
 
 
 class DossierState(StrEnum):
@@ -24,6 +33,66 @@ class DossierState(StrEnum):
     IN_PROGRESS = "in_progress"
     AWAITING_REPORT = "awaiting_report"
     CLOSED = "closed"
+
+
+STATE_LABELS = {
+    DossierState.DRAFT: "Brouillon", DossierState.SCHEDULED: "Programmé", DossierState.IN_PROGRESS: "En cours",
+    DossierState.AWAITING_REPORT: "En attente du compte rendu", DossierState.CLOSED: "Clôturé",
+}
+
+# The life of a dossier. A call may resume while the report is awaited (same room window); a
+# specialist may sign during the call. Nothing leaves "closed": signed parts are final.
+TRANSITIONS: dict[DossierState, frozenset[DossierState]] = {
+    DossierState.DRAFT: frozenset({DossierState.SCHEDULED}),
+    DossierState.SCHEDULED: frozenset({DossierState.IN_PROGRESS}),
+    DossierState.IN_PROGRESS: frozenset({DossierState.AWAITING_REPORT, DossierState.CLOSED}),
+    DossierState.AWAITING_REPORT: frozenset({DossierState.IN_PROGRESS, DossierState.CLOSED}),
+    DossierState.CLOSED: frozenset(),
+}
+
+ACCOMPANIMENT_ROLES = {"relative": Role.RELATIVE, "professional": Role.PROFESSIONAL}
+DEFAULT_MINUTES_NOW = 30
+
+
+class DossierRefused(Exception):
+    """A rule of the domain refused the request; `code` is an API error code."""
+
+    def __init__(self, code: str, **params: Any) -> None:
+        super().__init__(code)
+        self.code = code
+        self.params = params
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What creation needs from the configuration."""
+
+    establishment: str
+    zone: ZoneInfo
+    public_url: str
+    opens_before_minutes: int
+    stays_open_minutes: int
+
+
+def settings_from(config: Config) -> Settings:
+    d = config.dossiers
+    return Settings(
+        establishment=d.establishment, zone=ZoneInfo(d.timezone), public_url=config.server.public_url,
+        opens_before_minutes=d.room_opens_before_minutes, stays_open_minutes=d.room_stays_open_minutes,
+    )
+
+
+@dataclass(frozen=True)
+class NewDossier:
+    patient_id: str
+    consent_given: bool
+    consent_comment: str | None
+    accompaniment: str  # alone, relative, professional
+    companion: dict[str, Any] | None  # name, first_name, remote, email, mobile
+    specialist: dict[str, Any]  # name, first_name, specialty, rpps, email, mobile | directory_id
+    slot_start: datetime | None  # None: now
+    slot_minutes: int = DEFAULT_MINUTES_NOW
+    reason: str | None = None
 
 
 @dataclass(frozen=True)
@@ -42,21 +111,232 @@ class DossierSummary:
     updated_at: str
 
 
-def insert(
-    db: Database, patient_id: str, state: DossierState, actor: Actor, *, reason: str | None = None,
-    specialist: str | None = None, specialty: str | None = None, slot_start: str | None = None,
-    slot_minutes: int | None = None,
-) -> str:
-    now = utc_now_iso()
+@dataclass
+class Dossier:
+    """One dossier as its page shows it."""
+
+    id: str
+    state: DossierState
+    patient: dict[str, Any]
+    reason: str | None
+    consent: dict[str, Any]
+    accompaniment: dict[str, Any]
+    specialist: dict[str, Any] | None
+    slot: dict[str, Any] | None
+    room: dict[str, Any] | None
+    invitations: list[dict[str, Any]] = field(default_factory=list)
+    created_at: str = ""
+    created_by: str | None = None
+    updated_at: str = ""
+
+    @property
+    def state_label(self) -> str:
+        return STATE_LABELS[self.state]
+
+
+def _person_name(person: dict[str, Any]) -> str:
+    return f"{(person.get('name') or '').upper()} {person.get('first_name') or ''}".strip()
+
+
+def _resolve_specialist(db: Database, chosen: dict[str, Any]) -> dict[str, Any]:
+    if chosen.get("directory_id") is None:
+        return chosen
+    found = directory.read(db, chosen["directory_id"])
+    if found is None or not found.active:
+        raise DossierRefused("specialist_unknown")
+    if not (found.email or found.mobile):
+        raise DossierRefused("specialist_unreachable", name=found.display_name)
+    return {"name": found.name, "first_name": found.first_name, "specialty": found.specialty, "rpps": found.rpps,
+            "email": found.email, "mobile": found.mobile, "directory_id": found.id}
+
+
+def create(db: Database, new: NewDossier, actor: Actor, settings: Settings, now: datetime) -> Dossier:
+    patient = db.execute("SELECT id FROM patients WHERE id = ?", [new.patient_id]).fetchone()
+    if patient is None:
+        raise DossierRefused("patient_unknown")
+    specialist = _resolve_specialist(db, new.specialist)
+    start = new.slot_start or now
+    if start < now - timedelta(minutes=5):
+        raise DossierRefused("slot_in_past")
+    window = invitation.window_for_slot(start, new.slot_minutes, settings.opens_before_minutes, settings.stays_open_minutes)
+    if new.slot_start is None:  # "now": the room opens at once
+        window = Window(now, window.closes_at)
+
+    dossier_id = str(uuid.uuid4())
+    stamp = utc_now_iso()
+    db["consents"].insert({
+        "dossier_id": dossier_id, "patient_id": new.patient_id, "given": int(new.consent_given),
+        "comment": new.consent_comment, "collected_by": actor.login, "collected_at": stamp,
+    })
     row = {
-        "id": str(uuid.uuid4()), "patient_id": patient_id, "state": state.value, "reason": reason,
-        "specialist": specialist, "specialty": specialty, "slot_start": slot_start,
-        "slot_minutes": slot_minutes, "created_at": now, "updated_at": now, "created_by": actor.login,
+        "id": dossier_id, "patient_id": new.patient_id, "state": DossierState.SCHEDULED.value, "reason": new.reason,
+        "specialist": directory.doctor_name(specialist["name"], specialist.get("first_name")), "specialty": specialist.get("specialty"),
+        "slot_start": invitation.iso(start), "slot_minutes": new.slot_minutes, "accompaniment": new.accompaniment,
+        "created_at": stamp, "updated_at": stamp, "created_by": actor.login,
     }
     db["dossiers"].insert(row)
-    audit.append(db, actor.event("dossier.create", patient_id, detail=f"télédossier n° {row['id'][:8]}"))
-    outbox.record_change(db, "dossier", row["id"], "create", {k: v for k, v in row.items() if k != "created_by"})
-    return row["id"]
+    room_id = invitation.create_room(db, window, actor, dossier_id)
+    specialist_id = invitation.add_participant(db, room_id, Role.SPECIALIST, specialist)
+    db["dossiers"].update(dossier_id, {"specialist_id": specialist_id})
+    to_invite = [specialist_id]
+    if new.accompaniment in ACCOMPANIMENT_ROLES and new.companion:
+        remote = bool(new.companion.get("remote"))
+        companion_id = invitation.add_participant(db, room_id, ACCOMPANIMENT_ROLES[new.accompaniment], new.companion, remote=remote)
+        if remote:
+            to_invite.append(companion_id)
+
+    consent_text = "consentement recueilli" if new.consent_given else f"consentement non recueilli : {new.consent_comment}"
+    audit.append_many(db, [
+        actor.event("consent.record", new.patient_id, detail=f"télédossier n° {dossier_id[:8]}, {consent_text}"),
+        actor.event("dossier.create", new.patient_id, detail=f"télédossier n° {dossier_id[:8]}, programmé"),
+    ])
+    for participant_id in to_invite:
+        send_invitation(db, invitation.invite(db, participant_id, actor), actor, settings, new.patient_id)
+    outbox.record_change(db, "dossier", dossier_id, "create", {k: v for k, v in row.items() if k != "created_by"})
+    return _read(db, dossier_id, settings)  # type: ignore[return-value]
+
+
+def send_invitation(db: Database, invitation_id: str, actor: Actor, settings: Settings, patient_id: str | None) -> None:
+    """Queue the email and/or SMS of an invitation (a first sending or a resend)."""
+    inv = db["invitations"].get(invitation_id)
+    person = db["participants"].get(inv["participant_id"])
+    room = db["rooms"].get(inv["room_id"])
+    slot_start = slot_minutes = None
+    if room["dossier_id"]:
+        d = db["dossiers"].get(room["dossier_id"])
+        slot_start, slot_minutes = invitation.parse_iso(d["slot_start"]), d["slot_minutes"]
+    role = Role(person["role"])
+    name = _person_name(person)
+    greeting = _greeting(role, person)
+    link = settings.public_url.rstrip("/") + invitation.link_path(room["id"], invitation.token_for(invitation.signing_key(db), room["id"], invitation_id))
+    message = invitation.invitation_message(
+        establishment=settings.establishment, greeting=greeting, link=link, slot_start=slot_start, slot_minutes=slot_minutes,
+        window=Window(invitation.parse_iso(room["opens_at"]), invitation.parse_iso(room["closes_at"])), zone=settings.zone,
+    )
+    channels = []
+    if person["email"]:
+        deliveries.enqueue(db, "email", person["email"], message.subject, message.email, "invitation", invitation_id)
+        channels.append("e-mail")
+    if person["mobile"]:
+        deliveries.enqueue(db, "sms", person["mobile"], None, message.sms, "invitation", invitation_id)
+        channels.append("SMS")
+    db["invitations"].update(invitation_id, {"sends": inv["sends"] + 1, "last_sent_at": utc_now_iso()})
+    audit.append(db, actor.event("invitation.send", patient_id,
+                                 detail=f"{invitation.ROLE_LABELS[role]} {name} par {' et '.join(channels)}"))
+
+
+def _greeting(role: Role, person: dict[str, Any]) -> str:
+    """"Bonjour Docteur Roux", "Bonjour Paul Lefebvre": names as people write them, not as files do."""
+    family = (person.get("name") or "").title()
+    if role is Role.SPECIALIST and family:
+        return f"Bonjour Docteur {family}"
+    full = f"{person.get('first_name') or ''} {family}".strip()
+    return f"Bonjour {full}" if full else "Bonjour"
+
+
+def _invitations(db: Database, room_id: str, settings: Settings) -> list[dict[str, Any]]:
+    rows = list(db.query(
+        """SELECT i.*, p.role, p.name, p.first_name, p.email, p.mobile, p.specialty
+           FROM invitations i JOIN participants p ON p.id = i.participant_id WHERE i.room_id = ? ORDER BY i.created_at""",
+        [room_id],
+    ))
+    statuses = deliveries.status_for(db, [r["id"] for r in rows])
+    key = invitation.signing_key(db)
+    return [
+        {
+            "id": r["id"], "role": r["role"], "role_label": invitation.ROLE_LABELS[Role(r["role"])],
+            "name": r["name"], "first_name": r["first_name"], "email": r["email"], "mobile": r["mobile"],
+            "created_at": r["created_at"], "revoked_at": r["revoked_at"], "sends": r["sends"],
+            "link": settings.public_url.rstrip("/") + invitation.link_path(room_id, invitation.token_for(key, room_id, r["id"])),
+            "deliveries": [_delivery(s) for s in statuses.get(r["id"], [])],
+        }
+        for r in rows
+    ]
+
+
+def _delivery(status: Any) -> dict[str, Any]:
+    return {k: getattr(status, k) for k in ("channel", "recipient", "state", "attempts", "last_error", "sent_at")}
+
+
+def _read(db: Database, dossier_id: str, settings: Settings) -> Dossier | None:
+    rows = list(db.query(
+        """SELECT d.*, coalesce(p.used_name, p.birth_name) AS p_name, json_extract(p.first_names, '$[0]') AS p_first,
+                  p.birth_date AS p_birth, p.sex AS p_sex, c.given, c.comment, c.collected_by, c.collected_at,
+                  r.id AS room_id, r.opens_at, r.closes_at
+           FROM dossiers d JOIN patients p ON p.id = d.patient_id JOIN consents c ON c.dossier_id = d.id
+                LEFT JOIN rooms r ON r.dossier_id = d.id
+           WHERE d.id = ?""",
+        [dossier_id],
+    ))
+    if not rows:
+        return None
+    r = rows[0]
+    participants = list(db.query("SELECT * FROM participants WHERE room_id = ?", [r["room_id"]])) if r["room_id"] else []
+    specialist = next((p for p in participants if p["id"] == r["specialist_id"]), None)
+    companion = next((p for p in participants if p["role"] in ("relative", "professional")), None)
+    person_keys = ("name", "first_name", "specialty", "rpps", "email", "mobile", "directory_id")
+    return Dossier(
+        id=r["id"], state=DossierState(r["state"]), reason=r["reason"],
+        patient={"id": r["patient_id"], "display_name": f"{r['p_name'].upper()} {r['p_first']}", "birth_date": r["p_birth"], "sex": r["p_sex"]},
+        consent={"given": bool(r["given"]), "comment": r["comment"], "collected_by": r["collected_by"], "collected_at": r["collected_at"]},
+        accompaniment={
+            "kind": r["accompaniment"] or "alone",
+            "companion": {**{k: companion[k] for k in ("name", "first_name", "email", "mobile")}, "remote": bool(companion["remote"])}
+            if companion else None,
+        },
+        specialist={**{k: specialist[k] for k in person_keys}, "display_name": directory.doctor_name(specialist["name"], specialist["first_name"])}
+        if specialist else
+        ({"name": r["specialist"], "specialty": r["specialty"]} if r["specialist"] else None),
+        slot={"start": r["slot_start"], "duration_minutes": r["slot_minutes"]} if r["slot_start"] else None,
+        room={"id": r["room_id"], "opens_at": r["opens_at"], "closes_at": r["closes_at"]} if r["room_id"] else None,
+        invitations=_invitations(db, r["room_id"], settings) if r["room_id"] else [],
+        created_at=r["created_at"], created_by=r["created_by"], updated_at=r["updated_at"],
+    )
+
+
+def read(db: Database, dossier_id: str, actor: Actor, settings: Settings) -> Dossier | None:
+    found = _read(db, dossier_id, settings)
+    if found is None:
+        audit.append(db, actor.event("dossier.read", None, outcome=audit.FAILURE, detail=f"télédossier {dossier_id[:40]} introuvable"))
+        return None
+    audit.append(db, actor.event("dossier.read", found.patient["id"], detail=f"télédossier n° {found.id[:8]}"))
+    return found
+
+
+def transition(db: Database, dossier_id: str, to: DossierState, actor: Actor) -> DossierState:
+    """Move a dossier to its next state; refused when the state machine does not allow it."""
+    row = db.execute("SELECT state, patient_id FROM dossiers WHERE id = ?", [dossier_id]).fetchone()
+    if row is None:
+        raise DossierRefused("not_found")
+    current = DossierState(row[0])
+    if to not in TRANSITIONS[current]:
+        raise DossierRefused("bad_transition", current=STATE_LABELS[current], wanted=STATE_LABELS[to])
+    db["dossiers"].update(dossier_id, {"state": to.value, "updated_at": utc_now_iso()})
+    audit.append(db, actor.event("dossier.state", row[1], detail=f"télédossier n° {dossier_id[:8]} : {STATE_LABELS[current]} → {STATE_LABELS[to]}"))
+    outbox.record_change(db, "dossier", dossier_id, "state", {"state": to.value})
+    return to
+
+
+def resend(db: Database, dossier_id: str, invitation_id: str, actor: Actor, settings: Settings) -> None:
+    row = _invitation_of(db, dossier_id, invitation_id)
+    if row["revoked_at"]:
+        raise DossierRefused("invitation_revoked")
+    send_invitation(db, invitation_id, actor, settings, row["patient_id"])
+
+
+def revoke(db: Database, dossier_id: str, invitation_id: str, actor: Actor) -> None:
+    row = _invitation_of(db, dossier_id, invitation_id)
+    if invitation.revoke(db, invitation_id, actor):
+        audit.append(db, actor.event("invitation.revoke", row["patient_id"], detail=f"télédossier n° {dossier_id[:8]}"))
+
+
+def _invitation_of(db: Database, dossier_id: str, invitation_id: str) -> dict[str, Any]:
+    rows = list(db.query(
+        """SELECT i.*, d.patient_id FROM invitations i JOIN rooms r ON r.id = i.room_id JOIN dossiers d ON d.id = r.dossier_id
+           WHERE i.id = ? AND d.id = ?""", [invitation_id, dossier_id]))
+    if not rows:
+        raise DossierRefused("not_found")
+    return rows[0]
 
 
 def list_for_activity(db: Database, actor: Actor, limit: int = 200) -> tuple[list[DossierSummary], int]:

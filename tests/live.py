@@ -122,9 +122,10 @@ class LiveAgent:
 
 
 @contextlib.contextmanager
-def running_agent(root: Path, data_dir: Path | None = None, **sections: dict[str, Any]) -> Iterator[LiveAgent]:
+def running_agent(root: Path, data_dir: Path | None = None, port: int | None = None, **sections: dict[str, Any]) -> Iterator[LiveAgent]:
     """An agent whose TOML configuration holds `sections` (e.g. security={"idle_lock_minutes": 0.05}),
-    stopped on exit. The data directory is `data_dir` (which must exist) or a fresh one in `root`."""
+    stopped on exit. The data directory is `data_dir` (which must exist) or a fresh one in `root`;
+    `port` is free_port()'s when not given (pass one to put it in `server.public_url`)."""
     root.mkdir(parents=True, exist_ok=True)
     config = None
     if sections:
@@ -133,7 +134,7 @@ def running_agent(root: Path, data_dir: Path | None = None, **sections: dict[str
     if data_dir is None:
         data_dir = root / f"data-{uuid.uuid4().hex[:8]}"
         data_dir.mkdir()
-    agent = LiveAgent(data_dir, free_port(), config=config)
+    agent = LiveAgent(data_dir, port or free_port(), config=config)
     agent.start()
     try:
         yield agent

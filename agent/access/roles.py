@@ -19,13 +19,14 @@ class Permission(StrEnum):
     AUDIT_READ = "audit.read"
     USERS_MANAGE = "users.manage"
     DEVICES_MANAGE = "devices.manage"
+    DIRECTORY_MANAGE = "directory.manage"
 
 
 GRANTS: dict[Role, frozenset[Permission]] = {
     Role.NURSE: frozenset({Permission.HEALTH_READ, Permission.HEALTH_WRITE}),
     Role.DOCTOR: frozenset({Permission.HEALTH_READ, Permission.HEALTH_WRITE}),
     Role.TECHNICIAN: frozenset({Permission.DEVICES_MANAGE}),
-    Role.ADMIN: frozenset({Permission.AUDIT_READ, Permission.USERS_MANAGE}),
+    Role.ADMIN: frozenset({Permission.AUDIT_READ, Permission.USERS_MANAGE, Permission.DIRECTORY_MANAGE}),
 }
 
 LABELS_FR: dict[Role, str] = {

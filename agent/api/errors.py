@@ -23,6 +23,12 @@ MESSAGES: dict[str, tuple[int, str]] = {
     "forbidden": (403, "Votre rôle ne permet pas cette action."),
     "not_found": (404, "Élément introuvable."),
     "likely_duplicate": (409, "Cette identité existe peut-être déjà : {names}. Vérifiez avant d'en créer une autre."),
+    "patient_unknown": (422, "Ce résident n'existe pas (ou plus) sur le chariot. Recherchez-le à nouveau."),
+    "specialist_unknown": (422, "Ce professionnel n'est plus dans l'annuaire. Choisissez-en un autre ou saisissez-le."),
+    "specialist_unreachable": (422, "{name} n'a ni e-mail ni téléphone portable dans l'annuaire : il ne pourrait pas recevoir l'invitation."),
+    "slot_in_past": (422, "Le créneau choisi est déjà passé. Choisissez une heure à venir, ou « Maintenant »."),
+    "bad_transition": (409, "Le télédossier est « {current} » : il ne peut pas passer à « {wanted} »."),
+    "invitation_revoked": (409, "Cette invitation a été révoquée : invitez à nouveau le participant pour lui envoyer un nouveau lien."),
     "route_not_found": (404, "Cette adresse n'existe pas."),
     "method_not_allowed": (405, "Cette action n'est pas possible à cette adresse."),
     "malformed_json": (400, "La requête est mal formée (JSON illisible)."),
@@ -103,19 +109,41 @@ FIELD_LABELS = {
     "name": "nom",
     "first_name": "prénom",
     "mode": "mode de recherche",
+    "patient_id": "résident",
+    "consent": "consentement",
+    "accompaniment": "accompagnement",
+    "companion": "accompagnant",
+    "specialist": "médecin requis",
+    "slot": "créneau",
+    "start": "début",
+    "duration_minutes": "durée",
+    "specialty": "spécialité",
+    "rpps": "RPPS",
+    "comment": "commentaire",
+    "directory_id": "annuaire",
 }
 
 
+_UNION_TAGS = frozenset({"manual", "directory"})
+
+
 def _label(where: str) -> str:
-    first, _, rest = where.partition(".")
-    label = FIELD_LABELS.get(first, first)
-    return f"{label} n° {int(rest) + 1}" if rest.isdigit() else label
+    """`first_names.1` -> "prénoms n° 2"; `specialist.email` -> "médecin requis, e-mail"."""
+    parts = where.split(".")
+    words: list[str] = []
+    for part in parts:
+        if part.isdigit() and words:
+            words[-1] += f" n° {int(part) + 1}"
+        else:
+            words.append(FIELD_LABELS.get(part, part))
+    return ", ".join(words)
 
 
 def from_validation_errors(errors: list[dict[str, Any]]) -> ApiError:
     fields = []
     for error in errors:
-        where = ".".join(str(part) for part in error["loc"])  # empty: a rule on the whole request
+        # empty: a rule on the whole request; union tags ("manual") are schema plumbing, not fields
+        where = ".".join(str(part) for part in error["loc"] if part not in _UNION_TAGS)
         if error["type"] in ("value_error", "assertion_error"):
             text = str(error.get("ctx", {}).get("error", error["msg"]))
         else:

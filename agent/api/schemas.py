@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Discriminator, Tag, Field, field_validator, model_validator
 
 from agent import contacts
 from agent import ins as ins_rules
@@ -81,6 +82,18 @@ class SessionOut(BaseModel):
 _NAME = r"^[^\x00-\x1f<>]+$"
 
 
+def _iso_date_only(value: object) -> object:
+    """pydantic reads 0 or "0" as 1970-01-01 (a Unix time); a birth date is written AAAA-MM-JJ."""
+    if isinstance(value, str) and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        raise ValueError("date attendue au format AAAA-MM-JJ")
+    if isinstance(value, (int, float)):
+        raise ValueError("date attendue au format AAAA-MM-JJ")
+    return value
+
+
+IsoDate = Annotated[date, BeforeValidator(_iso_date_only)]
+
+
 class _IdentityRules(Strict):
     """Checks shared by creation and partial update: each applies to the fields present."""
 
@@ -138,7 +151,7 @@ class PatientCreate(_IdentityRules):
     birth_name: str = Field(min_length=1, max_length=100, pattern=_NAME)
     used_name: str | None = Field(None, max_length=100, pattern=_NAME)
     first_names: list[str] = Field(min_length=1, max_length=10)
-    birth_date: date
+    birth_date: IsoDate
     sex: Literal["F", "M", "I"]
     birth_insee: str | None = Field(None, pattern=_INSEE, description="INSEE code of the birth commune (France)")
     birth_country: str | None = Field(None, min_length=2, max_length=60, pattern=_NAME, description="Country of birth, when born abroad")
@@ -161,7 +174,7 @@ class PatientPatch(_IdentityRules):
     birth_name: str | None = Field(None, min_length=1, max_length=100, pattern=_NAME)
     used_name: str | None = Field(None, max_length=100, pattern=_NAME)
     first_names: list[str] | None = Field(None, min_length=1, max_length=10)
-    birth_date: date | None = None
+    birth_date: IsoDate | None = None
     sex: Literal["F", "M", "I"] | None = None
     birth_insee: str | None = Field(None, pattern=_INSEE)
     birth_country: str | None = Field(None, min_length=2, max_length=60, pattern=_NAME)
@@ -193,7 +206,7 @@ class PatientOut(BaseModel):
 class PatientSearch(Strict):
     name: str | None = Field(None, max_length=100)
     first_name: str | None = Field(None, max_length=60)
-    birth_date: date | None = None
+    birth_date: IsoDate | None = None
     ins: str | None = Field(None, max_length=32)
     sex: Literal["F", "M", "I"] | None = None
     mode: Literal["exact", "approaching", "phonetic"] = "exact"
@@ -207,6 +220,143 @@ class PatientList(BaseModel):
 
 
 # --- dossiers ---------------------------------------------------------------------------------
+
+class _Contact(Strict):
+    """Someone who may be invited: an email and/or a mobile number, checked like a patient's."""
+
+    _email = field_validator("email", check_fields=False)(contacts.optional_email)
+    _mobile = field_validator("mobile", check_fields=False)(contacts.optional_mobile)
+
+
+class ConsentIn(Strict):
+    given: bool = Field(description="The resident (or their representative) agreed to the teleconsultation")
+    comment: str | None = Field(None, max_length=1000, description="Required when consent was not given: why the teleconsultation goes ahead")
+
+    @model_validator(mode="after")
+    def _justified(self) -> ConsentIn:
+        if not self.given and not (self.comment or "").strip():
+            raise ValueError("consentement non recueilli : un commentaire doit le justifier")
+        return self
+
+
+class CompanionIn(_Contact):
+    name: str = Field(min_length=1, max_length=100, pattern=_NAME)
+    first_name: str | None = Field(None, max_length=60, pattern=_NAME)
+    remote: bool = Field(False, description="Joins from elsewhere (invited by link) rather than present at the cart")
+    email: str | None = Field(None, max_length=254)
+    mobile: str | None = Field(None, max_length=32)
+
+    @model_validator(mode="after")
+    def _reachable(self) -> CompanionIn:
+        if self.remote and not (self.email or self.mobile):
+            raise ValueError("un accompagnant à distance reçoit l'invitation : indiquez son e-mail ou son téléphone portable")
+        return self
+
+
+class AccompanimentIn(Strict):
+    kind: Literal["alone", "relative", "professional"] = Field(description="alone: the resident with the staff; relative; professional")
+    companion: CompanionIn | None = None
+
+    @model_validator(mode="after")
+    def _companion(self) -> AccompanimentIn:
+        if self.kind != "alone" and self.companion is None:
+            raise ValueError("indiquez au moins le nom de l'accompagnant")
+        if self.kind == "alone" and self.companion is not None:
+            raise ValueError("un résident seul n'a pas d'accompagnant")
+        return self
+
+
+class SpecialistIn(_Contact):
+    name: str = Field(min_length=1, max_length=100, pattern=_NAME)
+    first_name: str | None = Field(None, max_length=60, pattern=_NAME)
+    specialty: str = Field(min_length=1, max_length=80, pattern=_NAME)
+    rpps: str | None = Field(None, pattern=r"^[0-9]{11}$", description="11-digit RPPS number")
+    email: str | None = Field(None, max_length=254)
+    mobile: str | None = Field(None, max_length=32)
+
+    @model_validator(mode="after")
+    def _reachable(self) -> SpecialistIn:
+        if not (self.email or self.mobile):
+            raise ValueError("le médecin requis reçoit toujours l'invitation : indiquez son e-mail ou son téléphone portable")
+        return self
+
+
+class DirectoryChoice(Strict):
+    directory_id: int = Field(ge=1, description="A professional of the local directory")
+
+
+class SlotIn(Strict):
+    start: AwareDatetime | None = Field(None, description="ISO 8601 with its offset, e.g. 2026-11-25T14:30:00+01:00")
+    duration_minutes: int = Field(30, ge=5, le=240)
+    now: bool = Field(False, description="An immediate teleconsultation: the room opens at once")
+
+    @model_validator(mode="after")
+    def _one_of(self) -> SlotIn:
+        if self.now == (self.start is not None):
+            raise ValueError("créneau : une date de début, ou « maintenant », l'un des deux")
+        return self
+
+
+class DossierCreate(Strict):
+    patient_id: str = Field(min_length=1, max_length=64)
+    consent: ConsentIn
+    accompaniment: AccompanimentIn
+    specialist: Annotated[
+        Annotated[SpecialistIn, Tag("manual")] | Annotated[DirectoryChoice, Tag("directory")],
+        Discriminator(lambda v: "directory" if isinstance(v, dict) and "directory_id" in v else "manual"),
+    ] = Field(description="Entered by hand, or {\"directory_id\"} from the local directory")
+    slot: SlotIn
+    reason: str | None = Field(None, max_length=500, description="Motif of the teleconsultation (also editable in the form)")
+
+
+class DeliveryOut(BaseModel):
+    channel: Literal["email", "sms"]
+    recipient: str
+    state: Literal["pending", "sent", "failed"]
+    attempts: int
+    last_error: str | None
+    sent_at: str | None
+
+
+class InvitationOut(BaseModel):
+    id: str
+    role: str
+    role_label: str
+    name: str | None
+    first_name: str | None
+    email: str | None
+    mobile: str | None
+    created_at: str
+    revoked_at: str | None
+    sends: int
+    link: str = Field(description="The participant's personal link (to read out on the phone if a message went astray)")
+    deliveries: list[DeliveryOut]
+
+
+class DossierOut(BaseModel):
+    id: str
+    state: DossierState
+    state_label: str
+    patient: dict[str, Any]
+    reason: str | None
+    consent: dict[str, Any]
+    accompaniment: dict[str, Any]
+    specialist: dict[str, Any] | None
+    slot: dict[str, Any] | None
+    room: dict[str, Any] | None
+    invitations: list[InvitationOut]
+    created_at: str
+    created_by: str | None
+    updated_at: str
+
+
+class WizardDraft(Strict):
+    draft: dict[str, Any] | None = Field(description="Whatever the kiosk's wizard needs to resume; null drops it")
+
+
+class TransitionIn(Strict):
+    to: DossierState
+
 
 class DossierSummaryOut(BaseModel):
     id: str
@@ -226,6 +376,42 @@ class DossierSummaryOut(BaseModel):
 class DossierList(BaseModel):
     items: list[DossierSummaryOut]
     total: int
+
+
+# --- directory --------------------------------------------------------------------------------
+
+class ProfessionalIn(SpecialistIn):
+    pass
+
+
+class ProfessionalPatch(_Contact):
+    name: str | None = Field(None, min_length=1, max_length=100, pattern=_NAME)
+    first_name: str | None = Field(None, max_length=60, pattern=_NAME)
+    specialty: str | None = Field(None, min_length=1, max_length=80, pattern=_NAME)
+    rpps: str | None = Field(None, pattern=r"^[0-9]{11}$")
+    email: str | None = Field(None, max_length=254)
+    mobile: str | None = Field(None, max_length=32)
+    active: bool | None = None
+
+
+class ProfessionalOut(BaseModel):
+    id: int
+    name: str
+    first_name: str | None
+    specialty: str
+    rpps: str | None
+    email: str | None
+    mobile: str | None
+    active: bool
+    display_name: str
+
+
+class DirectorySearch(Strict):
+    q: str | None = Field(None, max_length=100)
+
+
+class DirectoryList(BaseModel):
+    items: list[ProfessionalOut]
 
 
 # --- audit ------------------------------------------------------------------------------------

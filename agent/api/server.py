@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
+from agent.api import join_page
 from agent.api.context import AGENT
 from agent.api.errors import ApiError
 from agent.api.guard import check_host
@@ -135,4 +136,5 @@ def build_app(agent: Agent) -> web.Application:
     API.install(app)
     app.router.add_get("/", _kiosk)
     app.router.add_get("/static/{path:.+}", _static)
+    app.router.add_get("/s/{room}/{token}", join_page.landing)
     return app

@@ -12,7 +12,9 @@ from urllib.parse import urlsplit
 import pyotp
 from playwright.sync_api import ConsoleMessage, Error, Page, expect
 
+from agent.config import load_config
 from agent.demo import seed
+from agent.dossier import settings_from
 from agent.store.database import DATABASE_NAME, connect
 from tests.live import Account, LiveAgent, free_port
 
@@ -48,7 +50,7 @@ def agent_in(root: Path, *, demo: bool = False, config_toml: str | None = None) 
     if demo:
         db = connect(data / DATABASE_NAME)
         try:
-            seed(db)
+            seed(db, settings_from(load_config(config)))
         finally:
             db.close()
     agent = LiveAgent(data, free_port(), config=config).start()

@@ -40,13 +40,12 @@ BAD_CREDENTIALS = MESSAGES["bad_credentials"][1]
 DEMO_NURSE = next(a for a in ACCOUNTS if a.role is Role.NURSE)
 
 # The demo's dossiers as the activity view must list them: running first, then scheduled by slot,
-# awaiting report, drafts, closed (agent/demo.py, agent/dossier.py).
+# awaiting report, closed (agent/demo.py, agent/dossier.py).
 DEMO_DOSSIERS = [
     ("LEFEBVRE Jeanne", "En cours"),
     ("DUPONT Marcel", "Programmée"),
     ("ROUSSEAU Simone", "Programmée"),
     ("LAMBERT Germaine", "En attente du compte rendu"),
-    ("GUERIN Henri", "Brouillon"),
     ("CHEVALIER Yvette", "Clôturé"),
 ]
 DEMO_CONSULTATIONS = DEMO_DOSSIERS[:3]
@@ -88,7 +87,7 @@ def test_nurse_logs_in_and_sees_the_demo_activity(page: Page, demo_agent: LiveAg
 
     expect(dossiers.locator("li.row .who")).to_have_text([name for name, _ in DEMO_DOSSIERS])
     expect(dossiers.locator("li.row .badge")).to_have_text([state for _, state in DEMO_DOSSIERS])
-    expect(dossiers.locator(".count")).to_have_text("6 dossiers")
+    expect(dossiers.locator(".count")).to_have_text(f"{len(DEMO_DOSSIERS)} dossiers")
     # Each dossier row says who the resident is in French: "née le 14/03/1934 (91 ans) · reason".
     for meta in dossiers.locator("li.row .meta").all_inner_texts():
         assert re.match(r"^née? le \d{2}/\d{2}/\d{4} \(\d+ ans\) · \S", meta), meta

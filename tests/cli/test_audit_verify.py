@@ -7,6 +7,8 @@ import sqlite3
 from pathlib import Path
 
 from agent import demo
+from agent.config import Config
+from agent.dossier import settings_from
 from agent.store.database import DATABASE_NAME, connect
 from tests.cli.cli import telecart
 
@@ -17,7 +19,7 @@ def seeded(data_dir: Path) -> int:
     data_dir.mkdir(parents=True, exist_ok=True)
     db = connect(data_dir / DATABASE_NAME)
     try:
-        assert demo.seed(db)
+        assert demo.seed(db, settings_from(Config()))
         return db.execute("SELECT count(*) FROM audit").fetchone()[0]
     finally:
         db.close()

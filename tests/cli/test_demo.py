@@ -123,7 +123,7 @@ def test_demo_login_and_dossiers(demo_run: DemoRun) -> None:
     body = dossiers.json()
     assert body["total"] == len(body["items"]) >= 5
     states = {d["state"] for d in body["items"]}
-    assert {"in_progress", "scheduled", "awaiting_report", "closed", "draft"} <= states
+    assert {"in_progress", "scheduled", "awaiting_report", "closed"} <= states
     assert body["items"][0]["state"] == "in_progress"  # the running teleconsultation comes first
     for d in body["items"]:
         assert d["patient_name"] and d["patient_birth_date"] and d["patient_sex"] in ("F", "M", "I")

@@ -5,17 +5,23 @@ import { T } from "./i18n.js";
 import { watchIdle } from "./idle.js";
 import { activityView } from "./views/activity.js";
 import { auditView } from "./views/audit.js";
+import { dossierView } from "./views/dossier.js";
 import { residentsView } from "./views/residents.js";
+import { wizardView } from "./views/wizard.js";
 import { lockView, loginView } from "./views/gate.js";
 import { shell } from "./views/shell.js";
 
 const app = document.getElementById("app");
 const state = { session: null, stopIdle: null };
 
+const go = (path) => { location.hash = `#/${path}`; };
+
 const PAGES = {
-  activite: activityView,
+  activite: (ctx) => activityView({ ...ctx, onOpen: (id) => go(`dossier/${id}`), onCreate: () => go("nouvelle") }),
+  nouvelle: () => wizardView({ onCreated: (dossier) => go(`dossier/${dossier.id}`) }),
   residents: residentsView,
   journal: auditView,
+  dossier: ({ param }) => dossierView({ id: param, onBack: () => go("activite") }),
 };
 
 // Someone without access to health data but with the audit trail (an admin) lands on the trail.
@@ -24,9 +30,10 @@ function homePage() {
   return !perms.has("health.read") && perms.has("audit.read") ? "journal" : "activite";
 }
 
+// "#/dossier/<id>" -> page "dossier", param "<id>"
 function currentPage() {
-  const id = location.hash.replace(/^#\/?/, "");
-  return PAGES[id] ? id : homePage();
+  const [id, ...rest] = location.hash.replace(/^#\/?/, "").split("/");
+  return PAGES[id] ? { page: id, param: rest.join("/") || null } : { page: homePage(), param: null };
 }
 
 function stopWatching() {
@@ -68,14 +75,14 @@ async function logout() {
 }
 
 function render() {
-  const page = currentPage();
+  const { page, param } = currentPage();
   app.replaceChildren(shell({
     session: state.session,
-    current: page,
-    onNavigate: (id) => { location.hash = `#/${id}`; },
+    current: page === "dossier" ? "activite" : page,
+    onNavigate: go,
     onLock: () => lock(),
     onLogout: logout,
-  }, PAGES[page]({ session: state.session })));
+  }, PAGES[page]({ session: state.session, param })));
 }
 
 function enter(session) {

@@ -27,6 +27,7 @@ const ICONS = {
   refresh: ["M20 12a8 8 0 1 1-2.3-5.7", "M20 4v5h-5"],
   home: ["M3 11l9-7 9 7", "M5 10v10h14V10"],
   shield: ["M12 3l8 3v6c0 5-3.5 8-8 9-4.5-1-8-4-8-9V6z"],
+  plus: ["M12 5v14", "M5 12h14"],
 };
 
 export function icon(name, cls = "icon") {

@@ -14,8 +14,8 @@ function empty(iconName, title, text) {
   return h("div", { class: "empty" }, icon(iconName), h("p", { class: "title" }, title), h("p", {}, text));
 }
 
-function dossierRow(d) {
-  return h("li", { class: "row", "data-dossier": d.id },
+function dossierRow(d, onOpen) {
+  return h("li", { class: "row clickable", "data-dossier": d.id, role: "button", tabindex: "0", onclick: () => onOpen(d.id) },
     h("span", { class: "who" }, d.patient_name),
     badge(d.state),
     h("span", { class: "meta" },
@@ -23,8 +23,9 @@ function dossierRow(d) {
   );
 }
 
-function consultationRow(d) {
-  return h("li", { class: `row ${d.state === "in_progress" ? "now" : ""}`, "data-consultation": d.id },
+function consultationRow(d, onOpen) {
+  return h("li", { class: `row clickable ${d.state === "in_progress" ? "now" : ""}`, "data-consultation": d.id, role: "button", tabindex: "0",
+    onclick: () => onOpen(d.id) },
     h("span", { class: "when" }, d.slot_start ? `${frWhen(d.slot_start)}${d.slot_minutes ? ` · ${T.minutes(d.slot_minutes)}` : ""}` : ""),
     badge(d.state),
     h("span", { class: "who" }, d.patient_name),
@@ -40,7 +41,7 @@ function panel(title, countText, body, extra) {
     h("div", { class: "panel-body" }, body));
 }
 
-export function activityView({ session }) {
+export function activityView({ session, onOpen, onCreate }) {
   const perms = new Set(session.user.permissions);
   if (!perms.has("health.read")) {
     return h("div", { class: "card" },
@@ -60,11 +61,12 @@ export function activityView({ session }) {
       const refresh = h("button", { class: "button secondary", type: "button", onclick: () => load() }, icon("refresh"), T.refresh);
       root.replaceChildren(
         panel(T.dossiers, T.count(items.length),
-          items.length ? h("ul", { class: "list" }, items.map(dossierRow)) : empty("folder", T.noDossierTitle, T.noDossierText),
+          items.length ? h("ul", { class: "list" }, items.map((d) => dossierRow(d, onOpen))) : empty("folder", T.noDossierTitle, T.noDossierText),
           refresh),
         panel(T.consultations, T.countConsultations(running.length),
-          running.length ? h("ul", { class: "list" }, running.map(consultationRow))
-            : empty("calendar", T.noConsultationTitle, T.noConsultationText)),
+          running.length ? h("ul", { class: "list" }, running.map((d) => consultationRow(d, onOpen)))
+            : empty("calendar", T.noConsultationTitle, T.noConsultationText),
+          perms.has("health.write") ? h("button", { class: "button primary", type: "button", onclick: onCreate }, icon("plus"), T.newConsultation) : null),
       );
     } catch (error) {
       reportError(error);

@@ -1,5 +1,6 @@
 // Résidents: the identity search of seed 000 §2.2.1 (RECHERCHE D'IDENTITÉ), exact, approaching or
-// phonetic, with the match rate; the first step of the teleconsultation wizard will reuse it.
+// phonetic, with the match rate. The first step of the teleconsultation wizard reuses it with
+// `onPick` (a "Choisir" button per row) and `onCreate` ("Créer une identité").
 import { api } from "../api.js";
 import { field, h, recordsPage, reportError } from "../dom.js";
 import { T, ageOn, frDate } from "../i18n.js";
@@ -23,17 +24,18 @@ function sexChoice() {
       ...Object.entries(T.sexes).map(([value, label]) => h("option", { value }, label))));
 }
 
-function resultRow(p) {
+function resultRow(p, onPick) {
   return h("tr", { "data-patient": p.id },
     h("td", {}, h("strong", {}, p.display_name),
       p.used_name && p.used_name !== p.birth_name ? h("div", { class: "hint" }, T.bornName(p.birth_name)) : null),
     h("td", {}, `${frDate(p.birth_date)} (${ageOn(p.birth_date)} ans)`),
     h("td", { class: "num" }, `${p.match.toLocaleString("fr-FR", { minimumFractionDigits: 2 })} %`),
     h("td", { class: "mono" }, p.ins || "—"),
-    h("td", {}, h("span", { class: `badge status-${p.identity_status}` }, T.identityStatus[p.identity_status])));
+    h("td", {}, h("span", { class: `badge status-${p.identity_status}` }, T.identityStatus[p.identity_status])),
+    onPick ? h("td", {}, h("button", { class: "button primary", type: "button", onclick: () => onPick(p) }, T.choose)) : null);
 }
 
-export function residentsView() {
+export function identitySearch({ onPick, onCreate, initial = {} } = {}) {
   const tbody = h("tbody");
   const summary = h("p", { class: "count", role: "status" });
   const more = h("button", { class: "button secondary", type: "button", hidden: true }, T.seeMore);
@@ -41,9 +43,9 @@ export function residentsView() {
 
   const form = h("form", { class: "card search-form", role: "search" },
     h("div", { class: "form-row" },
-      field({ id: "name", label: T.name, autocomplete: "off", spellcheck: "false" }),
-      field({ id: "first_name", label: T.firstName, autocomplete: "off", spellcheck: "false" }),
-      field({ id: "birth_date", label: T.birthDate, type: "date" })),
+      field({ id: "name", label: T.name, autocomplete: "off", spellcheck: "false", value: initial.name }),
+      field({ id: "first_name", label: T.firstName, autocomplete: "off", spellcheck: "false", value: initial.first_name }),
+      field({ id: "birth_date", label: T.birthDate, type: "date", value: initial.birth_date })),
     h("div", { class: "form-row" },
       field({ id: "ins", label: T.ins, inputmode: "numeric", autocomplete: "off" }),
       sexChoice(),
@@ -63,7 +65,7 @@ export function residentsView() {
         tbody.replaceChildren();
         shown = 0;
       }
-      tbody.append(...items.map(resultRow));
+      tbody.append(...items.map((p) => resultRow(p, onPick)));
       shown += items.length;
       summary.textContent = total === 0 ? T.noResident : shown < total ? T.partial(shown, total) : T.results(total);
       more.hidden = shown >= total;
@@ -79,8 +81,19 @@ export function residentsView() {
   load(false);
 
   const c = T.residentColumns;
+  const create = onCreate
+    ? h("button", { class: "button secondary", type: "button", onclick: () => onCreate(searched()) }, T.createIdentity)
+    : null;
+  // What was typed, to prefill the creation form: the nurse never types a name twice.
+  function searched() {
+    return { name: form.name.value.trim(), first_name: form.first_name.value.trim(), birth_date: form.birth_date.value };
+  }
   return recordsPage({
-    title: T.residentsTitle, lead: T.residentsLead, form, summary, tbody, after: { more },
-    headers: [c.who, c.born, c.match, c.ins, c.status],
+    title: T.residentsTitle, lead: T.residentsLead, form, summary, tbody, after: { more: h("div", { class: "actions-row" }, more, create) },
+    headers: onPick ? [c.who, c.born, c.match, c.ins, c.status, ""] : [c.who, c.born, c.match, c.ins, c.status],
   });
+}
+
+export function residentsView() {
+  return identitySearch();
 }

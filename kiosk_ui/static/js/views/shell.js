@@ -5,6 +5,7 @@ import { T } from "../i18n.js";
 export function shell({ session, current, onNavigate, onLock, onLogout }, content) {
   const perms = new Set(session.user.permissions);
   const navItems = [{ id: "activite", label: T.navActivity, icon: "home" }];
+  if (perms.has("health.write")) navItems.push({ id: "nouvelle", label: T.navNew, icon: "plus" });
   if (perms.has("health.read")) navItems.push({ id: "residents", label: T.navResidents, icon: "list" });
   if (perms.has("audit.read")) navItems.push({ id: "journal", label: T.navAudit, icon: "shield" });
   return h("div", { class: "shell" },

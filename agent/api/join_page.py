@@ -1,0 +1,91 @@
+"""The page an invitation link opens (`/s/{room}/{token}`), for people outside the cart: the
+specialist, a relative, another professional. No session, no kiosk script: a small server-made
+page in French that says when the room opens, or why the link does not open it.
+
+The video room itself comes with the call; until then a genuine link within its window shows the
+room as open. Every opening is audited, genuine or not (an attempt with a forged link is a fact
+an admin wants to see).
+"""
+
+from __future__ import annotations
+
+import html
+from datetime import UTC, datetime
+
+from aiohttp import web
+
+from agent import audit, invitation
+from agent.api.context import agent_of
+from agent.invitation import Admission, LinkRefused, Refusal
+
+# reason -> (HTTP status, title, explanation)
+_REFUSALS: dict[Refusal, tuple[int, str, str]] = {
+    Refusal.MALFORMED: (404, "Lien incomplet", "Ce lien d'invitation est incomplet ou a été modifié. Ouvrez-le à nouveau depuis le message reçu, en entier."),
+    Refusal.FORGED: (404, "Lien inconnu", "Ce lien d'invitation n'est pas reconnu par le chariot. Vérifiez qu'il a été copié en entier, ou demandez une nouvelle invitation à l'établissement."),
+    Refusal.OTHER_ROOM: (403, "Lien d'une autre salle", "Ce lien d'invitation ne correspond pas à cette salle de téléconsultation. Ouvrez le lien exact reçu par e-mail ou SMS."),
+    Refusal.REVOKED: (403, "Invitation annulée", "L'établissement a annulé cette invitation. Si vous devez participer, demandez-lui de vous inviter à nouveau."),
+    Refusal.CLOSED: (410, "Salle fermée", "La salle de téléconsultation est fermée depuis le {closes}. Pour une nouvelle téléconsultation, l'établissement vous enverra une nouvelle invitation."),
+}
+
+
+def _page(status: int, title: str, paragraphs: list[str], establishment: str) -> web.Response:
+    body = "".join(f"<p>{p}</p>" for p in paragraphs)
+    text = f"""<!doctype html><html lang="fr"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1"><meta name="robots" content="noindex">
+<title>{html.escape(title)} — Téléconsultation</title><link rel="stylesheet" href="/static/css/telecart.css"></head>
+<body class="page-message"><main class="card message join"><p class="join-establishment">{html.escape(establishment)} · Téléconsultation</p>
+<h1>{html.escape(title)}</h1>{body}</main></body></html>"""
+    return web.Response(status=status, text=text, content_type="text/html", charset="utf-8",
+                        headers={"Cache-Control": "no-store"})
+
+
+def _moment(moment: datetime, zone) -> str:  # noqa: ANN001
+    return f"{invitation.long_date(moment, zone)} à {invitation.clock_time(moment, zone)}"
+
+
+async def landing(request: web.Request) -> web.Response:
+    agent = agent_of(request)
+    settings = agent.dossier_settings
+    room_id, token = request.match_info["room"], request.match_info["token"]
+    now = datetime.now(UTC)
+
+    def check(db):  # noqa: ANN001, ANN202 (runs on the store thread)
+        patient_id = None
+        try:
+            admission = invitation.admit(db, room_id, token, now)
+        except LinkRefused as refused:
+            if refused.admission and refused.admission.dossier_id:
+                patient_id = db["dossiers"].get(refused.admission.dossier_id)["patient_id"]
+            outcome = audit.SUCCESS if refused.reason is Refusal.NOT_YET else audit.DENIED
+            invitation.audit_opening(db, refused.admission, patient_id, outcome, f"lien refusé : {refused.reason.value}", request.remote)
+            return refused
+        if admission.dossier_id:
+            patient_id = db["dossiers"].get(admission.dossier_id)["patient_id"]
+        invitation.audit_opening(db, admission, patient_id, audit.SUCCESS, "lien ouvert, salle ouverte", request.remote)
+        return admission
+
+    outcome = await agent.store.write(check, essential=True)
+    zone = settings.zone
+    if isinstance(outcome, Admission):
+        return _page(200, "La salle est ouverte", [
+            f"Bonjour{_name(outcome)}. La salle de téléconsultation est ouverte jusqu'au {html.escape(_moment(outcome.window.closes_at, zone))}.",
+            "L'équipe soignante vous attend. Gardez cette page ouverte : la visioconférence démarre ici.",
+        ], settings.establishment)
+    if outcome.reason is Refusal.NOT_YET and outcome.admission:
+        window = outcome.admission.window
+        return _page(200, "La salle n'est pas encore ouverte", [
+            f"Bonjour{_name(outcome.admission)}. La salle de téléconsultation ouvrira le "
+            f"<strong>{html.escape(_moment(window.opens_at, zone))}</strong> et restera ouverte jusqu'à "
+            f"{html.escape(invitation.clock_time(window.closes_at, zone))}.",
+            "Revenez sur ce lien à ce moment-là, depuis un ordinateur, une tablette ou un smartphone équipé d'une caméra et d'un micro.",
+        ], settings.establishment)
+    status, title, text = _REFUSALS[outcome.reason]
+    closes = _moment(outcome.admission.window.closes_at, zone) if outcome.admission else ""
+    return _page(status, title, [html.escape(text.format(closes=closes))], settings.establishment)
+
+
+def _name(admission: Admission) -> str:
+    if not admission.name:
+        return ""
+    title = "Docteur " if admission.role is invitation.Role.SPECIALIST else ""
+    return html.escape(f" {title}{admission.first_name or ''} {admission.name.upper()}".rstrip())

@@ -1,0 +1,251 @@
+"""Rooms, participants and their invitations: the links the cart sends out.
+
+A room is where a teleconsultation happens: a dossier's, or a Visio SMS one without a dossier. It
+is open within a window: shortly before the slot, until some time after it (seed 000 §2.2.4: 45
+minutes). Each remote participant gets an invitation whose link carries a token signed by the
+cart (HMAC-SHA256 with a key kept in the database): the token names the invitation, the link
+names the room, and the cart checks the signature, the room, revocation and the window each
+time the link is opened. Links are short because they travel by SMS.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlite_utils import Database
+
+from agent import audit
+from agent.audit import Actor
+from agent.clock import utc_now_iso
+
+_KEY_NAME = "invitation_key"
+
+
+class Role(StrEnum):
+    SPECIALIST = "specialist"
+    RELATIVE = "relative"
+    PROFESSIONAL = "professional"
+    GUEST = "guest"  # Visio SMS: a phone number or an address, nothing else
+
+
+ROLE_LABELS = {
+    Role.SPECIALIST: "Médecin requis", Role.RELATIVE: "Proche", Role.PROFESSIONAL: "Professionnel de santé",
+    Role.GUEST: "Invité",
+}
+
+
+@dataclass(frozen=True)
+class Window:
+    opens_at: datetime
+    closes_at: datetime
+
+    def contains(self, moment: datetime) -> bool:
+        return self.opens_at <= moment < self.closes_at
+
+
+def window_for_slot(start: datetime, minutes: int, opens_before: int, stays_open: int) -> Window:
+    return Window(start - timedelta(minutes=opens_before), start + timedelta(minutes=minutes + stays_open))
+
+
+def iso(moment: datetime) -> str:
+    return moment.isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def parse_iso(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+# --- tokens ------------------------------------------------------------------------------------
+
+class Refusal(StrEnum):
+    """Why a link does not open the room; each has its French page (agent/api/routes/join.py)."""
+
+    MALFORMED = "malformed"
+    FORGED = "forged"
+    OTHER_ROOM = "other_room"
+    REVOKED = "revoked"
+    NOT_YET = "not_yet"
+    CLOSED = "closed"
+
+
+class LinkRefused(Exception):
+    def __init__(self, reason: Refusal, admission: Admission | None = None) -> None:
+        super().__init__(reason.value)
+        self.reason = reason
+        self.admission = admission  # what the link is for, when it is genuine (the page says when)
+
+
+def signing_key(db: Database) -> bytes:
+    """The cart's own key; made on first use. Losing it only invalidates links already sent."""
+    rows = list(db.query("SELECT value FROM meta WHERE key = ?", [_KEY_NAME]))
+    if rows:
+        return bytes.fromhex(rows[0]["value"])
+    key = secrets.token_bytes(32)
+    db["meta"].insert({"key": _KEY_NAME, "value": key.hex()})
+    return key
+
+
+def _mac(key: bytes, room_id: str, invitation_id: str) -> str:
+    digest = hmac.new(key, f"{room_id}/{invitation_id}".encode(), hashlib.sha256).digest()[:16]
+    return base64.urlsafe_b64encode(digest).decode().rstrip("=")
+
+
+def token_for(key: bytes, room_id: str, invitation_id: str) -> str:
+    return f"{invitation_id}.{_mac(key, room_id, invitation_id)}"
+
+
+def link_path(room_id: str, token: str) -> str:
+    return f"/s/{room_id}/{token}"
+
+
+# --- rooms, participants, invitations ----------------------------------------------------------
+
+def create_room(db: Database, window: Window, actor: Actor, dossier_id: str | None = None) -> str:
+    room_id = secrets.token_urlsafe(9)
+    db["rooms"].insert({
+        "id": room_id, "dossier_id": dossier_id, "opens_at": iso(window.opens_at), "closes_at": iso(window.closes_at),
+        "created_by": actor.login, "created_at": utc_now_iso(),
+    })
+    return room_id
+
+
+def add_participant(db: Database, room_id: str, role: Role, person: dict[str, Any], *, remote: bool = True) -> int:
+    row = {
+        "room_id": room_id, "role": role.value, "remote": int(remote), "created_at": utc_now_iso(),
+        **{k: person.get(k) for k in ("name", "first_name", "specialty", "rpps", "email", "mobile", "directory_id")},
+    }
+    return int(db["participants"].insert(row).last_pk)
+
+
+def invite(db: Database, participant_id: int, actor: Actor) -> str:
+    """A new invitation (a new link) for a participant; returns its id."""
+    room_id = db["participants"].get(participant_id)["room_id"]
+    invitation_id = secrets.token_urlsafe(12)
+    db["invitations"].insert({
+        "id": invitation_id, "participant_id": participant_id, "room_id": room_id, "created_at": utc_now_iso(),
+        "created_by": actor.login,
+    })
+    return invitation_id
+
+
+def revoke(db: Database, invitation_id: str, actor: Actor) -> bool:
+    row = db["invitations"].get(invitation_id)
+    if row["revoked_at"]:
+        return False
+    db["invitations"].update(invitation_id, {"revoked_at": utc_now_iso(), "revoked_by": actor.login})
+    return True
+
+
+@dataclass(frozen=True)
+class Admission:
+    """What a genuine link is for."""
+
+    invitation_id: str
+    room_id: str
+    dossier_id: str | None
+    participant_id: int
+    role: Role
+    name: str | None
+    first_name: str | None
+    window: Window
+
+
+def admit(db: Database, room_id: str, token: str, now: datetime) -> Admission:
+    """The invitation a link stands for, if it opens the room now; LinkRefused says why not.
+    Checks run from the cheapest and least revealing: a forged token learns nothing about rooms."""
+    invitation_id, _, mac = token.partition(".")
+    if not invitation_id or not mac or len(token) > 100:
+        raise LinkRefused(Refusal.MALFORMED)
+    rows = list(db.query(
+        """SELECT i.id, i.room_id, i.revoked_at, p.id AS participant_id, p.role, p.name, p.first_name,
+                  r.dossier_id, r.opens_at, r.closes_at
+           FROM invitations i JOIN participants p ON p.id = i.participant_id JOIN rooms r ON r.id = i.room_id
+           WHERE i.id = ?""",
+        [invitation_id],
+    ))
+    key = signing_key(db)
+    if not rows or not hmac.compare_digest(mac, _mac(key, rows[0]["room_id"], invitation_id)):
+        raise LinkRefused(Refusal.FORGED)
+    row = rows[0]
+    admission = Admission(
+        invitation_id, row["room_id"], row["dossier_id"], row["participant_id"], Role(row["role"]), row["name"],
+        row["first_name"], Window(parse_iso(row["opens_at"]), parse_iso(row["closes_at"])),
+    )
+    if row["room_id"] != room_id:
+        raise LinkRefused(Refusal.OTHER_ROOM)
+    if row["revoked_at"]:
+        raise LinkRefused(Refusal.REVOKED, admission)
+    if now < admission.window.opens_at:
+        raise LinkRefused(Refusal.NOT_YET, admission)
+    if now >= admission.window.closes_at:
+        raise LinkRefused(Refusal.CLOSED, admission)
+    return admission
+
+
+def audit_opening(db: Database, admission: Admission | None, patient_id: str | None, outcome: str, detail: str,
+                  remote_addr: str | None) -> None:
+    who = f"invité:{admission.invitation_id[:6]}" if admission else "lien inconnu"
+    if admission and admission.name:
+        who = f"{admission.name.upper()} {admission.first_name or ''}".strip() + f" ({ROLE_LABELS[admission.role]})"
+    audit.append(db, audit.AuditEvent(actor=who, action="invitation.open", outcome=outcome, role=admission.role.value if admission else None,
+                                      patient_id=patient_id, remote_addr=remote_addr, detail=detail))
+
+
+# --- French texts ------------------------------------------------------------------------------
+
+_DAYS = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
+_MONTHS = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre",
+           "novembre", "décembre")
+
+
+def long_date(moment: datetime, zone: ZoneInfo) -> str:
+    local = moment.astimezone(zone)
+    return f"{_DAYS[local.weekday()]} {local.day} {_MONTHS[local.month - 1]} {local.year}"
+
+
+def clock_time(moment: datetime, zone: ZoneInfo) -> str:
+    """"14 h 05", as French typography writes times."""
+    local = moment.astimezone(zone)
+    return f"{local.hour} h {local.minute:02d}"
+
+
+@dataclass(frozen=True)
+class Message:
+    subject: str
+    email: str
+    sms: str
+
+
+def invitation_message(*, establishment: str, greeting: str, link: str, slot_start: datetime | None,
+                       slot_minutes: int | None, window: Window, zone: ZoneInfo) -> Message:
+    """What a participant receives: when, how to join, and that the link is personal. No patient
+    name: an email or SMS is not a safe place for health data; the link opens the details."""
+    opens = f"{long_date(window.opens_at, zone)} à {clock_time(window.opens_at, zone)}"
+    closes = clock_time(window.closes_at, zone)
+    if slot_start is not None and slot_minutes is not None:
+        when = (f"le {long_date(slot_start, zone)} de {clock_time(slot_start, zone)} à "
+                f"{clock_time(slot_start + timedelta(minutes=slot_minutes), zone)} (heure de Paris)")
+        sms_when = f"le {slot_start.astimezone(zone):%d/%m} à {clock_time(slot_start, zone).replace(' ', '')}"
+    else:
+        when = "dès maintenant"
+        sms_when = "maintenant"
+    subject = f"Téléconsultation {establishment} — {when}"
+    email = (
+        f"{greeting},\n\n"
+        f"{establishment} vous invite à une téléconsultation {when}.\n\n"
+        f"La salle ouvre le {opens} et reste ouverte jusqu'à {closes}.\n"
+        f"Pour la rejoindre, ouvrez ce lien depuis un ordinateur, une tablette ou un smartphone récent "
+        f"(Chrome, Edge, Firefox ou Safari) équipé d'une caméra et d'un micro :\n\n{link}\n\n"
+        f"Rien à installer. Ce lien vous est personnel : ne le transférez pas.\n\n"
+        f"— {establishment}, envoyé par le chariot de téléconsultation Telecart\n"
+    )
+    sms = f"{establishment} : téléconsultation {sms_when}. Lien personnel, actif jusqu'à {closes.replace(' ', '')} : {link}"
+    return Message(subject, email, sms)
