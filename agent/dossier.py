@@ -125,6 +125,9 @@ class Dossier:
     slot: dict[str, Any] | None
     room: dict[str, Any] | None
     invitations: list[dict[str, Any]] = field(default_factory=list)
+    fiche: dict[str, Any] = field(default_factory=dict)
+    vitals: list[dict[str, Any]] = field(default_factory=list)  # filled by the caller (agent/fiche.py)
+    documents: list[dict[str, Any]] = field(default_factory=list)  # filled by the caller (agent/dossier_documents.py)
     created_at: str = ""
     created_by: str | None = None
     updated_at: str = ""
@@ -290,6 +293,7 @@ def _read(db: Database, dossier_id: str, settings: Settings) -> Dossier | None:
         slot={"start": r["slot_start"], "duration_minutes": r["slot_minutes"]} if r["slot_start"] else None,
         room={"id": r["room_id"], "opens_at": r["opens_at"], "closes_at": r["closes_at"]} if r["room_id"] else None,
         invitations=_invitations(db, r["room_id"], settings) if r["room_id"] else [],
+        fiche={k: r[k] for k in ("reason", "history", "observations", "expert_opinion", "signed_by", "signed_at")},
         created_at=r["created_at"], created_by=r["created_by"], updated_at=r["updated_at"],
     )
 

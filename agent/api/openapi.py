@@ -73,6 +73,15 @@ def build_document(api: Api, version: str) -> dict[str, Any]:
                 "required": True,
                 "content": {"application/json": {"schema": {"$ref": _REF.format(model=op.body.__name__)}}},
             }
+        if op.upload:
+            operation["requestBody"] = {
+                "required": True,
+                "content": {"multipart/form-data": {"schema": {
+                    "type": "object", "required": ["file"],
+                    "properties": {"file": {"type": "string", "format": "binary"},
+                                   "name": {"type": "string", "maxLength": 200}, "kind": {"type": "string"}},
+                }}},
+            }
         operation["security"] = [] if op.access == PUBLIC else [{"sessionCookie": []}]
         paths.setdefault(op.path, {})[op.method.lower()] = operation
 

@@ -64,6 +64,7 @@ class Operation:
     errors: tuple[int, ...] = ()
     allow_locked: bool = False  # reachable while the kiosk is locked (lookup, unlock, logout)
     content_type: str = "application/json"  # of the success response
+    upload: bool = False  # multipart/form-data with a `file` field, read by the handler itself
 
     @property
     def needs_csrf(self) -> bool:
@@ -71,7 +72,7 @@ class Operation:
 
     def all_errors(self) -> list[int]:
         codes = set(self.errors) | {421, 503}
-        if self.body is not None:
+        if self.body is not None or self.upload:
             codes |= {400, 413, 415, 422}
         if self.query is not None:
             codes.add(422)
@@ -94,11 +95,12 @@ class Api:
     def route(self, method: str, path: str, *, summary: str, tags: tuple[str, ...] = (), access: str | Permission = SESSION,
               body: type[BaseModel] | None = None, query: type[BaseModel] | None = None,
               response: type[BaseModel] | None = None, status: int = 200, errors: tuple[int, ...] = (),
-              allow_locked: bool = False, absolute: bool = False, content_type: str = "application/json") -> Callable[[Handler], Handler]:
+              allow_locked: bool = False, absolute: bool = False, content_type: str = "application/json",
+              upload: bool = False) -> Callable[[Handler], Handler]:
         def register(handler: Handler) -> Handler:
             self.operations.append(
                 Operation(method, path if absolute else self.prefix + path, handler, summary, tags, access,
-                          body, query, response, status, errors, allow_locked, content_type)
+                          body, query, response, status, errors, allow_locked, content_type, upload)
             )
             return handler
 

@@ -345,6 +345,9 @@ class DossierOut(BaseModel):
     slot: dict[str, Any] | None
     room: dict[str, Any] | None
     invitations: list[InvitationOut]
+    fiche: dict[str, Any]
+    vitals: list[dict[str, Any]]
+    documents: list[DocumentOut]
     created_at: str
     created_by: str | None
     updated_at: str
@@ -352,6 +355,40 @@ class DossierOut(BaseModel):
 
 class WizardDraft(Strict):
     draft: dict[str, Any] | None = Field(description="Whatever the kiosk's wizard needs to resume; null drops it")
+
+
+class FicheIn(Strict):
+    reason: str | None = Field(None, max_length=500, description="Motif (requesting side)")
+    history: str | None = Field(None, max_length=20000, description="Antécédents (requesting side)")
+    observations: str | None = Field(None, max_length=20000, description="Observations cliniques (requesting side)")
+    expert_opinion: str | None = Field(None, max_length=20000, description="Avis de l'expert (the specialist, role doctor)")
+
+
+class VitalIn(Strict):
+    kind: Literal["spo2", "pulse", "blood_pressure", "temperature", "respiratory_rate", "weight", "glucose", "pain"]
+    value: str = Field(min_length=1, max_length=16, description="As read: 96, 135/85, 37,8")
+    measured_at: AwareDatetime | None = Field(None, description="Default: now")
+
+
+class DocumentOut(BaseModel):
+    id: str
+    name: str
+    kind: str
+    kind_label: str
+    mime: str
+    size: int
+    pages: int | None
+    width: int | None
+    height: int | None
+    added_by: str
+    added_at: str
+    signed_by: str | None
+    signed_at: str | None
+
+
+class DocumentPatch(Strict):
+    name: str | None = Field(None, min_length=1, max_length=200, pattern=_NAME)
+    kind: Literal["ordonnance", "compte_rendu", "photo", "resultat", "courrier", "autre"] | None = None
 
 
 class TransitionIn(Strict):

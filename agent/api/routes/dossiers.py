@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from datetime import UTC, datetime
 
-from agent import dossier, wizard_draft
+from agent import dossier, dossier_documents, fiche, wizard_draft
 from agent.access.roles import Permission
 from agent.api.context import agent_of
 from agent.api.errors import ApiError
@@ -15,7 +15,7 @@ from agent.api.routing import Call
 from agent.api.schemas import DossierCreate, DossierList, DossierOut, DossierSummaryOut, TransitionIn, WizardDraft
 
 
-def _refused(exc: dossier.DossierRefused) -> ApiError:
+def refused(exc: dossier.DossierRefused) -> ApiError:
     return ApiError(exc.code, **exc.params)
 
 
@@ -45,7 +45,7 @@ async def create_dossier(call: Call) -> DossierOut:
     try:
         created = await agent.store.write(_create_and_drop_draft, new, call.actor, agent.dossier_settings, datetime.now(UTC))
     except dossier.DossierRefused as exc:
-        raise _refused(exc) from exc
+        raise refused(exc) from exc
     agent.deliveries_wake()
     return dossier_out(created)
 
@@ -57,11 +57,20 @@ async def list_dossiers(call: Call) -> DossierList:
     return DossierList(items=[DossierSummaryOut(**asdict(item)) for item in items], total=total)
 
 
-@API.route("GET", "/dossiers/{id}", summary="Lire un télédossier (consentement, participants, invitations)", tags=("dossiers",),
-           access=Permission.HEALTH_READ, response=DossierOut)
+def read_whole(db, dossier_id, actor, settings):  # noqa: ANN001, ANN201 (store thread)
+    """A dossier with its fiche's vitals and its documents, read (and audited) at once."""
+    found = dossier.read(db, dossier_id, actor, settings)
+    if found is not None:
+        found.vitals = fiche.vitals_of(db, dossier_id)
+        found.documents = dossier_documents.list_for(db, dossier_id)
+    return found
+
+
+@API.route("GET", "/dossiers/{id}", summary="Lire un télédossier (consentement, participants, invitations, fiche, documents)",
+           tags=("dossiers",), access=Permission.HEALTH_READ, response=DossierOut)
 async def read_dossier(call: Call) -> DossierOut:
     agent = agent_of(call.request)
-    found = await agent.store.write(dossier.read, call.request.match_info["id"], call.actor, agent.dossier_settings, essential=True)
+    found = await agent.store.write(read_whole, call.request.match_info["id"], call.actor, agent.dossier_settings, essential=True)
     if found is None:
         raise ApiError("not_found")
     return dossier_out(found)
@@ -75,7 +84,7 @@ async def change_state(call: Call) -> DossierOut:
     try:
         await agent.store.write(dossier.transition, dossier_id, call.body.to, call.actor)
     except dossier.DossierRefused as exc:
-        raise _refused(exc) from exc
+        raise refused(exc) from exc
     return await read_dossier(call)
 
 
@@ -87,7 +96,7 @@ async def resend_invitation(call: Call) -> DossierOut:
     try:
         await agent.store.write(dossier.resend, match["id"], match["invitation"], call.actor, agent.dossier_settings)
     except dossier.DossierRefused as exc:
-        raise _refused(exc) from exc
+        raise refused(exc) from exc
     agent.deliveries_wake()
     return await read_dossier(call)
 
@@ -100,7 +109,7 @@ async def revoke_invitation(call: Call) -> DossierOut:
     try:
         await agent.store.write(dossier.revoke, match["id"], match["invitation"], call.actor)
     except dossier.DossierRefused as exc:
-        raise _refused(exc) from exc
+        raise refused(exc) from exc
     return await read_dossier(call)
 
 

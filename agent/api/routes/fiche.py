@@ -1,0 +1,84 @@
+"""The teleconsultation form: its text, vitals, the expert's signature; the report PDF and the
+export for the practice software."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from aiohttp import web
+
+from agent import fiche, report
+from agent.access.roles import Permission
+from agent.api.context import agent_of
+from agent.api.errors import ApiError
+from agent.api.routes import API
+from agent.api.routes.dossiers import read_dossier, refused
+from agent.api.routing import Call
+from agent.api.schemas import DossierOut, FicheIn, VitalIn
+from agent.dossier import DossierRefused
+from agent.invitation import iso
+
+
+@API.route("PATCH", "/dossiers/{id}/fiche", summary="Remplir la fiche de téléconsultation (refusé une fois signée)",
+           tags=("fiche",), access=Permission.HEALTH_WRITE, body=FicheIn, response=DossierOut, errors=(409,))
+async def update_fiche(call: Call) -> DossierOut:
+    changes = {k: (v.strip() or None) if isinstance(v, str) else v for k, v in call.body.model_dump(exclude_unset=True).items()}
+    if changes:
+        try:
+            await agent_of(call.request).store.write(fiche.update, call.request.match_info["id"], changes, call.actor)
+        except DossierRefused as exc:
+            raise refused(exc) from exc
+    return await read_dossier(call)
+
+
+@API.route("POST", "/dossiers/{id}/vitals", summary="Ajouter une constante (saisie) à la fiche", tags=("fiche",),
+           access=Permission.HEALTH_WRITE, body=VitalIn, response=DossierOut, status=201, errors=(409,))
+async def add_vital(call: Call) -> DossierOut:
+    body: VitalIn = call.body
+    value = fiche.plausible(body.kind, body.value)
+    kind = fiche.VITALS[body.kind]
+    if value is None:
+        raise ApiError("implausible_vital", label=kind.label, value=body.value, unit=kind.unit)
+    measured = iso((body.measured_at or datetime.now(UTC)).astimezone(UTC))
+    try:
+        await agent_of(call.request).store.write(fiche.add_vital, call.request.match_info["id"], body.kind, value, measured, call.actor)
+    except DossierRefused as exc:
+        raise refused(exc) from exc
+    return await read_dossier(call)
+
+
+@API.route("POST", "/dossiers/{id}/signature", summary="Signer l'avis de l'expert : le télédossier est clôturé", tags=("fiche",),
+           access=Permission.HEALTH_WRITE, response=DossierOut, errors=(409, 422))
+async def sign_fiche(call: Call) -> DossierOut:
+    try:
+        await agent_of(call.request).store.write(fiche.sign, call.request.match_info["id"], call.actor, call.session.principal.display_name)
+    except DossierRefused as exc:
+        raise refused(exc) from exc
+    return await read_dossier(call)
+
+
+def _attachment(data: bytes, content_type: str, filename: str) -> web.Response:
+    return web.Response(body=data, content_type=content_type, headers={
+        "Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store"})
+
+
+@API.route("GET", "/dossiers/{id}/report.pdf", summary="Compte rendu de téléconsultation (PDF)", tags=("fiche",),
+           access=Permission.HEALTH_READ, content_type="application/pdf")
+async def report_pdf(call: Call) -> web.Response:
+    agent = agent_of(call.request)
+    dossier_id = call.request.match_info["id"]
+    made = await agent.store.write(report.report_pdf, dossier_id, agent.dossier_settings, call.actor, essential=True)
+    if made is None:
+        raise ApiError("not_found")
+    return _attachment(made[0], "application/pdf", f"compte-rendu-{dossier_id[:8]}.pdf")
+
+
+@API.route("GET", "/dossiers/{id}/export", summary="Tout le télédossier (compte rendu et documents) en un fichier ZIP",
+           tags=("fiche",), access=Permission.HEALTH_READ, content_type="application/zip")
+async def export(call: Call) -> web.Response:
+    agent = agent_of(call.request)
+    dossier_id = call.request.match_info["id"]
+    made = await agent.store.write(report.export_zip, dossier_id, agent.dossier_settings, call.actor, agent.blobs, essential=True)
+    if made is None:
+        raise ApiError("not_found")
+    return _attachment(made, "application/zip", f"teledossier-{dossier_id[:8]}.zip")

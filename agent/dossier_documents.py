@@ -1,0 +1,98 @@
+"""Documents of a dossier (seed 000 §2.3.3): prescriptions, reports, photos, results. The bytes
+live in the blob store (content-addressed, written before the row); the row names, types and
+traces them. A signature stamped on a PDF replaces its content and keeps the original's blob."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlite_utils import Database
+
+from agent import audit
+from agent.audit import Actor
+from agent.clock import utc_now_iso
+from agent.documents import Inspected
+from agent.dossier import DossierRefused, DossierState
+from agent.store import outbox
+
+KINDS = {
+    "ordonnance": "Ordonnance", "compte_rendu": "Compte rendu", "photo": "Photo", "resultat": "Résultat d'examen",
+    "courrier": "Courrier", "autre": "Autre document",
+}
+
+
+def _open_dossier(db: Database, dossier_id: str) -> dict[str, Any]:
+    rows = list(db.query("SELECT id, patient_id, state, signed_by FROM dossiers WHERE id = ?", [dossier_id]))
+    if not rows:
+        raise DossierRefused("not_found")
+    if rows[0]["state"] == DossierState.CLOSED.value:
+        raise DossierRefused("dossier_closed", signed_by=rows[0]["signed_by"] or "le médecin requis")
+    return rows[0]
+
+
+def add(db: Database, dossier_id: str, blob: str, inspected: Inspected, size: int, name: str, kind: str, actor: Actor) -> dict[str, Any]:
+    dossier = _open_dossier(db, dossier_id)
+    row = {
+        "id": str(uuid.uuid4()), "dossier_id": dossier_id, "blob": blob, "name": name, "kind": kind, "mime": inspected.mime,
+        "size": size, "pages": inspected.pages, "width": inspected.width, "height": inspected.height,
+        "added_by": actor.login, "added_at": utc_now_iso(),
+    }
+    db["documents"].insert(row)
+    audit.append(db, actor.event("document.add", dossier["patient_id"], detail=f"{KINDS[kind]} « {name} »"))
+    outbox.record_change(db, "document", row["id"], "create", {k: v for k, v in row.items()})
+    return out(row)
+
+
+_SHOWN = ("id", "name", "kind", "mime", "size", "pages", "width", "height", "added_by", "added_at", "signed_by", "signed_at")
+
+
+def out(row: dict[str, Any]) -> dict[str, Any]:
+    return {**{k: row.get(k) for k in _SHOWN}, "kind_label": KINDS[row["kind"]]}
+
+
+def _row(db: Database, dossier_id: str, document_id: str) -> dict[str, Any]:
+    rows = list(db.query("SELECT d.*, x.patient_id FROM documents d JOIN dossiers x ON x.id = d.dossier_id "
+                         "WHERE d.id = ? AND d.dossier_id = ?", [document_id, dossier_id]))
+    if not rows:
+        raise DossierRefused("not_found")
+    return rows[0]
+
+
+def list_for(db: Database, dossier_id: str) -> list[dict[str, Any]]:
+    return [out(r) for r in db.query("SELECT * FROM documents WHERE dossier_id = ? ORDER BY added_at", [dossier_id])]
+
+
+def opened(db: Database, dossier_id: str, document_id: str, actor: Actor) -> dict[str, Any]:
+    """The row of a document about to be downloaded; the download is audited."""
+    row = _row(db, dossier_id, document_id)
+    audit.append(db, actor.event("document.read", row["patient_id"], detail=f"« {row['name']} »"))
+    return row
+
+
+def describe(db: Database, dossier_id: str, document_id: str, changes: dict[str, str], actor: Actor) -> dict[str, Any]:
+    """Rename it or give it a type."""
+    _open_dossier(db, dossier_id)
+    row = _row(db, dossier_id, document_id)
+    db["documents"].update(document_id, changes)
+    audit.append(db, actor.event("document.update", row["patient_id"], detail=f"« {row['name']} » : {', '.join(sorted(changes))}"))
+    return out(_row(db, dossier_id, document_id))
+
+
+def mark_signed(db: Database, dossier_id: str, document_id: str, new_blob: str, size: int, signer: str, actor: Actor) -> dict[str, Any]:
+    _open_dossier(db, dossier_id)
+    row = _row(db, dossier_id, document_id)
+    db["documents"].update(document_id, {"blob": new_blob, "size": size, "original_blob": row["original_blob"] or row["blob"],
+                                         "signed_by": signer, "signed_at": utc_now_iso()})
+    audit.append(db, actor.event("document.sign", row["patient_id"], detail=f"« {row['name']} » signé par {signer}"))
+    return out(_row(db, dossier_id, document_id))
+
+
+def save_signature(db: Database, login: str, blob: str, actor: Actor) -> None:
+    db["staff_signatures"].upsert({"login": login, "blob": blob, "uploaded_at": utc_now_iso()}, pk="login")
+    audit.append(db, actor.event("signature.upload"))
+
+
+def signature_of(db: Database, login: str) -> str | None:
+    row = db.execute("SELECT blob FROM staff_signatures WHERE login = ?", [login]).fetchone()
+    return row[0] if row else None

@@ -1,0 +1,108 @@
+"""The teleconsultation form (fiche de téléconsultation, seed 000 §2.3.2, seed 001 §4): the
+requesting side's reason, history, observations and vitals; the expert's opinion; the signature
+that closes the dossier and makes the signed parts read-only."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlite_utils import Database
+
+from agent import audit
+from agent.access.roles import Role
+from agent.audit import Actor
+from agent.clock import utc_now_iso
+from agent.dossier import DossierRefused, DossierState, transition
+from agent.store import outbox
+
+NURSE_PART = ("reason", "history", "observations")
+EXPERT_PART = ("expert_opinion",)
+
+
+@dataclass(frozen=True)
+class VitalKind:
+    label: str
+    unit: str
+    pattern: str  # what a typed value must look like
+    low: float  # plausible range of the number(s): a typo is refused, not a fever
+    high: float
+
+
+VITALS: dict[str, VitalKind] = {
+    "spo2": VitalKind("Saturation en oxygène (SpO2)", "%", r"\d{2,3}", 50, 100),
+    "pulse": VitalKind("Fréquence cardiaque", "/min", r"\d{2,3}", 20, 250),
+    "blood_pressure": VitalKind("Pression artérielle", "mmHg", r"\d{2,3}/\d{2,3}", 30, 260),
+    "temperature": VitalKind("Température", "°C", r"\d{2}([.,]\d)?", 30, 44),
+    "respiratory_rate": VitalKind("Fréquence respiratoire", "/min", r"\d{1,2}", 4, 60),
+    "weight": VitalKind("Poids", "kg", r"\d{1,3}([.,]\d{1,2})?", 10, 300),
+    "glucose": VitalKind("Glycémie capillaire", "g/L", r"\d([.,]\d{1,2})?", 0.2, 6),
+    "pain": VitalKind("Douleur (EVA)", "/10", r"\d{1,2}", 0, 10),
+}
+
+
+def plausible(kind: str, value: str) -> str | None:
+    """The value as stored (decimal point), or None when it cannot be this kind's reading."""
+    import re
+
+    spec = VITALS[kind]
+    value = value.strip().replace(" ", "")
+    if not re.fullmatch(spec.pattern, value):
+        return None
+    numbers = [float(part.replace(",", ".")) for part in value.split("/")]
+    if not all(spec.low <= n <= spec.high for n in numbers):
+        return None
+    if kind == "blood_pressure" and numbers[0] <= numbers[1]:
+        return None  # systolic above diastolic
+    return value.replace(",", ".")
+
+
+def _dossier(db: Database, dossier_id: str) -> dict[str, Any]:
+    rows = list(db.query("SELECT * FROM dossiers WHERE id = ?", [dossier_id]))
+    if not rows:
+        raise DossierRefused("not_found")
+    return rows[0]
+
+
+def _refuse_if_closed(row: dict[str, Any]) -> None:
+    if row["state"] == DossierState.CLOSED.value:
+        raise DossierRefused("dossier_closed", signed_by=row["signed_by"] or "le médecin requis")
+
+
+def update(db: Database, dossier_id: str, changes: dict[str, str | None], actor: Actor) -> None:
+    row = _dossier(db, dossier_id)
+    _refuse_if_closed(row)
+    if any(k in EXPERT_PART for k in changes) and actor.role != Role.DOCTOR.value:
+        raise DossierRefused("expert_part_only")
+    db["dossiers"].update(dossier_id, {**changes, "updated_at": utc_now_iso()})
+    audit.append(db, actor.event("fiche.update", row["patient_id"], detail=f"télédossier n° {dossier_id[:8]} : {', '.join(sorted(changes))}"))
+    outbox.record_change(db, "dossier", dossier_id, "fiche", changes)
+
+
+def add_vital(db: Database, dossier_id: str, kind: str, value: str, measured_at: str, actor: Actor, source: str = "saisie") -> int:
+    row = _dossier(db, dossier_id)
+    _refuse_if_closed(row)
+    vital = {"dossier_id": dossier_id, "kind": kind, "value": value, "unit": VITALS[kind].unit, "measured_at": measured_at,
+             "source": source, "recorded_by": actor.login}
+    vital_id = int(db["vitals"].insert(vital).last_pk)
+    audit.append(db, actor.event("vital.add", row["patient_id"], detail=f"{VITALS[kind].label} {value} {VITALS[kind].unit}"))
+    outbox.record_change(db, "vital", str(vital_id), "create", vital)
+    return vital_id
+
+
+def vitals_of(db: Database, dossier_id: str) -> list[dict[str, Any]]:
+    return [{**r, "label": VITALS[r["kind"]].label} for r in
+            db.query("SELECT id, kind, value, unit, measured_at, source, recorded_by FROM vitals WHERE dossier_id = ? ORDER BY measured_at", [dossier_id])]
+
+
+def sign(db: Database, dossier_id: str, actor: Actor, signer_name: str) -> None:
+    """The expert signs: the dossier closes and its fiche can no longer change."""
+    row = _dossier(db, dossier_id)
+    _refuse_if_closed(row)
+    if actor.role != Role.DOCTOR.value:
+        raise DossierRefused("expert_part_only")
+    if not (row["expert_opinion"] or "").strip():
+        raise DossierRefused("opinion_missing")
+    db["dossiers"].update(dossier_id, {"signed_by": signer_name, "signed_at": utc_now_iso()})
+    audit.append(db, actor.event("fiche.sign", row["patient_id"], detail=f"télédossier n° {dossier_id[:8]}"))
+    transition(db, dossier_id, DossierState.CLOSED, actor)
