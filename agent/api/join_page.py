@@ -88,4 +88,4 @@ def _name(admission: Admission) -> str:
     if not admission.name:
         return ""
     title = "Docteur " if admission.role is invitation.Role.SPECIALIST else ""
-    return html.escape(f" {title}{admission.first_name or ''} {admission.name.upper()}".rstrip())
+    return html.escape(f" {title}{admission.first_name or ''} {admission.name.title()}".replace("  ", " ").rstrip())

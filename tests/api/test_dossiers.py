@@ -105,7 +105,7 @@ def test_specialist_from_the_directory_gets_an_email_and_an_sms_whose_link_opens
 
     page = requests.get(link_in(text))
     assert page.status_code == 200
-    assert "La salle est ouverte" in page.text and "Docteur Antoine ROUX" in page.text
+    assert "La salle est ouverte" in page.text and "Docteur Antoine Roux" in page.text
     assert page.headers["Cache-Control"] == "no-store" and page.headers["Referrer-Policy"] == "no-referrer"
 
     # The dossier page shows both messages as sent.
