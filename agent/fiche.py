@@ -17,6 +17,8 @@ from agent.dossier import DossierRefused, DossierState, transition
 from agent.store import outbox
 
 NURSE_PART = ("reason", "history", "observations")
+# Who writes and signs the expert's part: the specialist through their link, or a doctor on the cart.
+EXPERT_ROLES = frozenset({Role.DOCTOR.value, "specialist"})
 EXPERT_PART = ("expert_opinion",)
 
 
@@ -72,7 +74,7 @@ def _refuse_if_closed(row: dict[str, Any]) -> None:
 def update(db: Database, dossier_id: str, changes: dict[str, str | None], actor: Actor) -> None:
     row = _dossier(db, dossier_id)
     _refuse_if_closed(row)
-    if any(k in EXPERT_PART for k in changes) and actor.role != Role.DOCTOR.value:
+    if any(k in EXPERT_PART for k in changes) and actor.role not in EXPERT_ROLES:
         raise DossierRefused("expert_part_only")
     db["dossiers"].update(dossier_id, {**changes, "updated_at": utc_now_iso()})
     audit.append(db, actor.event("fiche.update", row["patient_id"], detail=f"télédossier n° {dossier_id[:8]} : {', '.join(sorted(changes))}"))
@@ -99,7 +101,7 @@ def sign(db: Database, dossier_id: str, actor: Actor, signer_name: str) -> None:
     """The expert signs: the dossier closes and its fiche can no longer change."""
     row = _dossier(db, dossier_id)
     _refuse_if_closed(row)
-    if actor.role != Role.DOCTOR.value:
+    if actor.role not in EXPERT_ROLES:
         raise DossierRefused("expert_part_only")
     if not (row["expert_opinion"] or "").strip():
         raise DossierRefused("opinion_missing")

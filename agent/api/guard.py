@@ -8,19 +8,22 @@ foreign Origin header is refused outright. Refusals that concern access are audi
 from __future__ import annotations
 
 import hmac
+from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 from aiohttp import web
 
-from agent import audit
+from agent import audit, specialist_access
 from agent.access import sessions
 from agent.access.roles import GRANTS, Permission
 from agent.access.sessions import Session
 from agent.api.context import agent_of
 from agent.api.errors import ApiError
 from agent.clock import now
+from agent.specialist_access import Guest
 
 SESSION_COOKIE = "telecart_session"
+GUEST_COOKIE = "telecart_link"
 CSRF_HEADER = "X-CSRF-Token"
 # Set by the kiosk's automatic refreshes: they must not count as a user's touch, or the kiosk
 # would never lock itself.
@@ -112,3 +115,20 @@ def allowed_hosts(host: str, port: int, public_url: str, extra: list[str]) -> fr
 def check_host(request: web.Request, hosts: frozenset[str]) -> None:
     if request.host not in hosts:
         raise ApiError("host_refused")
+
+
+async def require_guest(request: web.Request, needs_csrf: bool) -> Guest:
+    """A specialist's link session (agent/specialist_access.py): live, not revoked, and for
+    state-changing requests carrying its CSRF token."""
+    token = request.cookies.get(GUEST_COOKIE)
+    if not token:
+        raise ApiError("link_session_missing")
+    agent = agent_of(request)
+    guest = await agent.store.read(specialist_access.find, token, datetime.now(UTC), agent.config.dossiers.report_window_hours)
+    if guest is None:
+        raise ApiError("link_session_missing")
+    if needs_csrf:
+        sent = request.headers.get(CSRF_HEADER, "")
+        if not sent.isascii() or not hmac.compare_digest(sent.encode("ascii"), guest.csrf_token.encode("ascii")):
+            raise ApiError("csrf_missing")
+    return guest

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import html
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
-from agent import audit, invitation
+from agent import audit, invitation, specialist_access
 from agent.api.context import agent_of
 from agent.invitation import Admission, LinkRefused, Refusal
 
@@ -26,6 +27,15 @@ _REFUSALS: dict[Refusal, tuple[int, str, str]] = {
     Refusal.REVOKED: (403, "Invitation annulée", "L'établissement a annulé cette invitation. Si vous devez participer, demandez-lui de vous inviter à nouveau."),
     Refusal.CLOSED: (410, "Salle fermée", "La salle de téléconsultation est fermée depuis le {closes}. Pour une nouvelle téléconsultation, l'établissement vous enverra une nouvelle invitation."),
 }
+
+
+def refusal_text(refused: LinkRefused, zone: ZoneInfo) -> str:
+    """Why a link does not open, in French (for the API's JSON errors too)."""
+    if refused.reason is Refusal.NOT_YET:
+        return "La salle n'est pas encore ouverte : le télédossier s'ouvrira avec elle."
+    _, _, text = _REFUSALS[refused.reason]
+    closes = _moment(refused.admission.window.closes_at, zone) if refused.admission else ""
+    return text.format(closes=closes)
 
 
 def _page(status: int, title: str, paragraphs: list[str], establishment: str) -> web.Response:
@@ -66,6 +76,12 @@ async def landing(request: web.Request) -> web.Response:
 
     outcome = await agent.store.write(check, essential=True)
     zone = settings.zone
+    admission = outcome if isinstance(outcome, Admission) else outcome.admission
+    late = isinstance(outcome, LinkRefused) and outcome.reason is Refusal.CLOSED
+    if (admission and admission.role is invitation.Role.SPECIALIST and admission.dossier_id
+            and (isinstance(outcome, Admission) or (late and specialist_access.access_window(
+                admission, agent.config.dossiers.report_window_hours).contains(now)))):
+        return _specialist_shell(settings.establishment)
     if isinstance(outcome, Admission):
         return _page(200, "La salle est ouverte", [
             f"Bonjour{_name(outcome)}. La salle de téléconsultation est ouverte jusqu'au {html.escape(_moment(outcome.window.closes_at, zone))}.",
@@ -82,6 +98,18 @@ async def landing(request: web.Request) -> web.Response:
     status, title, text = _REFUSALS[outcome.reason]
     closes = _moment(outcome.admission.window.closes_at, zone) if outcome.admission else ""
     return _page(status, title, [html.escape(text.format(closes=closes))], settings.establishment)
+
+
+def _specialist_shell(establishment: str) -> web.Response:
+    """The specialist's page: a one-time code, then the dossier (kiosk_ui/static/specialist/)."""
+    text = f"""<!doctype html><html lang="fr"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1"><meta name="robots" content="noindex">
+<title>Télédossier — {html.escape(establishment)}</title><link rel="stylesheet" href="/static/css/telecart.css">
+<link rel="stylesheet" href="/static/specialist/specialist.css"></head>
+<body class="specialist"><header class="specialist-bar"><strong>{html.escape(establishment)}</strong> · Téléconsultation</header>
+<main id="specialist" class="specialist-main"><p>Chargement…</p></main><div id="toasts" class="toasts" aria-live="polite"></div>
+<script type="module" src="/static/specialist/app.js"></script></body></html>"""
+    return web.Response(text=text, content_type="text/html", charset="utf-8", headers={"Cache-Control": "no-store"})
 
 
 def _name(admission: Admission) -> str:

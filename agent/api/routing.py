@@ -16,6 +16,7 @@ from pydantic import BaseModel, ValidationError
 from agent.access.roles import Permission
 from agent.audit import Actor
 from agent.access.sessions import Session
+from agent.specialist_access import Guest
 from agent.api import guard
 from agent.api.errors import ApiError, from_validation_errors
 
@@ -30,6 +31,7 @@ class Call:
     session: Session | None
     body: Any = None
     query: Any = None
+    guest: Guest | None = None  # a specialist through their invitation link (access=GUEST)
 
     @property
     def remote_addr(self) -> str | None:
@@ -38,6 +40,8 @@ class Call:
     @property
     def actor(self) -> Actor:
         """The logged-in caller, as the audit trail names them."""
+        if self.guest is not None:
+            return self.guest.actor(self.remote_addr)
         assert self.session is not None, "only routes that need a session have an actor"
         p = self.session.principal
         return Actor(p.login, p.role.value, self.remote_addr)
@@ -47,6 +51,7 @@ Handler = Callable[[Call], Awaitable[Any]]
 
 PUBLIC = "public"  # no session needed
 SESSION = "session"  # any logged-in user
+GUEST = "guest"  # a specialist who opened their invitation link with a one-time code
 
 
 @dataclass
@@ -78,7 +83,9 @@ class Operation:
             codes.add(422)
         if self.method in UNSAFE_METHODS:
             codes.add(403)  # foreign Origin, or a missing CSRF token
-        if self.access != PUBLIC:
+        if self.access == GUEST:
+            codes.add(401)
+        elif self.access != PUBLIC:
             codes |= {401, 423}
             if isinstance(self.access, Permission):
                 codes.add(403)
@@ -138,8 +145,10 @@ def _endpoint(op: Operation) -> Callable[[web.Request], Awaitable[web.StreamResp
     async def endpoint(request: web.Request) -> web.StreamResponse:
         if op.method in UNSAFE_METHODS:
             await guard.check_origin(request)
-        session = None
-        if op.access != PUBLIC:
+        session = guest = None
+        if op.access == GUEST:
+            guest = await guard.require_guest(request, needs_csrf=op.needs_csrf)
+        elif op.access != PUBLIC:
             session = await guard.require_session(request, op.allow_locked)
             if isinstance(op.access, Permission):
                 await guard.require_permission(request, session, op.access)
@@ -147,7 +156,7 @@ def _endpoint(op: Operation) -> Callable[[web.Request], Awaitable[web.StreamResp
                 await guard.require_csrf(request, session)
         query = _parse_query(op, request) if op.query else None
         body = await _parse_body(op, request) if op.body else None
-        result = await op.handler(Call(request, session, body, query))
+        result = await op.handler(Call(request, session, body, query, guest))
         if isinstance(result, web.StreamResponse):
             return result
         if result is None:

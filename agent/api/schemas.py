@@ -391,6 +391,43 @@ class DocumentPatch(Strict):
     kind: Literal["ordonnance", "compte_rendu", "photo", "resultat", "courrier", "autre"] | None = None
 
 
+class CodeSent(BaseModel):
+    sent_to: str = Field(description="Where the code went, masked: +33 6 •• •• •• 12")
+
+
+class CodeIn(Strict):
+    code: str = Field(min_length=6, max_length=12, pattern=r"^\s*[0-9]{6}\s*$")
+
+
+class LinkSessionOut(BaseModel):
+    csrf_token: str = Field(description="Echo it in X-CSRF-Token on every change")
+    expires_at: float = Field(description="Epoch seconds: end of the report window")
+    name: str
+
+
+class ExpertOpinionIn(Strict):
+    expert_opinion: str = Field(max_length=20000)
+
+
+class SpecialistDossierOut(BaseModel):
+    id: str
+    state: DossierState
+    state_label: str
+    patient: dict[str, Any]
+    reason: str | None
+    consent: dict[str, Any]
+    accompaniment: dict[str, Any]
+    specialist: dict[str, Any] | None
+    slot: dict[str, Any] | None
+    room: dict[str, Any] | None
+    fiche: dict[str, Any]
+    vitals: list[dict[str, Any]]
+    documents: list[DocumentOut]
+    created_at: str
+    created_by: str | None
+    updated_at: str
+
+
 class TransitionIn(Strict):
     to: DossierState
 

@@ -103,9 +103,8 @@ def test_specialist_from_the_directory_gets_an_email_and_an_sms_whose_link_opens
     assert cart.sms.authorizations[-1] == f"Bearer {BEARER}"
     assert link_in(sms) == link_in(text) == invitation["link"]
 
-    page = requests.get(link_in(text))
-    assert page.status_code == 200
-    assert "La salle est ouverte" in page.text and "Docteur Antoine Roux" in page.text
+    page = requests.get(link_in(text))  # the specialist's page: a one-time code opens the dossier
+    assert page.status_code == 200 and "/static/specialist/app.js" in page.text
     assert page.headers["Cache-Control"] == "no-store" and page.headers["Referrer-Policy"] == "no-referrer"
 
     # The dossier page shows both messages as sent.
@@ -183,6 +182,8 @@ def test_a_remote_relative_is_invited_a_present_one_is_not(cart: Cart) -> None:
     assert sorted(i["role"] for i in remote["invitations"]) == ["relative", "specialist"]
     [email] = eventually(lambda: cart.emails_to("paul@famille.example"))
     assert email.get_content().startswith("Bonjour Paul Lefebvre,")
+    page = requests.get(link_in(email.get_content()))
+    assert "La salle est ouverte" in page.text and "Bonjour Paul Lefebvre" in page.text
 
     present = create(cart, request(cart.resident(), accompaniment={"kind": "professional", "companion": {"name": "KINE"}}))
     assert [i["role"] for i in present["invitations"]] == ["specialist"]

@@ -1,0 +1,121 @@
+"""The specialist's side of the invitation link: a one-time code, then their dossier (read the
+fiche, vitals and documents; write and sign the expert's opinion), every read audited under
+their name."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import asdict
+from datetime import UTC, datetime
+
+from aiohttp import web
+
+from agent import dossier_documents, fiche, report, specialist_access
+from agent.api.context import agent_of
+from agent.api.errors import ApiError
+from agent.api.guard import GUEST_COOKIE
+from agent.api.join_page import refusal_text
+from agent.api.routes import API
+from agent.api.routes.dossiers import read_whole, refused
+from agent.api.routing import GUEST, PUBLIC, Call
+from agent.api.schemas import CodeIn, CodeSent, ExpertOpinionIn, LinkSessionOut, SpecialistDossierOut
+from agent.dossier import DossierRefused
+from agent.invitation import LinkRefused
+from agent.specialist_access import AccessRefused
+
+
+def _link_error(exc: LinkRefused | AccessRefused, call: Call) -> ApiError:
+    if isinstance(exc, AccessRefused):
+        return ApiError(exc.code, **exc.params)
+    return ApiError("link_refused", reason=refusal_text(exc, agent_of(call.request).dossier_settings.zone))
+
+
+@API.route("POST", "/links/{room}/{token}/code", summary="Recevoir un code à usage unique pour ouvrir le télédossier (médecin requis)",
+           tags=("specialist",), access=PUBLIC, response=CodeSent, errors=(403, 429))
+async def send_code(call: Call) -> CodeSent:
+    agent = agent_of(call.request)
+    match = call.request.match_info
+    try:
+        sent_to = await agent.store.write(specialist_access.send_code, match["room"], match["token"], datetime.now(UTC),
+                                          agent.config.dossiers.report_window_hours, agent.config.dossiers.establishment, essential=True)
+    except (LinkRefused, AccessRefused) as exc:
+        raise _link_error(exc, call) from exc
+    agent.deliveries_wake()
+    return CodeSent(sent_to=sent_to)
+
+
+@API.route("POST", "/links/{room}/{token}/session", summary="Ouvrir le télédossier avec le code reçu", tags=("specialist",),
+           access=PUBLIC, body=CodeIn, response=LinkSessionOut, status=201, errors=(403,))
+async def open_session(call: Call) -> web.Response:
+    agent = agent_of(call.request)
+    match = call.request.match_info
+    try:
+        token, guest = await agent.store.write(specialist_access.open_session, match["room"], match["token"], call.body.code,
+                                               datetime.now(UTC), agent.config.dossiers.report_window_hours, call.remote_addr,
+                                               essential=True)
+    except (LinkRefused, AccessRefused) as exc:
+        raise _link_error(exc, call) from exc
+    out = LinkSessionOut(csrf_token=guest.csrf_token, expires_at=guest.expires_at, name=guest.name)
+    response = web.json_response(out.model_dump(), status=201)
+    response.set_cookie(GUEST_COOKIE, token, httponly=True, samesite="Strict", path="/", secure=agent.config.security.cookie_secure,
+                        max_age=max(0, int(guest.expires_at - datetime.now(UTC).timestamp())))
+    return response
+
+
+@API.route("GET", "/guest/dossier", summary="Le télédossier du médecin requis (fiche, constantes, documents)", tags=("specialist",),
+           access=GUEST, response=SpecialistDossierOut)
+async def guest_dossier(call: Call) -> SpecialistDossierOut:
+    agent = agent_of(call.request)
+    found = await agent.store.write(read_whole, call.guest.dossier_id, call.actor, agent.dossier_settings, essential=True)
+    if found is None:
+        raise ApiError("not_found")
+    data = asdict(found)
+    data.pop("invitations")  # other participants' links are theirs alone
+    return SpecialistDossierOut(**data, state_label=found.state_label)
+
+
+@API.route("PATCH", "/guest/fiche", summary="Écrire l'avis de l'expert", tags=("specialist",), access=GUEST,
+           body=ExpertOpinionIn, response=SpecialistDossierOut, errors=(409,))
+async def guest_opinion(call: Call) -> SpecialistDossierOut:
+    try:
+        await agent_of(call.request).store.write(fiche.update, call.guest.dossier_id, {"expert_opinion": call.body.expert_opinion.strip() or None},
+                                                 call.actor)
+    except DossierRefused as exc:
+        raise refused(exc) from exc
+    return await guest_dossier(call)
+
+
+@API.route("POST", "/guest/signature", summary="Signer l'avis de l'expert : le télédossier est clôturé", tags=("specialist",),
+           access=GUEST, response=SpecialistDossierOut, errors=(409, 422))
+async def guest_sign(call: Call) -> SpecialistDossierOut:
+    try:
+        await agent_of(call.request).store.write(fiche.sign, call.guest.dossier_id, call.actor, call.guest.name)
+    except DossierRefused as exc:
+        raise refused(exc) from exc
+    return await guest_dossier(call)
+
+
+@API.route("GET", "/guest/documents/{document}", summary="Télécharger un document du télédossier", tags=("specialist",),
+           access=GUEST, content_type="application/octet-stream")
+async def guest_document(call: Call) -> web.Response:
+    agent = agent_of(call.request)
+    try:
+        row = await agent.store.write(dossier_documents.opened, call.guest.dossier_id, call.request.match_info["document"], call.actor,
+                                      essential=True)
+    except DossierRefused as exc:
+        raise refused(exc) from exc
+    data = await asyncio.get_running_loop().run_in_executor(None, agent.blobs.get, row["blob"])
+    return web.Response(body=data, content_type=row["mime"], headers={"Cache-Control": "no-store",
+                        "Content-Disposition": f'inline; filename="{row["name"].encode("ascii", "replace").decode()}"'})
+
+
+@API.route("GET", "/guest/report.pdf", summary="Compte rendu de téléconsultation (PDF)", tags=("specialist",),
+           access=GUEST, content_type="application/pdf")
+async def guest_report(call: Call) -> web.Response:
+    agent = agent_of(call.request)
+    made = await agent.store.write(report.report_pdf, call.guest.dossier_id, agent.dossier_settings, call.actor, essential=True)
+    if made is None:
+        raise ApiError("not_found")
+    return web.Response(body=made[0], content_type="application/pdf", headers={
+        "Cache-Control": "no-store", "Content-Disposition": f'attachment; filename="compte-rendu-{call.guest.dossier_id[:8]}.pdf"'})
+

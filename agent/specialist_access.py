@@ -1,0 +1,144 @@
+"""The specialist's side of the invitation link (seed 001 §2 and §4): the link alone opens no
+health data. Its holder asks for a one-time code, sent to the specialist's own mobile (or email);
+the code opens a session limited to that dossier, from the room's opening until
+`[dossiers] report_window_hours` after it closes, to read the fiche and documents and to write
+and sign the expert's part. Every read is audited under the specialist's name.
+
+Pro Santé Connect will be a stronger way in (a later issue); it will open the same session.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlite_utils import Database
+
+from agent import audit, invitation
+from agent.audit import Actor
+from agent.invitation import Admission, LinkRefused, Refusal, Role, Window
+from agent.notify import masked
+from agent.notify import queue as deliveries
+
+CODE_SECONDS = 10 * 60
+RESEND_SECONDS = 30
+MAX_ATTEMPTS = 5
+
+
+class AccessRefused(Exception):
+    """`code` is an API error code."""
+
+    def __init__(self, code: str, **params: object) -> None:
+        super().__init__(code)
+        self.code = code
+        self.params = params
+
+
+@dataclass(frozen=True)
+class Guest:
+    """A specialist inside their dossier."""
+
+    session_id: str
+    invitation_id: str
+    dossier_id: str
+    patient_id: str
+    name: str
+    csrf_token: str
+    expires_at: float
+
+    def actor(self, remote_addr: str | None) -> Actor:
+        return Actor(self.name, Role.SPECIALIST.value, remote_addr)
+
+
+def access_window(admission: Admission, report_hours: int) -> Window:
+    return Window(admission.window.opens_at, admission.window.closes_at + timedelta(hours=report_hours))
+
+
+def _admit_specialist(db: Database, room_id: str, token: str, now: datetime, report_hours: int) -> Admission:
+    """The link's invitation if it is a specialist's and its dossier is open to them now."""
+    try:
+        admission = invitation.admit(db, room_id, token, now)
+    except LinkRefused as refused:
+        # After the room closes the specialist still has the report window.
+        late = refused.reason is Refusal.CLOSED and refused.admission is not None
+        if not (late and access_window(refused.admission, report_hours).contains(now)):
+            raise
+        admission = refused.admission
+    if admission.role is not Role.SPECIALIST or admission.dossier_id is None:
+        raise AccessRefused("not_a_specialist_link")
+    return admission
+
+
+def _hash(invitation_id: str, code: str) -> str:
+    return hashlib.sha256(f"{invitation_id}:{code}".encode()).hexdigest()
+
+
+def full_name(row: dict) -> str:
+    return f"Dr {row['first_name'] or ''} {(row['name'] or '').title()}".replace("  ", " ").strip()
+
+
+def send_code(db: Database, room_id: str, token: str, now: datetime, report_hours: int, establishment: str) -> str:
+    """Queue a one-time code to the specialist; returns where it went, masked ("+33 6 •• •• •• 12")."""
+    admission = _admit_specialist(db, room_id, token, now, report_hours)
+    person = db["participants"].get(admission.participant_id)
+    stamp = now.timestamp()
+    previous = db.execute("SELECT sent_at FROM link_codes WHERE invitation_id = ?", [admission.invitation_id]).fetchone()
+    if previous and stamp - previous[0] < RESEND_SECONDS:
+        raise AccessRefused("code_too_soon", seconds=int(RESEND_SECONDS - (stamp - previous[0])) + 1)
+    code = f"{secrets.randbelow(10**6):06d}"
+    channel, recipient = ("sms", person["mobile"]) if person["mobile"] else ("email", person["email"])
+    db["link_codes"].upsert({"invitation_id": admission.invitation_id, "code_hash": _hash(admission.invitation_id, code),
+                             "channel": channel, "sent_at": stamp, "expires_at": stamp + CODE_SECONDS, "attempts": 0},
+                            pk="invitation_id")
+    text = f"{establishment} : votre code d'accès au télédossier est {code}. Il expire dans 10 minutes. Ne le communiquez à personne."
+    deliveries.enqueue(db, channel, recipient, "Code d'accès au télédossier" if channel == "email" else None, text, "otp", admission.invitation_id)
+    patient_id = db["dossiers"].get(admission.dossier_id)["patient_id"]
+    audit.append(db, Actor(full_name(person), Role.SPECIALIST.value).event("link.code", patient_id, detail=f"code envoyé par {channel}"))
+    return masked(recipient)
+
+
+def open_session(db: Database, room_id: str, token: str, code: str, now: datetime, report_hours: int,
+                 remote_addr: str | None) -> tuple[str, Guest]:
+    """Check the code (once, a few tries); returns the session's cookie token and the guest."""
+    admission = _admit_specialist(db, room_id, token, now, report_hours)
+    person = db["participants"].get(admission.participant_id)
+    actor = Actor(full_name(person), Role.SPECIALIST.value, remote_addr)
+    patient_id = db["dossiers"].get(admission.dossier_id)["patient_id"]
+    row = db.execute("SELECT code_hash, expires_at, attempts FROM link_codes WHERE invitation_id = ?", [admission.invitation_id]).fetchone()
+    stamp = now.timestamp()
+    if row is None or stamp >= row[1] or row[2] >= MAX_ATTEMPTS:
+        raise AccessRefused("code_expired")
+    if not hmac.compare_digest(row[0], _hash(admission.invitation_id, code.strip())):
+        db.execute("UPDATE link_codes SET attempts = attempts + 1 WHERE invitation_id = ?", [admission.invitation_id])
+        audit.append(db, actor.event("link.login", patient_id, outcome=audit.FAILURE, detail="code erroné"))
+        raise AccessRefused("code_wrong", left=MAX_ATTEMPTS - row[2] - 1)
+    db.execute("DELETE FROM link_codes WHERE invitation_id = ?", [admission.invitation_id])  # a code works once
+    session_token = secrets.token_urlsafe(32)
+    expires = access_window(admission, report_hours).closes_at.timestamp()
+    guest = Guest(hashlib.sha256(session_token.encode()).hexdigest(), admission.invitation_id, admission.dossier_id, patient_id,
+                  actor.login, secrets.token_urlsafe(32), expires)
+    db["link_sessions"].insert({"id": guest.session_id, "invitation_id": guest.invitation_id, "csrf_token": guest.csrf_token,
+                                "created_at": stamp, "expires_at": expires, "remote_addr": remote_addr})
+    audit.append(db, actor.event("link.login", patient_id, detail=f"télédossier n° {admission.dossier_id[:8]}"))
+    return session_token, guest
+
+
+def find(db: Database, session_token: str, now: datetime, report_hours: int) -> Guest | None:
+    """The guest of a cookie, if the session is live, its invitation not revoked and its room's
+    window (which the staff may have moved since) plus the report time not over."""
+    rows = list(db.query(
+        """SELECT s.id, s.invitation_id, s.csrf_token, s.expires_at, r.dossier_id, d.patient_id, p.name, p.first_name, i.revoked_at,
+                  r.closes_at
+           FROM link_sessions s JOIN invitations i ON i.id = s.invitation_id JOIN participants p ON p.id = i.participant_id
+                JOIN rooms r ON r.id = i.room_id JOIN dossiers d ON d.id = r.dossier_id
+           WHERE s.id = ?""", [hashlib.sha256(session_token.encode("ascii", "replace")).hexdigest()]))
+    if not rows:
+        return None
+    r = rows[0]
+    ends = min(r["expires_at"], (invitation.parse_iso(r["closes_at"]) + timedelta(hours=report_hours)).timestamp())
+    if r["revoked_at"] or now.timestamp() >= ends:
+        return None
+    return Guest(r["id"], r["invitation_id"], r["dossier_id"], r["patient_id"], full_name(r), r["csrf_token"], r["expires_at"])

@@ -1,0 +1,145 @@
+// The specialist's page behind the invitation link (seed 001 §2 and §4): ask for a one-time code,
+// type it, then read the fiche, vitals and documents and write and sign the expert's opinion.
+// The link itself (room and token) is in the address; the session is an HttpOnly cookie.
+import { h, toast } from "/static/js/dom.js";
+
+const main = document.getElementById("specialist");
+const [, , room, token] = location.pathname.split("/");
+const linkApi = `/api/v1/links/${encodeURIComponent(room)}/${encodeURIComponent(token)}`;
+let csrf = sessionStorage.getItem("telecart-link-csrf");
+
+async function call(method, path, body) {
+  const headers = { Accept: "application/json" };
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  if (method !== "GET" && csrf) headers["X-CSRF-Token"] = csrf;
+  let response;
+  try {
+    response = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), credentials: "same-origin" });
+  } catch {
+    throw Object.assign(new Error("Le chariot ne répond pas. Vérifiez votre connexion puis réessayez."), { status: 0 });
+  }
+  const data = await response.json().catch(() => null);
+  if (!response.ok) throw Object.assign(new Error(data?.message || "Une erreur est survenue."), { status: response.status, code: data?.error });
+  return data;
+}
+
+const frDate = (iso) => iso.split("-").reverse().join("/");
+const frStamp = (iso) => new Intl.DateTimeFormat("fr-FR", { dateStyle: "long", timeStyle: "short" }).format(new Date(iso));
+const SEX = { F: "Féminin", M: "Masculin", I: "Indéterminé" };
+const BORN = { F: "née", M: "né", I: "né(e)" };
+
+function codeStep() {
+  const alert = h("div", { class: "alert", role: "alert", hidden: true });
+  const say = (message) => { alert.textContent = message; alert.hidden = false; };
+  const input = h("input", { id: "code", class: "code", inputmode: "numeric", autocomplete: "one-time-code", maxlength: 6, "aria-describedby": "code-hint" });
+  const codeForm = h("form", { class: "form", hidden: true },
+    h("div", { class: "field" }, h("label", { for: "code" }, "Code reçu"), h("span", { class: "hint", id: "code-hint" }, ""), input),
+    h("button", { class: "button primary", type: "submit" }, "Ouvrir le télédossier"));
+  const ask = h("button", { class: "button primary", type: "button" }, "Recevoir un code");
+  ask.addEventListener("click", async () => {
+    alert.hidden = true;
+    try {
+      const { sent_to: where } = await call("POST", `${linkApi}/code`);
+      codeForm.querySelector("#code-hint").textContent = `Envoyé à ${where}. Il expire dans 10 minutes.`;
+      codeForm.hidden = false;
+      ask.textContent = "Renvoyer un code";
+      ask.className = "button secondary";
+      input.focus();
+    } catch (error) {
+      say(error.message);
+    }
+  });
+  codeForm.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    alert.hidden = true;
+    try {
+      const session = await call("POST", `${linkApi}/session`, { code: input.value });
+      csrf = session.csrf_token;
+      sessionStorage.setItem("telecart-link-csrf", csrf);
+      showDossier();
+    } catch (error) {
+      say(error.message);
+    }
+  });
+  main.replaceChildren(h("section", { class: "card specialist-gate" },
+    h("h1", {}, "Accès au télédossier"),
+    h("p", {}, "Pour protéger les données du patient, un code à usage unique est envoyé sur votre téléphone portable (ou par e-mail)."),
+    alert, ask, codeForm));
+}
+
+function facts(rows) {
+  return h("dl", { class: "facts" }, rows.filter(([, v]) => v).flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, v)]));
+}
+
+function text(title, value) {
+  return h("section", { class: "card" }, h("h2", {}, title), h("p", { class: "prose" }, value || "Non renseigné"));
+}
+
+function render(d) {
+  const p = d.patient;
+  const closed = d.state === "closed";
+  const opinion = h("textarea", { id: "opinion", rows: 8, disabled: closed }, d.fiche.expert_opinion || "");
+  const save = h("button", { class: "button secondary", type: "button", hidden: closed }, "Enregistrer");
+  const sign = h("button", { class: "button primary", type: "button", hidden: closed }, "Signer et clôturer");
+  save.addEventListener("click", async () => {
+    try {
+      render(await call("PATCH", "/api/v1/guest/fiche", { expert_opinion: opinion.value }));
+      toast("Avis enregistré.");
+    } catch (error) { handle(error); }
+  });
+  sign.addEventListener("click", async () => {
+    if (!sign.dataset.armed) {  // two taps: a signature is final
+      sign.dataset.armed = "1";
+      sign.textContent = "Confirmer la signature (définitive)";
+      return;
+    }
+    try {
+      await call("PATCH", "/api/v1/guest/fiche", { expert_opinion: opinion.value });
+      render(await call("POST", "/api/v1/guest/signature"));
+      toast("Avis signé : le télédossier est clôturé.");
+    } catch (error) { handle(error); }
+  });
+  main.replaceChildren(
+    h("div", { class: "specialist-head" },
+      h("div", {}, h("h1", {}, p.display_name),
+        h("p", { class: "hint" }, `${SEX[p.sex]} · ${BORN[p.sex]} le ${frDate(p.birth_date)} · télédossier n° ${d.id.slice(0, 8)}`)),
+      h("span", { class: `badge state-${d.state}` }, d.state_label)),
+    h("section", { class: "card" }, h("h2", {}, "Téléconsultation"), facts([
+      ["Créneau", d.slot ? `${frStamp(d.slot.start)}, ${d.slot.duration_minutes} min` : null],
+      ["Motif", d.fiche.reason],
+      ["Consentement", d.consent.given ? "Recueilli" : `Non recueilli : ${d.consent.comment}`],
+    ])),
+    text("Antécédents", d.fiche.history),
+    text("Observations cliniques", d.fiche.observations),
+    h("section", { class: "card" }, h("h2", {}, "Constantes"),
+      d.vitals.length ? h("table", { class: "records" },
+        h("thead", {}, h("tr", {}, h("th", {}, "Constante"), h("th", {}, "Valeur"), h("th", {}, "Mesurée le"))),
+        h("tbody", {}, d.vitals.map((v) => h("tr", {}, h("td", {}, v.label), h("td", {}, `${v.value.replace(".", ",")} ${v.unit}`), h("td", {}, frStamp(v.measured_at))))))
+        : h("p", { class: "hint" }, "Aucune constante relevée.")),
+    h("section", { class: "card" }, h("h2", {}, "Documents"),
+      d.documents.length ? h("ul", { class: "documents" }, d.documents.map((doc) => h("li", {},
+        h("a", { href: `/api/v1/guest/documents/${doc.id}`, target: "_blank", rel: "noopener" }, doc.name), ` — ${doc.kind_label}`)))
+        : h("p", { class: "hint" }, "Aucun document.")),
+    h("section", { class: "card expert" }, h("h2", {}, "Avis de l'expert"),
+      closed ? h("p", { class: "signed" }, `Signé par ${d.fiche.signed_by} le ${frStamp(d.fiche.signed_at)}`) : null,
+      h("div", { class: "field" }, h("label", { for: "opinion", class: "sr-only" }, "Avis de l'expert"), opinion),
+      h("div", { class: "actions-row" }, save, sign,
+        h("a", { class: "button secondary", href: "/api/v1/guest/report.pdf" }, "Compte rendu (PDF)"))),
+  );
+}
+
+function handle(error) {
+  if (error.status === 401) return codeStep();
+  toast(error.message, "error");
+}
+
+async function showDossier() {
+  try {
+    render(await call("GET", "/api/v1/guest/dossier"));
+  } catch (error) {
+    if (error.status === 401) codeStep();
+    else main.replaceChildren(h("section", { class: "card" }, h("p", {}, error.message)));
+  }
+}
+
+showDossier();

@@ -1,0 +1,115 @@
+"""The specialist, on a phone and at a desk, opens the invitation link in Chromium: asks for a
+code, reads it from the SMS (a real HTTP gateway on loopback), opens the dossier, writes the
+expert's opinion and signs it."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import requests
+from playwright.sync_api import Browser, Page, expect
+
+from agent.access.roles import Role
+from tests.api.helpers import API, logged_in, patient
+from tests.browser.kiosk import PageProblems, shot
+from tests.live import LiveAgent, free_port, running_agent
+from tests.loopback import SmsGateway, eventually, sms_gateway
+
+pytestmark = pytest.mark.browser
+
+PHONE = {"width": 390, "height": 844}
+
+
+@dataclass
+class Cart:
+    agent: LiveAgent
+    sms: SmsGateway
+    nurse: requests.Session
+
+    def url(self, path: str) -> str:
+        return f"{self.agent.url}{API}{path}"
+
+
+@pytest.fixture(scope="module")
+def cart(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cart]:
+    gateway = SmsGateway()
+    port = free_port()
+    with sms_gateway(gateway) as url, running_agent(tmp_path_factory.mktemp("specialist"), port=port,
+                                                     server={"public_url": f"http://127.0.0.1:{port}"}, sms={"gateway_url": url},
+                                                     dossiers={"establishment": "EHPAD Les Tilleuls"}) as agent:
+        yield Cart(agent, gateway, logged_in(agent, agent.add_account(Role.NURSE)))
+
+
+def scheduled_dossier(cart: Cart, mobile: str) -> dict:
+    made = cart.nurse.post(cart.url("/patients"), json=patient(birth_name="FONTAINE", first_names=["Odette"], sex="F",
+                                                               birth_date="1935-02-11", confirm_duplicate=True)).json()
+    reply = cart.nurse.post(cart.url("/dossiers"), json={
+        "patient_id": made["id"], "consent": {"given": True}, "accompaniment": {"kind": "alone"},
+        "specialist": {"name": "ROUX", "first_name": "Antoine", "specialty": "Dermatologie", "mobile": mobile},
+        "slot": {"now": True}, "reason": "Plaie du talon gauche"})
+    dossier = reply.json()
+    path = f"/dossiers/{dossier['id']}"
+    cart.nurse.patch(cart.url(f"{path}/fiche"), json={"history": "Diabète de type 2", "observations": "Plaie de 2 cm, bords nets"})
+    cart.nurse.post(cart.url(f"{path}/vitals"), json={"kind": "temperature", "value": "37,8"})
+    cart.nurse.post(cart.url(f"{path}/transitions"), json={"to": "in_progress"})
+    return dossier
+
+
+def open_with_code(page: Page, cart: Cart, link: str, mobile: str) -> None:
+    page.goto(link)
+    expect(page.get_by_role("heading", name="Accès au télédossier")).to_be_visible()
+    before = len(cart.sms.texts)
+    page.get_by_role("button", name="Recevoir un code").click()
+    expect(page.get_by_text("Envoyé à +33 6 •• •• ••")).to_be_visible()
+    text = eventually(lambda: [t["text"] for t in cart.sms.texts[before:] if t["to"] == mobile and "code" in t["text"]])[-1]
+    page.get_by_label("Code reçu").fill(re.search(r"\b(\d{6})\b", text).group(1))
+    page.get_by_role("button", name="Ouvrir le télédossier").click()
+
+
+def test_on_a_phone_the_specialist_reads_writes_and_signs(browser: Browser, cart: Cart, artifacts: Path) -> None:
+    dossier = scheduled_dossier(cart, "0612345681")
+    context = browser.new_context(viewport=PHONE, has_touch=True, locale="fr-FR", timezone_id="Europe/Paris")
+    page = context.new_page()
+    problems = PageProblems()
+    page.on("console", problems.on_console)
+    page.on("pageerror", problems.on_page_error)
+    try:
+        page.goto(dossier["invitations"][0]["link"])
+        expect(page.get_by_role("button", name="Recevoir un code")).to_be_visible()
+        expect(page.get_by_text("FONTAINE")).to_have_count(0)  # nothing of the patient before the code
+        shot(page, artifacts, "specialist-code.png")
+        open_with_code(page, cart, dossier["invitations"][0]["link"], "+33612345681")
+
+        expect(page.get_by_role("heading", name="FONTAINE Odette")).to_be_visible()
+        expect(page.get_by_text("Plaie du talon gauche")).to_be_visible()
+        expect(page.get_by_text("37,8 °C")).to_be_visible()
+        assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+        page.get_by_label("Avis de l'expert").fill("Plaie d'allure artérielle. Doppler artériel des membres inférieurs.")
+        page.get_by_role("button", name="Enregistrer").click()
+        expect(page.get_by_text("Avis enregistré.")).to_be_visible()
+        page.screenshot(path=str(artifacts / "specialist-dossier.png"), full_page=True)
+
+        page.get_by_role("button", name="Signer et clôturer").click()
+        page.get_by_role("button", name="Confirmer la signature (définitive)").click()
+        expect(page.get_by_text("Signé par Dr Antoine Roux")).to_be_visible()
+        expect(page.get_by_label("Avis de l'expert")).to_be_disabled()
+        expect(page.get_by_text("Clôturé", exact=True)).to_be_visible()
+        shot(page, artifacts, "specialist-signed.png")
+    finally:
+        context.close()
+    assert not problems.page_errors and not problems.console_errors, problems
+    staff = cart.nurse.get(cart.url(f"/dossiers/{dossier['id']}")).json()
+    assert staff["state"] == "closed" and staff["fiche"]["signed_by"] == "Dr Antoine Roux"
+
+
+def test_a_wrong_code_says_so_in_french(page: Page, cart: Cart) -> None:
+    dossier = scheduled_dossier(cart, "0612345682")
+    page.goto(dossier["invitations"][0]["link"])
+    page.get_by_role("button", name="Recevoir un code").click()
+    page.get_by_label("Code reçu").fill("000000" if not any("000000" in t["text"] for t in cart.sms.texts) else "999999")
+    page.get_by_role("button", name="Ouvrir le télédossier").click()
+    expect(page.get_by_role("alert")).to_contain_text("Code incorrect")
