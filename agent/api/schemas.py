@@ -428,6 +428,22 @@ class SpecialistDossierOut(BaseModel):
     updated_at: str
 
 
+class VisioIn(_Contact):
+    mobile: str | None = Field(None, max_length=32)
+    email: str | None = Field(None, max_length=254)
+
+    @model_validator(mode="after")
+    def _reachable(self) -> VisioIn:
+        if not (self.email or self.mobile):
+            raise ValueError("indiquez un téléphone portable ou une adresse e-mail")
+        return self
+
+
+class VisioOut(BaseModel):
+    room: dict[str, Any]
+    invitation_id: str
+
+
 class TransitionIn(Strict):
     to: DossierState
 

@@ -294,3 +294,15 @@ def test_an_sms_waits_while_the_gateway_is_down_then_leaves(cart: Cart) -> None:
     # The queue tries again by itself (first retry after 15 s); resending wakes it at once.
     cart.nurse.post(cart.url(f"{path}/invitations/{dossier['invitations'][0]['id']}/resend"))
     eventually(lambda: cart.texts_to("+33612345699"), timeout=30)
+
+
+def test_visio_sms_invites_a_phone_number_at_once_without_a_dossier(cart: Cart) -> None:
+    before = dossier_count(cart)
+    started = cart.nurse.post(cart.url("/visio"), json={"mobile": "06 12 34 56 98"})
+    assert started.status_code == 201, started.text
+    [sms] = eventually(lambda: cart.texts_to("+33612345698"))
+    assert "maintenant" in sms
+    page = requests.get(link_in(sms))
+    assert page.status_code == 200 and "La salle est ouverte" in page.text
+    assert dossier_count(cart) == before
+    assert_error(cart.nurse.post(cart.url("/visio"), json={}), 422, "invalid_request")

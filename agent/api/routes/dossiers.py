@@ -6,13 +6,13 @@ from __future__ import annotations
 from dataclasses import asdict
 from datetime import UTC, datetime
 
-from agent import dossier, dossier_documents, fiche, wizard_draft
+from agent import dossier, dossier_documents, fiche, visio, wizard_draft
 from agent.access.roles import Permission
 from agent.api.context import agent_of
 from agent.api.errors import ApiError
 from agent.api.routes import API
 from agent.api.routing import Call
-from agent.api.schemas import DossierCreate, DossierList, DossierOut, DossierSummaryOut, TransitionIn, WizardDraft
+from agent.api.schemas import DossierCreate, DossierList, DossierOut, DossierSummaryOut, TransitionIn, VisioIn, VisioOut, WizardDraft
 
 
 def refused(exc: dossier.DossierRefused) -> ApiError:
@@ -130,3 +130,12 @@ async def save_draft(call: Call) -> WizardDraft:
     else:
         await store.write(wizard_draft.save, call.actor.login, body.draft)
     return body
+
+
+@API.route("POST", "/visio", summary="Visio SMS : une téléconsultation immédiate, sans télédossier, sur un numéro ou un e-mail",
+           tags=("dossiers",), access=Permission.HEALTH_WRITE, body=VisioIn, response=VisioOut, status=201)
+async def start_visio(call: Call) -> VisioOut:
+    agent = agent_of(call.request)
+    started = await agent.store.write(visio.start, call.body.model_dump(), call.actor, agent.dossier_settings, datetime.now(UTC))
+    agent.deliveries_wake()
+    return VisioOut(**started)

@@ -1,0 +1,26 @@
+"""Visio SMS (seed 000 §2.6, "Invitation téléphonique"): an immediate teleconsultation from a
+phone number or an email address alone, without a dossier. The room opens now and stays open
+for the usual duration plus the grace time; the invitee gets a link like any other."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlite_utils import Database
+
+from agent import audit, invitation
+from agent.audit import Actor
+from agent.dossier import DEFAULT_MINUTES_NOW, Settings, send_invitation
+from agent.invitation import Role, Window
+
+
+def start(db: Database, contact: dict[str, Any], actor: Actor, settings: Settings, now: datetime) -> dict[str, Any]:
+    window = Window(now, now + timedelta(minutes=DEFAULT_MINUTES_NOW + settings.stays_open_minutes))
+    room_id = invitation.create_room(db, window, actor)
+    participant_id = invitation.add_participant(db, room_id, Role.GUEST, contact)
+    invitation_id = invitation.invite(db, participant_id, actor)
+    audit.append(db, actor.event("visio.start", None, detail=f"salle {room_id}, invitation par {'SMS' if contact.get('mobile') else 'e-mail'}"))
+    send_invitation(db, invitation_id, actor, settings, None)
+    return {"room": {"id": room_id, "opens_at": invitation.iso(window.opens_at), "closes_at": invitation.iso(window.closes_at)},
+            "invitation_id": invitation_id}
