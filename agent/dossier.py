@@ -265,9 +265,9 @@ def _read(db: Database, dossier_id: str, settings: Settings) -> Dossier | None:
     rows = list(db.query(
         """SELECT d.*, coalesce(p.used_name, p.birth_name) AS p_name, json_extract(p.first_names, '$[0]') AS p_first,
                   p.birth_date AS p_birth, p.sex AS p_sex, c.given, c.comment, c.collected_by, c.collected_at,
-                  r.id AS room_id, r.opens_at, r.closes_at
+                  r.id AS room_id, r.opens_at, r.closes_at, u.display_name AS collector_name
            FROM dossiers d JOIN patients p ON p.id = d.patient_id JOIN consents c ON c.dossier_id = d.id
-                LEFT JOIN rooms r ON r.dossier_id = d.id
+                LEFT JOIN rooms r ON r.dossier_id = d.id LEFT JOIN users u ON u.login = c.collected_by
            WHERE d.id = ?""",
         [dossier_id],
     ))
@@ -281,7 +281,8 @@ def _read(db: Database, dossier_id: str, settings: Settings) -> Dossier | None:
     return Dossier(
         id=r["id"], state=DossierState(r["state"]), reason=r["reason"],
         patient={"id": r["patient_id"], "display_name": f"{r['p_name'].upper()} {r['p_first']}", "birth_date": r["p_birth"], "sex": r["p_sex"]},
-        consent={"given": bool(r["given"]), "comment": r["comment"], "collected_by": r["collected_by"], "collected_at": r["collected_at"]},
+        consent={"given": bool(r["given"]), "comment": r["comment"], "collected_by": r["collected_by"], "collected_at": r["collected_at"],
+                 "collected_by_name": r["collector_name"] or r["collected_by"]},
         accompaniment={
             "kind": r["accompaniment"] or "alone",
             "companion": {**{k: companion[k] for k in ("name", "first_name", "email", "mobile")}, "remote": bool(companion["remote"])}
@@ -325,6 +326,9 @@ def resend(db: Database, dossier_id: str, invitation_id: str, actor: Actor, sett
     row = _invitation_of(db, dossier_id, invitation_id)
     if row["revoked_at"]:
         raise DossierRefused("invitation_revoked")
+    # The new sending replaces what still waits: the person gets the link once, not once per tap.
+    db.execute("UPDATE deliveries SET state = 'failed', last_error = 'Remplacé par un nouvel envoi' "
+               "WHERE ref_id = ? AND state = 'pending'", [invitation_id])
     send_invitation(db, invitation_id, actor, settings, row["patient_id"])
 
 

@@ -159,7 +159,9 @@ def from_validation_errors(errors: list[dict[str, Any]]) -> ApiError:
     for error in errors:
         # empty: a rule on the whole request; union tags ("manual") are schema plumbing, not fields
         where = ".".join(str(part) for part in error["loc"] if part not in _UNION_TAGS)
-        if error["type"] in ("value_error", "assertion_error"):
+        if error.get("input", "") is None and where:  # "field": null is an empty required field
+            text = _FIELD_MESSAGES["missing"]
+        elif error["type"] in ("value_error", "assertion_error"):
             text = str(error.get("ctx", {}).get("error", error["msg"]))
         else:
             text = _FIELD_MESSAGES.get(error["type"], "valeur incorrecte")

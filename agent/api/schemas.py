@@ -27,6 +27,8 @@ class DuplicateOut(BaseModel):
     id: str
     display_name: str
     birth_date: str
+    sex: str
+    identity_status: str
 
 
 class ErrorBody(BaseModel):
