@@ -47,6 +47,7 @@ export async function api(method, path, body, { background = false } = {}) {
   }
   if (!response.ok) {
     const error = new ApiError(response.status, data?.error || "unknown", data?.message || T.genericError, data?.fields);
+    error.duplicates = data?.duplicates || [];  // 409 likely_duplicate: the identities it may be
     if (error.code === "session_locked") window.dispatchEvent(new CustomEvent("telecart:locked"));
     else if (error.code === "not_logged_in" || error.code === "session_expired") {
       // Only a session that is gone signs out; a wrong password on the lock screen is just an error.

@@ -30,7 +30,7 @@ export const T = {
   noConsultationText: "Les téléconsultations programmées ou en cours apparaîtront ici avec leur heure et le médecin requis.",
   noHealthAccessTitle: "Pas d'accès aux dossiers",
   noHealthAccessText: (role) => `Votre rôle (${role}) ne donne pas accès aux dossiers des résidents.`,
-  noHealthAccessAdmin: "Le journal des accès est disponible dans le menu « Journal des accès ».",
+  noHealthAccessAdmin: "Le journal des accès est disponible dans le menu «\u00a0Journal des accès\u00a0».",
   count: (n) => (n === 0 ? "aucun" : n === 1 ? "1 dossier" : `${n} dossiers`),
   countConsultations: (n) => (n === 0 ? "aucune" : n === 1 ? "1 téléconsultation" : `${n} téléconsultations`),
   bornOn: (sex, date, age) => `${sex === "F" ? "née" : sex === "M" ? "né" : "né(e)"} le ${date} (${age} ans)`,
@@ -46,7 +46,7 @@ export const T = {
   },
   navResidents: "Résidents",
   residentsTitle: "Recherche d'identité",
-  residentsLead: "Retrouvez un résident par son nom, son prénom, sa date de naissance ou son INS. Approchante : tolère une faute de frappe ; phonétique : « Dupond » trouve « Dupont ».",
+  residentsLead: "Retrouvez un résident par son nom, son prénom, sa date de naissance ou son INS. Approchante : tolère une faute de frappe ; phonétique : «\u00a0Dupond\u00a0» trouve «\u00a0Dupont\u00a0».",
   name: "Nom",
   firstName: "Prénom",
   birthDate: "Date de naissance",
@@ -102,7 +102,7 @@ export const T = {
   wizard: {
     title: "Nouvelle téléconsultation",
     progress: "Étapes de la création",
-    forResident: (p) => `Pour ${p.display_name}, né·e le ${frDate(p.birth_date)}`,
+    forResident: (p) => `Pour ${p.display_name}, ${T.bornOn(p.sex, frDate(p.birth_date), ageOn(p.birth_date))}`,
     back: "Retour",
     next: "Suivant",
     abandon: "Abandonner",
@@ -118,7 +118,7 @@ export const T = {
     bornAbroad: (country) => `Étranger : ${country}`,
     email: "E-mail",
     mobile: "Téléphone portable",
-    checkIdentity: "Vérifiez l'identité avec le résident ou son dossier avant de continuer. Une erreur se corrige depuis la fiche du résident.",
+    checkIdentity: "Vérifiez l'identité avec le résident (bracelet, pièce d'identité) ou son dossier de soins avant de continuer. Si une information est fausse, touchez «\u00a0Retour\u00a0» et choisissez une autre identité, ou signalez l'erreur au référent identitovigilance.",
     consentLead: "Le résident, ou son représentant, a-t-il donné son accord pour cette téléconsultation ?",
     consentGiven: "Consentement recueilli",
     consentGivenText: "Le résident ou son représentant accepte la téléconsultation.",
@@ -154,20 +154,21 @@ export const T = {
     rpps: "N° RPPS",
     specialistEmail: "E-mail",
     specialistMobile: "Téléphone portable",
-    needSpecialist: "Choisissez le professionnel dans l'annuaire, ou touchez « Je ne trouve pas le professionnel ».",
+    needSpecialist: "Choisissez le professionnel dans l'annuaire, ou touchez «\u00a0Je ne trouve pas le professionnel\u00a0».",
     needSpecialistName: "Indiquez au moins le nom et la spécialité du professionnel.",
     needSpecialistContact: "Le professionnel reçoit l'invitation : indiquez son e-mail ou son téléphone portable.",
     slotNow: "Maintenant",
     slotNowText: "La salle ouvre tout de suite ; l'invitation part immédiatement.",
     slotLater: "Programmer",
     slotLaterText: "Choisissez le jour et l'heure du rendez-vous.",
+    slotSaid: (when, opens) => `Rendez-vous ${when} ; la salle ouvre à ${opens}.`,
     slotDate: "Jour",
     slotTime: "Heure de début",
     duration: "Durée",
     roomWindow: "La salle ouvre 15 minutes avant le début et reste accessible 45 minutes après la fin du créneau.",
-    needSlot: "Choisissez « Maintenant » ou programmez un créneau.",
+    needSlot: "Choisissez «\u00a0Maintenant\u00a0» ou programmez un créneau.",
     needSlotDate: "Indiquez le jour et l'heure de début.",
-    slotPast: "Ce créneau est déjà passé : choisissez une heure à venir, ou « Maintenant ».",
+    slotPast: "Ce créneau est déjà passé : choisissez une heure à venir, ou «\u00a0Maintenant\u00a0».",
     resident: "Résident",
     consent: "Consentement",
     accompaniment: "Accompagnement",
@@ -186,6 +187,7 @@ export const T = {
     slot: "Créneau",
     room: "Salle",
     window: (opens, closes) => `ouverte de ${opens} à ${closes}`,
+    windowSameDay: (day, opens, closes) => `ouverte ${day} de ${opens} à ${closes}`,
     specialist: "Médecin requis",
     accompaniment: "Accompagnement",
     remote: "à distance",
@@ -199,13 +201,14 @@ export const T = {
     unnamed: "sans nom",
     byEmail: "E-mail à",
     bySms: "SMS au",
-    sent: (when) => `envoyé le ${when}`,
+    sent: (when) => `envoyé ${when}`,
     queued: "en cours d'envoi",
-    waiting: (why) => `en attente, nouvel essai automatique (${why})`,
+    waiting: (why) => `en attente, nouvel essai automatique. ${why}`,
     failed: (why) => `échec : ${why}`,
     revoked: "Révoquée",
     resend: "Renvoyer l'invitation",
     revoke: "Révoquer le lien",
+    revokeConfirm: "Toucher encore pour révoquer",
     resent: "Invitation renvoyée.",
     revokedToast: "Lien révoqué : il n'ouvre plus la salle.",
   },
@@ -232,7 +235,12 @@ export const T = {
     documentChecked: "Identité vérifiée sur une pièce d'identité (carte d'identité, passeport, titre de séjour)",
     cancel: "Annuler",
     submit: "Valider l'identité",
+    missing: (what) => `Pour créer l'identité, indiquez : ${what.join(", ")}.`,
+    required: { birth_name: "le nom de naissance", first_name: "le premier prénom", birth_date: "la date de naissance", sex: "le sexe" },
+    bornSaid: (date, age) => `${date} (${age} ans)`,
     useThis: "C'est cette personne",
+    duplicateTitle: "Cette personne existe peut-être déjà. Vérifiez avec le résident avant de créer une autre identité :",
+    duplicateSearchFailed: "Les identités proches n'ont pas pu être affichées. Cherchez le résident avant de créer son identité.",
     createAnyway: "Ce n'est pas la même personne : créer l'identité",
   },
   networkError: "Le chariot ne répond pas. Vérifiez qu'il est allumé, puis réessayez.",
@@ -253,18 +261,40 @@ export function frTime(d) {
   return `${d.getHours()} h ${String(d.getMinutes()).padStart(2, "0")}`;
 }
 
-// "aujourd'hui, 14 h 30", "demain, 9 h 00", "mardi 3 décembre, 14 h 30"
-export function frWhen(iso, now = new Date()) {
+// "+33612345601" -> "06 12 34 56 01", as French phone numbers are read; others as they are.
+export function frPhone(number) {
+  const national = /^\+33(\d{9})$/.exec(number || "");
+  return national ? `0${national[1]}`.replace(/(\d{2})(?=\d)/g, "$1 ") : number;
+}
+
+const longDate = new Intl.DateTimeFormat("fr-FR", { day: "numeric", month: "long", year: "numeric" });
+
+// "5 avril 1937": a date in words, that no browser's date field can show the wrong way round.
+export function frLongDate(isoDate) {
+  const [y, m, d] = isoDate.split("-").map(Number);
+  return longDate.format(new Date(y, m - 1, d));
+}
+
+// "aujourd'hui", "demain", "hier", "mardi 3 décembre"
+export function frDay(iso, now = new Date()) {
   const d = new Date(iso);
   const tomorrow = new Date(now);
   tomorrow.setDate(now.getDate() + 1);
   const yesterday = new Date(now);
   yesterday.setDate(now.getDate() - 1);
-  let day = dayFormat.format(d);
-  if (sameDay(d, now)) day = "aujourd'hui";
-  else if (sameDay(d, tomorrow)) day = "demain";
-  else if (sameDay(d, yesterday)) day = "hier";
-  return `${day}, ${frTime(d)}`;
+  if (sameDay(d, now)) return "aujourd'hui";
+  if (sameDay(d, tomorrow)) return "demain";
+  if (sameDay(d, yesterday)) return "hier";
+  return dayFormat.format(d);
+}
+
+export function isSameDay(isoA, isoB) {
+  return sameDay(new Date(isoA), new Date(isoB));
+}
+
+// "aujourd'hui, 14 h 30", "demain, 9 h 00", "mardi 3 décembre, 14 h 30"
+export function frWhen(iso, now = new Date()) {
+  return `${frDay(iso, now)}, ${frTime(new Date(iso))}`;
 }
 
 export function frDate(isoDate) {

@@ -2,17 +2,54 @@
 // each email and SMS (sent, waiting for the network, refused), with resend and revoke (seed 000
 // §2.3.1 "Renvoi d'invitation").
 import { api } from "../api.js";
-import { h, reportError, toast } from "../dom.js";
-import { T, ageOn, frDate, frStamp, frWhen } from "../i18n.js";
+import { h, icon, reportError, toast } from "../dom.js";
+import { T, ageOn, frDate, frDay, frPhone, frStamp, frTime, frWhen, isSameDay } from "../i18n.js";
 
 const D = () => T.dossier;
+// While an email or an SMS is still leaving, the page asks again after these delays (about two
+// minutes in all): "en cours d'envoi" turns into "envoyé", or says why not, without a touch. Not
+// forever: every read of a dossier is audited, and a queue waiting for the network may wait hours
+// ("Actualiser" is there for later).
+const FOLLOW_MS = [2000, 3000, 5000, 5000, 10000, 15000, 30000, 30000];
+
+// "13 h 02" never cut at the end of a line: "13 h" on one, "02" on the next.
+const keep = (text) => text.replace(/(\d) h (\d)/g, "$1\u00a0h\u00a0$2");
+
+// "ouverte aujourd'hui de 14 h 15 à 15 h 35", or with both days when it runs past midnight.
+function roomWindow(room) {
+  if (!isSameDay(room.opens_at, room.closes_at)) return keep(D().window(frWhen(room.opens_at), frWhen(room.closes_at)));
+  return keep(D().windowSameDay(frDay(room.opens_at), frTime(new Date(room.opens_at)), frTime(new Date(room.closes_at))));
+}
 
 function deliveryLine(d) {
   const channel = d.channel === "email" ? D().byEmail : D().bySms;
-  const state = d.state === "sent" ? D().sent(frStamp(d.sent_at))
+  const state = d.state === "sent" ? keep(D().sent(frWhen(d.sent_at)))
     : d.state === "failed" ? D().failed(d.last_error || "")
       : d.last_error ? D().waiting(d.last_error) : D().queued;
-  return h("li", { class: `delivery delivery-${d.state}` }, h("strong", {}, `${channel} ${d.recipient}`), " — ", state);
+  return h("li", { class: `delivery delivery-${d.state}` }, h("strong", {}, `${channel} ${d.channel === "sms" ? frPhone(d.recipient) : d.recipient}`), " — ", state);
+}
+
+// A link revoked cannot be given back: the first tap arms the button for a few seconds, the
+// second revokes (as the wizard's "Abandonner"), so a glove brushing it does nothing.
+function twoTaps(label, confirmLabel, action) {
+  return (event) => {
+    const button = event.currentTarget;
+    if (!button.dataset.armed) {
+      button.dataset.armed = "1";
+      button.textContent = confirmLabel;
+      setTimeout(() => { delete button.dataset.armed; button.textContent = label; }, 4000);
+      return;
+    }
+    action();
+  };
+}
+
+// After "Renvoyer l'invitation" a channel has several messages (oldest first): the last one says
+// what the nurse wants to know, whether the invitation reached that address.
+function latest(deliveries) {
+  const byAddress = new Map();
+  for (const d of deliveries) byAddress.set(`${d.channel} ${d.recipient}`, d);
+  return [...byAddress.values()];
 }
 
 function invitationCard(dossier, inv, reload) {
@@ -25,15 +62,18 @@ function invitationCard(dossier, inv, reload) {
       reportError(error);
     }
   };
-  const name = [inv.name ? inv.name.toUpperCase() : null, inv.first_name].filter(Boolean).join(" ") || D().unnamed;
+  // The doctor as the wizard and the activity view name them ("Dr Antoine Roux"), others as files do.
+  const name = inv.role === "specialist" && inv.name ? T.doctor(inv.name, inv.first_name)
+    : [inv.name ? inv.name.toUpperCase() : null, inv.first_name].filter(Boolean).join(" ") || D().unnamed;
   return h("li", { class: `invitation ${inv.revoked_at ? "revoked" : ""}`, "data-invitation": inv.id },
     h("div", { class: "invitation-head" },
       h("span", { class: "who" }, `${inv.role_label} · ${name}`),
       inv.revoked_at ? h("span", { class: "badge state-closed" }, D().revoked) : null),
-    h("ul", { class: "deliveries" }, inv.deliveries.map(deliveryLine)),
+    h("ul", { class: "deliveries" }, latest(inv.deliveries).map(deliveryLine)),
     inv.revoked_at ? null : h("div", { class: "actions-row" },
       h("button", { class: "button secondary", type: "button", onclick: act("POST", "/resend", D().resent) }, D().resend),
-      h("button", { class: "button secondary danger", type: "button", onclick: act("DELETE", "", D().revokedToast) }, D().revoke)));
+      h("button", { class: "button secondary danger", type: "button", onclick: twoTaps(D().revoke, D().revokeConfirm, act("DELETE", "", D().revokedToast)) },
+        D().revoke)));
 }
 
 function fact(label, value) {
@@ -42,41 +82,51 @@ function fact(label, value) {
 
 export function dossierView({ id, onBack }) {
   const root = h("div", { class: "dossier-page" }, h("p", { class: "hint" }, T.wizard.loading));
+  let follow = null;
+  let followed = 0;
 
-  async function load() {
+  async function load({ background = false } = {}) {
+    clearTimeout(follow);
+    if (background && !root.isConnected) return;  // the nurse has left the page
     let d;
     try {
-      d = await api("GET", `/dossiers/${encodeURIComponent(id)}`);
+      d = await api("GET", `/dossiers/${encodeURIComponent(id)}`, undefined, { background });
     } catch (error) {
+      if (background) return;  // a refresh that failed leaves the page as it was
       reportError(error);
       root.replaceChildren(h("div", { class: "card" }, h("p", {}, error.message)));
       return;
     }
+    const leaving = d.invitations.some((inv) => !inv.revoked_at && inv.deliveries.some((x) => x.state === "pending"));
+    if (!background) followed = 0;
+    if (leaving && followed < FOLLOW_MS.length) follow = setTimeout(() => load({ background: true }), FOLLOW_MS[followed++]);
     const p = d.patient;
     const companion = d.accompaniment.companion;
-    const room = d.room ? D().window(frWhen(d.room.opens_at), frWhen(d.room.closes_at)) : null;
+    const room = d.room ? roomWindow(d.room) : null;
     root.replaceChildren(
       h("div", { class: "dossier-head" },
         h("button", { class: "button secondary", type: "button", onclick: onBack }, D().back),
         h("div", {},
           h("h1", {}, p.display_name),
           h("p", { class: "hint" }, `${T.bornOn(p.sex, frDate(p.birth_date), ageOn(p.birth_date))} · ${D().number(d.id.slice(0, 8))}`)),
-        h("span", { class: `badge state-${d.state}` }, d.state_label)),
+        h("span", { class: `badge state-${d.state}` }, T.states[d.state] || d.state_label)),
       h("div", { class: "dossier-grid" },
         h("section", { class: "card" },
           h("h2", {}, D().consultation),
           h("dl", { class: "facts" },
-            ...fact(D().slot, d.slot ? `${frWhen(d.slot.start)} · ${T.minutes(d.slot.duration_minutes)}` : null),
+            ...fact(D().slot, d.slot ? keep(`${frWhen(d.slot.start)} · ${T.minutes(d.slot.duration_minutes)}`) : null),
             ...fact(D().room, room),
             ...fact(D().specialist, d.specialist ? T.withSpecialist(d.specialist.display_name || d.specialist.name, d.specialist.specialty) : null),
             ...fact(D().accompaniment, T.wizard.kinds[d.accompaniment.kind].title
-              + (companion ? ` : ${companion.name.toUpperCase()} ${companion.first_name || ""} (${companion.remote ? D().remote : D().present})` : "")),
-            ...fact(D().consent, d.consent.given ? D().consentGiven(d.consent.collected_by, frStamp(d.consent.collected_at))
-              : D().consentRefused(d.consent.comment, d.consent.collected_by)),
+              + (companion ? ` : ${[companion.name.toUpperCase(), companion.first_name].filter(Boolean).join(" ")} (${companion.remote ? D().remote : D().present})` : "")),
+            ...fact(D().consent, d.consent.given ? D().consentGiven(d.consent.collected_by_name || d.consent.collected_by, frStamp(d.consent.collected_at))
+              : D().consentRefused(d.consent.comment, d.consent.collected_by_name || d.consent.collected_by)),
             ...fact(D().reason, d.reason))),
         h("section", { class: "card" },
-          h("h2", {}, D().invitations),
-          d.invitations.length ? h("ul", { class: "invitations" }, d.invitations.map((inv) => invitationCard(d, inv, load)))
+          h("div", { class: "invitations-head" },
+            h("h2", {}, D().invitations),
+            h("button", { class: "button secondary", type: "button", onclick: () => load() }, icon("refresh"), T.refresh)),
+          d.invitations.length ? h("ul", { class: "invitations" }, d.invitations.map((inv) => invitationCard(d, inv, () => load())))
             : h("p", { class: "hint" }, D().noInvitation))),
     );
   }

@@ -3,9 +3,10 @@
 // duplicate is shown with a way to take the existing identity instead.
 import { api } from "../api.js";
 import { field, h } from "../dom.js";
-import { T, frDate } from "../i18n.js";
+import { T, ageOn, frDate, frLongDate } from "../i18n.js";
 
 const F = () => T.identityForm;
+const REQUIRED = ["birth_name", "first_name", "birth_date", "sex"];
 
 export function identityForm({ values, onChange, onCancel, onCreated, onPickExisting }) {
   const v = values;
@@ -14,21 +15,47 @@ export function identityForm({ values, onChange, onCancel, onCreated, onPickExis
   const alert = h("div", { class: "alert", role: "alert", hidden: true });
   const duplicates = h("div", { class: "duplicates", hidden: true });
 
+  const edited = (target) => {
+    alert.hidden = true;  // what it said is being corrected
+    target.removeAttribute("aria-invalid");
+    onChange();
+  };
   const input = (key, opts) => field({
     id: `new-${key}`, value: v[key] ?? "", autocomplete: "off", ...opts,
-    oninput: (e) => { v[key] = e.target.value; onChange(); },
+    oninput: (e) => { v[key] = e.target.value; edited(e.target); },
   });
-  const radios = (key, legend, options, onpick) => h("fieldset", { class: "choice" },
+  const radios = (key, legend, options, onpick) => h("fieldset", { class: `choice ${key}` },
     h("legend", {}, legend),
     ...options.map(([value, label]) => h("label", { class: "option" },
       h("input", { type: "radio", name: `new-${key}`, value, checked: v[key] === value,
-        onchange: () => { v[key] = value; onChange(); if (onpick) onpick(value); } }),
+        onchange: (e) => { v[key] = value; edited(e.target.closest("fieldset")); if (onpick) onpick(value); } }),
       label)));
 
   const insee = input("birth_insee", { label: F().birthInsee, hint: F().birthInseeHint, inputmode: "numeric", maxlength: 5 });
   const country = input("birth_country", { label: F().birthCountry });
   const showPlace = (place) => { insee.hidden = place !== "france"; country.hidden = place !== "abroad"; };
   showPlace(v.birthplace);
+
+  // The birth date in words under its field: "04/05/1937" reads as 4 May or 5 April depending on
+  // the browser's locale, "5 avril 1937 (89 ans)" only one way.
+  const birthDate = input("birth_date", { label: F().birthDate, type: "date", required: true, max: new Date().toISOString().slice(0, 10) });
+  const bornSaid = h("span", { class: "said", role: "status" });
+  const sayBorn = () => {
+    bornSaid.textContent = /^\d{4}-\d{2}-\d{2}$/.test(v.birth_date || "") ? F().bornSaid(frLongDate(v.birth_date), ageOn(v.birth_date)) : "";
+  };
+  birthDate.classList.add("birth-date");
+  birthDate.append(bornSaid);
+  birthDate.querySelector("input").addEventListener("input", sayBorn);
+  sayBorn();
+
+  function missing() {
+    const empty = REQUIRED.filter((key) => !String(v[key] || "").trim());
+    for (const key of empty) {
+      const target = key === "sex" ? form.querySelector("fieldset.sex") : form.querySelector(`#new-${key}`);
+      target?.setAttribute("aria-invalid", "true");
+    }
+    return empty;
+  }
 
   function body(confirmDuplicate) {
     const firstNames = [v.first_name, ...(v.other_first_names || "").split(/[,;]/)].map((s) => (s || "").trim()).filter(Boolean);
@@ -48,6 +75,13 @@ export function identityForm({ values, onChange, onCancel, onCreated, onPickExis
 
   async function submit(confirmDuplicate) {
     alert.hidden = true;
+    const empty = missing();
+    if (empty.length) {  // said in the nurse's words, before asking the agent
+      alert.textContent = F().missing(empty.map((key) => F().required[key]));
+      alert.hidden = false;
+      alert.scrollIntoView({ block: "nearest" });
+      return;
+    }
     try {
       onCreated(await api("POST", "/patients", body(confirmDuplicate)));
     } catch (error) {
@@ -59,15 +93,23 @@ export function identityForm({ values, onChange, onCancel, onCreated, onPickExis
     }
   }
 
+  // The 409 names the look-alikes; should it not (an older agent), a phonetic search on the names
+  // and birth date finds them again.
   async function showDuplicates(error) {
-    const found = await api("GET", `/patients?${new URLSearchParams({ name: v.birth_name, birth_date: v.birth_date, mode: "phonetic" })}`).catch(() => ({ items: [] }));
-    const byId = new Map(found.items.map((p) => [p.id, p]));
+    let people = error.duplicates?.length ? error.duplicates : null;
+    if (!people) {
+      const params = new URLSearchParams({ name: (v.birth_name || "").trim(), birth_date: v.birth_date, mode: "phonetic" });
+      if ((v.first_name || "").trim()) params.set("first_name", v.first_name.trim());
+      people = (await api("GET", `/patients?${params}`).catch(() => ({ items: [] }))).items;
+    }
     duplicates.replaceChildren(
-      h("p", { class: "title" }, error.message),
-      h("ul", { class: "list" }, (error.duplicates || []).map((d) => h("li", { class: "row" },
-        h("span", { class: "who" }, `${d.display_name}, ${frDate(d.birth_date)}`),
-        h("button", { class: "button primary", type: "button", onclick: () => onPickExisting(byId.get(d.id) || d) }, F().useThis)))),
-      h("button", { class: "button secondary", type: "button", onclick: () => submit(true) }, F().createAnyway));
+      h("p", { class: "title" }, people.length ? F().duplicateTitle : F().duplicateSearchFailed),
+      people.length ? h("ul", { class: "list" }, people.map((p) => h("li", { class: "row duplicate" },
+        h("span", { class: "who" }, p.display_name,
+          h("span", { class: "meta" }, T.bornOn(p.sex, frDate(p.birth_date), ageOn(p.birth_date)))),
+        p.identity_status ? h("span", { class: `badge status-${p.identity_status}` }, T.identityStatus[p.identity_status]) : null,
+        h("button", { class: "button primary", type: "button", onclick: () => onPickExisting(p) }, F().useThis)))) : null,
+      h("div", {}, h("button", { class: "button secondary", type: "button", onclick: () => submit(true) }, F().createAnyway)));
     duplicates.hidden = false;
     duplicates.scrollIntoView({ block: "nearest" });
   }
@@ -80,8 +122,8 @@ export function identityForm({ values, onChange, onCancel, onCreated, onPickExis
       input("used_name", { label: F().usedName }),
       input("first_name", { label: F().firstName, required: true }),
       input("other_first_names", { label: F().otherFirstNames, hint: F().otherFirstNamesHint })),
-    h("div", { class: "form-row" },
-      input("birth_date", { label: F().birthDate, type: "date", required: true }),
+    h("div", { class: "form-row top" },
+      birthDate,
       radios("sex", F().sex, Object.entries(T.sexes))),
     h("div", { class: "form-row" },
       radios("birthplace", F().birthplace, [["france", F().bornFrance], ["abroad", F().bornAbroad], ["unknown", F().bornUnknown]], showPlace),

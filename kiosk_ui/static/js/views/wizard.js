@@ -38,22 +38,38 @@ export function wizardView({ onCreated }) {
   const root = h("div", { class: "wizard" });
   let draft = null;
   let saveTimer = null;
+  let shownAlert = null;
+  let saving = Promise.resolve();
 
-  async function save() {
+  // One save at a time, in the order asked: two PUTs racing could leave the older draft on the agent.
+  function put(body) {
+    saving = saving.then(() => api("PUT", "/wizard/draft", body)).catch(reportError);
+    return saving;
+  }
+
+  function save() {
     clearTimeout(saveTimer);
     saveTimer = null;
-    try {
-      await api("PUT", "/wizard/draft", { draft });
-    } catch (error) {
-      reportError(error);
-    }
+    return put({ draft });
   }
 
   // Called by steps on every input: the draft reaches the agent shortly after typing stops.
   function changed() {
+    if (shownAlert) shownAlert.hidden = true;  // what it said is being corrected
     clearTimeout(saveTimer);
     saveTimer = setTimeout(save, SAVE_DELAY_MS);
   }
+
+  // A touch outside the wizard (Verrouiller, Se déconnecter, another page) saves what was just
+  // typed at once: once the kiosk is locked, the delayed save would be refused and the typing lost.
+  function flushOnLeave(event) {
+    if (!root.isConnected) {
+      window.removeEventListener("pointerdown", flushOnLeave, true);
+      return;
+    }
+    if (saveTimer && !root.contains(event.target)) save();
+  }
+  window.addEventListener("pointerdown", flushOnLeave, true);
 
   function goTo(step) {
     draft.step = Math.max(0, Math.min(STEPS.length - 1, step));
@@ -71,11 +87,8 @@ export function wizardView({ onCreated }) {
       return;
     }
     clearTimeout(saveTimer);
-    try {
-      await api("PUT", "/wizard/draft", { draft: null });
-    } catch (error) {
-      reportError(error);
-    }
+    saveTimer = null;
+    await put({ draft: null });
     draft = emptyDraft();
     render();
   }
@@ -83,11 +96,16 @@ export function wizardView({ onCreated }) {
   function render() {
     const step = STEPS[draft.step];
     const alert = h("div", { class: "alert", role: "alert", hidden: true });
+    shownAlert = alert;
     const ctx = {
       draft, changed, render,
+      primary: null,  // a step's own main button, shown where "Suivant" is (the last step's)
       next: () => goTo(draft.step + 1),
       back: () => goTo(draft.step - 1),
       fail: (message) => { alert.textContent = message; alert.hidden = false; alert.scrollIntoView({ block: "nearest" }); },
+      // Before the dossier is created (which drops the draft on the agent), no save may still be
+      // on its way, or it would bring the draft of a dossier already made back to life.
+      settle: async () => { clearTimeout(saveTimer); saveTimer = null; await saving; },
       finish: async (dossier) => {
         clearTimeout(saveTimer);
         toast(T.wizard.created);
@@ -109,11 +127,14 @@ export function wizardView({ onCreated }) {
         h("h2", { id: "step-title" }, step.heading || step.title),
         alert,
         body),
+      // Empty on the first step (hidden): choosing a resident is what moves on.
       h("div", { class: "wizard-nav" },
-        draft.step > 0 ? h("button", { class: "button secondary", type: "button", onclick: ctx.back }, T.wizard.back) : h("span"),
-        canGoOn ? h("button", { class: "button primary", type: "button", "data-next": "", onclick: canGoOn }, T.wizard.next) : null),
+        draft.step > 0 ? h("button", { class: "button secondary", type: "button", onclick: ctx.back }, T.wizard.back) : null,
+        canGoOn ? h("button", { class: "button primary", type: "button", "data-next": "", onclick: canGoOn }, T.wizard.next) : ctx.primary),
     );
-    const first = root.querySelector(".wizard-step input:not([type=radio]), .wizard-step textarea");
+    // The field to type in first gets the focus; not a search over a list to tap nor an optional
+    // field, where the on-screen keyboard would only hide the screen.
+    const first = root.querySelector(".wizard-step input:not([type=radio]):not([type=checkbox]):not([data-no-autofocus]), .wizard-step textarea");
     if (first && !first.value) first.focus({ preventScroll: true });
   }
 

@@ -2,7 +2,7 @@
 // back into it (ctx.changed() saves it), and says in French what is missing before "Suivant".
 import { api } from "../api.js";
 import { field, h, reportError } from "../dom.js";
-import { T, ageOn, frDate, frWhen } from "../i18n.js";
+import { T, ageOn, frDate, frPhone, frTime, frWhen } from "../i18n.js";
 import { identityForm } from "./identity_form.js";
 import { identitySearch } from "./residents.js";
 
@@ -85,7 +85,12 @@ function consentStep(ctx) {
   const comment = h("div", { class: "field", hidden: c.given !== false },
     h("label", { for: "consent-comment" }, W().consentComment),
     h("textarea", { id: "consent-comment", rows: 3, oninput: (e) => { c.comment = e.target.value; ctx.changed(); } }, c.comment || ""));
-  const choose = (given) => () => { c.given = given; comment.hidden = given; ctx.changed(); };
+  const choose = (given) => () => {
+    c.given = given;
+    comment.hidden = given;
+    ctx.changed();
+    if (!given && !c.comment) comment.querySelector("textarea").focus();  // the comment is what comes next
+  };
   return h("div", { class: "form" },
     h("p", {}, W().consentLead),
     h("div", { class: "big-choices" },
@@ -112,7 +117,12 @@ function accompanimentStep(ctx) {
     ...[[false, W().companionPresent], [true, W().companionRemote]].map(([remote, label]) =>
       h("label", { class: "option" },
         h("input", { type: "radio", name: "remote", value: String(remote), checked: companion.remote === remote,
-          onchange: () => { companion.remote = remote; contact.hidden = !remote; ctx.changed(); } }),
+          onchange: () => {
+            companion.remote = remote;
+            contact.hidden = !remote;
+            ctx.changed();
+            if (remote) contact.scrollIntoView({ block: "nearest" });
+          } }),
         label)));
   const details = h("div", { class: "form companion", hidden: !a.kind || a.kind === "alone" },
     h("h3", {}, W().companionTitle),
@@ -120,7 +130,15 @@ function accompanimentStep(ctx) {
       bound(ctx, companion, "name", { id: "companion-name", label: W().companionName, autocomplete: "off" }),
       bound(ctx, companion, "first_name", { id: "companion-first-name", label: W().companionFirstName, autocomplete: "off" })),
     where, contact);
-  const choose = (kind) => () => { a.kind = kind; details.hidden = kind === "alone"; ctx.changed(); };
+  const choose = (kind) => () => {
+    a.kind = kind;
+    details.hidden = kind === "alone";
+    ctx.changed();
+    if (kind !== "alone") {
+      details.scrollIntoView({ block: "nearest" });
+      if (!companion.name) details.querySelector("#companion-name").focus({ preventScroll: true });
+    }
+  };
   return h("div", { class: "form" },
     h("div", { class: "big-choices three" },
       ...["alone", "relative", "professional"].map((kind) => bigChoice({
@@ -156,16 +174,20 @@ function specialistStep(ctx) {
       h("div", {}, h("button", { class: "linkish", type: "button", onclick: () => { s.mode = "directory"; ctx.changed(); ctx.render(); } }, W().backToDirectory)));
   }
   const list = h("ul", { class: "list directory" });
-  const search = h("input", { id: "directory-search", type: "search", placeholder: W().directorySearch, autocomplete: "off", "aria-label": W().directorySearch });
+  const search = h("input", { id: "directory-search", type: "search", placeholder: W().directorySearch, autocomplete: "off",
+    "aria-label": W().directorySearch, "data-no-autofocus": "" });
+  let asked = 0;
   async function load() {
+    const mine = ++asked;  // typing fast: only the answer to the last search fills the list
     try {
       const { items } = await api("GET", `/directory?${new URLSearchParams(search.value.trim() ? { q: search.value.trim() } : {})}`);
+      if (mine !== asked) return;
       list.replaceChildren(...(items.length ? items.map((p) => h("li", {},
         h("label", { class: "big-choice" },
           h("input", { type: "radio", name: "professional", value: String(p.id), checked: s.directory_id === p.id,
             onchange: () => { s.directory_id = p.id; s.directory_label = `${p.display_name} — ${p.specialty}`; ctx.changed(); } }),
           h("span", { class: "big-choice-text" }, h("strong", {}, p.display_name),
-            h("span", { class: "hint" }, [p.specialty, p.rpps ? `RPPS ${p.rpps}` : null, p.email, p.mobile].filter(Boolean).join(" · "))))))
+            h("span", { class: "hint" }, [p.specialty, p.rpps ? `RPPS ${p.rpps}` : null, p.email, frPhone(p.mobile)].filter(Boolean).join(" · "))))))
         : [h("li", { class: "hint" }, W().directoryEmpty)]));
     } catch (error) {
       reportError(error);
@@ -173,11 +195,13 @@ function specialistStep(ctx) {
   }
   search.addEventListener("input", () => load());
   load();
+  // "Je ne trouve pas le professionnel" beside the search, not under a list that may be long.
   return h("div", { class: "form" },
-    h("div", { class: "field" }, search),
-    list,
-    h("div", {}, h("button", { class: "button secondary", type: "button", "data-not-found": "",
-      onclick: () => { s.mode = "manual"; s.directory_id = null; ctx.changed(); ctx.render(); } }, W().notFound)));
+    h("div", { class: "directory-search" },
+      h("div", { class: "field" }, search),
+      h("button", { class: "button secondary", type: "button", "data-not-found": "",
+        onclick: () => { s.mode = "manual"; s.directory_id = null; ctx.changed(); ctx.render(); } }, W().notFound)),
+    list);
 }
 
 function specialistProblem(draft) {
@@ -193,15 +217,31 @@ const DURATIONS = [15, 20, 30, 45, 60];
 
 function slotStep(ctx) {
   const slot = ctx.draft.slot;
+  // The chosen day and hour said in French words: a browser without its French locale shows
+  // "11/26/2026" and "02:30 PM" in its date and time fields.
+  const said = h("p", { class: "said", role: "status", hidden: slot.now !== false });
+  const say = () => {
+    const start = slotStart(slot);
+    said.textContent = slot.date && slot.time && !Number.isNaN(start.getTime())
+      ? W().slotSaid(frWhen(start.toISOString()), frTime(new Date(start.getTime() - 15 * 60 * 1000))) : "";
+  };
+  const sayOnInput = (field) => { field.querySelector("input").addEventListener("input", say); return field; };
   const when = h("div", { class: "form-row", hidden: slot.now !== false },
-    bound(ctx, slot, "date", { id: "slot-date", label: W().slotDate, type: "date" }),
-    bound(ctx, slot, "time", { id: "slot-time", label: W().slotTime, type: "time", step: 300 }));
-  const choose = (now) => () => { slot.now = now; when.hidden = now; ctx.changed(); };
+    sayOnInput(bound(ctx, slot, "date", { id: "slot-date", label: W().slotDate, type: "date" })),
+    sayOnInput(bound(ctx, slot, "time", { id: "slot-time", label: W().slotTime, type: "time", step: 300 })));
+  say();
+  const choose = (now) => () => {
+    slot.now = now;
+    when.hidden = now;
+    said.hidden = now;
+    ctx.changed();
+  };
   return h("div", { class: "form" },
     h("div", { class: "big-choices" },
       bigChoice({ name: "slot", value: "now", checked: slot.now === true, title: W().slotNow, text: W().slotNowText, onpick: choose(true) }),
       bigChoice({ name: "slot", value: "later", checked: slot.now === false, title: W().slotLater, text: W().slotLaterText, onpick: choose(false) })),
     when,
+    said,
     h("fieldset", { class: "choice" },
       h("legend", {}, W().duration),
       ...DURATIONS.map((minutes) => h("label", { class: "option" },
@@ -257,18 +297,23 @@ function finalStep(ctx) {
   const specialist = s.mode === "directory" ? s.directory_label
     : `${T.doctor(s.manual.name, s.manual.first_name)} — ${s.manual.specialty}`;
   const when = draft.slot.now ? W().slotNow : frWhen(slotStart(draft.slot).toISOString());
+  // In the bottom bar, where "Suivant" was on the other steps.
   const submit = h("button", { class: "button primary", type: "button", "data-create": "" }, W().create);
+  ctx.primary = submit;
   submit.addEventListener("click", async () => {
     submit.disabled = true;
+    await ctx.settle();
     try {
       ctx.finish(await api("POST", "/dossiers", request(draft)));
     } catch (error) {
       submit.disabled = false;
+      ctx.changed();  // what was typed last is saved after all
       if (error.status === 401 || error.code === "session_locked") return;
       ctx.fail(error.message);
     }
   });
   return h("div", { class: "form" },
+    h("p", { class: "hint" }, W().createHint),
     h("dl", { class: "summary" },
       summaryRow(W().resident, `${draft.patient.display_name}, ${frDate(draft.patient.birth_date)}`, 0, ctx),
       summaryRow(W().consent, draft.consent.given ? W().consentGiven : `${W().consentRefused} : ${draft.consent.comment}`, 2, ctx),
@@ -277,9 +322,8 @@ function finalStep(ctx) {
       summaryRow(W().slot, `${when} · ${T.minutes(draft.slot.duration)}`, 5, ctx)),
     h("div", { class: "field" },
       h("label", { for: "reason" }, W().reason),
-      h("input", { id: "reason", value: draft.reason, maxlength: 500, oninput: (e) => { draft.reason = e.target.value; ctx.changed(); } })),
-    h("p", { class: "hint" }, W().createHint),
-    h("div", {}, submit));
+      h("input", { id: "reason", value: draft.reason, maxlength: 500, autocomplete: "off", "data-no-autofocus": "",
+        oninput: (e) => { draft.reason = e.target.value; ctx.changed(); } })));
 }
 
 export const STEPS = [
