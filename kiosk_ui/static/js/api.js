@@ -23,7 +23,8 @@ const UNSAFE = new Set(["POST", "PUT", "PATCH", "DELETE"]);
 // that they do not keep an unattended kiosk unlocked.
 export async function api(method, path, body, { background = false } = {}) {
   const headers = { Accept: "application/json" };
-  if (body !== undefined) headers["Content-Type"] = "application/json";
+  const form = body instanceof FormData;  // a file upload: the browser writes the multipart body
+  if (body !== undefined && !form) headers["Content-Type"] = "application/json";
   if (UNSAFE.has(method) && csrfToken) headers["X-CSRF-Token"] = csrfToken;
   if (background) headers["X-Telecart-Background"] = "1";
   let response;
@@ -31,7 +32,7 @@ export async function api(method, path, body, { background = false } = {}) {
     response = await fetch(`/api/v1${path}`, {
       method,
       headers,
-      body: body === undefined ? undefined : JSON.stringify(body),
+      body: body === undefined || form ? body : JSON.stringify(body),
       credentials: "same-origin",
       cache: "no-store",
     });

@@ -21,7 +21,7 @@ const PAGES = {
   nouvelle: () => wizardView({ onCreated: (dossier) => go(`dossier/${dossier.id}`) }),
   residents: residentsView,
   journal: auditView,
-  dossier: ({ param }) => dossierView({ id: param, onBack: () => go("activite") }),
+  dossier: ({ param, session }) => dossierView({ id: param, session, onBack: () => go("activite") }),
 };
 
 // Someone without access to health data but with the audit trail (an admin) lands on the trail.

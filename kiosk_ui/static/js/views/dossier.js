@@ -4,6 +4,8 @@
 import { api } from "../api.js";
 import { h, icon, reportError, toast } from "../dom.js";
 import { T, ageOn, frDate, frDay, frPhone, frStamp, frTime, frWhen, isSameDay } from "../i18n.js";
+import { documentsCard } from "./dossier_documents.js";
+import { ficheCard } from "./dossier_fiche.js";
 
 const D = () => T.dossier;
 // While an email or an SMS is still leaving, the page asks again after these delays (about two
@@ -80,12 +82,13 @@ function fact(label, value) {
   return [h("dt", {}, label), h("dd", {}, value || "—")];
 }
 
-export function dossierView({ id, onBack }) {
+export function dossierView({ id, session, onBack }) {
   const root = h("div", { class: "dossier-page" }, h("p", { class: "hint" }, T.wizard.loading));
   let follow = null;
   let followed = 0;
 
-  async function load({ background = false } = {}) {
+  // partial: the invitations only ("Actualiser", and the self-refresh), never what is being typed.
+  async function load({ background = false, partial = false } = {}) {
     clearTimeout(follow);
     if (background && !root.isConnected) return;  // the nurse has left the page
     let d;
@@ -100,9 +103,34 @@ export function dossierView({ id, onBack }) {
     const leaving = d.invitations.some((inv) => !inv.revoked_at && inv.deliveries.some((x) => x.state === "pending"));
     if (!background) followed = 0;
     if (leaving && followed < FOLLOW_MS.length) follow = setTimeout(() => load({ background: true }), FOLLOW_MS[followed++]);
+    const invitations = invitationsCard(d);
+    // A refresh for the delivery states replaces the invitations only: what the nurse is typing
+    // in the form stays where it is.
+    if ((background || partial) && shown) {
+      shown.replaceWith(invitations);
+      shown = invitations;
+      return;
+    }
+    shown = invitations;
+    render(d, invitations);
+  }
+
+  let shown = null;
+
+  function invitationsCard(d) {
+    return h("section", { class: "card" },
+      h("div", { class: "invitations-head" },
+        h("h2", {}, D().invitations),
+        h("button", { class: "button secondary", type: "button", onclick: () => load({ partial: true }) }, icon("refresh"), T.refresh)),
+      d.invitations.length ? h("ul", { class: "invitations" }, d.invitations.map((inv) => invitationCard(d, inv, () => load({ partial: true }))))
+        : h("p", { class: "hint" }, D().noInvitation));
+  }
+
+  function render(d, invitations) {
     const p = d.patient;
     const companion = d.accompaniment.companion;
     const room = d.room ? roomWindow(d.room) : null;
+    const changed = (fresh) => { if (fresh.state !== d.state) load(); };
     root.replaceChildren(
       h("div", { class: "dossier-head" },
         h("button", { class: "button secondary", type: "button", onclick: onBack }, D().back),
@@ -111,23 +139,21 @@ export function dossierView({ id, onBack }) {
           h("p", { class: "hint" }, `${T.bornOn(p.sex, frDate(p.birth_date), ageOn(p.birth_date))} · ${D().number(d.id.slice(0, 8))}`)),
         h("span", { class: `badge state-${d.state}` }, T.states[d.state] || d.state_label)),
       h("div", { class: "dossier-grid" },
-        h("section", { class: "card" },
-          h("h2", {}, D().consultation),
-          h("dl", { class: "facts" },
-            ...fact(D().slot, d.slot ? keep(`${frWhen(d.slot.start)} · ${T.minutes(d.slot.duration_minutes)}`) : null),
-            ...fact(D().room, room),
-            ...fact(D().specialist, d.specialist ? T.withSpecialist(d.specialist.display_name || d.specialist.name, d.specialist.specialty) : null),
-            ...fact(D().accompaniment, T.wizard.kinds[d.accompaniment.kind].title
-              + (companion ? ` : ${[companion.name.toUpperCase(), companion.first_name].filter(Boolean).join(" ")} (${companion.remote ? D().remote : D().present})` : "")),
-            ...fact(D().consent, d.consent.given ? D().consentGiven(d.consent.collected_by_name || d.consent.collected_by, frStamp(d.consent.collected_at))
-              : D().consentRefused(d.consent.comment, d.consent.collected_by_name || d.consent.collected_by)),
-            ...fact(D().reason, d.reason))),
-        h("section", { class: "card" },
-          h("div", { class: "invitations-head" },
-            h("h2", {}, D().invitations),
-            h("button", { class: "button secondary", type: "button", onclick: () => load() }, icon("refresh"), T.refresh)),
-          d.invitations.length ? h("ul", { class: "invitations" }, d.invitations.map((inv) => invitationCard(d, inv, () => load())))
-            : h("p", { class: "hint" }, D().noInvitation))),
+        h("div", { class: "dossier-column" },
+          h("section", { class: "card" },
+            h("h2", {}, D().consultation),
+            h("dl", { class: "facts" },
+              ...fact(D().slot, d.slot ? keep(`${frWhen(d.slot.start)} · ${T.minutes(d.slot.duration_minutes)}`) : null),
+              ...fact(D().room, room),
+              ...fact(D().specialist, d.specialist ? T.withSpecialist(d.specialist.display_name || d.specialist.name, d.specialist.specialty) : null),
+              ...fact(D().accompaniment, T.wizard.kinds[d.accompaniment.kind].title
+                + (companion ? ` : ${[companion.name.toUpperCase(), companion.first_name].filter(Boolean).join(" ")} (${companion.remote ? D().remote : D().present})` : "")),
+              ...fact(D().consent, d.consent.given ? D().consentGiven(d.consent.collected_by_name || d.consent.collected_by, frStamp(d.consent.collected_at))
+                : D().consentRefused(d.consent.comment, d.consent.collected_by_name || d.consent.collected_by)))),
+          ficheCard({ dossier: d, session, onChanged: changed })),
+        h("div", { class: "dossier-column" },
+          invitations,
+          documentsCard({ dossier: d, onChanged: changed }))),
     );
   }
   load();

@@ -1,0 +1,94 @@
+"""A dossier's page in Chromium, as the nurse and the cart's doctor use it: the form and vitals,
+a document added and signed, the expert's opinion signed, and the report PDF downloaded and read."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, expect
+from pypdf import PdfReader
+
+from agent.access.roles import Role
+from tests.api.helpers import API, logged_in, patient
+from tests.browser.kiosk import VIEWPORT, shot, sign_in
+from tests.documents import samples
+from tests.live import LiveAgent
+
+pytestmark = pytest.mark.browser
+
+
+def new_dossier(agent: LiveAgent) -> str:
+    nurse = logged_in(agent, agent.add_account(Role.NURSE))
+    made = nurse.post(f"{agent.url}{API}/patients", json=patient(birth_name="GARNIER", first_names=["Lucienne"], sex="F",
+                                                                 birth_date="1936-05-17", confirm_duplicate=True)).json()
+    reply = nurse.post(f"{agent.url}{API}/dossiers", json={
+        "patient_id": made["id"], "consent": {"given": True}, "accompaniment": {"kind": "alone"},
+        "specialist": {"directory_id": 1}, "slot": {"now": True}})
+    assert reply.status_code == 201, reply.text
+    dossier_id = reply.json()["id"]
+    nurse.post(f"{agent.url}{API}/dossiers/{dossier_id}/transitions", json={"to": "in_progress"})
+    return dossier_id
+
+
+def test_nurse_fills_the_form_adds_and_signs_a_document_doctor_signs_the_report(
+        page: Page, browser: Browser, demo_agent: LiveAgent, artifacts: Path, tmp_path: Path) -> None:
+    dossier_id = new_dossier(demo_agent)
+    nurse = demo_agent.add_account(Role.NURSE)
+    sign_in(page, demo_agent, nurse)
+    page.goto(f"{demo_agent.url}/#/dossier/{dossier_id}")
+    expect(page.get_by_role("heading", name="GARNIER Lucienne")).to_be_visible()
+
+    page.get_by_label("Motif").fill("Plaie du talon gauche")
+    page.get_by_label("Antécédents").fill("Diabète de type 2\nArtériopathie des membres inférieurs")
+    page.get_by_label("Observations cliniques").fill("Plaie de 2 cm, bords nets, pas d'écoulement")
+    page.get_by_role("button", name="Enregistrer la fiche").tap()
+    expect(page.get_by_text("Fiche enregistrée.")).to_be_visible()
+    page.locator("#vital-kind").select_option("temperature")
+    page.locator("#vital-value").fill("37,8")
+    page.get_by_role("button", name="Ajouter la constante").tap()
+    expect(page.locator("table.vitals")).to_contain_text("37,8 °C")
+
+    ordonnance = tmp_path / "ordonnance.pdf"
+    ordonnance.write_bytes(samples.pdf(["Ordonnance", "Pansement hydrocolloïde"]))
+    page.locator("#document-file").set_input_files(str(ordonnance))
+    row = page.locator("li.document")
+    expect(row).to_have_count(1)
+    row.locator("select.doc-kind").select_option("ordonnance")
+    expect(page.get_by_text("Document mis à jour.")).to_be_visible()
+    signature = tmp_path / "signature.jpg"
+    signature.write_bytes(samples.signature_image())
+    page.locator("#signature-file").set_input_files(str(signature))
+    expect(page.locator("img.signature-preview")).to_be_visible()
+    row.get_by_role("button", name="Appliquer ma signature").tap()
+    expect(row).to_contain_text("signé par")
+    page.reload()  # what was saved is there after a reload, not only on screen
+    expect(page.get_by_label("Antécédents")).to_have_value("Diabète de type 2\nArtériopathie des membres inférieurs")
+    shot(page, artifacts, "dossier-page-top.png")
+    page.locator(".fiche").screenshot(path=str(artifacts / "dossier-page-fiche.png"))
+    page.locator(".documents-card").screenshot(path=str(artifacts / "dossier-page-documents.png"))
+
+    doctor = demo_agent.add_account(Role.DOCTOR)
+    context = browser.new_context(viewport=VIEWPORT, has_touch=True, locale="fr-FR", timezone_id="Europe/Paris")
+    try:
+        other = context.new_page()
+        sign_in(other, demo_agent, doctor)
+        other.goto(f"{demo_agent.url}/#/dossier/{dossier_id}")
+        other.get_by_label("Avis de l'expert").fill("Plaie d'allure artérielle : doppler artériel des membres inférieurs.")
+        other.get_by_role("button", name="Signer et clôturer").tap()
+        other.get_by_role("button", name="Toucher encore : signature définitive").tap()
+        expect(other.locator(".dossier-head .badge")).to_have_text("Clôturé")
+        expect(other.locator(".fiche .signed")).to_contain_text("Signé par Test doctor")
+        expect(other.get_by_label("Motif")).to_be_disabled()
+        with other.expect_download() as download:
+            other.get_by_role("link", name="Compte rendu (PDF)").tap()
+        pdf = Path(download.value.path()).read_bytes()
+        other.locator(".fiche").screenshot(path=str(artifacts / "dossier-page-signed.png"))
+    finally:
+        context.close()
+    text = "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf)).pages)
+    for expected in ("GARNIER Lucienne", "17/05/1936", "Plaie du talon gauche", "Artériopathie", "37,8", "doppler artériel",
+                     "ordonnance.pdf", "Dr Antoine Roux"):
+        assert expected in text, expected
+    assert "PROVISOIRE" not in text
