@@ -446,6 +446,17 @@ class VisioOut(BaseModel):
     invitation_id: str
 
 
+class ShareIn(_Contact):
+    email: str | None = Field(None, max_length=254, description="Default: the patient's")
+    mobile: str | None = Field(None, max_length=32, description="Default: the patient's (receives the code)")
+
+
+class ShareOut(BaseModel):
+    email: str = Field(description="Masked")
+    mobile: str = Field(description="Masked")
+    expires_at: str
+
+
 class TransitionIn(Strict):
     to: DossierState
 

@@ -63,6 +63,8 @@ def test_nurse_fills_the_form_adds_and_signs_a_document_doctor_signs_the_report(
     expect(page.locator("img.signature-preview")).to_be_visible()
     row.get_by_role("button", name="Appliquer ma signature").tap()
     expect(row).to_contain_text("signé par")
+    row.get_by_role("button", name="Envoyer au patient").tap()  # the demo-made patient has no contacts
+    expect(page.get_by_text("il faut l'e-mail (le lien) et le téléphone portable (le code) du patient")).to_be_visible()
     page.reload()  # what was saved is there after a reload, not only on screen
     expect(page.get_by_label("Antécédents")).to_have_value("Diabète de type 2\nArtériopathie des membres inférieurs")
     shot(page, artifacts, "dossier-page-top.png")

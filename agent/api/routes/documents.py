@@ -10,17 +10,19 @@ from datetime import UTC, datetime
 from aiohttp import BodyPartReader, MultipartReader, web
 from aiohttp.http_exceptions import HttpProcessingError
 
-from agent import dossier_documents
+from agent import dossier_documents, patient_share
 from agent.access.roles import Permission
 from agent.api.context import agent_of
 from agent.api.errors import ApiError
 from agent.api.routes import API
 from agent.api.routes.dossiers import refused
 from agent.api.routing import SESSION, Call
-from agent.api.schemas import DocumentOut, DocumentPatch
+from agent.api.schemas import DocumentOut, DocumentPatch, ShareIn, ShareOut
 from agent.documents import RejectedDocument, inspect, suggested_extension
 from agent.documents.stamp import prepare_signature, stamp
 from agent.dossier import DossierRefused
+from agent.invitation import iso
+from agent.notify import masked
 
 _TEXT_FIELD_LIMIT = 1024
 
@@ -177,3 +179,21 @@ async def read_signature(call: Call) -> web.Response:
         raise ApiError("not_found")
     return web.Response(body=await asyncio.get_running_loop().run_in_executor(None, agent.blobs.get, blob),
                         content_type="image/png", headers={"Cache-Control": "no-store"})
+
+
+@API.route("POST", "/dossiers/{id}/documents/{document}/send", summary="Envoyer un PDF au patient : lien par e-mail, code par SMS",
+           tags=("documents",), access=Permission.HEALTH_WRITE, body=ShareIn, response=ShareOut, status=201, errors=(409,))
+async def send_to_patient(call: Call) -> ShareOut:
+    agent = agent_of(call.request)
+    match = call.request.match_info
+    settings = agent.dossier_settings
+    try:
+        shared = await agent.store.write(patient_share.share, match["id"], match["document"], call.body.email, call.body.mobile,
+                                         call.actor, settings.public_url, settings.establishment,
+                                         agent.config.dossiers.download_link_days, settings.zone, datetime.now(UTC))
+    except DossierRefused as exc:
+        raise refused(exc) from exc
+    except patient_share.ShareRefused as exc:
+        raise ApiError(exc.code, **exc.params) from exc
+    agent.deliveries_wake()
+    return ShareOut(email=masked(shared.email), mobile=masked(shared.mobile), expires_at=iso(shared.expires_at))

@@ -254,6 +254,8 @@ export const T = {
     signedBy: (who) => `signé par ${who}`,
     download: "Ouvrir",
     applySignature: "Appliquer ma signature",
+    sendToPatient: "Envoyer au patient",
+    sentToPatient: (email, mobile) => `Lien envoyé à ${email} ; le code partira par SMS au ${mobile}.`,
     signedToast: "Signature apposée sur le document.",
     mySignature: "Ma signature",
     noSignature: "Aucune signature chargée.",

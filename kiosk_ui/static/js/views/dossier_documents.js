@@ -37,12 +37,22 @@ function documentRow(dossier, doc, { closed, refresh }) {
         reportError(error);
       }
     } }, G().applySignature) : null;
+  // Only PDFs leave, to the patient's own email (the link) and mobile (the code).
+  const sendToPatient = doc.mime === "application/pdf"
+    ? h("button", { class: "button secondary", type: "button", onclick: async () => {
+      try {
+        const sent = await api("POST", `${base}/send`, {});
+        toast(G().sentToPatient(sent.email, sent.mobile));
+      } catch (error) {
+        reportError(error);
+      }
+    } }, G().sendToPatient) : null;
   return h("li", { class: "document", "data-document": doc.id },
     h("div", { class: "doc-fields" }, name, kind),
     h("div", { class: "hint" }, [G().mime[doc.mime], doc.pages ? G().pages(doc.pages) : null, sizeText(doc.size), frWhen(doc.added_at)].filter(Boolean).join(" · "),
       doc.signed_by ? h("strong", { class: "signed" }, ` · ${G().signedBy(doc.signed_by)}`) : null),
     h("div", { class: "actions-row" },
-      h("a", { class: "button secondary", href: `/api/v1${base}`, download: doc.name }, G().download), sign));
+      h("a", { class: "button secondary", href: `/api/v1${base}`, download: doc.name }, G().download), sign, sendToPatient));
 }
 
 // "Ma signature": uploaded once (a photo or scan), then applied to PDFs with one tap.

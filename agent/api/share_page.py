@@ -1,0 +1,86 @@
+"""The page of a document sent to a patient (`/d/{token}`): plain HTML forms, no script, for any
+phone. Step one sends a one-time code by SMS; step two takes the code and downloads the PDF."""
+
+from __future__ import annotations
+
+import asyncio
+import html
+from datetime import UTC, datetime
+
+from aiohttp import web
+
+from agent import patient_share
+from agent.api.context import agent_of
+from agent.api.errors import MESSAGES
+
+
+def _page(status: int, establishment: str, title: str, body: str) -> web.Response:
+    text = f"""<!doctype html><html lang="fr"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1"><meta name="robots" content="noindex">
+<title>{html.escape(title)}</title><link rel="stylesheet" href="/static/css/telecart.css"></head>
+<body class="page-message"><main class="card message join"><p class="join-establishment">{html.escape(establishment)}</p>
+<h1>{html.escape(title)}</h1>{body}</main></body></html>"""
+    return web.Response(status=status, text=text, content_type="text/html", charset="utf-8", headers={"Cache-Control": "no-store"})
+
+
+def _refused(establishment: str, exc: patient_share.ShareRefused, token: str) -> web.Response:
+    status, template = MESSAGES[exc.code]
+    again = "" if exc.code in ("share_unknown", "share_expired") else _ask_form(token, "Recevoir un nouveau code")
+    return _page(status, establishment, "Téléchargement impossible",
+                 f'<p class="alert" role="alert">{html.escape(template.format(**exc.params))}</p>{again}')
+
+
+def _ask_form(token: str, label: str) -> str:
+    return (f'<form method="post" action="/d/{html.escape(token)}/code">'
+            f'<button class="button primary" type="submit">{html.escape(label)}</button></form>')
+
+
+async def landing(request: web.Request) -> web.Response:
+    agent = agent_of(request)
+    establishment = agent.dossier_settings.establishment
+    token = request.match_info["token"]
+    try:
+        await agent.store.read(patient_share.check_live, token, datetime.now(UTC))
+    except patient_share.ShareRefused as exc:
+        return _refused(establishment, exc, token)
+    return _page(200, establishment, "Un document vous attend",
+                 "<p>Pour protéger vos données de santé, un code à usage unique vous est envoyé par SMS.</p>"
+                 + _ask_form(token, "Recevoir le code par SMS"))
+
+
+async def send_code(request: web.Request) -> web.Response:
+    agent = agent_of(request)
+    establishment = agent.dossier_settings.establishment
+    token = request.match_info["token"]
+    try:
+        where = await agent.store.write(patient_share.send_code, token, datetime.now(UTC), establishment, essential=True)
+    except patient_share.ShareRefused as exc:
+        return _refused(establishment, exc, token)
+    agent.deliveries_wake()
+    return _page(200, establishment, "Saisissez le code reçu",
+                 f"<p>Code envoyé par SMS au {html.escape(where)}. Il expire dans 10 minutes.</p>"
+                 f'<form method="post" action="/d/{html.escape(token)}" class="form">'
+                 '<div class="field"><label for="code">Code reçu</label>'
+                 '<input id="code" name="code" class="code" inputmode="numeric" autocomplete="one-time-code" maxlength="6" required></div>'
+                 '<button class="button primary" type="submit">Télécharger le document</button></form>')
+
+
+async def download(request: web.Request) -> web.Response:
+    agent = agent_of(request)
+    establishment = agent.dossier_settings.establishment
+    token = request.match_info["token"]
+    form = await request.post()
+    code = str(form.get("code", ""))[:12]
+    try:
+        blob, name = await agent.store.write(patient_share.download, token, code, datetime.now(UTC), request.remote, essential=True)
+    except patient_share.ShareRefused as exc:
+        return _refused(establishment, exc, token)
+    data = await asyncio.get_running_loop().run_in_executor(None, agent.blobs.get, blob)
+    return web.Response(body=data, content_type="application/pdf", headers={
+        "Cache-Control": "no-store", "Content-Disposition": f'attachment; filename="{name.encode("ascii", "replace").decode()}"'})
+
+
+def install(app: web.Application) -> None:
+    app.router.add_get("/d/{token}", landing)
+    app.router.add_post("/d/{token}/code", send_code)
+    app.router.add_post("/d/{token}", download)
