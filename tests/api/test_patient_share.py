@@ -105,3 +105,21 @@ def test_an_expired_or_unknown_link_says_so(cart: Cart) -> None:
     assert requests.post(f"{link}/code").status_code == 410
     unknown = requests.get(link[:-4] + "abcd")
     assert unknown.status_code == 404 and "pas reconnu" in unknown.text
+
+
+def test_end_of_consultation_rates_charges_and_sends_or_records_nothing(cart: Cart) -> None:
+    dossier_id, pdf_id, patient_id = cart.dossier_with(samples.pdf(), "ordonnance.pdf", email="fin@famille.example", mobile="0612345695")
+    photo = cart.nurse.post(cart.url(f"/dossiers/{dossier_id}/documents"), files={"file": ("photo.png", samples.image("PNG"))}).json()
+    cart.nurse.post(cart.url(f"/dossiers/{dossier_id}/transitions"), json={"to": "in_progress"})
+    end = f"/dossiers/{dossier_id}/end"
+
+    assert_error(cart.nurse.post(cart.url(end), json={"rating": 4, "send": [pdf_id, photo["id"]]}), 409, "not_a_pdf")
+    assert cart.nurse.get(cart.url(f"/dossiers/{dossier_id}")).json()["state"] == "in_progress"  # nothing half-recorded
+    assert_error(cart.nurse.post(cart.url(end), json={"rating": 6}), 422, "invalid_request")
+
+    ended = cart.nurse.post(cart.url(end), json={"rating": 4, "comment": "Image un peu sombre", "amount_cents": 2500, "send": [pdf_id]})
+    assert ended.status_code == 200, ended.text
+    assert ended.json() == {"sent": 1, "state": "awaiting_report"}
+    eventually(lambda: [r for r in cart.inbox.received if "fin@famille.example" in r.recipients])
+    details = [r["detail"] for r in audit_items(cart.agent, cart.admin, patient_id=patient_id) if r["action"] == "consultation.end"]
+    assert details == ["note 4/5, 25,00 €"]

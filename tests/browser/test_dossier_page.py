@@ -71,6 +71,17 @@ def test_nurse_fills_the_form_adds_and_signs_a_document_doctor_signs_the_report(
     page.locator(".fiche").screenshot(path=str(artifacts / "dossier-page-fiche.png"))
     page.locator(".documents-card").screenshot(path=str(artifacts / "dossier-page-documents.png"))
 
+    # Hanging up: the end-of-consultation screen (seed 004).
+    page.get_by_role("button", name="Terminer la téléconsultation").tap()
+    expect(page.get_by_role("heading", name="Fin de téléconsultation — GARNIER Lucienne")).to_be_visible()
+    page.get_by_label("★★★★☆").check()
+    page.get_by_label("Commentaire libre").fill("Image un peu sombre au début")
+    page.get_by_label("Montant à régler (€)").fill("25,00")
+    shot(page, artifacts, "fin-de-teleconsultation.png")
+    page.locator(".end-page .stars").screenshot(path=str(artifacts / "fin-etoiles.png"))
+    page.get_by_role("button", name="Valider").tap()
+    expect(page.locator(".dossier-head .badge")).to_have_text("En attente du compte rendu")
+
     doctor = demo_agent.add_account(Role.DOCTOR)
     context = browser.new_context(viewport=VIEWPORT, has_touch=True, locale="fr-FR", timezone_id="Europe/Paris")
     try:

@@ -7,16 +7,17 @@ from datetime import UTC, datetime
 
 from aiohttp import web
 
-from agent import fiche, report
+from agent import consultation_end, fiche, report
 from agent.access.roles import Permission
 from agent.api.context import agent_of
 from agent.api.errors import ApiError
 from agent.api.routes import API
 from agent.api.routes.dossiers import read_dossier, refused
 from agent.api.routing import Call
-from agent.api.schemas import DossierOut, FicheIn, VitalIn
+from agent.api.schemas import ConsultationEndIn, ConsultationEndOut, DossierOut, FicheIn, VitalIn
 from agent.dossier import DossierRefused
 from agent.invitation import iso
+from agent.patient_share import ShareRefused
 
 
 @API.route("PATCH", "/dossiers/{id}/fiche", summary="Remplir la fiche de téléconsultation (refusé une fois signée)",
@@ -82,3 +83,23 @@ async def export(call: Call) -> web.Response:
     if made is None:
         raise ApiError("not_found")
     return _attachment(made, "application/zip", f"teledossier-{dossier_id[:8]}.zip")
+
+
+@API.route("POST", "/dossiers/{id}/end", summary="Fin de téléconsultation : note, montant, documents envoyés au patient",
+           tags=("fiche",), access=Permission.HEALTH_WRITE, body=ConsultationEndIn, response=ConsultationEndOut, errors=(409,))
+async def end_consultation(call: Call) -> ConsultationEndOut:
+    agent = agent_of(call.request)
+    body: ConsultationEndIn = call.body
+    settings = agent.dossier_settings
+    dossier_id = call.request.match_info["id"]
+    try:
+        sent = await agent.store.write(consultation_end.end, dossier_id, body.rating, (body.comment or "").strip() or None,
+                                       body.amount_cents, body.send, call.actor, settings.public_url, settings.establishment,
+                                       agent.config.dossiers.download_link_days, settings.zone, datetime.now(UTC))
+    except DossierRefused as exc:
+        raise refused(exc) from exc
+    except ShareRefused as exc:
+        raise ApiError(exc.code, **exc.params) from exc
+    agent.deliveries_wake()
+    state = (await agent.store.read(lambda db: db["dossiers"].get(dossier_id)["state"]))
+    return ConsultationEndOut(sent=sent, state=state)

@@ -5,6 +5,7 @@ import { T } from "./i18n.js";
 import { watchIdle } from "./idle.js";
 import { activityView } from "./views/activity.js";
 import { auditView } from "./views/audit.js";
+import { consultationEndView } from "./views/consultation_end.js";
 import { dossierView } from "./views/dossier.js";
 import { residentsView } from "./views/residents.js";
 import { wizardView } from "./views/wizard.js";
@@ -21,7 +22,8 @@ const PAGES = {
   nouvelle: () => wizardView({ onCreated: (dossier) => go(`dossier/${dossier.id}`) }),
   residents: residentsView,
   journal: auditView,
-  dossier: ({ param, session }) => dossierView({ id: param, session, onBack: () => go("activite") }),
+  dossier: ({ param, session }) => dossierView({ id: param, session, onBack: () => go("activite"), onEnd: () => go(`fin/${param}`) }),
+  fin: ({ param }) => consultationEndView({ id: param, onDone: () => go(`dossier/${param}`) }),
 };
 
 // Someone without access to health data but with the audit trail (an admin) lands on the trail.
@@ -78,7 +80,7 @@ function render() {
   const { page, param } = currentPage();
   app.replaceChildren(shell({
     session: state.session,
-    current: page === "dossier" ? "activite" : page,
+    current: page === "dossier" || page === "fin" ? "activite" : page,
     onNavigate: go,
     onLock: () => lock(),
     onLogout: logout,

@@ -82,7 +82,7 @@ function fact(label, value) {
   return [h("dt", {}, label), h("dd", {}, value || "—")];
 }
 
-export function dossierView({ id, session, onBack }) {
+export function dossierView({ id, session, onBack, onEnd }) {
   const root = h("div", { class: "dossier-page" }, h("p", { class: "hint" }, T.wizard.loading));
   let follow = null;
   let followed = 0;
@@ -137,6 +137,7 @@ export function dossierView({ id, session, onBack }) {
         h("div", {},
           h("h1", {}, p.display_name),
           h("p", { class: "hint" }, `${T.bornOn(p.sex, frDate(p.birth_date), ageOn(p.birth_date))} · ${D().number(d.id.slice(0, 8))}`)),
+        d.state === "in_progress" ? h("button", { class: "button primary", type: "button", onclick: onEnd }, D().end) : null,
         h("span", { class: `badge state-${d.state}` }, T.states[d.state] || d.state_label)),
       h("div", { class: "dossier-grid" },
         h("div", { class: "dossier-column" },

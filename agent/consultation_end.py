@@ -1,0 +1,36 @@
+"""The end of a teleconsultation (seed 004 "Au moment de raccrocher"): rate the call, state the
+amount to charge, choose the PDFs to send to the patient. The call is over: the dossier waits for
+the specialist's report."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlite_utils import Database
+
+from agent import audit, patient_share
+from agent.audit import Actor
+from agent.clock import utc_now_iso
+from agent.dossier import DossierRefused, DossierState, transition
+
+
+def end(db: Database, dossier_id: str, rating: int | None, comment: str | None, amount_cents: int | None,
+        send: list[str], actor: Actor, public_url: str, establishment: str, days: int, zone: ZoneInfo, now: datetime) -> int:
+    """Record the end; returns how many documents were sent. All or nothing: a document that
+    cannot be sent (not a PDF, no contacts) refuses the whole end, so nothing is half-recorded."""
+    row = db.execute("SELECT state, patient_id FROM dossiers WHERE id = ?", [dossier_id]).fetchone()
+    if row is None:
+        raise DossierRefused("not_found")
+    fields: dict[str, Any] = {"rating": rating, "rating_comment": comment, "amount_cents": amount_cents,
+                              "ended_by": actor.login, "ended_at": utc_now_iso()}
+    db["dossiers"].update(dossier_id, fields)
+    detail = ", ".join(x for x in (f"note {rating}/5" if rating else None,
+                                   f"{amount_cents / 100:.2f} €".replace(".", ",") if amount_cents is not None else None) if x)
+    audit.append(db, actor.event("consultation.end", row[1], detail=detail or None))
+    if DossierState(row[0]) is DossierState.IN_PROGRESS:
+        transition(db, dossier_id, DossierState.AWAITING_REPORT, actor)
+    for document_id in send:
+        patient_share.share(db, dossier_id, document_id, None, None, actor, public_url, establishment, days, zone, now)
+    return len(send)
