@@ -105,3 +105,18 @@ def test_nurse_fills_the_form_adds_and_signs_a_document_doctor_signs_the_report(
                      "ordonnance.pdf", "Dr Antoine Roux"):
         assert expected in text, expected
     assert "PROVISOIRE" not in text
+
+
+def test_visio_sms_invites_a_phone_number_from_the_activity_view(page: Page, demo_agent: LiveAgent, artifacts: Path) -> None:
+    sign_in(page, demo_agent, demo_agent.add_account(Role.NURSE))
+    page.get_by_role("button", name="Visio SMS").tap()
+    expect(page.get_by_role("heading", name="Invitation téléphonique")).to_be_visible()
+    page.get_by_role("button", name="Lancer l'invitation").tap()
+    expect(page.get_by_role("alert")).to_have_text("Indiquez un téléphone portable ou une adresse e-mail.")
+    page.get_by_label("Téléphone portable").fill("01 42 42 42 42")
+    page.get_by_role("button", name="Lancer l'invitation").tap()
+    expect(page.get_by_role("alert")).to_contain_text("portable invalide")
+    page.get_by_label("Téléphone portable").fill("06 12 34 56 99")
+    page.get_by_role("button", name="Lancer l'invitation").tap()
+    expect(page.locator(".visio-sent")).to_contain_text("L'invitation part vers 06 12 34 56 99")
+    shot(page, artifacts, "visio-sms.png")

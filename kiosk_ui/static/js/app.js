@@ -8,6 +8,7 @@ import { auditView } from "./views/audit.js";
 import { consultationEndView } from "./views/consultation_end.js";
 import { dossierView } from "./views/dossier.js";
 import { residentsView } from "./views/residents.js";
+import { visioView } from "./views/visio.js";
 import { wizardView } from "./views/wizard.js";
 import { lockView, loginView } from "./views/gate.js";
 import { shell } from "./views/shell.js";
@@ -18,7 +19,8 @@ const state = { session: null, stopIdle: null };
 const go = (path) => { location.hash = `#/${path}`; };
 
 const PAGES = {
-  activite: (ctx) => activityView({ ...ctx, onOpen: (id) => go(`dossier/${id}`), onCreate: () => go("nouvelle") }),
+  activite: (ctx) => activityView({ ...ctx, onOpen: (id) => go(`dossier/${id}`), onCreate: () => go("nouvelle"), onVisio: () => go("visio") }),
+  visio: () => visioView({ onBack: () => go("activite") }),
   nouvelle: () => wizardView({ onCreated: (dossier) => go(`dossier/${dossier.id}`) }),
   residents: residentsView,
   journal: auditView,
@@ -80,7 +82,7 @@ function render() {
   const { page, param } = currentPage();
   app.replaceChildren(shell({
     session: state.session,
-    current: page === "dossier" || page === "fin" ? "activite" : page,
+    current: ["dossier", "fin", "visio"].includes(page) ? "activite" : page,
     onNavigate: go,
     onLock: () => lock(),
     onLogout: logout,

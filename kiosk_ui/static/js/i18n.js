@@ -213,6 +213,17 @@ export const T = {
     end: "Terminer la téléconsultation",
     revokedToast: "Lien révoqué : il n'ouvre plus la salle.",
   },
+  visio: {
+    button: "Visio SMS",
+    title: "Invitation téléphonique",
+    lead: "Renseignez les coordonnées du participant. Un SMS et/ou un e-mail lui sont envoyés pour vous rejoindre en téléconsultation, sans télédossier.",
+    mobile: "Téléphone portable",
+    email: "E-mail",
+    send: "Lancer l'invitation",
+    needContact: "Indiquez un téléphone portable ou une adresse e-mail.",
+    sentTitle: "Invitation envoyée",
+    sent: (to, until) => `L'invitation part vers ${to}. La salle est ouverte dès maintenant, jusqu'à ${until}.`,
+  },
   consultationEnd: {
     title: (name) => `Fin de téléconsultation — ${name}`,
     evaluation: "Évaluation de l'appel",

@@ -41,7 +41,7 @@ function panel(title, countText, body, extra) {
     h("div", { class: "panel-body" }, body));
 }
 
-export function activityView({ session, onOpen, onCreate }) {
+export function activityView({ session, onOpen, onCreate, onVisio }) {
   const perms = new Set(session.user.permissions);
   if (!perms.has("health.read")) {
     return h("div", { class: "card" },
@@ -62,7 +62,8 @@ export function activityView({ session, onOpen, onCreate }) {
       root.replaceChildren(
         panel(T.dossiers, T.count(items.length),
           items.length ? h("ul", { class: "list" }, items.map((d) => dossierRow(d, onOpen))) : empty("folder", T.noDossierTitle, T.noDossierText),
-          refresh),
+          h("div", { class: "actions-row" }, refresh,
+            perms.has("health.write") ? h("button", { class: "button secondary", type: "button", onclick: onVisio }, T.visio.button) : null)),
         panel(T.consultations, T.countConsultations(running.length),
           running.length ? h("ul", { class: "list" }, running.map((d) => consultationRow(d, onOpen)))
             : empty("calendar", T.noConsultationTitle, T.noConsultationText),
