@@ -523,6 +523,7 @@ class ProfessionalOut(BaseModel):
 
 class DirectorySearch(Strict):
     q: str | None = Field(None, max_length=100)
+    include_inactive: bool = Field(False, description="Also those withdrawn (the admins' list)")
 
 
 class DirectoryList(BaseModel):

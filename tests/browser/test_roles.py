@@ -36,7 +36,7 @@ def test_admin_lands_on_the_audit_trail_and_filters_it(page: Page, demo_agent: L
     sign_in(page, demo_agent, admin)
     expect(page.locator(".topbar .user .role")).to_have_text("Administrateur·rice")
     expect(page.get_by_role("heading", level=1)).to_have_text(AUDIT)
-    expect(page.get_by_role("navigation").get_by_role("button", name=AUDIT)).to_have_attribute("aria-current", "page")
+    expect(page.get_by_role("navigation").get_by_role("button", name="Journal", exact=True)).to_have_attribute("aria-current", "page")
     expect(page.get_by_role("columnheader")).to_have_text(["Date", "Utilisateur", "Action", "Patient", "Adresse", "Résultat"])
     rows = page.locator("table.records tbody tr")
     expect(rows.first).to_be_visible()

@@ -14,7 +14,7 @@ from agent.api.schemas import DirectoryList, DirectorySearch, ProfessionalIn, Pr
 @API.route("GET", "/directory", summary="Annuaire des professionnels (recherche par nom ou spécialité)", tags=("directory",),
            access=SESSION, query=DirectorySearch, response=DirectoryList)
 async def list_professionals(call: Call) -> DirectoryList:
-    found = await agent_of(call.request).store.read(directory.search, call.query.q)
+    found = await agent_of(call.request).store.read(lambda db: directory.search(db, call.query.q, include_inactive=call.query.include_inactive))
     return DirectoryList(items=[ProfessionalOut(**directory.as_dict(p)) for p in found])
 
 

@@ -6,6 +6,7 @@ import { watchIdle } from "./idle.js";
 import { activityView } from "./views/activity.js";
 import { auditView } from "./views/audit.js";
 import { consultationEndView } from "./views/consultation_end.js";
+import { directoryView } from "./views/directory.js";
 import { dossierView } from "./views/dossier.js";
 import { residentsView } from "./views/residents.js";
 import { visioView } from "./views/visio.js";
@@ -24,6 +25,7 @@ const PAGES = {
   nouvelle: () => wizardView({ onCreated: (dossier) => go(`dossier/${dossier.id}`) }),
   residents: residentsView,
   journal: auditView,
+  annuaire: directoryView,
   dossier: ({ param, session }) => dossierView({ id: param, session, onBack: () => go("activite"), onEnd: () => go(`fin/${param}`) }),
   fin: ({ param }) => consultationEndView({ id: param, onDone: () => go(`dossier/${param}`) }),
 };

@@ -8,6 +8,7 @@ export function shell({ session, current, onNavigate, onLock, onLogout }, conten
   if (perms.has("health.write")) navItems.push({ id: "nouvelle", label: T.navNew, icon: "plus" });
   if (perms.has("health.read")) navItems.push({ id: "residents", label: T.navResidents, icon: "list" });
   if (perms.has("audit.read")) navItems.push({ id: "journal", label: T.navAudit, icon: "shield" });
+  if (perms.has("directory.manage")) navItems.push({ id: "annuaire", label: T.navDirectory, icon: "list" });
   return h("div", { class: "shell" },
     h("header", { class: "topbar" },
       h("div", { class: "brand" }, h("img", { src: "/static/img/logo.svg", alt: "" }), T.appName),
