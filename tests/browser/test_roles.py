@@ -78,7 +78,7 @@ def test_admin_lands_on_the_audit_trail_and_filters_it(page: Page, demo_agent: L
     page.get_by_role("navigation").get_by_role("button", name="Activité").tap()
     expect(page.get_by_role("navigation").get_by_role("button", name="Activité")).to_have_attribute("aria-current", "page")
     expect(page.get_by_text("Pas d'accès aux dossiers", exact=True)).to_be_visible()
-    expect(page.get_by_text("Le journal des accès est disponible dans le menu « Journal des accès ».")).to_be_visible()
+    expect(page.get_by_text("Le journal des accès est disponible dans le menu « Journal ».")).to_be_visible()
     expect(page.locator("li.row")).to_have_count(0)
 
 
