@@ -17,7 +17,7 @@ from agent.dossier import DossierRefused, DossierState, transition
 
 
 def end(db: Database, dossier_id: str, rating: int | None, comment: str | None, amount_cents: int | None,
-        send: list[str], actor: Actor, public_url: str, establishment: str, days: int, zone: ZoneInfo, now: datetime) -> int:
+        send: list[str], also_to: list[dict[str, str]], actor: Actor, public_url: str, establishment: str, days: int, zone: ZoneInfo, now: datetime) -> int:
     """Record the end; returns how many documents were sent. All or nothing: a document that
     cannot be sent (not a PDF, no contacts) refuses the whole end, so nothing is half-recorded."""
     row = db.execute("SELECT state, patient_id FROM dossiers WHERE id = ?", [dossier_id]).fetchone()
@@ -33,4 +33,6 @@ def end(db: Database, dossier_id: str, rating: int | None, comment: str | None, 
         transition(db, dossier_id, DossierState.AWAITING_REPORT, actor)
     for document_id in send:
         patient_share.share(db, dossier_id, document_id, None, None, actor, public_url, establishment, days, zone, now)
+        for other in also_to:  # each gets their own link and code
+            patient_share.share(db, dossier_id, document_id, other["email"], other["mobile"], actor, public_url, establishment, days, zone, now)
     return len(send)

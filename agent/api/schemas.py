@@ -457,11 +457,18 @@ class ShareOut(BaseModel):
     expires_at: str
 
 
+class RecipientIn(_Contact):
+    email: str = Field(max_length=254, description="Receives the download link")
+    mobile: str = Field(max_length=32, description="Receives the one-time code")
+
+
 class ConsultationEndIn(Strict):
     rating: int | None = Field(None, ge=1, le=5, description="Quality of the call, 1 to 5 stars")
     comment: str | None = Field(None, max_length=1000)
     amount_cents: int | None = Field(None, ge=0, le=100_000, description="Amount to charge the patient, in cents")
     send: list[str] = Field(default_factory=list, max_length=20, description="Ids of PDF documents to send to the patient")
+    also_to: list[RecipientIn] = Field(default_factory=list, max_length=5,
+                                       description="Further recipients of the same documents (a relative, the attending doctor)")
 
 
 class ConsultationEndOut(BaseModel):

@@ -117,9 +117,11 @@ def test_end_of_consultation_rates_charges_and_sends_or_records_nothing(cart: Ca
     assert cart.nurse.get(cart.url(f"/dossiers/{dossier_id}")).json()["state"] == "in_progress"  # nothing half-recorded
     assert_error(cart.nurse.post(cart.url(end), json={"rating": 6}), 422, "invalid_request")
 
-    ended = cart.nurse.post(cart.url(end), json={"rating": 4, "comment": "Image un peu sombre", "amount_cents": 2500, "send": [pdf_id]})
+    ended = cart.nurse.post(cart.url(end), json={"rating": 4, "comment": "Image un peu sombre", "amount_cents": 2500, "send": [pdf_id],
+                                                 "also_to": [{"email": "dr.traitant@cabinet.example", "mobile": "0612345696"}]})
     assert ended.status_code == 200, ended.text
     assert ended.json() == {"sent": 1, "state": "awaiting_report"}
     eventually(lambda: [r for r in cart.inbox.received if "fin@famille.example" in r.recipients])
+    eventually(lambda: [r for r in cart.inbox.received if "dr.traitant@cabinet.example" in r.recipients])
     details = [r["detail"] for r in audit_items(cart.agent, cart.admin, patient_id=patient_id) if r["action"] == "consultation.end"]
     assert details == ["note 4/5, 25,00 €"]

@@ -77,8 +77,14 @@ def test_nurse_fills_the_form_adds_and_signs_a_document_doctor_signs_the_report(
     page.get_by_label("★★★★☆").check()
     page.get_by_label("Commentaire libre").fill("Image un peu sombre au début")
     page.get_by_label("Montant à régler (€)").fill("25,00")
+    page.get_by_label("Autre destinataire : e-mail (facultatif)").fill("dr.traitant@cabinet.example")
+    page.get_by_label("Son téléphone portable (pour le code)").fill("06 12 34 56 97")
     shot(page, artifacts, "fin-de-teleconsultation.png")
     page.locator(".end-page .stars").screenshot(path=str(artifacts / "fin-etoiles.png"))
+    page.get_by_label("ordonnance.pdf").check()
+    page.get_by_role("button", name="Valider").tap()  # the demo patient has no contacts: the PDF cannot leave
+    expect(page.get_by_role("alert")).to_contain_text("téléphone portable (le code) du patient")
+    page.get_by_label("ordonnance.pdf").uncheck()
     page.get_by_role("button", name="Valider").tap()
     expect(page.locator(".dossier-head .badge")).to_have_text("En attente du compte rendu")
 
@@ -141,3 +147,16 @@ def test_an_admin_keeps_the_directory(page: Page, demo_agent: LiveAgent, artifac
     row.get_by_role("button", name="Retirer").tap()
     expect(row.get_by_role("button", name="Rétablir")).to_be_visible()
     shot(page, artifacts, "annuaire.png")
+
+
+def test_the_signature_is_loaded_once_in_ones_settings(page: Page, demo_agent: LiveAgent, artifacts: Path, tmp_path: Path) -> None:
+    nurse = demo_agent.add_account(Role.NURSE)
+    sign_in(page, demo_agent, nurse)
+    page.locator(".topbar button.user").tap()
+    expect(page.get_by_role("heading", name="Paramètres")).to_be_visible()
+    expect(page.get_by_text("Aucune signature chargée.")).to_be_visible()
+    signature = tmp_path / "signature.png"
+    signature.write_bytes(samples.signature_image())
+    page.locator("#signature-file").set_input_files(str(signature))
+    expect(page.locator("img.signature-preview")).to_be_visible()
+    shot(page, artifacts, "parametres-signature.png")

@@ -94,7 +94,7 @@ async def end_consultation(call: Call) -> ConsultationEndOut:
     dossier_id = call.request.match_info["id"]
     try:
         sent = await agent.store.write(consultation_end.end, dossier_id, body.rating, (body.comment or "").strip() or None,
-                                       body.amount_cents, body.send, call.actor, settings.public_url, settings.establishment,
+                                       body.amount_cents, body.send, [r.model_dump() for r in body.also_to], call.actor, settings.public_url, settings.establishment,
                                        agent.config.dossiers.download_link_days, settings.zone, datetime.now(UTC))
     except DossierRefused as exc:
         raise refused(exc) from exc

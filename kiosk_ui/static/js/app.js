@@ -9,6 +9,7 @@ import { consultationEndView } from "./views/consultation_end.js";
 import { directoryView } from "./views/directory.js";
 import { dossierView } from "./views/dossier.js";
 import { residentsView } from "./views/residents.js";
+import { settingsView } from "./views/settings.js";
 import { visioView } from "./views/visio.js";
 import { wizardView } from "./views/wizard.js";
 import { lockView, loginView } from "./views/gate.js";
@@ -26,6 +27,7 @@ const PAGES = {
   residents: residentsView,
   journal: auditView,
   annuaire: directoryView,
+  parametres: settingsView,
   dossier: ({ param, session }) => dossierView({ id: param, session, onBack: () => go("activite"), onEnd: () => go(`fin/${param}`) }),
   fin: ({ param }) => consultationEndView({ id: param, onDone: () => go(`dossier/${param}`) }),
 };
@@ -86,6 +88,7 @@ function render() {
     session: state.session,
     current: ["dossier", "fin", "visio"].includes(page) ? "activite" : page,
     onNavigate: go,
+    onSettings: () => go("parametres"),
     onLock: () => lock(),
     onLogout: logout,
   }, PAGES[page]({ session: state.session, param })));

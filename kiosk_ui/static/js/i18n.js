@@ -214,6 +214,9 @@ export const T = {
     revokedToast: "Lien révoqué : il n'ouvre plus la salle.",
   },
   navDirectory: "Annuaire",
+  settingsTitle: "Paramètres",
+  settingsLead: "Votre signature (photo ou scan d'une signature à l'encre sur papier blanc) s'appose sur les PDF d'un télédossier d'un seul geste.",
+  openSettings: "Paramètres",
   directoryAdmin: {
     title: "Annuaire des professionnels",
     lead: "Les professionnels que les infirmier·ères choisissent comme médecin requis. Ils reçoivent les invitations à l'e-mail et au portable indiqués ici.",
@@ -245,6 +248,8 @@ export const T = {
     documents: "Envoi de documents au patient",
     noPdf: "Aucun document PDF dans ce télédossier.",
     documentsHint: "Le patient reçoit un lien par e-mail et un code par SMS. Seuls les PDF peuvent être envoyés.",
+    otherEmail: "Autre destinataire : e-mail (facultatif)",
+    otherMobile: "Son téléphone portable (pour le code)",
     payment: "Validation du paiement patient",
     amount: "Montant à régler (€)",
     badAmount: "Montant incorrect : écrivez par exemple 25 ou 25,00.",

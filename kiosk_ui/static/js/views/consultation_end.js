@@ -19,6 +19,10 @@ export function consultationEndView({ id, onDone }) {
     const pdfs = d.documents.filter((doc) => doc.mime === "application/pdf");
     const checks = pdfs.map((doc) => h("label", { class: "check" }, h("input", { type: "checkbox", value: doc.id }), doc.name));
     const alert = h("div", { class: "alert", role: "alert", hidden: true });
+    // "Ajouter des correspondants" (seed 004): a relative or the attending doctor gets the same
+    // documents, with their own link and code.
+    const otherEmail = h("input", { id: "end-other-email", type: "email", autocomplete: "off" });
+    const otherMobile = h("input", { id: "end-other-mobile", type: "tel", inputmode: "tel", autocomplete: "off" });
     const submit = h("button", { class: "button primary", type: "button" }, E().validate);
     submit.addEventListener("click", async () => {
       const euros = amount.value.trim().replace(",", ".");
@@ -32,12 +36,15 @@ export function consultationEndView({ id, onDone }) {
         const done = await api("POST", `/dossiers/${d.id}/end`, {
           rating, comment: comment.value.trim() || null, amount_cents: euros ? Math.round(Number(euros) * 100) : null,
           send: checks.filter((c) => c.firstChild.checked).map((c) => c.firstChild.value),
+          also_to: otherEmail.value.trim() || otherMobile.value.trim() ? [{ email: otherEmail.value.trim(), mobile: otherMobile.value.trim() }] : [],
         });
         toast(E().done(done.sent));
         onDone();
       } catch (error) {
         submit.disabled = false;
-        reportError(error);
+        if (error.status === 401 || error.code === "session_locked") return;
+        alert.textContent = error.message;
+        alert.hidden = false;
       }
     });
     root.replaceChildren(
@@ -47,7 +54,10 @@ export function consultationEndView({ id, onDone }) {
         h("div", { class: "field" }, h("label", { for: "end-comment" }, E().comment), comment)),
       h("section", { class: "card form" }, h("h2", {}, E().documents),
         pdfs.length ? h("div", {}, checks) : h("p", { class: "hint" }, E().noPdf),
-        h("p", { class: "hint" }, E().documentsHint)),
+        h("p", { class: "hint" }, E().documentsHint),
+        pdfs.length ? h("div", { class: "form-row" },
+          h("div", { class: "field" }, h("label", { for: "end-other-email" }, E().otherEmail), otherEmail),
+          h("div", { class: "field" }, h("label", { for: "end-other-mobile" }, E().otherMobile), otherMobile)) : null),
       h("section", { class: "card form" }, h("h2", {}, E().payment),
         h("div", { class: "field amount" }, h("label", { for: "end-amount" }, E().amount), amount)),
       h("div", { class: "actions-row" }, submit));

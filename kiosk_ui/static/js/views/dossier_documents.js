@@ -56,7 +56,7 @@ function documentRow(dossier, doc, { closed, refresh }) {
 }
 
 // "Ma signature": uploaded once (a photo or scan), then applied to PDFs with one tap.
-function signatureBox() {
+export function signatureBox() {
   const input = h("input", { type: "file", accept: "image/jpeg,image/png", id: "signature-file", hidden: true });
   const preview = h("img", { class: "signature-preview", alt: G().mySignature, hidden: true });
   const status = h("span", { class: "hint" }, G().noSignature);

@@ -2,7 +2,7 @@
 import { h, icon } from "../dom.js";
 import { T } from "../i18n.js";
 
-export function shell({ session, current, onNavigate, onLock, onLogout }, content) {
+export function shell({ session, current, onNavigate, onSettings, onLock, onLogout }, content) {
   const perms = new Set(session.user.permissions);
   const navItems = [{ id: "activite", label: T.navActivity, icon: "home" }];
   if (perms.has("health.write")) navItems.push({ id: "nouvelle", label: T.navNew, icon: "plus" });
@@ -18,7 +18,8 @@ export function shell({ session, current, onNavigate, onLock, onLogout }, conten
             onclick: () => onNavigate(item.id) }, icon(item.icon), item.label)))
         : null,
       h("div", { class: "spacer" }),
-      h("div", { class: "user" },
+      // The user's name opens their settings (the signature), as the regional platforms do.
+      h("button", { class: "user", type: "button", title: T.openSettings, "aria-label": `${T.openSettings} — ${session.user.display_name}`, onclick: onSettings },
         h("span", { class: "name" }, session.user.display_name),
         h("span", { class: "role" }, session.user.role_label)),
       h("button", { class: "button ghost", type: "button", onclick: onLock }, icon("lock"), T.lock),
