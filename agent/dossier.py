@@ -22,6 +22,7 @@ from agent.clock import utc_now_iso
 from agent.invitation import Role, Window
 from agent.notify import queue as deliveries
 from agent.store import outbox
+from agent.refusal import Refused
 
 if TYPE_CHECKING:
     from agent.config import Config
@@ -54,13 +55,8 @@ ACCOMPANIMENT_ROLES = {"relative": Role.RELATIVE, "professional": Role.PROFESSIO
 DEFAULT_MINUTES_NOW = 30
 
 
-class DossierRefused(Exception):
-    """A rule of the domain refused the request; `code` is an API error code."""
-
-    def __init__(self, code: str, **params: Any) -> None:
-        super().__init__(code)
-        self.code = code
-        self.params = params
+class DossierRefused(Refused):
+    """A rule of the dossier refused the request."""
 
 
 @dataclass(frozen=True)

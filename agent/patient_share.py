@@ -20,17 +20,15 @@ from agent.clock import utc_now_iso
 from agent.dossier import DossierRefused
 from agent.notify import masked
 from agent.notify import queue as deliveries
+from agent.refusal import Refused
 
 CODE_SECONDS = 10 * 60
 RESEND_SECONDS = 30
 MAX_ATTEMPTS = 5
 
 
-class ShareRefused(Exception):
-    def __init__(self, code: str, **params: object) -> None:
-        super().__init__(code)
-        self.code = code
-        self.params = params
+class ShareRefused(Refused):
+    """The document cannot be sent or downloaded."""
 
 
 def _id(token: str) -> str:

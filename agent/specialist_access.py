@@ -22,19 +22,15 @@ from agent.audit import Actor
 from agent.invitation import Admission, LinkRefused, Refusal, Role, Window
 from agent.notify import masked
 from agent.notify import queue as deliveries
+from agent.refusal import Refused
 
 CODE_SECONDS = 10 * 60
 RESEND_SECONDS = 30
 MAX_ATTEMPTS = 5
 
 
-class AccessRefused(Exception):
-    """`code` is an API error code."""
-
-    def __init__(self, code: str, **params: object) -> None:
-        super().__init__(code)
-        self.code = code
-        self.params = params
+class AccessRefused(Refused):
+    """The link or the code does not open the dossier."""
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from agent.api.guard import check_host
 from agent.api.routes import API
 from agent.api.routing import json_dumps
 from agent.logs import fields
+from agent.refusal import Refused
 from agent.store import StorageFull
 from kiosk_ui import STATIC_DIR
 
@@ -55,6 +56,8 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         return await handler(request)
     except ApiError as error:
         return _error_response(request, error)
+    except Refused as refused:  # a domain rule: its code names the French message
+        return _error_response(request, ApiError(refused.code, **refused.params))
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
