@@ -158,3 +158,12 @@ async def eventually(check: Any, timeout: float = 3.0) -> Any:
         if result or time.monotonic() > deadline:
             return result
         await asyncio.sleep(0.02)
+
+
+def run_async(coro: Any) -> Any:
+    """asyncio.run on a thread of its own: on a pytest worker that also ran the browser tests,
+    Playwright's sync API keeps an event loop running in the main thread."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coro).result()

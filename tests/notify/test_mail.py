@@ -13,7 +13,7 @@ import pytest
 from agent.config import MailConfig
 from agent.notify import DeliveryError
 from agent.notify.mail import send_mail
-from tests.notify.servers import Inbox, accept_only, free_port, self_signed, smtp_server
+from tests.notify.servers import run_async, Inbox, accept_only, free_port, self_signed, smtp_server
 
 SUBJECT = "Téléconsultation du 14 mars à 10 h 30 — EHPAD Les Tilleuls"
 TEXT = (
@@ -31,14 +31,14 @@ def plain(port: int, **extra: object) -> MailConfig:
 
 def failure(config: MailConfig, to: str = "dr.lefevre@hopital.example") -> DeliveryError:
     with pytest.raises(DeliveryError) as caught:
-        asyncio.run(send_mail(config, to, SUBJECT, TEXT))
+        run_async(send_mail(config, to, SUBJECT, TEXT))
     return caught.value
 
 
 def test_email_arrives_with_french_text_and_headers_intact() -> None:
     inbox = Inbox()
     with smtp_server(inbox) as port:
-        asyncio.run(send_mail(plain(port), "dr.lefevre@hopital.example", SUBJECT, TEXT))
+        run_async(send_mail(plain(port), "dr.lefevre@hopital.example", SUBJECT, TEXT))
     [received] = inbox.received
     assert (received.sender, received.recipients) == ("chariot@tilleuls.example", ["dr.lefevre@hopital.example"])
     message = received.message
@@ -56,7 +56,7 @@ def test_each_email_has_its_own_message_id() -> None:
     inbox = Inbox()
     with smtp_server(inbox) as port:
         for _ in range(2):
-            asyncio.run(send_mail(plain(port), "dr.lefevre@hopital.example", SUBJECT, TEXT))
+            run_async(send_mail(plain(port), "dr.lefevre@hopital.example", SUBJECT, TEXT))
     first, second = (r.message["Message-ID"] for r in inbox.received)
     assert first != second
 
@@ -88,7 +88,7 @@ def test_relay_that_never_answers_times_out_as_temporary() -> None:
         finally:
             server.close()
 
-    error = asyncio.run(scenario())
+    error = run_async(scenario())
     assert (error.message, error.permanent) == ("Le serveur de messagerie ne répond pas (délai dépassé)", False)
 
 
@@ -102,7 +102,7 @@ def test_login_on_a_relay_that_requires_it() -> None:
     inbox = Inbox()
     # aiosmtpd refuses AUTH without TLS unless told otherwise (auth_require_tls defaults to True).
     with smtp_server(inbox, authenticator=accept_only("chariot", "sécret"), auth_required=True, auth_require_tls=False) as port:
-        asyncio.run(send_mail(plain(port, username="chariot", password="sécret"), "a@b.example", SUBJECT, TEXT))
+        run_async(send_mail(plain(port, username="chariot", password="sécret"), "a@b.example", SUBJECT, TEXT))
         wrong = failure(plain(port, username="chariot", password="faux"))
         anonymous = failure(plain(port))
     assert len(inbox.received) == 1
@@ -121,7 +121,7 @@ def test_starttls_trusts_only_a_valid_certificate(tmp_path: Path, monkeypatch: p
         config = plain(port).model_copy(update={"security": "starttls"})
         untrusted = failure(config)
         monkeypatch.setenv("SSL_CERT_FILE", str(cert))  # what ssl.create_default_context() trusts
-        asyncio.run(send_mail(config, "dr.lefevre@hopital.example", SUBJECT, TEXT))
+        run_async(send_mail(config, "dr.lefevre@hopital.example", SUBJECT, TEXT))
         # security = "none" must not send in clear to a relay that demands STARTTLS, nor upgrade silently.
         refused_in_clear = failure(plain(port))
     assert (untrusted.message, untrusted.permanent) == (
@@ -147,5 +147,5 @@ def test_implicit_tls(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     inbox = Inbox()
     with smtp_server(inbox, ssl_context=server_side) as port:
         monkeypatch.setenv("SSL_CERT_FILE", str(cert))
-        asyncio.run(send_mail(plain(port).model_copy(update={"security": "tls"}), "a@b.example", SUBJECT, TEXT))
+        run_async(send_mail(plain(port).model_copy(update={"security": "tls"}), "a@b.example", SUBJECT, TEXT))
     assert [r.message["Subject"] for r in inbox.received] == [SUBJECT]

@@ -27,6 +27,7 @@ from agent.notify.queue import (
 )
 from agent.store import Store
 from tests.notify.servers import (
+    run_async,
     Clock,
     Gateway,
     Inbox,
@@ -113,7 +114,7 @@ def test_email_and_sms_go_out_and_the_dossier_shows_them_sent(tmp_path: Path, re
                 channel, recipient, "sent", 1, None)
             assert status.sent_at is not None and status.sent_at >= status.created_at
 
-    asyncio.run(scenario())
+    run_async(scenario())
 
 
 def test_gateway_down_delays_the_sms_then_sends_it_once(tmp_path: Path, relay: tuple[Inbox, int]) -> None:
@@ -139,7 +140,7 @@ def test_gateway_down_delays_the_sms_then_sends_it_once(tmp_path: Path, relay: t
             assert (await w.row(sms_id))["body"] == SMS  # not a secret: kept for the record
         assert gateway.texts == [SMS]
 
-    asyncio.run(scenario())
+    run_async(scenario())
 
 
 def test_retries_follow_the_backoff_and_give_up_after_48_hours(tmp_path: Path, relay: tuple[Inbox, int]) -> None:
@@ -162,7 +163,7 @@ def test_retries_follow_the_backoff_and_give_up_after_48_hours(tmp_path: Path, r
             w.clock.advance(48 * 3600)
             assert await dispatcher.drain() == 0
 
-    asyncio.run(scenario())
+    run_async(scenario())
 
 
 def test_refused_address_fails_at_once_and_others_still_go(tmp_path: Path, relay: tuple[Inbox, int]) -> None:
@@ -183,7 +184,7 @@ def test_refused_address_fails_at_once_and_others_still_go(tmp_path: Path, relay
         assert sent == [("dr.lefevre@hopital.example", "sent"), (MOBILE, "sent")]
         assert [r.recipients for r in w.inbox.received] == [["dr.lefevre@hopital.example"]]
 
-    asyncio.run(scenario())
+    run_async(scenario())
 
 
 def test_one_time_code_is_erased_once_sent_or_failed(tmp_path: Path, relay: tuple[Inbox, int]) -> None:
@@ -200,7 +201,7 @@ def test_one_time_code_is_erased_once_sent_or_failed(tmp_path: Path, relay: tupl
         assert [(r["state"], r["body"]) for r in rows] == [("sent", queue.SCRUBBED_BODY), ("failed", queue.SCRUBBED_BODY)]
         assert files and not any(files.values()), files
 
-    asyncio.run(scenario())
+    run_async(scenario())
 
 
 def test_unconfigured_mail_waits_with_a_french_reason(tmp_path: Path, relay: tuple[Inbox, int]) -> None:
@@ -214,7 +215,7 @@ def test_unconfigured_mail_waits_with_a_french_reason(tmp_path: Path, relay: tup
             ("email", "pending", 1, "Messagerie non configurée sur le chariot"),
             ("sms", "pending", 1, "Passerelle SMS non configurée")]
 
-    asyncio.run(scenario())
+    run_async(scenario())
 
 
 def test_enqueue_must_share_the_callers_transaction(tmp_path: Path, relay: tuple[Inbox, int]) -> None:
@@ -231,7 +232,7 @@ def test_enqueue_must_share_the_callers_transaction(tmp_path: Path, relay: tuple
                 await w.store.write(cause_then_fail)
             assert await w.store.read(pending_count) == 0  # rolled back with it
 
-    asyncio.run(scenario())
+    run_async(scenario())
 
 
 def test_status_for_many_ids(tmp_path: Path, relay: tuple[Inbox, int]) -> None:
@@ -240,7 +241,7 @@ def test_status_for_many_ids(tmp_path: Path, relay: tuple[Inbox, int]) -> None:
             await w.queue(*[("sms", MOBILE, None, SMS, "invitation", f"inv-{i}") for i in range(1500)])
             return await w.store.read(status_for, [f"inv-{i}" for i in range(0, 3000, 2)])
 
-    found = asyncio.run(scenario())
+    found = run_async(scenario())
     assert sorted(found) == sorted(f"inv-{i}" for i in range(0, 1500, 2))
     assert {len(v) for v in found.values()} == {1}
 
@@ -280,7 +281,7 @@ def test_wake_sends_a_new_message_at_once_and_retry_comes_after_the_clock(tmp_pa
         assert len(w.inbox.received) == 1
         assert gateway.texts == [SMS]
 
-    asyncio.run(scenario())
+    run_async(scenario())
 
 
 def test_stop_during_a_send_records_it_and_a_restart_sends_nothing_twice(tmp_path: Path, relay: tuple[Inbox, int]) -> None:
@@ -297,7 +298,7 @@ def test_stop_during_a_send_records_it_and_a_restart_sends_nothing_twice(tmp_pat
                 await asyncio.sleep(0.2)
         assert gateway.texts == [SMS]
 
-    asyncio.run(scenario())
+    run_async(scenario())
 
 
 def test_a_message_claimed_by_a_dispatcher_that_died_goes_after_its_lease(tmp_path: Path, relay: tuple[Inbox, int]) -> None:
@@ -314,7 +315,7 @@ def test_a_message_claimed_by_a_dispatcher_that_died_goes_after_its_lease(tmp_pa
             assert [s.state for s in await w.statuses("inv-1")] == ["sent"]
         assert gateway.texts == [SMS]
 
-    asyncio.run(scenario())
+    run_async(scenario())
 
 
 def test_two_dispatchers_never_send_the_same_message(tmp_path: Path, relay: tuple[Inbox, int]) -> None:
@@ -327,7 +328,7 @@ def test_two_dispatchers_never_send_the_same_message(tmp_path: Path, relay: tupl
             assert sum(counts) == 12 and all(counts)  # both worked, on different rows
         assert sorted(gateway.texts) == sorted(f"message {i}" for i in range(12))
 
-    asyncio.run(scenario())
+    run_async(scenario())
 
 
 async def _states(w: World, ref_id: str, expected: tuple[str, ...]) -> bool:

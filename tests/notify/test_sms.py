@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
 import aiohttp
@@ -11,7 +10,7 @@ import pytest
 from agent.config import SmsConfig
 from agent.notify import DeliveryError, masked
 from agent.notify.sms import send_sms
-from tests.notify.servers import Gateway, free_port, gateway_server
+from tests.notify.servers import run_async, Gateway, free_port, gateway_server
 
 MOBILE = "+33612345678"
 TEXT = "Téléconsultation EHPAD Les Tilleuls : votre code est 482913. Ne le communiquez à personne."
@@ -39,13 +38,13 @@ def outcome(error: DeliveryError | None) -> tuple[str, bool] | None:
 
 def test_gateway_receives_recipient_text_and_bearer_token() -> None:
     gateway = Gateway()
-    assert asyncio.run(attempt(gateway, token="jeton-secret")) is None
+    assert run_async(attempt(gateway, token="jeton-secret")) is None
     assert gateway.requests == [({"to": MOBILE, "text": TEXT}, "Bearer jeton-secret")]
 
 
 def test_no_authorization_header_without_a_token() -> None:
     gateway = Gateway()
-    asyncio.run(attempt(gateway))
+    run_async(attempt(gateway))
     assert gateway.requests == [({"to": MOBILE, "text": TEXT}, None)]
 
 
@@ -59,15 +58,15 @@ def test_no_authorization_header_without_a_token() -> None:
     (503, ("La passerelle SMS est momentanément indisponible (503)", False)),
 ])
 def test_gateway_answers(status: int, expected: tuple[str, bool]) -> None:
-    assert outcome(asyncio.run(attempt(Gateway(statuses=[status])))) == expected
+    assert outcome(run_async(attempt(Gateway(statuses=[status])))) == expected
 
 
 def test_gateway_down_is_temporary() -> None:
-    assert outcome(asyncio.run(attempt(None))) == ("Passerelle SMS injoignable", False)
+    assert outcome(run_async(attempt(None))) == ("Passerelle SMS injoignable", False)
 
 
 def test_slow_gateway_times_out_as_temporary() -> None:
-    error = asyncio.run(attempt(Gateway(delay=2), timeout=0.2))
+    error = run_async(attempt(Gateway(delay=2), timeout=0.2))
     assert outcome(error) == ("La passerelle SMS ne répond pas (délai dépassé)", False)
 
 
@@ -78,12 +77,12 @@ def test_unconfigured_gateway_keeps_the_message_waiting() -> None:
                 await send_sms(SmsConfig(), http, MOBILE, TEXT)
             return caught.value
 
-    assert outcome(asyncio.run(scenario())) == ("Passerelle SMS non configurée", False)
+    assert outcome(run_async(scenario())) == ("Passerelle SMS non configurée", False)
 
 
 def test_logs_never_hold_the_text_nor_the_whole_number(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
-    asyncio.run(attempt(Gateway(statuses=[400])))
+    run_async(attempt(Gateway(statuses=[400])))
     logged = caplog.text + " ".join(str(r.__dict__) for r in caplog.records)
     assert "+33 6 •• •• •• 78" in logged
     assert "482913" not in logged and MOBILE not in logged and "612345678" not in logged
