@@ -17,8 +17,8 @@ from agent.dossier import DossierRefused, DossierState, transition
 
 
 def end(db: Database, dossier_id: str, rating: int | None, comment: str | None, amount_cents: int | None,
-        send: list[str], also_to: list[dict[str, str]], actor: Actor, public_url: str, establishment: str, days: int, zone: ZoneInfo, now: datetime) -> int:
-    """Record the end; returns how many documents were sent. All or nothing: a document that
+        send: list[str], also_to: list[dict[str, str]], actor: Actor, public_url: str, establishment: str, days: int, zone: ZoneInfo, now: datetime) -> tuple[int, DossierState]:
+    """Record the end; returns how many documents were sent and the dossier's state. All or nothing: a document that
     cannot be sent (not a PDF, no contacts) refuses the whole end, so nothing is half-recorded."""
     row = db.execute("SELECT state, patient_id FROM dossiers WHERE id = ?", [dossier_id]).fetchone()
     if row is None:
@@ -29,10 +29,11 @@ def end(db: Database, dossier_id: str, rating: int | None, comment: str | None, 
     detail = ", ".join(x for x in (f"note {rating}/5" if rating else None,
                                    f"{amount_cents / 100:.2f} €".replace(".", ",") if amount_cents is not None else None) if x)
     audit.append(db, actor.event("consultation.end", row[1], detail=detail or None))
-    if DossierState(row[0]) is DossierState.IN_PROGRESS:
-        transition(db, dossier_id, DossierState.AWAITING_REPORT, actor)
+    state = DossierState(row[0])
+    if state is DossierState.IN_PROGRESS:
+        state = transition(db, dossier_id, DossierState.AWAITING_REPORT, actor)
     for document_id in send:
         patient_share.share(db, dossier_id, document_id, None, None, actor, public_url, establishment, days, zone, now)
         for other in also_to:  # each gets their own link and code
             patient_share.share(db, dossier_id, document_id, other["email"], other["mobile"], actor, public_url, establishment, days, zone, now)
-    return len(send)
+    return len(send), state

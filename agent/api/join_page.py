@@ -17,6 +17,7 @@ from aiohttp import web
 
 from agent import audit, invitation, specialist_access
 from agent.api.context import agent_of
+from agent.api.responses import NO_STORE, message_page
 from agent.invitation import Admission, LinkRefused, Refusal
 
 # reason -> (HTTP status, title, explanation)
@@ -39,14 +40,7 @@ def refusal_text(refused: LinkRefused, zone: ZoneInfo) -> str:
 
 
 def _page(status: int, title: str, paragraphs: list[str], establishment: str) -> web.Response:
-    body = "".join(f"<p>{p}</p>" for p in paragraphs)
-    text = f"""<!doctype html><html lang="fr"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1"><meta name="robots" content="noindex">
-<title>{html.escape(title)} — Téléconsultation</title><link rel="stylesheet" href="/static/css/telecart.css"></head>
-<body class="page-message"><main class="card message join"><p class="join-establishment">{html.escape(establishment)} · Téléconsultation</p>
-<h1>{html.escape(title)}</h1>{body}</main></body></html>"""
-    return web.Response(status=status, text=text, content_type="text/html", charset="utf-8",
-                        headers={"Cache-Control": "no-store"})
+    return message_page(status, f"{establishment} · Téléconsultation", title, "".join(f"<p>{p}</p>" for p in paragraphs))
 
 
 def _moment(moment: datetime, zone) -> str:  # noqa: ANN001
@@ -109,7 +103,7 @@ def _specialist_shell(establishment: str) -> web.Response:
 <body class="specialist"><header class="specialist-bar"><strong>{html.escape(establishment)}</strong> · Téléconsultation</header>
 <main id="specialist" class="specialist-main"><p>Chargement…</p></main><div id="toasts" class="toasts" aria-live="polite"></div>
 <script type="module" src="/static/specialist/app.js"></script></body></html>"""
-    return web.Response(text=text, content_type="text/html", charset="utf-8", headers={"Cache-Control": "no-store"})
+    return web.Response(text=text, content_type="text/html", charset="utf-8", headers=NO_STORE)
 
 
 def _name(admission: Admission) -> str:

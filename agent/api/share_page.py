@@ -11,22 +11,14 @@ from aiohttp import web
 
 from agent import patient_share
 from agent.api.context import agent_of
+from agent.api.responses import file_response, message_page
 from agent.api.errors import MESSAGES
-
-
-def _page(status: int, establishment: str, title: str, body: str) -> web.Response:
-    text = f"""<!doctype html><html lang="fr"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1"><meta name="robots" content="noindex">
-<title>{html.escape(title)}</title><link rel="stylesheet" href="/static/css/telecart.css"></head>
-<body class="page-message"><main class="card message join"><p class="join-establishment">{html.escape(establishment)}</p>
-<h1>{html.escape(title)}</h1>{body}</main></body></html>"""
-    return web.Response(status=status, text=text, content_type="text/html", charset="utf-8", headers={"Cache-Control": "no-store"})
 
 
 def _refused(establishment: str, exc: patient_share.ShareRefused, token: str) -> web.Response:
     status, template = MESSAGES[exc.code]
     again = "" if exc.code in ("share_unknown", "share_expired") else _ask_form(token, "Recevoir un nouveau code")
-    return _page(status, establishment, "Téléchargement impossible",
+    return message_page(status, establishment, "Téléchargement impossible",
                  f'<p class="alert" role="alert">{html.escape(template.format(**exc.params))}</p>{again}')
 
 
@@ -43,7 +35,7 @@ async def landing(request: web.Request) -> web.Response:
         await agent.store.read(patient_share.check_live, token, datetime.now(UTC))
     except patient_share.ShareRefused as exc:
         return _refused(establishment, exc, token)
-    return _page(200, establishment, "Un document vous attend",
+    return message_page(200, establishment, "Un document vous attend",
                  "<p>Pour protéger vos données de santé, un code à usage unique vous est envoyé par SMS.</p>"
                  + _ask_form(token, "Recevoir le code par SMS"))
 
@@ -57,7 +49,7 @@ async def send_code(request: web.Request) -> web.Response:
     except patient_share.ShareRefused as exc:
         return _refused(establishment, exc, token)
     agent.deliveries_wake()
-    return _page(200, establishment, "Saisissez le code reçu",
+    return message_page(200, establishment, "Saisissez le code reçu",
                  f"<p>Code envoyé par SMS au {html.escape(where)}. Il expire dans 10 minutes.</p>"
                  f'<form method="post" action="/d/{html.escape(token)}" class="form">'
                  '<div class="field"><label for="code">Code reçu</label>'
@@ -76,8 +68,7 @@ async def download(request: web.Request) -> web.Response:
     except patient_share.ShareRefused as exc:
         return _refused(establishment, exc, token)
     data = await asyncio.get_running_loop().run_in_executor(None, agent.blobs.get, blob)
-    return web.Response(body=data, content_type="application/pdf", headers={
-        "Cache-Control": "no-store", "Content-Disposition": f'attachment; filename="{name.encode("ascii", "replace").decode()}"'})
+    return file_response(data, "application/pdf", name)
 
 
 def install(app: web.Application) -> None:

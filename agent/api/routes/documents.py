@@ -14,13 +14,12 @@ from agent import dossier_documents, patient_share
 from agent.access.roles import Permission
 from agent.api.context import agent_of
 from agent.api.errors import ApiError
+from agent.api.responses import NO_STORE, file_response
 from agent.api.routes import API
-from agent.api.routes.dossiers import refused
 from agent.api.routing import SESSION, Call
 from agent.api.schemas import DocumentOut, DocumentPatch, ShareIn, ShareOut
 from agent.documents import RejectedDocument, inspect, suggested_extension
 from agent.documents.stamp import prepare_signature, stamp
-from agent.dossier import DossierRefused
 from agent.invitation import iso
 from agent.notify import masked
 
@@ -94,11 +93,8 @@ async def add_document(call: Call) -> DocumentOut:
     except RejectedDocument as exc:
         raise ApiError("document_refused", reason=exc.message) from exc
     blob = await loop.run_in_executor(None, agent.blobs.put, upload.data)
-    try:
-        added = await agent.store.write(dossier_documents.add, call.request.match_info["id"], blob, inspected, len(upload.data),
-                                        _name(upload, suggested_extension(inspected.kind)), kind, call.actor)
-    except DossierRefused as exc:
-        raise refused(exc) from exc
+    added = await agent.store.write(dossier_documents.add, call.request.match_info["id"], blob, inspected, len(upload.data),
+                                    _name(upload, suggested_extension(inspected.kind)), kind, call.actor)
     return DocumentOut(**added)
 
 
@@ -107,14 +103,9 @@ async def add_document(call: Call) -> DocumentOut:
 async def download_document(call: Call) -> web.Response:
     agent = agent_of(call.request)
     match = call.request.match_info
-    try:
-        row = await agent.store.write(dossier_documents.opened, match["id"], match["document"], call.actor, essential=True)
-    except DossierRefused as exc:
-        raise refused(exc) from exc
+    row = await agent.store.write(dossier_documents.opened, match["id"], match["document"], call.actor, essential=True)
     data = await asyncio.get_running_loop().run_in_executor(None, agent.blobs.get, row["blob"])
-    ascii_name = row["name"].encode("ascii", "replace").decode().replace('"', "'")
-    return web.Response(body=data, content_type=row["mime"], headers={
-        "Content-Disposition": f'attachment; filename="{ascii_name}"', "Cache-Control": "no-store"})
+    return file_response(data, row["mime"], row["name"])
 
 
 @API.route("PATCH", "/dossiers/{id}/documents/{document}", summary="Renommer un document ou changer son type", tags=("documents",),
@@ -122,10 +113,7 @@ async def download_document(call: Call) -> web.Response:
 async def describe_document(call: Call) -> DocumentOut:
     match = call.request.match_info
     changes = call.body.model_dump(exclude_unset=True, exclude_none=True)
-    try:
-        updated = await agent_of(call.request).store.write(dossier_documents.describe, match["id"], match["document"], changes, call.actor)
-    except DossierRefused as exc:
-        raise refused(exc) from exc
+    updated = await agent_of(call.request).store.write(dossier_documents.describe, match["id"], match["document"], changes, call.actor)
     return DocumentOut(**updated)
 
 
@@ -137,10 +125,7 @@ async def sign_document(call: Call) -> DocumentOut:
     signature = await agent.store.read(dossier_documents.signature_of, call.actor.login)
     if signature is None:
         raise ApiError("no_signature")
-    try:
-        row = await agent.store.write(dossier_documents.opened, match["id"], match["document"], call.actor, essential=True)
-    except DossierRefused as exc:
-        raise refused(exc) from exc
+    row = await agent.store.write(dossier_documents.opened, match["id"], match["document"], call.actor, essential=True)
     if row["mime"] != "application/pdf":
         raise ApiError("not_a_pdf")
     signer = call.session.principal.display_name
@@ -149,10 +134,7 @@ async def sign_document(call: Call) -> DocumentOut:
     loop = asyncio.get_running_loop()
     stamped = await loop.run_in_executor(None, lambda: stamp(agent.blobs.get(row["blob"]), agent.blobs.get(signature), signer=signer, signed_at=when))
     blob = await loop.run_in_executor(None, agent.blobs.put, stamped)
-    try:
-        updated = await agent.store.write(dossier_documents.mark_signed, match["id"], match["document"], blob, len(stamped), signer, call.actor)
-    except DossierRefused as exc:
-        raise refused(exc) from exc
+    updated = await agent.store.write(dossier_documents.mark_signed, match["id"], match["document"], blob, len(stamped), signer, call.actor)
     return DocumentOut(**updated)
 
 
@@ -178,7 +160,7 @@ async def read_signature(call: Call) -> web.Response:
     if blob is None:
         raise ApiError("not_found")
     return web.Response(body=await asyncio.get_running_loop().run_in_executor(None, agent.blobs.get, blob),
-                        content_type="image/png", headers={"Cache-Control": "no-store"})
+                        content_type="image/png", headers=NO_STORE)
 
 
 @API.route("POST", "/dossiers/{id}/documents/{document}/send", summary="Envoyer un PDF au patient : lien par e-mail, code par SMS",
@@ -187,13 +169,8 @@ async def send_to_patient(call: Call) -> ShareOut:
     agent = agent_of(call.request)
     match = call.request.match_info
     settings = agent.dossier_settings
-    try:
-        shared = await agent.store.write(patient_share.share, match["id"], match["document"], call.body.email, call.body.mobile,
-                                         call.actor, settings.public_url, settings.establishment,
-                                         agent.config.dossiers.download_link_days, settings.zone, datetime.now(UTC))
-    except DossierRefused as exc:
-        raise refused(exc) from exc
-    except patient_share.ShareRefused as exc:
-        raise ApiError(exc.code, **exc.params) from exc
+    shared = await agent.store.write(patient_share.share, match["id"], match["document"], call.body.email, call.body.mobile,
+                                     call.actor, settings.public_url, settings.establishment,
+                                     agent.config.dossiers.download_link_days, settings.zone, datetime.now(UTC))
     agent.deliveries_wake()
     return ShareOut(email=masked(shared.email), mobile=masked(shared.mobile), expires_at=iso(shared.expires_at))

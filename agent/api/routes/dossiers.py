@@ -15,10 +15,6 @@ from agent.api.routing import Call
 from agent.api.schemas import DossierCreate, DossierList, DossierOut, DossierSummaryOut, TransitionIn, VisioIn, VisioOut, WizardDraft
 
 
-def refused(exc: dossier.DossierRefused) -> ApiError:
-    return ApiError(exc.code, **exc.params)
-
-
 def dossier_out(found: dossier.Dossier) -> DossierOut:
     return DossierOut(**asdict(found), state_label=found.state_label)
 
@@ -42,10 +38,7 @@ async def create_dossier(call: Call) -> DossierOut:
         specialist=specialist, slot_start=None if body.slot.now else body.slot.start.astimezone(UTC),
         slot_minutes=body.slot.duration_minutes, reason=(body.reason or "").strip() or None,
     )
-    try:
-        created = await agent.store.write(_create_and_drop_draft, new, call.actor, agent.dossier_settings, datetime.now(UTC))
-    except dossier.DossierRefused as exc:
-        raise refused(exc) from exc
+    created = await agent.store.write(_create_and_drop_draft, new, call.actor, agent.dossier_settings, datetime.now(UTC))
     agent.deliveries_wake()
     return dossier_out(created)
 
@@ -81,10 +74,7 @@ async def read_dossier(call: Call) -> DossierOut:
 async def change_state(call: Call) -> DossierOut:
     agent = agent_of(call.request)
     dossier_id = call.request.match_info["id"]
-    try:
-        await agent.store.write(dossier.transition, dossier_id, call.body.to, call.actor)
-    except dossier.DossierRefused as exc:
-        raise refused(exc) from exc
+    await agent.store.write(dossier.transition, dossier_id, call.body.to, call.actor)
     return await read_dossier(call)
 
 
@@ -93,10 +83,7 @@ async def change_state(call: Call) -> DossierOut:
 async def resend_invitation(call: Call) -> DossierOut:
     agent = agent_of(call.request)
     match = call.request.match_info
-    try:
-        await agent.store.write(dossier.resend, match["id"], match["invitation"], call.actor, agent.dossier_settings)
-    except dossier.DossierRefused as exc:
-        raise refused(exc) from exc
+    await agent.store.write(dossier.resend, match["id"], match["invitation"], call.actor, agent.dossier_settings)
     agent.deliveries_wake()
     return await read_dossier(call)
 
@@ -106,10 +93,7 @@ async def resend_invitation(call: Call) -> DossierOut:
 async def revoke_invitation(call: Call) -> DossierOut:
     agent = agent_of(call.request)
     match = call.request.match_info
-    try:
-        await agent.store.write(dossier.revoke, match["id"], match["invitation"], call.actor)
-    except dossier.DossierRefused as exc:
-        raise refused(exc) from exc
+    await agent.store.write(dossier.revoke, match["id"], match["invitation"], call.actor)
     return await read_dossier(call)
 
 

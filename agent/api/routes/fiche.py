@@ -11,13 +11,12 @@ from agent import consultation_end, fiche, report
 from agent.access.roles import Permission
 from agent.api.context import agent_of
 from agent.api.errors import ApiError
+from agent.api.responses import file_response
 from agent.api.routes import API
-from agent.api.routes.dossiers import read_dossier, refused
+from agent.api.routes.dossiers import read_dossier
 from agent.api.routing import Call
 from agent.api.schemas import ConsultationEndIn, ConsultationEndOut, DossierOut, FicheIn, VitalIn
-from agent.dossier import DossierRefused
 from agent.invitation import iso
-from agent.patient_share import ShareRefused
 
 
 @API.route("PATCH", "/dossiers/{id}/fiche", summary="Remplir la fiche de téléconsultation (refusé une fois signée)",
@@ -25,10 +24,7 @@ from agent.patient_share import ShareRefused
 async def update_fiche(call: Call) -> DossierOut:
     changes = {k: (v.strip() or None) if isinstance(v, str) else v for k, v in call.body.model_dump(exclude_unset=True).items()}
     if changes:
-        try:
-            await agent_of(call.request).store.write(fiche.update, call.request.match_info["id"], changes, call.actor)
-        except DossierRefused as exc:
-            raise refused(exc) from exc
+        await agent_of(call.request).store.write(fiche.update, call.request.match_info["id"], changes, call.actor)
     return await read_dossier(call)
 
 
@@ -41,26 +37,15 @@ async def add_vital(call: Call) -> DossierOut:
     if value is None:
         raise ApiError("implausible_vital", label=kind.label, value=body.value, unit=kind.unit)
     measured = iso((body.measured_at or datetime.now(UTC)).astimezone(UTC))
-    try:
-        await agent_of(call.request).store.write(fiche.add_vital, call.request.match_info["id"], body.kind, value, measured, call.actor)
-    except DossierRefused as exc:
-        raise refused(exc) from exc
+    await agent_of(call.request).store.write(fiche.add_vital, call.request.match_info["id"], body.kind, value, measured, call.actor)
     return await read_dossier(call)
 
 
 @API.route("POST", "/dossiers/{id}/signature", summary="Signer l'avis de l'expert : le télédossier est clôturé", tags=("fiche",),
            access=Permission.HEALTH_WRITE, response=DossierOut, errors=(409, 422))
 async def sign_fiche(call: Call) -> DossierOut:
-    try:
-        await agent_of(call.request).store.write(fiche.sign, call.request.match_info["id"], call.actor, call.session.principal.display_name)
-    except DossierRefused as exc:
-        raise refused(exc) from exc
+    await agent_of(call.request).store.write(fiche.sign, call.request.match_info["id"], call.actor, call.session.principal.display_name)
     return await read_dossier(call)
-
-
-def _attachment(data: bytes, content_type: str, filename: str) -> web.Response:
-    return web.Response(body=data, content_type=content_type, headers={
-        "Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store"})
 
 
 @API.route("GET", "/dossiers/{id}/report.pdf", summary="Compte rendu de téléconsultation (PDF)", tags=("fiche",),
@@ -71,7 +56,7 @@ async def report_pdf(call: Call) -> web.Response:
     made = await agent.store.write(report.report_pdf, dossier_id, agent.dossier_settings, call.actor, essential=True)
     if made is None:
         raise ApiError("not_found")
-    return _attachment(made[0], "application/pdf", f"compte-rendu-{dossier_id[:8]}.pdf")
+    return file_response(made[0], "application/pdf", f"compte-rendu-{dossier_id[:8]}.pdf")
 
 
 @API.route("GET", "/dossiers/{id}/export", summary="Tout le télédossier (compte rendu et documents) en un fichier ZIP",
@@ -82,7 +67,7 @@ async def export(call: Call) -> web.Response:
     made = await agent.store.write(report.export_zip, dossier_id, agent.dossier_settings, call.actor, agent.blobs, essential=True)
     if made is None:
         raise ApiError("not_found")
-    return _attachment(made, "application/zip", f"teledossier-{dossier_id[:8]}.zip")
+    return file_response(made, "application/zip", f"teledossier-{dossier_id[:8]}.zip")
 
 
 @API.route("POST", "/dossiers/{id}/end", summary="Fin de téléconsultation : note, montant, documents envoyés au patient",
@@ -92,14 +77,8 @@ async def end_consultation(call: Call) -> ConsultationEndOut:
     body: ConsultationEndIn = call.body
     settings = agent.dossier_settings
     dossier_id = call.request.match_info["id"]
-    try:
-        sent = await agent.store.write(consultation_end.end, dossier_id, body.rating, (body.comment or "").strip() or None,
-                                       body.amount_cents, body.send, [r.model_dump() for r in body.also_to], call.actor, settings.public_url, settings.establishment,
-                                       agent.config.dossiers.download_link_days, settings.zone, datetime.now(UTC))
-    except DossierRefused as exc:
-        raise refused(exc) from exc
-    except ShareRefused as exc:
-        raise ApiError(exc.code, **exc.params) from exc
+    sent, state = await agent.store.write(consultation_end.end, dossier_id, body.rating, (body.comment or "").strip() or None,
+                                   body.amount_cents, body.send, [r.model_dump() for r in body.also_to], call.actor, settings.public_url, settings.establishment,
+                                   agent.config.dossiers.download_link_days, settings.zone, datetime.now(UTC))
     agent.deliveries_wake()
-    state = (await agent.store.read(lambda db: db["dossiers"].get(dossier_id)["state"]))
     return ConsultationEndOut(sent=sent, state=state)

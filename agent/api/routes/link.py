@@ -14,19 +14,17 @@ from agent import dossier_documents, fiche, report, specialist_access
 from agent.api.context import agent_of
 from agent.api.errors import ApiError
 from agent.api.guard import GUEST_COOKIE
+from agent.api.responses import file_response
 from agent.api.join_page import refusal_text
 from agent.api.routes import API
-from agent.api.routes.dossiers import read_whole, refused
+from agent.api.routes.dossiers import read_whole
 from agent.api.routing import GUEST, PUBLIC, Call
 from agent.api.schemas import CodeIn, CodeSent, ExpertOpinionIn, LinkSessionOut, SpecialistDossierOut
-from agent.dossier import DossierRefused
 from agent.invitation import LinkRefused
-from agent.specialist_access import AccessRefused
 
 
-def _link_error(exc: LinkRefused | AccessRefused, call: Call) -> ApiError:
-    if isinstance(exc, AccessRefused):
-        return ApiError(exc.code, **exc.params)
+def _link_error(exc: LinkRefused, call: Call) -> ApiError:
+    """The link's own refusals, worded as its page words them (code refusals answer themselves)."""
     return ApiError("link_refused", reason=refusal_text(exc, agent_of(call.request).dossier_settings.zone))
 
 
@@ -38,7 +36,7 @@ async def send_code(call: Call) -> CodeSent:
     try:
         sent_to = await agent.store.write(specialist_access.send_code, match["room"], match["token"], datetime.now(UTC),
                                           agent.config.dossiers.report_window_hours, agent.config.dossiers.establishment, essential=True)
-    except (LinkRefused, AccessRefused) as exc:
+    except LinkRefused as exc:
         raise _link_error(exc, call) from exc
     agent.deliveries_wake()
     return CodeSent(sent_to=sent_to)
@@ -53,7 +51,7 @@ async def open_session(call: Call) -> web.Response:
         token, guest = await agent.store.write(specialist_access.open_session, match["room"], match["token"], call.body.code,
                                                datetime.now(UTC), agent.config.dossiers.report_window_hours, call.remote_addr,
                                                essential=True)
-    except (LinkRefused, AccessRefused) as exc:
+    except LinkRefused as exc:
         raise _link_error(exc, call) from exc
     out = LinkSessionOut(csrf_token=guest.csrf_token, expires_at=guest.expires_at, name=guest.name)
     response = web.json_response(out.model_dump(), status=201)
@@ -77,21 +75,15 @@ async def guest_dossier(call: Call) -> SpecialistDossierOut:
 @API.route("PATCH", "/guest/fiche", summary="Écrire l'avis de l'expert", tags=("specialist",), access=GUEST,
            body=ExpertOpinionIn, response=SpecialistDossierOut, errors=(409,))
 async def guest_opinion(call: Call) -> SpecialistDossierOut:
-    try:
-        await agent_of(call.request).store.write(fiche.update, call.guest.dossier_id, {"expert_opinion": call.body.expert_opinion.strip() or None},
-                                                 call.actor)
-    except DossierRefused as exc:
-        raise refused(exc) from exc
+    await agent_of(call.request).store.write(fiche.update, call.guest.dossier_id, {"expert_opinion": call.body.expert_opinion.strip() or None},
+                                             call.actor)
     return await guest_dossier(call)
 
 
 @API.route("POST", "/guest/signature", summary="Signer l'avis de l'expert : le télédossier est clôturé", tags=("specialist",),
            access=GUEST, response=SpecialistDossierOut, errors=(409, 422))
 async def guest_sign(call: Call) -> SpecialistDossierOut:
-    try:
-        await agent_of(call.request).store.write(fiche.sign, call.guest.dossier_id, call.actor, call.guest.name)
-    except DossierRefused as exc:
-        raise refused(exc) from exc
+    await agent_of(call.request).store.write(fiche.sign, call.guest.dossier_id, call.actor, call.guest.name)
     return await guest_dossier(call)
 
 
@@ -99,14 +91,10 @@ async def guest_sign(call: Call) -> SpecialistDossierOut:
            access=GUEST, content_type="application/octet-stream")
 async def guest_document(call: Call) -> web.Response:
     agent = agent_of(call.request)
-    try:
-        row = await agent.store.write(dossier_documents.opened, call.guest.dossier_id, call.request.match_info["document"], call.actor,
-                                      essential=True)
-    except DossierRefused as exc:
-        raise refused(exc) from exc
+    row = await agent.store.write(dossier_documents.opened, call.guest.dossier_id, call.request.match_info["document"], call.actor,
+                                  essential=True)
     data = await asyncio.get_running_loop().run_in_executor(None, agent.blobs.get, row["blob"])
-    return web.Response(body=data, content_type=row["mime"], headers={"Cache-Control": "no-store",
-                        "Content-Disposition": f'inline; filename="{row["name"].encode("ascii", "replace").decode()}"'})
+    return file_response(data, row["mime"], row["name"], inline=True)
 
 
 @API.route("GET", "/guest/report.pdf", summary="Compte rendu de téléconsultation (PDF)", tags=("specialist",),
@@ -116,6 +104,5 @@ async def guest_report(call: Call) -> web.Response:
     made = await agent.store.write(report.report_pdf, call.guest.dossier_id, agent.dossier_settings, call.actor, essential=True)
     if made is None:
         raise ApiError("not_found")
-    return web.Response(body=made[0], content_type="application/pdf", headers={
-        "Cache-Control": "no-store", "Content-Disposition": f'attachment; filename="compte-rendu-{call.guest.dossier_id[:8]}.pdf"'})
+    return file_response(made[0], "application/pdf", f"compte-rendu-{call.guest.dossier_id[:8]}.pdf")
 
