@@ -207,7 +207,7 @@ def send_invitation(db: Database, invitation_id: str, actor: Actor, settings: Se
     role = Role(person["role"])
     name = _person_name(person)
     greeting = _greeting(role, person)
-    link = settings.public_url.rstrip("/") + invitation.link_path(room["id"], invitation.token_for(invitation.signing_key(db), room["id"], invitation_id))
+    link = invitation.link_url(settings.public_url, invitation.signing_key(db), room["id"], invitation_id)
     message = invitation.invitation_message(
         establishment=settings.establishment, greeting=greeting, link=link, slot_start=slot_start, slot_minutes=slot_minutes,
         window=Window(invitation.parse_iso(room["opens_at"]), invitation.parse_iso(room["closes_at"])), zone=settings.zone,
@@ -246,7 +246,7 @@ def _invitations(db: Database, room_id: str, settings: Settings) -> list[dict[st
             "id": r["id"], "role": r["role"], "role_label": invitation.ROLE_LABELS[Role(r["role"])],
             "name": r["name"], "first_name": r["first_name"], "email": r["email"], "mobile": r["mobile"],
             "created_at": r["created_at"], "revoked_at": r["revoked_at"], "sends": r["sends"],
-            "link": settings.public_url.rstrip("/") + invitation.link_path(room_id, invitation.token_for(key, room_id, r["id"])),
+            "link": invitation.link_url(settings.public_url, key, room_id, r["id"]),
             "deliveries": [_delivery(s) for s in statuses.get(r["id"], [])],
         }
         for r in rows

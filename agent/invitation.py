@@ -106,6 +106,11 @@ def link_path(room_id: str, token: str) -> str:
     return f"/s/{room_id}/{token}"
 
 
+def link_url(public_url: str, key: bytes, room_id: str, invitation_id: str) -> str:
+    """The link a participant receives (and the kiosk may read out on the phone)."""
+    return public_url.rstrip("/") + link_path(room_id, token_for(key, room_id, invitation_id))
+
+
 # --- rooms, participants, invitations ----------------------------------------------------------
 
 def create_room(db: Database, window: Window, actor: Actor, dossier_id: str | None = None) -> str:

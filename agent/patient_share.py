@@ -5,8 +5,6 @@ Neither the email nor the SMS names the patient or the document."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import secrets
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -15,6 +13,7 @@ from zoneinfo import ZoneInfo
 from sqlite_utils import Database
 
 from agent import audit, invitation
+from agent.access import link_codes
 from agent.audit import Actor
 from agent.clock import utc_now_iso
 from agent.dossier import DossierRefused
@@ -22,17 +21,8 @@ from agent.notify import masked
 from agent.notify import queue as deliveries
 from agent.refusal import Refused
 
-CODE_SECONDS = 10 * 60
-RESEND_SECONDS = 30
-MAX_ATTEMPTS = 5
-
-
 class ShareRefused(Refused):
     """The document cannot be sent or downloaded."""
-
-
-def _id(token: str) -> str:
-    return hashlib.sha256(token.encode("ascii", "replace")).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -58,7 +48,7 @@ def share(db: Database, dossier_id: str, document_id: str, email: str | None, mo
         raise ShareRefused("patient_unreachable")
     token = secrets.token_urlsafe(18)
     expires = now + timedelta(days=days)
-    db["patient_shares"].insert({"id": _id(token), "document_id": document_id, "dossier_id": dossier_id, "email": email,
+    db["patient_shares"].insert({"id": link_codes.token_digest(token), "document_id": document_id, "dossier_id": dossier_id, "email": email,
                                  "mobile": mobile, "created_by": actor.login, "created_at": utc_now_iso(),
                                  "expires_at": expires.timestamp()})
     until = f"{invitation.long_date(expires, zone)} à {invitation.clock_time(expires, zone)}"
@@ -72,7 +62,7 @@ def share(db: Database, dossier_id: str, document_id: str, email: str | None, mo
 
 
 def check_live(db: Database, token: str, now: datetime) -> dict:
-    rows = list(db.query("SELECT s.*, x.patient_id FROM patient_shares s JOIN dossiers x ON x.id = s.dossier_id WHERE s.id = ?", [_id(token)]))
+    rows = list(db.query("SELECT s.*, x.patient_id FROM patient_shares s JOIN dossiers x ON x.id = s.dossier_id WHERE s.id = ?", [link_codes.token_digest(token)]))
     if not rows:
         raise ShareRefused("share_unknown")
     row = rows[0]
@@ -83,20 +73,13 @@ def check_live(db: Database, token: str, now: datetime) -> dict:
 
 def send_code(db: Database, token: str, now: datetime, establishment: str) -> str:
     row = check_live(db, token, now)
-    stamp = now.timestamp()
-    if row["code_sent_at"] and stamp - row["code_sent_at"] < RESEND_SECONDS:
-        raise ShareRefused("code_too_soon", seconds=int(RESEND_SECONDS - (stamp - row["code_sent_at"])) + 1)
-    code = f"{secrets.randbelow(10**6):06d}"
-    db["patient_shares"].update(row["id"], {"code_hash": _hash(row["id"], code), "code_sent_at": stamp,
-                                            "code_expires_at": stamp + CODE_SECONDS, "attempts": 0})
+    issued = link_codes.issue(row["id"], now.timestamp(), row["code_sent_at"])
+    db["patient_shares"].update(row["id"], {"code_hash": issued.digest, "code_sent_at": issued.sent_at,
+                                            "code_expires_at": issued.expires_at, "attempts": 0})
     deliveries.enqueue(db, "sms", row["mobile"], None,
-                       f"{establishment} : votre code pour télécharger votre document est {code}. Il expire dans 10 minutes.",
+                       f"{establishment} : votre code pour télécharger votre document est {issued.code}. Il expire dans 10 minutes.",
                        "otp", row["id"])
     return masked(row["mobile"])
-
-
-def _hash(share_id: str, code: str) -> str:
-    return hashlib.sha256(f"{share_id}:{code}".encode()).hexdigest()
 
 
 def download(db: Database, token: str, code: str, now: datetime, remote_addr: str | None) -> tuple[str, str]:
@@ -104,12 +87,10 @@ def download(db: Database, token: str, code: str, now: datetime, remote_addr: st
     row = check_live(db, token, now)
     who = audit.AuditEvent(actor=f"patient ({masked(row['email'])})", action="document.download", role="patient",
                            patient_id=row["patient_id"], remote_addr=remote_addr)
-    if not row["code_hash"] or now.timestamp() >= (row["code_expires_at"] or 0) or row["attempts"] >= MAX_ATTEMPTS:
-        raise ShareRefused("code_expired")
-    if not hmac.compare_digest(row["code_hash"], _hash(row["id"], code.strip())):
+    if not link_codes.matches(row["id"], code, row["code_hash"], row["code_expires_at"], row["attempts"], now.timestamp()):
         db["patient_shares"].update(row["id"], {"attempts": row["attempts"] + 1})
         audit.append(db, replace(who, outcome=audit.FAILURE, detail="code erroné"))
-        raise ShareRefused("code_wrong", left=MAX_ATTEMPTS - row["attempts"] - 1)
+        raise link_codes.wrong(row["attempts"])
     db["patient_shares"].update(row["id"], {"code_hash": None, "downloads": row["downloads"] + 1})
     doc = db["documents"].get(row["document_id"])
     audit.append(db, replace(who, detail=f"« {doc['name']} »"))

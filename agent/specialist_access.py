@@ -9,8 +9,6 @@ Pro Santé Connect will be a stronger way in (a later issue); it will open the s
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -18,16 +16,13 @@ from datetime import datetime, timedelta
 from sqlite_utils import Database
 
 from agent import audit, invitation
+from agent.access import link_codes
 from agent.audit import Actor
+from agent.directory import doctor_name
 from agent.invitation import Admission, LinkRefused, Refusal, Role, Window
 from agent.notify import masked
 from agent.notify import queue as deliveries
 from agent.refusal import Refused
-
-CODE_SECONDS = 10 * 60
-RESEND_SECONDS = 30
-MAX_ATTEMPTS = 5
-
 
 class AccessRefused(Refused):
     """The link or the code does not open the dossier."""
@@ -68,28 +63,21 @@ def _admit_specialist(db: Database, room_id: str, token: str, now: datetime, rep
     return admission
 
 
-def _hash(invitation_id: str, code: str) -> str:
-    return hashlib.sha256(f"{invitation_id}:{code}".encode()).hexdigest()
-
-
 def full_name(row: dict) -> str:
-    return f"Dr {row['first_name'] or ''} {(row['name'] or '').title()}".replace("  ", " ").strip()
+    return doctor_name(row["name"] or "", row["first_name"])
 
 
 def send_code(db: Database, room_id: str, token: str, now: datetime, report_hours: int, establishment: str) -> str:
     """Queue a one-time code to the specialist; returns where it went, masked ("+33 6 •• •• •• 12")."""
     admission = _admit_specialist(db, room_id, token, now, report_hours)
     person = db["participants"].get(admission.participant_id)
-    stamp = now.timestamp()
     previous = db.execute("SELECT sent_at FROM link_codes WHERE invitation_id = ?", [admission.invitation_id]).fetchone()
-    if previous and stamp - previous[0] < RESEND_SECONDS:
-        raise AccessRefused("code_too_soon", seconds=int(RESEND_SECONDS - (stamp - previous[0])) + 1)
-    code = f"{secrets.randbelow(10**6):06d}"
+    issued = link_codes.issue(admission.invitation_id, now.timestamp(), previous[0] if previous else None)
     channel, recipient = ("sms", person["mobile"]) if person["mobile"] else ("email", person["email"])
-    db["link_codes"].upsert({"invitation_id": admission.invitation_id, "code_hash": _hash(admission.invitation_id, code),
-                             "channel": channel, "sent_at": stamp, "expires_at": stamp + CODE_SECONDS, "attempts": 0},
+    db["link_codes"].upsert({"invitation_id": admission.invitation_id, "code_hash": issued.digest,
+                             "channel": channel, "sent_at": issued.sent_at, "expires_at": issued.expires_at, "attempts": 0},
                             pk="invitation_id")
-    text = f"{establishment} : votre code d'accès au télédossier est {code}. Il expire dans 10 minutes. Ne le communiquez à personne."
+    text = f"{establishment} : votre code d'accès au télédossier est {issued.code}. Il expire dans 10 minutes. Ne le communiquez à personne."
     deliveries.enqueue(db, channel, recipient, "Code d'accès au télédossier" if channel == "email" else None, text, "otp", admission.invitation_id)
     patient_id = db["dossiers"].get(admission.dossier_id)["patient_id"]
     audit.append(db, Actor(full_name(person), Role.SPECIALIST.value).event("link.code", patient_id, detail=f"code envoyé par {channel}"))
@@ -105,16 +93,15 @@ def open_session(db: Database, room_id: str, token: str, code: str, now: datetim
     patient_id = db["dossiers"].get(admission.dossier_id)["patient_id"]
     row = db.execute("SELECT code_hash, expires_at, attempts FROM link_codes WHERE invitation_id = ?", [admission.invitation_id]).fetchone()
     stamp = now.timestamp()
-    if row is None or stamp >= row[1] or row[2] >= MAX_ATTEMPTS:
-        raise AccessRefused("code_expired")
-    if not hmac.compare_digest(row[0], _hash(admission.invitation_id, code.strip())):
+    digest, expires_at, attempts = row if row else (None, None, 0)
+    if not link_codes.matches(admission.invitation_id, code, digest, expires_at, attempts, stamp):
         db.execute("UPDATE link_codes SET attempts = attempts + 1 WHERE invitation_id = ?", [admission.invitation_id])
         audit.append(db, actor.event("link.login", patient_id, outcome=audit.FAILURE, detail="code erroné"))
-        raise AccessRefused("code_wrong", left=MAX_ATTEMPTS - row[2] - 1)
+        raise link_codes.wrong(attempts)
     db.execute("DELETE FROM link_codes WHERE invitation_id = ?", [admission.invitation_id])  # a code works once
     session_token = secrets.token_urlsafe(32)
     expires = access_window(admission, report_hours).closes_at.timestamp()
-    guest = Guest(hashlib.sha256(session_token.encode()).hexdigest(), admission.invitation_id, admission.dossier_id, patient_id,
+    guest = Guest(link_codes.token_digest(session_token), admission.invitation_id, admission.dossier_id, patient_id,
                   actor.login, secrets.token_urlsafe(32), expires)
     db["link_sessions"].insert({"id": guest.session_id, "invitation_id": guest.invitation_id, "csrf_token": guest.csrf_token,
                                 "created_at": stamp, "expires_at": expires, "remote_addr": remote_addr})
@@ -130,7 +117,7 @@ def find(db: Database, session_token: str, now: datetime, report_hours: int) -> 
                   r.closes_at
            FROM link_sessions s JOIN invitations i ON i.id = s.invitation_id JOIN participants p ON p.id = i.participant_id
                 JOIN rooms r ON r.id = i.room_id JOIN dossiers d ON d.id = r.dossier_id
-           WHERE s.id = ?""", [hashlib.sha256(session_token.encode("ascii", "replace")).hexdigest()]))
+           WHERE s.id = ?""", [link_codes.token_digest(session_token)]))
     if not rows:
         return None
     r = rows[0]

@@ -7,7 +7,6 @@ client echoes in a header on every state-changing request.
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from dataclasses import dataclass
 
@@ -15,6 +14,7 @@ from sqlite_utils import Database
 
 from agent import audit
 from agent.access.accounts import Principal
+from agent.access.link_codes import token_digest
 from agent.audit import AuditEvent
 from agent.access.roles import Role
 
@@ -25,10 +25,6 @@ TOUCH_INTERVAL = 10.0
 
 def touch_interval(idle_seconds: float) -> float:
     return min(TOUCH_INTERVAL, idle_seconds / 10)
-
-
-def _id_of(token: str) -> str:
-    return hashlib.sha256(token.encode("ascii", "replace")).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -54,7 +50,7 @@ def open_session(
 ) -> tuple[str, Session]:
     token = secrets.token_urlsafe(32)
     row = {
-        "id": _id_of(token),
+        "id": token_digest(token),
         "user_id": principal.user_id,
         "method": method,
         "csrf_token": secrets.token_urlsafe(32),
@@ -75,7 +71,7 @@ def find(db: Database, token: str, now: float | None) -> Session | None:
         db.query(
             "SELECT s.*, u.login, u.display_name, u.role FROM sessions s JOIN users u ON u.id = s.user_id "
             "WHERE s.id = ? AND s.expires_at > ? AND u.disabled = 0",
-            [_id_of(token), now if now is not None else float("-inf")],
+            [token_digest(token), now if now is not None else float("-inf")],
         )
     )
     if not rows:

@@ -13,9 +13,10 @@ from agent import patient_share
 from agent.api.context import agent_of
 from agent.api.responses import file_response, message_page
 from agent.api.errors import MESSAGES
+from agent.refusal import Refused
 
 
-def _refused(establishment: str, exc: patient_share.ShareRefused, token: str) -> web.Response:
+def _refused(establishment: str, exc: Refused, token: str) -> web.Response:
     status, template = MESSAGES[exc.code]
     again = "" if exc.code in ("share_unknown", "share_expired") else _ask_form(token, "Recevoir un nouveau code")
     return message_page(status, establishment, "Téléchargement impossible",
@@ -33,7 +34,7 @@ async def landing(request: web.Request) -> web.Response:
     token = request.match_info["token"]
     try:
         await agent.store.read(patient_share.check_live, token, datetime.now(UTC))
-    except patient_share.ShareRefused as exc:
+    except Refused as exc:
         return _refused(establishment, exc, token)
     return message_page(200, establishment, "Un document vous attend",
                  "<p>Pour protéger vos données de santé, un code à usage unique vous est envoyé par SMS.</p>"
@@ -46,7 +47,7 @@ async def send_code(request: web.Request) -> web.Response:
     token = request.match_info["token"]
     try:
         where = await agent.store.write(patient_share.send_code, token, datetime.now(UTC), establishment, essential=True)
-    except patient_share.ShareRefused as exc:
+    except Refused as exc:
         return _refused(establishment, exc, token)
     agent.deliveries_wake()
     return message_page(200, establishment, "Saisissez le code reçu",
@@ -65,7 +66,7 @@ async def download(request: web.Request) -> web.Response:
     code = str(form.get("code", ""))[:12]
     try:
         blob, name = await agent.store.write(patient_share.download, token, code, datetime.now(UTC), request.remote, essential=True)
-    except patient_share.ShareRefused as exc:
+    except Refused as exc:
         return _refused(establishment, exc, token)
     data = await asyncio.get_running_loop().run_in_executor(None, agent.blobs.get, blob)
     return file_response(data, "application/pdf", name)
