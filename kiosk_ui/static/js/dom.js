@@ -83,3 +83,19 @@ export function toast(message, kind = "info") {
   box.append(item);
   setTimeout(() => item.remove(), 5000);
 }
+
+// What cannot be undone (revoking a link, signing, dropping a draft) takes two taps and no browser
+// dialog: the first arms the button for a few seconds under `confirmLabel`, the second acts, so a
+// glove brushing it does nothing.
+export function twoTaps(label, confirmLabel, action) {
+  return (event) => {
+    const button = event.currentTarget;
+    if (!button.dataset.armed) {
+      button.dataset.armed = "1";
+      button.textContent = confirmLabel;
+      setTimeout(() => { delete button.dataset.armed; button.textContent = label; }, 4000);
+      return;
+    }
+    action();
+  };
+}

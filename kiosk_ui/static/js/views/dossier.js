@@ -2,7 +2,7 @@
 // each email and SMS (sent, waiting for the network, refused), with resend and revoke (seed 000
 // §2.3.1 "Renvoi d'invitation").
 import { api } from "../api.js";
-import { h, icon, reportError, toast } from "../dom.js";
+import { h, icon, reportError, toast, twoTaps } from "../dom.js";
 import { T, ageOn, frDate, frDay, frPhone, frStamp, frTime, frWhen, isSameDay } from "../i18n.js";
 import { documentsCard } from "./dossier_documents.js";
 import { ficheCard } from "./dossier_fiche.js";
@@ -29,21 +29,6 @@ function deliveryLine(d) {
     : d.state === "failed" ? D().failed(d.last_error || "")
       : d.last_error ? D().waiting(d.last_error) : D().queued;
   return h("li", { class: `delivery delivery-${d.state}` }, h("strong", {}, `${channel} ${d.channel === "sms" ? frPhone(d.recipient) : d.recipient}`), " — ", state);
-}
-
-// A link revoked cannot be given back: the first tap arms the button for a few seconds, the
-// second revokes (as the wizard's "Abandonner"), so a glove brushing it does nothing.
-function twoTaps(label, confirmLabel, action) {
-  return (event) => {
-    const button = event.currentTarget;
-    if (!button.dataset.armed) {
-      button.dataset.armed = "1";
-      button.textContent = confirmLabel;
-      setTimeout(() => { delete button.dataset.armed; button.textContent = label; }, 4000);
-      return;
-    }
-    action();
-  };
 }
 
 // After "Renvoyer l'invitation" a channel has several messages (oldest first): the last one says

@@ -2,7 +2,7 @@
 // history, observations and vitals; the expert's opinion, which a doctor writes and signs. Once
 // signed, everything reads only. What is typed stays on screen when the page refreshes itself.
 import { api } from "../api.js";
-import { h, reportError, toast } from "../dom.js";
+import { h, reportError, toast, twoTaps } from "../dom.js";
 import { T, frWhen } from "../i18n.js";
 
 const F = () => T.fiche;
@@ -57,7 +57,7 @@ export function ficheCard({ dossier, session, onChanged }) {
       : h("p", { class: "prose" }, f.expert_opinion || F().opinionWaiting),
     f.signed_by ? h("p", { class: "signed" }, F().signedBy(f.signed_by, frWhen(f.signed_at))) : null,
     h("div", { class: "actions-row" }, save,
-      doctor && !closed ? h("button", { class: "button secondary", type: "button", "data-sign": "", onclick: sign } , F().sign) : null));
+      doctor && !closed ? h("button", { class: "button secondary", type: "button", "data-sign": "", onclick: twoTaps(F().sign, F().signConfirm, signNow) }, F().sign) : null));
 
   function changes() {
     const body = {};
@@ -85,15 +85,8 @@ export function ficheCard({ dossier, session, onChanged }) {
     }
   });
 
-  // A signature is final: two taps, as for revoking a link.
-  async function sign(event) {
-    const button = event.currentTarget;
-    if (!button.dataset.armed) {
-      button.dataset.armed = "1";
-      button.textContent = F().signConfirm;
-      setTimeout(() => { delete button.dataset.armed; button.textContent = F().sign; }, 4000);
-      return;
-    }
+  // A signature is final.
+  async function signNow() {
     try {
       await saveFiche();
       onChanged(await api("POST", `/dossiers/${dossier.id}/signature`));

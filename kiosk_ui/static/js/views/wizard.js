@@ -3,7 +3,7 @@
 // Everything typed lives in one draft object, saved on the agent (per staff member) after every
 // change: a reload, a lock or a power cut resumes where the nurse was; "Retour" keeps it all.
 import { api } from "../api.js";
-import { h, reportError, toast } from "../dom.js";
+import { h, reportError, toast, twoTaps } from "../dom.js";
 import { T } from "../i18n.js";
 import { STEPS } from "./wizard_steps.js";
 
@@ -77,21 +77,13 @@ export function wizardView({ onCreated }) {
     render();
   }
 
-  // Two taps, no browser dialog: the first arms the button for a few seconds.
-  async function abandon(event) {
-    const button = event.currentTarget;
-    if (!button.dataset.armed) {
-      button.dataset.armed = "1";
-      button.textContent = T.wizard.abandonConfirm;
-      setTimeout(() => { delete button.dataset.armed; button.textContent = T.wizard.abandon; }, 4000);
-      return;
-    }
+  const abandon = twoTaps(T.wizard.abandon, T.wizard.abandonConfirm, async () => {
     clearTimeout(saveTimer);
     saveTimer = null;
     await put({ draft: null });
     draft = emptyDraft();
     render();
-  }
+  });
 
   function render() {
     const step = STEPS[draft.step];
