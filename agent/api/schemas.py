@@ -335,7 +335,9 @@ class InvitationOut(BaseModel):
     deliveries: list[DeliveryOut]
 
 
-class DossierOut(BaseModel):
+class SpecialistDossierOut(BaseModel):
+    """A dossier as its specialist reads it through their link: without the participants' links."""
+
     id: str
     state: DossierState
     state_label: str
@@ -346,13 +348,18 @@ class DossierOut(BaseModel):
     specialist: dict[str, Any] | None
     slot: dict[str, Any] | None
     room: dict[str, Any] | None
-    invitations: list[InvitationOut]
     fiche: dict[str, Any]
     vitals: list[dict[str, Any]]
     documents: list[DocumentOut]
     created_at: str
     created_by: str | None
     updated_at: str
+
+
+class DossierOut(SpecialistDossierOut):
+    """A dossier as the staff see it: with its invitations."""
+
+    invitations: list[InvitationOut]
 
 
 class WizardDraft(Strict):
@@ -409,25 +416,6 @@ class LinkSessionOut(BaseModel):
 
 class ExpertOpinionIn(Strict):
     expert_opinion: str = Field(max_length=20000)
-
-
-class SpecialistDossierOut(BaseModel):
-    id: str
-    state: DossierState
-    state_label: str
-    patient: dict[str, Any]
-    reason: str | None
-    consent: dict[str, Any]
-    accompaniment: dict[str, Any]
-    specialist: dict[str, Any] | None
-    slot: dict[str, Any] | None
-    room: dict[str, Any] | None
-    fiche: dict[str, Any]
-    vitals: list[dict[str, Any]]
-    documents: list[DocumentOut]
-    created_at: str
-    created_by: str | None
-    updated_at: str
 
 
 class VisioIn(_Contact):
