@@ -13,3 +13,9 @@ def utc_now_iso() -> str:
 def now() -> float:
     """Wall-clock epoch seconds (sessions, lockouts: they must survive a restart)."""
     return time.time()
+
+
+def french_date(iso_date: str) -> str:
+    """"1931-11-02" -> "02/11/1931", as French forms and letters write dates."""
+    year, month, day = iso_date.split("-")
+    return f"{day}/{month}/{year}"

@@ -192,7 +192,7 @@ def create(db: Database, new: NewDossier, actor: Actor, settings: Settings, now:
     for participant_id in to_invite:
         send_invitation(db, invitation.invite(db, participant_id, actor), actor, settings, new.patient_id)
     outbox.record_change(db, "dossier", dossier_id, "create", {k: v for k, v in row.items() if k != "created_by"})
-    return _read(db, dossier_id, settings)  # type: ignore[return-value]
+    return load(db, dossier_id, settings)  # type: ignore[return-value]
 
 
 def send_invitation(db: Database, invitation_id: str, actor: Actor, settings: Settings, patient_id: str | None) -> None:
@@ -257,7 +257,8 @@ def _delivery(status: Any) -> dict[str, Any]:
     return {k: getattr(status, k) for k in ("channel", "recipient", "state", "attempts", "last_error", "sent_at")}
 
 
-def _read(db: Database, dossier_id: str, settings: Settings) -> Dossier | None:
+def load(db: Database, dossier_id: str, settings: Settings) -> Dossier | None:
+    """The dossier, unaudited: for callers that audit their own use of it (`read`, the report)."""
     rows = list(db.query(
         """SELECT d.*, coalesce(p.used_name, p.birth_name) AS p_name, json_extract(p.first_names, '$[0]') AS p_first,
                   p.birth_date AS p_birth, p.sex AS p_sex, c.given, c.comment, c.collected_by, c.collected_at,
@@ -296,7 +297,7 @@ def _read(db: Database, dossier_id: str, settings: Settings) -> Dossier | None:
 
 
 def read(db: Database, dossier_id: str, actor: Actor, settings: Settings) -> Dossier | None:
-    found = _read(db, dossier_id, settings)
+    found = load(db, dossier_id, settings)
     if found is None:
         audit.append(db, actor.event("dossier.read", None, outcome=audit.FAILURE, detail=f"télédossier {dossier_id[:40]} introuvable"))
         return None

@@ -14,7 +14,8 @@ from sqlite_utils import Database
 
 from agent import audit, dossier_documents, fiche
 from agent.audit import Actor
-from agent.dossier import Settings, _read
+from agent.clock import french_date
+from agent.dossier import Settings, load
 from agent.identity import QUALIFIED
 from agent.invitation import parse_iso
 from agent.report_pdf import ReportData, ReportDocument, ReportPatient, ReportVital, render
@@ -31,18 +32,13 @@ def _when(iso: str | None, zone: ZoneInfo) -> str:
     return parse_iso(iso).astimezone(zone).strftime("%d/%m/%Y à %H:%M")
 
 
-def _date(iso_date: str) -> str:
-    y, m, d = iso_date.split("-")
-    return f"{d}/{m}/{y}"
-
-
 def _staff_name(db: Database, login: str | None) -> str:
     row = db.execute("SELECT display_name FROM users WHERE login = ?", [login]).fetchone()
     return row[0] if row else (login or "inconnu")
 
 
 def report_data(db: Database, dossier_id: str, settings: Settings) -> ReportData | None:
-    found = _read(db, dossier_id, settings)
+    found = load(db, dossier_id, settings)
     if found is None:
         return None
     row = db["dossiers"].get(dossier_id)
@@ -67,7 +63,7 @@ def report_data(db: Database, dossier_id: str, settings: Settings) -> ReportData
         generated_at=datetime.now(UTC).astimezone(zone).strftime("%d/%m/%Y à %H:%M"),
         patient=ReportPatient(
             display_name=found.patient["display_name"], birth_name=p["birth_name"], used_name=p["used_name"],
-            first_names=json.loads(p["first_names"]), birth_date=_date(p["birth_date"]), sex=SEXES[p["sex"]],
+            first_names=json.loads(p["first_names"]), birth_date=french_date(p["birth_date"]), sex=SEXES[p["sex"]],
             ins=p["ins"] if p["identity_status"] == QUALIFIED else None,
         ),
         slot=slot,

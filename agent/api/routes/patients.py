@@ -5,6 +5,7 @@ from __future__ import annotations
 from agent import identity
 from agent import ins as ins_rules
 from agent.access.roles import Permission
+from agent.clock import french_date
 from agent.api.context import agent_of
 from agent.api.errors import ApiError, from_validation_errors
 from agent.api.routes import API
@@ -25,10 +26,6 @@ def _born(sex: str) -> str:
     return {"F": "née", "M": "né"}.get(sex, "né(e)")
 
 
-def _fr_date(iso_date: str) -> str:
-    return "/".join(reversed(iso_date.split("-")))
-
-
 @API.route("POST", "/patients", summary="Créer une identité patient (409 si un doublon probable existe)", tags=("patients",),
            access=Permission.HEALTH_WRITE, body=PatientCreate, response=PatientOut, status=201, errors=(409,))
 async def create_patient(call: Call) -> PatientOut:
@@ -38,7 +35,7 @@ async def create_patient(call: Call) -> PatientOut:
     if isinstance(created, list):
         raise ApiError(
             "likely_duplicate",
-            names=", ".join(f"{d.display_name} ({_born(d.sex)} le {_fr_date(d.birth_date)})" for d in created),
+            names=", ".join(f"{d.display_name} ({_born(d.sex)} le {french_date(d.birth_date)})" for d in created),
             duplicates=[{"id": d.id, "display_name": d.display_name, "birth_date": d.birth_date, "sex": d.sex,
                          "identity_status": d.identity_status} for d in created],
         )
