@@ -15,13 +15,14 @@ import time
 import aiohttp
 from aiohttp import web
 
-from agent import __version__, dossier
+from agent import __version__, dossier, tls
 from agent.access import sessions, throttle
 from agent.access.login import LoginPolicy
 from agent.api.guard import allowed_hosts
 from agent.api.openapi import build_document
 from agent.api.routes import API
 from agent.api.server import build_app
+from agent.call.calls import Calls
 from agent.clock import now
 from agent.config import Config
 from agent.logs import fields
@@ -57,6 +58,7 @@ class Agent:
         self.service = ServiceManager()
         self.openapi_document = build_document(API, __version__)
         self.dossier_settings = dossier.settings_from(config)
+        self.calls = Calls(self)
         self._http: aiohttp.ClientSession | None = None
         self._dispatcher: Dispatcher | None = None
         self._dispatching: asyncio.Task[None] | None = None
@@ -72,6 +74,9 @@ class Agent:
         await self._runner.setup()
         server = self.config.server
         await web.TCPSite(self._runner, server.host, server.port, reuse_address=True).start()
+        if server.https_port:
+            context = await asyncio.get_running_loop().run_in_executor(None, tls.server_context, server, self.config.storage.data_dir)
+            await web.TCPSite(self._runner, server.host, server.https_port, ssl_context=context, reuse_address=True).start()
         self._housekeeping = asyncio.get_running_loop().create_task(self._housekeep())
         self._http = aiohttp.ClientSession()
         self._dispatcher = Dispatcher(self.store, self.config.mail, self.config.sms, self._http)
@@ -106,6 +111,7 @@ class Agent:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
+        await self.calls.close()
         if self._http:
             await self._http.close()
         if self._runner:

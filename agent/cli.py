@@ -29,6 +29,7 @@ def _config_options(parser: argparse.ArgumentParser, server: bool = False) -> No
     if server:
         parser.add_argument("--host", help="listen address (overrides [server] host)")
         parser.add_argument("--port", type=int, help="listen port (overrides [server] port)")
+        parser.add_argument("--https-port", type=int, help="HTTPS port of the join pages, 0 for none (overrides [server] https_port)")
         parser.add_argument("--simulate", action="store_true", help="simulated devices (cameras, card reader, sensors)")
 
 
@@ -40,6 +41,8 @@ def _load(args: argparse.Namespace) -> Config:
         overrides.setdefault("server", {})["host"] = args.host
     if getattr(args, "port", None):
         overrides.setdefault("server", {})["port"] = args.port
+    if getattr(args, "https_port", None) is not None:
+        overrides.setdefault("server", {})["https_port"] = args.https_port
     if getattr(args, "simulate", False):
         overrides.setdefault("devices", {})["simulate"] = True
     return load_config(args.config, overrides)

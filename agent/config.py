@@ -32,6 +32,9 @@ class ServerConfig(Section):
     port: int = Field(8080, ge=1, le=65535, description="TCP port of the kiosk, API and metrics.")
     public_url: str = Field("http://127.0.0.1:8080", description="Base of every link the cart sends out (invitations).")
     max_body_kib: int = Field(256, ge=1, description="Largest JSON request body accepted, in KiB (file uploads have their own limit).")
+    https_port: int = Field(8443, ge=0, le=65535, description="TCP port of the HTTPS listener that invitation links reach (browsers give the camera only to secure pages; loopback is exempt). 0: no HTTPS listener. It listens on `host`, like the kiosk.")
+    tls_certificate: str = Field("", description="PEM certificate chain of the HTTPS listener. Empty: the cart makes its own self-signed certificate on first start (in the data directory), which browsers accept after a warning; give a real one for invitations sent outside the EHPAD.")
+    tls_key: str = Field("", description="PEM private key matching `tls_certificate`.")
     allowed_hosts: list[str] = Field(default_factory=list, description="Extra names (host or host:port) the agent answers to besides loopback, `host` and public_url's host, e.g. the cart's name on the EHPAD network. Other Host headers are refused (DNS rebinding).")
 
 
@@ -91,6 +94,34 @@ class DevicesConfig(Section):
     simulate: bool = Field(False, description="Use simulated devices (cameras, card reader, sensors). `--simulate` turns it on.")
 
 
+class IceServer(Section):
+    urls: list[str] = Field(min_length=1, description="stun:host:port, turn:host:port?transport=udp|tcp")
+    username: str = ""
+    credential: str = ""
+
+
+class CallConfig(Section):
+    ice_servers: list[IceServer] = Field(default_factory=list, description="STUN and TURN servers given to every peer of the call, e.g. `[{urls = [\"turn:turn.example.fr:3478\"], username = \"cart\", credential = \"…\"}]` (docs/coturn.md). Empty: direct connections only, which work on the EHPAD's own network. The cart itself uses the first TURN server only (aiortc takes one).")
+    ice_transport_policy: str = Field("all", pattern="^(all|relay)$", description="`relay` forces every media path through the TURN server (networks that block peer-to-peer traffic); `all` tries direct paths first.")
+    auto_answer: bool = Field(False, description="The cart joins the call by itself when an invited participant enters the room during its window (carts left without staff at the screen). Off: the nurse taps « Entrer en salle ».")
+    video_codec: str = Field("VP8", pattern="^(VP8|H264)$", description="Codec of the cart's video. VP8 costs half of aiortc's H.264 on a 2-core cart at 720p (bench/README.md); H.264 for old iPhones.")
+    max_remote_participants: int = Field(3, ge=1, le=3, description="Remote participants at once in a room (specialist, relative, another professional); the room is a full mesh, the cart encodes once per participant.")
+
+
+class MediaConfig(Section):
+    room_camera: str = Field("", description="The room camera: its /dev/v4l/by-id name (or a path). Empty: the first camera found.")
+    exam_camera: str = Field("", description="The exam camera (dermatoscope, otoscope): its /dev/v4l/by-id name (or a path). Empty: the second camera found, if any.")
+    camera_width: int = Field(1280, ge=160, le=3840, description="Width asked of the cameras, in pixels; a snapshot keeps the camera's full resolution.")
+    camera_height: int = Field(720, ge=120, le=2160, description="Height asked of the cameras, in pixels.")
+    camera_fps: float = Field(30, gt=0, le=60, description="Frame rate asked of the cameras.")
+    camera_format: str = Field("mjpeg", pattern="^(mjpeg|yuyv422|)$", description="Pixel format asked of the cameras: `mjpeg` fits 720p at 30 fps in USB 2.0; empty lets the camera choose.")
+    preview_width: int = Field(640, ge=160, le=1920, description="Width of the local preview on the kiosk (JPEG frames, cheap to make and to show).")
+    preview_fps: float = Field(12, gt=0, le=30, description="Frame rate of the local preview: enough to aim an otoscope.")
+    audio_backend: str = Field("pulse", pattern="^(pulse|alsa)$", description="How the microphone is read: `pulse` (PipeWire's PulseAudio service, the image's default) or `alsa`.")
+    audio_input: str = Field("", description="Microphone device. Empty: `echo-cancel-source` with echo_cancel = \"pipewire\", else `default`.")
+    echo_cancel: str = Field("pipewire", pattern="^(pipewire|device|none)$", description="Who cancels the echo of the speaker in the microphone (aiortc has no canceller): `pipewire` (the image loads PipeWire's echo-cancel module and the cart records its cancelled source), `device` (a USB speakerphone cancels it itself), `none` (headset only). docs/sound.md.")
+
+
 class LoggingConfig(Section):
     level: str = Field("INFO", pattern="^(DEBUG|INFO|WARNING|ERROR)$", description="Least severe log level written.")
 
@@ -103,6 +134,8 @@ class Config(Section):
     mail: MailConfig = MailConfig()
     sms: SmsConfig = SmsConfig()
     devices: DevicesConfig = DevicesConfig()
+    call: CallConfig = CallConfig()
+    media: MediaConfig = MediaConfig()
     logging: LoggingConfig = LoggingConfig()
 
 

@@ -195,6 +195,14 @@ def admit(db: Database, room_id: str, token: str, now: datetime) -> Admission:
     return admission
 
 
+def display_name(admission: Admission) -> str:
+    """How the room shows a participant: "Dr Claire PETIT", "Marc DURAND", or their role."""
+    if not admission.name:
+        return ROLE_LABELS[admission.role]
+    name = f"{admission.first_name or ''} {admission.name.upper()}".strip()
+    return f"Dr {name}" if admission.role is Role.SPECIALIST else name
+
+
 def audit_opening(db: Database, admission: Admission | None, patient_id: str | None, outcome: str, detail: str,
                   remote_addr: str | None) -> None:
     who = f"invité:{admission.invitation_id[:6]}" if admission else "lien inconnu"

@@ -55,4 +55,6 @@ def setup(level: str) -> str:
         handler.setFormatter(KeyValueFormatter())
     root.addHandler(handler)
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    # ICE logs every candidate pair check at INFO: dozens of lines per call, none a nurse or technician needs.
+    logging.getLogger("aioice").setLevel(logging.WARNING)
     return target

@@ -35,6 +35,41 @@ class Metrics:
         self.outbox = Gauge("telecart_outbox_pending", "Changes waiting to be sent to the regional server", registry=r)
         self.audit = Gauge("telecart_audit_records", "Records in the audit trail", registry=r)
         self.free = Gauge("telecart_store_free_bytes", "Free space on the data directory's disk", registry=r)
+        self.call_members = Gauge("telecart_call_members", "People in the cart's call, the cart included", registry=r)
+        # What each remote participant's browser measures of the cart's video (one series per participant).
+        who = ["participant", "role"]
+        self.call_fps = Gauge("telecart_call_video_fps", "Frames per second of the cart's video, as decoded by the participant", who, registry=r)
+        self.call_width = Gauge("telecart_call_video_width", "Width of the cart's video as received", who, registry=r)
+        self.call_height = Gauge("telecart_call_video_height", "Height of the cart's video as received", who, registry=r)
+        self.call_bitrate = Gauge("telecart_call_video_bitrate_kbps", "Bitrate of the cart's video as received", who, registry=r)
+        self.call_lost = Gauge("telecart_call_packets_lost", "RTP packets of the cart's video lost on the way", who, registry=r)
+        self.call_rtt = Gauge("telecart_call_rtt_ms", "Round-trip time of the media path", who, registry=r)
+        self.call_codec = Gauge("telecart_call_codec_info", "Codec and ICE candidate type of the media path (1 when in use)",
+                                who + ["codec", "candidate"], registry=r)
+        self._call_series: dict[str, tuple[str, ...]] = {}
+
+    def observe_call(self, participant: str, role: str, stats: dict) -> None:
+        labels = (participant, role)
+        for gauge, key in ((self.call_fps, "fps"), (self.call_width, "width"), (self.call_height, "height"),
+                           (self.call_bitrate, "bitrate_kbps"), (self.call_lost, "packets_lost"), (self.call_rtt, "rtt_ms")):
+            if stats.get(key) is not None:
+                gauge.labels(*labels).set(stats[key])
+        codec = (participant, role, str(stats.get("codec", "")), str(stats.get("candidate", "")))
+        previous = self._call_series.get(participant)
+        if previous and previous != codec:
+            self.call_codec.remove(*previous)
+        self.call_codec.labels(*codec).set(1)
+        self._call_series[participant] = codec
+
+    def forget_call(self, participant: str, role: str) -> None:
+        for gauge in (self.call_fps, self.call_width, self.call_height, self.call_bitrate, self.call_lost, self.call_rtt):
+            try:
+                gauge.remove(participant, role)
+            except KeyError:
+                pass
+        codec = self._call_series.pop(participant, None)
+        if codec:
+            self.call_codec.remove(*codec)
 
     async def refresh(self, agent: Agent) -> None:
         """Gauges read from the store, refreshed when scraped."""

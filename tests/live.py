@@ -61,6 +61,7 @@ class LiveAgent:
     data_dir: Path
     port: int
     config: Path | None = None
+    https_port: int = 0  # none by default: parallel agents would all want 8443
     env: dict[str, str] = field(default_factory=dict)
     proc: subprocess.Popen[bytes] | None = None
     log_path: Path | None = None
@@ -70,7 +71,8 @@ class LiveAgent:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self, timeout: float = 20.0) -> LiveAgent:
-        args = [sys.executable, "-m", "agent.cli", "run", "--simulate", "--data-dir", str(self.data_dir), "--port", str(self.port)]
+        args = [sys.executable, "-m", "agent.cli", "run", "--simulate", "--data-dir", str(self.data_dir), "--port", str(self.port),
+                "--https-port", str(self.https_port)]
         if self.config:
             args += ["--config", str(self.config)]
         self.log_path = self.data_dir.parent / f"agent-{self.port}.log"

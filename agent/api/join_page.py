@@ -72,15 +72,13 @@ async def landing(request: web.Request) -> web.Response:
     zone = settings.zone
     admission = outcome if isinstance(outcome, Admission) else outcome.admission
     late = isinstance(outcome, LinkRefused) and outcome.reason is Refusal.CLOSED
-    if (admission and admission.role is invitation.Role.SPECIALIST and admission.dossier_id
-            and (isinstance(outcome, Admission) or (late and specialist_access.access_window(
-                admission, agent.config.dossiers.report_window_hours).contains(now)))):
+    specialist = admission is not None and admission.role is invitation.Role.SPECIALIST and admission.dossier_id
+    wants_dossier = request.query.get("vue") == "dossier"
+    if specialist and ((isinstance(outcome, Admission) and wants_dossier) or (late and specialist_access.access_window(
+            admission, agent.config.dossiers.report_window_hours).contains(now))):
         return _specialist_shell(settings.establishment)
     if isinstance(outcome, Admission):
-        return _page(200, "La salle est ouverte", [
-            f"Bonjour{_name(outcome)}. La salle de téléconsultation est ouverte jusqu'au {html.escape(_moment(outcome.window.closes_at, zone))}.",
-            "L'équipe soignante vous attend. Gardez cette page ouverte : la visioconférence démarre ici.",
-        ], settings.establishment)
+        return _room_shell(outcome, request.path, settings.establishment, bool(specialist))
     if outcome.reason is Refusal.NOT_YET and outcome.admission:
         window = outcome.admission.window
         return _page(200, "La salle n'est pas encore ouverte", [
@@ -92,6 +90,20 @@ async def landing(request: web.Request) -> web.Response:
     status, title, text = _REFUSALS[outcome.reason]
     closes = _moment(outcome.admission.window.closes_at, zone) if outcome.admission else ""
     return _page(status, title, [html.escape(text.format(closes=closes))], settings.establishment)
+
+
+def _room_shell(admission: Admission, link: str, establishment: str, specialist: bool) -> web.Response:
+    """The call (kiosk_ui/static/call/join.js): a camera and microphone check, then the room."""
+    data = {"socket": f"{link}/ws", "role": admission.role.value, "name": invitation.display_name(admission),
+            "dossier-link": f"{link}?vue=dossier" if specialist else None}
+    attrs = " ".join(f'data-{k}="{html.escape(v)}"' for k, v in data.items() if v)
+    text = f"""<!doctype html><html lang="fr"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1"><meta name="robots" content="noindex">
+<title>Téléconsultation — {html.escape(establishment)}</title><link rel="stylesheet" href="/static/css/telecart.css"></head>
+<body class="room-page"><header class="specialist-bar"><strong>{html.escape(establishment)}</strong> · Téléconsultation</header>
+<main id="room" class="room-main" {attrs}><p>Chargement…</p></main><div id="toasts" class="toasts" aria-live="polite"></div>
+<script type="module" src="/static/call/join.js"></script></body></html>"""
+    return web.Response(text=text, content_type="text/html", charset="utf-8", headers=NO_STORE)
 
 
 def _specialist_shell(establishment: str) -> web.Response:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-from agent.api import join_page, share_page
+from agent.api import join_page, room_socket, share_page
 from agent.api.context import AGENT
 from agent.api.errors import ApiError
 from agent.api.guard import check_host
@@ -141,4 +141,5 @@ def build_app(agent: Agent) -> web.Application:
     app.router.add_get("/static/{path:.+}", _static)
     app.router.add_get("/s/{room}/{token}", join_page.landing)
     share_page.install(app)
+    room_socket.install(app)
     return app

@@ -103,8 +103,10 @@ def test_specialist_from_the_directory_gets_an_email_and_an_sms_whose_link_opens
     assert cart.sms.authorizations[-1] == f"Bearer {BEARER}"
     assert link_in(sms) == link_in(text) == invitation["link"]
 
-    page = requests.get(link_in(text))  # the specialist's page: a one-time code opens the dossier
-    assert page.status_code == 200 and "/static/specialist/app.js" in page.text
+    page = requests.get(link_in(text))  # the room, with a way to the dossier for the specialist
+    assert page.status_code == 200 and "/static/call/join.js" in page.text and "?vue=dossier" in page.text
+    dossier_page = requests.get(link_in(text) + "?vue=dossier")  # a one-time code opens the dossier
+    assert dossier_page.status_code == 200 and "/static/specialist/app.js" in dossier_page.text
     assert page.headers["Cache-Control"] == "no-store" and page.headers["Referrer-Policy"] == "no-referrer"
 
     # The dossier page shows both messages as sent.
@@ -183,7 +185,8 @@ def test_a_remote_relative_is_invited_a_present_one_is_not(cart: Cart) -> None:
     [email] = eventually(lambda: cart.emails_to("paul@famille.example"))
     assert email.get_content().startswith("Bonjour Paul Lefebvre,")
     page = requests.get(link_in(email.get_content()))
-    assert "La salle est ouverte" in page.text and "Bonjour Paul Lefebvre" in page.text
+    assert "/static/call/join.js" in page.text and 'data-name="Paul LEFEBVRE"' in page.text
+    assert "?vue=dossier" not in page.text  # the dossier is the specialist's alone
 
     present = create(cart, request(cart.resident(), accompaniment={"kind": "professional", "companion": {"name": "KINE"}}))
     assert [i["role"] for i in present["invitations"]] == ["specialist"]
@@ -303,6 +306,6 @@ def test_visio_sms_invites_a_phone_number_at_once_without_a_dossier(cart: Cart) 
     [sms] = eventually(lambda: cart.texts_to("+33612345698"))
     assert "maintenant" in sms
     page = requests.get(link_in(sms))
-    assert page.status_code == 200 and "La salle est ouverte" in page.text
+    assert page.status_code == 200 and "/static/call/join.js" in page.text and 'data-name="Invité"' in page.text
     assert dossier_count(cart) == before
     assert_error(cart.nurse.post(cart.url("/visio"), json={}), 422, "invalid_request")

@@ -73,7 +73,7 @@ def enter(cart: Cart, invitation: dict, mobile: str) -> requests.Session:
 def test_the_link_alone_shows_no_health_data_a_code_by_sms_opens_the_dossier(cart: Cart) -> None:
     dossier = cart.dossier("0612345671")
     [invitation] = dossier["invitations"]
-    page = requests.get(invitation["link"])
+    page = requests.get(invitation["link"] + "?vue=dossier")
     assert page.status_code == 200 and "/static/specialist/app.js" in page.text
     assert "LIEN" not in page.text  # the patient's name only after the code
 
@@ -112,7 +112,8 @@ def test_a_relatives_link_does_not_open_the_dossier(cart: Cart) -> None:
         "name": "LEFEBVRE", "remote": True, "mobile": "0612345674"}})
     relative = next(i for i in dossier["invitations"] if i["role"] == "relative")
     assert_error(requests.post(cart.url(f"{link_api(relative)}/code")), 403, "not_a_specialist_link")
-    assert "La salle est ouverte" in requests.get(relative["link"]).text
+    assert "/static/call/join.js" in requests.get(relative["link"]).text  # the call, not the dossier
+    assert "/static/specialist/app.js" not in requests.get(relative["link"] + "?vue=dossier").text
 
 
 def test_the_specialist_writes_and_signs_then_the_dossier_is_closed(cart: Cart) -> None:

@@ -511,7 +511,7 @@ def test_consent_refused_needs_a_comment(page: Page, cart: Cart, artifacts: Path
     [text] = eventually(lambda: [t for t in cart.texts_to("+33698765432") if relative["link"] in t])
     room = requests.get(link_in(text), timeout=10)
     assert room.status_code == 200
-    assert "La salle est ouverte" in room.text and "Bonjour Jean Lambert" in room.text
+    assert "/static/call/join.js" in room.text and 'data-name="Jean LAMBERT"' in room.text  # the call's page
     assert "EHPAD Les Tilleuls" in room.text and "DUPONT" not in room.text
 
 

@@ -4,4 +4,4 @@ from agent.api.routing import Api
 
 API = Api()
 
-from agent.api.routes import audit_trail, directory, documents, dossiers, fiche, link, patients, session, system  # noqa: E402,F401  (registration)
+from agent.api.routes import audit_trail, call, directory, documents, dossiers, fiche, link, patients, session, system  # noqa: E402,F401  (registration)

@@ -5,6 +5,7 @@ import { T } from "./i18n.js";
 import { watchIdle } from "./idle.js";
 import { activityView } from "./views/activity.js";
 import { auditView } from "./views/audit.js";
+import { callView } from "./views/call.js";
 import { consultationEndView } from "./views/consultation_end.js";
 import { directoryView } from "./views/directory.js";
 import { dossierView } from "./views/dossier.js";
@@ -28,7 +29,9 @@ const PAGES = {
   journal: auditView,
   annuaire: directoryView,
   parametres: settingsView,
-  dossier: ({ param, session }) => dossierView({ id: param, session, onBack: () => go("activite"), onEnd: () => go(`fin/${param}`) }),
+  dossier: ({ param, session }) => dossierView({ id: param, session, onBack: () => go("activite"), onEnd: () => go(`fin/${param}`),
+    onCall: () => go(`appel/${param}`) }),
+  appel: ({ param }) => callView({ id: param, onEnded: () => go(`fin/${param}`), onBack: () => go(`dossier/${param}`) }),
   fin: ({ param }) => consultationEndView({ id: param, onDone: () => go(`dossier/${param}`) }),
 };
 
@@ -86,7 +89,7 @@ function render() {
   const { page, param } = currentPage();
   app.replaceChildren(shell({
     session: state.session,
-    current: ["dossier", "fin", "visio"].includes(page) ? "activite" : page,
+    current: ["dossier", "fin", "visio", "appel"].includes(page) ? "activite" : page,
     onNavigate: go,
     onSettings: () => go("parametres"),
     onLock: () => lock(),

@@ -211,6 +211,7 @@ export const T = {
     revokeConfirm: "Toucher encore pour révoquer",
     resent: "Invitation renvoyée.",
     end: "Terminer la téléconsultation",
+    enterRoom: "Entrer en salle",
     revokedToast: "Lien révoqué : il n'ouvre plus la salle.",
   },
   navDirectory: "Annuaire",

@@ -3,6 +3,14 @@
 // nurse reading a long list without tapping anything that calls the agent would be locked out.
 const EVENTS = ["pointerdown", "keydown", "touchstart", "wheel"];
 
+// A call is the kiosk in use even when nobody touches it: the call view holds the lock off.
+let holds = 0;
+export function holdIdle() {
+  holds += 1;
+  let released = false;
+  return () => { if (!released) { released = true; holds -= 1; } };
+}
+
 export function watchIdle(seconds, onIdle, onActivity) {
   let last = Date.now();
   let told = Date.now();
@@ -18,6 +26,7 @@ export function watchIdle(seconds, onIdle, onActivity) {
   };
   EVENTS.forEach((name) => window.addEventListener(name, touch, { passive: true, capture: true }));
   const timer = setInterval(() => {
+    if (holds > 0) last = Date.now();
     if (!fired && Date.now() - last >= seconds * 1000) {
       fired = true;
       onIdle();

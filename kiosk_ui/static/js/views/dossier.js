@@ -63,11 +63,18 @@ function invitationCard(dossier, inv, reload) {
         D().revoke)));
 }
 
+// "Entrer en salle" while the room is open and the dossier not closed.
+function roomOpen(d) {
+  if (!d.room || d.state === "closed" || d.state === "draft") return false;
+  const now = Date.now();
+  return Date.parse(d.room.opens_at) <= now && now < Date.parse(d.room.closes_at);
+}
+
 function fact(label, value) {
   return [h("dt", {}, label), h("dd", {}, value || "—")];
 }
 
-export function dossierView({ id, session, onBack, onEnd }) {
+export function dossierView({ id, session, onBack, onEnd, onCall }) {
   const root = h("div", { class: "dossier-page" }, h("p", { class: "hint" }, T.wizard.loading));
   let follow = null;
   let followed = 0;
@@ -122,7 +129,8 @@ export function dossierView({ id, session, onBack, onEnd }) {
         h("div", {},
           h("h1", {}, p.display_name),
           h("p", { class: "hint" }, `${T.bornOn(p.sex, frDate(p.birth_date), ageOn(p.birth_date))} · ${D().number(d.id.slice(0, 8))}`)),
-        d.state === "in_progress" ? h("button", { class: "button primary", type: "button", onclick: onEnd }, D().end) : null,
+        roomOpen(d) ? h("button", { id: "enter-room", class: "button primary", type: "button", onclick: onCall }, D().enterRoom) : null,
+        d.state === "in_progress" ? h("button", { class: "button secondary", type: "button", onclick: onEnd }, D().end) : null,
         h("span", { class: `badge state-${d.state}` }, T.states[d.state] || d.state_label)),
       h("div", { class: "dossier-grid" },
         h("div", { class: "dossier-column" },

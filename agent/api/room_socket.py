@@ -1,0 +1,115 @@
+"""The room's WebSockets: `/s/{room}/{token}/ws` for a participant's browser, its invitation link
+being its only credential, and `/ws/call` for the kiosk, on the nurse's session.
+
+A link that does not open the room now (wrong, revoked, out of its window) is refused before the
+upgrade: it never reaches the room or its signalling. Every entry is audited.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+
+from aiohttp import WSMsgType, web
+
+from agent import invitation
+from agent.access import sessions
+from agent.access.roles import Permission
+from agent.api import guard
+from agent.api.context import agent_of
+from agent.api.errors import ApiError
+from agent.api.join_page import refusal_text
+from agent.call.messages import MAX_MESSAGE_BYTES
+from agent.call.room import SCREEN, RoomRefused
+from agent.clock import now
+from agent.invitation import Admission, LinkRefused
+
+HEARTBEAT_SECONDS = 15.0  # a browser that vanished (network drop) is noticed within ~30 s
+
+
+def member_id_of(admission: Admission) -> str:
+    return f"p{admission.participant_id}"
+
+
+async def participant_socket(request: web.Request) -> web.StreamResponse:
+    agent = agent_of(request)
+    room_id, token = request.match_info["room"], request.match_info["token"]
+    moment = datetime.now(UTC)
+
+    def check(db):  # noqa: ANN001, ANN202 (store thread)
+        patient_id = None
+        try:
+            admission = invitation.admit(db, room_id, token, moment)
+        except LinkRefused as refused:
+            invitation.audit_opening(db, refused.admission, None, "denied", f"salle refusée : {refused.reason.value}", request.remote)
+            return refused
+        if admission.dossier_id:
+            patient_id = db["dossiers"].get(admission.dossier_id)["patient_id"]
+        invitation.audit_opening(db, admission, patient_id, "success", "entrée dans la salle de téléconsultation", request.remote)
+        return admission
+
+    outcome = await agent.store.write(check, essential=True)
+    if isinstance(outcome, LinkRefused):
+        raise ApiError("link_refused", reason=refusal_text(outcome, agent.dossier_settings.zone))
+    admission: Admission = outcome
+    live = agent.calls.room(admission.room_id, admission.dossier_id, admission.window)
+    member_id = member_id_of(admission)
+    try:
+        live.check_can_join(member_id)
+    except RoomRefused as refused:
+        raise ApiError("link_refused", reason=refused.text) from refused
+    socket = web.WebSocketResponse(heartbeat=HEARTBEAT_SECONDS, max_msg_size=MAX_MESSAGE_BYTES)
+    await socket.prepare(request)
+    try:
+        member = await live.join(member_id, invitation.display_name(admission), admission.role.value, socket)
+    except RoomRefused as refused:  # filled up between the check and the upgrade
+        await socket.send_json({"type": "closed", "text": refused.text})
+        await socket.close()
+        return socket
+    await agent.calls.member_joined(live, member)
+    try:
+        async for message in socket:
+            if message.type is WSMsgType.TEXT:
+                await live.handle(member_id, socket, message.data)
+            elif message.type is WSMsgType.BINARY:
+                await socket.send_json({"type": "error", "text": "Message binaire refusé."})
+    finally:
+        await live.leave(member_id, socket)
+        agent.calls.member_left(member)
+    return socket
+
+
+async def kiosk_socket(request: web.Request) -> web.StreamResponse:
+    """The kiosk's end of the cart's call: receives the participants, sends the cart's chat and state.
+    While it is connected the nurse's session stays unlocked: a call is the kiosk in use."""
+    agent = agent_of(request)
+    await guard.check_origin(request)
+    session = await guard.require_session(request, allow_locked=False)
+    await guard.require_permission(request, session, Permission.HEALTH_READ)
+    live = agent.calls.cart_room
+    if live is None:
+        raise ApiError("not_in_call")
+    socket = web.WebSocketResponse(heartbeat=HEARTBEAT_SECONDS, max_msg_size=MAX_MESSAGE_BYTES)
+    await socket.prepare(request)
+    await live.attach_screen(socket)
+    keep_alive = asyncio.get_running_loop().create_task(_keep_session(agent, session))
+    try:
+        async for message in socket:
+            if message.type is WSMsgType.TEXT:
+                await live.handle(SCREEN, socket, message.data)
+    finally:
+        keep_alive.cancel()
+        live.detach_screen(socket)
+    return socket
+
+
+async def _keep_session(agent, session: sessions.Session) -> None:  # noqa: ANN001
+    interval = max(1.0, sessions.touch_interval(agent.idle_lock_seconds))
+    while True:
+        await agent.store.write(sessions.touch, session, now(), essential=True)
+        await asyncio.sleep(interval)
+
+
+def install(app: web.Application) -> None:
+    app.router.add_get("/s/{room}/{token}/ws", participant_socket)
+    app.router.add_get("/ws/call", kiosk_socket)

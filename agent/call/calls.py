@@ -1,0 +1,202 @@
+"""The calls of the cart: its rooms while they are live, the one the cart is in, and what the
+cart does in them (enter, leave, snapshots, auto-answer), with the dossier's state and the audit
+trail kept in step."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlite_utils import Database
+
+from agent import audit, dossier_documents
+from agent.audit import Actor
+from agent.call.cart_peer import browser_ice_servers
+from agent.call.room import CART, LiveRoom, Member, RoomRefused
+from agent.documents.content import inspect
+from agent.dossier import DossierState, transition
+from agent.invitation import Window, clock_time
+from agent.media.cameras import CameraHub, cameras_from_config
+from agent.media.microphone import Microphone
+from agent.refusal import Refused
+
+if TYPE_CHECKING:
+    from agent.app import Agent
+
+log = logging.getLogger("agent.call")
+
+AUTO_ANSWER = Actor("chariot", "cart", None)
+
+
+class CallRefused(Refused):
+    """The cart cannot enter or act in a call now (codes in agent/api/errors.py)."""
+
+
+def _state_of(db: Database, dossier_id: str) -> DossierState | None:
+    row = db.execute("SELECT state FROM dossiers WHERE id = ?", [dossier_id]).fetchone()
+    return DossierState(row[0]) if row else None
+
+
+def _call_started(db: Database, dossier_id: str, actor: Actor) -> None:
+    if _state_of(db, dossier_id) in (DossierState.SCHEDULED, DossierState.AWAITING_REPORT):
+        transition(db, dossier_id, DossierState.IN_PROGRESS, actor)
+
+
+def _call_ended(db: Database, dossier_id: str, actor: Actor) -> None:
+    if _state_of(db, dossier_id) is DossierState.IN_PROGRESS:
+        transition(db, dossier_id, DossierState.AWAITING_REPORT, actor)
+
+
+class Calls:
+    def __init__(self, agent: Agent) -> None:
+        self.agent = agent
+        self.config = agent.config.call
+        media = agent.config.media
+        self.hub = CameraHub(cameras_from_config(media, agent.config.devices.simulate),
+                             width=media.camera_width, height=media.camera_height)
+        self.microphone = Microphone(media, agent.config.devices.simulate)
+        self.browser_ice_servers = browser_ice_servers(self.config)
+        self.rooms: dict[str, LiveRoom] = {}
+        self.cart_room: LiveRoom | None = None
+        self._closers: dict[str, asyncio.TimerHandle] = {}
+        self.hub.subscribe(self._camera_changed)
+
+    @property
+    def cart_name(self) -> str:
+        return f"Chariot — {self.agent.config.dossiers.establishment}"
+
+    def room(self, room_id: str, dossier_id: str | None, window: Window) -> LiveRoom:
+        """The live room, made when its first person arrives; it closes with its window."""
+        live = self.rooms.get(room_id)
+        if live is None:
+            live = self.rooms[room_id] = LiveRoom(self, room_id, dossier_id, window)
+            delay = (window.closes_at - datetime.now(UTC)).total_seconds()
+            loop = asyncio.get_running_loop()
+            self._closers[room_id] = loop.call_later(max(0.0, delay), lambda: loop.create_task(self._window_closed(room_id)))
+        return live
+
+    # --- the cart enters and leaves -----------------------------------------------------------
+
+    async def enter(self, room_id: str, dossier_id: str | None, window: Window, actor: Actor) -> LiveRoom:
+        now = datetime.now(UTC)
+        if not window.contains(now):
+            zone = self.agent.dossier_settings.zone
+            if now < window.opens_at:
+                raise CallRefused("room_not_open", opens=clock_time(window.opens_at, zone))
+            raise CallRefused("room_closed")
+        if self.cart_room is not None and self.cart_room.id != room_id:
+            raise CallRefused("cart_busy")
+        live = self.room(room_id, dossier_id, window)
+        if dossier_id:
+            await self.agent.store.write(_call_started, dossier_id, actor)
+        await self.audit_room(live, "call.enter", "le chariot entre en salle", actor)
+        self.cart_room = live
+        await live.cart_enters(self.cart_name)
+        self._count()
+        return live
+
+    async def leave(self, room_id: str, actor: Actor) -> None:
+        live = self.rooms.get(room_id)
+        if live is None or self.cart_room is not live:
+            raise CallRefused("not_in_call")
+        await live.cart_leaves()
+        self.cart_room = None
+        self.microphone.muted = False
+        self.hub.set_video_off(False)
+        if live.dossier_id:
+            await self.agent.store.write(_call_ended, live.dossier_id, actor)
+        await self.audit_room(live, "call.leave", "le chariot quitte la salle", actor)
+        self._count()
+
+    async def member_joined(self, live: LiveRoom, member: Member) -> None:
+        self._count()
+        if self.config.auto_answer and self.cart_room is None:
+            log.info("auto-answer: the cart enters room %s", live.id)
+            try:
+                await self.enter(live.id, live.dossier_id, live.window, AUTO_ANSWER)
+            except CallRefused as refused:
+                log.warning("auto-answer refused: %s", refused.code)
+
+    def member_left(self, member: Member) -> None:
+        self.agent.metrics.forget_call(member.id, member.role)
+        self._count()
+
+    # --- in the call --------------------------------------------------------------------------
+
+    async def snapshot(self, live: LiveRoom, requested_by: str, actor: Actor | None = None) -> dict[str, Any]:
+        """A full-resolution still of the active camera, saved as a photo of the room's dossier."""
+        if live.dossier_id is None:
+            raise RoomRefused("Pas de télédossier pour cette visio : la photo ne peut pas être enregistrée.")
+        shot = await self.hub.snapshot()
+        if shot is None:
+            raise RoomRefused("La caméra ne donne pas d'image : photo impossible.")
+        loop = asyncio.get_running_loop()
+        inspected = await loop.run_in_executor(None, inspect, shot.jpeg)
+        blob = await loop.run_in_executor(None, self.agent.blobs.put, shot.jpeg)
+        zone = self.agent.dossier_settings.zone
+        name = f"Photo {shot.camera_label.lower()} {clock_time(datetime.now(UTC), zone).replace(' ', '')}.jpg"
+        who = actor or Actor(requested_by[:60], "participant", None)
+        added = await self.agent.store.write(dossier_documents.add, live.dossier_id, blob, inspected, len(shot.jpeg),
+                                             name, "photo", who)
+        await live.notice(f"Photo ajoutée au dossier ({shot.width} × {shot.height}), demandée par {requested_by}.")
+        return added
+
+    def observe_stats(self, live: LiveRoom, member: Member) -> None:
+        self.agent.metrics.observe_call(member.id, member.role, member.stats)
+
+    async def audit_room(self, live: LiveRoom, action: str, detail: str, actor: Actor | None = None) -> None:
+        who = actor or AUTO_ANSWER
+
+        def write(db: Database) -> None:
+            patient = None
+            if live.dossier_id:
+                row = db.execute("SELECT patient_id FROM dossiers WHERE id = ?", [live.dossier_id]).fetchone()
+                patient = row[0] if row else None
+            audit.append(db, who.event(action, patient, detail=f"salle {live.id} : {detail}"))
+
+        await self.agent.store.write(write, essential=True)
+
+    async def stats(self) -> dict[str, Any]:
+        """The technician's view: each participant's path as the cart sends and as they receive."""
+        live = self.cart_room
+        if live is None:
+            return {"in_call": False, "participants": [], "camera": self.hub.state()}
+        rows = []
+        for member in live.remotes():
+            peer = live.peers.get(member.id)
+            rows.append({"id": member.id, "name": member.name, "role": member.role, "received": member.stats,
+                         "sent": await peer.stats() if peer else {}})
+        return {"in_call": True, "room": live.id, "participants": rows, "camera": self.hub.state()}
+
+    # --- housekeeping -------------------------------------------------------------------------
+
+    def _camera_changed(self) -> None:
+        for live in list(self.rooms.values()):
+            asyncio.get_running_loop().create_task(live.camera_changed(self.hub.state()))
+
+    async def _window_closed(self, room_id: str) -> None:
+        live = self.rooms.pop(room_id, None)
+        self._closers.pop(room_id, None)
+        if live is None:
+            return
+        if self.cart_room is live:
+            await self.leave(room_id, AUTO_ANSWER)
+        await live.close("La salle est fermée : le créneau de la téléconsultation est terminé.")
+        self._count()
+
+    def _count(self) -> None:
+        live = self.cart_room
+        self.agent.metrics.call_members.set(len(live.members) if live else 0)
+
+    async def close(self) -> None:
+        for handle in self._closers.values():
+            handle.cancel()
+        for live in list(self.rooms.values()):
+            await live.close("Le chariot redémarre : rouvrez votre lien dans une minute.")
+        self.rooms.clear()
+        self.cart_room = None
+
+
+__all__ = ["CART", "CallRefused", "Calls"]

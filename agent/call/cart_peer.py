@@ -1,0 +1,131 @@
+"""The cart's side of one participant's media: an aiortc peer connection that sends the active
+camera and the microphone, and receives nothing (the kiosk's own browser receives the
+participants, see room.py).
+
+aiortc has no ICE restart: when the path breaks, the connection is replaced by a new one, offered
+again through the signalling, which the participant's page accepts by itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiortc import RTCConfiguration, RTCIceServer, RTCIceTransportPolicy, RTCPeerConnection, RTCRtpSender, RTCSessionDescription
+
+from agent.config import CallConfig
+from agent.media.cameras import CameraHub
+from agent.media.microphone import Microphone
+from agent.media.tracks import CartAudioTrack, CartVideoTrack
+
+log = logging.getLogger("agent.call")
+
+Send = Callable[[dict[str, Any]], Awaitable[None]]
+
+
+def rtc_configuration(config: CallConfig) -> RTCConfiguration:
+    """The configured servers only: aiortc's default is a public STUN server, useless to an offline
+    cart and a leak of its address to a third party."""
+    servers = [RTCIceServer(urls=s.urls, username=s.username or None, credential=s.credential or None)
+               for s in config.ice_servers]
+    policy = RTCIceTransportPolicy.RELAY if config.ice_transport_policy == "relay" else RTCIceTransportPolicy.ALL
+    return RTCConfiguration(iceServers=servers, iceTransportPolicy=policy)
+
+
+def browser_ice_servers(config: CallConfig) -> list[dict[str, Any]]:
+    """The same servers as a browser's RTCPeerConnection takes them."""
+    return [{"urls": s.urls, **({"username": s.username, "credential": s.credential} if s.username else {})}
+            for s in config.ice_servers]
+
+
+class CartPeer:
+    def __init__(self, member_id: str, hub: CameraHub, microphone: Microphone, config: CallConfig, send: Send,
+                 on_failed: Callable[[str], None]) -> None:
+        self.member_id = member_id
+        self._hub, self._microphone, self._config, self._send = hub, microphone, config, send
+        self._on_failed = on_failed
+        self.pc: RTCPeerConnection | None = None
+        self._video: CartVideoTrack | None = None
+        self._audio: CartAudioTrack | None = None
+        self._video_sender: RTCRtpSender | None = None
+        self.video_enabled = True
+        self.started_at = time.monotonic()
+        self._last_bytes: tuple[float, int] | None = None
+
+    async def offer(self) -> None:
+        """A new connection (the first, or one replacing a broken one) offered to the participant."""
+        await self.close()
+        pc = RTCPeerConnection(rtc_configuration(self._config))
+        self.pc = pc
+        self._video, self._audio = CartVideoTrack(self._hub), CartAudioTrack(self._microphone)
+        video = pc.addTransceiver(self._video, direction="sendonly")
+        preferred = "video/" + self._config.video_codec
+        codecs = RTCRtpSender.getCapabilities("video").codecs
+        video.setCodecPreferences([c for c in codecs if c.mimeType == preferred] +
+                                  [c for c in codecs if c.mimeType == "video/rtx"])
+        self._video_sender = video.sender
+        pc.addTransceiver(self._audio, direction="sendonly")
+        if not self.video_enabled:
+            self._video_sender.replaceTrack(None)
+
+        @pc.on("connectionstatechange")
+        async def _state() -> None:
+            log.info("cart peer %s: %s", self.member_id, pc.connectionState)
+            if pc.connectionState == "failed" and pc is self.pc:
+                self._on_failed(self.member_id)
+
+        await pc.setLocalDescription(await pc.createOffer())  # gathers every candidate first
+        await self._send({"type": "signal", "from": "cart",
+                          "description": {"type": pc.localDescription.type, "sdp": pc.localDescription.sdp}})
+
+    async def accept(self, description: dict[str, str]) -> None:
+        if self.pc is None or self.pc.signalingState != "have-local-offer":
+            raise ValueError("no offer awaits an answer")
+        await self.pc.setRemoteDescription(RTCSessionDescription(sdp=description["sdp"], type=description["type"]))
+
+    def set_video(self, enabled: bool) -> None:
+        """Audio only for a poor link: the camera stops going to this participant, nothing else."""
+        self.video_enabled = enabled
+        if self._video_sender is not None:
+            self._video_sender.replaceTrack(self._video if enabled else None)
+
+    @property
+    def connection_state(self) -> str:
+        return self.pc.connectionState if self.pc else "closed"
+
+    async def stats(self) -> dict[str, Any]:
+        """What the cart knows of its sending: bitrate, RTCP's loss and round trip, frames sent."""
+        result: dict[str, Any] = {"state": self.connection_state, "codec": self._config.video_codec}
+        if self.pc is None:
+            return result
+        report = await self.pc.getStats()
+        for item in report.values():
+            if item.type == "outbound-rtp" and item.kind == "video":
+                now = time.monotonic()
+                if self._last_bytes is not None and now > self._last_bytes[0]:
+                    result["bitrate_kbps"] = round((item.bytesSent - self._last_bytes[1]) * 8 / (now - self._last_bytes[0]) / 1000, 1)
+                self._last_bytes = (now, item.bytesSent)
+                result["packets_sent"] = item.packetsSent
+            elif item.type == "remote-inbound-rtp" and item.kind == "video":
+                result["packets_lost"] = item.packetsLost
+                result["rtt_ms"] = round(item.roundTripTime * 1000, 1) if item.roundTripTime is not None else None
+                result["fraction_lost"] = item.fractionLost
+        if self._video is not None:
+            result["frames_sent"] = self._video.frames_sent
+            result["width"], result["height"] = self._video.size
+        return result
+
+    async def close(self) -> None:
+        pc, self.pc = self.pc, None
+        for track in (self._video, self._audio):
+            if track is not None:
+                track.stop()
+        self._video = self._audio = None
+        if pc is not None:
+            try:
+                await asyncio.wait_for(pc.close(), 5)
+            except (TimeoutError, Exception):  # noqa: BLE001 (closing must not fail the room)
+                log.warning("cart peer %s: close failed", self.member_id, exc_info=True)

@@ -1,0 +1,310 @@
+"""A room while people are in it: who is there, their sockets, the chat, and the cart's peers.
+
+Topology (docs/architecture.md, "The call"): every remote participant's browser connects
+- to the cart's media peer ("cart", aiortc): the cart's camera and microphone, one way;
+- to the kiosk's browser ("screen"), when the cart is in the call: the participant's camera and
+  voice to the cart's screen and speaker, one way;
+- to every other remote participant: both ways (a full mesh, at most three remote browsers).
+The cart relays the signalling and the chat; it never decodes a participant's video, which keeps
+a 2-core cart for encoding its own.
+
+Offers: the cart's media peer always offers (it chooses the codec); between browsers, the one who
+arrives offers to those already there, and a participant always offers to the kiosk's screen.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+
+from agent.call import messages
+from agent.call.cart_peer import CartPeer
+from agent.invitation import Role, Window, iso
+
+if TYPE_CHECKING:
+    from agent.call.calls import Calls
+
+log = logging.getLogger("agent.call")
+
+CART = "cart"  # the cart as a member; its media peer is addressed as "cart" too
+SCREEN = "screen"  # the kiosk's browser, the cart's eyes and ears
+MODERATORS = {CART, Role.SPECIALIST.value}  # may ask to unmute and remove
+
+
+@dataclass
+class Member:
+    id: str
+    name: str
+    role: str  # an invitation Role value, or "cart"
+    socket: web.WebSocketResponse | None = None
+    muted: bool = False
+    video_off: bool = False
+    sharing: bool = False
+    audio_only: bool = False
+    stats: dict[str, Any] = field(default_factory=dict)
+
+    def public(self) -> dict[str, Any]:
+        return {"id": self.id, "name": self.name, "role": self.role, "muted": self.muted, "video_off": self.video_off,
+                "sharing": self.sharing, "audio_only": self.audio_only}
+
+
+class RoomRefused(Exception):
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self.text = text
+
+
+class LiveRoom:
+    def __init__(self, calls: Calls, room_id: str, dossier_id: str | None, window: Window) -> None:
+        self.calls = calls
+        self.id, self.dossier_id, self.window = room_id, dossier_id, window
+        self.members: dict[str, Member] = {}
+        self.screen: web.WebSocketResponse | None = None
+        self.peers: dict[str, CartPeer] = {}
+        self.removed: set[str] = set()
+        self.chat: list[dict[str, Any]] = []
+        self._closing: asyncio.TimerHandle | None = None
+
+    # --- the cart -----------------------------------------------------------------------------
+
+    @property
+    def cart_in_call(self) -> bool:
+        return CART in self.members
+
+    def remotes(self) -> list[Member]:
+        return [m for m in self.members.values() if m.id != CART]
+
+    async def cart_enters(self, name: str) -> None:
+        if self.cart_in_call:
+            return
+        hub = self.calls.hub
+        self.members[CART] = Member(CART, name, CART, muted=self.calls.microphone.muted, video_off=hub.video_off)
+        await self._broadcast({"type": "joined", "member": self.members[CART].public()}, but=None)
+        for member in self.remotes():
+            await self._start_peer(member)
+
+    async def cart_leaves(self) -> None:
+        if not self.cart_in_call:
+            return
+        del self.members[CART]
+        for peer in list(self.peers.values()):
+            await peer.close()
+        self.peers.clear()
+        if self.screen is not None:
+            await self._send(self.screen, {"type": "ended", "text": "Vous avez quitté la salle."})
+            await self.screen.close()
+            self.screen = None
+        await self._broadcast({"type": "left", "id": CART, "text": "Le chariot a quitté la salle."}, but=None)
+
+    async def attach_screen(self, socket: web.WebSocketResponse) -> None:
+        """The kiosk's browser (re)connects: the cart's member must already be in the call."""
+        if self.screen is not None and self.screen is not socket:
+            with contextlib.suppress(Exception):
+                await self.screen.close()
+        self.screen = socket
+        await self._send(socket, self._welcome(CART, self.members[CART].name, CART))
+        await self._broadcast({"type": "endpoint", "id": SCREEN}, but=None)
+
+    def detach_screen(self, socket: web.WebSocketResponse) -> None:
+        if self.screen is socket:
+            self.screen = None
+
+    # --- remote participants ------------------------------------------------------------------
+
+    def check_can_join(self, member_id: str) -> None:
+        if member_id in self.removed:
+            raise RoomRefused("Vous avez été retiré de cette salle par l'équipe soignante ou le médecin.")
+        if member_id not in self.members and len(self.remotes()) >= self.calls.config.max_remote_participants:
+            raise RoomRefused("La salle est complète : trois participants à distance au plus.")
+
+    async def join(self, member_id: str, name: str, role: str, socket: web.WebSocketResponse) -> Member:
+        self.check_can_join(member_id)
+        previous = self.members.get(member_id)
+        if previous is not None and previous.socket is not None:  # the same link opened again (a reload)
+            await self._send(previous.socket, {"type": "ended", "text": "Cette invitation a été ouverte ailleurs."})
+            await previous.socket.close()
+        member = Member(member_id, name, role, socket=socket)
+        self.members[member_id] = member
+        await self._send(socket, self._welcome(member_id, name, role))
+        await self._broadcast({"type": "joined", "member": member.public()}, but=member_id)
+        if self.cart_in_call:
+            await self._start_peer(member)
+        return member
+
+    async def leave(self, member_id: str, socket: web.WebSocketResponse) -> None:
+        member = self.members.get(member_id)
+        if member is None or member.socket is not socket:
+            return  # replaced by a newer socket: that one stays
+        del self.members[member_id]
+        peer = self.peers.pop(member_id, None)
+        if peer is not None:
+            await peer.close()
+        await self._broadcast({"type": "left", "id": member_id}, but=None)
+
+    async def remove(self, member_id: str, text: str) -> None:
+        """Out of the room for good (removed by a moderator, invitation revoked)."""
+        self.removed.add(member_id)
+        member = self.members.get(member_id)
+        if member is None:
+            return
+        if member.socket is not None:
+            await self._send(member.socket, {"type": "removed", "text": text})
+            await member.socket.close()
+        await self.leave(member_id, member.socket)
+
+    # --- messages -----------------------------------------------------------------------------
+
+    async def handle(self, sender: str, socket: web.WebSocketResponse, raw: str) -> None:
+        """One message from `sender` ("screen" for the kiosk); errors go back to it alone."""
+        try:
+            message = messages.parse(raw)
+            await self._dispatch(sender, message)
+        except messages.BadMessage as bad:
+            await self._send(socket, {"type": "error", "text": bad.text})
+        except RoomRefused as refused:
+            await self._send(socket, {"type": "error", "text": refused.text})
+
+    async def _dispatch(self, sender: str, message: Any) -> None:  # noqa: C901 (one branch per message type)
+        member_id = CART if sender == SCREEN else sender
+        member = self.members.get(member_id)
+        if member is None:
+            raise RoomRefused("Vous n'êtes plus dans la salle.")
+        match message:
+            case messages.Signal(to=target, description=description):
+                if target == CART:
+                    peer = self.peers.get(sender)
+                    if peer is None or description.type != "answer":
+                        raise RoomRefused("Le chariot n'attend pas de réponse de votre part.")
+                    try:
+                        await peer.accept(description.model_dump())
+                    except ValueError as exc:
+                        raise RoomRefused("Réponse de connexion refusée par le chariot.") from exc
+                    return
+                socket = self.screen if target == SCREEN else (self.members[target].socket if target in self.members else None)
+                if socket is None or target == sender:
+                    raise RoomRefused("Ce participant n'est pas dans la salle.")
+                await self._send(socket, {"type": "signal", "from": sender, "description": description.model_dump()})
+            case messages.Chat(text=text):
+                entry = {"type": "chat", "from": member_id, "name": member.name, "text": text.strip(), "at": iso(datetime.now(UTC))}
+                self.chat = (self.chat + [entry])[-200:]
+                await self._broadcast(entry, but=None)
+            case messages.State():
+                member.muted, member.video_off = message.muted, message.video_off
+                member.sharing, member.audio_only = message.sharing, message.audio_only
+                if member_id == CART:
+                    self.calls.microphone.muted = message.muted
+                    self.calls.hub.set_video_off(message.video_off)
+                elif member_id in self.peers:
+                    self.peers[member_id].set_video(not message.audio_only)
+                await self._broadcast({"type": "member", "member": member.public()}, but=None)
+            case messages.AskUnmute(to=target) | messages.Remove(to=target):
+                if member.role not in MODERATORS:
+                    raise RoomRefused("Seuls le chariot et le médecin requis peuvent le faire.")
+                if target not in self.members or target == member_id:
+                    raise RoomRefused("Ce participant n'est pas dans la salle.")
+                if isinstance(message, messages.Remove):
+                    if target == CART:
+                        raise RoomRefused("Le chariot ne peut pas être retiré de la salle.")
+                    await self.remove(target, f"{member.name} vous a retiré de la salle.")
+                    await self.calls.audit_room(self, "call.remove", f"{self.members.get(target, Member(target, target, '')).name} retiré par {member.name}")
+                else:
+                    socket = self.screen if target == CART else self.members[target].socket
+                    if socket is not None:
+                        await self._send(socket, {"type": "unmute_request", "from": member_id, "name": member.name})
+            case messages.Snapshot():
+                if member.role not in (Role.SPECIALIST.value, Role.PROFESSIONAL.value, CART):
+                    raise RoomRefused("Seul un professionnel de santé peut demander une photo.")
+                await self.calls.snapshot(self, requested_by=member.name)
+            case messages.Reconnect():
+                if sender in self.peers:
+                    await self.peers[sender].offer()
+            case messages.Stats():
+                member.stats = message.model_dump(exclude={"type"}, exclude_none=True)
+                self.calls.observe_stats(self, member)
+            case messages.Ping():
+                socket = self.screen if sender == SCREEN else member.socket
+                if socket is not None:
+                    await self._send(socket, {"type": "pong"})
+
+    # --- room-wide events -----------------------------------------------------------------------
+
+    async def notice(self, text: str) -> None:
+        """Something everyone should read (a snapshot taken, a camera lost)."""
+        await self._broadcast({"type": "notice", "text": text, "at": iso(datetime.now(UTC))}, but=None)
+
+    async def camera_changed(self, state: dict[str, Any]) -> None:
+        await self._broadcast({"type": "camera", **state}, but=None)
+
+    async def close(self, text: str) -> None:
+        for peer in list(self.peers.values()):
+            await peer.close()
+        self.peers.clear()
+        for socket in self._sockets():
+            await self._send(socket, {"type": "closed", "text": text})
+            with contextlib.suppress(Exception):
+                await socket.close()
+        self.members.clear()
+        self.screen = None
+
+    # --- plumbing -----------------------------------------------------------------------------
+
+    def _welcome(self, you: str, name: str, role: str) -> dict[str, Any]:
+        return {
+            "type": "welcome", "you": {"id": SCREEN if you == CART else you, "member": you, "name": name, "role": role},
+            "members": [m.public() for m in self.members.values()], "screen": self.screen is not None,
+            "ice_servers": self.calls.browser_ice_servers, "ice_transport_policy": self.calls.config.ice_transport_policy,
+            "closes_at": iso(self.window.closes_at), "chat": self.chat, "camera": self.calls.hub.state(),
+            "dossier": self.dossier_id is not None,
+        }
+
+    async def _start_peer(self, member: Member) -> None:
+        if member.socket is None:
+            return
+        socket = member.socket
+        peer = CartPeer(member.id, self.calls.hub, self.calls.microphone, self.calls.config,
+                        lambda payload: self._send(socket, payload), self._peer_failed)
+        peer.video_enabled = not member.audio_only
+        self.peers[member.id] = peer
+        try:
+            await peer.offer()
+        except Exception:  # noqa: BLE001 (one participant's media must not end the room)
+            log.exception("cart peer for %s could not start", member.id)
+            await self._send(socket, {"type": "error", "text": "Le chariot n'arrive pas à vous envoyer son image ; il réessaie."})
+            self._peer_failed(member.id)
+
+    def _peer_failed(self, member_id: str) -> None:
+        """The path to a participant broke (network drop): a new connection, nobody touching anything."""
+        peer = self.peers.get(member_id)
+        if peer is not None:
+            asyncio.get_running_loop().create_task(peer.offer())
+
+    def _sockets(self) -> list[web.WebSocketResponse]:
+        sockets = [m.socket for m in self.members.values() if m.socket is not None]
+        return sockets + ([self.screen] if self.screen is not None else [])
+
+    async def _broadcast(self, payload: dict[str, Any], but: str | None) -> None:
+        for member in list(self.members.values()):
+            if member.id != but and member.socket is not None:
+                await self._send(member.socket, payload)
+        if self.screen is not None and but != CART:
+            await self._send(self.screen, payload)
+
+    @staticmethod
+    async def _send(socket: web.WebSocketResponse, payload: dict[str, Any]) -> None:
+        if socket.closed:
+            return
+        try:
+            await socket.send_str(json.dumps(payload, ensure_ascii=False))
+        except (ConnectionError, RuntimeError):  # the other side went away mid-send: its leave() follows
+            log.debug("send to a closing socket dropped")
+
+
+Sender = Callable[[dict[str, Any]], Awaitable[None]]

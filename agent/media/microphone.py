@@ -1,0 +1,123 @@
+"""The cart's microphone, or a simulated one: 20 ms frames of 48 kHz mono audio fanned out to
+every participant's track.
+
+Frames are queued, not dropped like video: a gap in sound is worse than a gap in picture. Each
+listener's queue is short (200 ms), so a stalled listener loses its oldest audio instead of
+building a delay.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+import threading
+import time
+from collections.abc import Iterator
+
+import av
+import numpy as np
+
+from agent.config import MediaConfig
+
+log = logging.getLogger("agent.media")
+
+RATE = 48_000
+SAMPLES = 960  # 20 ms
+QUEUE_FRAMES = 10
+
+
+def beep_frames() -> Iterator[np.ndarray]:
+    """The simulated microphone: a short soft 440 Hz beep each second, silence between, paced in
+    real time (so listeners can hear the cart and tests can measure its sound)."""
+    t = np.arange(SAMPLES) / RATE
+    index = 0
+    started = time.monotonic()
+    while True:
+        in_second = (index * SAMPLES) % RATE
+        if in_second < RATE * 0.15:
+            phase = 2 * math.pi * 440 * (index * SAMPLES / RATE)
+            samples = (3000 * np.sin(2 * math.pi * 440 * t + phase)).astype(np.int16)
+        else:
+            samples = np.zeros(SAMPLES, dtype=np.int16)
+        index += 1
+        delay = started + index * SAMPLES / RATE - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+        yield samples
+
+
+def device_frames(config: MediaConfig) -> Iterator[np.ndarray]:
+    """The real microphone through PyAV (PulseAudio/PipeWire or ALSA), resampled to 48 kHz mono."""
+    device = config.audio_input or ("echo-cancel-source" if config.echo_cancel == "pipewire" else "default")
+    container = av.open(device, format=config.audio_backend)
+    resampler = av.AudioResampler(format="s16", layout="mono", rate=RATE, frame_size=SAMPLES)
+    try:
+        for frame in container.decode(audio=0):
+            for out in resampler.resample(frame):
+                yield out.to_ndarray().reshape(-1)
+    finally:
+        container.close()
+
+
+class Microphone:
+    """One capture thread, many listeners (one queue each)."""
+
+    def __init__(self, config: MediaConfig, simulate: bool) -> None:
+        self._config, self._simulate = config, simulate
+        self._queues: set[asyncio.Queue[np.ndarray]] = set()
+        self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self.muted = False
+        self.failed: str | None = None
+
+    def listen(self) -> asyncio.Queue[np.ndarray]:
+        self._loop = asyncio.get_running_loop()
+        queue: asyncio.Queue[np.ndarray] = asyncio.Queue(QUEUE_FRAMES)
+        self._queues.add(queue)
+        if self._thread is None:
+            self._stop.clear()
+            self._thread = threading.Thread(target=self._run, name="microphone", daemon=True)
+            self._thread.start()
+        return queue
+
+    def leave(self, queue: asyncio.Queue[np.ndarray]) -> None:
+        self._queues.discard(queue)
+        if not self._queues and self._thread is not None:
+            self._stop.set()
+            self._thread = None
+
+    def _run(self) -> None:
+        source = beep_frames() if self._simulate else None
+        try:
+            if source is None:
+                source = device_frames(self._config)
+            for samples in source:
+                if self._stop.is_set():
+                    break
+                loop = self._loop
+                if loop is None or loop.is_closed():
+                    break
+                with contextlib.suppress(RuntimeError):
+                    loop.call_soon_threadsafe(self._deliver, samples)
+        except (av.error.FFmpegError, OSError) as exc:
+            # No microphone: the call goes on in silence and the kiosk says why.
+            self.failed = str(exc)
+            log.warning("microphone unavailable: %s", exc)
+            self._silence()
+
+    def _silence(self) -> None:
+        silence = np.zeros(SAMPLES, dtype=np.int16)
+        for _ in beep_frames():
+            if self._stop.is_set() or self._loop is None or self._loop.is_closed():
+                break
+            with contextlib.suppress(RuntimeError):
+                self._loop.call_soon_threadsafe(self._deliver, silence)
+
+    def _deliver(self, samples: np.ndarray) -> None:
+        for queue in self._queues:
+            if queue.full():
+                queue.get_nowait()  # the oldest 20 ms go, the delay stays short
+            queue.put_nowait(samples)

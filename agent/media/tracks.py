@@ -1,0 +1,92 @@
+"""The cart's tracks as aiortc sends them: one video and one audio track per remote participant,
+all fed by the one camera hub and the one microphone (each participant's encoder runs at its
+own pace, see frames.py)."""
+
+from __future__ import annotations
+
+import fractions
+
+import av
+import numpy as np
+from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+
+from agent.media.cameras import CameraHub
+from agent.media.frames import TIME_BASE
+from agent.media.microphone import RATE, SAMPLES, Microphone
+from drivers.camera import simulator
+
+KEEPALIVE_SECONDS = 1.0  # a still picture is sent again this often, so a new viewer sees it
+VIDEO_OFF_TEXT = "Vidéo coupée par l'équipe soignante"
+
+
+class CartVideoTrack(MediaStreamTrack):
+    kind = "video"
+
+    def __init__(self, hub: CameraHub) -> None:
+        super().__init__()
+        self._hub = hub
+        self._seq = 0
+        self._still_frame: av.VideoFrame | None = None
+        self._still_text = ""
+        hub.acquire()
+        self.frames_sent = 0
+        self.size = (0, 0)
+
+    async def recv(self) -> av.VideoFrame:
+        if self.readyState != "live":
+            raise MediaStreamError
+        slot = self._hub.slot
+        captured = await slot.next_after(self._seq, KEEPALIVE_SECONDS)
+        if captured is not None:
+            self._seq = captured.seq
+            frame = captured.frame
+        elif slot.latest is not None:  # no new frame (a still after a camera was lost): send it again
+            frame = slot.latest.frame
+            frame.pts = slot.now_pts()
+        else:  # the camera has not given its first frame yet
+            frame = self._still(self._hub.active_label + " : démarrage…", slot.now_pts())
+        if self._hub.video_off:
+            frame = self._still(VIDEO_OFF_TEXT, frame.pts)
+        self.frames_sent += 1
+        self.size = (frame.width, frame.height)
+        return frame
+
+    def _still(self, text: str, pts: int) -> av.VideoFrame:
+        if self._still_text != text:
+            self._still_frame, self._still_text = simulator.still(640, 360, text), text
+        frame = self._still_frame
+        frame.pts, frame.time_base = pts, TIME_BASE
+        return frame
+
+    def stop(self) -> None:
+        if self.readyState == "live":
+            self._hub.release()
+        super().stop()
+
+
+class CartAudioTrack(MediaStreamTrack):
+    kind = "audio"
+
+    def __init__(self, microphone: Microphone) -> None:
+        super().__init__()
+        self._microphone = microphone
+        self._queue = microphone.listen()
+        self._pts = 0
+
+    async def recv(self) -> av.AudioFrame:
+        if self.readyState != "live":
+            raise MediaStreamError
+        samples = await self._queue.get()
+        if self._microphone.muted:
+            samples = np.zeros(SAMPLES, dtype=np.int16)
+        frame = av.AudioFrame.from_ndarray(samples.reshape(1, -1), format="s16", layout="mono")
+        frame.sample_rate = RATE
+        frame.pts = self._pts
+        frame.time_base = fractions.Fraction(1, RATE)
+        self._pts += SAMPLES
+        return frame
+
+    def stop(self) -> None:
+        if self.readyState == "live":
+            self._microphone.leave(self._queue)
+        super().stop()

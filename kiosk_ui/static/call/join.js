@@ -1,0 +1,152 @@
+// A participant's page (the specialist, a relative, another professional): check the camera and
+// microphone, then the room. Served by the agent at the invitation link (agent/api/join_page.py).
+import { h, toast } from "/static/js/dom.js";
+import { Room } from "./mesh.js";
+import { chatPanel, endScreen, participantsPanel, toggle, videoTile } from "./ui.js";
+
+const root = document.getElementById("room");
+const { socket, role, name, dossierLink } = root.dataset;
+const professional = role === "specialist" || role === "professional";
+
+async function openDevices() {
+  try {
+    return { stream: await navigator.mediaDevices.getUserMedia({ video: { width: 1280, height: 720 }, audio: true }) };
+  } catch (error) {
+    try { // no camera, or refused: the voice alone is worth having
+      return { stream: await navigator.mediaDevices.getUserMedia({ audio: true }), problem: error };
+    } catch {
+      return { stream: null, problem: error };
+    }
+  }
+}
+
+function problemText(error) {
+  if (!error) return null;
+  if (error.name === "NotAllowedError") return "Votre navigateur n'a pas donné accès à la caméra et au micro. Autorisez-les (icône à gauche de l'adresse), puis rechargez la page.";
+  if (error.name === "NotFoundError") return "Aucune caméra ou aucun micro trouvé sur cet appareil. Vous pouvez rejoindre la salle pour voir et entendre le chariot.";
+  if (!window.isSecureContext) return "Cette page n'est pas sécurisée (https) : le navigateur refuse la caméra. Ouvrez le lien exact reçu.";
+  return "La caméra ou le micro ne répond pas. Fermez les autres applications qui les utilisent, puis rechargez la page.";
+}
+
+// Step 1: see and hear yourself before entering.
+async function check() {
+  const preview = videoTile({ id: "me", label: "Vous", mirrored: true, muted: true });
+  const meter = h("meter", { min: 0, max: 1, value: 0, class: "mic-meter", "aria-label": "Niveau du micro" });
+  const status = h("p", { class: "hint" }, "Autorisez la caméra et le micro quand le navigateur le demande.");
+  const join = h("button", { class: "button primary large", type: "button", disabled: true }, "Rejoindre la téléconsultation");
+  root.replaceChildren(h("section", { class: "card call-check" },
+    h("h1", {}, `Bonjour ${name}`),
+    h("p", {}, "Vérifiez votre caméra et votre micro : parlez, la barre doit bouger."),
+    preview.el, h("label", {}, "Micro ", meter), status, join));
+  const { stream, problem } = await openDevices();
+  if (stream) {
+    preview.setStream(stream);
+    watchLevel(stream, meter);
+  }
+  status.textContent = problemText(problem) || "Tout est prêt.";
+  status.className = problem ? "notice-box" : "hint";
+  join.disabled = false;
+  if (!stream) join.textContent = "Rejoindre sans caméra ni micro";
+  join.addEventListener("click", () => enter(stream), { once: true });
+}
+
+function watchLevel(stream, meter) {
+  if (!stream.getAudioTracks().length) return;
+  const context = new AudioContext();
+  const analyser = context.createAnalyser();
+  context.createMediaStreamSource(stream).connect(analyser);
+  const data = new Float32Array(analyser.fftSize);
+  const tick = () => {
+    analyser.getFloatTimeDomainData(data);
+    meter.value = Math.min(1, Math.sqrt(data.reduce((s, v) => s + v * v, 0) / data.length) * 8);
+    if (document.body.contains(meter)) requestAnimationFrame(tick);
+    else context.close();
+  };
+  tick();
+}
+
+// Step 2: the room.
+function enter(stream) {
+  const room = new Room({ url: socket, stream });
+  window.telecartRoom = room; // for the technician's console and the tests
+  const cart = videoTile({ id: "cart", label: "Chariot : en attente…", main: true });
+  const me = videoTile({ id: "me", label: "Vous", mirrored: true, muted: true });
+  if (stream) me.setStream(stream);
+  const others = h("div", { class: "tiles" });
+  const tiles = new Map();
+  const waiting = h("p", { class: "waiting" }, "L'équipe soignante va vous rejoindre. Gardez cette page ouverte.");
+  const side = h("div", { class: "side" }, chatPanel(room), participantsPanel(room, { canModerate: () => role === "specialist" }));
+  const connection = h("p", { class: "connection", hidden: true }, "Connexion perdue : reconnexion en cours…");
+  const controls = h("div", { class: "controls" },
+    toggle({ id: "mute", on: "Activer le micro", off: "Couper le micro", onChange: (v) => room.setState({ muted: v }) }),
+    toggle({ id: "video", on: "Activer la caméra", off: "Couper la caméra", onChange: (v) => room.setState({ video_off: v }) }),
+    navigator.mediaDevices.getDisplayMedia ? h("button", { id: "share", class: "button control", type: "button", onclick: () => share(room, stream) }, "Partager l'écran") : null,
+    toggle({ id: "audio-only", on: "Revenir à la vidéo", off: "Audio seul (connexion faible)", onChange: (v) => room.setState({ audio_only: v }) }),
+    professional ? h("button", { id: "snapshot", class: "button control", type: "button", onclick: () => { room.send({ type: "snapshot" }); toast("Photo demandée au chariot…"); } }, "Prendre une photo") : null,
+    dossierLink ? h("a", { class: "button control", href: dossierLink, target: "_blank", rel: "noopener" }, "Ouvrir le télédossier") : null,
+    h("button", { id: "leave", class: "button control danger", type: "button", onclick: () => { room.leave(); show(endScreen("Vous avez quitté la salle", "Vous pouvez la rejoindre à nouveau avec le même lien tant qu'elle est ouverte.")); } }, "Quitter"));
+  root.replaceChildren(h("div", { class: "call" },
+    h("div", { class: "stage" }, cart.el, waiting, connection, h("div", { class: "tiles-row" }, others, me.el)), side, controls));
+
+  room.addEventListener("track", ({ detail }) => {
+    if (detail.peer === "cart") { cart.setStream(detail.stream); waiting.hidden = true; return; }
+    let tile = tiles.get(detail.peer);
+    if (!tile) {
+      const member = room.members.get(detail.peer);
+      tile = videoTile({ id: detail.peer, label: member ? member.name : "Participant" });
+      tiles.set(detail.peer, tile);
+      others.append(tile.el);
+    }
+    tile.setStream(detail.stream);
+  });
+  room.addEventListener("peerclosed", ({ detail }) => {
+    const tile = tiles.get(detail.peer);
+    if (tile) { tile.el.remove(); tiles.delete(detail.peer); }
+  });
+  room.addEventListener("members", ({ detail }) => {
+    const cartMember = room.members.get("cart");
+    cart.setLabel(cartMember ? cartMember.name : "Chariot : en attente…");
+    waiting.hidden = Boolean(cartMember);
+    if (detail.changed && tiles.get(detail.changed.id)) tiles.get(detail.changed.id).setMember(detail.changed);
+    if (detail.changed && detail.changed.id === "cart") cart.setMember(detail.changed);
+    if (detail.joined) toast(`${detail.joined.name} a rejoint la salle.`);
+    if (detail.text) toast(detail.text);
+  });
+  room.addEventListener("welcome", ({ detail }) => {
+    const cartMember = detail.members.find((m) => m.id === "cart");
+    cart.setLabel(cartMember ? cartMember.name : "Chariot : en attente…");
+    waiting.hidden = Boolean(cartMember);
+  });
+  room.addEventListener("camera", ({ detail }) => { if (detail.notice) toast(detail.notice); });
+  room.addEventListener("connection", ({ detail }) => { connection.hidden = detail.up; });
+  room.addEventListener("error", ({ detail }) => toast(detail.text, "error"));
+  room.addEventListener("unmute_request", ({ detail }) => {
+    toast(`${detail.name} vous demande d'activer votre micro.`);
+    const button = document.getElementById("mute");
+    if (button && button.getAttribute("aria-pressed") === "true") button.classList.add("attention");
+  });
+  room.addEventListener("end", ({ detail }) => show(endScreen(detail.type === "removed" ? "Vous avez été retiré de la salle" : "La téléconsultation est terminée", detail.text)));
+  room.connect();
+}
+
+async function share(room, stream) {
+  if (room.state.sharing) return;
+  try {
+    const display = await navigator.mediaDevices.getDisplayMedia({ video: true });
+    const track = display.getVideoTracks()[0];
+    room.useVideo(track);
+    room.setState({ sharing: true });
+    track.addEventListener("ended", () => {
+      room.useVideo(stream ? stream.getVideoTracks()[0] || null : null);
+      room.setState({ sharing: false });
+    });
+  } catch {
+    toast("Partage d'écran annulé.");
+  }
+}
+
+function show(node) {
+  root.replaceChildren(node);
+}
+
+check();

@@ -1,0 +1,83 @@
+// Pieces of the call's screen shared by the kiosk and a participant's join page: video tiles,
+// the chat, the participants list and the control buttons. French, large, for a finger.
+import { h, toast } from "/static/js/dom.js";
+
+const ROLE = { cart: "Chariot", specialist: "Médecin requis", relative: "Proche", professional: "Professionnel de santé", guest: "Invité" };
+
+export function videoTile({ id, label, mirrored = false, muted = false, main = false }) {
+  const video = h("video", { autoplay: true, playsinline: true, muted, "data-peer": id, class: mirrored ? "mirrored" : null });
+  video.muted = muted; // the attribute alone does not mute a stream
+  const name = h("span", { class: "tile-name" }, label);
+  const flags = h("span", { class: "tile-flags" });
+  const el = h("figure", { class: `tile${main ? " main" : ""}`, "data-peer": id }, video, h("figcaption", {}, name, flags));
+  return {
+    el, video,
+    setStream(stream) { if (video.srcObject !== stream) video.srcObject = stream; video.play().catch(() => {}); },
+    setLabel(text) { name.textContent = text; },
+    setMember(member) {
+      flags.textContent = [member.muted ? "micro coupé" : "", member.video_off ? "vidéo coupée" : "",
+        member.sharing ? "partage d'écran" : "", member.audio_only ? "audio seul" : ""].filter(Boolean).join(" · ");
+    },
+  };
+}
+
+export function chatPanel(room) {
+  const list = h("ol", { class: "chat-list", "aria-live": "polite" });
+  const input = h("input", { id: "chat-text", name: "chat-text", type: "text", maxlength: 2000, autocomplete: "off", placeholder: "Votre message…" });
+  const add = (m) => {
+    const at = m.at ? new Date(m.at).toLocaleTimeString("fr-FR", { hour: "2-digit", minute: "2-digit" }) : "";
+    const mine = room.me && m.from === room.me.member;
+    list.append(h("li", { class: `chat-item${mine ? " mine" : ""}${m.type === "notice" ? " notice" : ""}` },
+      m.type === "notice" ? null : h("strong", {}, mine ? "Vous" : m.name), h("span", { class: "chat-at" }, at), h("p", {}, m.text)));
+    list.scrollTop = list.scrollHeight;
+  };
+  room.addEventListener("welcome", (e) => { list.replaceChildren(); (e.detail.chat || []).forEach(add); });
+  room.addEventListener("chat", (e) => add(e.detail));
+  room.addEventListener("notice", (e) => add(e.detail));
+  const form = h("form", { class: "chat-form", onsubmit: (event) => {
+    event.preventDefault();
+    const text = input.value.trim();
+    if (text) { room.chat(text); input.value = ""; }
+  } }, h("label", { for: "chat-text", class: "visually-hidden" }, "Message"), input, h("button", { class: "button primary", type: "submit" }, "Envoyer"));
+  return h("section", { class: "side-panel chat", "aria-label": "Discussion" }, h("h2", {}, "Discussion"), list, form);
+}
+
+export function participantsPanel(room, { canModerate }) {
+  const list = h("ul", { class: "member-list" });
+  const render = () => {
+    list.replaceChildren(...[...room.members.values()].map((m) => {
+      const me = room.me && m.id === room.me.member;
+      const actions = !me && canModerate() && m.role !== "cart" ? [
+        m.muted ? h("button", { class: "button secondary", type: "button", onclick: () => { room.send({ type: "ask_unmute", to: m.id }); toast(`Demande envoyée à ${m.name}.`); } }, "Demander d'activer le micro") : null,
+        h("button", { class: "button secondary danger", type: "button", onclick: (event) => {
+          const b = event.currentTarget;
+          if (!b.dataset.armed) { b.dataset.armed = "1"; b.textContent = "Confirmer le retrait"; setTimeout(() => { delete b.dataset.armed; b.textContent = "Retirer"; }, 4000); return; }
+          room.send({ type: "remove", to: m.id });
+        } }, "Retirer"),
+      ] : [];
+      return h("li", { class: "member", "data-member": m.id },
+        h("div", {}, h("strong", {}, me ? `${m.name} (vous)` : m.name), h("span", { class: "hint" }, ROLE[m.role] || m.role,
+          m.muted ? " · micro coupé" : "", m.audio_only ? " · audio seul" : "")),
+        h("div", { class: "member-actions" }, actions));
+    }));
+  };
+  room.addEventListener("welcome", render);
+  room.addEventListener("members", render);
+  return h("section", { class: "side-panel members", "aria-label": "Participants" }, h("h2", {}, "Participants"), list);
+}
+
+// A toggle button whose label says what a tap will do ("Couper le micro" / "Activer le micro").
+export function toggle({ id, on, off, active = false, onChange }) {
+  const button = h("button", { id, class: "button control", type: "button", "aria-pressed": String(active) }, active ? on : off);
+  button.addEventListener("click", () => {
+    const now = button.getAttribute("aria-pressed") !== "true";
+    button.setAttribute("aria-pressed", String(now));
+    button.textContent = now ? on : off;
+    onChange(now);
+  });
+  return button;
+}
+
+export function endScreen(title, text) {
+  return h("div", { class: "call-ended card" }, h("h1", {}, title), h("p", {}, text));
+}
