@@ -329,6 +329,28 @@ def resend(db: Database, dossier_id: str, invitation_id: str, actor: Actor, sett
     send_invitation(db, invitation_id, actor, settings, row["patient_id"])
 
 
+def invite_participant(db: Database, dossier_id: str, role: Role, person: dict[str, Any], actor: Actor,
+                       settings: Settings) -> str:
+    """One more remote participant in the dossier's room (a relative, another professional),
+    invited at once; returns the invitation's id."""
+    rows = list(db.query("SELECT d.state, d.patient_id, r.id AS room_id FROM dossiers d JOIN rooms r ON r.dossier_id = d.id "
+                         "WHERE d.id = ?", [dossier_id]))
+    if not rows:
+        raise DossierRefused("not_found")
+    if rows[0]["state"] == DossierState.CLOSED.value:
+        raise DossierRefused("dossier_closed", signed_by="le médecin requis")
+    participant_id = invitation.add_participant(db, rows[0]["room_id"], role, person)
+    invitation_id = invitation.invite(db, participant_id, actor)
+    send_invitation(db, invitation_id, actor, settings, rows[0]["patient_id"])
+    return invitation_id
+
+
+def participant_of(db: Database, invitation_id: str) -> tuple[str, int] | None:
+    """(room, participant) of an invitation: whom to take out of a live room when it is revoked."""
+    row = db.execute("SELECT room_id, participant_id FROM invitations WHERE id = ?", [invitation_id]).fetchone()
+    return (row[0], row[1]) if row else None
+
+
 def revoke(db: Database, dossier_id: str, invitation_id: str, actor: Actor) -> None:
     row = _invitation_of(db, dossier_id, invitation_id)
     if invitation.revoke(db, invitation_id, actor):

@@ -268,6 +268,22 @@ class AccompanimentIn(Strict):
         return self
 
 
+class ParticipantIn(_Contact):
+    """Another participant invited to a dossier's room, during the call or before it."""
+
+    role: Literal["relative", "professional"] = Field(description="A relative, or another health professional")
+    name: str = Field(min_length=1, max_length=100, pattern=_NAME)
+    first_name: str | None = Field(None, max_length=60, pattern=_NAME)
+    email: str | None = Field(None, max_length=254)
+    mobile: str | None = Field(None, max_length=32)
+
+    @model_validator(mode="after")
+    def _reachable(self) -> ParticipantIn:
+        if not (self.email or self.mobile):
+            raise ValueError("l'invitation part par e-mail ou SMS : indiquez l'un ou l'autre")
+        return self
+
+
 class SpecialistIn(_Contact):
     name: str = Field(min_length=1, max_length=100, pattern=_NAME)
     first_name: str | None = Field(None, max_length=60, pattern=_NAME)

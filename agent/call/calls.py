@@ -119,6 +119,11 @@ class Calls:
             except CallRefused as refused:
                 log.warning("auto-answer refused: %s", refused.code)
 
+    async def revoked(self, room_id: str, participant_id: int) -> None:
+        live = self.rooms.get(room_id)
+        if live is not None:
+            await live.remove(f"p{participant_id}", "L'établissement a annulé votre invitation : vous avez quitté la salle.")
+
     def member_left(self, member: Member) -> None:
         self.agent.metrics.forget_call(member.id, member.role)
         self._count()
@@ -133,7 +138,7 @@ class Calls:
         if shot is None:
             raise RoomRefused("La caméra ne donne pas d'image : photo impossible.")
         loop = asyncio.get_running_loop()
-        inspected = await loop.run_in_executor(None, inspect, shot.jpeg)
+        inspected = await loop.run_in_executor(None, lambda: inspect(shot.jpeg, max_bytes=len(shot.jpeg)))
         blob = await loop.run_in_executor(None, self.agent.blobs.put, shot.jpeg)
         zone = self.agent.dossier_settings.zone
         name = f"Photo {shot.camera_label.lower()} {clock_time(datetime.now(UTC), zone).replace(' ', '')}.jpg"

@@ -171,6 +171,9 @@ class LiveRoom:
             await self._send(socket, {"type": "error", "text": bad.text})
         except RoomRefused as refused:
             await self._send(socket, {"type": "error", "text": refused.text})
+        except Exception:  # noqa: BLE001 (a fault in one action must not end anyone's call)
+            log.exception("room %s: message from %s failed", self.id, sender)
+            await self._send(socket, {"type": "error", "text": "Le chariot n'a pas pu faire cette action ; réessayez."})
 
     async def _dispatch(self, sender: str, message: Any) -> None:  # noqa: C901 (one branch per message type)
         member_id = CART if sender == SCREEN else sender

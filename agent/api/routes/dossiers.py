@@ -12,7 +12,8 @@ from agent.api.context import agent_of
 from agent.api.errors import ApiError
 from agent.api.routes import API
 from agent.api.routing import Call
-from agent.api.schemas import DossierCreate, DossierList, DossierOut, DossierSummaryOut, TransitionIn, VisioIn, VisioOut, WizardDraft
+from agent.api.schemas import DossierCreate, DossierList, DossierOut, DossierSummaryOut, ParticipantIn, TransitionIn, VisioIn, VisioOut, WizardDraft
+from agent.invitation import Role
 
 
 def dossier_out(found: dossier.Dossier) -> DossierOut:
@@ -94,6 +95,21 @@ async def revoke_invitation(call: Call) -> DossierOut:
     agent = agent_of(call.request)
     match = call.request.match_info
     await agent.store.write(dossier.revoke, match["id"], match["invitation"], call.actor)
+    where = await agent.store.read(dossier.participant_of, match["invitation"])
+    if where is not None:  # in the call right now: out of it as well
+        await agent.calls.revoked(*where)
+    return await read_dossier(call)
+
+
+@API.route("POST", "/dossiers/{id}/invitations", summary="Inviter un participant de plus (proche, professionnel) : lien par e-mail ou SMS",
+           tags=("dossiers",), access=Permission.HEALTH_WRITE, body=ParticipantIn, response=DossierOut, status=201, errors=(409,))
+async def invite_participant(call: Call) -> DossierOut:
+    agent = agent_of(call.request)
+    body: ParticipantIn = call.body
+    person = body.model_dump(exclude={"role"})
+    await agent.store.write(dossier.invite_participant, call.request.match_info["id"], Role(body.role), person, call.actor,
+                            agent.dossier_settings)
+    agent.deliveries_wake()
     return await read_dossier(call)
 
 

@@ -81,3 +81,16 @@ export function toggle({ id, on, off, active = false, onChange }) {
 export function endScreen(title, text) {
   return h("div", { class: "call-ended card" }, h("h1", {}, title), h("p", {}, text));
 }
+
+// Side panels one at a time behind large tabs: a 10-inch screen cannot show them all at once.
+export function tabs(items) {
+  const buttons = items.map((item, i) => h("button", {
+    class: "tab", type: "button", role: "tab", id: `tab-${item.id}`, "aria-selected": String(i === 0),
+    onclick: () => select(i) }, item.label));
+  const select = (index) => items.forEach((item, i) => {
+    buttons[i].setAttribute("aria-selected", String(i === index));
+    item.panel.hidden = i !== index;
+  });
+  select(0);
+  return h("div", { class: "tabbed" }, h("div", { class: "tabs", role: "tablist" }, buttons), items.map((item) => item.panel));
+}

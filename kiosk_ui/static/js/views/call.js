@@ -2,10 +2,10 @@
 // sees of the resident in a corner (the local preview, so the nurse can aim the exam camera), the
 // camera switch and the snapshot, the chat, the participants, and leaving.
 import { api } from "../api.js";
-import { h, reportError, toast } from "../dom.js";
+import { field, h, reportError, toast } from "../dom.js";
 import { holdIdle } from "../idle.js";
 import { Room } from "/static/call/mesh.js";
-import { chatPanel, participantsPanel, toggle, videoTile } from "/static/call/ui.js";
+import { chatPanel, participantsPanel, tabs, toggle, videoTile } from "/static/call/ui.js";
 
 export function callView({ id, onEnded, onBack }) {
   const root = h("div", { class: "call kiosk-call" }, h("p", { class: "hint" }, "Entrée en salle…"));
@@ -55,7 +55,13 @@ export function callView({ id, onEnded, onBack }) {
         toast(`Photo ajoutée au télédossier (${doc.width} × ${doc.height}).`);
       } catch (error) { reportError(error); } finally { snapshot.disabled = false; }
     } }, "Prendre une photo");
-    const finish = () => { release(); room.leave(); onEnded(); };
+    document.body.classList.add("has-call");
+    // Leaving this screen (another page of the kiosk) leaves the cart in the call: only this
+    // screen's connection closes; "Entrer en salle" brings it back.
+    const detach = () => { release(); room.leave(); document.body.classList.remove("has-call"); window.removeEventListener("hashchange", away); };
+    const away = () => { if (!location.hash.startsWith(`#/appel/${id}`)) detach(); };
+    window.addEventListener("hashchange", away);
+    const finish = () => { detach(); onEnded(); };
     const leave = h("button", { id: "leave", class: "button danger", type: "button", onclick: async () => {
       leave.disabled = true;
       try { await api("DELETE", `/dossiers/${encodeURIComponent(id)}/call`); } catch (error) { reportError(error); }
@@ -66,7 +72,11 @@ export function callView({ id, onEnded, onBack }) {
       h("div", { class: "stage" }, grid, waiting, connection),
       h("aside", { class: "side" },
         h("section", { class: "card own-view" }, h("h2", {}, "Ce que voit le médecin"), preview, notice, cameras, snapshot),
-        chatPanel(room), participantsPanel(room, { canModerate: () => true })),
+        tabs([
+          { id: "chat", label: "Discussion", panel: chatPanel(room) },
+          { id: "members", label: "Participants", panel: participantsPanel(room, { canModerate: () => true }) },
+          { id: "invite", label: "Inviter", panel: invitePanel(id) },
+        ])),
       h("div", { class: "controls" },
         toggle({ id: "mute", on: "Activer le micro du chariot", off: "Couper le micro du chariot", onChange: (v) => room.setState({ muted: v }) }),
         toggle({ id: "video", on: "Activer la caméra", off: "Couper la caméra", onChange: (v) => room.setState({ video_off: v }) }),
@@ -100,4 +110,28 @@ export function callView({ id, onEnded, onBack }) {
     room.addEventListener("end", ({ detail }) => { toast(detail.text); finish(); });
     room.connect();
   }
+}
+
+// Invite one more participant by link during the call (a relative, another professional).
+function invitePanel(dossierId) {
+  const role = h("select", { id: "invite-role", name: "invite-role" },
+    h("option", { value: "relative" }, "Un proche"), h("option", { value: "professional" }, "Un professionnel de santé"));
+  const form = h("form", { class: "invite-form", onsubmit: async (event) => {
+    event.preventDefault();
+    const value = (name) => form.querySelector(`#invite-${name}`).value.trim() || null;
+    try {
+      await api("POST", `/dossiers/${encodeURIComponent(dossierId)}/invitations`, {
+        role: role.value, name: value("name"), first_name: value("first-name"), email: value("email"), mobile: value("mobile") });
+      toast("Invitation envoyée : le lien part par e-mail ou SMS.");
+      form.reset();
+    } catch (error) { reportError(error); }
+  } },
+  h("div", { class: "field" }, h("label", { for: "invite-role" }, "Qui ?"), role),
+  field({ id: "invite-name", label: "Nom", required: true, autocomplete: "off" }),
+  field({ id: "invite-first-name", label: "Prénom", autocomplete: "off" }),
+  field({ id: "invite-email", label: "E-mail", type: "email", autocomplete: "off" }),
+  field({ id: "invite-mobile", label: "Téléphone portable", type: "tel", autocomplete: "off" }),
+  h("button", { class: "button primary", type: "submit" }, "Envoyer l'invitation"));
+  return h("section", { class: "side-panel invite", "aria-label": "Inviter un participant" },
+    h("h2", {}, "Inviter un participant"), h("p", { class: "hint" }, "Il reçoit un lien personnel, valable pendant le créneau."), form);
 }
