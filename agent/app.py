@@ -54,7 +54,7 @@ class Agent:
         self.metrics = Metrics()
         self.password_checks = asyncio.Semaphore(2)  # concurrent Argon2 verifications
         server = config.server
-        self.allowed_hosts = allowed_hosts(server.host, server.port, server.public_url, server.allowed_hosts)
+        self.allowed_hosts = allowed_hosts(server.host, [server.port, server.https_port], server.public_url, server.allowed_hosts)
         self.service = ServiceManager()
         self.openapi_document = build_document(API, __version__)
         self.dossier_settings = dossier.settings_from(config)

@@ -99,13 +99,14 @@ async def require_csrf(request: web.Request, session: Session) -> None:
         raise ApiError("csrf_missing")
 
 
-def allowed_hosts(host: str, port: int, public_url: str, extra: list[str]) -> frozenset[str]:
-    """Host headers the agent answers: loopback, its own address, public_url's host, and the
-    configured extras. Anything else is a DNS-rebinding page pretending to be us."""
+def allowed_hosts(host: str, ports: list[int], public_url: str, extra: list[str]) -> frozenset[str]:
+    """Host headers the agent answers on its ports (HTTP, HTTPS): loopback, its own address,
+    public_url's host, and the configured extras. Anything else is a DNS-rebinding page
+    pretending to be us."""
     names = {"127.0.0.1", "localhost", "[::1]", *extra}
     if host not in ("0.0.0.0", "::"):
         names.add(host)
-    hosts = {f"{name}:{port}" for name in names} | {name for name in extra}
+    hosts = {f"{name}:{port}" for name in names for port in ports if port} | {name for name in extra}
     public = urlsplit(public_url)
     if public.netloc:
         hosts.add(public.netloc)

@@ -182,12 +182,13 @@ class Calls:
             asyncio.get_running_loop().create_task(live.camera_changed(self.hub.state()))
 
     async def _window_closed(self, room_id: str) -> None:
-        live = self.rooms.pop(room_id, None)
         self._closers.pop(room_id, None)
+        live = self.rooms.get(room_id)
         if live is None:
             return
         if self.cart_room is live:
             await self.leave(room_id, AUTO_ANSWER)
+        del self.rooms[room_id]
         await live.close("La salle est fermée : le créneau de la téléconsultation est terminé.")
         self._count()
 

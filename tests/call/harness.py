@@ -4,17 +4,19 @@ and microphone, and readings of what a page's <video> really decoded."""
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 from pathlib import Path
 
 import requests
-from playwright.sync_api import Browser, BrowserContext, Page, Playwright
+from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
 
 from agent.access.roles import Role
 from tests.api.helpers import logged_in, patient
 from tests.browser.kiosk import CHROMIUM, CHROMIUM_ARGS, VIEWPORT, PageProblems
-from tests.live import LiveAgent, free_port, running_agent
+from tests.live import Account, LiveAgent, free_port, running_agent
 from tests.loopback import Inbox, eventually, link_in, smtp_server
 
 API = "/api/v1"
@@ -29,6 +31,7 @@ class Cart:
     agent: LiveAgent
     inbox: Inbox
     nurse: requests.Session
+    nurse_account: Account
 
     def url(self, path: str) -> str:
         return f"{self.agent.url}{API}{path}"
@@ -58,7 +61,8 @@ def cart_with_mail(root: Path, **sections: dict) -> Iterator[Cart]:
         dossiers={"establishment": "EHPAD Les Tilleuls"},
         mail={"smtp_host": "127.0.0.1", "smtp_port": smtp_port, "security": "none"}, **sections,
     ) as agent:
-        yield Cart(agent, inbox, logged_in(agent, agent.add_account(Role.NURSE)))
+        account = agent.add_account(Role.NURSE)
+        yield Cart(agent, inbox, logged_in(agent, account), account)
 
 
 def media_browser(playwright: Playwright, *extra: str) -> Browser:
@@ -73,6 +77,34 @@ def new_page(browser: Browser, **options: object) -> tuple[BrowserContext, Page]
     page.on("pageerror", problems.on_page_error)
     page.problems = problems  # type: ignore[attr-defined]
     return context, page
+
+
+def in_media_browser(scenario: Callable[[Browser], Any]) -> Any:
+    """`scenario(browser)` in a thread of its own with its own Playwright and Chromium (fake camera
+    and microphone); what it raises is raised here. A thread of its own: a worker that already ran
+    the kiosk's browser tests keeps Playwright's event loop on its main thread, where a second
+    sync Playwright refuses to start."""
+    outcome: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            with sync_playwright() as playwright:
+                browser = media_browser(playwright)
+                try:
+                    outcome["value"] = scenario(browser)
+                finally:
+                    browser.close()
+        except BaseException as exc:  # noqa: BLE001 (handed over to the test's thread)
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=run, name="playwright", daemon=True)
+    thread.start()
+    thread.join(120)
+    if thread.is_alive():
+        raise AssertionError("the browser scenario did not end within 120 s")
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome.get("value")
 
 
 # What a <video> decoded, read in the page: size, frames (requestVideoFrameCallback counts each

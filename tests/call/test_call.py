@@ -8,10 +8,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 from tests.browser.kiosk import shot, sign_in
-from tests.call.harness import AUDIO_PROBE, VIDEO_PROBE, Cart, cart_with_mail, media_browser, new_page
+from tests.call.harness import AUDIO_PROBE, VIDEO_PROBE, Cart, cart_with_mail, in_media_browser, new_page
 from tests.loopback import eventually
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -23,16 +23,6 @@ SPECIALIST = "claire.petit@chu.example"
 def cart(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cart]:
     with cart_with_mail(tmp_path_factory.mktemp("call")) as cart:
         yield cart
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as p:
-        browser = media_browser(p)
-        try:
-            yield browser
-        finally:
-            browser.close()
 
 
 def video(page: Page, peer: str, seconds: float = 3.0) -> dict:
@@ -50,67 +40,72 @@ def join(browser: Browser, link: str) -> Page:
     return page
 
 
-def test_the_specialist_and_the_cart_see_hear_and_write_to_each_other(cart: Cart, browser: Browser, artifacts: Path) -> None:
-    dossier = cart.dossier(SPECIALIST)
-    link = cart.emailed_link(SPECIALIST)
+def test_the_specialist_and_the_cart_see_hear_and_write_to_each_other(cart: Cart, artifacts: Path) -> None:
+    """One call from the emailed link to leaving the room, each step as its person does it."""
 
-    # The nurse opens the dossier on the kiosk and enters the room.
-    _, kiosk = new_page(browser, has_touch=True)  # the cart's touchscreen
-    sign_in(kiosk, cart.agent, cart.nurse_account)
-    kiosk.goto(f"{cart.agent.url}/#/dossier/{dossier['id']}")
-    kiosk.get_by_role("button", name="Entrer en salle").tap()
-    expect(kiosk.get_by_text("Ce que voit le médecin", exact=True)).to_be_visible()
-    assert cart.nurse.get(cart.url(f"/dossiers/{dossier['id']}")).json()["state"] == "in_progress"
+    def scenario(browser: Browser) -> None:
+        dossier = cart.dossier(SPECIALIST)
+        link = cart.emailed_link(SPECIALIST)
 
-    # The specialist, through the emailed link, gets the cart's simulated camera: 720p, steady,
-    # each frame carrying the time the cart drew it.
-    specialist = join(browser, link)
-    seen = video(specialist, "cart")
-    assert (seen["width"], seen["height"]) == (1280, 720), seen
-    assert seen["fps"] >= 15, seen
-    assert seen["delays"], "no time stamp read back: these are not the cart's frames"
-    expect(specialist.locator(".tile.main figcaption")).to_contain_text("Chariot — EHPAD Les Tilleuls")
+        # The nurse opens the dossier on the kiosk and enters the room.
+        _, kiosk = new_page(browser, has_touch=True)  # the cart's touchscreen
+        sign_in(kiosk, cart.agent, cart.nurse_account)
+        kiosk.goto(f"{cart.agent.url}/#/dossier/{dossier['id']}")
+        kiosk.get_by_role("button", name="Entrer en salle").tap()
+        expect(kiosk.get_by_text("Ce que voit le médecin", exact=True)).to_be_visible()
+        assert cart.nurse.get(cart.url(f"/dossiers/{dossier['id']}")).json()["state"] == "in_progress"
 
-    # The kiosk gets the specialist's camera and voice (Chromium's fake devices: a moving picture, beeps).
-    theirs = video(kiosk, "p1")
-    assert theirs["width"] > 0 and theirs["fps"] > 5, theirs
-    assert kiosk.evaluate(AUDIO_PROBE, "video[data-peer=p1]") > 0.001
-    # ... and the specialist hears the cart's microphone (the simulated one beeps every second).
-    assert specialist.evaluate(AUDIO_PROBE, "video[data-peer=cart]") > 0.001
+        # The specialist, through the emailed link, gets the cart's simulated camera: 720p, steady,
+        # each frame carrying the time the cart drew it.
+        specialist = join(browser, link)
+        seen = video(specialist, "cart")
+        assert (seen["width"], seen["height"]) == (1280, 720), seen
+        assert seen["fps"] >= 15, seen
+        assert seen["delays"], "no time stamp read back: these are not the cart's frames"
+        expect(specialist.locator(".tile.main figcaption")).to_contain_text("Chariot — EHPAD Les Tilleuls")
 
-    # Chat, both ways.
-    specialist.locator("#chat-text").fill("Pouvez-vous approcher la caméra de la lésion ?")
-    specialist.get_by_role("button", name="Envoyer").click()
-    expect(kiosk.locator(".chat-item").filter(has_text="approcher la caméra")).to_contain_text("Dr Claire PETIT")
-    kiosk.locator("#chat-text").fill("Oui, je passe sur la caméra d'examen.")
-    kiosk.get_by_role("button", name="Envoyer").tap()
-    expect(specialist.locator(".chat-item").filter(has_text="caméra d'examen")).to_contain_text("Chariot — EHPAD Les Tilleuls")
+        # The kiosk gets the specialist's camera and voice (Chromium's fake devices: a moving picture, beeps).
+        theirs = video(kiosk, "p1")
+        assert theirs["width"] > 0 and theirs["fps"] > 5, theirs
+        assert kiosk.evaluate(AUDIO_PROBE, "video[data-peer=p1]") > 0.001
+        # ... and the specialist hears the cart's microphone (the simulated one beeps every second).
+        assert specialist.evaluate(AUDIO_PROBE, "video[data-peer=cart]") > 0.001
 
-    # The nurse switches to the exam camera: the specialist sees it (4:3, the pink skin of the simulator).
-    kiosk.get_by_role("button", name="Caméra d'examen").tap()
-    expect(kiosk.get_by_role("button", name="Caméra d'examen")).to_have_attribute("aria-pressed", "true")
-    eventually(lambda: video(specialist, "cart", 0.5)["width"] == 960, timeout=10)
-    red, green, blue = video(specialist, "cart", 0.5)["centre"]
-    assert red > blue + 40 and red > green, (red, green, blue)
+        # Chat, both ways.
+        specialist.locator("#chat-text").fill("Pouvez-vous approcher la caméra de la lésion ?")
+        specialist.get_by_role("button", name="Envoyer").click()
+        expect(kiosk.locator(".chat-item").filter(has_text="approcher la caméra")).to_contain_text("Dr Claire PETIT")
+        kiosk.locator("#chat-text").fill("Oui, je passe sur la caméra d'examen.")
+        kiosk.get_by_role("button", name="Envoyer").tap()
+        expect(specialist.locator(".chat-item").filter(has_text="caméra d'examen")).to_contain_text("Chariot — EHPAD Les Tilleuls")
 
-    # The specialist asks for a photo: a full-resolution JPEG lands in the dossier, and everyone is told.
-    specialist.get_by_role("button", name="Prendre une photo").click()
-    expect(kiosk.locator(".chat-item.notice")).to_contain_text("Photo ajoutée au dossier (960 × 720)", timeout=15_000)
-    documents = eventually(lambda: cart.nurse.get(cart.url(f"/dossiers/{dossier['id']}")).json()["documents"])
-    assert [(d["kind"], d["mime"], d["width"], d["height"]) for d in documents] == [("photo", "image/jpeg", 960, 720)]
-    # ... and so can the nurse, from the kiosk, on the room camera.
-    kiosk.get_by_role("button", name="Caméra de la salle").tap()
-    kiosk.get_by_role("button", name="Prendre une photo").tap()
-    expect(kiosk.locator("#toasts")).to_contain_text("Photo ajoutée au télédossier (1280 × 720)", timeout=15_000)
-    documents = cart.nurse.get(cart.url(f"/dossiers/{dossier['id']}")).json()["documents"]
-    assert [(d["width"], d["height"], d["added_by"]) for d in documents][1] == (1280, 720, cart.nurse_account.login)
+        # The nurse switches to the exam camera: the specialist sees it (4:3, the pink skin of the simulator).
+        kiosk.get_by_role("button", name="Caméra d'examen").tap()
+        expect(kiosk.get_by_role("button", name="Caméra d'examen")).to_have_attribute("aria-pressed", "true")
+        eventually(lambda: video(specialist, "cart", 0.5)["width"] == 960, timeout=10)
+        red, green, blue = video(specialist, "cart", 0.5)["centre"]
+        assert red > blue + 40 and red > green, (red, green, blue)
 
-    shot(kiosk, artifacts, "call-kiosk.png")
-    shot(specialist, artifacts, "call-specialist.png")
-    assert not kiosk.problems.page_errors and not specialist.problems.page_errors  # type: ignore[attr-defined]
+        # The specialist asks for a photo: a full-resolution JPEG lands in the dossier, and everyone is told.
+        specialist.get_by_role("button", name="Prendre une photo").click()
+        expect(kiosk.locator(".chat-item.notice")).to_contain_text("Photo ajoutée au dossier (960 × 720)", timeout=15_000)
+        documents = eventually(lambda: cart.nurse.get(cart.url(f"/dossiers/{dossier['id']}")).json()["documents"])
+        assert [(d["kind"], d["mime"], d["width"], d["height"]) for d in documents] == [("photo", "image/jpeg", 960, 720)]
+        # ... and so can the nurse, from the kiosk, on the room camera.
+        kiosk.get_by_role("button", name="Caméra de la salle").tap()
+        kiosk.get_by_role("button", name="Prendre une photo").tap()
+        expect(kiosk.locator("#toasts")).to_contain_text("Photo ajoutée au télédossier (1280 × 720)", timeout=15_000)
+        documents = cart.nurse.get(cart.url(f"/dossiers/{dossier['id']}")).json()["documents"]
+        assert [(d["width"], d["height"], d["added_by"]) for d in documents][1] == (1280, 720, cart.nurse_account.login)
 
-    # The nurse leaves: the kiosk shows the end of the consultation, the specialist is told.
-    kiosk.get_by_role("button", name="Quitter la salle").tap()
-    expect(kiosk).to_have_url(f"{cart.agent.url}/#/fin/{dossier['id']}")
-    expect(specialist.locator("#toasts")).to_contain_text("Le chariot a quitté la salle.")
-    assert cart.nurse.get(cart.url(f"/dossiers/{dossier['id']}")).json()["state"] == "awaiting_report"
+        shot(kiosk, artifacts, "call-kiosk.png")
+        shot(specialist, artifacts, "call-specialist.png")
+        assert not kiosk.problems.page_errors and not specialist.problems.page_errors  # type: ignore[attr-defined]
+
+        # The nurse leaves: the kiosk shows the end of the consultation, the specialist is told.
+        kiosk.get_by_role("button", name="Quitter la salle").tap()
+        expect(kiosk).to_have_url(f"{cart.agent.url}/#/fin/{dossier['id']}")
+        expect(specialist.locator("#toasts")).to_contain_text("Le chariot a quitté la salle.")
+        assert cart.nurse.get(cart.url(f"/dossiers/{dossier['id']}")).json()["state"] == "awaiting_report"
+
+    in_media_browser(scenario)
