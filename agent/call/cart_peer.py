@@ -78,6 +78,12 @@ class CartPeer:
                 self._on_failed(self.member_id)
 
         await pc.setLocalDescription(await pc.createOffer())  # gathers every candidate first
+        if "a=candidate" not in pc.localDescription.sdp:
+            # aioice drops a refused or unreachable TURN server silently: say it, or the participant
+            # waits for a picture that cannot come.
+            log.warning("cart peer %s: no ICE candidate gathered (TURN server unreachable or credentials refused?)", self.member_id)
+            await self._send({"type": "error", "text": "Le chariot n'obtient aucune voie réseau pour l'image "
+                              "(serveur relais injoignable ou refusé). Prévenez l'établissement."})
         await self._send({"type": "signal", "from": "cart",
                           "description": {"type": pc.localDescription.type, "sdp": pc.localDescription.sdp}})
 

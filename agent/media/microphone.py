@@ -78,8 +78,10 @@ class Microphone:
         queue: asyncio.Queue[np.ndarray] = asyncio.Queue(QUEUE_FRAMES)
         self._queues.add(queue)
         if self._thread is None:
-            self._stop.clear()
-            self._thread = threading.Thread(target=self._run, name="microphone", daemon=True)
+            # A new event per thread: a thread still finishing after the last leave() keeps its own
+            # (set) event, so it cannot come back to life next to the new one.
+            self._stop = threading.Event()
+            self._thread = threading.Thread(target=self._run, args=(self._stop,), name="microphone", daemon=True)
             self._thread.start()
         return queue
 
@@ -89,13 +91,13 @@ class Microphone:
             self._stop.set()
             self._thread = None
 
-    def _run(self) -> None:
+    def _run(self, stop: threading.Event) -> None:
         source = beep_frames() if self._simulate else None
         try:
             if source is None:
                 source = device_frames(self._config)
             for samples in source:
-                if self._stop.is_set():
+                if stop.is_set():
                     break
                 loop = self._loop
                 if loop is None or loop.is_closed():
@@ -106,12 +108,12 @@ class Microphone:
             # No microphone: the call goes on in silence and the kiosk says why.
             self.failed = str(exc)
             log.warning("microphone unavailable: %s", exc)
-            self._silence()
+            self._silence(stop)
 
-    def _silence(self) -> None:
+    def _silence(self, stop: threading.Event) -> None:
         silence = np.zeros(SAMPLES, dtype=np.int16)
         for _ in beep_frames():
-            if self._stop.is_set() or self._loop is None or self._loop.is_closed():
+            if stop.is_set() or self._loop is None or self._loop.is_closed():
                 break
             with contextlib.suppress(RuntimeError):
                 self._loop.call_soon_threadsafe(self._deliver, silence)

@@ -227,10 +227,9 @@ def test_the_join_page_is_served_over_https_with_the_carts_own_certificate(tmp_p
     data.mkdir()
     agent = LiveAgent(data, free_port(), https_port=free_port()).start()
     try:
-        reply = requests.get(f"https://127.0.0.1:{agent.https_port}/healthz", verify=False, timeout=10)
+        # The certificate the cart made for itself is valid for its address: trusted, it verifies.
+        reply = requests.get(f"https://127.0.0.1:{agent.https_port}/healthz", verify=str(data / "tls" / "cart.crt"), timeout=10)
         assert reply.status_code == 200
-        certificate = (data / "tls" / "cart.crt").read_text()
-        assert "BEGIN CERTIFICATE" in certificate
         assert oct((data / "tls" / "cart.key").stat().st_mode & 0o777) == "0o600"
     finally:
         agent.stop()
