@@ -41,28 +41,26 @@ class Camera:
 
 
 def cameras_from_config(config: MediaConfig, simulate: bool) -> list[Camera]:
-    """Simulated cameras with --simulate, else the configured or detected ones; a simulated room
-    camera when none is found, so the call still shows something that says why."""
+    """The configured cameras, then: simulated ones with --simulate, else the detected ones; a
+    simulated room camera when none is found, so the call still shows something that says why.
+    A camera named in the configuration wins over --simulate (a bench with one real camera)."""
     w, h, fps = config.camera_width, config.camera_height, config.camera_fps
-    if simulate:
-        return [
-            Camera("room", LABELS["room"], lambda: simulator.SimulatedCamera(simulator.ROOM, w, h, fps), simulated=True),
-            Camera("exam", LABELS["exam"], lambda: simulator.SimulatedCamera(simulator.EXAM, h * 4 // 3, h, fps), simulated=True),
-        ]
-    found = [device.id for device in v4l2.enumerate_cameras()]
+    simulated = {"room": lambda: simulator.SimulatedCamera(simulator.ROOM, w, h, fps),
+                 "exam": lambda: simulator.SimulatedCamera(simulator.EXAM, h * 4 // 3, h, fps)}
+    found = [] if simulate else [device.id for device in v4l2.enumerate_cameras()]
     names = {"room": config.room_camera or (found[0] if found else ""),
              "exam": config.exam_camera or (found[1] if len(found) > 1 else "")}
     cameras = []
     for camera_id, name in names.items():
-        if not name:
-            continue
-        path = v4l2.resolve(name)
-        cameras.append(Camera(camera_id, LABELS[camera_id],
-                              lambda path=path: v4l2.V4l2Camera(path, w, h, fps, config.camera_format)))
+        if name:
+            path = v4l2.resolve(name)
+            cameras.append(Camera(camera_id, LABELS[camera_id],
+                                  lambda path=path: v4l2.V4l2Camera(path, w, h, fps, config.camera_format)))
+        elif simulate:
+            cameras.append(Camera(camera_id, LABELS[camera_id], simulated[camera_id], simulated=True))
     if not any(c.id == "room" for c in cameras):
         log.warning("no camera found: the call shows a simulated picture")
-        cameras.insert(0, Camera("room", "Aucune caméra détectée",
-                                 lambda: simulator.SimulatedCamera(simulator.ROOM, w, h, fps), simulated=True))
+        cameras.insert(0, Camera("room", "Aucune caméra détectée", simulated["room"], simulated=True))
     return cameras
 
 

@@ -48,15 +48,18 @@ def resolve(name: str, directory: Path = BY_ID) -> str:
 
 
 class V4l2Camera:
-    """A FrameSource over PyAV. `input_format` "" lets the device choose (raw YUYV usually)."""
+    """A FrameSource over PyAV. `input_format` "" lets the device choose (raw YUYV usually). A path
+    outside /dev (a pipe carrying an MJPEG stream, as a camera bridge or a test gives) is opened as
+    a plain stream whose format FFmpeg recognises."""
 
-    def __init__(self, path: str, width: int, height: int, fps: float, input_format: str = "mjpeg",
-                 container_format: str | None = "v4l2") -> None:
+    def __init__(self, path: str, width: int, height: int, fps: float, input_format: str = "mjpeg") -> None:
+        container_format: str | None = "v4l2"
         options = {"video_size": f"{width}x{height}", "framerate": f"{fps:g}"}
         if input_format:
             options["input_format"] = input_format
-        if container_format != "v4l2":  # a stream standing in for a device (tests): no V4L2 options
-            options = {}
+        if not path.startswith("/dev/"):
+            # A pipe has no duration to analyse: FFmpeg would wait 5 s probing it before the first frame.
+            container_format, options = None, {"probesize": "65536", "analyzeduration": "200000", "fflags": "nobuffer"}
         try:
             self._container = av.open(path, format=container_format, options=options, timeout=5.0)
         except (av.error.FFmpegError, OSError) as exc:
