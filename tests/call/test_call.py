@@ -109,3 +109,51 @@ def test_the_specialist_and_the_cart_see_hear_and_write_to_each_other(cart: Cart
         assert cart.nurse.get(cart.url(f"/dossiers/{dossier['id']}")).json()["state"] == "awaiting_report"
 
     in_media_browser(scenario)
+
+
+def test_the_technician_sees_the_quality_of_the_call_live(cart: Cart, artifacts: Path) -> None:
+    from agent.access.roles import Role
+
+    technician = cart.agent.add_account(Role.TECHNICIAN)
+
+    def scenario(browser: Browser) -> None:
+        dossier = cart.dossier("qualite@chu.example")
+        specialist = join(browser, cart.emailed_link("qualite@chu.example"))
+        assert cart.nurse.post(cart.url(f"/dossiers/{dossier['id']}/call")).status_code == 200
+        video(specialist, "cart", 0.5)
+        _, page = new_page(browser, has_touch=True)
+        sign_in(page, cart.agent, technician)
+        expect(page.get_by_role("heading", name="Appel en cours : qualité")).to_be_visible()
+        row = page.locator("tr[data-participant]")
+        expect(row).to_contain_text("Dr Claire PETIT")
+        expect(row).to_contain_text("1280 × 720", timeout=15_000)
+        expect(row).to_contain_text("VP8")
+        expect(row).to_contain_text("direct (réseau local)")
+        shot(page, artifacts, "call-technician.png")
+        cart.nurse.delete(cart.url(f"/dossiers/{dossier['id']}/call"))
+
+    in_media_browser(scenario)
+
+
+def test_a_dropped_connection_comes_back_by_itself(cart: Cart) -> None:
+    """The specialist's network drops (the WebSocket dies, then the media path): the page reconnects
+    with the same link and the cart's picture comes back, nobody touching anything."""
+
+    def scenario(browser: Browser) -> None:
+        dossier = cart.dossier("coupure@chu.example")
+        specialist = join(browser, cart.emailed_link("coupure@chu.example"))
+        assert cart.nurse.post(cart.url(f"/dossiers/{dossier['id']}/call")).status_code == 200
+        video(specialist, "cart", 0.5)
+        specialist.evaluate("() => window.telecartRoom.ws.close()")  # what a dead network does to the socket
+        expect(specialist.locator(".connection")).to_be_visible()
+        expect(specialist.locator(".connection")).to_be_hidden(timeout=15_000)
+        again = video(specialist, "cart", 1.0)
+        assert again["width"] == 1280 and again["fps"] > 5, again
+        # The media path alone fails (the browser says so): the cart offers a new one.
+        specialist.evaluate("() => { window.telecartRoom.oldCart = window.telecartRoom.pcs.get('cart'); window.telecartRoom.send({type: 'reconnect'}); }")
+        specialist.wait_for_function("() => window.telecartRoom.pcs.get('cart') !== window.telecartRoom.oldCart"
+                                     " && window.telecartRoom.pcs.get('cart').connectionState === 'connected'", timeout=15_000)
+        assert video(specialist, "cart", 1.0)["fps"] > 5
+        cart.nurse.delete(cart.url(f"/dossiers/{dossier['id']}/call"))
+
+    in_media_browser(scenario)

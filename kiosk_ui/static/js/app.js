@@ -6,6 +6,7 @@ import { watchIdle } from "./idle.js";
 import { activityView } from "./views/activity.js";
 import { auditView } from "./views/audit.js";
 import { callView } from "./views/call.js";
+import { callStatsView } from "./views/call_stats.js";
 import { consultationEndView } from "./views/consultation_end.js";
 import { directoryView } from "./views/directory.js";
 import { dossierView } from "./views/dossier.js";
@@ -27,6 +28,7 @@ const PAGES = {
   nouvelle: () => wizardView({ onCreated: (dossier) => go(`dossier/${dossier.id}`) }),
   residents: residentsView,
   journal: auditView,
+  technique: callStatsView,
   annuaire: directoryView,
   parametres: settingsView,
   dossier: ({ param, session }) => dossierView({ id: param, session, onBack: () => go("activite"), onEnd: () => go(`fin/${param}`),
@@ -38,7 +40,9 @@ const PAGES = {
 // Someone without access to health data but with the audit trail (an admin) lands on the trail.
 function homePage() {
   const perms = new Set(state.session.user.permissions);
-  return !perms.has("health.read") && perms.has("audit.read") ? "journal" : "activite";
+  if (!perms.has("health.read") && perms.has("audit.read")) return "journal";
+  if (!perms.has("health.read") && perms.has("devices.manage")) return "technique";
+  return "activite";
 }
 
 // "#/dossier/<id>" -> page "dossier", param "<id>"

@@ -215,6 +215,7 @@ export const T = {
     revokedToast: "Lien révoqué : il n'ouvre plus la salle.",
   },
   navDirectory: "Annuaire",
+  navTechnical: "Appel : technique",
   settingsTitle: "Paramètres",
   settingsLead: "Votre signature (photo ou scan d'une signature à l'encre sur papier blanc) s'appose sur les PDF d'un télédossier d'un seul geste.",
   openSettings: "Paramètres",

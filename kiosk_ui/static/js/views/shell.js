@@ -9,6 +9,7 @@ export function shell({ session, current, onNavigate, onSettings, onLock, onLogo
   if (perms.has("health.read")) navItems.push({ id: "residents", label: T.navResidents, icon: "list" });
   if (perms.has("audit.read")) navItems.push({ id: "journal", label: T.navAudit, icon: "shield" });
   if (perms.has("directory.manage")) navItems.push({ id: "annuaire", label: T.navDirectory, icon: "list" });
+  if (perms.has("devices.manage")) navItems.push({ id: "technique", label: T.navTechnical, icon: "refresh" });
   return h("div", { class: "shell" },
     h("header", { class: "topbar" },
       h("div", { class: "brand" }, h("img", { src: "/static/img/logo.svg", alt: "" }), T.appName),
