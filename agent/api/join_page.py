@@ -95,7 +95,8 @@ async def landing(request: web.Request) -> web.Response:
 def _room_shell(admission: Admission, link: str, establishment: str, specialist: bool) -> web.Response:
     """The call (kiosk_ui/static/call/join.js): a camera and microphone check, then the room."""
     data = {"socket": f"{link}/ws", "role": admission.role.value, "name": invitation.display_name(admission),
-            "dossier-link": f"{link}?vue=dossier" if specialist else None}
+            "dossier-link": f"{link}?vue=dossier" if specialist else None,
+            "documents": f"{link}/documents" if admission.dossier_id else None}
     attrs = " ".join(f'data-{k}="{html.escape(v)}"' for k, v in data.items() if v)
     text = f"""<!doctype html><html lang="fr"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1"><meta name="robots" content="noindex">

@@ -19,6 +19,8 @@ from agent.api import guard
 from agent.api.context import agent_of
 from agent.api.errors import ApiError
 from agent.api.join_page import refusal_text
+from agent.api.routes.documents import read_upload, save_upload
+from agent.audit import Actor
 from agent.call.messages import MAX_MESSAGE_BYTES
 from agent.call.room import SCREEN, RoomRefused
 from agent.clock import now
@@ -110,6 +112,29 @@ async def _keep_session(agent, session: sessions.Session) -> None:  # noqa: ANN0
         await asyncio.sleep(interval)
 
 
+async def participant_document(request: web.Request) -> web.Response:
+    """A participant sends a document during the call (a prescription, a letter, a photo): it goes
+    into the room's dossier under their name, checked like any upload, and the room is told."""
+    agent = agent_of(request)
+    moment = datetime.now(UTC)
+    await guard.check_origin(request)
+    try:
+        admission = await agent.store.read(invitation.admit, request.match_info["room"], request.match_info["token"], moment)
+    except LinkRefused as refused:
+        raise ApiError("link_refused", reason=refusal_text(refused, agent.dossier_settings.zone)) from refused
+    if admission.dossier_id is None:
+        raise ApiError("no_dossier_for_room")
+    upload = await read_upload(request, agent.config.dossiers.max_upload_mib * 1024 * 1024)
+    name = invitation.display_name(admission)
+    actor = Actor(name[:60], admission.role.value, request.remote)
+    added = await save_upload(agent, admission.dossier_id, upload, "autre", actor)
+    live = agent.calls.rooms.get(admission.room_id)
+    if live is not None:
+        await live.notice(f"{name} a ajouté le document « {added['name']} » au dossier.")
+    return web.json_response({"id": added["id"], "name": added["name"], "mime": added["mime"]}, status=201)
+
+
 def install(app: web.Application) -> None:
     app.router.add_get("/s/{room}/{token}/ws", participant_socket)
+    app.router.add_post("/s/{room}/{token}/documents", participant_document)
     app.router.add_get("/ws/call", kiosk_socket)

@@ -73,10 +73,10 @@ def test_the_specialist_and_the_cart_see_hear_and_write_to_each_other(cart: Cart
 
         # Chat, both ways.
         specialist.locator("#chat-text").fill("Pouvez-vous approcher la caméra de la lésion ?")
-        specialist.get_by_role("button", name="Envoyer").click()
+        specialist.get_by_role("button", name="Envoyer", exact=True).click()
         expect(kiosk.locator(".chat-item").filter(has_text="approcher la caméra")).to_contain_text("Dr Claire PETIT")
         kiosk.locator("#chat-text").fill("Oui, je passe sur la caméra d'examen.")
-        kiosk.get_by_role("button", name="Envoyer").tap()
+        kiosk.get_by_role("button", name="Envoyer", exact=True).tap()
         expect(specialist.locator(".chat-item").filter(has_text="caméra d'examen")).to_contain_text("Chariot — EHPAD Les Tilleuls")
 
         # The nurse switches to the exam camera: the specialist sees it (4:3, the pink skin of the simulator).
@@ -97,6 +97,13 @@ def test_the_specialist_and_the_cart_see_hear_and_write_to_each_other(cart: Cart
         expect(kiosk.locator("#toasts")).to_contain_text("Photo ajoutée au télédossier (1280 × 720)", timeout=15_000)
         documents = cart.nurse.get(cart.url(f"/dossiers/{dossier['id']}")).json()["documents"]
         assert [(d["width"], d["height"], d["added_by"]) for d in documents][1] == (1280, 720, cart.nurse_account.login)
+
+        # The specialist sends a document into the dossier from the call.
+        from tests.documents import samples
+        specialist.locator("#document-file").set_input_files(
+            {"name": "ordonnance.pdf", "mimeType": "application/pdf", "buffer": samples.pdf(("Ordonnance", "Crème émolliente"))})
+        expect(specialist.locator("#toasts")).to_contain_text("Document « ordonnance.pdf » ajouté au dossier.")
+        expect(kiosk.locator(".chat-item.notice").last).to_contain_text("Dr Claire PETIT a ajouté le document « ordonnance.pdf »")
 
         shot(kiosk, artifacts, "call-kiosk.png")
         shot(specialist, artifacts, "call-specialist.png")

@@ -233,3 +233,32 @@ def test_the_join_page_is_served_over_https_with_the_carts_own_certificate(tmp_p
         assert oct((data / "tls" / "cart.key").stat().st_mode & 0o777) == "0o600"
     finally:
         agent.stop()
+
+
+def test_a_participant_sends_a_document_into_the_dossier_during_the_call(cart: Cart) -> None:
+    from tests.documents import samples
+
+    dossier = cart.dossier("document@chu.example")
+    link = dossier["invitations"][0]["link"]
+
+    async def scenario() -> tuple[dict, int, dict]:
+        async with aiohttp.ClientSession() as session, session.ws_connect(socket_url(link)) as ws:
+            await receive(ws, "welcome")
+            form = aiohttp.FormData()
+            form.add_field("file", samples.pdf(("Ordonnance", "Amoxicilline 1 g")), filename="ordonnance.pdf", content_type="application/pdf")
+            async with session.post(f"{link}/documents", data=form) as reply:
+                sent = await reply.json()
+                assert reply.status == 201, sent
+            told = await receive(ws, "notice")
+            disguised = aiohttp.FormData()
+            disguised.add_field("file", b"MZ\x90\x00 not a pdf at all", filename="ordonnance.pdf", content_type="application/pdf")
+            async with session.post(f"{link}/documents", data=disguised) as refused:
+                return told, refused.status, await refused.json()
+
+    told, status, refusal = asyncio.run(scenario())
+    assert told["text"] == "Dr Claire PETIT a ajouté le document « ordonnance.pdf » au dossier."
+    assert status == 422 and refusal["error"] == "document_refused"
+    [document] = cart.nurse.get(cart.url(f"/dossiers/{dossier['id']}")).json()["documents"]
+    assert (document["name"], document["mime"], document["added_by"]) == ("ordonnance.pdf", "application/pdf", "Dr Claire PETIT")
+    forged = link[:-2] + ("xx" if not link.endswith("xx") else "yy")
+    assert requests.post(f"{forged}/documents", files={"file": ("a.pdf", b"%PDF-1.4")}).status_code == 403

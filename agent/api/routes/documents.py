@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from datetime import UTC, datetime
 
 from aiohttp import BodyPartReader, MultipartReader, web
@@ -20,8 +21,12 @@ from agent.api.routing import SESSION, Call
 from agent.api.schemas import DocumentOut, DocumentPatch, ShareIn, ShareOut
 from agent.documents import RejectedDocument, inspect, suggested_extension
 from agent.documents.stamp import prepare_signature, stamp
+from agent.audit import Actor
 from agent.invitation import iso
 from agent.notify import masked
+
+if TYPE_CHECKING:
+    from agent.app import Agent
 
 _TEXT_FIELD_LIMIT = 1024
 
@@ -87,15 +92,21 @@ async def add_document(call: Call) -> DocumentOut:
     kind = upload.fields.get("kind") or "autre"
     if kind not in dossier_documents.KINDS:
         raise ApiError("invalid_request", fields=[{"field": "kind", "message": "type de document inconnu"}], summary="type de document inconnu")
+    return DocumentOut(**await save_upload(agent, call.request.match_info["id"], upload, kind, call.actor))
+
+
+async def save_upload(agent: Agent, dossier_id: str, upload: Upload, kind: str, actor: Actor) -> dict:
+    """An uploaded file, checked by its content, into the dossier (the kiosk's, or a participant's
+    during the call)."""
+    limit = agent.config.dossiers.max_upload_mib * 1024 * 1024
     loop = asyncio.get_running_loop()
     try:  # parsing a hostile PDF takes CPU: off the event loop
         inspected = await loop.run_in_executor(None, lambda: inspect(upload.data, max_bytes=limit))
     except RejectedDocument as exc:
         raise ApiError("document_refused", reason=exc.message) from exc
     blob = await loop.run_in_executor(None, agent.blobs.put, upload.data)
-    added = await agent.store.write(dossier_documents.add, call.request.match_info["id"], blob, inspected, len(upload.data),
-                                    _name(upload, suggested_extension(inspected.kind)), kind, call.actor)
-    return DocumentOut(**added)
+    return await agent.store.write(dossier_documents.add, dossier_id, blob, inspected, len(upload.data),
+                                   _name(upload, suggested_extension(inspected.kind)), kind, actor)
 
 
 @API.route("GET", "/dossiers/{id}/documents/{document}", summary="Télécharger un document", tags=("documents",),

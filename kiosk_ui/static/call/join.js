@@ -5,7 +5,7 @@ import { Room } from "./mesh.js";
 import { chatPanel, endScreen, participantsPanel, toggle, videoTile } from "./ui.js";
 
 const root = document.getElementById("room");
-const { socket, role, name, dossierLink } = root.dataset;
+const { socket, role, name, dossierLink, documents } = root.dataset;
 const professional = role === "specialist" || role === "professional";
 
 async function openDevices() {
@@ -83,6 +83,7 @@ function enter(stream) {
     navigator.mediaDevices.getDisplayMedia ? h("button", { id: "share", class: "button control", type: "button", onclick: () => share(room, stream) }, "Partager l'écran") : null,
     toggle({ id: "audio-only", on: "Revenir à la vidéo", off: "Audio seul (connexion faible)", onChange: (v) => room.setState({ audio_only: v }) }),
     professional ? h("button", { id: "snapshot", class: "button control", type: "button", onclick: () => { room.send({ type: "snapshot" }); toast("Photo demandée au chariot…"); } }, "Prendre une photo") : null,
+    documents ? documentButton() : null,
     dossierLink ? h("a", { class: "button control", href: dossierLink, target: "_blank", rel: "noopener" }, "Ouvrir le télédossier") : null,
     h("button", { id: "leave", class: "button control danger", type: "button", onclick: () => { room.leave(); show(endScreen("Vous avez quitté la salle", "Vous pouvez la rejoindre à nouveau avec le même lien tant qu'elle est ouverte.")); } }, "Quitter"));
   root.replaceChildren(h("div", { class: "call" },
@@ -143,6 +144,27 @@ async function share(room, stream) {
   } catch {
     toast("Partage d'écran annulé.");
   }
+}
+
+// A document (PDF, JPEG, PNG) into the dossier during the call; the room is told by the cart.
+function documentButton() {
+  const input = h("input", { type: "file", id: "document-file", accept: "application/pdf,image/jpeg,image/png", hidden: true });
+  input.addEventListener("change", async () => {
+    const file = input.files[0];
+    if (!file) return;
+    const form = new FormData();
+    form.append("file", file, file.name);
+    try {
+      const reply = await fetch(documents, { method: "POST", body: form });
+      const body = await reply.json().catch(() => ({}));
+      if (!reply.ok) toast(body.message || "Le document n'a pas pu être envoyé.", "error");
+      else toast(`Document « ${body.name} » ajouté au dossier.`);
+    } catch {
+      toast("Le document n'a pas pu être envoyé : vérifiez votre connexion.", "error");
+    }
+    input.value = "";
+  });
+  return h("span", {}, input, h("button", { id: "send-document", class: "button control", type: "button", onclick: () => input.click() }, "Envoyer un document"));
 }
 
 function show(node) {
