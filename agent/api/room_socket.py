@@ -81,26 +81,42 @@ async def participant_socket(request: web.Request) -> web.StreamResponse:
     return socket
 
 
+def unattended_screen(request: web.Request) -> bool:
+    """The cart's own screen with nobody logged in, on a cart that answers by itself: it may show the
+    participants of the call (their faces and the chat, nothing of the dossier), or the resident
+    would hear a doctor they cannot see."""
+    agent = agent_of(request)
+    return (agent.config.call.auto_answer and request.remote in ("127.0.0.1", "::1")
+            and request.host.split(":")[0] in ("127.0.0.1", "localhost", "[::1]"))
+
+
 async def kiosk_socket(request: web.Request) -> web.StreamResponse:
     """The kiosk's end of the cart's call: receives the participants, sends the cart's chat and state.
     While it is connected the nurse's session stays unlocked: a call is the kiosk in use."""
     agent = agent_of(request)
     await guard.check_origin(request)
-    session = await guard.require_session(request, allow_locked=False)
-    await guard.require_permission(request, session, Permission.HEALTH_READ)
+    session = None
+    try:
+        session = await guard.require_session(request, allow_locked=False)
+    except ApiError:
+        if not unattended_screen(request):
+            raise
+    if session is not None:
+        await guard.require_permission(request, session, Permission.HEALTH_READ)
     live = agent.calls.cart_room
     if live is None:
         raise ApiError("not_in_call")
     socket = web.WebSocketResponse(heartbeat=HEARTBEAT_SECONDS, max_msg_size=MAX_MESSAGE_BYTES)
     await socket.prepare(request)
     await live.attach_screen(socket)
-    keep_alive = asyncio.get_running_loop().create_task(_keep_session(agent, session))
+    keep_alive = asyncio.get_running_loop().create_task(_keep_session(agent, session)) if session else None
     try:
         async for message in socket:
             if message.type is WSMsgType.TEXT:
                 await live.handle(SCREEN, socket, message.data)
     finally:
-        keep_alive.cancel()
+        if keep_alive is not None:
+            keep_alive.cancel()
         live.detach_screen(socket)
     return socket
 

@@ -164,3 +164,30 @@ def test_a_dropped_connection_comes_back_by_itself(cart: Cart) -> None:
         cart.nurse.delete(cart.url(f"/dossiers/{dossier['id']}/call"))
 
     in_media_browser(scenario)
+
+
+def test_a_cart_that_answers_by_itself_shows_the_specialist_on_its_screen(tmp_path: Path, artifacts: Path) -> None:
+    """Nobody at the cart, nobody logged in: the specialist joins, the cart answers, and its screen
+    shows the specialist over the login page (the participants only, nothing of the dossier)."""
+    with cart_with_mail(tmp_path, call={"auto_answer": True}) as cart:
+        dossier = cart.dossier("seule@chu.example")
+
+        def scenario(browser: Browser) -> None:
+            _, screen = new_page(browser, has_touch=True)
+            screen.goto(f"{cart.agent.url}/")
+            expect(screen.locator("#login")).to_be_visible()
+            specialist = join(browser, cart.emailed_link("seule@chu.example"))
+            assert video(specialist, "cart", 1.0)["width"] == 1280  # the cart answered: its camera arrives
+            expect(screen.locator(".kiosk-call.overlay")).to_be_visible(timeout=10_000)
+            theirs = video(screen, "p1", 1.0)
+            assert theirs["width"] > 0 and theirs["fps"] > 5, theirs
+            assert screen.evaluate(AUDIO_PROBE, "video[data-peer=p1]") > 0.001
+            expect(screen.locator(".kiosk-call.overlay")).not_to_contain_text("APPEL")  # no patient name
+            shot(screen, artifacts, "call-unattended.png")
+            assert cart.nurse.get(cart.url(f"/dossiers/{dossier['id']}")).json()["state"] == "in_progress"
+            # The room ends: the screen goes back to the login page.
+            cart.nurse.delete(cart.url(f"/dossiers/{dossier['id']}/call"))
+            expect(screen.locator(".kiosk-call.overlay")).to_have_count(0, timeout=10_000)
+            expect(screen.locator("#login")).to_be_visible()
+
+        in_media_browser(scenario)

@@ -12,7 +12,8 @@ from agent.access.roles import Permission
 from agent.api.context import agent_of
 from agent.api.errors import ApiError
 from agent.api.routes import API
-from agent.api.routing import SESSION, Call
+from agent.api.room_socket import unattended_screen
+from agent.api.routing import PUBLIC, SESSION, Call
 from agent.api.schemas import DocumentOut
 from agent.call.calls import CallRefused
 from agent.call.room import RoomRefused
@@ -89,6 +90,17 @@ async def leave_call(call: Call) -> CallOut:
            access=SESSION, response=CallOut, allow_locked=True)
 async def current_call(call: Call) -> CallOut:
     return _call_out(call)
+
+
+class UnattendedOut(BaseModel):
+    in_call: bool = Field(description="The cart answered a call by itself and its screen may show it")
+
+
+@API.route("GET", "/call/unattended", summary="Le chariot a-t-il décroché seul ? (écran du chariot sans personne connectée)",
+           tags=("appel",), access=PUBLIC, response=UnattendedOut)
+async def unattended_call(call: Call) -> UnattendedOut:
+    agent = agent_of(call.request)
+    return UnattendedOut(in_call=unattended_screen(call.request) and agent.calls.cart_room is not None)
 
 
 @API.route("POST", "/call/snapshot", summary="Photo en pleine résolution de la caméra active, ajoutée au télédossier de l'appel",

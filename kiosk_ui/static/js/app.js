@@ -1,11 +1,11 @@
 // The kiosk: login -> activity view; lock screen after idle time or on demand; admin's audit trail.
 import { api, setCsrfToken } from "./api.js";
-import { toast } from "./dom.js";
+import { h, toast } from "./dom.js";
 import { T } from "./i18n.js";
 import { watchIdle } from "./idle.js";
 import { activityView } from "./views/activity.js";
 import { auditView } from "./views/audit.js";
-import { callView } from "./views/call.js";
+import { callView, unattendedCallView } from "./views/call.js";
 import { callStatsView } from "./views/call_stats.js";
 import { consultationEndView } from "./views/consultation_end.js";
 import { directoryView } from "./views/directory.js";
@@ -110,6 +110,40 @@ function enter(session) {
     () => api("GET", "/session").catch(() => {}));
   render();
 }
+
+// The call, wherever the kiosk stands: logged in, a banner back to the call screen; nobody logged in
+// (or locked) on a cart that answered by itself, the call itself over the login or lock screen.
+const banner = h("div", { class: "call-banner", hidden: true },
+  h("span", {}, "Téléconsultation en cours"),
+  h("button", { class: "button primary", type: "button", onclick: () => { if (banner.dataset.dossier) go(`appel/${banner.dataset.dossier}`); } },
+    "Revenir à l'appel"));
+document.body.append(banner);
+let unattended = null;
+let signingInUntil = 0; // a nurse tapped "Se connecter" on the unattended call: the login form, for two minutes
+
+async function checkCall() {
+  const unlocked = state.session && state.stopIdle;
+  if (unlocked) {
+    if (unattended) { unattended.close(); unattended.el.remove(); unattended = null; }
+    const call = location.hash.startsWith("#/appel/") ? null : await api("GET", "/call", undefined, { background: true }).catch(() => null);
+    banner.hidden = !(call && call.in_call && call.dossier_id);
+    if (!banner.hidden) banner.dataset.dossier = call.dossier_id;
+    return;
+  }
+  banner.hidden = true;
+  const call = await api("GET", "/call/unattended", undefined, { background: true }).catch(() => null);
+  if (call && call.in_call && !unattended && Date.now() > signingInUntil) {
+    const closeShown = () => { shown.close(); shown.el.remove(); if (unattended === shown) unattended = null; };
+    const shown = unattendedCallView({
+      onEnded: () => { shown.el.remove(); if (unattended === shown) unattended = null; },
+      onSignIn: () => { signingInUntil = Date.now() + 120_000; closeShown(); },
+    });
+    unattended = shown;
+    shown.el.classList.add("overlay");
+    document.body.append(shown.el);
+  }
+}
+setInterval(checkCall, 3000);
 
 window.addEventListener("hashchange", () => { if (state.session && state.stopIdle) render(); });
 window.addEventListener("telecart:locked", () => { if (state.session) showLock(); });

@@ -12,6 +12,7 @@ export function callView({ id, onEnded, onBack }) {
   start();
   return root;
 
+
   async function start() {
     let call;
     try {
@@ -134,4 +135,40 @@ function invitePanel(dossierId) {
   h("button", { class: "button primary", type: "submit" }, "Envoyer l'invitation"));
   return h("section", { class: "side-panel invite", "aria-label": "Inviter un participant" },
     h("h2", {}, "Inviter un participant"), h("p", { class: "hint" }, "Il reçoit un lien personnel, valable pendant le créneau."), form);
+}
+
+// The call on a cart that answered by itself, shown over the login or lock screen: the participants'
+// faces and voices and the chat, nothing of the dossier (no session, no health data).
+export function unattendedCallView({ onEnded, onSignIn }) {
+  const room = new Room({ url: "/ws/call", screen: true });
+  const tiles = new Map();
+  const grid = h("div", { class: "remote-grid" });
+  const waiting = h("p", { class: "waiting" }, "Le chariot a décroché : les participants arrivent.");
+  const root = h("div", { class: "call kiosk-call unattended" },
+    h("div", { class: "stage" }, grid, waiting),
+    h("aside", { class: "side" },
+      h("section", { class: "card" }, h("h2", {}, "Téléconsultation en cours"),
+        h("p", {}, "Le chariot a répondu seul à l'appel. Un soignant peut se connecter pour voir le télédossier."),
+        h("button", { class: "button secondary", type: "button", onclick: onSignIn }, "Se connecter (soignant)")),
+      chatPanel(room)));
+  const release = holdIdle();
+  room.addEventListener("track", ({ detail }) => {
+    let tile = tiles.get(detail.peer);
+    if (!tile) {
+      const member = room.members.get(detail.peer);
+      tile = videoTile({ id: detail.peer, label: member ? member.name : "Participant" });
+      tiles.set(detail.peer, tile);
+      grid.append(tile.el);
+    }
+    tile.setStream(detail.stream);
+    waiting.hidden = true;
+  });
+  room.addEventListener("peerclosed", ({ detail }) => {
+    const tile = tiles.get(detail.peer);
+    if (tile) { tile.el.remove(); tiles.delete(detail.peer); }
+    waiting.hidden = tiles.size > 0;
+  });
+  room.addEventListener("end", () => { release(); room.leave(); onEnded(); });
+  room.connect();
+  return { el: root, close: () => { release(); room.leave(); } };
 }
