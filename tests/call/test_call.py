@@ -98,6 +98,16 @@ def test_the_specialist_and_the_cart_see_hear_and_write_to_each_other(cart: Cart
         documents = cart.nurse.get(cart.url(f"/dossiers/{dossier['id']}")).json()["documents"]
         assert [(d["width"], d["height"], d["added_by"]) for d in documents][1] == (1280, 720, cart.nurse_account.login)
 
+        # The nurse invites the resident's daughter by link, from the call.
+        kiosk.get_by_role("tab", name="Inviter").tap()
+        kiosk.locator("#invite-name").fill("MARTIN")
+        kiosk.locator("#invite-first-name").fill("Sophie")
+        kiosk.locator("#invite-email").fill("sophie.martin@famille.example")
+        kiosk.get_by_role("button", name="Envoyer l'invitation").tap()
+        expect(kiosk.locator("#toasts")).to_contain_text("Invitation envoyée")
+        assert "/s/" in cart.emailed_link("sophie.martin@famille.example")
+        kiosk.get_by_role("tab", name="Discussion").tap()
+
         # The specialist sends a document into the dossier from the call.
         from tests.documents import samples
         specialist.locator("#document-file").set_input_files(

@@ -79,6 +79,9 @@ def test_a_wrong_revoked_or_out_of_window_link_never_reaches_the_room(cart: Cart
     later = datetime.now(UTC) + timedelta(hours=2)
     move_room(cart, room_of(link), later, later + timedelta(hours=1))
     assert asyncio.run(attempt(link))[0] == 403  # not yet open
+    earlier = datetime.now(UTC) - timedelta(hours=3)
+    move_room(cart, room_of(link), earlier, earlier + timedelta(hours=1))
+    assert asyncio.run(attempt(link))[0] == 403  # expired: the room closed with its window
     move_room(cart, room_of(link), datetime.now(UTC) - timedelta(hours=1), datetime.now(UTC) + timedelta(hours=1))
     assert asyncio.run(attempt(link))[0] == 101
     invitation = dossier["invitations"][0]["id"]
