@@ -66,16 +66,17 @@ class Microphone:
 
     def __init__(self, config: MediaConfig, simulate: bool) -> None:
         self._config, self._simulate = config, simulate
-        self._queues: set[asyncio.Queue[np.ndarray]] = set()
+        self._queues: set[asyncio.Queue[tuple[np.ndarray, float]]] = set()
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
         self.muted = False
         self.failed: str | None = None
 
-    def listen(self) -> asyncio.Queue[np.ndarray]:
+    def listen(self) -> asyncio.Queue[tuple[np.ndarray, float]]:
+        """A queue of (20 ms of samples, monotonic time they were captured)."""
         self._loop = asyncio.get_running_loop()
-        queue: asyncio.Queue[np.ndarray] = asyncio.Queue(QUEUE_FRAMES)
+        queue: asyncio.Queue[tuple[np.ndarray, float]] = asyncio.Queue(QUEUE_FRAMES)
         self._queues.add(queue)
         if self._thread is None:
             # A new event per thread: a thread still finishing after the last leave() keeps its own
@@ -85,7 +86,7 @@ class Microphone:
             self._thread.start()
         return queue
 
-    def leave(self, queue: asyncio.Queue[np.ndarray]) -> None:
+    def leave(self, queue: asyncio.Queue[tuple[np.ndarray, float]]) -> None:
         self._queues.discard(queue)
         if not self._queues and self._thread is not None:
             self._stop.set()
@@ -103,7 +104,7 @@ class Microphone:
                 if loop is None or loop.is_closed():
                     break
                 with contextlib.suppress(RuntimeError):
-                    loop.call_soon_threadsafe(self._deliver, samples)
+                    loop.call_soon_threadsafe(self._deliver, samples, time.monotonic())
         except (av.error.FFmpegError, OSError) as exc:
             # No microphone: the call goes on in silence and the kiosk says why.
             self.failed = str(exc)
@@ -116,10 +117,10 @@ class Microphone:
             if stop.is_set() or self._loop is None or self._loop.is_closed():
                 break
             with contextlib.suppress(RuntimeError):
-                self._loop.call_soon_threadsafe(self._deliver, silence)
+                self._loop.call_soon_threadsafe(self._deliver, silence, time.monotonic())
 
-    def _deliver(self, samples: np.ndarray) -> None:
+    def _deliver(self, samples: np.ndarray, captured: float) -> None:
         for queue in self._queues:
             if queue.full():
                 queue.get_nowait()  # the oldest 20 ms go, the delay stays short
-            queue.put_nowait(samples)
+            queue.put_nowait((samples, captured))

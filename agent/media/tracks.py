@@ -19,6 +19,13 @@ KEEPALIVE_SECONDS = 1.0  # a still picture is sent again this often, so a new vi
 VIDEO_OFF_TEXT = "Vidéo coupée par l'équipe soignante"
 
 
+def _copy(frame: av.VideoFrame) -> av.VideoFrame:
+    """A frame of our own, in the encoders' format (a conversion makes a new frame by itself)."""
+    if frame.format.name == "yuv420p":
+        return av.VideoFrame.from_ndarray(frame.to_ndarray(), format="yuv420p")
+    return frame.reformat(format="yuv420p")
+
+
 class CartVideoTrack(MediaStreamTrack):
     kind = "video"
 
@@ -40,9 +47,10 @@ class CartVideoTrack(MediaStreamTrack):
         if captured is not None:
             self._seq = captured.seq
             frame = captured.frame
-        elif slot.latest is not None:  # no new frame (a still after a camera was lost): send it again
-            frame = slot.latest.frame
-            frame.pts = slot.now_pts()
+        elif slot.latest is not None:  # no new frame (a still after a camera was lost): send it again,
+            # as a copy: the published frame may be in another participant's encoder right now
+            frame = _copy(slot.latest.frame)
+            frame.pts, frame.time_base = slot.now_pts(), TIME_BASE
         else:  # the camera has not given its first frame yet
             frame = self._still(self._hub.active_label + " : démarrage…", slot.now_pts())
         if self._hub.video_off:
@@ -71,19 +79,25 @@ class CartAudioTrack(MediaStreamTrack):
         super().__init__()
         self._microphone = microphone
         self._queue = microphone.listen()
-        self._pts = 0
+        self._pts = -SAMPLES
+        self._started: float | None = None
 
     async def recv(self) -> av.AudioFrame:
         if self.readyState != "live":
             raise MediaStreamError
-        samples = await self._queue.get()
+        samples, captured = await self._queue.get()
         if self._microphone.muted:
             samples = np.zeros(SAMPLES, dtype=np.int16)
         frame = av.AudioFrame.from_ndarray(samples.reshape(1, -1), format="s16", layout="mono")
         frame.sample_rate = RATE
+        # Time follows the capture clock in whole 20 ms steps: 20 ms dropped on the way (a stalled
+        # queue) leave a gap the receiver conceals, instead of sound running late behind the picture.
+        if self._started is None:
+            self._started = captured
+        on_clock = round((captured - self._started) * RATE / SAMPLES) * SAMPLES
+        self._pts = max(self._pts + SAMPLES, on_clock)
         frame.pts = self._pts
         frame.time_base = fractions.Fraction(1, RATE)
-        self._pts += SAMPLES
         return frame
 
     def stop(self) -> None:

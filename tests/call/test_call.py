@@ -201,3 +201,25 @@ def test_a_cart_that_answers_by_itself_shows_the_specialist_on_its_screen(tmp_pa
             expect(screen.locator("#login")).to_be_visible()
 
         in_media_browser(scenario)
+
+
+def test_a_visio_sms_call_from_the_kiosk(cart: Cart) -> None:
+    """Visio SMS (no dossier): the nurse sends the invitation, enters the room, sees the guest."""
+
+    def scenario(browser: Browser) -> None:
+        _, kiosk = new_page(browser, has_touch=True)
+        sign_in(kiosk, cart.agent, cart.nurse_account)
+        kiosk.goto(f"{cart.agent.url}/#/visio")
+        kiosk.locator("#visio-email").fill("invite.visio@famille.example")
+        kiosk.get_by_role("button", name="Lancer l'invitation").tap()
+        kiosk.get_by_role("button", name="Entrer en salle").tap()
+        expect(kiosk.get_by_text("Ce que voit le médecin", exact=True)).to_be_visible()
+        expect(kiosk.get_by_role("button", name="Prendre une photo")).to_have_count(0)  # no dossier to keep it
+        guest = join(browser, cart.emailed_link("invite.visio@famille.example"))
+        assert video(guest, "cart", 1.0)["width"] == 1280
+        assert video(kiosk, "p1", 1.0)["width"] > 0
+        kiosk.get_by_role("button", name="Quitter la salle").tap()
+        expect(kiosk).to_have_url(f"{cart.agent.url}/#/activite")
+        expect(guest.locator("#toasts")).to_contain_text("Le chariot a quitté la salle.")
+
+    in_media_browser(scenario)

@@ -265,3 +265,27 @@ def test_a_participant_sends_a_document_into_the_dossier_during_the_call(cart: C
     assert (document["name"], document["mime"], document["added_by"]) == ("ordonnance.pdf", "application/pdf", "Dr Claire PETIT")
     forged = link[:-2] + ("xx" if not link.endswith("xx") else "yy")
     assert requests.post(f"{forged}/documents", files={"file": ("a.pdf", b"%PDF-1.4")}).status_code == 403
+
+
+def test_the_cart_enters_a_visio_sms_room_without_a_dossier(cart: Cart) -> None:
+    started = cart.nurse.post(cart.url("/visio"), json={"email": "visio@famille.example"})
+    assert started.status_code == 201, started.text
+    room = started.json()["room"]["id"]
+    link = cart.emailed_link("visio@famille.example")
+
+    async def scenario() -> tuple[dict, dict]:
+        async with aiohttp.ClientSession() as session, session.ws_connect(socket_url(link)) as ws:
+            welcome = await receive(ws, "welcome")
+            assert welcome["dossier"] is False
+            entered = cart.nurse.post(cart.url(f"/visio/{room}/call"))
+            assert entered.status_code == 200 and entered.json()["room"] == room, entered.text
+            offer = await receive(ws, "signal")
+            await ws.send_str(json.dumps({"type": "snapshot"}))  # a guest may not; and no dossier to keep it
+            refused = await receive(ws, "error")
+            assert cart.nurse.delete(cart.url(f"/visio/{room}/call")).status_code == 200
+            return offer, refused
+
+    offer, refused = asyncio.run(scenario())
+    assert offer["from"] == "cart"
+    assert refused["text"]
+    assert cart.nurse.post(cart.url("/visio/unknown-room/call")).status_code == 404

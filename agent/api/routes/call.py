@@ -86,6 +86,31 @@ async def leave_call(call: Call) -> CallOut:
     return _call_out(call)
 
 
+def _visio_room(db, room_id: str):  # noqa: ANN001, ANN202 (store thread)
+    rows = list(db.query("SELECT opens_at, closes_at FROM rooms WHERE id = ? AND dossier_id IS NULL", [room_id]))
+    if not rows:
+        raise ApiError("not_found")
+    return room_id, Window(parse_iso(rows[0]["opens_at"]), parse_iso(rows[0]["closes_at"]))
+
+
+@API.route("POST", "/visio/{room}/call", summary="Entrer dans la salle d'une Visio SMS (sans télédossier)", tags=("appel",),
+           access=Permission.HEALTH_WRITE, response=CallOut, errors=(409,))
+async def enter_visio(call: Call) -> CallOut:
+    agent = agent_of(call.request)
+    room_id, window = await agent.store.read(_visio_room, call.request.match_info["room"])
+    await agent.calls.enter(room_id, None, window, call.actor)
+    return _call_out(call)
+
+
+@API.route("DELETE", "/visio/{room}/call", summary="Quitter la salle d'une Visio SMS", tags=("appel",),
+           access=Permission.HEALTH_WRITE, response=CallOut, errors=(409,))
+async def leave_visio(call: Call) -> CallOut:
+    agent = agent_of(call.request)
+    room_id, _ = await agent.store.read(_visio_room, call.request.match_info["room"])
+    await agent.calls.leave(room_id, call.actor)
+    return _call_out(call)
+
+
 @API.route("GET", "/call", summary="L'appel en cours du chariot, s'il y en a un (sans donnée de santé)", tags=("appel",),
            access=SESSION, response=CallOut, allow_locked=True)
 async def current_call(call: Call) -> CallOut:

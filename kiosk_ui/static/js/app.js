@@ -24,7 +24,7 @@ const go = (path) => { location.hash = `#/${path}`; };
 
 const PAGES = {
   activite: (ctx) => activityView({ ...ctx, onOpen: (id) => go(`dossier/${id}`), onCreate: () => go("nouvelle"), onVisio: () => go("visio") }),
-  visio: () => visioView({ onBack: () => go("activite") }),
+  visio: () => visioView({ onBack: () => go("activite"), onCall: (room) => go(`appel/visio/${room}`) }),
   nouvelle: () => wizardView({ onCreated: (dossier) => go(`dossier/${dossier.id}`) }),
   residents: residentsView,
   journal: auditView,
@@ -33,7 +33,9 @@ const PAGES = {
   parametres: settingsView,
   dossier: ({ param, session }) => dossierView({ id: param, session, onBack: () => go("activite"), onEnd: () => go(`fin/${param}`),
     onCall: () => go(`appel/${param}`) }),
-  appel: ({ param }) => callView({ id: param, onEnded: () => go(`fin/${param}`), onBack: () => go(`dossier/${param}`) }),
+  appel: ({ param }) => (param.startsWith("visio/")
+    ? callView({ param, onEnded: () => go("activite"), onBack: () => go("activite") })
+    : callView({ param, onEnded: () => go(`fin/${param}`), onBack: () => go(`dossier/${param}`) })),
   fin: ({ param }) => consultationEndView({ id: param, onDone: () => go(`dossier/${param}`) }),
 };
 
@@ -115,7 +117,7 @@ function enter(session) {
 // (or locked) on a cart that answered by itself, the call itself over the login or lock screen.
 const banner = h("div", { class: "call-banner", hidden: true },
   h("span", {}, "Téléconsultation en cours"),
-  h("button", { class: "button primary", type: "button", onclick: () => { if (banner.dataset.dossier) go(`appel/${banner.dataset.dossier}`); } },
+  h("button", { class: "button primary", type: "button", onclick: () => { if (banner.dataset.call) go(`appel/${banner.dataset.call}`); } },
     "Revenir à l'appel"));
 document.body.append(banner);
 let unattended = null;
@@ -126,8 +128,8 @@ async function checkCall() {
   if (unlocked) {
     if (unattended) { unattended.close(); unattended.el.remove(); unattended = null; }
     const call = location.hash.startsWith("#/appel/") ? null : await api("GET", "/call", undefined, { background: true }).catch(() => null);
-    banner.hidden = !(call && call.in_call && call.dossier_id);
-    if (!banner.hidden) banner.dataset.dossier = call.dossier_id;
+    banner.hidden = !(call && call.in_call);
+    if (!banner.hidden) banner.dataset.call = call.dossier_id || `visio/${call.room}`;
     return;
   }
   banner.hidden = true;

@@ -7,21 +7,25 @@ import { holdIdle } from "../idle.js";
 import { Room } from "/static/call/mesh.js";
 import { chatPanel, participantsPanel, tabs, toggle, videoTile } from "/static/call/ui.js";
 
-export function callView({ id, onEnded, onBack }) {
+// `param`: a dossier's id, or "visio/<room>" for a Visio SMS room (no dossier: no photo, no invitation).
+export function callView({ param, onEnded, onBack }) {
+  const visioRoom = param.startsWith("visio/") ? param.slice(6) : null;
+  const id = visioRoom ? null : param;
+  const base = visioRoom ? `/visio/${encodeURIComponent(visioRoom)}` : `/dossiers/${encodeURIComponent(id)}`;
   const root = h("div", { class: "call kiosk-call" }, h("p", { class: "hint" }, "Entrée en salle…"));
   start();
   return root;
-
 
   async function start() {
     let call;
     try {
       call = await api("GET", "/call");
-      if (!call.in_call || call.dossier_id !== id) call = await api("POST", `/dossiers/${encodeURIComponent(id)}/call`);
+      const here = visioRoom ? call.room === visioRoom : call.dossier_id === id;
+      if (!call.in_call || !here) call = await api("POST", `${base}/call`);
     } catch (error) {
       reportError(error);
       root.replaceChildren(h("div", { class: "card" }, h("p", {}, error.message),
-        h("button", { class: "button secondary", type: "button", onclick: onBack }, "Revenir au télédossier")));
+        h("button", { class: "button secondary", type: "button", onclick: onBack }, visioRoom ? "Revenir à l'activité" : "Revenir au télédossier")));
       return;
     }
     show(call);
@@ -60,24 +64,24 @@ export function callView({ id, onEnded, onBack }) {
     // Leaving this screen (another page of the kiosk) leaves the cart in the call: only this
     // screen's connection closes; "Entrer en salle" brings it back.
     const detach = () => { release(); room.leave(); document.body.classList.remove("has-call"); window.removeEventListener("hashchange", away); };
-    const away = () => { if (!location.hash.startsWith(`#/appel/${id}`)) detach(); };
+    const away = () => { if (!location.hash.startsWith(`#/appel/${param}`)) detach(); };
     window.addEventListener("hashchange", away);
     const finish = () => { detach(); onEnded(); };
     const leave = h("button", { id: "leave", class: "button danger", type: "button", onclick: async () => {
       leave.disabled = true;
-      try { await api("DELETE", `/dossiers/${encodeURIComponent(id)}/call`); } catch (error) { reportError(error); }
+      try { await api("DELETE", `${base}/call`); } catch (error) { reportError(error); }
       finish();
     } }, "Quitter la salle");
     const connection = h("p", { class: "connection", hidden: true }, "Connexion au chariot perdue : reconnexion…");
     root.replaceChildren(
       h("div", { class: "stage" }, grid, waiting, connection),
       h("aside", { class: "side" },
-        h("section", { class: "card own-view" }, h("h2", {}, "Ce que voit le médecin"), preview, notice, cameras, snapshot),
+        h("section", { class: "card own-view" }, h("h2", {}, "Ce que voit le médecin"), preview, notice, cameras, id ? snapshot : null),
         tabs([
           { id: "chat", label: "Discussion", panel: chatPanel(room) },
           { id: "members", label: "Participants", panel: participantsPanel(room, { canModerate: () => true }) },
-          { id: "invite", label: "Inviter", panel: invitePanel(id) },
-        ])),
+          id ? { id: "invite", label: "Inviter", panel: invitePanel(id) } : null,
+        ].filter(Boolean))),
       h("div", { class: "controls" },
         toggle({ id: "mute", on: "Activer le micro du chariot", off: "Couper le micro du chariot", onChange: (v) => room.setState({ muted: v }) }),
         toggle({ id: "video", on: "Activer la caméra", off: "Couper la caméra", onChange: (v) => room.setState({ video_off: v }) }),

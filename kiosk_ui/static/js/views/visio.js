@@ -6,7 +6,7 @@ import { T, frTime } from "../i18n.js";
 
 const V = () => T.visio;
 
-export function visioView({ onBack }) {
+export function visioView({ onBack, onCall }) {
   const alert = h("div", { class: "alert", role: "alert", hidden: true });
   const result = h("div", { class: "card visio-sent", hidden: true, role: "status" });
   const form = h("form", { class: "card form visio" },
@@ -30,7 +30,8 @@ export function visioView({ onBack }) {
     }
     try {
       const started = await api("POST", "/visio", { mobile: mobile || null, email: email || null });
-      result.replaceChildren(h("h2", {}, V().sentTitle), h("p", {}, V().sent([mobile, email].filter(Boolean).join(" et "), frTime(new Date(started.room.closes_at)))));
+      result.replaceChildren(h("h2", {}, V().sentTitle), h("p", {}, V().sent([mobile, email].filter(Boolean).join(" et "), frTime(new Date(started.room.closes_at)))),
+        h("button", { id: "enter-room", class: "button primary", type: "button", onclick: () => onCall(started.room.id) }, T.dossier.enterRoom));
       result.hidden = false;
       form.reset();
     } catch (error) {
