@@ -56,16 +56,14 @@ async def participant_socket(request: web.Request) -> web.StreamResponse:
     admission: Admission = outcome
     live = agent.calls.room(admission.room_id, admission.dossier_id, admission.window)
     member_id = member_id_of(admission)
-    try:
-        live.check_can_join(member_id)
-    except RoomRefused as refused:
-        raise ApiError("link_refused", reason=refused.text) from refused
     socket = web.WebSocketResponse(heartbeat=HEARTBEAT_SECONDS, max_msg_size=MAX_MESSAGE_BYTES)
     await socket.prepare(request)
     try:
         member = await live.join(member_id, invitation.display_name(admission), admission.role.value, socket)
-    except RoomRefused as refused:  # filled up between the check and the upgrade
-        await socket.send_json({"type": "closed", "text": refused.text})
+    except RoomRefused as refused:
+        # A genuine link, but its person was removed or the room is full: the page must say so,
+        # which a refused upgrade cannot (the browser sees only a failed connection).
+        await socket.send_json({"type": "removed" if member_id in live.removed else "closed", "text": refused.text})
         await socket.close()
         return socket
     await agent.calls.member_joined(live, member)

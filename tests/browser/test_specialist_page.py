@@ -60,7 +60,7 @@ def scheduled_dossier(cart: Cart, mobile: str) -> dict:
 
 
 def open_with_code(page: Page, cart: Cart, link: str, mobile: str) -> None:
-    page.goto(link)
+    page.goto(link + "?vue=dossier")  # the room's page links to the dossier this way
     expect(page.get_by_role("heading", name="Accès au télédossier")).to_be_visible()
     before = len(cart.sms.texts)
     page.get_by_role("button", name="Recevoir un code").click()
@@ -78,7 +78,7 @@ def test_on_a_phone_the_specialist_reads_writes_and_signs(browser: Browser, cart
     page.on("console", problems.on_console)
     page.on("pageerror", problems.on_page_error)
     try:
-        page.goto(dossier["invitations"][0]["link"])
+        page.goto(dossier["invitations"][0]["link"] + "?vue=dossier")
         expect(page.get_by_role("button", name="Recevoir un code")).to_be_visible()
         expect(page.get_by_text("FONTAINE")).to_have_count(0)  # nothing of the patient before the code
         shot(page, artifacts, "specialist-code.png")
@@ -108,7 +108,7 @@ def test_on_a_phone_the_specialist_reads_writes_and_signs(browser: Browser, cart
 
 def test_a_wrong_code_says_so_in_french(page: Page, cart: Cart) -> None:
     dossier = scheduled_dossier(cart, "0612345682")
-    page.goto(dossier["invitations"][0]["link"])
+    page.goto(dossier["invitations"][0]["link"] + "?vue=dossier")
     page.get_by_role("button", name="Recevoir un code").click()
     page.get_by_label("Code reçu").fill("000000" if not any("000000" in t["text"] for t in cart.sms.texts) else "999999")
     page.get_by_role("button", name="Ouvrir le télédossier").click()

@@ -53,7 +53,8 @@ def test_config_show_prints_the_file_values_as_toml(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     shown = tomllib.loads(done.stdout)
     assert shown["server"] == {"host": "0.0.0.0", "port": 9123, "public_url": "https://chariot-12.ehpad.example",
-                               "max_body_kib": shown["server"]["max_body_kib"], "allowed_hosts": []}
+                               "max_body_kib": shown["server"]["max_body_kib"], "allowed_hosts": [],
+                               "https_port": 8443, "tls_certificate": "", "tls_key": ""}
     assert shown["storage"] == {"data_dir": "/var/lib/telecart-test", "min_free_mib": 128}
     assert shown["security"]["idle_lock_minutes"] == 2.5
     assert shown["security"]["max_failed_logins"] == 3

@@ -39,7 +39,7 @@ class DemoRun:
 
 def start_demo(data_dir: Path, port: int, log: Path, timeout: float = 30) -> DemoRun:
     with open(log, "ab") as stderr:  # the child keeps its own copy of the descriptor
-        proc = subprocess.Popen([sys.executable, "-m", "agent.cli", "demo", "--data-dir", str(data_dir), "--port", str(port)],
+        proc = subprocess.Popen([sys.executable, "-m", "agent.cli", "demo", "--data-dir", str(data_dir), "--port", str(port), "--https-port", "0"],
                                 stdout=subprocess.PIPE, stderr=stderr, text=True)
     assert proc.stdout is not None
     lines: list[str] = []

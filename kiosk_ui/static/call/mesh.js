@@ -35,9 +35,18 @@ export class Room extends EventTarget {
       try { message = JSON.parse(event.data); } catch { return; }
       this.onMessage(message).catch((error) => this.emit("problem", { text: String(error && error.message || error) }));
     };
-    ws.onopen = () => { this.retries = 0; this.emit("connection", { up: true }); };
+    let opened = false;
+    ws.onopen = () => { opened = true; this.retries = 0; this.refused = 0; this.emit("connection", { up: true }); };
     ws.onclose = () => {
       if (this.ws !== ws || this.ended) return;
+      // Never opened, several times over: the link no longer opens the room (revoked, expired),
+      // not a network drop. Say so rather than retry forever.
+      this.refused = opened ? 0 : (this.refused || 0) + 1;
+      if (this.refused >= 3 && navigator.onLine !== false) {
+        this.leave();
+        this.emit("end", { type: "closed", text: "Ce lien n'ouvre plus la salle (invitation annulée ou créneau terminé). Rouvrez le lien reçu pour en savoir plus." });
+        return;
+      }
       this.emit("connection", { up: false });
       // The network dropped: come back by ourselves, with the same link.
       const delay = Math.min(10000, 1000 * 2 ** this.retries++);

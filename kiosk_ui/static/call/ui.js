@@ -69,10 +69,12 @@ export function participantsPanel(room, { canModerate }) {
 // A toggle button whose label says what a tap will do ("Couper le micro" / "Activer le micro").
 export function toggle({ id, on, off, active = false, onChange }) {
   const button = h("button", { id, class: "button control", type: "button", "aria-pressed": String(active) }, active ? on : off);
+  // set(): show a state that changed elsewhere (the cart muted before the kiosk came back to the call).
+  button.set = (value) => { button.setAttribute("aria-pressed", String(value)); button.textContent = value ? on : off; };
   button.addEventListener("click", () => {
     const now = button.getAttribute("aria-pressed") !== "true";
-    button.setAttribute("aria-pressed", String(now));
-    button.textContent = now ? on : off;
+    button.set(now);
+    button.classList.remove("attention");
     onChange(now);
   });
   return button;

@@ -73,6 +73,8 @@ export function callView({ param, onEnded, onBack }) {
       finish();
     } }, "Quitter la salle");
     const connection = h("p", { class: "connection", hidden: true }, "Connexion au chariot perdue : reconnexion…");
+    const mute = toggle({ id: "mute", on: "Activer le micro du chariot", off: "Couper le micro du chariot", onChange: (v) => room.setState({ muted: v }) });
+    const videoOff = toggle({ id: "video", on: "Activer la caméra", off: "Couper la caméra", onChange: (v) => room.setState({ video_off: v }) });
     root.replaceChildren(
       h("div", { class: "stage" }, grid, waiting, connection),
       h("aside", { class: "side" },
@@ -82,10 +84,14 @@ export function callView({ param, onEnded, onBack }) {
           { id: "members", label: "Participants", panel: participantsPanel(room, { canModerate: () => true }) },
           id ? { id: "invite", label: "Inviter", panel: invitePanel(id) } : null,
         ].filter(Boolean))),
-      h("div", { class: "controls" },
-        toggle({ id: "mute", on: "Activer le micro du chariot", off: "Couper le micro du chariot", onChange: (v) => room.setState({ muted: v }) }),
-        toggle({ id: "video", on: "Activer la caméra", off: "Couper la caméra", onChange: (v) => room.setState({ video_off: v }) }),
-        leave));
+      h("div", { class: "controls" }, mute, videoOff, leave));
+    room.addEventListener("welcome", ({ detail }) => {
+      const cart = detail.members.find((m) => m.id === "cart");
+      if (!cart) return;
+      mute.set(cart.muted);
+      videoOff.set(cart.video_off);
+      Object.assign(room.state, { muted: cart.muted, video_off: cart.video_off });
+    });
 
     room.addEventListener("track", ({ detail }) => {
       let tile = tiles.get(detail.peer);

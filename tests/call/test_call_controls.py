@@ -1,0 +1,423 @@
+"""The call's controls, as the people in it notice them: a microphone muted (silence on the other
+side, "micro coupé" on the kiosk) and the request to unmute it, the cart's own microphone and
+camera cut from the kiosk, "audio seul" for a poor link, screen sharing, a relative removed by
+the specialist, and a chat message that stays text.
+
+Each test drives the real pages in Chromium (fake camera and microphone: a moving picture and a
+beep) through tests/call/harness.py; the kiosk is a touchscreen page, the participants desktop
+pages. Each test makes its own dossier and leaves the room at its end: the cart is in one room at
+a time.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from playwright.sync_api import Browser, Page, expect
+
+from agent.access.roles import Role
+from tests.browser.kiosk import problems_of, sign_in
+from tests.call.harness import VIDEO_PROBE, Cart, cart_with_mail, in_media_browser, new_page
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+CART_NAME = "Chariot — EHPAD Les Tilleuls"
+SPECIALIST_NAME = "Dr Claire PETIT"
+RELATIVE = {"kind": "relative", "companion": {"name": "LEFEBVRE", "first_name": "Paul", "remote": True,
+                                              "email": "paul@famille.example"}}
+HEARD = 0.001  # root mean square of a sound someone hears (both fake microphones beep)
+SILENT = 0.0002  # what is left of a muted microphone: nothing
+
+# Listens to a <video>'s sound every 50 ms until it is heard (one level above `threshold`) or has
+# been silent (every level below it) for `quiet` seconds; gives up after `timeout` seconds. The
+# cart's simulated microphone beeps 150 ms once a second: two seconds of silence is two beeps missed.
+LISTEN = """
+async ([selector, want, threshold, quiet, timeout]) => {
+  const video = document.querySelector(selector);
+  if (!video || !video.srcObject || !video.srcObject.getAudioTracks().length) return { ok: false, why: "no sound track" };
+  const context = new AudioContext();
+  const analyser = context.createAnalyser();
+  context.createMediaStreamSource(video.srcObject).connect(analyser);
+  const data = new Float32Array(analyser.fftSize);
+  const start = performance.now();
+  let quietSince = start, loudest = 0;
+  try {
+    while (performance.now() - start < timeout * 1000) {
+      await new Promise((r) => setTimeout(r, 50));
+      analyser.getFloatTimeDomainData(data);
+      const level = Math.sqrt(data.reduce((s, v) => s + v * v, 0) / data.length);
+      loudest = Math.max(loudest, level);
+      const now = performance.now();
+      if (want === "heard" && level > threshold) return { ok: true, level, after: (now - start) / 1000 };
+      if (want === "silent") {
+        if (level >= threshold) { quietSince = now; loudest = 0; }
+        else if (now - quietSince >= quiet * 1000) return { ok: true, after: (now - start) / 1000 };
+      }
+    }
+    return { ok: false, loudest };
+  } finally { context.close(); }
+}
+"""
+
+# How many frames of the cart's video the participant's browser decoded so far.
+CART_FRAMES = """
+async () => {
+  const pc = window.telecartRoom && window.telecartRoom.pcs.get("cart");
+  if (!pc) return null;
+  let frames = 0;
+  (await pc.getStats()).forEach((s) => { if (s.type === "inbound-rtp" && s.kind === "video") frames = s.framesDecoded || 0; });
+  return frames;
+}
+"""
+
+
+# The colour of one pixel of a <video>'s current picture.
+PIXEL = """
+([selector, x, y]) => {
+  const video = document.querySelector(selector);
+  const canvas = document.createElement("canvas");
+  canvas.width = video.videoWidth; canvas.height = video.videoHeight;
+  const ctx = canvas.getContext("2d");
+  ctx.drawImage(video, 0, 0);
+  return Array.from(ctx.getImageData(x, y, 1, 1).data.slice(0, 3));
+}
+"""
+
+
+def until(check: Callable[[], Any], what: str, timeout: float = 15.0) -> Any:
+    """The first truthy result of `check`, or a failure saying `what` was awaited and the last value."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what}: still not so after {timeout} s (last: {result!r})")
+        time.sleep(0.1)
+
+
+def heard(page: Page, peer: str, timeout: float = 10.0) -> None:
+    """The page hears `peer` (the first beep), within `timeout` seconds."""
+    outcome = page.evaluate(LISTEN, [f"video[data-peer={peer}]", "heard", HEARD, 0, timeout])
+    assert outcome["ok"], f"the sound of {peer} is not heard: {outcome}"
+
+
+def silenced(page: Page, peer: str, quiet: float = 2.0, timeout: float = 10.0) -> None:
+    """`peer` goes silent on the page: `quiet` seconds without a sound, within `timeout` seconds."""
+    outcome = page.evaluate(LISTEN, [f"video[data-peer={peer}]", "silent", SILENT, quiet, timeout])
+    assert outcome["ok"], f"the sound of {peer} does not stop: {outcome}"
+
+
+def picture_size(page: Page, peer: str) -> tuple[int, int]:
+    return tuple(page.evaluate(  # type: ignore[return-value]
+        f"() => {{ const v = document.querySelector('video[data-peer={peer}]'); return v ? [v.videoWidth, v.videoHeight] : [0, 0]; }}"))
+
+
+def aspect(page: Page, peer: str) -> float:
+    """Width over height of the page's picture of `peer` (0 without one): what resizing by the
+    encoder (a loaded CPU, a poor link) keeps."""
+    width, height = picture_size(page, peer)
+    return width / height if height else 0.0
+
+
+def playing(page: Page, peer: str, seconds: float = 1.0) -> dict:
+    """What the page's video of `peer` presents over `seconds`, once it has a picture."""
+    until(lambda: picture_size(page, peer)[0] > 0, f"a picture of {peer}")
+    return page.evaluate(VIDEO_PROBE, [f"video[data-peer={peer}]", seconds])
+
+
+def cart_frames_advance(page: Page, seconds: float = 1.5) -> int:
+    """How many frames of the cart's video the page decoded in `seconds`."""
+    before = page.evaluate(CART_FRAMES)
+    time.sleep(seconds)
+    return page.evaluate(CART_FRAMES) - before
+
+
+def join(browser: Browser, link: str, **options: object) -> Page:
+    """A participant opens their link, checks camera and microphone, and enters the room."""
+    _, page = new_page(browser, **options)
+    page.goto(link)
+    expect(page.get_by_text("Vérifiez votre caméra et votre micro")).to_be_visible()
+    page.get_by_role("button", name="Rejoindre la téléconsultation").click()
+    page.wait_for_function("() => window.telecartRoom && window.telecartRoom.me")
+    return page
+
+
+def member_id(page: Page) -> str:
+    return page.evaluate("() => window.telecartRoom.me.id")
+
+
+def kiosk_enters(cart: Cart, browser: Browser, dossier: dict) -> Page:
+    """A nurse of its own (one-time codes are per account) signs in on the kiosk and enters the room."""
+    _, kiosk = new_page(browser, has_touch=True)
+    sign_in(kiosk, cart.agent, cart.agent.add_account(Role.NURSE))
+    kiosk.goto(f"{cart.agent.url}/#/dossier/{dossier['id']}")
+    kiosk.get_by_role("button", name="Entrer en salle").tap()
+    expect(kiosk.get_by_text("Ce que voit le médecin", exact=True)).to_be_visible()
+    return kiosk
+
+
+@dataclass
+class Call:
+    kiosk: Page
+    specialist: Page
+    doctor: str  # the specialist's member id ("p<n>")
+    dossier: dict
+
+
+@contextlib.contextmanager
+def call(cart: Cart, browser: Browser, email: str, specialist_options: dict | None = None,
+         **parts: object) -> Iterator[Call]:
+    """The kiosk in the room and the specialist joined from the emailed link, each seeing the other;
+    the cart leaves the room at the end, whatever happened."""
+    dossier = cart.dossier(email, **parts)
+    try:
+        kiosk = kiosk_enters(cart, browser, dossier)
+        specialist = join(browser, cart.emailed_link(email), **(specialist_options or {}))
+        doctor = member_id(specialist)
+        playing(specialist, "cart", 0.3)
+        playing(kiosk, doctor, 0.3)
+        yield Call(kiosk, specialist, doctor, dossier)
+        for page in (kiosk, specialist):
+            assert not problems_of(page).page_errors, problems_of(page).page_errors
+    finally:
+        cart.nurse.delete(cart.url(f"/dossiers/{dossier['id']}/call"))
+
+
+@pytest.fixture(scope="module")
+def cart(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cart]:
+    with cart_with_mail(tmp_path_factory.mktemp("controls")) as cart:
+        yield cart
+
+
+def test_a_muted_specialist_is_silent_and_asked_to_unmute(cart: Cart) -> None:
+    def scenario(browser: Browser) -> None:
+        with call(cart, browser, "muet@chu.example") as c:
+            kiosk, specialist = c.kiosk, c.specialist
+            heard(kiosk, c.doctor)  # Chromium's fake microphone beeps
+            kiosk.get_by_role("tab", name="Participants").tap()
+            row = kiosk.locator(f".member[data-member={c.doctor}]")
+            expect(row).to_contain_text(SPECIALIST_NAME)
+            expect(row).not_to_contain_text("micro coupé")
+
+            specialist.get_by_role("button", name="Couper le micro").click()
+            expect(specialist.locator("#mute")).to_have_text("Activer le micro")
+            expect(row).to_contain_text("micro coupé")
+            expect(kiosk.locator(f".tile[data-peer={c.doctor}] .tile-flags")).to_have_text("micro coupé")
+            silenced(kiosk, c.doctor)
+
+            # The kiosk (a moderator) asks; the specialist reads it, the button stands out.
+            row.get_by_role("button", name="Demander d'activer le micro").tap()
+            expect(kiosk.locator("#toasts")).to_contain_text(f"Demande envoyée à {SPECIALIST_NAME}.")
+            expect(specialist.locator("#toasts")).to_contain_text(f"{CART_NAME} vous demande d'activer votre micro.")
+            expect(specialist.locator("#mute")).to_have_class(re.compile(r"\battention\b"))  # outlined
+
+            specialist.get_by_role("button", name="Activer le micro").click()
+            expect(row).not_to_contain_text("micro coupé")
+            expect(row.get_by_role("button", name="Demander d'activer le micro")).to_have_count(0)
+            expect(kiosk.locator(f".tile[data-peer={c.doctor}] .tile-flags")).to_have_text("")
+            heard(kiosk, c.doctor)
+
+    in_media_browser(scenario)
+
+
+def test_the_kiosk_cuts_the_carts_microphone_and_camera(cart: Cart) -> None:
+    def scenario(browser: Browser) -> None:
+        with call(cart, browser, "chariot-muet@chu.example") as c:
+            kiosk, specialist = c.kiosk, c.specialist
+            heard(specialist, "cart")  # the simulated microphone beeps once a second
+            assert picture_size(specialist, "cart") == (1280, 720)
+            cart_flags = specialist.locator(".tile.main .tile-flags")
+
+            kiosk.get_by_role("button", name="Couper le micro du chariot").tap()
+            expect(kiosk.locator("#mute")).to_have_text("Activer le micro du chariot")
+            expect(cart_flags).to_have_text("micro coupé")
+            silenced(specialist, "cart")
+            kiosk.get_by_role("button", name="Activer le micro du chariot").tap()
+            expect(cart_flags).to_have_text("")
+            heard(specialist, "cart")
+
+            kiosk.get_by_role("button", name="Couper la caméra", exact=True).tap()
+            expect(cart_flags).to_have_text("vidéo coupée")
+            until(lambda: picture_size(specialist, "cart") == (640, 360), "the still 'Vidéo coupée' frame (640 × 360)")
+            still = specialist.evaluate(VIDEO_PROBE, ["video[data-peer=cart]", 0.5])
+            assert not still["delays"], "the cart's stamped camera frames still reach the specialist"
+            grey = specialist.evaluate(PIXEL, ["video[data-peer=cart]", 20, 340])  # the still is plain dark grey
+            assert max(grey) < 80 and max(grey) - min(grey) < 12, grey
+            kiosk.get_by_role("button", name="Activer la caméra", exact=True).tap()
+            expect(cart_flags).to_have_text("")
+            until(lambda: picture_size(specialist, "cart") == (1280, 720), "the cart's camera back in 720p")
+            assert playing(specialist, "cart", 1.0)["fps"] > 5
+
+    in_media_browser(scenario)
+
+
+def test_back_in_the_room_the_kiosk_still_shows_the_carts_microphone_muted(cart: Cart) -> None:
+    def scenario(browser: Browser) -> None:
+        with call(cart, browser, "retour-salle@chu.example") as c:
+            kiosk, specialist = c.kiosk, c.specialist
+            kiosk.get_by_role("button", name="Couper le micro du chariot").tap()
+            cart_flags = specialist.locator(".tile.main .tile-flags")
+            expect(cart_flags).to_have_text("micro coupé")
+            # The nurse looks at the dossier, then goes back into the room: the cart stayed in it, muted.
+            kiosk.goto(f"{cart.agent.url}/#/dossier/{c.dossier['id']}")
+            kiosk.get_by_role("button", name="Entrer en salle").tap()
+            expect(kiosk.get_by_text("Ce que voit le médecin", exact=True)).to_be_visible()
+            expect(cart_flags).to_have_text("micro coupé")
+            expect(kiosk.locator("#mute")).to_have_text("Activer le micro du chariot", timeout=3_000)
+            kiosk.locator("#mute").tap()
+            expect(cart_flags).to_have_text("", timeout=3_000)
+
+    in_media_browser(scenario)
+
+
+def test_audio_only_stops_the_carts_video_to_that_participant(cart: Cart) -> None:
+    def scenario(browser: Browser) -> None:
+        with call(cart, browser, "audio-seul@chu.example") as c:
+            kiosk, specialist = c.kiosk, c.specialist
+            assert cart_frames_advance(specialist, 1.0) > 5
+
+            specialist.get_by_role("button", name="Audio seul (connexion faible)").click()
+            expect(specialist.locator("#audio-only")).to_have_text("Revenir à la vidéo")
+            expect(kiosk.locator(f".tile[data-peer={c.doctor}] .tile-flags")).to_have_text("audio seul")
+            kiosk.get_by_role("tab", name="Participants").tap()
+            expect(kiosk.locator(f".member[data-member={c.doctor}]")).to_contain_text("audio seul")
+            until(lambda: cart_frames_advance(specialist) == 0, "the cart's video stopped to the specialist")
+            heard(specialist, "cart")  # the sound goes on
+
+            specialist.get_by_role("button", name="Revenir à la vidéo").click()
+            expect(kiosk.locator(f".tile[data-peer={c.doctor}] .tile-flags")).to_have_text("")
+            until(lambda: cart_frames_advance(specialist, 1.0) > 5, "the cart's video back to the specialist")
+            assert playing(specialist, "cart", 1.0)["fps"] > 5
+
+    in_media_browser(scenario)
+
+
+def test_the_specialist_shares_a_screen(cart: Cart) -> None:
+    """Headless Chromium with the harness's fake devices answers getDisplayMedia without a picker (no
+    extra flag needed): a fake capture the size of the context's screen, here 4:3 (640 × 480), where
+    the fake camera gives 16:9 (1280 × 720). Aspects are compared: the encoder may scale down."""
+
+    def scenario(browser: Browser) -> None:
+        with call(cart, browser, "ecran@chu.example", specialist_options={"screen": {"width": 640, "height": 480}}) as c:
+            kiosk, specialist = c.kiosk, c.specialist
+            camera = until(lambda: aspect(kiosk, c.doctor), "the specialist's camera on the kiosk")
+            assert abs(camera - 16 / 9) < 0.02, picture_size(kiosk, c.doctor)
+
+            specialist.get_by_role("button", name="Partager l'écran").click()
+            expect(kiosk.locator(f".tile[data-peer={c.doctor}] .tile-flags")).to_have_text("partage d'écran")
+            until(lambda: abs(aspect(kiosk, c.doctor) - 4 / 3) < 0.02, "the shared screen (4:3) on the kiosk's tile of the specialist")
+            assert playing(kiosk, c.doctor, 1.0)["fps"] > 2
+            # The cart's picture, to the specialist, is unchanged.
+            assert picture_size(specialist, "cart") == (1280, 720)
+
+    in_media_browser(scenario)
+
+
+def test_the_specialist_removes_a_relative(cart: Cart) -> None:
+    def scenario(browser: Browser) -> None:
+        with call(cart, browser, "retrait@chu.example", accompaniment=RELATIVE) as c:
+            kiosk, specialist = c.kiosk, c.specialist
+            relative = join(browser, cart.emailed_link(RELATIVE["companion"]["email"]))
+            paul = member_id(relative)
+            playing(kiosk, paul, 0.3)
+            expect(kiosk.locator(f".tile[data-peer={paul}]")).to_contain_text("Paul LEFEBVRE")
+
+            row = specialist.locator(f".members .member[data-member={paul}]")
+            expect(row).to_contain_text("Proche")
+            row.get_by_role("button", name="Retirer").click()
+            expect(row.get_by_role("button", name="Confirmer le retrait")).to_be_visible()
+            expect(relative.locator(".call")).to_be_visible()  # one tap is not enough
+            row.get_by_role("button", name="Confirmer le retrait").click()
+
+            expect(relative.get_by_role("heading", name="Vous avez été retiré de la salle")).to_be_visible()
+            expect(relative.locator(".call-ended")).to_contain_text(f"{SPECIALIST_NAME} vous a retiré de la salle.")
+            expect(kiosk.locator(f".tile[data-peer={paul}]")).to_have_count(0)
+            expect(specialist.locator(f".members .member[data-member={paul}]")).to_have_count(0)
+            expect(specialist.locator(f"video[data-peer={paul}]")).to_have_count(0)
+            # The others go on.
+            assert playing(kiosk, c.doctor, 0.5)["fps"] > 2
+
+    in_media_browser(scenario)
+
+
+def test_a_removed_relative_cannot_come_back(cart: Cart) -> None:
+    """No kiosk needed: the room is live as soon as someone is in it."""
+    dossier = cart.dossier("retour@chu.example", accompaniment={"kind": "relative", "companion": {
+        "name": "LEFEBVRE", "first_name": "Marc", "remote": True, "email": "marc@famille.example"}})
+    try:
+        def scenario(browser: Browser) -> None:
+            specialist = join(browser, cart.emailed_link("retour@chu.example"))
+            link = cart.emailed_link("marc@famille.example")
+            relative = join(browser, link)
+            marc = member_id(relative)
+            row = specialist.locator(f".members .member[data-member={marc}]")
+            row.get_by_role("button", name="Retirer").click()
+            row.get_by_role("button", name="Confirmer le retrait").click()
+            expect(relative.get_by_role("heading", name="Vous avez été retiré de la salle")).to_be_visible()
+
+            # He opens his link again and tries to join: he must be told he cannot.
+            relative.goto(link)
+            if relative.locator("#room").count():  # the room's page: the camera check, then the room
+                relative.get_by_role("button", name="Rejoindre la téléconsultation").click()
+                expect(relative.locator(".call-ended, .connection:visible")).to_be_visible()  # whichever comes first
+            expect(relative.locator("body")).to_contain_text("retiré", timeout=2_000)
+            expect(relative.locator(".connection:visible")).to_have_count(0)
+            assert marc not in specialist.evaluate("() => [...window.telecartRoom.members.keys()]")
+
+        in_media_browser(scenario)
+    finally:
+        cart.nurse.delete(cart.url(f"/dossiers/{dossier['id']}/call"))
+
+
+def test_the_specialist_asks_a_muted_relative_to_unmute(cart: Cart) -> None:
+    """No kiosk needed: the specialist moderates the participants too."""
+    cart.dossier("demande@chu.example", accompaniment={"kind": "relative", "companion": {
+        "name": "LEFEBVRE", "first_name": "Sophie", "remote": True, "email": "sophie@famille.example"}})
+
+    def scenario(browser: Browser) -> None:
+        specialist = join(browser, cart.emailed_link("demande@chu.example"))
+        relative = join(browser, cart.emailed_link("sophie@famille.example"))
+        sophie = member_id(relative)
+        relative.get_by_role("button", name="Couper le micro").click()
+        row = specialist.locator(f".members .member[data-member={sophie}]")
+        expect(row).to_contain_text("micro coupé")
+        row.get_by_role("button", name="Demander d'activer le micro").click()
+        expect(relative.locator("#toasts")).to_contain_text(f"{SPECIALIST_NAME} vous demande d'activer votre micro.")
+        expect(relative.locator("#mute")).to_have_class(re.compile(r"\battention\b"))
+        relative.get_by_role("button", name="Activer le micro").click()
+        expect(row).not_to_contain_text("micro coupé")
+        expect(relative.locator("#mute")).not_to_have_class(re.compile(r"\battention\b"), timeout=2_000)
+
+    in_media_browser(scenario)
+
+
+def test_a_chat_message_stays_text_and_may_be_long(cart: Cart) -> None:
+    def scenario(browser: Browser) -> None:
+        with call(cart, browser, "discussion@chu.example") as c:
+            kiosk, specialist = c.kiosk, c.specialist
+            specialist.locator("#chat-text").fill("<b>gras</b> & <img src=x onerror=alert(1)>")
+            specialist.get_by_role("button", name="Envoyer", exact=True).click()
+            item = kiosk.locator(".chat-item").filter(has_text="gras")
+            expect(item.locator("p")).to_have_text("<b>gras</b> & <img src=x onerror=alert(1)>")
+            expect(item.locator("b, img")).to_have_count(0)
+            expect(item).to_contain_text(SPECIALIST_NAME)
+
+            # A long message (pasted): the field keeps 2000 characters, all of which arrive.
+            long = ("Antécédents : " + "eczéma atopique, " * 200)[:2100]
+            kiosk.locator("#chat-text").tap()
+            kiosk.keyboard.insert_text(long)
+            assert len(kiosk.locator("#chat-text").input_value()) == 2000
+            kiosk.get_by_role("button", name="Envoyer", exact=True).tap()
+            received = specialist.locator(".chat-item").filter(has_text="Antécédents")
+            expect(received.locator("p")).to_have_text(long[:2000].strip())
+            expect(received).to_contain_text(CART_NAME)
+            expect(kiosk.locator("#chat-text")).to_have_value("")
+
+    in_media_browser(scenario)
