@@ -55,15 +55,16 @@ def sms_gateway(gateway: SmsGateway) -> Iterator[str]:
         server.server_close()
 
 
-def eventually(check: Callable[[], Any], timeout: float = 10.0) -> Any:
-    """The first truthy result of `check`, polled until `timeout` (messages leave a queue)."""
+def eventually(check: Callable[[], Any], timeout: float = 10.0, what: str = "") -> Any:
+    """The first truthy result of `check`, polled until `timeout` (messages leave a queue); a
+    failure names `what` was awaited and the last value seen."""
     deadline = time.monotonic() + timeout
     while True:
         result = check()
         if result:
             return result
         if time.monotonic() > deadline:
-            raise AssertionError(f"still false after {timeout} s: {check}")
+            raise AssertionError(f"{what or check}: still not so after {timeout} s (last: {result!r})")
         time.sleep(0.05)
 
 

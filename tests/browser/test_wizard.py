@@ -215,9 +215,11 @@ def email_with(cart: Cart, address: str, link: str) -> EmailMessage:
     return eventually(lambda: [m for m in cart.emails_to(address) if link in m.get_content()])[0]
 
 
-def draft_saved(page: Page):  # noqa: ANN201 (Playwright's EventContextManager)
-    """Waits for the wizard's next save of its draft on the agent (~0.6 s after typing stops)."""
-    return page.expect_response(lambda r: r.url.endswith(DRAFT) and r.request.method == "PUT" and r.ok)
+def draft_saved(page: Page, containing: str = ""):  # noqa: ANN201 (Playwright's EventContextManager)
+    """Waits for the wizard's next save of its draft on the agent (~0.6 s after typing stops) that
+    holds `containing`: a save asked earlier (a step change) may still be on its way."""
+    return page.expect_response(lambda r: r.url.endswith(DRAFT) and r.request.method == "PUT" and r.ok
+                                and containing in (r.request.post_data or ""))
 
 
 def age_of(born: date) -> int:
@@ -534,7 +536,7 @@ def test_back_reload_and_lock_keep_what_was_typed(page: Page, cart: Cart, artifa
     expect(page.locator("label.big-choice", has_text=WITH_RELATIVE).locator("input")).to_be_checked()
 
     # A reload in the middle of typing resumes on the same step with what was typed.
-    with draft_saved(page):
+    with draft_saved(page, "Rose-Marie"):
         page.locator("#companion-first-name").fill("Rose-Marie")
     page.reload()
     at_step(page, 3)

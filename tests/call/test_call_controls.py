@@ -14,15 +14,15 @@ from __future__ import annotations
 import contextlib
 import re
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from agent.access.roles import Role
 from tests.browser.kiosk import problems_of, sign_in
+from tests.loopback import eventually
 from tests.call.harness import VIDEO_PROBE, Cart, cart_with_mail, in_media_browser, new_page
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -90,18 +90,6 @@ PIXEL = """
 """
 
 
-def until(check: Callable[[], Any], what: str, timeout: float = 15.0) -> Any:
-    """The first truthy result of `check`, or a failure saying `what` was awaited and the last value."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what}: still not so after {timeout} s (last: {result!r})")
-        time.sleep(0.1)
-
-
 def heard(page: Page, peer: str, timeout: float = 10.0) -> None:
     """The page hears `peer` (the first beep), within `timeout` seconds."""
     outcome = page.evaluate(LISTEN, [f"video[data-peer={peer}]", "heard", HEARD, 0, timeout])
@@ -128,7 +116,7 @@ def aspect(page: Page, peer: str) -> float:
 
 def playing(page: Page, peer: str, seconds: float = 1.0) -> dict:
     """What the page's video of `peer` presents over `seconds`, once it has a picture."""
-    until(lambda: picture_size(page, peer)[0] > 0, f"a picture of {peer}")
+    eventually(lambda: picture_size(page, peer)[0] > 0, timeout=15, what=f"a picture of {peer}")
     return page.evaluate(VIDEO_PROBE, [f"video[data-peer={peer}]", seconds])
 
 
@@ -245,14 +233,14 @@ def test_the_kiosk_cuts_the_carts_microphone_and_camera(cart: Cart) -> None:
 
             kiosk.get_by_role("button", name="Couper la caméra", exact=True).tap()
             expect(cart_flags).to_have_text("vidéo coupée")
-            until(lambda: picture_size(specialist, "cart") == (640, 360), "the still 'Vidéo coupée' frame (640 × 360)")
+            eventually(lambda: picture_size(specialist, "cart") == (640, 360), timeout=15, what="the still 'Vidéo coupée' frame (640 × 360)")
             still = specialist.evaluate(VIDEO_PROBE, ["video[data-peer=cart]", 0.5])
             assert not still["delays"], "the cart's stamped camera frames still reach the specialist"
             grey = specialist.evaluate(PIXEL, ["video[data-peer=cart]", 20, 340])  # the still is plain dark grey
             assert max(grey) < 80 and max(grey) - min(grey) < 12, grey
             kiosk.get_by_role("button", name="Activer la caméra", exact=True).tap()
             expect(cart_flags).to_have_text("")
-            until(lambda: picture_size(specialist, "cart") == (1280, 720), "the cart's camera back in 720p")
+            eventually(lambda: picture_size(specialist, "cart") == (1280, 720), timeout=15, what="the cart's camera back in 720p")
             assert playing(specialist, "cart", 1.0)["fps"] > 5
 
     in_media_browser(scenario)
@@ -288,12 +276,12 @@ def test_audio_only_stops_the_carts_video_to_that_participant(cart: Cart) -> Non
             expect(kiosk.locator(f".tile[data-peer={c.doctor}] .tile-flags")).to_have_text("audio seul")
             kiosk.get_by_role("tab", name="Participants").tap()
             expect(kiosk.locator(f".member[data-member={c.doctor}]")).to_contain_text("audio seul")
-            until(lambda: cart_frames_advance(specialist) == 0, "the cart's video stopped to the specialist")
+            eventually(lambda: cart_frames_advance(specialist) == 0, timeout=15, what="the cart's video stopped to the specialist")
             heard(specialist, "cart")  # the sound goes on
 
             specialist.get_by_role("button", name="Revenir à la vidéo").click()
             expect(kiosk.locator(f".tile[data-peer={c.doctor}] .tile-flags")).to_have_text("")
-            until(lambda: cart_frames_advance(specialist, 1.0) > 5, "the cart's video back to the specialist")
+            eventually(lambda: cart_frames_advance(specialist, 1.0) > 5, timeout=15, what="the cart's video back to the specialist")
             assert playing(specialist, "cart", 1.0)["fps"] > 5
 
     in_media_browser(scenario)
@@ -307,12 +295,12 @@ def test_the_specialist_shares_a_screen(cart: Cart) -> None:
     def scenario(browser: Browser) -> None:
         with call(cart, browser, "ecran@chu.example", specialist_options={"screen": {"width": 640, "height": 480}}) as c:
             kiosk, specialist = c.kiosk, c.specialist
-            camera = until(lambda: aspect(kiosk, c.doctor), "the specialist's camera on the kiosk")
+            camera = eventually(lambda: aspect(kiosk, c.doctor), timeout=15, what="the specialist's camera on the kiosk")
             assert abs(camera - 16 / 9) < 0.02, picture_size(kiosk, c.doctor)
 
             specialist.get_by_role("button", name="Partager l'écran").click()
             expect(kiosk.locator(f".tile[data-peer={c.doctor}] .tile-flags")).to_have_text("partage d'écran")
-            until(lambda: abs(aspect(kiosk, c.doctor) - 4 / 3) < 0.02, "the shared screen (4:3) on the kiosk's tile of the specialist")
+            eventually(lambda: abs(aspect(kiosk, c.doctor) - 4 / 3) < 0.02, timeout=15, what="the shared screen (4:3) on the kiosk's tile of the specialist")
             assert playing(kiosk, c.doctor, 1.0)["fps"] > 2
             # The cart's picture, to the specialist, is unchanged.
             assert picture_size(specialist, "cart") == (1280, 720)

@@ -21,6 +21,7 @@ from PIL import Image
 from tests.call.harness import Cart, cart_with_mail
 from tests.call.test_room_rules import receive, socket_url
 from tests.loopback import eventually
+from tests.notify.servers import run_async
 
 
 class UsbCamera:
@@ -114,7 +115,7 @@ def test_an_unplugged_exam_camera_falls_back_to_the_room_camera_and_comes_back(t
                 back = await notice(ws, "rebranchée", timeout=20)
                 return [lost, back]
 
-        lost, back = asyncio.run(scenario())
+        lost, back = run_async(scenario())
         assert lost == "Caméra d'examen débranchée : caméra de la salle à la place."
         assert back == "Caméra d'examen rebranchée."
         state = eventually(lambda: cameras(cart))

@@ -289,7 +289,7 @@ def test_a_call_is_relayed_through_coturn_with_relay_only_ice(coturn: Turn, tmp_
         # rate, and the cart's microphone (the simulated one beeps once a second).
         assert isinstance(video, dict), f"the cart's video gave no frame: {video}"
         assert (video["width"], video["height"]) == (1280, 720), video
-        assert video["fps"] > 10, video
+        assert video["fps"] > 5, video  # 30 on an idle machine: only a frozen picture fails here
         assert isinstance(sound, (int, float)) and sound > HEARD, f"the cart's beep is not heard: {sound}"
         # And it came through coturn both ways: Chromium's relayed address to the cart's relayed one.
         assert path and path["state"] == "connected", path

@@ -19,6 +19,7 @@ from PIL import Image
 
 from agent.access.roles import Role
 from agent.store.database import DATABASE_NAME
+from tests.notify.servers import run_async
 from tests.call.harness import Cart, cart_with_mail
 
 
@@ -69,24 +70,24 @@ def test_a_wrong_revoked_or_out_of_window_link_never_reaches_the_room(cart: Cart
             except aiohttp.WSServerHandshakeError as refused:
                 return refused.status, {}
 
-    assert asyncio.run(attempt(forged))[0] == 403
+    assert run_async(attempt(forged))[0] == 403
     other = cart.dossier("autre@chu.example")["invitations"][0]["link"]
-    assert asyncio.run(attempt(link.rsplit("/", 2)[0] + "/" + room_of(other) + "/" + link.rsplit("/", 1)[1]))[0] == 403
+    assert run_async(attempt(link.rsplit("/", 2)[0] + "/" + room_of(other) + "/" + link.rsplit("/", 1)[1]))[0] == 403
     reply = requests.get(socket_url(forged).replace("ws://", "http://"), headers={"Connection": "Upgrade", "Upgrade": "websocket",
                          "Sec-WebSocket-Version": "13", "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ=="})
     assert reply.status_code == 403 and "pas reconnu" in reply.json()["message"]
 
     later = datetime.now(UTC) + timedelta(hours=2)
     move_room(cart, room_of(link), later, later + timedelta(hours=1))
-    assert asyncio.run(attempt(link))[0] == 403  # not yet open
+    assert run_async(attempt(link))[0] == 403  # not yet open
     earlier = datetime.now(UTC) - timedelta(hours=3)
     move_room(cart, room_of(link), earlier, earlier + timedelta(hours=1))
-    assert asyncio.run(attempt(link))[0] == 403  # expired: the room closed with its window
+    assert run_async(attempt(link))[0] == 403  # expired: the room closed with its window
     move_room(cart, room_of(link), datetime.now(UTC) - timedelta(hours=1), datetime.now(UTC) + timedelta(hours=1))
-    assert asyncio.run(attempt(link))[0] == 101
+    assert run_async(attempt(link))[0] == 101
     invitation = dossier["invitations"][0]["id"]
     assert cart.nurse.delete(cart.url(f"/dossiers/{dossier['id']}/invitations/{invitation}")).status_code == 200
-    assert asyncio.run(attempt(link))[0] == 403  # revoked
+    assert run_async(attempt(link))[0] == 403  # revoked
 
 
 def test_malformed_messages_get_an_error_and_the_room_goes_on(cart: Cart) -> None:
@@ -126,7 +127,7 @@ def test_malformed_messages_get_an_error_and_the_room_goes_on(cart: Cart) -> Non
                 assert "retiré" in (await receive(again, "removed"))["text"]
                 assert (await again.receive()).type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED, aiohttp.WSMsgType.CLOSING)
 
-    asyncio.run(scenario())
+    run_async(scenario())
 
 
 def test_the_cart_enters_only_within_the_window_and_one_room_at_a_time(cart: Cart) -> None:
@@ -156,7 +157,7 @@ def test_the_room_closes_with_its_window_and_the_cart_leaves(cart: Cart) -> None
             await receive(ws, "signal")  # the cart's offer: it is in the call
             return await receive(ws, "closed", timeout=15)
 
-    closed = asyncio.run(scenario())
+    closed = run_async(scenario())
     assert "créneau" in closed["text"]
     assert cart.nurse.get(cart.url("/call")).json()["in_call"] is False
     assert cart.nurse.get(cart.url(f"/dossiers/{dossier['id']}")).json()["state"] == "awaiting_report"
@@ -181,7 +182,7 @@ def test_what_the_participant_receives_shows_in_the_technicians_view_and_metrics
             cart.nurse.delete(cart.url(f"/dossiers/{dossier['id']}/call"))
             return stats, metrics
 
-    stats, metrics = asyncio.run(scenario())
+    stats, metrics = run_async(scenario())
     [row] = stats["participants"]
     assert row["role"] == "specialist" and row["received"]["fps"] == 29.5 and row["received"]["codec"] == "VP8"
     assert row["sent"]["state"] in ("new", "connecting", "closed")  # no browser answered the cart's offer here
@@ -214,7 +215,7 @@ def test_with_auto_answer_the_cart_joins_when_the_specialist_arrives(tmp_path: P
                 await receive(ws, "welcome")
                 return await receive(ws, "signal")
 
-        offer = asyncio.run(scenario())
+        offer = run_async(scenario())
         assert offer["from"] == "cart" and offer["description"]["type"] == "offer"
         assert "VP8" in offer["description"]["sdp"]
         assert cart.nurse.get(cart.url(f"/dossiers/{dossier['id']}")).json()["state"] in ("in_progress", "awaiting_report")
@@ -256,7 +257,7 @@ def test_a_participant_sends_a_document_into_the_dossier_during_the_call(cart: C
             async with session.post(f"{link}/documents", data=disguised) as refused:
                 return told, refused.status, await refused.json()
 
-    told, status, refusal = asyncio.run(scenario())
+    told, status, refusal = run_async(scenario())
     assert told["text"] == "Dr Claire PETIT a ajouté le document « ordonnance.pdf » au dossier."
     assert status == 422 and refusal["error"] == "document_refused"
     [document] = cart.nurse.get(cart.url(f"/dossiers/{dossier['id']}")).json()["documents"]
@@ -283,7 +284,7 @@ def test_the_cart_enters_a_visio_sms_room_without_a_dossier(cart: Cart) -> None:
             assert cart.nurse.delete(cart.url(f"/visio/{room}/call")).status_code == 200
             return offer, refused
 
-    offer, refused = asyncio.run(scenario())
+    offer, refused = run_async(scenario())
     assert offer["from"] == "cart"
     assert refused["text"]
     assert cart.nurse.post(cart.url("/visio/unknown-room/call")).status_code == 404

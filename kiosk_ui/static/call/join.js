@@ -2,7 +2,7 @@
 // microphone, then the room. Served by the agent at the invitation link (agent/api/join_page.py).
 import { h, toast } from "/static/js/dom.js";
 import { Room } from "./mesh.js";
-import { chatPanel, endScreen, participantsPanel, toggle, videoTile } from "./ui.js";
+import { chatPanel, endScreen, participantsPanel, peerTiles, toggle, videoTile } from "./ui.js";
 
 const root = document.getElementById("room");
 const { socket, role, name, dossierLink, documents } = root.dataset;
@@ -73,7 +73,6 @@ function enter(stream) {
   const me = videoTile({ id: "me", label: "Vous", mirrored: true, muted: true });
   if (stream) me.setStream(stream);
   const others = h("div", { class: "tiles" });
-  const tiles = new Map();
   const waiting = h("p", { class: "waiting" }, "L'équipe soignante va vous rejoindre. Gardez cette page ouverte.");
   const side = h("div", { class: "side" }, chatPanel(room), participantsPanel(room, { canModerate: () => role === "specialist" }));
   const connection = h("p", { class: "connection", hidden: true }, "Connexion perdue : reconnexion en cours…");
@@ -90,25 +89,13 @@ function enter(stream) {
     h("div", { class: "stage" }, cart.el, waiting, connection, h("div", { class: "tiles-row" }, others, me.el)), side, controls));
 
   room.addEventListener("track", ({ detail }) => {
-    if (detail.peer === "cart") { cart.setStream(detail.stream); waiting.hidden = true; return; }
-    let tile = tiles.get(detail.peer);
-    if (!tile) {
-      const member = room.members.get(detail.peer);
-      tile = videoTile({ id: detail.peer, label: member ? member.name : "Participant" });
-      tiles.set(detail.peer, tile);
-      others.append(tile.el);
-    }
-    tile.setStream(detail.stream);
+    if (detail.peer === "cart") { cart.setStream(detail.stream); waiting.hidden = true; }
   });
-  room.addEventListener("peerclosed", ({ detail }) => {
-    const tile = tiles.get(detail.peer);
-    if (tile) { tile.el.remove(); tiles.delete(detail.peer); }
-  });
+  peerTiles(room, others, { skip: (peer) => peer === "cart" });
   room.addEventListener("members", ({ detail }) => {
     const cartMember = room.members.get("cart");
     cart.setLabel(cartMember ? cartMember.name : "Chariot : en attente…");
     waiting.hidden = Boolean(cartMember);
-    if (detail.changed && tiles.get(detail.changed.id)) tiles.get(detail.changed.id).setMember(detail.changed);
     if (detail.changed && detail.changed.id === "cart") cart.setMember(detail.changed);
     if (detail.joined) toast(`${detail.joined.name} a rejoint la salle.`);
     if (detail.text) toast(detail.text);

@@ -21,6 +21,34 @@ export function videoTile({ id, label, mirrored = false, muted = false, main = f
   };
 }
 
+// The other participants' tiles in `container`: one per peer that sends media, labelled with its
+// member's name and flags, gone with its connection. `onCount(n)` hears how many are shown.
+export function peerTiles(room, container, { onCount = () => {}, skip = () => false } = {}) {
+  const tiles = new Map();
+  room.addEventListener("track", ({ detail }) => {
+    if (skip(detail.peer)) return;
+    let tile = tiles.get(detail.peer);
+    if (!tile) {
+      const member = room.members.get(detail.peer);
+      tile = videoTile({ id: detail.peer, label: member ? member.name : "Participant" });
+      if (member) tile.setMember(member);
+      tiles.set(detail.peer, tile);
+      container.append(tile.el);
+    }
+    tile.setStream(detail.stream);
+    onCount(tiles.size);
+  });
+  room.addEventListener("peerclosed", ({ detail }) => {
+    const tile = tiles.get(detail.peer);
+    if (tile) { tile.el.remove(); tiles.delete(detail.peer); }
+    onCount(tiles.size);
+  });
+  room.addEventListener("members", ({ detail }) => {
+    if (detail.changed && tiles.get(detail.changed.id)) tiles.get(detail.changed.id).setMember(detail.changed);
+  });
+  return tiles;
+}
+
 export function chatPanel(room) {
   const list = h("ol", { class: "chat-list", "aria-live": "polite" });
   const input = h("input", { id: "chat-text", name: "chat-text", type: "text", maxlength: 2000, autocomplete: "off", placeholder: "Votre message…" });

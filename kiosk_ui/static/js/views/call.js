@@ -5,7 +5,7 @@ import { api } from "../api.js";
 import { field, h, reportError, toast } from "../dom.js";
 import { holdIdle } from "../idle.js";
 import { Room } from "/static/call/mesh.js";
-import { chatPanel, participantsPanel, tabs, toggle, videoTile } from "/static/call/ui.js";
+import { chatPanel, participantsPanel, peerTiles, tabs, toggle } from "/static/call/ui.js";
 
 // `param`: a dossier's id, or "visio/<room>" for a Visio SMS room (no dossier: no photo, no invitation).
 export function callView({ param, onEnded, onBack }) {
@@ -35,7 +35,6 @@ export function callView({ param, onEnded, onBack }) {
     const room = new Room({ url: "/ws/call", screen: true });
     window.telecartRoom = room; // for the tests and the technician's console
     const release = holdIdle();
-    const tiles = new Map();
     const grid = h("div", { class: "remote-grid" });
     const waiting = h("p", { class: "waiting" }, "En attente des participants : ils rejoignent la salle avec le lien reçu.");
     const preview = h("img", { class: "preview", alt: "Ce que voit le médecin", src: "/api/v1/cameras/preview" });
@@ -93,27 +92,8 @@ export function callView({ param, onEnded, onBack }) {
       Object.assign(room.state, { muted: cart.muted, video_off: cart.video_off });
     });
 
-    room.addEventListener("track", ({ detail }) => {
-      let tile = tiles.get(detail.peer);
-      if (!tile) {
-        const member = room.members.get(detail.peer);
-        tile = videoTile({ id: detail.peer, label: member ? member.name : "Participant" });
-        if (member) tile.setMember(member);
-        tiles.set(detail.peer, tile);
-        grid.append(tile.el);
-      }
-      tile.setStream(detail.stream);
-      waiting.hidden = true;
-    });
-    room.addEventListener("peerclosed", ({ detail }) => {
-      const tile = tiles.get(detail.peer);
-      if (tile) { tile.el.remove(); tiles.delete(detail.peer); }
-      waiting.hidden = tiles.size > 0;
-    });
-    room.addEventListener("members", ({ detail }) => {
-      if (detail.joined) toast(`${detail.joined.name} a rejoint la salle.`);
-      if (detail.changed && tiles.get(detail.changed.id)) tiles.get(detail.changed.id).setMember(detail.changed);
-    });
+    peerTiles(room, grid, { onCount: (n) => { waiting.hidden = n > 0; } });
+    room.addEventListener("members", ({ detail }) => { if (detail.joined) toast(`${detail.joined.name} a rejoint la salle.`); });
     room.addEventListener("camera", ({ detail }) => { renderCameras(detail); if (detail.notice) toast(detail.notice); });
     room.addEventListener("connection", ({ detail }) => { connection.hidden = detail.up; });
     room.addEventListener("error", ({ detail }) => toast(detail.text, "error"));
@@ -151,7 +131,6 @@ function invitePanel(dossierId) {
 // faces and voices and the chat, nothing of the dossier (no session, no health data).
 export function unattendedCallView({ onEnded, onSignIn }) {
   const room = new Room({ url: "/ws/call", screen: true });
-  const tiles = new Map();
   const grid = h("div", { class: "remote-grid" });
   const waiting = h("p", { class: "waiting" }, "Le chariot a décroché : les participants arrivent.");
   const root = h("div", { class: "call kiosk-call unattended" },
@@ -162,22 +141,7 @@ export function unattendedCallView({ onEnded, onSignIn }) {
         h("button", { class: "button secondary", type: "button", onclick: onSignIn }, "Se connecter (soignant)")),
       chatPanel(room)));
   const release = holdIdle();
-  room.addEventListener("track", ({ detail }) => {
-    let tile = tiles.get(detail.peer);
-    if (!tile) {
-      const member = room.members.get(detail.peer);
-      tile = videoTile({ id: detail.peer, label: member ? member.name : "Participant" });
-      tiles.set(detail.peer, tile);
-      grid.append(tile.el);
-    }
-    tile.setStream(detail.stream);
-    waiting.hidden = true;
-  });
-  room.addEventListener("peerclosed", ({ detail }) => {
-    const tile = tiles.get(detail.peer);
-    if (tile) { tile.el.remove(); tiles.delete(detail.peer); }
-    waiting.hidden = tiles.size > 0;
-  });
+  peerTiles(room, grid, { onCount: (n) => { waiting.hidden = n > 0; } });
   room.addEventListener("end", () => { release(); room.leave(); onEnded(); });
   room.connect();
   return { el: root, close: () => { release(); room.leave(); } };
