@@ -18,13 +18,13 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from agent.audit import Actor
 from agent.call import messages
 from agent.call.cart_peer import CartPeer
 from agent.invitation import Role, Window, iso
@@ -216,8 +216,10 @@ class LiveRoom:
                 if isinstance(message, messages.Remove):
                     if target == CART:
                         raise RoomRefused("Le chariot ne peut pas être retiré de la salle.")
+                    removed = self.members[target].name
                     await self.remove(target, f"{member.name} vous a retiré de la salle.")
-                    await self.calls.audit_room(self, "call.remove", f"{self.members.get(target, Member(target, target, '')).name} retiré par {member.name}")
+                    await self.calls.audit_room(self, "call.remove", f"{removed} retiré(e) de la salle",
+                                                Actor(member.name[:60], member.role, None))
                 else:
                     socket = self.screen if target == CART else self.members[target].socket
                     if socket is not None:
@@ -309,5 +311,3 @@ class LiveRoom:
         except (ConnectionError, RuntimeError):  # the other side went away mid-send: its leave() follows
             log.debug("send to a closing socket dropped")
 
-
-Sender = Callable[[dict[str, Any]], Awaitable[None]]
