@@ -98,10 +98,11 @@ class IceServer(Section):
     urls: list[str] = Field(min_length=1, description="stun:host:port, turn:host:port?transport=udp|tcp")
     username: str = ""
     credential: str = ""
+    secret: str = Field("", description="coturn's static-auth-secret (use-auth-secret): the cart then makes each participant, and itself, a credential of its own that expires with the room, instead of handing out `credential`")
 
 
 class CallConfig(Section):
-    ice_servers: list[IceServer] = Field(default_factory=list, description="STUN and TURN servers given to every peer of the call, e.g. `[{urls = [\"turn:turn.example.fr:3478\"], username = \"cart\", credential = \"…\"}]` (docs/coturn.md). Empty: direct connections only, which work on the EHPAD's own network. The cart itself uses the first TURN server only (aiortc takes one).")
+    ice_servers: list[IceServer] = Field(default_factory=list, description="STUN and TURN servers given to every peer of the call, e.g. `[{urls = [\"turn:turn.example.fr:3478\"], secret = \"…\"}]` (coturn's shared secret: short-lived credentials per participant) or with a fixed `username` and `credential` (docs/coturn.md). Empty: direct connections only, which work on the EHPAD's own network. The cart itself uses the first TURN server only (aiortc takes one).")
     ice_transport_policy: str = Field("all", pattern="^(all|relay)$", description="`relay` forces every media path through the TURN server (networks that block peer-to-peer traffic); `all` tries direct paths first.")
     auto_answer: bool = Field(False, description="The cart joins the call by itself when an invited participant enters the room during its window (carts left without staff at the screen). Off: the nurse taps « Entrer en salle ».")
     video_codec: str = Field("VP8", pattern="^(VP8|H264)$", description="Codec of the cart's video. VP8 costs half of aiortc's H.264 on a 2-core cart at 720p (bench/README.md); H.264 for old iPhones.")

@@ -13,7 +13,6 @@ from sqlite_utils import Database
 
 from agent import audit, dossier_documents
 from agent.audit import Actor
-from agent.call.cart_peer import browser_ice_servers
 from agent.call.room import CART, LiveRoom, Member, RoomRefused
 from agent.documents.content import inspect
 from agent.dossier import DossierState, transition
@@ -57,7 +56,6 @@ class Calls:
         self.hub = CameraHub(cameras_from_config(media, agent.config.devices.simulate),
                              width=media.camera_width, height=media.camera_height)
         self.microphone = Microphone(media, agent.config.devices.simulate)
-        self.browser_ice_servers = browser_ice_servers(self.config)
         self.rooms: dict[str, LiveRoom] = {}
         self.cart_room: LiveRoom | None = None
         self._closers: dict[str, asyncio.TimerHandle] = {}

@@ -9,6 +9,9 @@ again through the signalling, which the participant's page accepts by itself.
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
+import hmac
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -16,7 +19,7 @@ from typing import Any
 
 from aiortc import RTCConfiguration, RTCIceServer, RTCIceTransportPolicy, RTCPeerConnection, RTCRtpSender, RTCSessionDescription
 
-from agent.config import CallConfig
+from agent.config import CallConfig, IceServer
 from agent.media.cameras import CameraHub
 from agent.media.microphone import Microphone
 from agent.media.tracks import CartAudioTrack, CartVideoTrack
@@ -26,25 +29,47 @@ log = logging.getLogger("agent.call")
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 
 
-def rtc_configuration(config: CallConfig) -> RTCConfiguration:
+def turn_credential(secret: str, name: str, expires: int) -> tuple[str, str]:
+    """coturn's time-limited credential (use-auth-secret, the "TURN REST API"): the username says
+    until when and for whom, the password is its HMAC-SHA1 under the shared secret. A participant
+    can use it until `expires` (seconds since the epoch), for nothing else."""
+    username = f"{expires}:{name}"
+    digest = hmac.new(secret.encode(), username.encode(), hashlib.sha1).digest()
+    return username, base64.b64encode(digest).decode()
+
+
+def _credentials(server: IceServer, name: str, expires: int) -> tuple[str | None, str | None]:
+    if server.secret:
+        return turn_credential(server.secret, name, expires)
+    return server.username or None, server.credential or None
+
+
+def rtc_configuration(config: CallConfig, expires: int) -> RTCConfiguration:
     """The configured servers only: aiortc's default is a public STUN server, useless to an offline
     cart and a leak of its address to a third party."""
-    servers = [RTCIceServer(urls=s.urls, username=s.username or None, credential=s.credential or None)
-               for s in config.ice_servers]
+    servers = []
+    for server in config.ice_servers:
+        username, credential = _credentials(server, "cart", expires)
+        servers.append(RTCIceServer(urls=server.urls, username=username, credential=credential))
     policy = RTCIceTransportPolicy.RELAY if config.ice_transport_policy == "relay" else RTCIceTransportPolicy.ALL
     return RTCConfiguration(iceServers=servers, iceTransportPolicy=policy)
 
 
-def browser_ice_servers(config: CallConfig) -> list[dict[str, Any]]:
-    """The same servers as a browser's RTCPeerConnection takes them."""
-    return [{"urls": s.urls, **({"username": s.username, "credential": s.credential} if s.username else {})}
-            for s in config.ice_servers]
+def browser_ice_servers(config: CallConfig, name: str, expires: int) -> list[dict[str, Any]]:
+    """The same servers as a browser's RTCPeerConnection takes them, with this participant's own
+    credential when coturn's shared secret is configured (the secret never leaves the cart)."""
+    servers = []
+    for server in config.ice_servers:
+        username, credential = _credentials(server, name, expires)
+        servers.append({"urls": server.urls, **({"username": username, "credential": credential} if username else {})})
+    return servers
 
 
 class CartPeer:
     def __init__(self, member_id: str, hub: CameraHub, microphone: Microphone, config: CallConfig, send: Send,
-                 on_failed: Callable[[str], None]) -> None:
+                 on_failed: Callable[[str], None], expires: int) -> None:
         self.member_id = member_id
+        self._expires = expires  # the end of the room: TURN credentials made for it last that long
         self._hub, self._microphone, self._config, self._send = hub, microphone, config, send
         self._on_failed = on_failed
         self.pc: RTCPeerConnection | None = None
@@ -58,7 +83,7 @@ class CartPeer:
     async def offer(self) -> None:
         """A new connection (the first, or one replacing a broken one) offered to the participant."""
         await self.close()
-        pc = RTCPeerConnection(rtc_configuration(self._config))
+        pc = RTCPeerConnection(rtc_configuration(self._config, self._expires))
         self.pc = pc
         self._video, self._audio = CartVideoTrack(self._hub), CartAudioTrack(self._microphone)
         video = pc.addTransceiver(self._video, direction="sendonly")

@@ -26,7 +26,7 @@ from aiohttp import web
 
 from agent.audit import Actor
 from agent.call import messages
-from agent.call.cart_peer import CartPeer
+from agent.call.cart_peer import CartPeer, browser_ice_servers
 from agent.invitation import Role, Window, iso
 
 if TYPE_CHECKING:
@@ -265,7 +265,8 @@ class LiveRoom:
         return {
             "type": "welcome", "you": {"id": SCREEN if you == CART else you, "member": you, "name": name, "role": role},
             "members": [m.public() for m in self.members.values()], "screen": self.screen is not None,
-            "ice_servers": self.calls.browser_ice_servers, "ice_transport_policy": self.calls.config.ice_transport_policy,
+            "ice_servers": browser_ice_servers(self.calls.config, you, self.credentials_expire),
+            "ice_transport_policy": self.calls.config.ice_transport_policy,
             "closes_at": iso(self.window.closes_at), "chat": self.chat, "camera": self.calls.hub.state(),
             "dossier": self.dossier_id is not None,
         }
@@ -275,7 +276,7 @@ class LiveRoom:
             return
         socket = member.socket
         peer = CartPeer(member.id, self.calls.hub, self.calls.microphone, self.calls.config,
-                        lambda payload: self._send(socket, payload), self._peer_failed)
+                        lambda payload: self._send(socket, payload), self._peer_failed, self.credentials_expire)
         peer.video_enabled = not member.audio_only
         self.peers[member.id] = peer
         try:
@@ -290,6 +291,11 @@ class LiveRoom:
         peer = self.peers.get(member_id)
         if peer is not None:
             asyncio.get_running_loop().create_task(peer.offer())
+
+    @property
+    def credentials_expire(self) -> int:
+        """TURN credentials made for this room last until an hour after it closes."""
+        return int(self.window.closes_at.timestamp()) + 3600
 
     def _sockets(self) -> list[web.WebSocketResponse]:
         sockets = [m.socket for m in self.members.values() if m.socket is not None]

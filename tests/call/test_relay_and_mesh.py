@@ -90,13 +90,15 @@ def stun_answers(port: int, timeout: float = 0.2) -> bool:
     return len(answer) >= 20 and answer[:2] == b"\x01\x01" and answer[8:20] == transaction
 
 
-def turn_config(turn: Turn, directory: Path) -> str:
+def turn_config(turn: Turn, directory: Path, secret: str | None = None) -> str:
     """The settings of ../shared/notes/webrtc-here.md, on ports of this test run: loopback only,
-    long-term credentials test:test, no TLS, relays to loopback allowed (never in production)."""
+    long-term credentials test:test (or coturn's shared secret), no TLS, relays to loopback allowed
+    (never in production)."""
+    credentials = ["use-auth-secret", f"static-auth-secret={secret}"] if secret else ["lt-cred-mech", "user=test:test"]
     return "\n".join([
         "listening-ip=127.0.0.1", f"listening-port={turn.port}", "relay-ip=127.0.0.1",
         f"min-port={turn.relay_ports.start}", f"max-port={turn.relay_ports.stop - 1}",
-        "lt-cred-mech", "user=test:test", "realm=test", "fingerprint",
+        *credentials, "realm=test", "fingerprint",
         "no-tls", "no-dtls", "no-cli", "no-tcp-relay", "allow-loopback-peers",
         "no-stdout-log", "simple-log", f"log-file={turn.log_path}", f"pidfile={directory / 'turnserver.pid'}",
         f"userdb={directory / 'turndb'}", "verbose", "",
@@ -114,7 +116,7 @@ def coturn(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Turn]:
     first = random.randrange(20000, 32600, 100)
     turn = Turn(free_udp_and_tcp_port(), range(first, first + 100), directory / "turnserver.log")
     config = directory / "turnserver.conf"
-    config.write_text(turn_config(turn, directory), encoding="utf-8")
+    config.write_text(turn_config(turn, directory, getattr(request, "param", None)), encoding="utf-8")
     with open(directory / "turnserver.out", "ab") as output:  # what it says before its log file opens
         proc = subprocess.Popen([TURNSERVER, "-c", str(config)], stdout=output, stderr=output, stdin=subprocess.DEVNULL)
     failed_before = request.session.testsfailed
@@ -350,3 +352,32 @@ def test_three_participants_see_and_hear_each_other(tmp_path: Path, artifacts: P
             for peer, sound in heard[me].items():
                 assert isinstance(sound, (int, float)) and sound > HEARD, f"{me} does not hear {peer}: {sound}"
             assert (seen[me]["cart"]["width"], seen[me]["cart"]["height"]) == (1280, 720), seen[me]
+
+
+@pytest.mark.parametrize("coturn", ["a-secret-the-cart-keeps"], indirect=True)
+def test_with_coturns_shared_secret_each_participant_gets_a_credential_of_its_own(coturn: Turn, tmp_path: Path) -> None:
+    """The secret stays on the cart: each participant's page gets a username that says until when
+    and for whom, and the call is relayed with it."""
+    call = {"ice_servers": [{"urls": [coturn.url("udp")], "secret": "a-secret-the-cart-keeps"}], "ice_transport_policy": "relay"}
+    with cart_with_mail(tmp_path, call=call) as cart, agent_log_on_failure(cart):
+        made = cart.dossier(email=SPECIALIST)
+        link = cart.emailed_link(SPECIALIST)
+
+        def scenario(browser: Browser) -> tuple[list, dict, str]:
+            context, page = new_page(browser)
+            try:
+                me = join(page, link)
+                servers = page.evaluate("() => window.telecartRoom.iceServers")
+                enter_call(cart, made["id"])
+                wait_for_picture(page, "cart")
+                path = page.evaluate(SELECTED_PAIR, "cart")
+                return servers, path, me
+            finally:
+                context.close()
+
+        servers, path, me = in_media_browser(scenario)
+        [server] = servers
+        expires, _, name = server["username"].partition(":")
+        assert name == me and int(expires) > time.time() + 3600, server  # until an hour after the room closes
+        assert "secret" not in server and server["credential"] != "a-secret-the-cart-keeps"
+        assert path and path["state"] == "connected" and path["local"] == "relay" and path["remote"] == "relay", path
