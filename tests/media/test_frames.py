@@ -10,6 +10,7 @@ import numpy as np
 
 from agent.media.frames import FrameSlot
 from drivers.camera import simulator, stamp
+from tests.notify.servers import run_async
 
 
 def frame(value: int) -> av.VideoFrame:
@@ -31,7 +32,7 @@ def test_a_slow_viewer_gets_the_newest_frame_and_never_a_queue() -> None:
         seen.append(-1 if await slot.next_after(newest.seq, 0.05) is None else 0)  # nothing newer: no old one either
         return seen
 
-    assert asyncio.run(scenario()) == [1, 11, -1]
+    assert run_async(scenario()) == [1, 11, -1]
 
 
 def test_presentation_times_follow_one_clock_across_cameras() -> None:
@@ -44,7 +45,7 @@ def test_presentation_times_follow_one_clock_across_cameras() -> None:
             time.sleep(0.01)
         return times
 
-    times = asyncio.run(scenario())
+    times = run_async(scenario())
     assert times == sorted(times) and len(set(times)) == 3
 
 
