@@ -132,10 +132,12 @@ class Calls:
         """A full-resolution still of the active camera, saved as a photo of the room's dossier."""
         if live.dossier_id is None:
             raise RoomRefused("Pas de télédossier pour cette visio : la photo ne peut pas être enregistrée.")
+        loop = asyncio.get_running_loop()
+        started = loop.time()
         shot = await self.hub.snapshot()
         if shot is None:
             raise RoomRefused("La caméra ne donne pas d'image : photo impossible.")
-        loop = asyncio.get_running_loop()
+        taken = loop.time()
         inspected = await loop.run_in_executor(None, lambda: inspect(shot.jpeg, max_bytes=len(shot.jpeg)))
         blob = await loop.run_in_executor(None, self.agent.blobs.put, shot.jpeg)
         zone = self.agent.dossier_settings.zone
@@ -143,6 +145,8 @@ class Calls:
         who = actor or Actor(requested_by[:60], "participant", None)
         added = await self.agent.store.write(dossier_documents.add, live.dossier_id, blob, inspected, len(shot.jpeg),
                                              name, "photo", who)
+        if loop.time() - started > 2:  # a slow disk or a camera slow to give a frame: worth a line
+            log.warning("snapshot took %.1f s (frame %.1f s, saving %.1f s)", loop.time() - started, taken - started, loop.time() - taken)
         await live.notice(f"Photo ajoutée au dossier ({shot.width} × {shot.height}), demandée par {requested_by}.")
         return added
 

@@ -17,6 +17,7 @@ import contextlib
 import io
 import logging
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -85,7 +86,7 @@ class _Capture(threading.Thread):
             while not self._stop.is_set():
                 frame = source.read()
                 if not self._stop.is_set():
-                    self._slot.publish_threadsafe(frame)
+                    self._slot.publish_threadsafe(frame, self.camera.id)
         except CameraLost as exc:
             if not self._stop.is_set():
                 self._lost(self.camera.id, str(exc))
@@ -248,12 +249,20 @@ class CameraHub:
         return self.cameras[self.active_id].label
 
     async def snapshot(self, timeout: float = 3.0) -> Snapshot | None:
-        """The next frame of the active camera at its full resolution, as a JPEG."""
+        """The newest frame of the active camera at its full resolution, as a JPEG: the one just
+        shown if it is fresh, else the next one (after a switch, the other camera's last frame
+        does not count)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
         async with self.watching():
-            latest = self.slot.latest
-            captured = await self.slot.next_after(latest.seq if latest else 0, timeout)
-        if captured is None:
-            return None
+            captured = self.slot.latest
+            while captured is None or captured.camera != self.active_id or time.time() - captured.wall_time > 0.5:
+                left = deadline - loop.time()
+                if left <= 0:
+                    return None
+                captured = await self.slot.next_after(captured.seq if captured else 0, left)
+                if captured is None:
+                    return None
         jpeg = await asyncio.get_running_loop().run_in_executor(None, _jpeg, captured, 92)
         return Snapshot(jpeg, captured.frame.width, captured.frame.height, self.active_label)
 

@@ -23,6 +23,7 @@ class Captured:
     seq: int
     frame: av.VideoFrame  # shared by every viewer: read-only once published
     wall_time: float  # time.time() at capture, for the statistics and the preview's age
+    camera: str | None = None  # which camera gave it (None: a still made by the hub)
 
 
 class FrameSlot:
@@ -44,23 +45,23 @@ class FrameSlot:
     def now_pts(self) -> int:
         return int((time.monotonic() - self._epoch) * CLOCK_RATE)
 
-    def publish(self, frame: av.VideoFrame) -> None:
+    def publish(self, frame: av.VideoFrame, camera: str | None = None) -> None:
         """On the loop. Stamps the frame once with a presentation time on one clock for all cameras,
         so a camera switch does not make time go backwards for the encoders."""
         frame.pts = self.now_pts()
         frame.time_base = TIME_BASE
         seq = self._latest.seq + 1 if self._latest else 1
-        self._latest = Captured(seq, frame, time.time())
+        self._latest = Captured(seq, frame, time.time(), camera)
         changed, self._changed = self._changed, None
         if changed is not None and not changed.done():
             changed.set_result(None)
 
-    def publish_threadsafe(self, frame: av.VideoFrame) -> None:
+    def publish_threadsafe(self, frame: av.VideoFrame, camera: str | None = None) -> None:
         loop = self._loop
         if loop is None or loop.is_closed():
             return
         try:
-            loop.call_soon_threadsafe(self.publish, frame)
+            loop.call_soon_threadsafe(self.publish, frame, camera)
         except RuntimeError:  # the loop closed between the check and the call (shutdown)
             pass
 

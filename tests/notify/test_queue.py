@@ -270,7 +270,8 @@ def test_wake_sends_a_new_message_at_once_and_retry_comes_after_the_clock(tmp_pa
                 await asyncio.sleep(0.05)  # idle: waits for work
                 await w.queue(*invitation())
                 dispatcher.wake()
-                assert await eventually(lambda: _states(w, "inv-1", ("sent", "pending")))
+                # "pending" is also the SMS's state before its first try: wait for the try itself.
+                assert await eventually(lambda: _tried(w, "inv-1", ("sent", "pending"), sms_attempts=1))
                 [_, sms] = await w.statuses("inv-1")
                 assert (sms.attempts, sms.last_error) == (1, "Passerelle SMS injoignable")
                 async with gateway_server(gateway, port):
@@ -333,6 +334,11 @@ def test_two_dispatchers_never_send_the_same_message(tmp_path: Path, relay: tupl
 
 async def _states(w: World, ref_id: str, expected: tuple[str, ...]) -> bool:
     return tuple(s.state for s in await w.statuses(ref_id)) == expected
+
+
+async def _tried(w: World, ref_id: str, expected: tuple[str, ...], sms_attempts: int) -> bool:
+    statuses = await w.statuses(ref_id)
+    return tuple(s.state for s in statuses) == expected and statuses[-1].attempts == sms_attempts
 
 
 async def _received(gateway: Gateway, count: int) -> bool:
