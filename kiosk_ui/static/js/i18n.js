@@ -212,6 +212,7 @@ export const T = {
     resent: "Invitation renvoyée.",
     end: "Terminer la téléconsultation",
     enterRoom: "Entrer en salle",
+    roomOpensAt: (time) => `La salle ouvrira à ${time}`,
     revokedToast: "Lien révoqué : il n'ouvre plus la salle.",
   },
   navDirectory: "Annuaire",

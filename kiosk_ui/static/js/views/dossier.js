@@ -70,6 +70,12 @@ function roomOpen(d) {
   return Date.parse(d.room.opens_at) <= now && now < Date.parse(d.room.closes_at);
 }
 
+// The room opens later today: say when, where "Entrer en salle" will be.
+function roomLater(d) {
+  return d.room && !["closed", "draft"].includes(d.state) && Date.now() < Date.parse(d.room.opens_at)
+    && isSameDay(d.room.opens_at, new Date().toISOString());
+}
+
 function fact(label, value) {
   return [h("dt", {}, label), h("dd", {}, value || "—")];
 }
@@ -118,7 +124,12 @@ export function dossierView({ id, session, onBack, onEnd, onCall }) {
         : h("p", { class: "hint" }, D().noInvitation));
   }
 
+  let opening = null;
+
   function render(d, invitations) {
+    // When the room opens, "Entrer en salle" appears by itself (one read of the dossier then).
+    clearTimeout(opening);
+    if (roomLater(d)) opening = setTimeout(() => { if (root.isConnected) load(); }, Date.parse(d.room.opens_at) - Date.now() + 1000);
     const p = d.patient;
     const companion = d.accompaniment.companion;
     const room = d.room ? roomWindow(d.room) : null;
@@ -129,7 +140,8 @@ export function dossierView({ id, session, onBack, onEnd, onCall }) {
         h("div", {},
           h("h1", {}, p.display_name),
           h("p", { class: "hint" }, `${T.bornOn(p.sex, frDate(p.birth_date), ageOn(p.birth_date))} · ${D().number(d.id.slice(0, 8))}`)),
-        roomOpen(d) ? h("button", { id: "enter-room", class: "button primary", type: "button", onclick: onCall }, D().enterRoom) : null,
+        roomOpen(d) ? h("button", { id: "enter-room", class: "button primary", type: "button", onclick: onCall }, D().enterRoom)
+          : roomLater(d) ? h("span", { class: "hint room-later" }, D().roomOpensAt(frTime(new Date(d.room.opens_at)))) : null,
         d.state === "in_progress" ? h("button", { class: "button secondary", type: "button", onclick: onEnd }, D().end) : null,
         h("span", { class: `badge state-${d.state}` }, T.states[d.state] || d.state_label)),
       h("div", { class: "dossier-grid" },
