@@ -203,6 +203,29 @@ def display_name(admission: Admission) -> str:
     return f"Dr {name}" if admission.role is Role.SPECIALIST else name
 
 
+def open_link(db: Database, room_id: str, token: str, now: datetime, remote_addr: str | None, *, opened: str,
+              refused: str, early_is_denied: bool) -> Admission | LinkRefused:
+    """`admit()`, with the attempt audited whatever its outcome (a forged link is a fact an admin
+    wants to see), under the patient of the room's dossier when the link is genuine. A link used
+    before its window is a denial where it tried to enter the room (`early_is_denied`), not where
+    it only asked when the room opens."""
+    try:
+        admission = admit(db, room_id, token, now)
+    except LinkRefused as refusal:
+        early = refusal.reason is Refusal.NOT_YET and not early_is_denied
+        audit_opening(db, refusal.admission, _patient_of(db, refusal.admission), audit.SUCCESS if early else audit.DENIED,
+                      f"{refused} : {refusal.reason.value}", remote_addr)
+        return refusal
+    audit_opening(db, admission, _patient_of(db, admission), audit.SUCCESS, opened, remote_addr)
+    return admission
+
+
+def _patient_of(db: Database, admission: Admission | None) -> str | None:
+    if admission is None or not admission.dossier_id:
+        return None
+    return db["dossiers"].get(admission.dossier_id)["patient_id"]
+
+
 def audit_opening(db: Database, admission: Admission | None, patient_id: str | None, outcome: str, detail: str,
                   remote_addr: str | None) -> None:
     who = f"invité:{admission.invitation_id[:6]}" if admission else "lien inconnu"

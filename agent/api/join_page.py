@@ -10,12 +10,13 @@ an admin wants to see).
 from __future__ import annotations
 
 import html
+from functools import partial
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
-from agent import audit, invitation, specialist_access
+from agent import invitation, specialist_access
 from agent.api.context import agent_of
 from agent.api.responses import NO_STORE, message_page
 from agent.invitation import Admission, LinkRefused, Refusal
@@ -53,22 +54,8 @@ async def landing(request: web.Request) -> web.Response:
     room_id, token = request.match_info["room"], request.match_info["token"]
     now = datetime.now(UTC)
 
-    def check(db):  # noqa: ANN001, ANN202 (runs on the store thread)
-        patient_id = None
-        try:
-            admission = invitation.admit(db, room_id, token, now)
-        except LinkRefused as refused:
-            if refused.admission and refused.admission.dossier_id:
-                patient_id = db["dossiers"].get(refused.admission.dossier_id)["patient_id"]
-            outcome = audit.SUCCESS if refused.reason is Refusal.NOT_YET else audit.DENIED
-            invitation.audit_opening(db, refused.admission, patient_id, outcome, f"lien refusé : {refused.reason.value}", request.remote)
-            return refused
-        if admission.dossier_id:
-            patient_id = db["dossiers"].get(admission.dossier_id)["patient_id"]
-        invitation.audit_opening(db, admission, patient_id, audit.SUCCESS, "lien ouvert, salle ouverte", request.remote)
-        return admission
-
-    outcome = await agent.store.write(check, essential=True)
+    check = partial(invitation.open_link, opened="lien ouvert, salle ouverte", refused="lien refusé", early_is_denied=False)
+    outcome = await agent.store.write(check, room_id, token, now, request.remote, essential=True)
     zone = settings.zone
     admission = outcome if isinstance(outcome, Admission) else outcome.admission
     late = isinstance(outcome, LinkRefused) and outcome.reason is Refusal.CLOSED

@@ -8,6 +8,7 @@ upgrade: it never reaches the room or its signalling. Every entry is audited.
 from __future__ import annotations
 
 import asyncio
+from functools import partial
 from datetime import UTC, datetime
 
 from aiohttp import WSMsgType, web
@@ -38,19 +39,9 @@ async def participant_socket(request: web.Request) -> web.StreamResponse:
     room_id, token = request.match_info["room"], request.match_info["token"]
     moment = datetime.now(UTC)
 
-    def check(db):  # noqa: ANN001, ANN202 (store thread)
-        patient_id = None
-        try:
-            admission = invitation.admit(db, room_id, token, moment)
-        except LinkRefused as refused:
-            invitation.audit_opening(db, refused.admission, None, "denied", f"salle refusée : {refused.reason.value}", request.remote)
-            return refused
-        if admission.dossier_id:
-            patient_id = db["dossiers"].get(admission.dossier_id)["patient_id"]
-        invitation.audit_opening(db, admission, patient_id, "success", "entrée dans la salle de téléconsultation", request.remote)
-        return admission
-
-    outcome = await agent.store.write(check, essential=True)
+    check = partial(invitation.open_link, opened="entrée dans la salle de téléconsultation", refused="salle refusée",
+                    early_is_denied=True)
+    outcome = await agent.store.write(check, room_id, token, moment, request.remote, essential=True)
     if isinstance(outcome, LinkRefused):
         raise ApiError("link_refused", reason=refusal_text(outcome, agent.dossier_settings.zone))
     admission: Admission = outcome

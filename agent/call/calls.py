@@ -13,7 +13,7 @@ from sqlite_utils import Database
 
 from agent import audit, dossier_documents
 from agent.audit import Actor
-from agent.call.room import CART, LiveRoom, Member, RoomRefused
+from agent.call.room import LiveRoom, Member, RoomRefused
 from agent.documents.content import inspect
 from agent.dossier import DossierState, transition
 from agent.invitation import Window, clock_time
@@ -206,5 +206,3 @@ class Calls:
         self.rooms.clear()
         self.cart_room = None
 
-
-__all__ = ["CART", "CallRefused", "Calls"]

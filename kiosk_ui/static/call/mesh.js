@@ -203,21 +203,18 @@ export class Room extends EventTarget {
   }
 
   refreshVideoSenders() {
-    for (const [id, pc] of this.pcs) {
-      if (id === "cart") continue;
-      for (const sender of pc.getSenders()) {
-        if (sender.track ? sender.track.kind === "video" : isVideoSender(pc, sender)) sender.replaceTrack(this.sendableVideo(id));
-      }
-    }
+    for (const id of this.pcs.keys()) if (id !== "cart") this.resendVideo(id);
   }
 
   applyAudioOnly(member) {
-    if (this.me && member.id !== this.me.id) {
-      const pc = this.pcs.get(member.id);
-      if (pc) for (const sender of pc.getSenders()) {
-        if (sender.track ? sender.track.kind === "video" : isVideoSender(pc, sender)) sender.replaceTrack(this.sendableVideo(member.id));
-      }
-    }
+    if (this.me && member.id !== this.me.id) this.resendVideo(member.id);
+  }
+
+  // What we send this peer as video: the camera, the shared screen, or nothing (audio only).
+  resendVideo(id) {
+    const pc = this.pcs.get(id);
+    if (!pc) return;
+    for (const t of pc.getTransceivers()) if (t.receiver.track.kind === "video") t.sender.replaceTrack(this.sendableVideo(id));
   }
 
   chat(text) { this.send({ type: "chat", text }); }
@@ -268,10 +265,6 @@ export class Room extends EventTarget {
     this.send(out);
     this.emit("stats", out);
   }
-}
-
-function isVideoSender(pc, sender) {
-  return pc.getTransceivers().some((t) => t.sender === sender && t.receiver.track.kind === "video");
 }
 
 function gathered(pc) {
