@@ -113,7 +113,6 @@ class SimulatedCamera:
         self._period = 1.0 / fps
         self._next = time.monotonic()
         self.count = 0
-        self._closed = False
 
     def read(self) -> av.VideoFrame:
         now = time.monotonic()
@@ -131,4 +130,4 @@ class SimulatedCamera:
         return av.VideoFrame.from_ndarray(planes, format="yuv420p")
 
     def close(self) -> None:
-        self._closed = True
+        """Nothing to release: no device behind it."""
