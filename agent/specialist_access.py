@@ -34,6 +34,7 @@ class Guest:
 
     session_id: str
     invitation_id: str
+    room_id: str
     dossier_id: str
     patient_id: str
     name: str
@@ -42,6 +43,12 @@ class Guest:
 
     def actor(self, remote_addr: str | None) -> Actor:
         return Actor(self.name, Role.SPECIALIST.value, remote_addr)
+
+    def opened_from(self, room_id: str, token: str) -> bool:
+        """Whether this session belongs to the link (room, token) a page was opened from. One
+        browser may hold several doctors' or dossiers' sessions: a page must never be answered
+        with another link's dossier."""
+        return room_id == self.room_id and token.partition(".")[0] == self.invitation_id
 
 
 def access_window(admission: Admission, report_hours: int) -> Window:
@@ -101,7 +108,7 @@ def open_session(db: Database, room_id: str, token: str, code: str, now: datetim
     db.execute("DELETE FROM link_codes WHERE invitation_id = ?", [admission.invitation_id])  # a code works once
     session_token = secrets.token_urlsafe(32)
     expires = access_window(admission, report_hours).closes_at.timestamp()
-    guest = Guest(link_codes.token_digest(session_token), admission.invitation_id, admission.dossier_id, patient_id,
+    guest = Guest(link_codes.token_digest(session_token), admission.invitation_id, admission.room_id, admission.dossier_id, patient_id,
                   actor.login, secrets.token_urlsafe(32), expires)
     db["link_sessions"].insert({"id": guest.session_id, "invitation_id": guest.invitation_id, "csrf_token": guest.csrf_token,
                                 "created_at": stamp, "expires_at": expires, "remote_addr": remote_addr})
@@ -113,7 +120,7 @@ def find(db: Database, session_token: str, now: datetime, report_hours: int) -> 
     """The guest of a cookie, if the session is live, its invitation not revoked and its room's
     window (which the staff may have moved since) plus the report time not over."""
     rows = list(db.query(
-        """SELECT s.id, s.invitation_id, s.csrf_token, s.expires_at, r.dossier_id, d.patient_id, p.name, p.first_name, i.revoked_at,
+        """SELECT s.id, s.invitation_id, s.csrf_token, s.expires_at, r.id AS room_id, r.dossier_id, d.patient_id, p.name, p.first_name, i.revoked_at,
                   r.closes_at
            FROM link_sessions s JOIN invitations i ON i.id = s.invitation_id JOIN participants p ON p.id = i.participant_id
                 JOIN rooms r ON r.id = i.room_id JOIN dossiers d ON d.id = r.dossier_id
@@ -124,4 +131,4 @@ def find(db: Database, session_token: str, now: datetime, report_hours: int) -> 
     ends = min(r["expires_at"], (invitation.parse_iso(r["closes_at"]) + timedelta(hours=report_hours)).timestamp())
     if r["revoked_at"] or now.timestamp() >= ends:
         return None
-    return Guest(r["id"], r["invitation_id"], r["dossier_id"], r["patient_id"], full_name(r), r["csrf_token"], r["expires_at"])
+    return Guest(r["id"], r["invitation_id"], r["room_id"], r["dossier_id"], r["patient_id"], full_name(r), r["csrf_token"], r["expires_at"])

@@ -23,7 +23,9 @@ from agent.clock import now
 from agent.specialist_access import Guest
 
 SESSION_COOKIE = "telecart_session"
-GUEST_COOKIE = "telecart_link"
+# Named anew when sessions became per link: a session cookie of the former name, set for the
+# whole site, must not be read as this one.
+GUEST_COOKIE = "telecart_link_session"
 CSRF_HEADER = "X-CSRF-Token"
 # Set by the kiosk's automatic refreshes: they must not count as a user's touch, or the kiosk
 # would never lock itself.
@@ -119,14 +121,15 @@ def check_host(request: web.Request, hosts: frozenset[str]) -> None:
 
 
 async def require_guest(request: web.Request, needs_csrf: bool) -> Guest:
-    """A specialist's link session (agent/specialist_access.py): live, not revoked, and for
-    state-changing requests carrying its CSRF token."""
+    """A specialist's link session (agent/specialist_access.py): live, not revoked, opened from
+    the very link in the request's path (never another dossier's session the browser also
+    holds), and for state-changing requests carrying its CSRF token."""
     token = request.cookies.get(GUEST_COOKIE)
     if not token:
         raise ApiError("link_session_missing")
     agent = agent_of(request)
     guest = await agent.store.read(specialist_access.find, token, datetime.now(UTC), agent.config.dossiers.report_window_hours)
-    if guest is None:
+    if guest is None or not guest.opened_from(request.match_info["room"], request.match_info["token"]):
         raise ApiError("link_session_missing")
     if needs_csrf:
         sent = request.headers.get(CSRF_HEADER, "")

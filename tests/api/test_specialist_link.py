@@ -78,7 +78,7 @@ def test_the_link_alone_shows_no_health_data_a_code_by_sms_opens_the_dossier(car
     assert "LIEN" not in page.text  # the patient's name only after the code
 
     browser = requests.Session()
-    assert_error(browser.get(cart.url("/guest/dossier")), 401, "link_session_missing")
+    assert_error(browser.get(cart.url(f"{link_api(invitation)}/dossier")), 401, "link_session_missing")
     before = len(cart.sms.texts)
     sent = browser.post(cart.url(f"{link_api(invitation)}/code"))
     assert sent.json() == {"sent_to": "+33 6 •• •• •• 71"}
@@ -87,10 +87,10 @@ def test_the_link_alone_shows_no_health_data_a_code_by_sms_opens_the_dossier(car
     body = assert_error(browser.post(cart.url(f"{link_api(invitation)}/session"), json={"code": wrong}), 401, "code_wrong")
     assert "4 essai" in body["message"]
     opened = browser.post(cart.url(f"{link_api(invitation)}/session"), json={"code": code})
-    assert opened.status_code == 201 and "telecart_link" in opened.cookies
+    assert opened.status_code == 201 and "telecart_link_session" in opened.cookies
     assert "HttpOnly" in opened.headers["Set-Cookie"] and "SameSite=Strict" in opened.headers["Set-Cookie"]
 
-    seen = browser.get(cart.url("/guest/dossier")).json()
+    seen = browser.get(cart.url(f"{link_api(invitation)}/dossier")).json()
     assert seen["patient"]["display_name"].startswith("LIEN") and "invitations" not in seen
     # The same code does not open a second door.
     assert_error(requests.post(cart.url(f"{link_api(invitation)}/session"), json={"code": code}), 401, "code_expired")
@@ -99,6 +99,25 @@ def test_the_link_alone_shows_no_health_data_a_code_by_sms_opens_the_dossier(car
     reads = [r for r in audit_items(cart.agent, cart.admin, patient_id=dossier["patient"]["id"]) if r["actor"] == "Dr Claire Petit"]
     assert {"link.code", "link.login", "dossier.read"} <= {r["action"] for r in reads}
     assert {r["role"] for r in reads} == {"specialist"}
+
+
+def test_one_browser_holding_two_links_is_answered_each_links_own_resident(cart: Cart) -> None:
+    """One doctor asked about two residents (or two doctors on one computer): each link's page
+    reads its own dossier, and one link's session never opens another's."""
+    first = cart.dossier("0612345681")
+    second = cart.dossier("0612345681")
+    first_link, second_link = first["invitations"][0], second["invitations"][0]
+    browser = enter(cart, first_link, "+33612345681")
+    # The first session, sent on the second link's address, is refused and shows nothing.
+    stray = requests.Session()
+    stray.cookies.set("telecart_link_session", browser.cookies["telecart_link_session"])
+    assert_error(stray.get(cart.url(f"{link_api(second_link)}/dossier")), 401, "link_session_missing")
+    assert_error(browser.get(cart.url(f"{link_api(second_link)}/dossier")), 401, "link_session_missing")
+
+    second_session = enter(cart, second_link, "+33612345681")
+    browser.cookies.update(second_session.cookies)  # the same browser now holds both
+    assert browser.get(cart.url(f"{link_api(first_link)}/dossier")).json()["id"] == first["id"]
+    assert browser.get(cart.url(f"{link_api(second_link)}/dossier")).json()["id"] == second["id"]
 
 
 def test_codes_cannot_be_asked_in_a_burst(cart: Cart) -> None:
@@ -118,20 +137,21 @@ def test_a_relatives_link_does_not_open_the_dossier(cart: Cart) -> None:
 
 def test_the_specialist_writes_and_signs_then_the_dossier_is_closed(cart: Cart) -> None:
     dossier = cart.dossier("0612345675")
-    browser = enter(cart, dossier["invitations"][0], "+33612345675")
-    written = browser.patch(cart.url("/guest/fiche"), json={"expert_opinion": "Pas de signe de gravité. Contrôle dans 1 mois."})
+    invitation = dossier["invitations"][0]
+    browser = enter(cart, invitation, "+33612345675")
+    written = browser.patch(cart.url(f"{link_api(invitation)}/fiche"), json={"expert_opinion": "Pas de signe de gravité. Contrôle dans 1 mois."})
     assert written.status_code == 200 and written.json()["fiche"]["expert_opinion"].startswith("Pas de signe")
-    assert_error(requests.Session().patch(cart.url("/guest/fiche"), json={"expert_opinion": "x"}), 401, "link_session_missing")
+    assert_error(requests.Session().patch(cart.url(f"{link_api(invitation)}/fiche"), json={"expert_opinion": "x"}), 401, "link_session_missing")
     no_csrf = requests.Session()
     no_csrf.cookies.update(browser.cookies)
-    assert_error(no_csrf.patch(cart.url("/guest/fiche"), json={"expert_opinion": "x"}), 403, "csrf_missing")
+    assert_error(no_csrf.patch(cart.url(f"{link_api(invitation)}/fiche"), json={"expert_opinion": "x"}), 403, "csrf_missing")
 
     cart.nurse.post(cart.url(f"/dossiers/{dossier['id']}/transitions"), json={"to": "in_progress"})
-    signed = browser.post(cart.url("/guest/signature"))
+    signed = browser.post(cart.url(f"{link_api(invitation)}/signature"))
     assert signed.status_code == 200, signed.text
     assert signed.json()["state"] == "closed" and signed.json()["fiche"]["signed_by"] == "Dr Claire Petit"
-    assert_error(browser.patch(cart.url("/guest/fiche"), json={"expert_opinion": "changé"}), 409, "dossier_closed")
-    report = browser.get(cart.url("/guest/report.pdf"))
+    assert_error(browser.patch(cart.url(f"{link_api(invitation)}/fiche"), json={"expert_opinion": "changé"}), 409, "dossier_closed")
+    report = browser.get(cart.url(f"{link_api(invitation)}/report.pdf"))
     assert report.headers["Content-Type"] == "application/pdf"
     staff_view = cart.nurse.get(cart.url(f"/dossiers/{dossier['id']}")).json()
     assert staff_view["state"] == "closed" and staff_view["fiche"]["expert_opinion"].startswith("Pas de signe")
@@ -153,10 +173,10 @@ def test_after_the_call_the_report_window_still_opens_the_dossier_then_closes(ca
     move_room(cart, dossier["room"]["id"], stamp(now - timedelta(hours=3)), stamp(now - timedelta(hours=2)))
     assert "/static/specialist/app.js" in requests.get(invitation["link"]).text  # within the 72 h of the report
     browser = enter(cart, invitation, "+33612345676")
-    assert browser.get(cart.url("/guest/dossier")).status_code == 200
+    assert browser.get(cart.url(f"{link_api(invitation)}/dossier")).status_code == 200
 
     move_room(cart, dossier["room"]["id"], stamp(now - timedelta(hours=80)), stamp(now - timedelta(hours=79)))
-    assert_error(browser.get(cart.url("/guest/dossier")), 401, "link_session_missing")
+    assert_error(browser.get(cart.url(f"{link_api(invitation)}/dossier")), 401, "link_session_missing")
     assert requests.get(invitation["link"]).status_code == 410
     assert_error(requests.post(cart.url(f"{link_api(invitation)}/code")), 403, "link_refused")
 
@@ -166,6 +186,6 @@ def test_revoking_the_invitation_ends_the_specialists_access(cart: Cart) -> None
     invitation = dossier["invitations"][0]
     browser = enter(cart, invitation, "+33612345677")
     cart.nurse.delete(cart.url(f"/dossiers/{dossier['id']}/invitations/{invitation['id']}"))
-    assert_error(browser.get(cart.url("/guest/dossier")), 401, "link_session_missing")
+    assert_error(browser.get(cart.url(f"{link_api(invitation)}/dossier")), 401, "link_session_missing")
     body = assert_error(requests.post(cart.url(f"{link_api(invitation)}/code")), 403, "link_refused")
     assert "annulé" in body["message"]

@@ -44,12 +44,14 @@ def cart(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cart]:
         yield Cart(agent, gateway, logged_in(agent, agent.add_account(Role.NURSE)))
 
 
-def scheduled_dossier(cart: Cart, mobile: str) -> dict:
-    made = cart.nurse.post(cart.url("/patients"), json=patient(birth_name="FONTAINE", first_names=["Odette"], sex="F",
-                                                               birth_date="1935-02-11", confirm_duplicate=True)).json()
+def scheduled_dossier(cart: Cart, mobile: str, resident: tuple[str, str, str] = ("FONTAINE", "Odette", "1935-02-11"),
+                      doctor: tuple[str, str] = ("ROUX", "Antoine")) -> dict:
+    name, first_name, born = resident
+    made = cart.nurse.post(cart.url("/patients"), json=patient(birth_name=name, first_names=[first_name], sex="F",
+                                                               birth_date=born, confirm_duplicate=True)).json()
     reply = cart.nurse.post(cart.url("/dossiers"), json={
         "patient_id": made["id"], "consent": {"given": True}, "accompaniment": {"kind": "alone"},
-        "specialist": {"name": "ROUX", "first_name": "Antoine", "specialty": "Dermatologie", "mobile": mobile},
+        "specialist": {"name": doctor[0], "first_name": doctor[1], "specialty": "Dermatologie", "mobile": mobile},
         "slot": {"now": True}, "reason": "Plaie du talon gauche"})
     dossier = reply.json()
     path = f"/dossiers/{dossier['id']}"
@@ -113,3 +115,35 @@ def test_a_wrong_code_says_so_in_french(page: Page, cart: Cart) -> None:
     page.get_by_label("Code reçu").fill("000000" if not any("000000" in t["text"] for t in cart.sms.texts) else "999999")
     page.get_by_role("button", name="Ouvrir le télédossier").click()
     expect(page.get_by_role("alert")).to_contain_text("Code incorrect")
+
+
+@pytest.mark.parametrize("second_doctor", [("ROUX", "Antoine", "0612345683"), ("NGUYEN", "Lan", "0612345684")],
+                         ids=["one-doctor-two-dossiers", "two-doctors-one-workstation"])
+def test_one_browser_with_two_links_shows_each_links_own_resident(browser: Browser, cart: Cart, artifacts: Path,
+                                                                  second_doctor: tuple[str, str, str]) -> None:
+    """Two links opened in one browser (a doctor asked about two residents, or two doctors on a
+    shared hospital workstation): the second link's page asks its own code instead of showing the
+    first resident, and each page keeps its own resident."""
+    first = scheduled_dossier(cart, "0612345683")
+    *doctor, mobile = second_doctor
+    second = scheduled_dossier(cart, mobile, ("MOREAU", "Jeanne", "1931-07-04"), tuple(doctor))
+    context = browser.new_context(viewport=PHONE, has_touch=True, locale="fr-FR", timezone_id="Europe/Paris")
+    try:
+        first_page = context.new_page()
+        open_with_code(first_page, cart, first["invitations"][0]["link"], "+33612345683")
+        expect(first_page.get_by_role("heading", name="FONTAINE Odette")).to_be_visible()
+
+        second_page = context.new_page()
+        second_page.goto(second["invitations"][0]["link"] + "?vue=dossier")
+        expect(second_page.get_by_role("button", name="Recevoir un code")).to_be_visible()
+        expect(second_page.get_by_text("FONTAINE")).to_have_count(0)
+        shot(second_page, artifacts, f"specialist-second-link-asks-its-code-{doctor[0].lower()}.png")
+        open_with_code(second_page, cart, second["invitations"][0]["link"], "+33" + mobile[1:])
+        expect(second_page.get_by_role("heading", name="MOREAU Jeanne")).to_be_visible()
+        expect(second_page.get_by_text("née le 04/07/1931", exact=False)).to_be_visible()
+
+        first_page.reload()
+        expect(first_page.get_by_role("heading", name="FONTAINE Odette")).to_be_visible()
+        expect(first_page.get_by_text("MOREAU")).to_have_count(0)
+    finally:
+        context.close()

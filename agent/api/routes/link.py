@@ -55,12 +55,16 @@ async def open_session(call: Call) -> web.Response:
         raise _link_error(exc, call) from exc
     out = LinkSessionOut(csrf_token=guest.csrf_token, expires_at=guest.expires_at, name=guest.name)
     response = web.json_response(out.model_dump(), status=201)
-    response.set_cookie(GUEST_COOKIE, token, httponly=True, samesite="Strict", path="/", secure=agent.config.security.cookie_secure,
+    # Scoped to this link's own API: a browser holding several links (two doctors on one
+    # computer, or one doctor asked about two residents) keeps one session per link, and each
+    # page only ever sends its own.
+    link_api = call.request.rel_url.raw_path.rsplit("/", 1)[0]
+    response.set_cookie(GUEST_COOKIE, token, httponly=True, samesite="Strict", path=link_api, secure=agent.config.security.cookie_secure,
                         max_age=max(0, int(guest.expires_at - datetime.now(UTC).timestamp())))
     return response
 
 
-@API.route("GET", "/guest/dossier", summary="Le télédossier du médecin requis (fiche, constantes, documents)", tags=("specialist",),
+@API.route("GET", "/links/{room}/{token}/dossier", summary="Le télédossier du médecin requis (fiche, constantes, documents)", tags=("specialist",),
            access=GUEST, response=SpecialistDossierOut)
 async def guest_dossier(call: Call) -> SpecialistDossierOut:
     agent = agent_of(call.request)
@@ -72,7 +76,7 @@ async def guest_dossier(call: Call) -> SpecialistDossierOut:
     return SpecialistDossierOut(**data, state_label=found.state_label)
 
 
-@API.route("PATCH", "/guest/fiche", summary="Écrire l'avis de l'expert", tags=("specialist",), access=GUEST,
+@API.route("PATCH", "/links/{room}/{token}/fiche", summary="Écrire l'avis de l'expert", tags=("specialist",), access=GUEST,
            body=ExpertOpinionIn, response=SpecialistDossierOut, errors=(409,))
 async def guest_opinion(call: Call) -> SpecialistDossierOut:
     await agent_of(call.request).store.write(fiche.update, call.guest.dossier_id, {"expert_opinion": call.body.expert_opinion.strip() or None},
@@ -80,14 +84,14 @@ async def guest_opinion(call: Call) -> SpecialistDossierOut:
     return await guest_dossier(call)
 
 
-@API.route("POST", "/guest/signature", summary="Signer l'avis de l'expert : le télédossier est clôturé", tags=("specialist",),
+@API.route("POST", "/links/{room}/{token}/signature", summary="Signer l'avis de l'expert : le télédossier est clôturé", tags=("specialist",),
            access=GUEST, response=SpecialistDossierOut, errors=(409, 422))
 async def guest_sign(call: Call) -> SpecialistDossierOut:
     await agent_of(call.request).store.write(fiche.sign, call.guest.dossier_id, call.actor, call.guest.name)
     return await guest_dossier(call)
 
 
-@API.route("GET", "/guest/documents/{document}", summary="Télécharger un document du télédossier", tags=("specialist",),
+@API.route("GET", "/links/{room}/{token}/documents/{document}", summary="Télécharger un document du télédossier", tags=("specialist",),
            access=GUEST, content_type="application/octet-stream")
 async def guest_document(call: Call) -> web.Response:
     agent = agent_of(call.request)
@@ -97,7 +101,7 @@ async def guest_document(call: Call) -> web.Response:
     return file_response(data, row["mime"], row["name"], inline=True)
 
 
-@API.route("GET", "/guest/report.pdf", summary="Compte rendu de téléconsultation (PDF)", tags=("specialist",),
+@API.route("GET", "/links/{room}/{token}/report.pdf", summary="Compte rendu de téléconsultation (PDF)", tags=("specialist",),
            access=GUEST, content_type="application/pdf")
 async def guest_report(call: Call) -> web.Response:
     agent = agent_of(call.request)

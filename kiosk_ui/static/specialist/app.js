@@ -6,7 +6,9 @@ import { h, toast } from "/static/js/dom.js";
 const main = document.getElementById("specialist");
 const [, , room, token] = location.pathname.split("/");
 const linkApi = `/api/v1/links/${encodeURIComponent(room)}/${encodeURIComponent(token)}`;
-let csrf = sessionStorage.getItem("telecart-link-csrf");
+// Per link: one tab may open a second doctor's or dossier's link after the first.
+const csrfKey = `telecart-link-csrf:${room}/${token}`;
+let csrf = sessionStorage.getItem(csrfKey);
 
 async function call(method, path, body) {
   const headers = { Accept: "application/json" };
@@ -55,7 +57,7 @@ function codeStep() {
     try {
       const session = await call("POST", `${linkApi}/session`, { code: input.value });
       csrf = session.csrf_token;
-      sessionStorage.setItem("telecart-link-csrf", csrf);
+      sessionStorage.setItem(csrfKey, csrf);
       showDossier();
     } catch (error) {
       say(error.message);
@@ -83,7 +85,7 @@ function render(d) {
   const sign = h("button", { class: "button primary", type: "button", hidden: closed }, "Signer et clôturer");
   save.addEventListener("click", async () => {
     try {
-      render(await call("PATCH", "/api/v1/guest/fiche", { expert_opinion: opinion.value }));
+      render(await call("PATCH", `${linkApi}/fiche`, { expert_opinion: opinion.value }));
       toast("Avis enregistré.");
     } catch (error) { handle(error); }
   });
@@ -94,8 +96,8 @@ function render(d) {
       return;
     }
     try {
-      await call("PATCH", "/api/v1/guest/fiche", { expert_opinion: opinion.value });
-      render(await call("POST", "/api/v1/guest/signature"));
+      await call("PATCH", `${linkApi}/fiche`, { expert_opinion: opinion.value });
+      render(await call("POST", `${linkApi}/signature`));
       toast("Avis signé : le télédossier est clôturé.");
     } catch (error) { handle(error); }
   });
@@ -118,13 +120,13 @@ function render(d) {
         : h("p", { class: "hint" }, "Aucune constante relevée.")),
     h("section", { class: "card" }, h("h2", {}, "Documents"),
       d.documents.length ? h("ul", { class: "documents" }, d.documents.map((doc) => h("li", {},
-        h("a", { href: `/api/v1/guest/documents/${doc.id}`, target: "_blank", rel: "noopener" }, doc.name), ` — ${doc.kind_label}`)))
+        h("a", { href: `${linkApi}/documents/${encodeURIComponent(doc.id)}`, target: "_blank", rel: "noopener" }, doc.name), ` — ${doc.kind_label}`)))
         : h("p", { class: "hint" }, "Aucun document.")),
     h("section", { class: "card expert" }, h("h2", {}, "Avis de l'expert"),
       closed ? h("p", { class: "signed" }, `Signé par ${d.fiche.signed_by} le ${frStamp(d.fiche.signed_at)}`) : null,
       h("div", { class: "field" }, h("label", { for: "opinion", class: "sr-only" }, "Avis de l'expert"), opinion),
       h("div", { class: "actions-row" }, save, sign,
-        h("a", { class: "button secondary", href: "/api/v1/guest/report.pdf" }, "Compte rendu (PDF)"))),
+        h("a", { class: "button secondary", href: `${linkApi}/report.pdf` }, "Compte rendu (PDF)"))),
   );
 }
 
@@ -135,7 +137,7 @@ function handle(error) {
 
 async function showDossier() {
   try {
-    render(await call("GET", "/api/v1/guest/dossier"));
+    render(await call("GET", `${linkApi}/dossier`));
   } catch (error) {
     if (error.status === 401) codeStep();
     else main.replaceChildren(h("section", { class: "card" }, h("p", {}, error.message)));
