@@ -15,7 +15,7 @@ import time
 import aiohttp
 from aiohttp import web
 
-from agent import __version__, dossier, tls
+from agent import __version__, tls
 from agent.access import sessions, throttle
 from agent.access.login import LoginPolicy
 from agent.api.guard import allowed_hosts
@@ -25,6 +25,7 @@ from agent.api.server import build_app
 from agent.call.calls import Calls
 from agent.clock import now
 from agent.config import Config
+from agent.dossiers import dossier
 from agent.logs import fields
 from agent.metrics import Metrics
 from agent.notify.queue import Dispatcher

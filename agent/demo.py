@@ -14,11 +14,11 @@ from sqlite_utils import Database
 from agent.access import accounts
 from agent.access.roles import Role
 from agent.audit import Actor
-from agent import directory, dossier
-from agent.dossier import DossierState
-from agent.identity import NewIdentity
-from agent.identity import create as create_identity
-from agent.ins import key_of
+from agent.dossiers import directory, dossier
+from agent.dossiers.dossier import DossierState
+from agent.identity.ins import key_of
+from agent.identity.patients import NewIdentity
+from agent.identity.patients import create as create_identity
 from agent.store import transaction
 
 DEMO_MARK = "demo"

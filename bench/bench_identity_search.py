@@ -13,8 +13,8 @@ from collections.abc import Iterator
 from datetime import date, timedelta
 from typing import Any
 
-from agent import identity
 from agent.audit import Actor
+from agent.identity import patients
 from agent.store import transaction
 from agent.store.database import connect
 from agent.store.migrations.m0002_identity_search import search_columns
@@ -49,12 +49,12 @@ def _populate(db: Any, rng: random.Random) -> list[dict[str, Any]]:
     return rows
 
 
-def _timings(db: Any, criteria: list[identity.SearchCriteria], actor: Actor) -> list[float]:
+def _timings(db: Any, criteria: list[patients.SearchCriteria], actor: Actor) -> list[float]:
     out = []
     for c in criteria:
         started = time.perf_counter()
         with transaction(db):
-            identity.search(db, c, actor)
+            patients.search(db, c, actor)
         out.append((time.perf_counter() - started) * 1000)
     return out
 
@@ -71,10 +71,10 @@ def figures() -> Iterator[dict[str, Any]]:
             i = rng.randrange(1, len(name))
             return name[:i] + rng.choice("AEIOURST") + name[i + 1:]
 
-        exact = [identity.SearchCriteria(name=p["birth_name"], birth_date=date.fromisoformat(p["birth_date"])) for p in picks]
-        approaching = [identity.SearchCriteria(name=typo(p["birth_name"]), first_name=json.loads(p["first_names"])[0],
+        exact = [patients.SearchCriteria(name=p["birth_name"], birth_date=date.fromisoformat(p["birth_date"])) for p in picks]
+        approaching = [patients.SearchCriteria(name=typo(p["birth_name"]), first_name=json.loads(p["first_names"])[0],
                                                mode="approaching") for p in picks]
-        phonetic = [identity.SearchCriteria(name=p["birth_name"].lower().replace("PH", "F"), first_name=json.loads(p["first_names"])[0],
+        phonetic = [patients.SearchCriteria(name=p["birth_name"].lower().replace("PH", "F"), first_name=json.loads(p["first_names"])[0],
                                             mode="phonetic") for p in picks]
         base = _timings(db, exact, actor)
         for mode, timings in (("approaching", _timings(db, approaching, actor)), ("phonetic", _timings(db, phonetic, actor))):

@@ -15,7 +15,7 @@ from typing import Any
 from reportlab.lib.pagesizes import A4
 from reportlab.pdfgen.canvas import Canvas
 
-from agent.report_pdf import (
+from agent.report.pdf import (
     ReportData,
     ReportDocument,
     ReportPatient,

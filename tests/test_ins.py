@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from agent.ins import InvalidIns, key_of, parse
+from agent.identity.ins import InvalidIns, key_of, parse
 
 # 1 84 12 76 451 089 -> key 46 (the example printed on French social security documentation)
 KNOWN = "184127645108946"

@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from agent.phonetic import key, normalise
+from agent.identity.phonetic import key, normalise
 
 SAME_SOUND = [
     ("Dupond", "Dupont"),

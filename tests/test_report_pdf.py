@@ -11,7 +11,7 @@ import pypdf
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from agent.report_pdf import (
+from agent.report.pdf import (
     ReportData,
     ReportDocument,
     ReportPatient,

@@ -13,14 +13,15 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 
-from agent import audit, specialist_access
+from agent import audit
 from agent.access import sessions
 from agent.access.roles import GRANTS, Permission
 from agent.access.sessions import Session
 from agent.api.context import agent_of
 from agent.api.errors import ApiError
 from agent.clock import now
-from agent.specialist_access import Guest
+from agent.links import specialist_access
+from agent.links.specialist_access import Guest
 
 SESSION_COOKIE = "telecart_session"
 # Named anew when sessions became per link: a session cookie of the former name, set for the

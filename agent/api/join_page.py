@@ -10,16 +10,16 @@ an admin wants to see).
 from __future__ import annotations
 
 import html
-from functools import partial
 from datetime import UTC, datetime
+from functools import partial
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
-from agent import invitation, specialist_access
 from agent.api.context import agent_of
 from agent.api.responses import NO_STORE, message_page
-from agent.invitation import Admission, LinkRefused, Refusal
+from agent.links import invitation, specialist_access
+from agent.links.invitation import Admission, LinkRefused, Refusal
 
 # reason -> (HTTP status, title, explanation)
 _REFUSALS: dict[Refusal, tuple[int, str, str]] = {

@@ -8,12 +8,11 @@ upgrade: it never reaches the room or its signalling. Every entry is audited.
 from __future__ import annotations
 
 import asyncio
-from functools import partial
 from datetime import UTC, datetime
+from functools import partial
 
 from aiohttp import WSMsgType, web
 
-from agent import invitation
 from agent.access import sessions
 from agent.access.roles import Permission
 from agent.api import guard
@@ -25,7 +24,8 @@ from agent.audit import Actor
 from agent.call.messages import MAX_MESSAGE_BYTES
 from agent.call.room import SCREEN, RoomRefused
 from agent.clock import now
-from agent.invitation import Admission, LinkRefused
+from agent.links import invitation
+from agent.links.invitation import Admission, LinkRefused
 
 HEARTBEAT_SECONDS = 15.0  # a browser that vanished (network drop) is noticed within ~30 s
 

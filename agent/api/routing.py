@@ -14,11 +14,11 @@ from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
 from agent.access.roles import Permission
-from agent.audit import Actor
 from agent.access.sessions import Session
-from agent.specialist_access import Guest
 from agent.api import guard
 from agent.api.errors import ApiError, from_validation_errors
+from agent.audit import Actor
+from agent.links.specialist_access import Guest
 
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 

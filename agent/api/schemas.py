@@ -6,12 +6,12 @@ import re
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Discriminator, Tag, Field, field_validator, model_validator
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Discriminator, Field, Tag, field_validator, model_validator
 
-from agent import contacts
-from agent import ins as ins_rules
 from agent.access.roles import Role
-from agent.dossier import DossierState
+from agent.dossiers.dossier import DossierState
+from agent.identity import contacts
+from agent.identity import ins as ins_rules
 
 
 class Strict(BaseModel):

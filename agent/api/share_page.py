@@ -9,10 +9,10 @@ from datetime import UTC, datetime
 
 from aiohttp import web
 
-from agent import patient_share
 from agent.api.context import agent_of
-from agent.api.responses import file_response, message_page
 from agent.api.errors import MESSAGES
+from agent.api.responses import file_response, message_page
+from agent.links import patient_share
 from agent.refusal import Refused
 
 

@@ -11,12 +11,13 @@ from typing import TYPE_CHECKING, Any
 
 from sqlite_utils import Database
 
-from agent import audit, dossier_documents
+from agent import audit
 from agent.audit import Actor
 from agent.call.room import LiveRoom, Member, RoomRefused
-from agent.documents.content import inspect
-from agent.dossier import DossierState, transition
-from agent.invitation import Window, clock_time
+from agent.dossiers import documents
+from agent.dossiers.dossier import DossierState, transition
+from agent.dossiers.intake.content import inspect
+from agent.links.invitation import Window, clock_time
 from agent.media.cameras import CameraHub, cameras_from_config
 from agent.media.microphone import Microphone
 from agent.refusal import Refused
@@ -143,7 +144,7 @@ class Calls:
         zone = self.agent.dossier_settings.zone
         name = f"Photo {shot.camera_label.lower()} {clock_time(datetime.now(UTC), zone).replace(' ', '')}.jpg"
         who = actor or Actor(requested_by[:60], "participant", None)
-        added = await self.agent.store.write(dossier_documents.add, live.dossier_id, blob, inspected, len(shot.jpeg),
+        added = await self.agent.store.write(documents.add, live.dossier_id, blob, inspected, len(shot.jpeg),
                                              name, "photo", who)
         if loop.time() - started > 2:  # a slow disk or a camera slow to give a frame: worth a line
             log.warning("snapshot took %.1f s (frame %.1f s, saving %.1f s)", loop.time() - started, taken - started, loop.time() - taken)

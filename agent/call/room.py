@@ -27,7 +27,7 @@ from aiohttp import web
 from agent.audit import Actor
 from agent.call import messages
 from agent.call.cart_peer import CartPeer, browser_ice_servers
-from agent.invitation import Role, Window, iso
+from agent.links.invitation import Role, Window, iso
 
 if TYPE_CHECKING:
     from agent.call.calls import Calls

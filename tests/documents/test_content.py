@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from agent.documents.content import (
+from agent.dossiers.intake.content import (
     MESSAGES,
     Inspected,
     RejectedDocument,

@@ -10,8 +10,8 @@ import pytest
 from PIL import Image, ImageDraw
 from pypdf import PdfReader, PdfWriter
 
-from agent.documents.content import RejectedDocument, inspect
-from agent.documents.stamp import NOT_AN_IMAGE, UNUSABLE, prepare_signature, stamp
+from agent.dossiers.intake.content import RejectedDocument, inspect
+from agent.dossiers.intake.stamp import NOT_AN_IMAGE, UNUSABLE, prepare_signature, stamp
 from tests.documents import samples
 
 SIGNER, SIGNED_AT = "Dr Élise Martin", "12/03/2025 à 14:32"

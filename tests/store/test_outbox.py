@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from agent import identity
-from agent.ins import key_of
+from agent.identity import patients
+from agent.identity.ins import key_of
 from agent.store import outbox, transaction
 from agent.store.database import DATABASE_NAME, connect
 from tests.live import LiveAgent
@@ -80,10 +80,10 @@ def test_outbox_entry_outside_a_transaction_is_refused(tmp_path: Path) -> None:
 def test_rolled_back_change_leaves_neither_row_nor_outbox_nor_audit(tmp_path: Path) -> None:
     db = connect(tmp_path / DATABASE_NAME)
     try:
-        actor = identity.Actor("nurse1", "nurse", "127.0.0.1")
-        new = identity.NewIdentity("ROLLBACK", ["Paul"], date(1930, 1, 1), "M")
+        actor = patients.Actor("nurse1", "nurse", "127.0.0.1")
+        new = patients.NewIdentity("ROLLBACK", ["Paul"], date(1930, 1, 1), "M")
         with pytest.raises(RuntimeError), transaction(db):
-            identity.create(db, new, actor)
+            patients.create(db, new, actor)
             assert outbox.pending_count(db) == 1
             raise RuntimeError("crash after the change")
         assert db.execute("SELECT count(*) FROM patients").fetchone()[0] == 0
@@ -91,7 +91,7 @@ def test_rolled_back_change_leaves_neither_row_nor_outbox_nor_audit(tmp_path: Pa
         assert db.execute("SELECT count(*) FROM audit").fetchone()[0] == 0
 
         with transaction(db):
-            kept = identity.create(db, new, actor)
+            kept = patients.create(db, new, actor)
         assert outbox.pending_count(db) == 1
         assert db.execute("SELECT entity_id FROM outbox").fetchone()[0] == kept.id
     finally:

@@ -11,13 +11,13 @@ from pydantic import BaseModel, Field
 from agent.access.roles import Permission
 from agent.api.context import agent_of
 from agent.api.errors import ApiError
-from agent.api.routes import API
 from agent.api.room_socket import unattended_screen
+from agent.api.routes import API
 from agent.api.routing import PUBLIC, SESSION, Call
 from agent.api.schemas import DocumentOut
 from agent.call.calls import CallRefused
 from agent.call.room import RoomRefused
-from agent.invitation import Window, iso, parse_iso
+from agent.links.invitation import Window, iso, parse_iso
 from agent.media.cameras import preview_jpeg
 
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from agent import directory
 from agent.access.roles import Permission
 from agent.api.context import agent_of
 from agent.api.errors import ApiError
 from agent.api.routes import API
 from agent.api.routing import SESSION, Call
 from agent.api.schemas import DirectoryList, DirectorySearch, ProfessionalIn, ProfessionalOut, ProfessionalPatch
+from agent.dossiers import directory
 
 
 @API.route("GET", "/directory", summary="Annuaire des professionnels (recherche par nom ou spécialité)", tags=("directory",),

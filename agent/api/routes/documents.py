@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from aiohttp import BodyPartReader, MultipartReader, web
 from aiohttp.http_exceptions import HttpProcessingError
 
-from agent import dossier_documents, patient_share
 from agent.access.roles import Permission
 from agent.api.context import agent_of
 from agent.api.errors import ApiError
@@ -19,10 +18,12 @@ from agent.api.responses import NO_STORE, file_response
 from agent.api.routes import API
 from agent.api.routing import SESSION, Call
 from agent.api.schemas import DocumentOut, DocumentPatch, ShareIn, ShareOut
-from agent.documents import RejectedDocument, inspect, suggested_extension
-from agent.documents.stamp import prepare_signature, stamp
 from agent.audit import Actor
-from agent.invitation import iso
+from agent.dossiers import documents
+from agent.dossiers.intake import RejectedDocument, inspect, suggested_extension
+from agent.dossiers.intake.stamp import prepare_signature, stamp
+from agent.links import patient_share
+from agent.links.invitation import iso
 from agent.notify import masked
 
 if TYPE_CHECKING:
@@ -90,7 +91,7 @@ async def add_document(call: Call) -> DocumentOut:
     limit = agent.config.dossiers.max_upload_mib * 1024 * 1024
     upload = await read_upload(call.request, limit)
     kind = upload.fields.get("kind") or "autre"
-    if kind not in dossier_documents.KINDS:
+    if kind not in documents.KINDS:
         raise ApiError("invalid_request", fields=[{"field": "kind", "message": "type de document inconnu"}], summary="type de document inconnu")
     return DocumentOut(**await save_upload(agent, call.request.match_info["id"], upload, kind, call.actor))
 
@@ -105,7 +106,7 @@ async def save_upload(agent: Agent, dossier_id: str, upload: Upload, kind: str, 
     except RejectedDocument as exc:
         raise ApiError("document_refused", reason=exc.message) from exc
     blob = await loop.run_in_executor(None, agent.blobs.put, upload.data)
-    return await agent.store.write(dossier_documents.add, dossier_id, blob, inspected, len(upload.data),
+    return await agent.store.write(documents.add, dossier_id, blob, inspected, len(upload.data),
                                    _name(upload, suggested_extension(inspected.kind)), kind, actor)
 
 
@@ -114,7 +115,7 @@ async def save_upload(agent: Agent, dossier_id: str, upload: Upload, kind: str, 
 async def download_document(call: Call) -> web.Response:
     agent = agent_of(call.request)
     match = call.request.match_info
-    row = await agent.store.write(dossier_documents.opened, match["id"], match["document"], call.actor, essential=True)
+    row = await agent.store.write(documents.opened, match["id"], match["document"], call.actor, essential=True)
     data = await asyncio.get_running_loop().run_in_executor(None, agent.blobs.get, row["blob"])
     return file_response(data, row["mime"], row["name"])
 
@@ -124,7 +125,7 @@ async def download_document(call: Call) -> web.Response:
 async def describe_document(call: Call) -> DocumentOut:
     match = call.request.match_info
     changes = call.body.model_dump(exclude_unset=True, exclude_none=True)
-    updated = await agent_of(call.request).store.write(dossier_documents.describe, match["id"], match["document"], changes, call.actor)
+    updated = await agent_of(call.request).store.write(documents.describe, match["id"], match["document"], changes, call.actor)
     return DocumentOut(**updated)
 
 
@@ -133,10 +134,10 @@ async def describe_document(call: Call) -> DocumentOut:
 async def sign_document(call: Call) -> DocumentOut:
     agent = agent_of(call.request)
     match = call.request.match_info
-    signature = await agent.store.read(dossier_documents.signature_of, call.actor.login)
+    signature = await agent.store.read(documents.signature_of, call.actor.login)
     if signature is None:
         raise ApiError("no_signature")
-    row = await agent.store.write(dossier_documents.opened, match["id"], match["document"], call.actor, essential=True)
+    row = await agent.store.write(documents.opened, match["id"], match["document"], call.actor, essential=True)
     if row["mime"] != "application/pdf":
         raise ApiError("not_a_pdf")
     signer = call.session.principal.display_name
@@ -145,7 +146,7 @@ async def sign_document(call: Call) -> DocumentOut:
     loop = asyncio.get_running_loop()
     stamped = await loop.run_in_executor(None, lambda: stamp(agent.blobs.get(row["blob"]), agent.blobs.get(signature), signer=signer, signed_at=when))
     blob = await loop.run_in_executor(None, agent.blobs.put, stamped)
-    updated = await agent.store.write(dossier_documents.mark_signed, match["id"], match["document"], blob, len(stamped), signer, call.actor)
+    updated = await agent.store.write(documents.mark_signed, match["id"], match["document"], blob, len(stamped), signer, call.actor)
     return DocumentOut(**updated)
 
 
@@ -160,14 +161,14 @@ async def upload_signature(call: Call) -> None:
     except RejectedDocument as exc:
         raise ApiError("document_refused", reason=exc.message) from exc
     blob = await loop.run_in_executor(None, agent.blobs.put, png)
-    await agent.store.write(dossier_documents.save_signature, call.actor.login, blob, call.actor)
+    await agent.store.write(documents.save_signature, call.actor.login, blob, call.actor)
 
 
 @API.route("GET", "/me/signature", summary="Sa signature, telle qu'elle sera apposée (PNG ; 404 tant qu'aucune n'est chargée)",
            tags=("documents",), access=SESSION, content_type="image/png", errors=(404,))
 async def read_signature(call: Call) -> web.Response:
     agent = agent_of(call.request)
-    blob = await agent.store.read(dossier_documents.signature_of, call.actor.login)
+    blob = await agent.store.read(documents.signature_of, call.actor.login)
     if blob is None:
         raise ApiError("not_found")
     return web.Response(body=await asyncio.get_running_loop().run_in_executor(None, agent.blobs.get, blob),

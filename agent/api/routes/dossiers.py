@@ -6,14 +6,25 @@ from __future__ import annotations
 from dataclasses import asdict
 from datetime import UTC, datetime
 
-from agent import dossier, dossier_documents, fiche, visio, wizard_draft
 from agent.access.roles import Permission
 from agent.api.context import agent_of
 from agent.api.errors import ApiError
 from agent.api.routes import API
 from agent.api.routing import Call
-from agent.api.schemas import DossierCreate, DossierList, DossierOut, DossierSummaryOut, ParticipantIn, TransitionIn, VisioIn, VisioOut, WizardDraft
-from agent.invitation import Role
+from agent.api.schemas import (
+    DossierCreate,
+    DossierList,
+    DossierOut,
+    DossierSummaryOut,
+    ParticipantIn,
+    TransitionIn,
+    VisioIn,
+    VisioOut,
+    WizardDraft,
+)
+from agent.dossiers import documents, dossier, fiche, wizard_draft
+from agent.links import visio
+from agent.links.invitation import Role
 
 
 def dossier_out(found: dossier.Dossier) -> DossierOut:
@@ -56,7 +67,7 @@ def read_whole(db, dossier_id, actor, settings):  # noqa: ANN001, ANN201 (store 
     found = dossier.read(db, dossier_id, actor, settings)
     if found is not None:
         found.vitals = fiche.vitals_of(db, dossier_id)
-        found.documents = dossier_documents.list_for(db, dossier_id)
+        found.documents = documents.list_for(db, dossier_id)
     return found
 
 

@@ -7,7 +7,6 @@ from datetime import UTC, datetime
 
 from aiohttp import web
 
-from agent import consultation_end, fiche, report
 from agent.access.roles import Permission
 from agent.api.context import agent_of
 from agent.api.errors import ApiError
@@ -16,7 +15,9 @@ from agent.api.routes import API
 from agent.api.routes.dossiers import read_dossier
 from agent.api.routing import Call
 from agent.api.schemas import ConsultationEndIn, ConsultationEndOut, DossierOut, FicheIn, VitalIn
-from agent.invitation import iso
+from agent.dossiers import consultation_end, fiche
+from agent.links.invitation import iso
+from agent.report import export
 
 
 @API.route("PATCH", "/dossiers/{id}/fiche", summary="Remplir la fiche de téléconsultation (refusé une fois signée)",
@@ -53,7 +54,7 @@ async def sign_fiche(call: Call) -> DossierOut:
 async def report_pdf(call: Call) -> web.Response:
     agent = agent_of(call.request)
     dossier_id = call.request.match_info["id"]
-    made = await agent.store.write(report.report_pdf, dossier_id, agent.dossier_settings, call.actor, essential=True)
+    made = await agent.store.write(export.report_pdf, dossier_id, agent.dossier_settings, call.actor, essential=True)
     if made is None:
         raise ApiError("not_found")
     return file_response(made[0], "application/pdf", f"compte-rendu-{dossier_id[:8]}.pdf")
@@ -61,10 +62,10 @@ async def report_pdf(call: Call) -> web.Response:
 
 @API.route("GET", "/dossiers/{id}/export", summary="Tout le télédossier (compte rendu et documents) en un fichier ZIP",
            tags=("fiche",), access=Permission.HEALTH_READ, content_type="application/zip")
-async def export(call: Call) -> web.Response:
+async def export_dossier(call: Call) -> web.Response:
     agent = agent_of(call.request)
     dossier_id = call.request.match_info["id"]
-    made = await agent.store.write(report.export_zip, dossier_id, agent.dossier_settings, call.actor, agent.blobs, essential=True)
+    made = await agent.store.write(export.export_zip, dossier_id, agent.dossier_settings, call.actor, agent.blobs, essential=True)
     if made is None:
         raise ApiError("not_found")
     return file_response(made, "application/zip", f"teledossier-{dossier_id[:8]}.zip")

@@ -10,17 +10,19 @@ from datetime import UTC, datetime
 
 from aiohttp import web
 
-from agent import dossier_documents, fiche, report, specialist_access
 from agent.api.context import agent_of
 from agent.api.errors import ApiError
 from agent.api.guard import GUEST_COOKIE
-from agent.api.responses import file_response
 from agent.api.join_page import refusal_text
+from agent.api.responses import file_response
 from agent.api.routes import API
 from agent.api.routes.dossiers import read_whole
 from agent.api.routing import GUEST, PUBLIC, Call
 from agent.api.schemas import CodeIn, CodeSent, ExpertOpinionIn, LinkSessionOut, SpecialistDossierOut
-from agent.invitation import LinkRefused
+from agent.dossiers import documents, fiche
+from agent.links import specialist_access
+from agent.links.invitation import LinkRefused
+from agent.report import export
 
 
 def _link_error(exc: LinkRefused, call: Call) -> ApiError:
@@ -95,7 +97,7 @@ async def guest_sign(call: Call) -> SpecialistDossierOut:
            access=GUEST, content_type="application/octet-stream")
 async def guest_document(call: Call) -> web.Response:
     agent = agent_of(call.request)
-    row = await agent.store.write(dossier_documents.opened, call.guest.dossier_id, call.request.match_info["document"], call.actor,
+    row = await agent.store.write(documents.opened, call.guest.dossier_id, call.request.match_info["document"], call.actor,
                                   essential=True)
     data = await asyncio.get_running_loop().run_in_executor(None, agent.blobs.get, row["blob"])
     return file_response(data, row["mime"], row["name"], inline=True)
@@ -105,7 +107,7 @@ async def guest_document(call: Call) -> web.Response:
            access=GUEST, content_type="application/pdf")
 async def guest_report(call: Call) -> web.Response:
     agent = agent_of(call.request)
-    made = await agent.store.write(report.report_pdf, call.guest.dossier_id, agent.dossier_settings, call.actor, essential=True)
+    made = await agent.store.write(export.report_pdf, call.guest.dossier_id, agent.dossier_settings, call.actor, essential=True)
     if made is None:
         raise ApiError("not_found")
     return file_response(made[0], "application/pdf", f"compte-rendu-{call.guest.dossier_id[:8]}.pdf")

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from agent import identity
-from agent import ins as ins_rules
 from agent.access.roles import Permission
-from agent.clock import french_date
 from agent.api.context import agent_of
 from agent.api.errors import ApiError, from_validation_errors
 from agent.api.routes import API
 from agent.api.routing import Call
 from agent.api.schemas import PatientCreate, PatientList, PatientOut, PatientPatch, PatientSearch
+from agent.clock import french_date
+from agent.identity import ins as ins_rules
+from agent.identity import patients
 
 
-def patient_out(found: identity.Identity) -> PatientOut:
+def patient_out(found: patients.Identity) -> PatientOut:
     return PatientOut(
         id=found.id, birth_name=found.birth_name, used_name=found.used_name, first_names=found.first_names,
         birth_date=found.birth_date, sex=found.sex, birth_insee=found.birth_insee, birth_country=found.birth_country,
@@ -30,8 +30,8 @@ def _born(sex: str) -> str:
            access=Permission.HEALTH_WRITE, body=PatientCreate, response=PatientOut, status=201, errors=(409,))
 async def create_patient(call: Call) -> PatientOut:
     body: PatientCreate = call.body
-    new = identity.NewIdentity(**body.model_dump(exclude={"confirm_duplicate"}))
-    created = await agent_of(call.request).store.write(identity.create_unless_duplicate, new, call.actor, body.confirm_duplicate)
+    new = patients.NewIdentity(**body.model_dump(exclude={"confirm_duplicate"}))
+    created = await agent_of(call.request).store.write(patients.create_unless_duplicate, new, call.actor, body.confirm_duplicate)
     if isinstance(created, list):
         raise ApiError(
             "likely_duplicate",
@@ -45,7 +45,7 @@ async def create_patient(call: Call) -> PatientOut:
 @API.route("GET", "/patients/{id}", summary="Lire une identité patient", tags=("patients",),
            access=Permission.HEALTH_READ, response=PatientOut)
 async def read_patient(call: Call) -> PatientOut:
-    found = await agent_of(call.request).store.write(identity.read, call.request.match_info["id"], call.actor, essential=True)
+    found = await agent_of(call.request).store.write(patients.read, call.request.match_info["id"], call.actor, essential=True)
     if found is None:
         raise ApiError("not_found")
     return patient_out(found)
@@ -62,7 +62,7 @@ async def update_patient(call: Call) -> PatientOut:
     cleared = [name for name in _REQUIRED if name in changes and changes[name] is None]
     if cleared:  # an identity keeps its required fields: they can be corrected, not removed
         raise from_validation_errors([{"loc": (name,), "type": "missing", "msg": ""} for name in cleared])
-    updated = await agent_of(call.request).store.write(identity.update, call.request.match_info["id"], changes, call.actor)
+    updated = await agent_of(call.request).store.write(patients.update, call.request.match_info["id"], changes, call.actor)
     if updated is None:
         raise ApiError("not_found")
     return patient_out(updated)
@@ -73,10 +73,10 @@ async def update_patient(call: Call) -> PatientOut:
 async def list_patients(call: Call) -> PatientList:
     query: PatientSearch = call.query
     ins = ins_rules.normalise(query.ins) if query.ins else None
-    criteria = identity.SearchCriteria(query.name, query.first_name, query.birth_date, ins, query.sex, query.mode)
+    criteria = patients.SearchCriteria(query.name, query.first_name, query.birth_date, ins, query.sex, query.mode)
     store = agent_of(call.request).store
     if criteria.any():
-        items, total = await store.write(identity.search, criteria, call.actor, query.limit, query.offset, essential=True)
+        items, total = await store.write(patients.search, criteria, call.actor, query.limit, query.offset, essential=True)
     else:
-        items, total = await store.write(identity.list_recent, call.actor, query.limit, query.offset, essential=True)
+        items, total = await store.write(patients.list_recent, call.actor, query.limit, query.offset, essential=True)
     return PatientList(items=[patient_out(i) for i in items], total=total)

@@ -5,7 +5,7 @@ import json
 
 from sqlite_utils import Database
 
-from agent.phonetic import key, normalise
+from agent.identity.phonetic import key, normalise
 
 
 def search_columns(birth_name: str, used_name: str | None, first_names: list[str]) -> dict[str, str]:

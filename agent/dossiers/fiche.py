@@ -13,7 +13,7 @@ from agent import audit
 from agent.access.roles import Role
 from agent.audit import Actor
 from agent.clock import utc_now_iso
-from agent.dossier import DossierRefused, DossierState, transition
+from agent.dossiers.dossier import DossierRefused, DossierState, transition
 from agent.store import outbox
 
 NURSE_PART = ("reason", "history", "observations")

@@ -9,10 +9,11 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from agent import audit, invitation
+from agent import audit
 from agent.audit import Actor
-from agent.dossier import DEFAULT_MINUTES_NOW, Settings, send_invitation
-from agent.invitation import Role, Window
+from agent.dossiers.dossier import DEFAULT_MINUTES_NOW, Settings, send_invitation
+from agent.links import invitation
+from agent.links.invitation import Role, Window
 
 
 def start(db: Database, contact: dict[str, Any], actor: Actor, settings: Settings, now: datetime) -> dict[str, Any]:

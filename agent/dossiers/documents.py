@@ -12,8 +12,8 @@ from sqlite_utils import Database
 from agent import audit
 from agent.audit import Actor
 from agent.clock import utc_now_iso
-from agent.documents import Inspected
-from agent.dossier import DossierRefused, DossierState
+from agent.dossiers.dossier import DossierRefused, DossierState
+from agent.dossiers.intake import Inspected
 from agent.store import outbox
 
 KINDS = {

@@ -12,14 +12,16 @@ from zoneinfo import ZoneInfo
 
 from sqlite_utils import Database
 
-from agent import audit, invitation
+from agent import audit
 from agent.access import link_codes
 from agent.audit import Actor
 from agent.clock import utc_now_iso
-from agent.dossier import DossierRefused
+from agent.dossiers.dossier import DossierRefused
+from agent.links import invitation
 from agent.notify import masked
 from agent.notify import queue as deliveries
 from agent.refusal import Refused
+
 
 class ShareRefused(Refused):
     """The document cannot be sent or downloaded."""

@@ -12,7 +12,7 @@ from sqlite_utils import Database
 from agent import audit
 from agent.audit import Actor
 from agent.clock import utc_now_iso
-from agent.phonetic import normalise
+from agent.identity.phonetic import normalise
 
 
 @dataclass(frozen=True)

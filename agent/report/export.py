@@ -12,13 +12,14 @@ from zoneinfo import ZoneInfo
 
 from sqlite_utils import Database
 
-from agent import audit, dossier_documents, fiche
+from agent import audit
 from agent.audit import Actor
 from agent.clock import french_date
-from agent.dossier import Settings, load
-from agent.identity import QUALIFIED
-from agent.invitation import parse_iso
-from agent.report_pdf import ReportData, ReportDocument, ReportPatient, ReportVital, render
+from agent.dossiers import documents, fiche
+from agent.dossiers.dossier import Settings, load
+from agent.identity.patients import QUALIFIED
+from agent.links.invitation import parse_iso
+from agent.report.pdf import ReportData, ReportDocument, ReportPatient, ReportVital, render
 from agent.store.blobs import BlobStore
 
 SEXES = {"F": "Féminin", "M": "Masculin", "I": "Indéterminé"}
@@ -78,7 +79,7 @@ def report_data(db: Database, dossier_id: str, settings: Settings) -> ReportData
         expert_opinion=row["expert_opinion"] or "",
         signed_by=row["signed_by"], signed_at=_when(row["signed_at"], zone) or None,
         documents=[ReportDocument(name=d["name"], kind=d["kind_label"], added_by=d["added_by"], added_at=_when(d["added_at"], zone))
-                   for d in dossier_documents.list_for(db, dossier_id)],
+                   for d in documents.list_for(db, dossier_id)],
     )
 
 

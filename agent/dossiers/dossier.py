@@ -16,13 +16,15 @@ from zoneinfo import ZoneInfo
 
 from sqlite_utils import Database
 
-from agent import audit, directory, invitation
+from agent import audit
 from agent.audit import Actor
 from agent.clock import utc_now_iso
-from agent.invitation import Role, Window
+from agent.dossiers import directory
+from agent.links import invitation
+from agent.links.invitation import Role, Window
 from agent.notify import queue as deliveries
-from agent.store import outbox
 from agent.refusal import Refused
+from agent.store import outbox
 
 if TYPE_CHECKING:
     from agent.config import Config

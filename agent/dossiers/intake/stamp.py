@@ -43,7 +43,7 @@ from reportlab.lib.utils import ImageReader
 from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
 
-from agent.documents.content import RejectedDocument, inspect
+from agent.dossiers.intake.content import RejectedDocument, inspect
 
 SIGNATURE_MAX_BYTES = 5 * 1024 * 1024
 SIGNATURE_MAX_PIXELS = 30_000_000

@@ -15,14 +15,16 @@ from datetime import datetime, timedelta
 
 from sqlite_utils import Database
 
-from agent import audit, invitation
+from agent import audit
 from agent.access import link_codes
 from agent.audit import Actor
-from agent.directory import doctor_name
-from agent.invitation import Admission, LinkRefused, Refusal, Role, Window
+from agent.dossiers.directory import doctor_name
+from agent.links import invitation
+from agent.links.invitation import Admission, LinkRefused, Refusal, Role, Window
 from agent.notify import masked
 from agent.notify import queue as deliveries
 from agent.refusal import Refused
+
 
 class AccessRefused(Refused):
     """The link or the code does not open the dossier."""

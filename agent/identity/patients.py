@@ -19,7 +19,7 @@ from sqlite_utils import Database
 from agent import audit
 from agent.audit import Actor
 from agent.clock import utc_now_iso
-from agent.phonetic import key, normalise
+from agent.identity.phonetic import key, normalise
 from agent.store import outbox
 from agent.store.migrations.m0002_identity_search import search_columns
 

@@ -10,10 +10,11 @@ from zoneinfo import ZoneInfo
 
 from sqlite_utils import Database
 
-from agent import audit, patient_share
+from agent import audit
 from agent.audit import Actor
 from agent.clock import utc_now_iso
-from agent.dossier import DossierRefused, DossierState, transition
+from agent.dossiers.dossier import DossierRefused, DossierState, transition
+from agent.links import patient_share
 
 
 def end(db: Database, dossier_id: str, rating: int | None, comment: str | None, amount_cents: int | None,

@@ -1,0 +1,1 @@
+"""Who the resident is: the identity record and its search, the INS, phonetic keys, contacts."""
