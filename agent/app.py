@@ -25,7 +25,7 @@ from agent.api.server import build_app
 from agent.call.calls import Calls
 from agent.clock import now
 from agent.config import Config
-from agent.dossiers import dossier
+from agent.links import invitation
 from agent.logs import fields
 from agent.metrics import Metrics
 from agent.notify.queue import Dispatcher
@@ -58,7 +58,7 @@ class Agent:
         self.allowed_hosts = allowed_hosts(server.host, [server.port, server.https_port], server.public_url, server.allowed_hosts)
         self.service = ServiceManager()
         self.openapi_document = build_document(API, __version__)
-        self.dossier_settings = dossier.settings_from(config)
+        self.dossier_settings = invitation.settings_from(config)
         self.calls = Calls(self)
         self._http: aiohttp.ClientSession | None = None
         self._dispatcher: Dispatcher | None = None

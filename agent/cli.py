@@ -16,7 +16,7 @@ from agent.access.passwords import WeakPassword
 from agent.access.roles import Role
 from agent.app import serve
 from agent.config import Config, ConfigError, annotated_toml, as_toml_dict, load_config
-from agent.dossiers.dossier import settings_from
+from agent.links.invitation import settings_from
 from agent.logs import setup as setup_logging
 from agent.store import transaction
 from agent.store.database import DATABASE_NAME, connect

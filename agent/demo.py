@@ -19,6 +19,7 @@ from agent.dossiers.dossier import DossierState
 from agent.identity.ins import key_of
 from agent.identity.patients import NewIdentity
 from agent.identity.patients import create as create_identity
+from agent.links import invitation
 from agent.store import transaction
 
 DEMO_MARK = "demo"
@@ -80,7 +81,7 @@ def is_seeded(db: Database) -> bool:
     return db.execute("SELECT 1 FROM meta WHERE key = ?", [DEMO_MARK]).fetchone() is not None
 
 
-def seed(db: Database, settings: dossier.Settings) -> bool:
+def seed(db: Database, settings: invitation.Settings) -> bool:
     """Fill an empty data directory with demo data; returns False when it was already seeded."""
     with transaction(db):
         if is_seeded(db):

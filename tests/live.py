@@ -6,17 +6,17 @@ from __future__ import annotations
 
 import contextlib
 import itertools
-import uuid
-from collections.abc import Iterator
-from typing import Any
 import os
 import signal
 import socket
 import subprocess
 import sys
 import time
+import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pyotp
 import requests

@@ -15,8 +15,8 @@ from sqlite_utils import Database
 from agent import audit
 from agent.access.accounts import Principal
 from agent.access.link_codes import token_digest
-from agent.audit import AuditEvent
 from agent.access.roles import Role
+from agent.audit import AuditEvent
 
 # How stale last_active may get before a request writes it again, so that most reads stay reads;
 # never more than a tenth of the idle-lock time.

@@ -18,6 +18,7 @@ from aiohttp import web
 
 from agent.api.context import agent_of
 from agent.api.responses import NO_STORE, message_page
+from agent.clock import clock_time, long_date
 from agent.links import invitation, specialist_access
 from agent.links.invitation import Admission, LinkRefused, Refusal
 
@@ -45,7 +46,7 @@ def _page(status: int, title: str, paragraphs: list[str], establishment: str) ->
 
 
 def _moment(moment: datetime, zone) -> str:  # noqa: ANN001
-    return f"{invitation.long_date(moment, zone)} à {invitation.clock_time(moment, zone)}"
+    return f"{long_date(moment, zone)} à {clock_time(moment, zone)}"
 
 
 async def landing(request: web.Request) -> web.Response:
@@ -59,7 +60,7 @@ async def landing(request: web.Request) -> web.Response:
     zone = settings.zone
     admission = outcome if isinstance(outcome, Admission) else outcome.admission
     late = isinstance(outcome, LinkRefused) and outcome.reason is Refusal.CLOSED
-    specialist = admission is not None and admission.role is invitation.Role.SPECIALIST and admission.dossier_id
+    specialist = admission is not None and admission.role is invitation.ParticipantRole.SPECIALIST and admission.dossier_id
     wants_dossier = request.query.get("vue") == "dossier"
     if specialist and ((isinstance(outcome, Admission) and wants_dossier) or (late and specialist_access.access_window(
             admission, agent.config.dossiers.report_window_hours).contains(now))):
@@ -71,7 +72,7 @@ async def landing(request: web.Request) -> web.Response:
         return _page(200, "La salle n'est pas encore ouverte", [
             f"Bonjour{_name(outcome.admission)}. La salle de téléconsultation ouvrira le "
             f"<strong>{html.escape(_moment(window.opens_at, zone))}</strong> et restera ouverte jusqu'à "
-            f"{html.escape(invitation.clock_time(window.closes_at, zone))}.",
+            f"{html.escape(clock_time(window.closes_at, zone))}.",
             "Revenez sur ce lien à ce moment-là, depuis un ordinateur, une tablette ou un smartphone équipé d'une caméra et d'un micro.",
         ], settings.establishment)
     status, title, text = _REFUSALS[outcome.reason]
@@ -109,5 +110,5 @@ def _specialist_shell(establishment: str) -> web.Response:
 def _name(admission: Admission) -> str:
     if not admission.name:
         return ""
-    title = "Docteur " if admission.role is invitation.Role.SPECIALIST else ""
+    title = "Docteur " if admission.role is invitation.ParticipantRole.SPECIALIST else ""
     return html.escape(f" {title}{admission.first_name or ''} {admission.name.title()}".replace("  ", " ").rstrip())

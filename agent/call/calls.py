@@ -14,10 +14,11 @@ from sqlite_utils import Database
 from agent import audit
 from agent.audit import Actor
 from agent.call.room import LiveRoom, Member, RoomRefused
+from agent.clock import clock_time
 from agent.dossiers import documents
 from agent.dossiers.dossier import DossierState, transition
 from agent.dossiers.intake.content import inspect
-from agent.links.invitation import Window, clock_time
+from agent.links.invitation import Window
 from agent.media.cameras import CameraHub, cameras_from_config
 from agent.media.microphone import Microphone
 from agent.refusal import Refused

@@ -27,7 +27,8 @@ from aiohttp import web
 from agent.audit import Actor
 from agent.call import messages
 from agent.call.cart_peer import CartPeer, browser_ice_servers
-from agent.links.invitation import Role, Window, iso
+from agent.clock import iso
+from agent.links.invitation import ParticipantRole, Window
 
 if TYPE_CHECKING:
     from agent.call.calls import Calls
@@ -36,14 +37,14 @@ log = logging.getLogger("agent.call")
 
 CART = "cart"  # the cart as a member; its media peer is addressed as "cart" too
 SCREEN = "screen"  # the kiosk's browser, the cart's eyes and ears
-MODERATORS = {CART, Role.SPECIALIST.value}  # may ask to unmute and remove
+MODERATORS = {CART, ParticipantRole.SPECIALIST.value}  # may ask to unmute and remove
 
 
 @dataclass
 class Member:
     id: str
     name: str
-    role: str  # an invitation Role value, or "cart"
+    role: str  # an invitation ParticipantRole value, or "cart"
     socket: web.WebSocketResponse | None = None
     muted: bool = False
     video_off: bool = False
@@ -225,7 +226,7 @@ class LiveRoom:
                     if socket is not None:
                         await self._send(socket, {"type": "unmute_request", "from": member_id, "name": member.name})
             case messages.Snapshot():
-                if member.role not in (Role.SPECIALIST.value, Role.PROFESSIONAL.value, CART):
+                if member.role not in (ParticipantRole.SPECIALIST.value, ParticipantRole.PROFESSIONAL.value, CART):
                     raise RoomRefused("Seul un professionnel de santé peut demander une photo.")
                 await self.calls.snapshot(self, requested_by=member.name)
             case messages.Reconnect():

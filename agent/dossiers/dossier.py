@@ -11,23 +11,19 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo
+from typing import Any
 
 from sqlite_utils import Database
 
 from agent import audit
 from agent.audit import Actor
-from agent.clock import utc_now_iso
+from agent.clock import iso, utc_now_iso
 from agent.dossiers import directory
 from agent.links import invitation
-from agent.links.invitation import Role, Window
+from agent.links.invitation import ParticipantRole, Settings, Window
 from agent.notify import queue as deliveries
 from agent.refusal import Refused
 from agent.store import outbox
-
-if TYPE_CHECKING:
-    from agent.config import Config
 
 
 class DossierState(StrEnum):
@@ -53,31 +49,12 @@ TRANSITIONS: dict[DossierState, frozenset[DossierState]] = {
     DossierState.CLOSED: frozenset(),
 }
 
-ACCOMPANIMENT_ROLES = {"relative": Role.RELATIVE, "professional": Role.PROFESSIONAL}
+ACCOMPANIMENT_ROLES = {"relative": ParticipantRole.RELATIVE, "professional": ParticipantRole.PROFESSIONAL}
 DEFAULT_MINUTES_NOW = 30
 
 
 class DossierRefused(Refused):
     """A rule of the dossier refused the request."""
-
-
-@dataclass(frozen=True)
-class Settings:
-    """What creation needs from the configuration."""
-
-    establishment: str
-    zone: ZoneInfo
-    public_url: str
-    opens_before_minutes: int
-    stays_open_minutes: int
-
-
-def settings_from(config: Config) -> Settings:
-    d = config.dossiers
-    return Settings(
-        establishment=d.establishment, zone=ZoneInfo(d.timezone), public_url=config.server.public_url,
-        opens_before_minutes=d.room_opens_before_minutes, stays_open_minutes=d.room_stays_open_minutes,
-    )
 
 
 @dataclass(frozen=True)
@@ -135,10 +112,6 @@ class Dossier:
         return STATE_LABELS[self.state]
 
 
-def _person_name(person: dict[str, Any]) -> str:
-    return f"{(person.get('name') or '').upper()} {person.get('first_name') or ''}".strip()
-
-
 def _resolve_specialist(db: Database, chosen: dict[str, Any]) -> dict[str, Any]:
     if chosen.get("directory_id") is None:
         return chosen
@@ -172,12 +145,12 @@ def create(db: Database, new: NewDossier, actor: Actor, settings: Settings, now:
     row = {
         "id": dossier_id, "patient_id": new.patient_id, "state": DossierState.SCHEDULED.value, "reason": new.reason,
         "specialist": directory.doctor_name(specialist["name"], specialist.get("first_name")), "specialty": specialist.get("specialty"),
-        "slot_start": invitation.iso(start), "slot_minutes": new.slot_minutes, "accompaniment": new.accompaniment,
+        "slot_start": iso(start), "slot_minutes": new.slot_minutes, "accompaniment": new.accompaniment,
         "created_at": stamp, "updated_at": stamp, "created_by": actor.login,
     }
     db["dossiers"].insert(row)
     room_id = invitation.create_room(db, window, actor, dossier_id)
-    specialist_id = invitation.add_participant(db, room_id, Role.SPECIALIST, specialist)
+    specialist_id = invitation.add_participant(db, room_id, ParticipantRole.SPECIALIST, specialist)
     db["dossiers"].update(dossier_id, {"specialist_id": specialist_id})
     to_invite = [specialist_id]
     if new.accompaniment in ACCOMPANIMENT_ROLES and new.companion:
@@ -192,47 +165,9 @@ def create(db: Database, new: NewDossier, actor: Actor, settings: Settings, now:
         actor.event("dossier.create", new.patient_id, detail=f"télédossier n° {dossier_id[:8]}, programmé"),
     ])
     for participant_id in to_invite:
-        send_invitation(db, invitation.invite(db, participant_id, actor), actor, settings, new.patient_id)
+        invitation.send_invitation(db, invitation.invite(db, participant_id, actor), actor, settings, new.patient_id)
     outbox.record_change(db, "dossier", dossier_id, "create", {k: v for k, v in row.items() if k != "created_by"})
     return load(db, dossier_id, settings)  # type: ignore[return-value]
-
-
-def send_invitation(db: Database, invitation_id: str, actor: Actor, settings: Settings, patient_id: str | None) -> None:
-    """Queue the email and/or SMS of an invitation (a first sending or a resend)."""
-    inv = db["invitations"].get(invitation_id)
-    person = db["participants"].get(inv["participant_id"])
-    room = db["rooms"].get(inv["room_id"])
-    slot_start = slot_minutes = None
-    if room["dossier_id"]:
-        d = db["dossiers"].get(room["dossier_id"])
-        slot_start, slot_minutes = invitation.parse_iso(d["slot_start"]), d["slot_minutes"]
-    role = Role(person["role"])
-    name = _person_name(person)
-    greeting = _greeting(role, person)
-    link = invitation.link_url(settings.public_url, invitation.signing_key(db), room["id"], invitation_id)
-    message = invitation.invitation_message(
-        establishment=settings.establishment, greeting=greeting, link=link, slot_start=slot_start, slot_minutes=slot_minutes,
-        window=Window(invitation.parse_iso(room["opens_at"]), invitation.parse_iso(room["closes_at"])), zone=settings.zone,
-    )
-    channels = []
-    if person["email"]:
-        deliveries.enqueue(db, "email", person["email"], message.subject, message.email, "invitation", invitation_id)
-        channels.append("e-mail")
-    if person["mobile"]:
-        deliveries.enqueue(db, "sms", person["mobile"], None, message.sms, "invitation", invitation_id)
-        channels.append("SMS")
-    db["invitations"].update(invitation_id, {"sends": inv["sends"] + 1, "last_sent_at": utc_now_iso()})
-    audit.append(db, actor.event("invitation.send", patient_id,
-                                 detail=f"{invitation.ROLE_LABELS[role]} {name} par {' et '.join(channels)}"))
-
-
-def _greeting(role: Role, person: dict[str, Any]) -> str:
-    """"Bonjour Docteur Roux", "Bonjour Paul Lefebvre": names as people write them, not as files do."""
-    family = (person.get("name") or "").title()
-    if role is Role.SPECIALIST and family:
-        return f"Bonjour Docteur {family}"
-    full = f"{person.get('first_name') or ''} {family}".strip()
-    return f"Bonjour {full}" if full else "Bonjour"
 
 
 def _invitations(db: Database, room_id: str, settings: Settings) -> list[dict[str, Any]]:
@@ -245,7 +180,7 @@ def _invitations(db: Database, room_id: str, settings: Settings) -> list[dict[st
     key = invitation.signing_key(db)
     return [
         {
-            "id": r["id"], "role": r["role"], "role_label": invitation.ROLE_LABELS[Role(r["role"])],
+            "id": r["id"], "role": r["role"], "role_label": invitation.ROLE_LABELS[ParticipantRole(r["role"])],
             "name": r["name"], "first_name": r["first_name"], "email": r["email"], "mobile": r["mobile"],
             "created_at": r["created_at"], "revoked_at": r["revoked_at"], "sends": r["sends"],
             "link": invitation.link_url(settings.public_url, key, room_id, r["id"]),
@@ -328,10 +263,10 @@ def resend(db: Database, dossier_id: str, invitation_id: str, actor: Actor, sett
     # The new sending replaces what still waits: the person gets the link once, not once per tap.
     db.execute("UPDATE deliveries SET state = 'failed', last_error = 'Remplacé par un nouvel envoi' "
                "WHERE ref_id = ? AND state = 'pending'", [invitation_id])
-    send_invitation(db, invitation_id, actor, settings, row["patient_id"])
+    invitation.send_invitation(db, invitation_id, actor, settings, row["patient_id"])
 
 
-def invite_participant(db: Database, dossier_id: str, role: Role, person: dict[str, Any], actor: Actor,
+def invite_participant(db: Database, dossier_id: str, role: ParticipantRole, person: dict[str, Any], actor: Actor,
                        settings: Settings) -> str:
     """One more remote participant in the dossier's room (a relative, another professional),
     invited at once; returns the invitation's id."""
@@ -343,7 +278,7 @@ def invite_participant(db: Database, dossier_id: str, role: Role, person: dict[s
         raise DossierRefused("dossier_closed", signed_by="le médecin requis")
     participant_id = invitation.add_participant(db, rows[0]["room_id"], role, person)
     invitation_id = invitation.invite(db, participant_id, actor)
-    send_invitation(db, invitation_id, actor, settings, rows[0]["patient_id"])
+    invitation.send_invitation(db, invitation_id, actor, settings, rows[0]["patient_id"])
     return invitation_id
 
 

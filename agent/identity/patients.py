@@ -19,9 +19,8 @@ from sqlite_utils import Database
 from agent import audit
 from agent.audit import Actor
 from agent.clock import utc_now_iso
-from agent.identity.phonetic import key, normalise
+from agent.identity.phonetic import key, normalise, search_columns
 from agent.store import outbox
-from agent.store.migrations.m0002_identity_search import search_columns
 
 QUALIFIED = "QUAL"
 # Approaching search: a name this similar (0-100, rapidfuzz) or more is a candidate.

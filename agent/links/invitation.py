@@ -17,19 +17,23 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from sqlite_utils import Database
 
 from agent import audit
 from agent.audit import Actor
-from agent.clock import utc_now_iso
+from agent.clock import clock_time, iso, long_date, parse_iso, utc_now_iso
+from agent.notify import queue as deliveries
+
+if TYPE_CHECKING:
+    from agent.config import Config
 
 _KEY_NAME = "invitation_key"
 
 
-class Role(StrEnum):
+class ParticipantRole(StrEnum):
     SPECIALIST = "specialist"
     RELATIVE = "relative"
     PROFESSIONAL = "professional"
@@ -37,8 +41,8 @@ class Role(StrEnum):
 
 
 ROLE_LABELS = {
-    Role.SPECIALIST: "Médecin requis", Role.RELATIVE: "Proche", Role.PROFESSIONAL: "Professionnel de santé",
-    Role.GUEST: "Invité",
+    ParticipantRole.SPECIALIST: "Médecin requis", ParticipantRole.RELATIVE: "Proche", ParticipantRole.PROFESSIONAL: "Professionnel de santé",
+    ParticipantRole.GUEST: "Invité",
 }
 
 
@@ -53,14 +57,6 @@ class Window:
 
 def window_for_slot(start: datetime, minutes: int, opens_before: int, stays_open: int) -> Window:
     return Window(start - timedelta(minutes=opens_before), start + timedelta(minutes=minutes + stays_open))
-
-
-def iso(moment: datetime) -> str:
-    return moment.isoformat(timespec="seconds").replace("+00:00", "Z")
-
-
-def parse_iso(text: str) -> datetime:
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
 # --- tokens ------------------------------------------------------------------------------------
@@ -122,7 +118,7 @@ def create_room(db: Database, window: Window, actor: Actor, dossier_id: str | No
     return room_id
 
 
-def add_participant(db: Database, room_id: str, role: Role, person: dict[str, Any], *, remote: bool = True) -> int:
+def add_participant(db: Database, room_id: str, role: ParticipantRole, person: dict[str, Any], *, remote: bool = True) -> int:
     row = {
         "room_id": room_id, "role": role.value, "remote": int(remote), "created_at": utc_now_iso(),
         **{k: person.get(k) for k in ("name", "first_name", "specialty", "rpps", "email", "mobile", "directory_id")},
@@ -157,7 +153,7 @@ class Admission:
     room_id: str
     dossier_id: str | None
     participant_id: int
-    role: Role
+    role: ParticipantRole
     name: str | None
     first_name: str | None
     window: Window
@@ -181,7 +177,7 @@ def admit(db: Database, room_id: str, token: str, now: datetime) -> Admission:
         raise LinkRefused(Refusal.FORGED)
     row = rows[0]
     admission = Admission(
-        invitation_id, row["room_id"], row["dossier_id"], row["participant_id"], Role(row["role"]), row["name"],
+        invitation_id, row["room_id"], row["dossier_id"], row["participant_id"], ParticipantRole(row["role"]), row["name"],
         row["first_name"], Window(parse_iso(row["opens_at"]), parse_iso(row["closes_at"])),
     )
     if row["room_id"] != room_id:
@@ -200,7 +196,7 @@ def display_name(admission: Admission) -> str:
     if not admission.name:
         return ROLE_LABELS[admission.role]
     name = f"{admission.first_name or ''} {admission.name.upper()}".strip()
-    return f"Dr {name}" if admission.role is Role.SPECIALIST else name
+    return f"Dr {name}" if admission.role is ParticipantRole.SPECIALIST else name
 
 
 def open_link(db: Database, room_id: str, token: str, now: datetime, remote_addr: str | None, *, opened: str,
@@ -237,20 +233,23 @@ def audit_opening(db: Database, admission: Admission | None, patient_id: str | N
 
 # --- French texts ------------------------------------------------------------------------------
 
-_DAYS = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
-_MONTHS = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre",
-           "novembre", "décembre")
+@dataclass(frozen=True)
+class Settings:
+    """What creation needs from the configuration."""
+
+    establishment: str
+    zone: ZoneInfo
+    public_url: str
+    opens_before_minutes: int
+    stays_open_minutes: int
 
 
-def long_date(moment: datetime, zone: ZoneInfo) -> str:
-    local = moment.astimezone(zone)
-    return f"{_DAYS[local.weekday()]} {local.day} {_MONTHS[local.month - 1]} {local.year}"
-
-
-def clock_time(moment: datetime, zone: ZoneInfo) -> str:
-    """"14 h 05", as French typography writes times."""
-    local = moment.astimezone(zone)
-    return f"{local.hour} h {local.minute:02d}"
+def settings_from(config: Config) -> Settings:
+    d = config.dossiers
+    return Settings(
+        establishment=d.establishment, zone=ZoneInfo(d.timezone), public_url=config.server.public_url,
+        opens_before_minutes=d.room_opens_before_minutes, stays_open_minutes=d.room_stays_open_minutes,
+    )
 
 
 @dataclass(frozen=True)
@@ -285,3 +284,47 @@ def invitation_message(*, establishment: str, greeting: str, link: str, slot_sta
     )
     sms = f"{establishment} : téléconsultation {sms_when}. Lien personnel, actif jusqu'à {closes.replace(' ', '')} : {link}"
     return Message(subject, email, sms)
+
+
+# --- sending ---------------------------------------------------------------------------------
+
+def person_name(person: dict[str, Any]) -> str:
+    return f"{(person.get('name') or '').upper()} {person.get('first_name') or ''}".strip()
+
+
+def send_invitation(db: Database, invitation_id: str, actor: Actor, settings: Settings, patient_id: str | None) -> None:
+    """Queue the email and/or SMS of an invitation (a first sending or a resend)."""
+    inv = db["invitations"].get(invitation_id)
+    person = db["participants"].get(inv["participant_id"])
+    room = db["rooms"].get(inv["room_id"])
+    slot_start = slot_minutes = None
+    if room["dossier_id"]:
+        d = db["dossiers"].get(room["dossier_id"])
+        slot_start, slot_minutes = parse_iso(d["slot_start"]), d["slot_minutes"]
+    role = ParticipantRole(person["role"])
+    name = person_name(person)
+    greeting = _greeting(role, person)
+    link = link_url(settings.public_url, signing_key(db), room["id"], invitation_id)
+    message = invitation_message(
+        establishment=settings.establishment, greeting=greeting, link=link, slot_start=slot_start, slot_minutes=slot_minutes,
+        window=Window(parse_iso(room["opens_at"]), parse_iso(room["closes_at"])), zone=settings.zone,
+    )
+    channels = []
+    if person["email"]:
+        deliveries.enqueue(db, "email", person["email"], message.subject, message.email, "invitation", invitation_id)
+        channels.append("e-mail")
+    if person["mobile"]:
+        deliveries.enqueue(db, "sms", person["mobile"], None, message.sms, "invitation", invitation_id)
+        channels.append("SMS")
+    db["invitations"].update(invitation_id, {"sends": inv["sends"] + 1, "last_sent_at": utc_now_iso()})
+    audit.append(db, actor.event("invitation.send", patient_id,
+                                 detail=f"{ROLE_LABELS[role]} {name} par {' et '.join(channels)}"))
+
+
+def _greeting(role: ParticipantRole, person: dict[str, Any]) -> str:
+    """"Bonjour Docteur Roux", "Bonjour Paul Lefebvre": names as people write them, not as files do."""
+    family = (person.get("name") or "").title()
+    if role is ParticipantRole.SPECIALIST and family:
+        return f"Bonjour Docteur {family}"
+    full = f"{person.get('first_name') or ''} {family}".strip()
+    return f"Bonjour {full}" if full else "Bonjour"

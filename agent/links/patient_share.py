@@ -15,9 +15,8 @@ from sqlite_utils import Database
 from agent import audit
 from agent.access import link_codes
 from agent.audit import Actor
-from agent.clock import utc_now_iso
+from agent.clock import clock_time, long_date, utc_now_iso
 from agent.dossiers.dossier import DossierRefused
-from agent.links import invitation
 from agent.notify import masked
 from agent.notify import queue as deliveries
 from agent.refusal import Refused
@@ -53,7 +52,7 @@ def share(db: Database, dossier_id: str, document_id: str, email: str | None, mo
     db["patient_shares"].insert({"id": link_codes.token_digest(token), "document_id": document_id, "dossier_id": dossier_id, "email": email,
                                  "mobile": mobile, "created_by": actor.login, "created_at": utc_now_iso(),
                                  "expires_at": expires.timestamp()})
-    until = f"{invitation.long_date(expires, zone)} à {invitation.clock_time(expires, zone)}"
+    until = f"{long_date(expires, zone)} à {clock_time(expires, zone)}"
     text = (f"Bonjour,\n\n{establishment} a déposé un document à votre intention après votre téléconsultation.\n\n"
             f"Pour le télécharger, ouvrez ce lien :\n\n{public_url.rstrip('/')}/d/{token}\n\n"
             f"Un code à usage unique vous sera envoyé par SMS au {masked(mobile)} pour l'ouvrir. "

@@ -18,9 +18,10 @@ from sqlite_utils import Database
 from agent import audit
 from agent.access import link_codes
 from agent.audit import Actor
+from agent.clock import parse_iso
 from agent.dossiers.directory import doctor_name
 from agent.links import invitation
-from agent.links.invitation import Admission, LinkRefused, Refusal, Role, Window
+from agent.links.invitation import Admission, LinkRefused, ParticipantRole, Refusal, Window
 from agent.notify import masked
 from agent.notify import queue as deliveries
 from agent.refusal import Refused
@@ -44,7 +45,7 @@ class Guest:
     expires_at: float
 
     def actor(self, remote_addr: str | None) -> Actor:
-        return Actor(self.name, Role.SPECIALIST.value, remote_addr)
+        return Actor(self.name, ParticipantRole.SPECIALIST.value, remote_addr)
 
     def opened_from(self, room_id: str, token: str) -> bool:
         """Whether this session belongs to the link (room, token) a page was opened from. One
@@ -67,7 +68,7 @@ def _admit_specialist(db: Database, room_id: str, token: str, now: datetime, rep
         if not (late and access_window(refused.admission, report_hours).contains(now)):
             raise
         admission = refused.admission
-    if admission.role is not Role.SPECIALIST or admission.dossier_id is None:
+    if admission.role is not ParticipantRole.SPECIALIST or admission.dossier_id is None:
         raise AccessRefused("not_a_specialist_link")
     return admission
 
@@ -89,7 +90,7 @@ def send_code(db: Database, room_id: str, token: str, now: datetime, report_hour
     text = f"{establishment} : votre code d'accès au télédossier est {issued.code}. Il expire dans 10 minutes. Ne le communiquez à personne."
     deliveries.enqueue(db, channel, recipient, "Code d'accès au télédossier" if channel == "email" else None, text, "otp", admission.invitation_id)
     patient_id = db["dossiers"].get(admission.dossier_id)["patient_id"]
-    audit.append(db, Actor(full_name(person), Role.SPECIALIST.value).event("link.code", patient_id, detail=f"code envoyé par {channel}"))
+    audit.append(db, Actor(full_name(person), ParticipantRole.SPECIALIST.value).event("link.code", patient_id, detail=f"code envoyé par {channel}"))
     return masked(recipient)
 
 
@@ -98,7 +99,7 @@ def open_session(db: Database, room_id: str, token: str, code: str, now: datetim
     """Check the code (once, a few tries); returns the session's cookie token and the guest."""
     admission = _admit_specialist(db, room_id, token, now, report_hours)
     person = db["participants"].get(admission.participant_id)
-    actor = Actor(full_name(person), Role.SPECIALIST.value, remote_addr)
+    actor = Actor(full_name(person), ParticipantRole.SPECIALIST.value, remote_addr)
     patient_id = db["dossiers"].get(admission.dossier_id)["patient_id"]
     row = db.execute("SELECT code_hash, expires_at, attempts FROM link_codes WHERE invitation_id = ?", [admission.invitation_id]).fetchone()
     stamp = now.timestamp()
@@ -130,7 +131,7 @@ def find(db: Database, session_token: str, now: datetime, report_hours: int) -> 
     if not rows:
         return None
     r = rows[0]
-    ends = min(r["expires_at"], (invitation.parse_iso(r["closes_at"]) + timedelta(hours=report_hours)).timestamp())
+    ends = min(r["expires_at"], (parse_iso(r["closes_at"]) + timedelta(hours=report_hours)).timestamp())
     if r["revoked_at"] or now.timestamp() >= ends:
         return None
     return Guest(r["id"], r["invitation_id"], r["room_id"], r["dossier_id"], r["patient_id"], full_name(r), r["csrf_token"], r["expires_at"])

@@ -14,11 +14,11 @@ from sqlite_utils import Database
 
 from agent import audit
 from agent.audit import Actor
-from agent.clock import french_date
+from agent.clock import french_date, parse_iso
 from agent.dossiers import documents, fiche
-from agent.dossiers.dossier import Settings, load
+from agent.dossiers.dossier import load
 from agent.identity.patients import QUALIFIED
-from agent.links.invitation import parse_iso
+from agent.links.invitation import Settings
 from agent.report.pdf import ReportData, ReportDocument, ReportPatient, ReportVital, render
 from agent.store.blobs import BlobStore
 

@@ -12,8 +12,8 @@ functions serve the command line, which opens the database directly.
 from __future__ import annotations
 
 import asyncio
-import errno
 import contextlib
+import errno
 import shutil
 import sqlite3
 from collections.abc import Callable, Iterator

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import requests
 
-from tests.api.helpers import (API, anonymous, assert_error, birth_names, current_code, logged_in, patient,
-                               post_login, set_cookies)
+from tests.api.helpers import API, anonymous, assert_error, birth_names, current_code, logged_in, patient, post_login, set_cookies
 from tests.live import LiveAgent
 
 

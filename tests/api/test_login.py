@@ -7,8 +7,18 @@ import time
 import pytest
 
 from agent.access.roles import Role
-from tests.api.helpers import (API, anonymous, assert_error, cookie_header, current_code, post_login, session_cookie,
-                               set_cookies, token_of, wrong_code)
+from tests.api.helpers import (
+    API,
+    anonymous,
+    assert_error,
+    cookie_header,
+    current_code,
+    post_login,
+    session_cookie,
+    set_cookies,
+    token_of,
+    wrong_code,
+)
 from tests.live import PASSWORD, LiveAgent
 
 LABELS = {Role.NURSE: "Infirmier·ère", Role.DOCTOR: "Médecin", Role.TECHNICIAN: "Technicien·ne", Role.ADMIN: "Administrateur·rice"}

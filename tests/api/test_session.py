@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import time
 
-from tests.api.helpers import (API, anonymous, assert_error, cookie_header, logged_in, post_login, set_cookies,
-                               token_of)
+from tests.api.helpers import API, anonymous, assert_error, cookie_header, logged_in, post_login, set_cookies, token_of
 from tests.live import LiveAgent
 
 

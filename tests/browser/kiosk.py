@@ -14,7 +14,7 @@ from playwright.sync_api import ConsoleMessage, Error, Page, expect
 
 from agent.config import load_config
 from agent.demo import seed
-from agent.dossiers.dossier import settings_from
+from agent.links.invitation import settings_from
 from agent.store.database import DATABASE_NAME, connect
 from tests.live import Account, LiveAgent, free_port
 

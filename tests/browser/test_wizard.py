@@ -24,7 +24,7 @@ from playwright.sync_api import Browser, Locator, Page, expect
 from agent.access.roles import Role
 from agent.config import load_config
 from agent.demo import seed
-from agent.dossiers.dossier import settings_from
+from agent.links.invitation import settings_from
 from agent.store.database import DATABASE_NAME, connect
 from tests.browser.kiosk import API, CHROMIUM, CHROMIUM_ARGS, LOCK, UNLOCK, display_name, shot, sign_in
 from tests.browser.test_touch import check_screen

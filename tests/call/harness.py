@@ -7,8 +7,8 @@ import contextlib
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
 from pathlib import Path
+from typing import Any
 
 import requests
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright

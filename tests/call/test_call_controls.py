@@ -22,8 +22,8 @@ from playwright.sync_api import Browser, Page, expect
 
 from agent.access.roles import Role
 from tests.browser.kiosk import problems_of, sign_in
-from tests.loopback import eventually
 from tests.call.harness import VIDEO_PROBE, Cart, cart_with_mail, in_media_browser, new_page
+from tests.loopback import eventually
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

@@ -19,8 +19,8 @@ from PIL import Image
 
 from agent.access.roles import Role
 from agent.store.database import DATABASE_NAME
-from tests.notify.servers import run_async
 from tests.call.harness import Cart, cart_with_mail
+from tests.notify.servers import run_async
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from agent import demo
 from agent.config import Config
-from agent.dossiers.dossier import settings_from
+from agent.links.invitation import settings_from
 from agent.store.database import DATABASE_NAME, connect
 from tests.cli.cli import telecart
 

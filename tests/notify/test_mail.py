@@ -13,7 +13,7 @@ import pytest
 from agent.config import MailConfig
 from agent.notify import DeliveryError
 from agent.notify.mail import send_mail
-from tests.notify.servers import run_async, Inbox, accept_only, free_port, self_signed, smtp_server
+from tests.notify.servers import Inbox, accept_only, free_port, run_async, self_signed, smtp_server
 
 SUBJECT = "Téléconsultation du 14 mars à 10 h 30 — EHPAD Les Tilleuls"
 TEXT = (

@@ -27,7 +27,6 @@ from agent.notify.queue import (
 )
 from agent.store import Store
 from tests.notify.servers import (
-    run_async,
     Clock,
     Gateway,
     Inbox,
@@ -35,6 +34,7 @@ from tests.notify.servers import (
     free_port,
     gateway_server,
     opened_store,
+    run_async,
     smtp_server,
 )
 

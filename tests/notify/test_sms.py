@@ -10,7 +10,7 @@ import pytest
 from agent.config import SmsConfig
 from agent.notify import DeliveryError, masked
 from agent.notify.sms import send_sms
-from tests.notify.servers import run_async, Gateway, free_port, gateway_server
+from tests.notify.servers import Gateway, free_port, gateway_server, run_async
 
 MOBILE = "+33612345678"
 TEXT = "Téléconsultation EHPAD Les Tilleuls : votre code est 482913. Ne le communiquez à personne."

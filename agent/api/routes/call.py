@@ -17,7 +17,8 @@ from agent.api.routing import PUBLIC, SESSION, Call
 from agent.api.schemas import DocumentOut
 from agent.call.calls import CallRefused
 from agent.call.room import RoomRefused
-from agent.links.invitation import Window, iso, parse_iso
+from agent.clock import iso, parse_iso
+from agent.links.invitation import Window
 from agent.media.cameras import preview_jpeg
 
 

@@ -19,11 +19,11 @@ from agent.api.routes import API
 from agent.api.routing import SESSION, Call
 from agent.api.schemas import DocumentOut, DocumentPatch, ShareIn, ShareOut
 from agent.audit import Actor
+from agent.clock import iso
 from agent.dossiers import documents
 from agent.dossiers.intake import RejectedDocument, inspect, suggested_extension
 from agent.dossiers.intake.stamp import prepare_signature, stamp
 from agent.links import patient_share
-from agent.links.invitation import iso
 from agent.notify import masked
 
 if TYPE_CHECKING:

@@ -24,7 +24,7 @@ from agent.api.schemas import (
 )
 from agent.dossiers import documents, dossier, fiche, wizard_draft
 from agent.links import visio
-from agent.links.invitation import Role
+from agent.links.invitation import ParticipantRole
 
 
 def dossier_out(found: dossier.Dossier) -> DossierOut:
@@ -118,7 +118,7 @@ async def invite_participant(call: Call) -> DossierOut:
     agent = agent_of(call.request)
     body: ParticipantIn = call.body
     person = body.model_dump(exclude={"role"})
-    await agent.store.write(dossier.invite_participant, call.request.match_info["id"], Role(body.role), person, call.actor,
+    await agent.store.write(dossier.invite_participant, call.request.match_info["id"], ParticipantRole(body.role), person, call.actor,
                             agent.dossier_settings)
     agent.deliveries_wake()
     return await read_dossier(call)

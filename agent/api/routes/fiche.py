@@ -15,8 +15,8 @@ from agent.api.routes import API
 from agent.api.routes.dossiers import read_dossier
 from agent.api.routing import Call
 from agent.api.schemas import ConsultationEndIn, ConsultationEndOut, DossierOut, FicheIn, VitalIn
+from agent.clock import iso
 from agent.dossiers import consultation_end, fiche
-from agent.links.invitation import iso
 from agent.report import export
 
 

@@ -5,17 +5,7 @@ import json
 
 from sqlite_utils import Database
 
-from agent.identity.phonetic import key, normalise
-
-
-def search_columns(birth_name: str, used_name: str | None, first_names: list[str]) -> dict[str, str]:
-    """Normalised and phonetic forms of the names, stored beside them and indexed."""
-    first = first_names[0] if first_names else ""
-    return {
-        "birth_name_norm": normalise(birth_name), "used_name_norm": normalise(used_name or ""),
-        "first_name_norm": normalise(first), "birth_name_phon": key(birth_name),
-        "used_name_phon": key(used_name or ""), "first_name_phon": key(first),
-    }
+from agent.identity.phonetic import search_columns
 
 
 def up(db: Database) -> None:
