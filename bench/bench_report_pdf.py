@@ -1,4 +1,4 @@
-"""The teleconsultation report PDF (`agent.report_pdf.render`): a typical report (2 pages) and a
+"""The teleconsultation report PDF (`agent.report.pdf.render`): a typical report (2 pages) and a
 long one (10 pages, a long medical history), p50 and p95 over repeated renders, against the raw
 cost floor measured in the same run: reportlab's canvas writing the same text, already cut into
 lines, with drawString (no platypus layout, no escaping, no tables, no page count pass).
@@ -15,13 +15,8 @@ from typing import Any
 from reportlab.lib.pagesizes import A4
 from reportlab.pdfgen.canvas import Canvas
 
-from agent.report.pdf import (
-    ReportData,
-    ReportDocument,
-    ReportPatient,
-    ReportVital,
-    render,
-)
+from agent.report.model import ReportData, ReportDocument, ReportPatient, ReportVital
+from agent.report.pdf import render
 from bench._common import figure, percentile
 
 TYPICAL_RUNS = 200

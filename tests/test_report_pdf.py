@@ -11,13 +11,8 @@ import pypdf
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from agent.report.pdf import (
-    ReportData,
-    ReportDocument,
-    ReportPatient,
-    ReportVital,
-    render,
-)
+from agent.report.model import ReportData, ReportDocument, ReportPatient, ReportVital
+from agent.report.pdf import render
 
 PATIENT = ReportPatient(
     display_name="DUPONT Marie", birth_name="DUPONT", used_name="MARTIN", first_names=["Marie", "Françoise"],

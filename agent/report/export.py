@@ -19,7 +19,8 @@ from agent.dossiers import documents, fiche
 from agent.dossiers.dossier import load
 from agent.identity.patients import QUALIFIED
 from agent.links.invitation import Settings
-from agent.report.pdf import ReportData, ReportDocument, ReportPatient, ReportVital, render
+from agent.report.model import ReportData, ReportDocument, ReportPatient, ReportVital
+from agent.report.pdf import render
 from agent.store.blobs import BlobStore
 
 SEXES = {"F": "Féminin", "M": "Masculin", "I": "Indéterminé"}

@@ -1,5 +1,5 @@
-"""The cart's microphone, or a simulated one: 20 ms frames of 48 kHz mono audio fanned out to
-every participant's track.
+"""The cart's microphone, or a simulated one (drivers/audio/): 20 ms frames of 48 kHz mono audio
+fanned out to every participant's track.
 
 Frames are queued, not dropped like video: a gap in sound is worse than a gap in picture. Each
 listener's queue is short (200 ms), so a stalled listener loses its oldest audio instead of
@@ -20,45 +20,13 @@ import av
 import numpy as np
 
 from agent.config import MediaConfig
+from drivers.audio import RATE, SAMPLES
+from drivers.audio.device import device_frames
+from drivers.audio.simulator import beep_frames
 
 log = logging.getLogger("agent.media")
 
-RATE = 48_000
-SAMPLES = 960  # 20 ms
 QUEUE_FRAMES = 10
-
-
-def beep_frames() -> Iterator[np.ndarray]:
-    """The simulated microphone: a short soft 440 Hz beep each second, silence between, paced in
-    real time (so listeners can hear the cart and tests can measure its sound)."""
-    t = np.arange(SAMPLES) / RATE
-    index = 0
-    started = time.monotonic()
-    while True:
-        in_second = (index * SAMPLES) % RATE
-        if in_second < RATE * 0.15:
-            phase = 2 * math.pi * 440 * (index * SAMPLES / RATE)
-            samples = (3000 * np.sin(2 * math.pi * 440 * t + phase)).astype(np.int16)
-        else:
-            samples = np.zeros(SAMPLES, dtype=np.int16)
-        index += 1
-        delay = started + index * SAMPLES / RATE - time.monotonic()
-        if delay > 0:
-            time.sleep(delay)
-        yield samples
-
-
-def device_frames(config: MediaConfig) -> Iterator[np.ndarray]:
-    """The real microphone through PyAV (PulseAudio/PipeWire or ALSA), resampled to 48 kHz mono."""
-    device = config.audio_input or ("echo-cancel-source" if config.echo_cancel == "pipewire" else "default")
-    container = av.open(device, format=config.audio_backend)
-    resampler = av.AudioResampler(format="s16", layout="mono", rate=RATE, frame_size=SAMPLES)
-    try:
-        for frame in container.decode(audio=0):
-            for out in resampler.resample(frame):
-                yield out.to_ndarray().reshape(-1)
-    finally:
-        container.close()
 
 
 class Microphone:
@@ -96,7 +64,8 @@ class Microphone:
         source = beep_frames() if self._simulate else None
         try:
             if source is None:
-                source = device_frames(self._config)
+                device = self._config.audio_input or ("echo-cancel-source" if self._config.echo_cancel == "pipewire" else "default")
+                source = device_frames(device, self._config.audio_backend)
             for samples in source:
                 if stop.is_set():
                     break
