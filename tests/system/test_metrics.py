@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 
+import pytest
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -22,6 +23,15 @@ def value(family: object, **labels: str) -> float:
     samples = [s for s in family.samples if all(s.labels.get(k) == v for k, v in labels.items())]  # type: ignore[attr-defined]
     assert samples, f"no sample with {labels} in {family}"
     return sum(s.value for s in samples)
+
+
+def started_at(pid: int) -> float:
+    """When a process started, in epoch seconds, as the kernel counts it (process_start_time_seconds)."""
+    with open(f"/proc/{pid}/stat", "rb") as stat:
+        ticks = float(stat.read().split(b")")[-1].split()[19])
+    with open("/proc/stat") as kernel:
+        boot = next(float(line.split()[1]) for line in kernel if line.startswith("btime "))
+    return boot + ticks / os.sysconf("SC_CLK_TCK")
 
 
 def test_metrics_are_prometheus_text(live_agent: LiveAgent) -> None:
@@ -63,7 +73,10 @@ def test_metrics_are_prometheus_text(live_agent: LiveAgent) -> None:
     assert 5 * 2**20 < rss < 2**30, rss
     with open(f"/proc/{live_agent.proc.pid}/status") as status:  # type: ignore[union-attr]
         vm_rss_kib = next(int(line.split()[1]) for line in status if line.startswith("VmRSS:"))
-    assert abs(rss - vm_rss_kib * 1024) < 0.5 * rss  # the agent's own process, not the test's
-    assert os.getpid() != live_agent.proc.pid  # type: ignore[union-attr]
+    assert abs(rss - vm_rss_kib * 1024) < 0.5 * rss
+    # The process figures are the agent's own process, not the test's (nor another one's).
+    started = value(families["process_start_time_seconds"])
+    assert started == pytest.approx(started_at(live_agent.proc.pid), abs=0.015)  # type: ignore[union-attr]
+    assert started != pytest.approx(started_at(os.getpid()), abs=0.015)
 
     assert "telecart_outbox_pending" in families and value(families["telecart_outbox_pending"]) == 1
