@@ -1,7 +1,13 @@
-"""The agent: one object that starts things in order and stops them in reverse.
+"""The agent, the application object: it builds the services in named steps and starts them in
+order, then stops them in reverse.
 
-init (configuration, logging, store, blobs) -> start (HTTP server, housekeeping) -> ready
-(READY=1 to systemd, /healthz answers 200) ... SIGTERM -> stop.
+init_store -> init_devices -> init_calls -> init_services (what the routes may use), then
+start_store -> start_http -> start_deliveries -> start_housekeeping -> ready (READY=1 to
+systemd, /healthz answers 200) ... SIGTERM -> stop, in reverse.
+
+Each consumer gets only what it uses: the calls their store, blobs, metrics, settings and
+devices; request handlers the `Services` of agent/api/context.py. Nothing imports this module
+but the CLI, so no module reaches back into the whole agent.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from aiohttp import web
 from agent import __version__, tls
 from agent.access import sessions, throttle
 from agent.access.login import LoginPolicy
+from agent.api.context import Lifecycle, Services
 from agent.api.guard import allowed_hosts
 from agent.api.openapi import build_document
 from agent.api.routes import API
@@ -25,6 +32,7 @@ from agent.api.server import build_app
 from agent.call.calls import Calls
 from agent.clock import now
 from agent.config import Config
+from agent.devices import Devices, devices_from_config
 from agent.links import invitation
 from agent.logs import fields
 from agent.metrics import Metrics
@@ -41,52 +49,80 @@ HOUSEKEEPING_SECONDS = 300
 class Agent:
     def __init__(self, config: Config) -> None:
         self.config = config
-        self.started = time.monotonic()
-        self.ready = False
-        sec = config.security
-        self.idle_lock_seconds = sec.idle_lock_minutes * 60
-        self.login_policy = LoginPolicy(
-            max_failed=sec.max_failed_logins, lockout_seconds=sec.lockout_minutes * 60,
-            otp_window=sec.otp_valid_window, session_seconds=sec.session_hours * 3600,
-        )
-        data_dir = config.storage.data_dir
-        self.store = Store(data_dir, config.storage.min_free_mib * 1024 * 1024)
-        self.blobs = BlobStore(data_dir / "blobs")
-        self.metrics = Metrics()
-        self.password_checks = asyncio.Semaphore(2)  # concurrent Argon2 verifications
-        server = config.server
-        self.allowed_hosts = allowed_hosts(server.host, [server.port, server.https_port], server.public_url, server.allowed_hosts)
+        self.lifecycle = Lifecycle(started=time.monotonic())
         self.service = ServiceManager()
-        self.openapi_document = build_document(API, __version__)
+        self.metrics = Metrics()
         self.dossier_settings = invitation.settings_from(config)
-        self.calls = Calls(self)
+        self.store, self.blobs = self.init_store()
+        self.devices = self.init_devices()
+        self.calls = self.init_calls()
+        self.services = self.init_services()
+        self._runner: web.AppRunner | None = None
         self._http: aiohttp.ClientSession | None = None
         self._dispatcher: Dispatcher | None = None
         self._dispatching: asyncio.Task[None] | None = None
-        self._runner: web.AppRunner | None = None
         self._housekeeping: asyncio.Task[None] | None = None
 
+    # --- init: build, open nothing ----------------------------------------------------------
+
+    def init_store(self) -> tuple[Store, BlobStore]:
+        storage = self.config.storage
+        return Store(storage.data_dir, storage.min_free_mib * 1024 * 1024), BlobStore(storage.data_dir / "blobs")
+
+    def init_devices(self) -> Devices:
+        return devices_from_config(self.config)
+
+    def init_calls(self) -> Calls:
+        return Calls(self.config.call, self.store, self.blobs, self.metrics, self.dossier_settings, self.devices)
+
+    def init_services(self) -> Services:
+        sec, server = self.config.security, self.config.server
+        return Services(
+            config=self.config, store=self.store, blobs=self.blobs, metrics=self.metrics, devices=self.devices,
+            calls=self.calls, dossier_settings=self.dossier_settings,
+            login_policy=LoginPolicy(max_failed=sec.max_failed_logins, lockout_seconds=sec.lockout_minutes * 60,
+                                     otp_window=sec.otp_valid_window, session_seconds=sec.session_hours * 3600),
+            idle_lock_seconds=sec.idle_lock_minutes * 60, password_checks=asyncio.Semaphore(2),
+            allowed_hosts=allowed_hosts(server.host, [server.port, server.https_port], server.public_url, server.allowed_hosts),
+            openapi_document=build_document(API, __version__), lifecycle=self.lifecycle, deliveries_wake=self.deliveries_wake,
+        )
+
+    # --- start: in order ----------------------------------------------------------------------
+
     async def start(self) -> None:
+        await self.start_store()
+        await self.start_http()
+        self.start_deliveries()
+        self.start_housekeeping()
+        self.lifecycle.ready = True
+        server = self.config.server
+        self.service.ready(f"serving on {server.host}:{server.port}")
+        log.info("agent ready on http://%s:%d", server.host, server.port,
+                 extra=fields(event="ready", port=server.port, simulate=self.config.devices.simulate,
+                              startup_seconds=round(time.monotonic() - self.lifecycle.started, 3)))
+
+    async def start_store(self) -> None:
         await self.store.open()
         removed = await asyncio.get_running_loop().run_in_executor(None, self.blobs.remove_leftovers)
         if removed:
             log.warning("removed %d half-written blobs left by a crash", removed)
-        self._runner = web.AppRunner(build_app(self), access_log=None, handle_signals=False, shutdown_timeout=2.0)
+
+    async def start_http(self) -> None:
+        self._runner = web.AppRunner(build_app(self.services), access_log=None, handle_signals=False, shutdown_timeout=2.0)
         await self._runner.setup()
         server = self.config.server
         await web.TCPSite(self._runner, server.host, server.port, reuse_address=True).start()
         if server.https_port:
             context = await asyncio.get_running_loop().run_in_executor(None, tls.server_context, server, self.config.storage.data_dir)
             await web.TCPSite(self._runner, server.host, server.https_port, ssl_context=context, reuse_address=True).start()
-        self._housekeeping = asyncio.get_running_loop().create_task(self._housekeep())
+
+    def start_deliveries(self) -> None:
         self._http = aiohttp.ClientSession()
         self._dispatcher = Dispatcher(self.store, self.config.mail, self.config.sms, self._http)
         self._dispatching = asyncio.get_running_loop().create_task(self._dispatcher.run())
-        self.ready = True
-        self.service.ready(f"serving on {server.host}:{server.port}")
-        log.info("agent ready on http://%s:%d", server.host, server.port,
-                 extra=fields(event="ready", port=server.port, simulate=self.config.devices.simulate,
-                              startup_seconds=round(time.monotonic() - self.started, 3)))
+
+    def start_housekeeping(self) -> None:
+        self._housekeeping = asyncio.get_running_loop().create_task(self._housekeep())
 
     async def _housekeep(self) -> None:
         while True:
@@ -104,17 +140,19 @@ class Agent:
         if self._dispatcher is not None:
             self._dispatcher.wake()
 
+    # --- stop: in reverse ---------------------------------------------------------------------
+
     async def stop(self) -> None:
-        self.ready = False
+        self.lifecycle.ready = False
         await self.service.stopping()
         for task in (self._housekeeping, self._dispatching):
             if task:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
-        await self.calls.close()
         if self._http:
             await self._http.close()
+        await self.calls.close()
         if self._runner:
             await self._runner.cleanup()
         await self.store.close()

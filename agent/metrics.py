@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, PlatformCollector, ProcessCollector
 from sqlite_utils import Database
 
 from agent.access import sessions
 from agent.clock import now
-from agent.store import outbox
-
-if TYPE_CHECKING:
-    from agent.app import Agent
+from agent.store import Store, outbox
 
 
 def _store_figures(db: Database) -> tuple[int, int, int]:
@@ -70,10 +65,10 @@ class Metrics:
         if codec:
             self.call_codec.remove(*codec)
 
-    async def refresh(self, agent: Agent) -> None:
+    async def refresh(self, store: Store) -> None:
         """Gauges read from the store, refreshed when scraped."""
-        active, pending, audit_records = await agent.store.read(_store_figures)
+        active, pending, audit_records = await store.read(_store_figures)
         self.sessions.set(active)
         self.outbox.set(pending)
         self.audit.set(audit_records)
-        self.free.set(agent.store.free_bytes())
+        self.free.set(store.free_bytes())

@@ -1,16 +1,54 @@
-"""How request handlers reach the running agent."""
+"""What request handlers may use of the running agent, and nothing more: the `Services` that the
+application object (agent/app.py) builds and hands to the web application. Handlers reach them
+with `services_of(request)`; no module under agent/api/ imports the application object."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
 from aiohttp import web
 
-if TYPE_CHECKING:
-    from agent.app import Agent
+from agent.access.login import LoginPolicy
+from agent.call.calls import Calls
+from agent.config import Config
+from agent.devices import Devices
+from agent.links.invitation import Settings
+from agent.metrics import Metrics
+from agent.store import Store
+from agent.store.blobs import BlobStore
 
-AGENT: web.AppKey[Agent] = web.AppKey("agent")
+
+@dataclass
+class Lifecycle:
+    """Where the agent is in its life, for /healthz: started (monotonic seconds), ready to serve."""
+
+    started: float
+    ready: bool = False
 
 
-def agent_of(request: web.Request) -> Agent:
-    return request.app[AGENT]
+@dataclass(frozen=True)
+class Services:
+    config: Config
+    store: Store
+    blobs: BlobStore
+    metrics: Metrics
+    devices: Devices
+    calls: Calls
+    dossier_settings: Settings
+    login_policy: LoginPolicy
+    idle_lock_seconds: int
+    password_checks: asyncio.Semaphore  # concurrent Argon2 verifications
+    allowed_hosts: frozenset[str]
+    openapi_document: dict[str, Any]
+    lifecycle: Lifecycle
+    deliveries_wake: Callable[[], None]  # emails and SMS were just queued: send them now
+
+
+SERVICES: web.AppKey[Services] = web.AppKey("services")
+
+
+def services_of(request: web.Request) -> Services:
+    return request.app[SERVICES]

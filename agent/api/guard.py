@@ -17,7 +17,7 @@ from agent import audit
 from agent.access import sessions
 from agent.access.roles import GRANTS, Permission
 from agent.access.sessions import Session
-from agent.api.context import agent_of
+from agent.api.context import services_of
 from agent.api.errors import ApiError
 from agent.clock import now
 from agent.links import specialist_access
@@ -33,14 +33,14 @@ CSRF_HEADER = "X-CSRF-Token"
 BACKGROUND_HEADER = "X-Telecart-Background"
 
 async def _audit_refusal(request: web.Request, action: str, session: Session | None = None, detail: str | None = None) -> None:
-    agent = agent_of(request)
+    services = services_of(request)
     principal = session.principal if session else None
     event = audit.AuditEvent(
         actor=principal.login if principal else "anonyme", role=principal.role.value if principal else None,
         action=action, outcome=audit.DENIED, remote_addr=request.remote,
         detail=detail or f"{request.method} {request.path}",
     )
-    await agent.store.write(audit.append, event, essential=True)
+    await services.store.write(audit.append, event, essential=True)
 
 
 def _origin_allowed(request: web.Request, origin: str) -> bool:
@@ -50,7 +50,7 @@ def _origin_allowed(request: web.Request, origin: str) -> bool:
         return False
     if parts.netloc == request.host:
         return True
-    public = urlsplit(agent_of(request).config.server.public_url)
+    public = urlsplit(services_of(request).config.server.public_url)
     return (parts.scheme, parts.netloc) == (public.scheme, public.netloc)
 
 
@@ -63,12 +63,12 @@ async def check_origin(request: web.Request) -> None:
 
 
 async def require_session(request: web.Request, allow_locked: bool) -> Session:
-    agent = agent_of(request)
+    services = services_of(request)
     token = request.cookies.get(SESSION_COOKIE)
     if not token:
         raise ApiError("not_logged_in")
     moment = now()
-    session = await agent.store.read(sessions.find, token, None)
+    session = await services.store.read(sessions.find, token, None)
     if session is None:
         # A token we never issued (or long purged) is anonymous: refused, counted in /metrics, not
         # audited, so that made-up cookies cannot fill the disk with records.
@@ -76,15 +76,15 @@ async def require_session(request: web.Request, allow_locked: bool) -> Session:
     if session.expired(moment):
         await _audit_refusal(request, "session.expired", session)
         raise ApiError("session_expired")
-    if session.idle_locked(moment, agent.idle_lock_seconds):
+    if session.idle_locked(moment, services.idle_lock_seconds):
         if not session.locked:
             p = session.principal
             event = audit.AuditEvent(actor=p.login, role=p.role.value, action="session.lock", remote_addr=request.remote, detail="inactivité")
-            await agent.store.write(sessions.lock, session.id, event, essential=True)
+            await services.store.write(sessions.lock, session.id, event, essential=True)
         if not allow_locked:
             raise ApiError("session_locked")
-    elif request.headers.get(BACKGROUND_HEADER) != "1" and moment - session.last_active >= sessions.touch_interval(agent.idle_lock_seconds):
-        await agent.store.write(sessions.touch, session, moment, essential=True)
+    elif request.headers.get(BACKGROUND_HEADER) != "1" and moment - session.last_active >= sessions.touch_interval(services.idle_lock_seconds):
+        await services.store.write(sessions.touch, session, moment, essential=True)
     return session
 
 
@@ -128,8 +128,8 @@ async def require_guest(request: web.Request, needs_csrf: bool) -> Guest:
     token = request.cookies.get(GUEST_COOKIE)
     if not token:
         raise ApiError("link_session_missing")
-    agent = agent_of(request)
-    guest = await agent.store.read(specialist_access.find, token, datetime.now(UTC), agent.config.dossiers.report_window_hours)
+    services = services_of(request)
+    guest = await services.store.read(specialist_access.find, token, datetime.now(UTC), services.config.dossiers.report_window_hours)
     if guest is None or not guest.opened_from(request.match_info["room"], request.match_info["token"]):
         raise ApiError("link_session_missing")
     if needs_csrf:
@@ -137,3 +137,12 @@ async def require_guest(request: web.Request, needs_csrf: bool) -> Guest:
         if not sent.isascii() or not hmac.compare_digest(sent.encode("ascii"), guest.csrf_token.encode("ascii")):
             raise ApiError("csrf_missing")
     return guest
+
+
+def unattended_screen(request: web.Request) -> bool:
+    """The cart's own screen with nobody logged in, on a cart that answers by itself: it may show the
+    participants of the call (their faces and the chat, nothing of the dossier), or the resident
+    would hear a doctor they cannot see."""
+    services = services_of(request)
+    return (services.config.call.auto_answer and request.remote in ("127.0.0.1", "::1")
+            and request.host.split(":")[0] in ("127.0.0.1", "localhost", "[::1]"))

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
-from agent.api.context import agent_of
+from agent.api.context import services_of
 from agent.api.responses import NO_STORE, message_page
 from agent.clock import clock_time, long_date
 from agent.links import invitation, specialist_access
@@ -50,20 +50,20 @@ def _moment(moment: datetime, zone) -> str:  # noqa: ANN001
 
 
 async def landing(request: web.Request) -> web.Response:
-    agent = agent_of(request)
-    settings = agent.dossier_settings
+    services = services_of(request)
+    settings = services.dossier_settings
     room_id, token = request.match_info["room"], request.match_info["token"]
     now = datetime.now(UTC)
 
     check = partial(invitation.open_link, opened="lien ouvert, salle ouverte", refused="lien refusé", early_is_denied=False)
-    outcome = await agent.store.write(check, room_id, token, now, request.remote, essential=True)
+    outcome = await services.store.write(check, room_id, token, now, request.remote, essential=True)
     zone = settings.zone
     admission = outcome if isinstance(outcome, Admission) else outcome.admission
     late = isinstance(outcome, LinkRefused) and outcome.reason is Refusal.CLOSED
     specialist = admission is not None and admission.role is invitation.ParticipantRole.SPECIALIST and admission.dossier_id
     wants_dossier = request.query.get("vue") == "dossier"
     if specialist and ((isinstance(outcome, Admission) and wants_dossier) or (late and specialist_access.access_window(
-            admission, agent.config.dossiers.report_window_hours).contains(now))):
+            admission, services.config.dossiers.report_window_hours).contains(now))):
         return _specialist_shell(settings.establishment)
     if isinstance(outcome, Admission):
         return _room_shell(outcome, request.path, settings.establishment, bool(specialist))

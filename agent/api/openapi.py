@@ -10,7 +10,7 @@ from pydantic.json_schema import models_json_schema
 
 from agent.api.guard import CSRF_HEADER, SESSION_COOKIE
 from agent.api.routing import PUBLIC, Api
-from agent.api.schemas import ErrorBody
+from agent.api.schemas.common import ErrorBody
 
 _PATH_PARAM = re.compile(r"{(\w+)}")
 _REF = "#/components/schemas/{model}"

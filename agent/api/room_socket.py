@@ -16,10 +16,10 @@ from aiohttp import WSMsgType, web
 from agent.access import sessions
 from agent.access.roles import Permission
 from agent.api import guard
-from agent.api.context import agent_of
+from agent.api.context import Services, services_of
 from agent.api.errors import ApiError
 from agent.api.join_page import refusal_text
-from agent.api.routes.documents import read_upload, save_upload
+from agent.api.uploads import read_upload, save_upload
 from agent.audit import Actor
 from agent.call.messages import MAX_MESSAGE_BYTES
 from agent.call.room import SCREEN, RoomRefused
@@ -35,17 +35,17 @@ def member_id_of(admission: Admission) -> str:
 
 
 async def participant_socket(request: web.Request) -> web.StreamResponse:
-    agent = agent_of(request)
+    services = services_of(request)
     room_id, token = request.match_info["room"], request.match_info["token"]
     moment = datetime.now(UTC)
 
     check = partial(invitation.open_link, opened="entrée dans la salle de téléconsultation", refused="salle refusée",
                     early_is_denied=True)
-    outcome = await agent.store.write(check, room_id, token, moment, request.remote, essential=True)
+    outcome = await services.store.write(check, room_id, token, moment, request.remote, essential=True)
     if isinstance(outcome, LinkRefused):
-        raise ApiError("link_refused", reason=refusal_text(outcome, agent.dossier_settings.zone))
+        raise ApiError("link_refused", reason=refusal_text(outcome, services.dossier_settings.zone))
     admission: Admission = outcome
-    live = agent.calls.room(admission.room_id, admission.dossier_id, admission.window)
+    live = services.calls.room(admission.room_id, admission.dossier_id, admission.window)
     member_id = member_id_of(admission)
     socket = web.WebSocketResponse(heartbeat=HEARTBEAT_SECONDS, max_msg_size=MAX_MESSAGE_BYTES)
     await socket.prepare(request)
@@ -57,7 +57,7 @@ async def participant_socket(request: web.Request) -> web.StreamResponse:
         await socket.send_json({"type": "removed" if member_id in live.removed else "closed", "text": refused.text})
         await socket.close()
         return socket
-    await agent.calls.member_joined(live, member)
+    await services.calls.member_joined(live, member)
     try:
         async for message in socket:
             if message.type is WSMsgType.TEXT:
@@ -66,39 +66,30 @@ async def participant_socket(request: web.Request) -> web.StreamResponse:
                 await socket.send_json({"type": "error", "text": "Message binaire refusé."})
     finally:
         await live.leave(member_id, socket)
-        agent.calls.member_left(member)
+        services.calls.member_left(member)
     return socket
-
-
-def unattended_screen(request: web.Request) -> bool:
-    """The cart's own screen with nobody logged in, on a cart that answers by itself: it may show the
-    participants of the call (their faces and the chat, nothing of the dossier), or the resident
-    would hear a doctor they cannot see."""
-    agent = agent_of(request)
-    return (agent.config.call.auto_answer and request.remote in ("127.0.0.1", "::1")
-            and request.host.split(":")[0] in ("127.0.0.1", "localhost", "[::1]"))
 
 
 async def kiosk_socket(request: web.Request) -> web.StreamResponse:
     """The kiosk's end of the cart's call: receives the participants, sends the cart's chat and state.
     While it is connected the nurse's session stays unlocked: a call is the kiosk in use."""
-    agent = agent_of(request)
+    services = services_of(request)
     await guard.check_origin(request)
     session = None
     try:
         session = await guard.require_session(request, allow_locked=False)
     except ApiError:
-        if not unattended_screen(request):
+        if not guard.unattended_screen(request):
             raise
     if session is not None:
         await guard.require_permission(request, session, Permission.HEALTH_READ)
-    live = agent.calls.cart_room
+    live = services.calls.cart_room
     if live is None:
         raise ApiError("not_in_call")
     socket = web.WebSocketResponse(heartbeat=HEARTBEAT_SECONDS, max_msg_size=MAX_MESSAGE_BYTES)
     await socket.prepare(request)
     await live.attach_screen(socket)
-    keep_alive = asyncio.get_running_loop().create_task(_keep_session(agent, session)) if session else None
+    keep_alive = asyncio.get_running_loop().create_task(_keep_session(services, session)) if session else None
     try:
         async for message in socket:
             if message.type is WSMsgType.TEXT:
@@ -110,30 +101,30 @@ async def kiosk_socket(request: web.Request) -> web.StreamResponse:
     return socket
 
 
-async def _keep_session(agent, session: sessions.Session) -> None:  # noqa: ANN001
-    interval = max(1.0, sessions.touch_interval(agent.idle_lock_seconds))
+async def _keep_session(services: Services, session: sessions.Session) -> None:
+    interval = max(1.0, sessions.touch_interval(services.idle_lock_seconds))
     while True:
-        await agent.store.write(sessions.touch, session, now(), essential=True)
+        await services.store.write(sessions.touch, session, now(), essential=True)
         await asyncio.sleep(interval)
 
 
 async def participant_document(request: web.Request) -> web.Response:
     """A participant sends a document during the call (a prescription, a letter, a photo): it goes
     into the room's dossier under their name, checked like any upload, and the room is told."""
-    agent = agent_of(request)
+    services = services_of(request)
     moment = datetime.now(UTC)
     await guard.check_origin(request)
     try:
-        admission = await agent.store.read(invitation.admit, request.match_info["room"], request.match_info["token"], moment)
+        admission = await services.store.read(invitation.admit, request.match_info["room"], request.match_info["token"], moment)
     except LinkRefused as refused:
-        raise ApiError("link_refused", reason=refusal_text(refused, agent.dossier_settings.zone)) from refused
+        raise ApiError("link_refused", reason=refusal_text(refused, services.dossier_settings.zone)) from refused
     if admission.dossier_id is None:
         raise ApiError("no_dossier_for_room")
-    upload = await read_upload(request, agent.config.dossiers.max_upload_mib * 1024 * 1024)
+    upload = await read_upload(request, services.config.dossiers.max_upload_mib * 1024 * 1024)
     name = invitation.display_name(admission)
     actor = Actor(name[:60], admission.role.value, request.remote)
-    added = await save_upload(agent, admission.dossier_id, upload, "autre", actor)
-    live = agent.calls.rooms.get(admission.room_id)
+    added = await save_upload(services, admission.dossier_id, upload, "autre", actor)
+    live = services.calls.rooms.get(admission.room_id)
     if live is not None:
         await live.notice(f"{name} a ajouté le document « {added['name']} » au dossier.")
     return web.json_response({"id": added["id"], "name": added["name"], "mime": added["mime"]}, status=201)

@@ -6,23 +6,19 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING
 
 from aiohttp import web
 
 from agent.api import join_page, room_socket, share_page
-from agent.api.context import AGENT
+from agent.api.context import SERVICES, Services
 from agent.api.errors import ApiError
 from agent.api.guard import check_host
-from agent.api.routes import API
+from agent.api.routes import API  # importing the package registers every route
 from agent.api.routing import json_dumps
 from agent.logs import fields
 from agent.refusal import Refused
 from agent.store import StorageFull
 from kiosk_ui import STATIC_DIR
-
-if TYPE_CHECKING:
-    from agent.app import Agent
 
 log = logging.getLogger("agent.api")
 
@@ -81,7 +77,7 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
 
 @web.middleware
 async def host_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    check_host(request, request.app[AGENT].allowed_hosts)
+    check_host(request, request.app[SERVICES].allowed_hosts)
     return await handler(request)
 
 
@@ -91,7 +87,7 @@ async def metrics_middleware(request: web.Request, handler: Handler) -> web.Stre
     response = await handler(request)
     resource = request.match_info.route.resource
     route = resource.canonical if resource is not None else "unmatched"
-    metrics = request.app[AGENT].metrics
+    metrics = request.app[SERVICES].metrics
     metrics.requests.labels(request.method, route, str(response.status)).inc()
     metrics.latency.labels(route).observe(time.perf_counter() - started)
     return response
@@ -130,12 +126,12 @@ async def _static(request: web.Request) -> web.FileResponse:
     return web.FileResponse(target, headers={"Cache-Control": "no-cache"})
 
 
-def build_app(agent: Agent) -> web.Application:
+def build_app(services: Services) -> web.Application:
     app = web.Application(
         middlewares=[headers_middleware, metrics_middleware, error_middleware, host_middleware],
-        client_max_size=agent.config.server.max_body_kib * 1024,
+        client_max_size=services.config.server.max_body_kib * 1024,
     )
-    app[AGENT] = agent
+    app[SERVICES] = services
     API.install(app)
     app.router.add_get("/", _kiosk)
     app.router.add_get("/static/{path:.+}", _static)

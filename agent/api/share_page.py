@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 from aiohttp import web
 
-from agent.api.context import agent_of
+from agent.api.context import services_of
 from agent.api.errors import MESSAGES
 from agent.api.responses import file_response, message_page
 from agent.links import patient_share
@@ -29,11 +29,11 @@ def _ask_form(token: str, label: str) -> str:
 
 
 async def landing(request: web.Request) -> web.Response:
-    agent = agent_of(request)
-    establishment = agent.dossier_settings.establishment
+    services = services_of(request)
+    establishment = services.dossier_settings.establishment
     token = request.match_info["token"]
     try:
-        await agent.store.read(patient_share.check_live, token, datetime.now(UTC))
+        await services.store.read(patient_share.check_live, token, datetime.now(UTC))
     except Refused as exc:
         return _refused(establishment, exc, token)
     return message_page(200, establishment, "Un document vous attend",
@@ -42,14 +42,14 @@ async def landing(request: web.Request) -> web.Response:
 
 
 async def send_code(request: web.Request) -> web.Response:
-    agent = agent_of(request)
-    establishment = agent.dossier_settings.establishment
+    services = services_of(request)
+    establishment = services.dossier_settings.establishment
     token = request.match_info["token"]
     try:
-        where = await agent.store.write(patient_share.send_code, token, datetime.now(UTC), establishment, essential=True)
+        where = await services.store.write(patient_share.send_code, token, datetime.now(UTC), establishment, essential=True)
     except Refused as exc:
         return _refused(establishment, exc, token)
-    agent.deliveries_wake()
+    services.deliveries_wake()
     return message_page(200, establishment, "Saisissez le code reçu",
                  f"<p>Code envoyé par SMS au {html.escape(where)}. Il expire dans 10 minutes.</p>"
                  f'<form method="post" action="/d/{html.escape(token)}" class="form">'
@@ -59,16 +59,16 @@ async def send_code(request: web.Request) -> web.Response:
 
 
 async def download(request: web.Request) -> web.Response:
-    agent = agent_of(request)
-    establishment = agent.dossier_settings.establishment
+    services = services_of(request)
+    establishment = services.dossier_settings.establishment
     token = request.match_info["token"]
     form = await request.post()
     code = str(form.get("code", ""))[:12]
     try:
-        blob, name = await agent.store.write(patient_share.download, token, code, datetime.now(UTC), request.remote, essential=True)
+        blob, name = await services.store.write(patient_share.download, token, code, datetime.now(UTC), request.remote, essential=True)
     except Refused as exc:
         return _refused(establishment, exc, token)
-    data = await asyncio.get_running_loop().run_in_executor(None, agent.blobs.get, blob)
+    data = await asyncio.get_running_loop().run_in_executor(None, services.blobs.get, blob)
     return file_response(data, "application/pdf", name)
 
 

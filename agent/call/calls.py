@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlite_utils import Database
 
@@ -15,16 +15,15 @@ from agent import audit
 from agent.audit import Actor
 from agent.call.room import LiveRoom, Member, RoomRefused
 from agent.clock import clock_time
-from agent.dossiers import documents
+from agent.config import CallConfig
+from agent.devices import Devices
 from agent.dossiers.dossier import DossierState, transition
-from agent.dossiers.intake.content import inspect
-from agent.links.invitation import Window
-from agent.media.cameras import CameraHub, cameras_from_config
-from agent.media.microphone import Microphone
+from agent.dossiers.intake.receive import receive
+from agent.links.invitation import Settings, Window
+from agent.metrics import Metrics
 from agent.refusal import Refused
-
-if TYPE_CHECKING:
-    from agent.app import Agent
+from agent.store import Store
+from agent.store.blobs import BlobStore
 
 log = logging.getLogger("agent.call")
 
@@ -51,13 +50,16 @@ def _call_ended(db: Database, dossier_id: str, actor: Actor) -> None:
 
 
 class Calls:
-    def __init__(self, agent: Agent) -> None:
-        self.agent = agent
-        self.config = agent.config.call
-        media = agent.config.media
-        self.hub = CameraHub(cameras_from_config(media, agent.config.devices.simulate),
-                             width=media.camera_width, height=media.camera_height)
-        self.microphone = Microphone(media, agent.config.devices.simulate)
+    """Given only what the calls use: the call's settings, the store and blobs (the dossier's state,
+    snapshots, the audit trail), the metrics, the dossiers' settings (establishment, time zone)
+    and the cart's devices, which the call borrows (agent/devices/)."""
+
+    def __init__(self, config: CallConfig, store: Store, blobs: BlobStore, metrics: Metrics, settings: Settings,
+                 devices: Devices) -> None:
+        self.config = config
+        self._store, self._blobs, self._metrics, self._settings = store, blobs, metrics, settings
+        self.hub = devices.cameras
+        self.microphone = devices.microphone
         self.rooms: dict[str, LiveRoom] = {}
         self.cart_room: LiveRoom | None = None
         self._closers: dict[str, asyncio.TimerHandle] = {}
@@ -65,7 +67,7 @@ class Calls:
 
     @property
     def cart_name(self) -> str:
-        return f"Chariot — {self.agent.config.dossiers.establishment}"
+        return f"Chariot — {self._settings.establishment}"
 
     def room(self, room_id: str, dossier_id: str | None, window: Window) -> LiveRoom:
         """The live room, made when its first person arrives; it closes with its window."""
@@ -82,7 +84,7 @@ class Calls:
     async def enter(self, room_id: str, dossier_id: str | None, window: Window, actor: Actor) -> LiveRoom:
         now = datetime.now(UTC)
         if not window.contains(now):
-            zone = self.agent.dossier_settings.zone
+            zone = self._settings.zone
             if now < window.opens_at:
                 raise CallRefused("room_not_open", opens=clock_time(window.opens_at, zone))
             raise CallRefused("room_closed")
@@ -90,7 +92,7 @@ class Calls:
             raise CallRefused("cart_busy")
         live = self.room(room_id, dossier_id, window)
         if dossier_id:
-            await self.agent.store.write(_call_started, dossier_id, actor)
+            await self._store.write(_call_started, dossier_id, actor)
         await self.audit_room(live, "call.enter", "le chariot entre en salle", actor)
         self.cart_room = live
         await live.cart_enters(self.cart_name)
@@ -106,7 +108,7 @@ class Calls:
         self.microphone.muted = False
         self.hub.set_video_off(False)
         if live.dossier_id:
-            await self.agent.store.write(_call_ended, live.dossier_id, actor)
+            await self._store.write(_call_ended, live.dossier_id, actor)
         await self.audit_room(live, "call.leave", "le chariot quitte la salle", actor)
         self._count()
 
@@ -125,7 +127,7 @@ class Calls:
             await live.remove(f"p{participant_id}", "L'établissement a annulé votre invitation : vous avez quitté la salle.")
 
     def member_left(self, member: Member) -> None:
-        self.agent.metrics.forget_call(member.id, member.role)
+        self._metrics.forget_call(member.id, member.role)
         self._count()
 
     # --- in the call --------------------------------------------------------------------------
@@ -140,20 +142,17 @@ class Calls:
         if shot is None:
             raise RoomRefused("La caméra ne donne pas d'image : photo impossible.")
         taken = loop.time()
-        inspected = await loop.run_in_executor(None, lambda: inspect(shot.jpeg, max_bytes=len(shot.jpeg)))
-        blob = await loop.run_in_executor(None, self.agent.blobs.put, shot.jpeg)
-        zone = self.agent.dossier_settings.zone
-        name = f"Photo {shot.camera_label.lower()} {clock_time(datetime.now(UTC), zone).replace(' ', '')}.jpg"
+        zone = self._settings.zone
+        stem = f"Photo {shot.camera_label.lower()} {clock_time(datetime.now(UTC), zone).replace(' ', '')}"
         who = actor or Actor(requested_by[:60], "participant", None)
-        added = await self.agent.store.write(documents.add, live.dossier_id, blob, inspected, len(shot.jpeg),
-                                             name, "photo", who)
+        added = await receive(self._store, self._blobs, live.dossier_id, shot.jpeg, stem, "photo", who, max_bytes=len(shot.jpeg))
         if loop.time() - started > 2:  # a slow disk or a camera slow to give a frame: worth a line
             log.warning("snapshot took %.1f s (frame %.1f s, saving %.1f s)", loop.time() - started, taken - started, loop.time() - taken)
         await live.notice(f"Photo ajoutée au dossier ({shot.width} × {shot.height}), demandée par {requested_by}.")
         return added
 
     def observe_stats(self, live: LiveRoom, member: Member) -> None:
-        self.agent.metrics.observe_call(member.id, member.role, member.stats)
+        self._metrics.observe_call(member.id, member.role, member.stats)
 
     async def audit_room(self, live: LiveRoom, action: str, detail: str, actor: Actor | None = None) -> None:
         who = actor or AUTO_ANSWER
@@ -165,7 +164,7 @@ class Calls:
                 patient = row[0] if row else None
             audit.append(db, who.event(action, patient, detail=f"salle {live.id} : {detail}"))
 
-        await self.agent.store.write(write, essential=True)
+        await self._store.write(write, essential=True)
 
     async def stats(self) -> dict[str, Any]:
         """The technician's view: each participant's path as the cart sends and as they receive."""
@@ -176,7 +175,7 @@ class Calls:
         for member in live.remotes():
             peer = live.peers.get(member.id)
             rows.append({"id": member.id, "name": member.name, "role": member.role, "received": member.stats,
-                         "sent": await peer.stats() if peer else {}})
+                         "sent": await peer.stats() if peer else None})
         return {"in_call": True, "room": live.id, "participants": rows, "camera": self.hub.state()}
 
     # --- housekeeping -------------------------------------------------------------------------
@@ -198,7 +197,7 @@ class Calls:
 
     def _count(self) -> None:
         live = self.cart_room
-        self.agent.metrics.call_members.set(len(live.members) if live else 0)
+        self._metrics.call_members.set(len(live.members) if live else 0)
 
     async def close(self) -> None:
         for handle in self._closers.values():

@@ -20,8 +20,8 @@ from typing import Any
 from aiortc import RTCConfiguration, RTCIceServer, RTCIceTransportPolicy, RTCPeerConnection, RTCRtpSender, RTCSessionDescription
 
 from agent.config import CallConfig, IceServer
-from agent.media.cameras import CameraHub
-from agent.media.microphone import Microphone
+from agent.devices.cameras import CameraHub
+from agent.devices.microphone import Microphone
 from agent.media.tracks import CartAudioTrack, CartVideoTrack
 
 log = logging.getLogger("agent.call")

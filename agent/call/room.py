@@ -20,7 +20,7 @@ import json
 import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from aiohttp import web
 
@@ -31,7 +31,9 @@ from agent.clock import iso
 from agent.links.invitation import ParticipantRole, Window
 
 if TYPE_CHECKING:
-    from agent.call.calls import Calls
+    from agent.config import CallConfig
+    from agent.devices.cameras import CameraHub
+    from agent.devices.microphone import Microphone
 
 log = logging.getLogger("agent.call")
 
@@ -63,8 +65,23 @@ class RoomRefused(Exception):
         self.text = text
 
 
+class RoomHost(Protocol):
+    """What a live room asks of the calls that hold it (agent/call/calls.py): the devices it
+    borrows, the call's settings, and the acts that touch the store."""
+
+    config: CallConfig
+    hub: CameraHub
+    microphone: Microphone
+
+    async def snapshot(self, live: LiveRoom, requested_by: str, actor: Actor | None = None) -> dict[str, Any]: ...
+
+    def observe_stats(self, live: LiveRoom, member: Member) -> None: ...
+
+    async def audit_room(self, live: LiveRoom, action: str, detail: str, actor: Actor | None = None) -> None: ...
+
+
 class LiveRoom:
-    def __init__(self, calls: Calls, room_id: str, dossier_id: str | None, window: Window) -> None:
+    def __init__(self, calls: RoomHost, room_id: str, dossier_id: str | None, window: Window) -> None:
         self.calls = calls
         self.id, self.dossier_id, self.window = room_id, dossier_id, window
         self.members: dict[str, Member] = {}

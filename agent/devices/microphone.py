@@ -11,16 +11,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import math
 import threading
 import time
-from collections.abc import Iterator
 
 import av
 import numpy as np
 
 from agent.config import MediaConfig
-from drivers.audio import RATE, SAMPLES
+from drivers.audio import SAMPLES
 from drivers.audio.device import device_frames
 from drivers.audio.simulator import beep_frames
 

@@ -26,6 +26,7 @@ from agent import audit
 from agent.audit import Actor
 from agent.clock import clock_time, iso, long_date, parse_iso, utc_now_iso
 from agent.notify import queue as deliveries
+from agent.refusal import Refused
 
 if TYPE_CHECKING:
     from agent.config import Config
@@ -116,6 +117,30 @@ def create_room(db: Database, window: Window, actor: Actor, dossier_id: str | No
         "created_by": actor.login, "created_at": utc_now_iso(),
     })
     return room_id
+
+
+class NoRoom(Refused):
+    """The dossier or the Visio SMS has no room to enter (codes in agent/api/errors.py)."""
+
+
+def _window_of(row: Any) -> Window:
+    return Window(parse_iso(row["opens_at"]), parse_iso(row["closes_at"]))
+
+
+def room_of_dossier(db: Database, dossier_id: str) -> tuple[str, Window]:
+    rows = list(db.query("SELECT id, opens_at, closes_at FROM rooms WHERE dossier_id = ?", [dossier_id]))
+    if not rows:
+        exists = db.execute("SELECT 1 FROM dossiers WHERE id = ?", [dossier_id]).fetchone()
+        raise NoRoom("not_found" if not exists else "no_room")
+    return rows[0]["id"], _window_of(rows[0])
+
+
+def visio_room(db: Database, room_id: str) -> tuple[str, Window]:
+    """A Visio SMS room: a room without a dossier."""
+    rows = list(db.query("SELECT opens_at, closes_at FROM rooms WHERE id = ? AND dossier_id IS NULL", [room_id]))
+    if not rows:
+        raise NoRoom("not_found")
+    return room_id, _window_of(rows[0])
 
 
 def add_participant(db: Database, room_id: str, role: ParticipantRole, person: dict[str, Any], *, remote: bool = True) -> int:

@@ -10,9 +10,10 @@ import av
 import numpy as np
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
-from agent.media.cameras import CameraHub
+from agent.devices.cameras import CameraHub
+from agent.devices.microphone import Microphone
 from agent.media.frames import TIME_BASE
-from agent.media.microphone import RATE, SAMPLES, Microphone
+from drivers.audio import RATE, SAMPLES
 from drivers.camera import simulator
 
 KEEPALIVE_SECONDS = 1.0  # a still picture is sent again this often, so a new viewer sees it

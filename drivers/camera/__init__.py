@@ -3,7 +3,7 @@
 `v4l2` finds real cameras by their stable /dev/v4l/by-id names and opens them with PyAV;
 `simulator` draws frames (a clock, a frame counter and a machine-readable time stamp) for carts
 without a camera and for the tests. Both are `FrameSource`s: a blocking `read()` that a capture
-thread calls (agent/media/cameras.py), never the event loop.
+thread calls (agent/devices/cameras.py), never the event loop.
 """
 
 from __future__ import annotations

@@ -1,7 +1,9 @@
-"""One module per domain; each registers its routes on `API` when imported."""
+"""One module per domain; importing this package registers every route on `API`
+(agent/api/registry.py)."""
 
-from agent.api.routing import Api
+from agent.api.registry import API
+from agent.api.routes import audit_trail, call, directory, documents, dossiers, fiche, link, patients, session, system
 
-API = Api()
+ROUTE_MODULES = (audit_trail, call, directory, documents, dossiers, fiche, link, patients, session, system)
 
-from agent.api.routes import audit_trail, call, directory, documents, dossiers, fiche, link, patients, session, system  # noqa: E402,F401  (registration)
+__all__ = ["API", "ROUTE_MODULES"]

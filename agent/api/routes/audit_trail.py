@@ -8,10 +8,10 @@ from sqlite_utils import Database
 
 from agent import audit
 from agent.access.roles import LABELS_FR, Permission, Role
-from agent.api.context import agent_of
-from agent.api.routes import API
+from agent.api.context import services_of
+from agent.api.registry import API
 from agent.api.routing import Call
-from agent.api.schemas import AuditList, AuditQuery, AuditRecordOut
+from agent.api.schemas.audit import AuditList, AuditQuery, AuditRecordOut
 
 _SHOWN = set(AuditRecordOut.model_fields) - {"role_label"}
 
@@ -30,7 +30,7 @@ async def read_audit(call: Call) -> AuditList:
     p = call.session.principal
     reader = audit.AuditEvent(actor=p.login, role=p.role.value, action="audit.read", patient_id=query.patient_id,
                               remote_addr=call.remote_addr, detail=f"filtre utilisateur : {query.actor}" if query.actor else None)
-    records = await agent_of(call.request).store.write(_read, query, reader, essential=True)
+    records = await services_of(call.request).store.write(_read, query, reader, essential=True)
     return AuditList(items=[
         AuditRecordOut(**{k: v for k, v in asdict(r).items() if k in _SHOWN}, role_label=_role_label(r.role)) for r in records
     ])

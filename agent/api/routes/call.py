@@ -6,60 +6,24 @@ from __future__ import annotations
 import asyncio
 
 from aiohttp import web
-from pydantic import BaseModel, Field
 
 from agent.access.roles import Permission
-from agent.api.context import agent_of
+from agent.api.context import services_of
 from agent.api.errors import ApiError
-from agent.api.room_socket import unattended_screen
-from agent.api.routes import API
+from agent.api.guard import unattended_screen
+from agent.api.registry import API
 from agent.api.routing import PUBLIC, SESSION, Call
-from agent.api.schemas import DocumentOut
+from agent.api.schemas.call import CallOut, CallStatsOut, CameraChoice, CamerasOut, UnattendedOut
+from agent.api.schemas.documents import DocumentOut
 from agent.call.calls import CallRefused
 from agent.call.room import RoomRefused
-from agent.clock import iso, parse_iso
-from agent.links.invitation import Window
-from agent.media.cameras import preview_jpeg
-
-
-class CameraOut(BaseModel):
-    id: str
-    label: str
-    available: bool
-    simulated: bool
-
-
-class CamerasOut(BaseModel):
-    active: str
-    cameras: list[CameraOut]
-    notice: str | None
-    video_off: bool
-
-
-class CameraChoice(BaseModel):
-    camera: str = Field(pattern="^(room|exam)$")
-
-
-class CallOut(BaseModel):
-    in_call: bool
-    room: str | None = None
-    dossier_id: str | None = None
-    closes_at: str | None = None
-    members: int = 0
-    camera: CamerasOut
-
-
-def _room_of(db, dossier_id: str):  # noqa: ANN001, ANN202 (store thread)
-    rows = list(db.query("SELECT id, opens_at, closes_at FROM rooms WHERE dossier_id = ?", [dossier_id]))
-    if not rows:
-        exists = db.execute("SELECT 1 FROM dossiers WHERE id = ?", [dossier_id]).fetchone()
-        raise ApiError("not_found" if not exists else "no_room")
-    row = rows[0]
-    return row["id"], Window(parse_iso(row["opens_at"]), parse_iso(row["closes_at"]))
+from agent.clock import iso
+from agent.devices.cameras import preview_jpeg
+from agent.links import invitation
 
 
 def _call_out(call: Call) -> CallOut:
-    calls = agent_of(call.request).calls
+    calls = services_of(call.request).calls
     live = calls.cart_room
     camera = CamerasOut(**calls.hub.state())
     if live is None:
@@ -71,44 +35,37 @@ def _call_out(call: Call) -> CallOut:
 @API.route("POST", "/dossiers/{id}/call", summary="Entrer en salle : le chariot rejoint la téléconsultation du télédossier",
            tags=("appel",), access=Permission.HEALTH_WRITE, response=CallOut, errors=(409,))
 async def enter_call(call: Call) -> CallOut:
-    agent = agent_of(call.request)
+    services = services_of(call.request)
     dossier_id = call.request.match_info["id"]
-    room_id, window = await agent.store.read(_room_of, dossier_id)
-    await agent.calls.enter(room_id, dossier_id, window, call.actor)
+    room_id, window = await services.store.read(invitation.room_of_dossier, dossier_id)
+    await services.calls.enter(room_id, dossier_id, window, call.actor)
     return _call_out(call)
 
 
 @API.route("DELETE", "/dossiers/{id}/call", summary="Quitter la salle : le télédossier attend le compte rendu",
            tags=("appel",), access=Permission.HEALTH_WRITE, response=CallOut, errors=(409,))
 async def leave_call(call: Call) -> CallOut:
-    agent = agent_of(call.request)
-    room_id, _ = await agent.store.read(_room_of, call.request.match_info["id"])
-    await agent.calls.leave(room_id, call.actor)
+    services = services_of(call.request)
+    room_id, _ = await services.store.read(invitation.room_of_dossier, call.request.match_info["id"])
+    await services.calls.leave(room_id, call.actor)
     return _call_out(call)
-
-
-def _visio_room(db, room_id: str):  # noqa: ANN001, ANN202 (store thread)
-    rows = list(db.query("SELECT opens_at, closes_at FROM rooms WHERE id = ? AND dossier_id IS NULL", [room_id]))
-    if not rows:
-        raise ApiError("not_found")
-    return room_id, Window(parse_iso(rows[0]["opens_at"]), parse_iso(rows[0]["closes_at"]))
 
 
 @API.route("POST", "/visio/{room}/call", summary="Entrer dans la salle d'une Visio SMS (sans télédossier)", tags=("appel",),
            access=Permission.HEALTH_WRITE, response=CallOut, errors=(409,))
 async def enter_visio(call: Call) -> CallOut:
-    agent = agent_of(call.request)
-    room_id, window = await agent.store.read(_visio_room, call.request.match_info["room"])
-    await agent.calls.enter(room_id, None, window, call.actor)
+    services = services_of(call.request)
+    room_id, window = await services.store.read(invitation.visio_room, call.request.match_info["room"])
+    await services.calls.enter(room_id, None, window, call.actor)
     return _call_out(call)
 
 
 @API.route("DELETE", "/visio/{room}/call", summary="Quitter la salle d'une Visio SMS", tags=("appel",),
            access=Permission.HEALTH_WRITE, response=CallOut, errors=(409,))
 async def leave_visio(call: Call) -> CallOut:
-    agent = agent_of(call.request)
-    room_id, _ = await agent.store.read(_visio_room, call.request.match_info["room"])
-    await agent.calls.leave(room_id, call.actor)
+    services = services_of(call.request)
+    room_id, _ = await services.store.read(invitation.visio_room, call.request.match_info["room"])
+    await services.calls.leave(room_id, call.actor)
     return _call_out(call)
 
 
@@ -118,21 +75,17 @@ async def current_call(call: Call) -> CallOut:
     return _call_out(call)
 
 
-class UnattendedOut(BaseModel):
-    in_call: bool = Field(description="The cart answered a call by itself and its screen may show it")
-
-
 @API.route("GET", "/call/unattended", summary="Le chariot a-t-il décroché seul ? (écran du chariot sans personne connectée)",
            tags=("appel",), access=PUBLIC, response=UnattendedOut)
 async def unattended_call(call: Call) -> UnattendedOut:
-    agent = agent_of(call.request)
-    return UnattendedOut(in_call=unattended_screen(call.request) and agent.calls.cart_room is not None)
+    services = services_of(call.request)
+    return UnattendedOut(in_call=unattended_screen(call.request) and services.calls.cart_room is not None)
 
 
 @API.route("POST", "/call/snapshot", summary="Photo en pleine résolution de la caméra active, ajoutée au télédossier de l'appel",
            tags=("appel",), access=Permission.HEALTH_WRITE, response=DocumentOut, status=201, errors=(409,))
 async def snapshot(call: Call) -> DocumentOut:
-    calls = agent_of(call.request).calls
+    calls = services_of(call.request).calls
     if calls.cart_room is None:
         raise CallRefused("not_in_call")
     try:
@@ -143,20 +96,20 @@ async def snapshot(call: Call) -> DocumentOut:
 
 
 @API.route("GET", "/call/stats", summary="Statistiques de l'appel (débit, images par seconde, définition, pertes, aller-retour, codec)",
-           tags=("appel",), access=Permission.DEVICES_MANAGE)
-async def call_stats(call: Call) -> dict:
-    return await agent_of(call.request).calls.stats()
+           tags=("appel",), access=Permission.DEVICES_MANAGE, response=CallStatsOut)
+async def call_stats(call: Call) -> CallStatsOut:
+    return CallStatsOut(**await services_of(call.request).calls.stats())
 
 
 @API.route("GET", "/cameras", summary="Les caméras du chariot et la caméra active", tags=("appel",), access=SESSION, response=CamerasOut)
 async def cameras(call: Call) -> CamerasOut:
-    return CamerasOut(**agent_of(call.request).calls.hub.state())
+    return CamerasOut(**services_of(call.request).devices.cameras.state())
 
 
 @API.route("PUT", "/cameras/active", summary="Changer de caméra (salle ou examen), en appel ou non", tags=("appel",),
            access=Permission.HEALTH_WRITE, body=CameraChoice, response=CamerasOut, errors=(409,))
 async def switch_camera(call: Call) -> CamerasOut:
-    hub = agent_of(call.request).calls.hub
+    hub = services_of(call.request).devices.cameras
     try:
         hub.switch(call.body.camera)
     except KeyError as exc:
@@ -172,8 +125,8 @@ _BOUNDARY = "telecart-preview"
 async def preview(call: Call) -> web.StreamResponse:
     """Small JPEGs of the newest frame at the preview's rate: the nurse aims the otoscope with it.
     A slow screen gets fewer frames, never older ones (each write waits for the previous)."""
-    agent = agent_of(call.request)
-    hub, media = agent.calls.hub, agent.config.media
+    services = services_of(call.request)
+    hub, media = services.devices.cameras, services.config.media
     response = web.StreamResponse(headers={"Content-Type": f"multipart/x-mixed-replace; boundary={_BOUNDARY}",
                                            "Cache-Control": "no-store"})
     await response.prepare(call.request)

@@ -8,13 +8,14 @@ from datetime import UTC, datetime
 from aiohttp import web
 
 from agent.access.roles import Permission
-from agent.api.context import agent_of
+from agent.api.context import services_of
+from agent.api.dossier_reply import dossier_reply
 from agent.api.errors import ApiError
+from agent.api.registry import API
 from agent.api.responses import file_response
-from agent.api.routes import API
-from agent.api.routes.dossiers import read_dossier
 from agent.api.routing import Call
-from agent.api.schemas import ConsultationEndIn, ConsultationEndOut, DossierOut, FicheIn, VitalIn
+from agent.api.schemas.dossiers import DossierOut
+from agent.api.schemas.fiche import ConsultationEndIn, ConsultationEndOut, FicheIn, VitalIn
 from agent.clock import iso
 from agent.dossiers import consultation_end, fiche
 from agent.report import export
@@ -25,8 +26,8 @@ from agent.report import export
 async def update_fiche(call: Call) -> DossierOut:
     changes = {k: (v.strip() or None) if isinstance(v, str) else v for k, v in call.body.model_dump(exclude_unset=True).items()}
     if changes:
-        await agent_of(call.request).store.write(fiche.update, call.request.match_info["id"], changes, call.actor)
-    return await read_dossier(call)
+        await services_of(call.request).store.write(fiche.update, call.request.match_info["id"], changes, call.actor)
+    return await dossier_reply(call)
 
 
 @API.route("POST", "/dossiers/{id}/vitals", summary="Ajouter une constante (saisie) à la fiche", tags=("fiche",),
@@ -38,23 +39,23 @@ async def add_vital(call: Call) -> DossierOut:
     if value is None:
         raise ApiError("implausible_vital", label=kind.label, value=body.value, unit=kind.unit)
     measured = iso((body.measured_at or datetime.now(UTC)).astimezone(UTC))
-    await agent_of(call.request).store.write(fiche.add_vital, call.request.match_info["id"], body.kind, value, measured, call.actor)
-    return await read_dossier(call)
+    await services_of(call.request).store.write(fiche.add_vital, call.request.match_info["id"], body.kind, value, measured, call.actor)
+    return await dossier_reply(call)
 
 
 @API.route("POST", "/dossiers/{id}/signature", summary="Signer l'avis de l'expert : le télédossier est clôturé", tags=("fiche",),
            access=Permission.HEALTH_WRITE, response=DossierOut, errors=(409, 422))
 async def sign_fiche(call: Call) -> DossierOut:
-    await agent_of(call.request).store.write(fiche.sign, call.request.match_info["id"], call.actor, call.session.principal.display_name)
-    return await read_dossier(call)
+    await services_of(call.request).store.write(fiche.sign, call.request.match_info["id"], call.actor, call.session.principal.display_name)
+    return await dossier_reply(call)
 
 
 @API.route("GET", "/dossiers/{id}/report.pdf", summary="Compte rendu de téléconsultation (PDF)", tags=("fiche",),
            access=Permission.HEALTH_READ, content_type="application/pdf")
 async def report_pdf(call: Call) -> web.Response:
-    agent = agent_of(call.request)
+    services = services_of(call.request)
     dossier_id = call.request.match_info["id"]
-    made = await agent.store.write(export.report_pdf, dossier_id, agent.dossier_settings, call.actor, essential=True)
+    made = await services.store.write(export.report_pdf, dossier_id, services.dossier_settings, call.actor, essential=True)
     if made is None:
         raise ApiError("not_found")
     return file_response(made[0], "application/pdf", f"compte-rendu-{dossier_id[:8]}.pdf")
@@ -63,9 +64,9 @@ async def report_pdf(call: Call) -> web.Response:
 @API.route("GET", "/dossiers/{id}/export", summary="Tout le télédossier (compte rendu et documents) en un fichier ZIP",
            tags=("fiche",), access=Permission.HEALTH_READ, content_type="application/zip")
 async def export_dossier(call: Call) -> web.Response:
-    agent = agent_of(call.request)
+    services = services_of(call.request)
     dossier_id = call.request.match_info["id"]
-    made = await agent.store.write(export.export_zip, dossier_id, agent.dossier_settings, call.actor, agent.blobs, essential=True)
+    made = await services.store.write(export.export_zip, dossier_id, services.dossier_settings, call.actor, services.blobs, essential=True)
     if made is None:
         raise ApiError("not_found")
     return file_response(made, "application/zip", f"teledossier-{dossier_id[:8]}.zip")
@@ -74,12 +75,12 @@ async def export_dossier(call: Call) -> web.Response:
 @API.route("POST", "/dossiers/{id}/end", summary="Fin de téléconsultation : note, montant, documents envoyés au patient",
            tags=("fiche",), access=Permission.HEALTH_WRITE, body=ConsultationEndIn, response=ConsultationEndOut, errors=(409,))
 async def end_consultation(call: Call) -> ConsultationEndOut:
-    agent = agent_of(call.request)
+    services = services_of(call.request)
     body: ConsultationEndIn = call.body
-    settings = agent.dossier_settings
+    settings = services.dossier_settings
     dossier_id = call.request.match_info["id"]
-    sent, state = await agent.store.write(consultation_end.end, dossier_id, body.rating, (body.comment or "").strip() or None,
+    sent, state = await services.store.write(consultation_end.end, dossier_id, body.rating, (body.comment or "").strip() or None,
                                    body.amount_cents, body.send, [r.model_dump() for r in body.also_to], call.actor, settings.public_url, settings.establishment,
-                                   agent.config.dossiers.download_link_days, settings.zone, datetime.now(UTC))
-    agent.deliveries_wake()
+                                   services.config.dossiers.download_link_days, settings.zone, datetime.now(UTC))
+    services.deliveries_wake()
     return ConsultationEndOut(sent=sent, state=state)

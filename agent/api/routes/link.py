@@ -10,16 +10,17 @@ from datetime import UTC, datetime
 
 from aiohttp import web
 
-from agent.api.context import agent_of
+from agent.api.context import services_of
 from agent.api.errors import ApiError
 from agent.api.guard import GUEST_COOKIE
 from agent.api.join_page import refusal_text
+from agent.api.registry import API
 from agent.api.responses import file_response
-from agent.api.routes import API
-from agent.api.routes.dossiers import read_whole
 from agent.api.routing import GUEST, PUBLIC, Call
-from agent.api.schemas import CodeIn, CodeSent, ExpertOpinionIn, LinkSessionOut, SpecialistDossierOut
+from agent.api.schemas.dossiers import SpecialistDossierOut
+from agent.api.schemas.link import CodeIn, CodeSent, ExpertOpinionIn, LinkSessionOut
 from agent.dossiers import documents, fiche
+from agent.dossiers.view import read_whole
 from agent.links import specialist_access
 from agent.links.invitation import LinkRefused
 from agent.report import export
@@ -27,31 +28,31 @@ from agent.report import export
 
 def _link_error(exc: LinkRefused, call: Call) -> ApiError:
     """The link's own refusals, worded as its page words them (code refusals answer themselves)."""
-    return ApiError("link_refused", reason=refusal_text(exc, agent_of(call.request).dossier_settings.zone))
+    return ApiError("link_refused", reason=refusal_text(exc, services_of(call.request).dossier_settings.zone))
 
 
 @API.route("POST", "/links/{room}/{token}/code", summary="Recevoir un code à usage unique pour ouvrir le télédossier (médecin requis)",
            tags=("specialist",), access=PUBLIC, response=CodeSent, errors=(403, 429))
 async def send_code(call: Call) -> CodeSent:
-    agent = agent_of(call.request)
+    services = services_of(call.request)
     match = call.request.match_info
     try:
-        sent_to = await agent.store.write(specialist_access.send_code, match["room"], match["token"], datetime.now(UTC),
-                                          agent.config.dossiers.report_window_hours, agent.config.dossiers.establishment, essential=True)
+        sent_to = await services.store.write(specialist_access.send_code, match["room"], match["token"], datetime.now(UTC),
+                                          services.config.dossiers.report_window_hours, services.config.dossiers.establishment, essential=True)
     except LinkRefused as exc:
         raise _link_error(exc, call) from exc
-    agent.deliveries_wake()
+    services.deliveries_wake()
     return CodeSent(sent_to=sent_to)
 
 
 @API.route("POST", "/links/{room}/{token}/session", summary="Ouvrir le télédossier avec le code reçu", tags=("specialist",),
            access=PUBLIC, body=CodeIn, response=LinkSessionOut, status=201, errors=(403,))
 async def open_session(call: Call) -> web.Response:
-    agent = agent_of(call.request)
+    services = services_of(call.request)
     match = call.request.match_info
     try:
-        token, guest = await agent.store.write(specialist_access.open_session, match["room"], match["token"], call.body.code,
-                                               datetime.now(UTC), agent.config.dossiers.report_window_hours, call.remote_addr,
+        token, guest = await services.store.write(specialist_access.open_session, match["room"], match["token"], call.body.code,
+                                               datetime.now(UTC), services.config.dossiers.report_window_hours, call.remote_addr,
                                                essential=True)
     except LinkRefused as exc:
         raise _link_error(exc, call) from exc
@@ -61,7 +62,7 @@ async def open_session(call: Call) -> web.Response:
     # computer, or one doctor asked about two residents) keeps one session per link, and each
     # page only ever sends its own.
     link_api = call.request.rel_url.raw_path.rsplit("/", 1)[0]
-    response.set_cookie(GUEST_COOKIE, token, httponly=True, samesite="Strict", path=link_api, secure=agent.config.security.cookie_secure,
+    response.set_cookie(GUEST_COOKIE, token, httponly=True, samesite="Strict", path=link_api, secure=services.config.security.cookie_secure,
                         max_age=max(0, int(guest.expires_at - datetime.now(UTC).timestamp())))
     return response
 
@@ -69,8 +70,8 @@ async def open_session(call: Call) -> web.Response:
 @API.route("GET", "/links/{room}/{token}/dossier", summary="Le télédossier du médecin requis (fiche, constantes, documents)", tags=("specialist",),
            access=GUEST, response=SpecialistDossierOut)
 async def guest_dossier(call: Call) -> SpecialistDossierOut:
-    agent = agent_of(call.request)
-    found = await agent.store.write(read_whole, call.guest.dossier_id, call.actor, agent.dossier_settings, essential=True)
+    services = services_of(call.request)
+    found = await services.store.write(read_whole, call.guest.dossier_id, call.actor, services.dossier_settings, essential=True)
     if found is None:
         raise ApiError("not_found")
     data = asdict(found)
@@ -81,7 +82,7 @@ async def guest_dossier(call: Call) -> SpecialistDossierOut:
 @API.route("PATCH", "/links/{room}/{token}/fiche", summary="Écrire l'avis de l'expert", tags=("specialist",), access=GUEST,
            body=ExpertOpinionIn, response=SpecialistDossierOut, errors=(409,))
 async def guest_opinion(call: Call) -> SpecialistDossierOut:
-    await agent_of(call.request).store.write(fiche.update, call.guest.dossier_id, {"expert_opinion": call.body.expert_opinion.strip() or None},
+    await services_of(call.request).store.write(fiche.update, call.guest.dossier_id, {"expert_opinion": call.body.expert_opinion.strip() or None},
                                              call.actor)
     return await guest_dossier(call)
 
@@ -89,25 +90,25 @@ async def guest_opinion(call: Call) -> SpecialistDossierOut:
 @API.route("POST", "/links/{room}/{token}/signature", summary="Signer l'avis de l'expert : le télédossier est clôturé", tags=("specialist",),
            access=GUEST, response=SpecialistDossierOut, errors=(409, 422))
 async def guest_sign(call: Call) -> SpecialistDossierOut:
-    await agent_of(call.request).store.write(fiche.sign, call.guest.dossier_id, call.actor, call.guest.name)
+    await services_of(call.request).store.write(fiche.sign, call.guest.dossier_id, call.actor, call.guest.name)
     return await guest_dossier(call)
 
 
 @API.route("GET", "/links/{room}/{token}/documents/{document}", summary="Télécharger un document du télédossier", tags=("specialist",),
            access=GUEST, content_type="application/octet-stream")
 async def guest_document(call: Call) -> web.Response:
-    agent = agent_of(call.request)
-    row = await agent.store.write(documents.opened, call.guest.dossier_id, call.request.match_info["document"], call.actor,
+    services = services_of(call.request)
+    row = await services.store.write(documents.opened, call.guest.dossier_id, call.request.match_info["document"], call.actor,
                                   essential=True)
-    data = await asyncio.get_running_loop().run_in_executor(None, agent.blobs.get, row["blob"])
+    data = await asyncio.get_running_loop().run_in_executor(None, services.blobs.get, row["blob"])
     return file_response(data, row["mime"], row["name"], inline=True)
 
 
 @API.route("GET", "/links/{room}/{token}/report.pdf", summary="Compte rendu de téléconsultation (PDF)", tags=("specialist",),
            access=GUEST, content_type="application/pdf")
 async def guest_report(call: Call) -> web.Response:
-    agent = agent_of(call.request)
-    made = await agent.store.write(export.report_pdf, call.guest.dossier_id, agent.dossier_settings, call.actor, essential=True)
+    services = services_of(call.request)
+    made = await services.store.write(export.report_pdf, call.guest.dossier_id, services.dossier_settings, call.actor, essential=True)
     if made is None:
         raise ApiError("not_found")
     return file_response(made[0], "application/pdf", f"compte-rendu-{call.guest.dossier_id[:8]}.pdf")

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from agent.access.roles import Permission
-from agent.api.context import agent_of
+from agent.api.context import services_of
 from agent.api.errors import ApiError, from_validation_errors
-from agent.api.routes import API
+from agent.api.registry import API
 from agent.api.routing import Call
-from agent.api.schemas import PatientCreate, PatientList, PatientOut, PatientPatch, PatientSearch
+from agent.api.schemas.patients import PatientCreate, PatientList, PatientOut, PatientPatch, PatientSearch
 from agent.clock import french_date
 from agent.identity import ins as ins_rules
 from agent.identity import patients
@@ -31,7 +31,7 @@ def _born(sex: str) -> str:
 async def create_patient(call: Call) -> PatientOut:
     body: PatientCreate = call.body
     new = patients.NewIdentity(**body.model_dump(exclude={"confirm_duplicate"}))
-    created = await agent_of(call.request).store.write(patients.create_unless_duplicate, new, call.actor, body.confirm_duplicate)
+    created = await services_of(call.request).store.write(patients.create_unless_duplicate, new, call.actor, body.confirm_duplicate)
     if isinstance(created, list):
         raise ApiError(
             "likely_duplicate",
@@ -45,7 +45,7 @@ async def create_patient(call: Call) -> PatientOut:
 @API.route("GET", "/patients/{id}", summary="Lire une identité patient", tags=("patients",),
            access=Permission.HEALTH_READ, response=PatientOut)
 async def read_patient(call: Call) -> PatientOut:
-    found = await agent_of(call.request).store.write(patients.read, call.request.match_info["id"], call.actor, essential=True)
+    found = await services_of(call.request).store.write(patients.read, call.request.match_info["id"], call.actor, essential=True)
     if found is None:
         raise ApiError("not_found")
     return patient_out(found)
@@ -62,7 +62,7 @@ async def update_patient(call: Call) -> PatientOut:
     cleared = [name for name in _REQUIRED if name in changes and changes[name] is None]
     if cleared:  # an identity keeps its required fields: they can be corrected, not removed
         raise from_validation_errors([{"loc": (name,), "type": "missing", "msg": ""} for name in cleared])
-    updated = await agent_of(call.request).store.write(patients.update, call.request.match_info["id"], changes, call.actor)
+    updated = await services_of(call.request).store.write(patients.update, call.request.match_info["id"], changes, call.actor)
     if updated is None:
         raise ApiError("not_found")
     return patient_out(updated)
@@ -74,7 +74,7 @@ async def list_patients(call: Call) -> PatientList:
     query: PatientSearch = call.query
     ins = ins_rules.normalise(query.ins) if query.ins else None
     criteria = patients.SearchCriteria(query.name, query.first_name, query.birth_date, ins, query.sex, query.mode)
-    store = agent_of(call.request).store
+    store = services_of(call.request).store
     if criteria.any():
         items, total = await store.write(patients.search, criteria, call.actor, query.limit, query.offset, essential=True)
     else:

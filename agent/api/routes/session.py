@@ -12,42 +12,42 @@ from agent.access import accounts, login, sessions
 from agent.access.login import LoginPolicy, Outcome, Refusal
 from agent.access.roles import GRANTS, LABELS_FR
 from agent.access.sessions import Session
-from agent.api.context import agent_of
+from agent.api.context import services_of
 from agent.api.errors import ApiError
 from agent.api.guard import SESSION_COOKIE
-from agent.api.routes import API
+from agent.api.registry import API
 from agent.api.routing import PUBLIC, Call, json_dumps
-from agent.api.schemas import LockQuery, LoginRequest, SessionOut, UnlockRequest, UserOut
+from agent.api.schemas.session import LockQuery, LoginRequest, SessionOut, UnlockRequest, UserOut
 from agent.clock import now
 
 
 def session_out(request: web.Request, session: Session) -> SessionOut:
-    agent = agent_of(request)
+    services = services_of(request)
     p = session.principal
     return SessionOut(
         user=UserOut(login=p.login, display_name=p.display_name, role=p.role, role_label=LABELS_FR[p.role],
                      permissions=sorted(perm.value for perm in GRANTS[p.role])),
         method=session.method,
         csrf_token=session.csrf_token,
-        locked=session.idle_locked(now(), agent.idle_lock_seconds),
-        idle_lock_seconds=agent.idle_lock_seconds,
+        locked=session.idle_locked(now(), services.idle_lock_seconds),
+        idle_lock_seconds=services.idle_lock_seconds,
         expires_at=session.expires_at,
     )
 
 
 async def _attempt(call: Call, login_name: str, password: str, code: str, action: str, session_id: str | None) -> Outcome:
-    agent = agent_of(call.request)
-    policy: LoginPolicy = agent.login_policy
-    row = await agent.store.read(accounts.find_by_login, login_name)
+    services = services_of(call.request)
+    policy: LoginPolicy = services.login_policy
+    row = await services.store.read(accounts.find_by_login, login_name)
     moment = now()
     # Each check holds 64 MiB for ~50 ms: a flood of logins queues here instead of eating memory.
-    async with agent.password_checks:
+    async with services.password_checks:
         step = await asyncio.get_running_loop().run_in_executor(
             None, login.verify_credentials, row, password, code, policy.otp_window, moment
         )
-    outcome = await agent.store.write(login.conclude, login_name, step, call.remote_addr, policy, moment, action, session_id,
+    outcome = await services.store.write(login.conclude, login_name, step, call.remote_addr, policy, moment, action, session_id,
                                       essential=True)
-    agent.metrics.logins.labels(outcome=outcome.refusal.value if outcome.refusal else "success").inc()
+    services.metrics.logins.labels(outcome=outcome.refusal.value if outcome.refusal else "success").inc()
     if outcome.refusal is Refusal.ACCOUNT_LOCKED:
         seconds = math.ceil(outcome.retry_after or 60)
         raise ApiError("account_locked", minutes=max(1, math.ceil(seconds / 60)), headers={"Retry-After": str(seconds)})
@@ -62,11 +62,11 @@ async def create_session(call: Call) -> web.Response:
     body: LoginRequest = call.body
     outcome = await _attempt(call, body.login.strip().lower(), body.password, body.otp, "login", None)
     assert outcome.session is not None and outcome.token is not None
-    agent = agent_of(call.request)
+    services = services_of(call.request)
     response = web.json_response(session_out(call.request, outcome.session).model_dump(mode="json"), status=201, dumps=json_dumps)
     response.set_cookie(
         SESSION_COOKIE, outcome.token, httponly=True, samesite="Strict", path="/",
-        secure=agent.config.security.cookie_secure, max_age=int(agent.login_policy.session_seconds),
+        secure=services.config.security.cookie_secure, max_age=int(services.login_policy.session_seconds),
     )
     return response
 
@@ -82,12 +82,12 @@ async def read_session(call: Call) -> SessionOut:
            allow_locked=True)
 async def lock_session(call: Call) -> None:
     assert call.session is not None
-    agent = agent_of(call.request)
+    services = services_of(call.request)
     p = call.session.principal
     query: LockQuery = call.query
     detail = "inactivité" if query.reason == "idle" else "manuel"
     event = audit.AuditEvent(actor=p.login, role=p.role.value, action="session.lock", remote_addr=call.remote_addr, detail=detail)
-    await agent.store.write(sessions.lock, call.session.id, event, essential=True)
+    await services.store.write(sessions.lock, call.session.id, event, essential=True)
 
 
 @API.route("POST", "/session/unlock", summary="Déverrouiller le poste (même utilisateur)", tags=("session",),
@@ -96,9 +96,9 @@ async def unlock_session(call: Call) -> SessionOut:
     assert call.session is not None
     body: UnlockRequest = call.body
     await _attempt(call, call.session.principal.login, body.password, body.otp, "session.unlock", call.session.id)
-    agent = agent_of(call.request)
+    services = services_of(call.request)
     token = call.request.cookies[SESSION_COOKIE]
-    fresh = await agent.store.read(sessions.find, token, now())
+    fresh = await services.store.read(sessions.find, token, now())
     if fresh is None:
         raise ApiError("session_expired")
     return session_out(call.request, fresh)
@@ -107,10 +107,10 @@ async def unlock_session(call: Call) -> SessionOut:
 @API.route("DELETE", "/session", summary="Se déconnecter", tags=("session",), status=204, allow_locked=True)
 async def delete_session(call: Call) -> web.Response:
     assert call.session is not None
-    agent = agent_of(call.request)
+    services = services_of(call.request)
     p = call.session.principal
     event = audit.AuditEvent(actor=p.login, role=p.role.value, action="logout", remote_addr=call.remote_addr)
-    await agent.store.write(sessions.close, call.session.id, event, essential=True)
+    await services.store.write(sessions.close, call.session.id, event, essential=True)
     response = web.Response(status=204)
     response.del_cookie(SESSION_COOKIE, path="/")
     return response

@@ -1,0 +1,85 @@
+"""The cart in the call: its cameras, the call it is in, and the technician's statistics."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+from agent.api.schemas.common import Strict
+
+
+class CameraOut(BaseModel):
+    id: str
+    label: str
+    available: bool
+    simulated: bool
+
+
+class CamerasOut(BaseModel):
+    active: str
+    cameras: list[CameraOut]
+    notice: str | None
+    video_off: bool
+
+
+class CameraChoice(Strict):
+    camera: str = Field(pattern="^(room|exam)$")
+
+
+class CallOut(BaseModel):
+    in_call: bool
+    room: str | None = None
+    dossier_id: str | None = None
+    closes_at: str | None = None
+    members: int = 0
+    camera: CamerasOut
+
+
+class UnattendedOut(BaseModel):
+    in_call: bool = Field(description="The cart answered a call by itself and its screen may show it")
+
+
+class ReceivedStats(BaseModel):
+    """What a participant's browser measures of the cart's video (agent/call/messages.py Stats)."""
+
+    fps: float | None = None
+    width: int | None = None
+    height: int | None = None
+    bitrate_kbps: float | None = None
+    packets_lost: int | None = None
+    packets_received: int | None = None
+    rtt_ms: float | None = None
+    jitter_ms: float | None = None
+    codec: str | None = None
+    candidate: str | None = Field(None, description="host, srflx or relay: how the participant's path goes")
+
+
+class SentStats(BaseModel):
+    """What the cart knows of its own sending to one participant (RTCP)."""
+
+    state: str = Field(description="The peer connection's state")
+    codec: str
+    bitrate_kbps: float | None = None
+    packets_sent: int | None = None
+    packets_lost: int | None = None
+    rtt_ms: float | None = None
+    fraction_lost: float | None = None
+    frames_sent: int | None = None
+    width: int | None = None
+    height: int | None = None
+
+
+class ParticipantStatsOut(BaseModel):
+    id: str
+    name: str
+    role: str
+    received: ReceivedStats
+    sent: SentStats | None = Field(None, description="None until the cart has a connection to this participant")
+
+
+class CallStatsOut(BaseModel):
+    """The technician's view of the call: each participant's path as the cart sends and as they receive."""
+
+    in_call: bool
+    room: str | None = None
+    participants: list[ParticipantStatsOut]
+    camera: CamerasOut

@@ -1,0 +1,50 @@
+"""Shared pieces: the strict base of request bodies, error bodies, health."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from agent.identity import contacts
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class FieldError(BaseModel):
+    field: str
+    message: str
+
+
+class DuplicateOut(BaseModel):
+    id: str
+    display_name: str
+    birth_date: str
+    sex: str
+    identity_status: str
+
+
+class ErrorBody(BaseModel):
+    error: str = Field(description="Stable machine-readable code, e.g. bad_credentials")
+    message: str = Field(description="Explanation in French, for the user")
+    fields: list[FieldError] | None = None
+    duplicates: list[DuplicateOut] | None = Field(None, description="likely_duplicate: the identities that may be this person")
+
+
+class Health(BaseModel):
+    status: Literal["ok"]
+    version: str
+    uptime_seconds: float
+    simulate: bool
+
+
+NAME_PATTERN = r"^[^\x00-\x1f<>]+$"
+
+
+class ContactIn(Strict):
+    """Someone who may be invited: an email and/or a mobile number, checked like a patient's."""
+
+    _email = field_validator("email", check_fields=False)(contacts.optional_email)
+    _mobile = field_validator("mobile", check_fields=False)(contacts.optional_mobile)

@@ -1,0 +1,203 @@
+"""Teleconsultation dossiers: the wizard's body, the dossier as read, its invitations and Visio SMS."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, Discriminator, Field, Tag, model_validator
+
+from agent.api.schemas.common import NAME_PATTERN, ContactIn, Strict
+from agent.api.schemas.documents import DocumentOut
+from agent.dossiers.dossier import DossierState
+
+
+class ConsentIn(Strict):
+    given: bool = Field(description="The resident (or their representative) agreed to the teleconsultation")
+    comment: str | None = Field(None, max_length=1000, description="Required when consent was not given: why the teleconsultation goes ahead")
+
+    @model_validator(mode="after")
+    def _justified(self) -> ConsentIn:
+        if not self.given and not (self.comment or "").strip():
+            raise ValueError("consentement non recueilli : un commentaire doit le justifier")
+        return self
+
+
+class CompanionIn(ContactIn):
+    name: str = Field(min_length=1, max_length=100, pattern=NAME_PATTERN)
+    first_name: str | None = Field(None, max_length=60, pattern=NAME_PATTERN)
+    remote: bool = Field(False, description="Joins from elsewhere (invited by link) rather than present at the cart")
+    email: str | None = Field(None, max_length=254)
+    mobile: str | None = Field(None, max_length=32)
+
+    @model_validator(mode="after")
+    def _reachable(self) -> CompanionIn:
+        if self.remote and not (self.email or self.mobile):
+            raise ValueError("un accompagnant à distance reçoit l'invitation : indiquez son e-mail ou son téléphone portable")
+        return self
+
+
+class AccompanimentIn(Strict):
+    kind: Literal["alone", "relative", "professional"] = Field(description="alone: the resident with the staff; relative; professional")
+    companion: CompanionIn | None = None
+
+    @model_validator(mode="after")
+    def _companion(self) -> AccompanimentIn:
+        if self.kind != "alone" and self.companion is None:
+            raise ValueError("indiquez au moins le nom de l'accompagnant")
+        if self.kind == "alone" and self.companion is not None:
+            raise ValueError("un résident seul n'a pas d'accompagnant")
+        return self
+
+
+class ParticipantIn(ContactIn):
+    """Another participant invited to a dossier's room, during the call or before it."""
+
+    role: Literal["relative", "professional"] = Field(description="A relative, or another health professional")
+    name: str = Field(min_length=1, max_length=100, pattern=NAME_PATTERN)
+    first_name: str | None = Field(None, max_length=60, pattern=NAME_PATTERN)
+    email: str | None = Field(None, max_length=254)
+    mobile: str | None = Field(None, max_length=32)
+
+    @model_validator(mode="after")
+    def _reachable(self) -> ParticipantIn:
+        if not (self.email or self.mobile):
+            raise ValueError("l'invitation part par e-mail ou SMS : indiquez l'un ou l'autre")
+        return self
+
+
+class SpecialistIn(ContactIn):
+    name: str = Field(min_length=1, max_length=100, pattern=NAME_PATTERN)
+    first_name: str | None = Field(None, max_length=60, pattern=NAME_PATTERN)
+    specialty: str = Field(min_length=1, max_length=80, pattern=NAME_PATTERN)
+    rpps: str | None = Field(None, pattern=r"^[0-9]{11}$", description="11-digit RPPS number")
+    email: str | None = Field(None, max_length=254)
+    mobile: str | None = Field(None, max_length=32)
+
+    @model_validator(mode="after")
+    def _reachable(self) -> SpecialistIn:
+        if not (self.email or self.mobile):
+            raise ValueError("le médecin requis reçoit toujours l'invitation : indiquez son e-mail ou son téléphone portable")
+        return self
+
+
+class DirectoryChoice(Strict):
+    directory_id: int = Field(ge=1, description="A professional of the local directory")
+
+
+class SlotIn(Strict):
+    start: AwareDatetime | None = Field(None, description="ISO 8601 with its offset, e.g. 2026-11-25T14:30:00+01:00")
+    duration_minutes: int = Field(30, ge=5, le=240)
+    now: bool = Field(False, description="An immediate teleconsultation: the room opens at once")
+
+    @model_validator(mode="after")
+    def _one_of(self) -> SlotIn:
+        if self.now == (self.start is not None):
+            raise ValueError("créneau : une date de début, ou « maintenant », l'un des deux")
+        return self
+
+
+class DossierCreate(Strict):
+    patient_id: str = Field(min_length=1, max_length=64)
+    consent: ConsentIn
+    accompaniment: AccompanimentIn
+    specialist: Annotated[
+        Annotated[SpecialistIn, Tag("manual")] | Annotated[DirectoryChoice, Tag("directory")],
+        Discriminator(lambda v: "directory" if isinstance(v, dict) and "directory_id" in v else "manual"),
+    ] = Field(description="Entered by hand, or {\"directory_id\"} from the local directory")
+    slot: SlotIn
+    reason: str | None = Field(None, max_length=500, description="Motif of the teleconsultation (also editable in the form)")
+
+
+class DeliveryOut(BaseModel):
+    channel: Literal["email", "sms"]
+    recipient: str
+    state: Literal["pending", "sent", "failed"]
+    attempts: int
+    last_error: str | None
+    sent_at: str | None
+
+
+class InvitationOut(BaseModel):
+    id: str
+    role: str
+    role_label: str
+    name: str | None
+    first_name: str | None
+    email: str | None
+    mobile: str | None
+    created_at: str
+    revoked_at: str | None
+    sends: int
+    link: str = Field(description="The participant's personal link (to read out on the phone if a message went astray)")
+    deliveries: list[DeliveryOut]
+
+
+class SpecialistDossierOut(BaseModel):
+    """A dossier as its specialist reads it through their link: without the participants' links."""
+
+    id: str
+    state: DossierState
+    state_label: str
+    patient: dict[str, Any]
+    reason: str | None
+    consent: dict[str, Any]
+    accompaniment: dict[str, Any]
+    specialist: dict[str, Any] | None
+    slot: dict[str, Any] | None
+    room: dict[str, Any] | None
+    fiche: dict[str, Any]
+    vitals: list[dict[str, Any]]
+    documents: list[DocumentOut]
+    created_at: str
+    created_by: str | None
+    updated_at: str
+
+
+class DossierOut(SpecialistDossierOut):
+    """A dossier as the staff see it: with its invitations."""
+
+    invitations: list[InvitationOut]
+
+
+class WizardDraft(Strict):
+    draft: dict[str, Any] | None = Field(description="Whatever the kiosk's wizard needs to resume; null drops it")
+
+
+class VisioIn(ContactIn):
+    mobile: str | None = Field(None, max_length=32)
+    email: str | None = Field(None, max_length=254)
+
+    @model_validator(mode="after")
+    def _reachable(self) -> VisioIn:
+        if not (self.email or self.mobile):
+            raise ValueError("indiquez un téléphone portable ou une adresse e-mail")
+        return self
+
+
+class VisioOut(BaseModel):
+    room: dict[str, Any]
+    invitation_id: str
+
+
+class TransitionIn(Strict):
+    to: DossierState
+
+
+class DossierSummaryOut(BaseModel):
+    id: str
+    patient_id: str
+    patient_name: str
+    patient_birth_date: str
+    patient_sex: str
+    state: DossierState
+    reason: str | None
+    specialist: str | None
+    specialty: str | None
+    slot_start: str | None
+    slot_minutes: int | None
+    updated_at: str
+
+
+class DossierList(BaseModel):
+    items: list[DossierSummaryOut]
+    total: int
