@@ -15,6 +15,8 @@ from agent.audit import Actor
 from agent.clock import utc_now_iso
 from agent.dossiers.dossier import DossierRefused, DossierState, transition
 from agent.links import patient_share
+from agent.store import outbox
+from agent.store.changes import ConsultationEndChange, Operation
 
 
 def end(db: Database, dossier_id: str, rating: int | None, comment: str | None, amount_cents: int | None,
@@ -27,6 +29,7 @@ def end(db: Database, dossier_id: str, rating: int | None, comment: str | None, 
     fields: dict[str, Any] = {"rating": rating, "rating_comment": comment, "amount_cents": amount_cents,
                               "ended_by": actor.login, "ended_at": utc_now_iso()}
     db["dossiers"].update(dossier_id, fields)
+    outbox.record(db, dossier_id, Operation.CREATE, ConsultationEndChange(dossier_id=dossier_id, **{k: v for k, v in fields.items() if k != "ended_by"}))
     detail = ", ".join(x for x in (f"note {rating}/5" if rating else None,
                                    f"{amount_cents / 100:.2f} €".replace(".", ",") if amount_cents is not None else None) if x)
     audit.append(db, actor.event("consultation.end", row[1], detail=detail or None))

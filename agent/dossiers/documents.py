@@ -15,6 +15,7 @@ from agent.clock import utc_now_iso
 from agent.dossiers.dossier import DossierRefused, DossierState
 from agent.dossiers.intake import Inspected
 from agent.store import outbox
+from agent.store.changes import DocumentChange, DocumentPatchChange, Operation
 
 KINDS = {
     "ordonnance": "Ordonnance", "compte_rendu": "Compte rendu", "photo": "Photo", "resultat": "Résultat d'examen",
@@ -40,8 +41,12 @@ def add(db: Database, dossier_id: str, blob: str, inspected: Inspected, size: in
     }
     db["documents"].insert(row)
     audit.append(db, actor.event("document.add", dossier["patient_id"], detail=f"{KINDS[kind]} « {name} »"))
-    outbox.record_change(db, "document", row["id"], "create", {k: v for k, v in row.items()})
+    outbox.record(db, row["id"], Operation.CREATE, _change(row))
     return out(row)
+
+
+def _change(row: dict[str, Any]) -> DocumentChange:
+    return DocumentChange(kind_of_document=row["kind"], **{k: row.get(k) for k in DocumentChange.model_fields if k != "kind_of_document"})
 
 
 _SHOWN = ("id", "name", "kind", "mime", "size", "pages", "width", "height", "added_by", "added_at", "signed_by", "signed_at")
@@ -75,6 +80,8 @@ def describe(db: Database, dossier_id: str, document_id: str, changes: dict[str,
     _open_dossier(db, dossier_id)
     row = _row(db, dossier_id, document_id)
     db["documents"].update(document_id, changes)
+    outbox.record(db, document_id, Operation.UPDATE, DocumentPatchChange(
+        **{("kind_of_document" if k == "kind" else k): v for k, v in changes.items()}))
     audit.append(db, actor.event("document.update", row["patient_id"], detail=f"« {row['name']} » : {', '.join(sorted(changes))}"))
     return out(_row(db, dossier_id, document_id))
 
@@ -85,6 +92,7 @@ def mark_signed(db: Database, dossier_id: str, document_id: str, new_blob: str, 
     db["documents"].update(document_id, {"blob": new_blob, "size": size, "original_blob": row["original_blob"] or row["blob"],
                                          "signed_by": signer, "signed_at": utc_now_iso()})
     audit.append(db, actor.event("document.sign", row["patient_id"], detail=f"« {row['name']} » signé par {signer}"))
+    outbox.record(db, document_id, Operation.SIGN, _change(_row(db, dossier_id, document_id)))
     return out(_row(db, dossier_id, document_id))
 
 

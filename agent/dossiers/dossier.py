@@ -24,6 +24,7 @@ from agent.links.invitation import ParticipantRole, Settings, Window
 from agent.notify import queue as deliveries
 from agent.refusal import Refused
 from agent.store import outbox
+from agent.store.changes import ConsentChange, DossierChange, DossierStateChange, Operation
 
 
 class DossierState(StrEnum):
@@ -142,6 +143,8 @@ def create(db: Database, new: NewDossier, actor: Actor, settings: Settings, now:
         "dossier_id": dossier_id, "patient_id": new.patient_id, "given": int(new.consent_given),
         "comment": new.consent_comment, "collected_by": actor.login, "collected_at": stamp,
     })
+    outbox.record(db, dossier_id, Operation.CREATE, ConsentChange(
+        dossier_id=dossier_id, patient_id=new.patient_id, given=new.consent_given, comment=new.consent_comment, collected_at=stamp))
     row = {
         "id": dossier_id, "patient_id": new.patient_id, "state": DossierState.SCHEDULED.value, "reason": new.reason,
         "specialist": directory.doctor_name(specialist["name"], specialist.get("first_name")), "specialty": specialist.get("specialty"),
@@ -149,6 +152,7 @@ def create(db: Database, new: NewDossier, actor: Actor, settings: Settings, now:
         "created_at": stamp, "updated_at": stamp, "created_by": actor.login,
     }
     db["dossiers"].insert(row)
+    outbox.record(db, dossier_id, Operation.CREATE, DossierChange(**{k: row[k] for k in DossierChange.model_fields}))
     room_id = invitation.create_room(db, window, actor, dossier_id)
     specialist_id = invitation.add_participant(db, room_id, ParticipantRole.SPECIALIST, specialist)
     db["dossiers"].update(dossier_id, {"specialist_id": specialist_id})
@@ -166,7 +170,6 @@ def create(db: Database, new: NewDossier, actor: Actor, settings: Settings, now:
     ])
     for participant_id in to_invite:
         invitation.send_invitation(db, invitation.invite(db, participant_id, actor), actor, settings, new.patient_id)
-    outbox.record_change(db, "dossier", dossier_id, "create", {k: v for k, v in row.items() if k != "created_by"})
     return load(db, dossier_id, settings)  # type: ignore[return-value]
 
 
@@ -252,7 +255,7 @@ def transition(db: Database, dossier_id: str, to: DossierState, actor: Actor) ->
         raise DossierRefused("bad_transition", current=STATE_LABELS[current], wanted=STATE_LABELS[to])
     db["dossiers"].update(dossier_id, {"state": to.value, "updated_at": utc_now_iso()})
     audit.append(db, actor.event("dossier.state", row[1], detail=f"télédossier n° {dossier_id[:8]} : {STATE_LABELS[current]} → {STATE_LABELS[to]}"))
-    outbox.record_change(db, "dossier", dossier_id, "state", {"state": to.value})
+    outbox.record(db, dossier_id, Operation.STATE, DossierStateChange(state=to.value))
     return to
 
 
@@ -264,6 +267,7 @@ def resend(db: Database, dossier_id: str, invitation_id: str, actor: Actor, sett
     db.execute("UPDATE deliveries SET state = 'failed', last_error = 'Remplacé par un nouvel envoi' "
                "WHERE ref_id = ? AND state = 'pending'", [invitation_id])
     invitation.send_invitation(db, invitation_id, actor, settings, row["patient_id"])
+    outbox.record(db, invitation_id, Operation.SEND, invitation.change_of(db, invitation_id))
 
 
 def invite_participant(db: Database, dossier_id: str, role: ParticipantRole, person: dict[str, Any], actor: Actor,

@@ -15,6 +15,7 @@ from agent.audit import Actor
 from agent.clock import utc_now_iso
 from agent.dossiers.dossier import DossierRefused, DossierState, transition
 from agent.store import outbox
+from agent.store.changes import FicheChange, Operation, SignatureChange, VitalChange
 
 NURSE_PART = ("reason", "history", "observations")
 # Who writes and signs the expert's part: the specialist through their link, or a doctor on the cart.
@@ -78,7 +79,7 @@ def update(db: Database, dossier_id: str, changes: dict[str, str | None], actor:
         raise DossierRefused("expert_part_only")
     db["dossiers"].update(dossier_id, {**changes, "updated_at": utc_now_iso()})
     audit.append(db, actor.event("fiche.update", row["patient_id"], detail=f"télédossier n° {dossier_id[:8]} : {', '.join(sorted(changes))}"))
-    outbox.record_change(db, "dossier", dossier_id, "fiche", changes)
+    outbox.record(db, dossier_id, Operation.UPDATE, FicheChange(**changes))
 
 
 def add_vital(db: Database, dossier_id: str, kind: str, value: str, measured_at: str, actor: Actor, source: str = "saisie") -> int:
@@ -88,7 +89,8 @@ def add_vital(db: Database, dossier_id: str, kind: str, value: str, measured_at:
              "source": source, "recorded_by": actor.login}
     vital_id = int(db["vitals"].insert(vital).last_pk)
     audit.append(db, actor.event("vital.add", row["patient_id"], detail=f"{VITALS[kind].label} {value} {VITALS[kind].unit}"))
-    outbox.record_change(db, "vital", str(vital_id), "create", vital)
+    outbox.record(db, str(vital_id), Operation.CREATE, VitalChange(
+        dossier_id=dossier_id, kind_of_vital=kind, value=value, unit=vital["unit"], measured_at=measured_at, source=source))
     return vital_id
 
 
@@ -105,6 +107,8 @@ def sign(db: Database, dossier_id: str, actor: Actor, signer_name: str) -> None:
         raise DossierRefused("expert_part_only")
     if not (row["expert_opinion"] or "").strip():
         raise DossierRefused("opinion_missing")
-    db["dossiers"].update(dossier_id, {"signed_by": signer_name, "signed_at": utc_now_iso()})
+    signed_at = utc_now_iso()
+    db["dossiers"].update(dossier_id, {"signed_by": signer_name, "signed_at": signed_at})
+    outbox.record(db, dossier_id, Operation.CREATE, SignatureChange(dossier_id=dossier_id, signed_by=signer_name, signed_at=signed_at))
     audit.append(db, actor.event("fiche.sign", row["patient_id"], detail=f"télédossier n° {dossier_id[:8]}"))
     transition(db, dossier_id, DossierState.CLOSED, actor)

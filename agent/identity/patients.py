@@ -21,6 +21,7 @@ from agent.audit import Actor
 from agent.clock import utc_now_iso
 from agent.identity.phonetic import key, normalise, search_columns
 from agent.store import outbox
+from agent.store.changes import Operation, PatientChange
 
 QUALIFIED = "QUAL"
 # Approaching search: a name this similar (0-100, rapidfuzz) or more is a candidate.
@@ -82,8 +83,8 @@ def _from_row(row: dict, match: float = 100.0) -> Identity:
     )
 
 
-def _outbox_payload(row: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in row.items() if k != "created_by" and not k.endswith(("_norm", "_phon"))}
+def _change(row: dict[str, Any]) -> PatientChange:
+    return PatientChange(**{k: row[k] for k in PatientChange.model_fields})
 
 
 def create(db: Database, new: NewIdentity, actor: Actor) -> Identity:
@@ -100,7 +101,7 @@ def create(db: Database, new: NewIdentity, actor: Actor) -> Identity:
     }
     db["patients"].insert(row)
     audit.append(db, actor.event("patient.create", row["id"]))
-    outbox.record_change(db, "patient", row["id"], "create", _outbox_payload(row))
+    outbox.record(db, row["id"], Operation.CREATE, _change(row))
     return _from_row(row)
 
 
@@ -158,7 +159,7 @@ def update(db: Database, patient_id: str, changes: dict[str, Any], actor: Actor)
     db["patients"].update(patient_id, values)
     audit.append(db, actor.event("patient.update", patient_id, detail=", ".join(sorted(changes))))
     updated = row | values
-    outbox.record_change(db, "patient", patient_id, "update", _outbox_payload(updated))
+    outbox.record(db, patient_id, Operation.UPDATE, _change(updated))
     return _from_row(updated)
 
 

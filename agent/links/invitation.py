@@ -27,6 +27,8 @@ from agent.audit import Actor
 from agent.clock import clock_time, iso, long_date, parse_iso, utc_now_iso
 from agent.notify import queue as deliveries
 from agent.refusal import Refused
+from agent.store import outbox
+from agent.store.changes import InvitationChange, Operation, ParticipantChange
 
 if TYPE_CHECKING:
     from agent.config import Config
@@ -148,7 +150,22 @@ def add_participant(db: Database, room_id: str, role: ParticipantRole, person: d
         "room_id": room_id, "role": role.value, "remote": int(remote), "created_at": utc_now_iso(),
         **{k: person.get(k) for k in ("name", "first_name", "specialty", "rpps", "email", "mobile", "directory_id")},
     }
-    return int(db["participants"].insert(row).last_pk)
+    participant_id = int(db["participants"].insert(row).last_pk)
+    outbox.record(db, str(participant_id), Operation.CREATE, ParticipantChange(
+        room_id=room_id, dossier_id=_dossier_of(db, room_id), remote=remote,
+        **{k: row[k] for k in ("role", "name", "first_name", "specialty", "rpps")}))
+    return participant_id
+
+
+def _dossier_of(db: Database, room_id: str) -> str | None:
+    return db["rooms"].get(room_id)["dossier_id"]
+
+
+def change_of(db: Database, invitation_id: str) -> InvitationChange:
+    """The invitation as the regional server learns it (created, sent again, revoked)."""
+    row = db["invitations"].get(invitation_id)
+    return InvitationChange(participant_id=row["participant_id"], room_id=row["room_id"], dossier_id=_dossier_of(db, row["room_id"]),
+                            at=utc_now_iso())
 
 
 def invite(db: Database, participant_id: int, actor: Actor) -> str:
@@ -159,6 +176,7 @@ def invite(db: Database, participant_id: int, actor: Actor) -> str:
         "id": invitation_id, "participant_id": participant_id, "room_id": room_id, "created_at": utc_now_iso(),
         "created_by": actor.login,
     })
+    outbox.record(db, invitation_id, Operation.CREATE, change_of(db, invitation_id))
     return invitation_id
 
 
@@ -167,6 +185,7 @@ def revoke(db: Database, invitation_id: str, actor: Actor) -> bool:
     if row["revoked_at"]:
         return False
     db["invitations"].update(invitation_id, {"revoked_at": utc_now_iso(), "revoked_by": actor.login})
+    outbox.record(db, invitation_id, Operation.REVOKE, change_of(db, invitation_id))
     return True
 
 

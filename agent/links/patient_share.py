@@ -20,6 +20,8 @@ from agent.dossiers.dossier import DossierRefused
 from agent.notify import masked
 from agent.notify import queue as deliveries
 from agent.refusal import Refused
+from agent.store import outbox
+from agent.store.changes import Operation, PatientShareChange
 
 
 class ShareRefused(Refused):
@@ -49,9 +51,13 @@ def share(db: Database, dossier_id: str, document_id: str, email: str | None, mo
         raise ShareRefused("patient_unreachable")
     token = secrets.token_urlsafe(18)
     expires = now + timedelta(days=days)
-    db["patient_shares"].insert({"id": link_codes.token_digest(token), "document_id": document_id, "dossier_id": dossier_id, "email": email,
+    share_id = link_codes.token_digest(token)
+    db["patient_shares"].insert({"id": share_id, "document_id": document_id, "dossier_id": dossier_id, "email": email,
                                  "mobile": mobile, "created_by": actor.login, "created_at": utc_now_iso(),
                                  "expires_at": expires.timestamp()})
+    outbox.record(db, share_id, Operation.CREATE, PatientShareChange(
+        dossier_id=dossier_id, document_id=document_id, to_email=bool(email), to_mobile=bool(mobile),
+        expires_at=expires.isoformat(timespec="seconds")))
     until = f"{long_date(expires, zone)} à {clock_time(expires, zone)}"
     text = (f"Bonjour,\n\n{establishment} a déposé un document à votre intention après votre téléconsultation.\n\n"
             f"Pour le télécharger, ouvrez ce lien :\n\n{public_url.rstrip('/')}/d/{token}\n\n"

@@ -12,6 +12,7 @@ import pytest
 from agent.identity import patients
 from agent.identity.ins import key_of
 from agent.store import outbox, transaction
+from agent.store.changes import DossierStateChange, Operation
 from agent.store.database import DATABASE_NAME, connect
 from tests.live import LiveAgent
 
@@ -71,7 +72,7 @@ def test_outbox_entry_outside_a_transaction_is_refused(tmp_path: Path) -> None:
     db = connect(tmp_path / DATABASE_NAME)
     try:
         with pytest.raises(AssertionError):
-            outbox.record_change(db, "patient", "x", "create", {})
+            outbox.record(db, "x", Operation.CREATE, DossierStateChange(state="scheduled"))
         assert outbox.pending_count(db) == 0
     finally:
         db.close()
