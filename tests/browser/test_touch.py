@@ -1,6 +1,6 @@
 """The cart is used standing, at arm's length, sometimes with gloves, and often offline: touch
-targets of 48 px at least, body text of 18 px at least, no sideways scrolling at 1280x800, and
-nothing fetched from anywhere but the cart itself."""
+targets of 56 px at least each way (docs/architecture.md), body text of 18 px at least, no
+sideways scrolling at 1280x800, and nothing fetched from anywhere but the cart itself."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from tests.live import LiveAgent
 
 pytestmark = pytest.mark.browser
 
-MIN_TOUCH = 48
+MIN_TOUCH = 56
 MIN_FONT = 18
 
 
@@ -27,8 +27,12 @@ def check_screen(page: Page, screen: str) -> None:
         target = targets.nth(i)
         box = target.bounding_box()
         assert box is not None
-        if box["height"] < MIN_TOUCH:
-            small.append(f"{target.evaluate('e => e.outerHTML.slice(0, 120)')} is {box['height']:.0f} px high")
+        # A radio button or a checkbox is drawn narrower than a finger: its label is what is tapped.
+        label = target.evaluate("""e => ["radio", "checkbox"].includes(e.type) && e.closest("label")
+            ? e.closest("label").getBoundingClientRect().width : null""")
+        width = box["width"] if label is None else label
+        if box["height"] < MIN_TOUCH or width < MIN_TOUCH:
+            small.append(f"{target.evaluate('e => e.outerHTML.slice(0, 120)')} is {width:.0f}x{box['height']:.0f} px")
     assert not small, f"{screen}: touch targets under {MIN_TOUCH} px:\n" + "\n".join(small)
 
     # A label wider than its button spills over the border or under the next button.

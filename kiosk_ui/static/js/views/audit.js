@@ -9,18 +9,13 @@ export function auditView() {
   const more = h("button", { class: "button secondary", type: "button", hidden: true }, T.older);
   const emptyNote = h("p", { class: "empty", hidden: true }, T.auditEmpty);
   let oldest = null;
-
-  const form = h("form", { class: "form-row card", role: "search" },
-    field({ id: "filter-patient", label: T.filterPatient, autocomplete: "off", spellcheck: "false" }),
-    field({ id: "filter-actor", label: T.filterActor, autocomplete: "off", autocapitalize: "none", spellcheck: "false" }),
-    h("button", { class: "button primary", type: "submit" }, T.filter),
-    h("button", { class: "button secondary", type: "button", onclick: () => setFilters("", "") }, T.clearFilters),
-  );
+  const form = filterForm(() => setFilters("", ""));
   form.addEventListener("submit", (event) => {
     event.preventDefault();
     setFilters(form["filter-patient"].value.trim(), form["filter-actor"].value.trim());
   });
 
+  // Tapping a user or a patient in the table filters on it, as typing it in the form would.
   function setFilters(patient, actor) {
     filters.patient_id = patient;
     filters.actor = actor;
@@ -29,20 +24,7 @@ export function auditView() {
     load(false);
   }
 
-  function row(r) {
-    return h("tr", { "data-seq": r.seq },
-      h("td", {}, frStamp(r.at)),
-      h("td", {}, h("button", { class: "linkish", type: "button", onclick: () => setFilters("", r.actor) }, r.actor),
-        r.role_label ? h("div", { class: "hint" }, r.role_label) : null),
-      h("td", {}, T.actions[r.action] || r.action, r.detail ? h("div", { class: "hint" }, r.detail) : null),
-      h("td", {}, r.patient_id
-        ? h("button", { class: "linkish mono", type: "button", onclick: () => setFilters(r.patient_id, "") }, r.patient_id.slice(0, 8))
-        : "—"),
-      h("td", { class: "mono" }, r.remote_addr || "—"),
-      h("td", {}, h("span", { class: `badge outcome-${r.outcome}` }, T.outcomes[r.outcome] || r.outcome)),
-    );
-  }
-
+  // append: "Plus anciens" adds the 50 records before the oldest shown.
   async function load(append) {
     const params = new URLSearchParams({ limit: "50" });
     if (filters.patient_id) params.set("patient_id", filters.patient_id);
@@ -51,7 +33,7 @@ export function auditView() {
     try {
       const { items } = await api("GET", `/audit?${params}`);
       if (!append) tbody.replaceChildren();
-      tbody.append(...items.map(row));
+      tbody.append(...items.map((r) => auditRow(r, setFilters)));
       oldest = items.length ? items[items.length - 1].seq : oldest;
       more.hidden = items.length < 50;
       emptyNote.hidden = tbody.children.length > 0;
@@ -67,4 +49,27 @@ export function auditView() {
     title: T.auditTitle, lead: T.auditLead, form, tbody, after: { note: emptyNote, more },
     headers: [c.at, c.actor, c.action, c.patient, c.from, c.outcome],
   });
+}
+
+function filterForm(onClear) {
+  return h("form", { class: "form-row card", role: "search" },
+    field({ id: "filter-patient", label: T.filterPatient, autocomplete: "off", spellcheck: "false" }),
+    field({ id: "filter-actor", label: T.filterActor, autocomplete: "off", autocapitalize: "none", spellcheck: "false" }),
+    h("button", { class: "button primary", type: "submit" }, T.filter),
+    h("button", { class: "button secondary", type: "button", onclick: onClear }, T.clearFilters),
+  );
+}
+
+function auditRow(r, setFilters) {
+  return h("tr", { "data-seq": r.seq },
+    h("td", {}, frStamp(r.at)),
+    h("td", {}, h("button", { class: "linkish", type: "button", onclick: () => setFilters("", r.actor) }, r.actor),
+      r.role_label ? h("div", { class: "hint" }, r.role_label) : null),
+    h("td", {}, T.actions[r.action] || r.action, r.detail ? h("div", { class: "hint" }, r.detail) : null),
+    h("td", {}, r.patient_id
+      ? h("button", { class: "linkish mono", type: "button", onclick: () => setFilters(r.patient_id, "") }, r.patient_id.slice(0, 8))
+      : "—"),
+    h("td", { class: "mono" }, r.remote_addr || "—"),
+    h("td", {}, h("span", { class: `badge outcome-${r.outcome}` }, T.outcomes[r.outcome] || r.outcome)),
+  );
 }

@@ -38,69 +38,108 @@ export function callView({ param, onEnded, onBack }) {
     const grid = h("div", { class: "remote-grid" });
     const waiting = h("p", { class: "waiting" }, "En attente des participants : ils rejoignent la salle avec le lien reçu.");
     const preview = h("img", { class: "preview", alt: "Ce que voit le médecin", src: "/api/v1/cameras/preview" });
-    const cameras = h("div", { class: "camera-switch", role: "group", "aria-label": "Caméra" });
-    const notice = h("p", { class: "camera-notice", hidden: true });
-    const renderCameras = (state) => {
-      cameras.replaceChildren(...state.cameras.map((c) => h("button", {
-        class: `button ${c.id === state.active ? "primary" : "secondary"}`, type: "button", "data-camera": c.id,
-        "aria-pressed": String(c.id === state.active), disabled: !c.available,
-        onclick: async () => {
-          try { renderCameras(await api("PUT", "/cameras/active", { camera: c.id })); } catch (error) { reportError(error); }
-        },
-      }, c.available ? c.label : `${c.label} (débranchée)`)));
-      notice.textContent = state.notice || "";
-      notice.hidden = !state.notice;
-    };
-    renderCameras(call.camera);
-    const snapshot = h("button", { id: "snapshot", class: "button secondary", type: "button", onclick: async () => {
-      snapshot.disabled = true;
-      try {
-        const doc = await api("POST", "/call/snapshot");
-        toast(`Photo ajoutée au télédossier (${doc.width} × ${doc.height}).`);
-      } catch (error) { reportError(error); } finally { snapshot.disabled = false; }
-    } }, "Prendre une photo");
-    document.body.classList.add("has-call");
-    // Leaving this screen (another page of the kiosk) leaves the cart in the call: only this
-    // screen's connection closes; "Entrer en salle" brings it back.
-    const detach = () => { release(); room.leave(); document.body.classList.remove("has-call"); window.removeEventListener("hashchange", away); };
-    const away = () => { if (!location.hash.startsWith(`#/appel/${param}`)) detach(); };
-    window.addEventListener("hashchange", away);
-    const finish = () => { detach(); onEnded(); };
-    const leave = h("button", { id: "leave", class: "button danger", type: "button", onclick: async () => {
-      leave.disabled = true;
-      try { await api("DELETE", `${base}/call`); } catch (error) { reportError(error); }
-      finish();
-    } }, "Quitter la salle");
+    const cameras = cameraSwitch(call.camera);
+    const snapshot = snapshotButton();
+    const finish = holdCallScreen({ param, room, release, onEnded });
+    const leave = leaveButton(base, finish);
     const connection = h("p", { class: "connection", hidden: true }, "Connexion au chariot perdue : reconnexion…");
     const mute = toggle({ id: "mute", on: "Activer le micro du chariot", off: "Couper le micro du chariot", onChange: (v) => room.setState({ muted: v }) });
     const videoOff = toggle({ id: "video", on: "Activer la caméra", off: "Couper la caméra", onChange: (v) => room.setState({ video_off: v }) });
     root.replaceChildren(
       h("div", { class: "stage" }, grid, waiting, connection),
       h("aside", { class: "side" },
-        h("section", { class: "card own-view" }, h("h2", {}, "Ce que voit le médecin"), preview, notice, cameras, id ? snapshot : null),
-        tabs([
-          { id: "chat", label: "Discussion", panel: chatPanel(room) },
-          { id: "members", label: "Participants", panel: participantsPanel(room, { canModerate: () => true }) },
-          id ? { id: "invite", label: "Inviter", panel: invitePanel(id) } : null,
-        ].filter(Boolean))),
+        h("section", { class: "card own-view" }, h("h2", {}, "Ce que voit le médecin"), preview, cameras.notice, cameras.el, id ? snapshot : null),
+        sidePanels(room, id)),
       h("div", { class: "controls" }, mute, videoOff, leave));
-    room.addEventListener("welcome", ({ detail }) => {
-      const cart = detail.members.find((m) => m.id === "cart");
-      if (!cart) return;
-      mute.set(cart.muted);
-      videoOff.set(cart.video_off);
-      Object.assign(room.state, { muted: cart.muted, video_off: cart.video_off });
-    });
-
+    followCartState(room, mute, videoOff);
     peerTiles(room, grid, { onCount: (n) => { waiting.hidden = n > 0; } });
-    room.addEventListener("members", ({ detail }) => { if (detail.joined) toast(`${detail.joined.name} a rejoint la salle.`); });
-    room.addEventListener("camera", ({ detail }) => { renderCameras(detail); if (detail.notice) toast(detail.notice); });
-    room.addEventListener("connection", ({ detail }) => { connection.hidden = detail.up; });
-    room.addEventListener("error", ({ detail }) => toast(detail.text, "error"));
-    room.addEventListener("unmute_request", ({ detail }) => toast(`${detail.name} demande d'activer le micro du chariot.`));
-    room.addEventListener("end", ({ detail }) => { toast(detail.text); finish(); });
+    announceRoomEvents(room, { cameras, connection, finish });
     room.connect();
   }
+}
+
+// The cameras as buttons, the active one pressed, an unplugged one greyed; `notice` says why the
+// picture changed by itself. `render(state)` shows a state the agent sent.
+function cameraSwitch(initial) {
+  const el = h("div", { class: "camera-switch", role: "group", "aria-label": "Caméra" });
+  const notice = h("p", { class: "camera-notice", hidden: true });
+  const render = (state) => {
+    el.replaceChildren(...state.cameras.map((c) => h("button", {
+      class: `button ${c.id === state.active ? "primary" : "secondary"}`, type: "button", "data-camera": c.id,
+      "aria-pressed": String(c.id === state.active), disabled: !c.available,
+      onclick: async () => {
+        try { render(await api("PUT", "/cameras/active", { camera: c.id })); } catch (error) { reportError(error); }
+      },
+    }, c.available ? c.label : `${c.label} (débranchée)`)));
+    notice.textContent = state.notice || "";
+    notice.hidden = !state.notice;
+  };
+  render(initial);
+  return { el, notice, render };
+}
+
+// "Prendre une photo": a still of the active camera into the dossier, one at a time.
+function snapshotButton() {
+  const snapshot = h("button", { id: "snapshot", class: "button secondary", type: "button", onclick: async () => {
+    snapshot.disabled = true;
+    try {
+      const doc = await api("POST", "/call/snapshot");
+      toast(`Photo ajoutée au télédossier (${doc.width} × ${doc.height}).`);
+    } catch (error) { reportError(error); } finally { snapshot.disabled = false; }
+  } }, "Prendre une photo");
+  return snapshot;
+}
+
+// Leaving this screen (another page of the kiosk) leaves the cart in the call: only this
+// screen's connection closes; "Entrer en salle" brings it back. Returns what ends the screen
+// when the call itself ends.
+function holdCallScreen({ param, room, release, onEnded }) {
+  document.body.classList.add("has-call");
+  const detach = () => { release(); room.leave(); document.body.classList.remove("has-call"); window.removeEventListener("hashchange", away); };
+  const away = () => { if (!location.hash.startsWith(`#/appel/${param}`)) detach(); };
+  window.addEventListener("hashchange", away);
+  return () => { detach(); onEnded(); };
+}
+
+// "Quitter la salle": the cart leaves the call for good (the agent is told first).
+function leaveButton(base, finish) {
+  const leave = h("button", { id: "leave", class: "button danger", type: "button", onclick: async () => {
+    leave.disabled = true;
+    try { await api("DELETE", `${base}/call`); } catch (error) { reportError(error); }
+    finish();
+  } }, "Quitter la salle");
+  return leave;
+}
+
+// The chat, the participants and, for a dossier's call, the invitation form, behind tabs.
+function sidePanels(room, dossierId) {
+  return tabs([
+    { id: "chat", label: "Discussion", panel: chatPanel(room) },
+    { id: "members", label: "Participants", panel: participantsPanel(room, { canModerate: () => true }) },
+    dossierId ? { id: "invite", label: "Inviter", panel: invitePanel(dossierId) } : null,
+  ].filter(Boolean));
+}
+
+// Back in a call the cart was already in, its buttons show whether it is muted or its video off.
+function followCartState(room, mute, videoOff) {
+  room.addEventListener("welcome", ({ detail }) => {
+    const cart = detail.members.find((m) => m.id === "cart");
+    if (!cart) return;
+    mute.set(cart.muted);
+    videoOff.set(cart.video_off);
+    Object.assign(room.state, { muted: cart.muted, video_off: cart.video_off });
+  });
+}
+
+// What happens in the room, said on the screen: arrivals, camera changes, a lost connection,
+// errors, requests to unmute, and the end of the call.
+function announceRoomEvents(room, { cameras, connection, finish }) {
+  room.addEventListener("members", ({ detail }) => { if (detail.joined) toast(`${detail.joined.name} a rejoint la salle.`); });
+  room.addEventListener("camera", ({ detail }) => { cameras.render(detail); if (detail.notice) toast(detail.notice); });
+  room.addEventListener("connection", ({ detail }) => { connection.hidden = detail.up; });
+  room.addEventListener("error", ({ detail }) => toast(detail.text, "error"));
+  room.addEventListener("unmute_request", ({ detail }) => toast(`${detail.name} demande d'activer le micro du chariot.`));
+  room.addEventListener("end", ({ detail }) => { toast(detail.text); finish(); });
 }
 
 // Invite one more participant by link during the call (a relative, another professional).

@@ -101,7 +101,7 @@ export function dossierView({ id, session, onBack, onEnd, onCall }) {
     const leaving = d.invitations.some((inv) => !inv.revoked_at && inv.deliveries.some((x) => x.state === "pending"));
     if (!background) followed = 0;
     if (leaving && followed < FOLLOW_MS.length) follow = setTimeout(() => load({ background: true }), FOLLOW_MS[followed++]);
-    const invitations = invitationsCard(d);
+    const invitations = invitationsCard(d, () => load({ partial: true }));
     // A refresh for the delivery states replaces the invitations only: what the nurse is typing
     // in the form stays where it is.
     if ((background || partial) && shown) {
@@ -114,48 +114,18 @@ export function dossierView({ id, session, onBack, onEnd, onCall }) {
   }
 
   let shown = null;
-
-  function invitationsCard(d) {
-    return h("section", { class: "card" },
-      h("div", { class: "invitations-head" },
-        h("h2", {}, D().invitations),
-        h("button", { class: "button secondary", type: "button", onclick: () => load({ partial: true }) }, icon("refresh"), T.refresh)),
-      d.invitations.length ? h("ul", { class: "invitations" }, d.invitations.map((inv) => invitationCard(d, inv, () => load({ partial: true }))))
-        : h("p", { class: "hint" }, D().noInvitation));
-  }
-
   let opening = null;
 
   function render(d, invitations) {
     // When the room opens, "Entrer en salle" appears by itself (one read of the dossier then).
     clearTimeout(opening);
     if (roomLater(d)) opening = setTimeout(() => { if (root.isConnected) load(); }, Date.parse(d.room.opens_at) - Date.now() + 1000);
-    const p = d.patient;
-    const companion = d.accompaniment.companion;
-    const room = d.room ? roomWindow(d.room) : null;
     const changed = (fresh) => { if (fresh.state !== d.state) load(); };
     root.replaceChildren(
-      h("div", { class: "dossier-head" },
-        h("button", { class: "button secondary", type: "button", onclick: onBack }, D().back),
-        h("div", {},
-          h("h1", {}, p.display_name),
-          h("p", { class: "hint" }, `${T.bornOn(p.sex, frDate(p.birth_date), ageOn(p.birth_date))} · ${D().number(d.id.slice(0, 8))}`)),
-        roomOpen(d) ? h("button", { id: "enter-room", class: "button primary", type: "button", onclick: onCall }, D().enterRoom)
-          : roomLater(d) ? h("span", { class: "hint room-later" }, D().roomOpensAt(frTime(new Date(d.room.opens_at)))) : null,
-        d.state === "in_progress" ? h("button", { class: "button secondary", type: "button", onclick: onEnd }, D().end) : null,
-        h("span", { class: `badge state-${d.state}` }, T.states[d.state] || d.state_label)),
+      dossierHead(d, { onBack, onCall, onEnd }),
       h("div", { class: "dossier-grid" },
         h("div", { class: "dossier-column" },
-          h("section", { class: "card" },
-            h("h2", {}, D().consultation),
-            h("dl", { class: "facts" },
-              ...fact(D().slot, d.slot ? keep(`${frWhen(d.slot.start)} · ${T.minutes(d.slot.duration_minutes)}`) : null),
-              ...fact(D().room, room),
-              ...fact(D().specialist, d.specialist ? T.withSpecialist(d.specialist.display_name || d.specialist.name, d.specialist.specialty) : null),
-              ...fact(D().accompaniment, T.wizard.kinds[d.accompaniment.kind].title
-                + (companion ? ` : ${[companion.name.toUpperCase(), companion.first_name].filter(Boolean).join(" ")} (${companion.remote ? D().remote : D().present})` : "")),
-              ...fact(D().consent, d.consent.given ? D().consentGiven(d.consent.collected_by_name || d.consent.collected_by, frStamp(d.consent.collected_at))
-                : D().consentRefused(d.consent.comment, d.consent.collected_by_name || d.consent.collected_by)))),
+          consultationCard(d),
           ficheCard({ dossier: d, session, onChanged: changed })),
         h("div", { class: "dossier-column" },
           invitations,
@@ -164,4 +134,44 @@ export function dossierView({ id, session, onBack, onEnd, onCall }) {
   }
   load();
   return root;
+}
+
+// "Actualiser" and the invitations; `reload` reads them again.
+function invitationsCard(d, reload) {
+  return h("section", { class: "card" },
+    h("div", { class: "invitations-head" },
+      h("h2", {}, D().invitations),
+      h("button", { class: "button secondary", type: "button", onclick: reload }, icon("refresh"), T.refresh)),
+    d.invitations.length ? h("ul", { class: "invitations" }, d.invitations.map((inv) => invitationCard(d, inv, reload)))
+      : h("p", { class: "hint" }, D().noInvitation));
+}
+
+// "Retour", who the resident is, "Entrer en salle" (or when the room opens), "Terminer", the state.
+function dossierHead(d, { onBack, onCall, onEnd }) {
+  const p = d.patient;
+  return h("div", { class: "dossier-head" },
+    h("button", { class: "button secondary", type: "button", onclick: onBack }, D().back),
+    h("div", {},
+      h("h1", {}, p.display_name),
+      h("p", { class: "hint" }, `${T.bornOn(p.sex, frDate(p.birth_date), ageOn(p.birth_date))} · ${D().number(d.id.slice(0, 8))}`)),
+    roomOpen(d) ? h("button", { id: "enter-room", class: "button primary", type: "button", onclick: onCall }, D().enterRoom)
+      : roomLater(d) ? h("span", { class: "hint room-later" }, D().roomOpensAt(frTime(new Date(d.room.opens_at)))) : null,
+    d.state === "in_progress" ? h("button", { class: "button secondary", type: "button", onclick: onEnd }, D().end) : null,
+    h("span", { class: `badge state-${d.state}` }, T.states[d.state] || d.state_label));
+}
+
+// The consultation's facts: slot, room, doctor, accompaniment, consent.
+function consultationCard(d) {
+  const companion = d.accompaniment.companion;
+  const room = d.room ? roomWindow(d.room) : null;
+  return h("section", { class: "card" },
+    h("h2", {}, D().consultation),
+    h("dl", { class: "facts" },
+      ...fact(D().slot, d.slot ? keep(`${frWhen(d.slot.start)} · ${T.minutes(d.slot.duration_minutes)}`) : null),
+      ...fact(D().room, room),
+      ...fact(D().specialist, d.specialist ? T.withSpecialist(d.specialist.display_name || d.specialist.name, d.specialist.specialty) : null),
+      ...fact(D().accompaniment, T.wizard.kinds[d.accompaniment.kind].title
+        + (companion ? ` : ${[companion.name.toUpperCase(), companion.first_name].filter(Boolean).join(" ")} (${companion.remote ? D().remote : D().present})` : "")),
+      ...fact(D().consent, d.consent.given ? D().consentGiven(d.consent.collected_by_name || d.consent.collected_by, frStamp(d.consent.collected_at))
+        : D().consentRefused(d.consent.comment, d.consent.collected_by_name || d.consent.collected_by))));
 }

@@ -14,9 +14,44 @@ export function identityForm({ values, onChange, onCancel, onCreated, onPickExis
   v.sex = v.sex || "";
   const alert = h("div", { class: "alert", role: "alert", hidden: true });
   const duplicates = h("div", { class: "duplicates", hidden: true });
+  const { input, radios } = fieldMakers(v, alert, onChange);
+  const place = birthplaceFields(input, v);
+  const birthDate = birthDateField(input, v);
+  const form = identityLayout({ v, onChange, onCancel, alert, duplicates, input, radios, birthDate, place });
 
+  async function submit(confirmDuplicate) {
+    alert.hidden = true;
+    const empty = markMissing(form, v);
+    if (empty.length) {  // said in the nurse's words, before asking the agent
+      say(alert, F().missing(empty.map((key) => F().required[key])));
+      return;
+    }
+    try {
+      onCreated(await api("POST", "/patients", identityBody(v, confirmDuplicate)));
+    } catch (error) {
+      if (error.code === "likely_duplicate") return showDuplicates(error);
+      if (error.status === 401 || error.code === "session_locked") return;
+      say(alert, error.message);
+    }
+  }
+
+  // The 409 names the look-alikes; should it not (an older agent), a phonetic search finds them again.
+  async function showDuplicates(error) {
+    const people = error.duplicates?.length ? error.duplicates : await searchLookAlikes(v);
+    duplicates.replaceChildren(...duplicatesContent(people, onPickExisting, () => submit(true)));
+    duplicates.hidden = false;
+    duplicates.scrollIntoView({ block: "nearest" });
+  }
+
+  form.addEventListener("submit", (event) => { event.preventDefault(); submit(false); });
+  return form;
+}
+
+// The form's inputs and radio groups: every edit lands in `v`, hides the alert (what it said is
+// being corrected) and tells the wizard, which saves the draft.
+function fieldMakers(v, alert, onChange) {
   const edited = (target) => {
-    alert.hidden = true;  // what it said is being corrected
+    alert.hidden = true;
     target.removeAttribute("aria-invalid");
     onChange();
   };
@@ -30,14 +65,21 @@ export function identityForm({ values, onChange, onCancel, onCreated, onPickExis
       h("input", { type: "radio", name: `new-${key}`, value, checked: v[key] === value,
         onchange: (e) => { v[key] = value; edited(e.target.closest("fieldset")); if (onpick) onpick(value); } }),
       label)));
+  return { input, radios };
+}
 
+// The INSEE code for a birth in France, the country for one abroad, neither when it is unknown.
+function birthplaceFields(input, v) {
   const insee = input("birth_insee", { label: F().birthInsee, hint: F().birthInseeHint, inputmode: "numeric", maxlength: 5 });
   const country = input("birth_country", { label: F().birthCountry });
   const showPlace = (place) => { insee.hidden = place !== "france"; country.hidden = place !== "abroad"; };
   showPlace(v.birthplace);
+  return { insee, country, showPlace };
+}
 
-  // The birth date in words under its field: "04/05/1937" reads as 4 May or 5 April depending on
-  // the browser's locale, "5 avril 1937 (89 ans)" only one way.
+// The birth date in words under its field: "04/05/1937" reads as 4 May or 5 April depending on
+// the browser's locale, "5 avril 1937 (89 ans)" only one way.
+function birthDateField(input, v) {
   const birthDate = input("birth_date", { label: F().birthDate, type: "date", required: true, max: new Date().toISOString().slice(0, 10) });
   const bornSaid = h("span", { class: "said", role: "status" });
   const sayBorn = () => {
@@ -47,74 +89,11 @@ export function identityForm({ values, onChange, onCancel, onCreated, onPickExis
   birthDate.append(bornSaid);
   birthDate.querySelector("input").addEventListener("input", sayBorn);
   sayBorn();
+  return birthDate;
+}
 
-  function missing() {
-    const empty = REQUIRED.filter((key) => !String(v[key] || "").trim());
-    for (const key of empty) {
-      const target = key === "sex" ? form.querySelector("fieldset.sex") : form.querySelector(`#new-${key}`);
-      target?.setAttribute("aria-invalid", "true");
-    }
-    return empty;
-  }
-
-  function body(confirmDuplicate) {
-    const firstNames = [v.first_name, ...(v.other_first_names || "").split(/[,;]/)].map((s) => (s || "").trim()).filter(Boolean);
-    const nz = (s) => (s || "").trim() || null;
-    return {
-      birth_name: (v.birth_name || "").trim(), used_name: nz(v.used_name), first_names: firstNames,
-      birth_date: v.birth_date || null, sex: v.sex || null,
-      birth_insee: v.birthplace === "france" ? nz(v.birth_insee) : null,
-      birth_country: v.birthplace === "abroad" ? nz(v.birth_country) : null,
-      ins: nz(v.ins), email: nz(v.email), mobile: nz(v.mobile),
-      // Checked against an identity document: "validée"; otherwise "provisoire". Récupérée and
-      // qualifiée need the INSi teleservice, which the cart does not call (yet).
-      identity_status: v.document_checked ? "VALI" : "PROV",
-      confirm_duplicate: confirmDuplicate,
-    };
-  }
-
-  async function submit(confirmDuplicate) {
-    alert.hidden = true;
-    const empty = missing();
-    if (empty.length) {  // said in the nurse's words, before asking the agent
-      alert.textContent = F().missing(empty.map((key) => F().required[key]));
-      alert.hidden = false;
-      alert.scrollIntoView({ block: "nearest" });
-      return;
-    }
-    try {
-      onCreated(await api("POST", "/patients", body(confirmDuplicate)));
-    } catch (error) {
-      if (error.code === "likely_duplicate") return showDuplicates(error);
-      if (error.status === 401 || error.code === "session_locked") return;
-      alert.textContent = error.message;
-      alert.hidden = false;
-      alert.scrollIntoView({ block: "nearest" });
-    }
-  }
-
-  // The 409 names the look-alikes; should it not (an older agent), a phonetic search on the names
-  // and birth date finds them again.
-  async function showDuplicates(error) {
-    let people = error.duplicates?.length ? error.duplicates : null;
-    if (!people) {
-      const params = new URLSearchParams({ name: (v.birth_name || "").trim(), birth_date: v.birth_date, mode: "phonetic" });
-      if ((v.first_name || "").trim()) params.set("first_name", v.first_name.trim());
-      people = (await api("GET", `/patients?${params}`).catch(() => ({ items: [] }))).items;
-    }
-    duplicates.replaceChildren(
-      h("p", { class: "title" }, people.length ? F().duplicateTitle : F().duplicateSearchFailed),
-      people.length ? h("ul", { class: "list" }, people.map((p) => h("li", { class: "row duplicate" },
-        h("span", { class: "who" }, p.display_name,
-          h("span", { class: "meta" }, T.bornOn(p.sex, frDate(p.birth_date), ageOn(p.birth_date)))),
-        p.identity_status ? h("span", { class: `badge status-${p.identity_status}` }, T.identityStatus[p.identity_status]) : null,
-        h("button", { class: "button primary", type: "button", onclick: () => onPickExisting(p) }, F().useThis)))) : null,
-      h("div", {}, h("button", { class: "button secondary", type: "button", onclick: () => submit(true) }, F().createAnyway)));
-    duplicates.hidden = false;
-    duplicates.scrollIntoView({ block: "nearest" });
-  }
-
-  const form = h("form", { class: "form identity-form", novalidate: true },
+function identityLayout({ v, onChange, onCancel, alert, duplicates, input, radios, birthDate, place }) {
+  return h("form", { class: "form identity-form", novalidate: true },
     h("p", { class: "hint" }, F().lead),
     alert,
     h("div", { class: "form-row" },
@@ -126,8 +105,8 @@ export function identityForm({ values, onChange, onCancel, onCreated, onPickExis
       birthDate,
       radios("sex", F().sex, Object.entries(T.sexes))),
     h("div", { class: "form-row" },
-      radios("birthplace", F().birthplace, [["france", F().bornFrance], ["abroad", F().bornAbroad], ["unknown", F().bornUnknown]], showPlace),
-      insee, country),
+      radios("birthplace", F().birthplace, [["france", F().bornFrance], ["abroad", F().bornAbroad], ["unknown", F().bornUnknown]], place.showPlace),
+      place.insee, place.country),
     h("div", { class: "form-row" },
       input("ins", { label: F().ins, hint: F().insHint, inputmode: "numeric" }),
       input("email", { label: F().email, type: "email" }),
@@ -140,6 +119,58 @@ export function identityForm({ values, onChange, onCancel, onCreated, onPickExis
     h("div", { class: "actions-row" },
       h("button", { class: "button secondary", type: "button", onclick: onCancel }, F().cancel),
       h("button", { class: "button primary", type: "submit" }, F().submit)));
-  form.addEventListener("submit", (event) => { event.preventDefault(); submit(false); });
-  return form;
+}
+
+// The alert says `message` where the nurse sees it.
+function say(alert, message) {
+  alert.textContent = message;
+  alert.hidden = false;
+  alert.scrollIntoView({ block: "nearest" });
+}
+
+// Marks the required fields left empty (red border) and returns their keys.
+function markMissing(form, v) {
+  const empty = REQUIRED.filter((key) => !String(v[key] || "").trim());
+  for (const key of empty) {
+    const target = key === "sex" ? form.querySelector("fieldset.sex") : form.querySelector(`#new-${key}`);
+    target?.setAttribute("aria-invalid", "true");
+  }
+  return empty;
+}
+
+// POST /patients's body from what was typed.
+function identityBody(v, confirmDuplicate) {
+  const firstNames = [v.first_name, ...(v.other_first_names || "").split(/[,;]/)].map((s) => (s || "").trim()).filter(Boolean);
+  const nz = (s) => (s || "").trim() || null;
+  return {
+    birth_name: (v.birth_name || "").trim(), used_name: nz(v.used_name), first_names: firstNames,
+    birth_date: v.birth_date || null, sex: v.sex || null,
+    birth_insee: v.birthplace === "france" ? nz(v.birth_insee) : null,
+    birth_country: v.birthplace === "abroad" ? nz(v.birth_country) : null,
+    ins: nz(v.ins), email: nz(v.email), mobile: nz(v.mobile),
+    // Checked against an identity document: "validée"; otherwise "provisoire". Récupérée and
+    // qualifiée need the INSi teleservice, which the cart does not call (yet).
+    identity_status: v.document_checked ? "VALI" : "PROV",
+    confirm_duplicate: confirmDuplicate,
+  };
+}
+
+// A phonetic search on the names and birth date; nobody found when the search itself fails.
+async function searchLookAlikes(v) {
+  const params = new URLSearchParams({ name: (v.birth_name || "").trim(), birth_date: v.birth_date, mode: "phonetic" });
+  if ((v.first_name || "").trim()) params.set("first_name", v.first_name.trim());
+  return (await api("GET", `/patients?${params}`).catch(() => ({ items: [] }))).items;
+}
+
+// The look-alikes, each with a button to take it, and a button to create the identity anyway.
+function duplicatesContent(people, onPickExisting, onCreateAnyway) {
+  return [
+    h("p", { class: "title" }, people.length ? F().duplicateTitle : F().duplicateSearchFailed),
+    people.length ? h("ul", { class: "list" }, people.map((p) => h("li", { class: "row duplicate" },
+      h("span", { class: "who" }, p.display_name,
+        h("span", { class: "meta" }, T.bornOn(p.sex, frDate(p.birth_date), ageOn(p.birth_date)))),
+      p.identity_status ? h("span", { class: `badge status-${p.identity_status}` }, T.identityStatus[p.identity_status]) : null,
+      h("button", { class: "button primary", type: "button", onclick: () => onPickExisting(p) }, F().useThis)))) : null,
+    h("div", {}, h("button", { class: "button secondary", type: "button", onclick: onCreateAnyway }, F().createAnyway)),
+  ].filter(Boolean); // replaceChildren would write a null out as the text "null"
 }

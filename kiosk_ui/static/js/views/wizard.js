@@ -37,50 +37,25 @@ function stepBar(draft, goTo) {
 export function wizardView({ onCreated }) {
   const root = h("div", { class: "wizard" });
   let draft = null;
-  let saveTimer = null;
   let shownAlert = null;
-  let saving = Promise.resolve();
-
-  // One save at a time, in the order asked: two PUTs racing could leave the older draft on the agent.
-  function put(body) {
-    saving = saving.then(() => api("PUT", "/wizard/draft", body)).catch(reportError);
-    return saving;
-  }
-
-  function save() {
-    clearTimeout(saveTimer);
-    saveTimer = null;
-    return put({ draft });
-  }
+  const saver = draftSaver(() => draft);
+  saveOnTouchOutside(root, saver);
 
   // Called by steps on every input: the draft reaches the agent shortly after typing stops.
   function changed() {
     if (shownAlert) shownAlert.hidden = true;  // what it said is being corrected
-    clearTimeout(saveTimer);
-    saveTimer = setTimeout(save, SAVE_DELAY_MS);
+    saver.later();
   }
-
-  // A touch outside the wizard (Verrouiller, Se déconnecter, another page) saves what was just
-  // typed at once: once the kiosk is locked, the delayed save would be refused and the typing lost.
-  function flushOnLeave(event) {
-    if (!root.isConnected) {
-      window.removeEventListener("pointerdown", flushOnLeave, true);
-      return;
-    }
-    if (saveTimer && !root.contains(event.target)) save();
-  }
-  window.addEventListener("pointerdown", flushOnLeave, true);
 
   function goTo(step) {
     draft.step = Math.max(0, Math.min(STEPS.length - 1, step));
-    save();
+    saver.save();
     render();
   }
 
   const abandon = twoTaps(T.wizard.abandon, T.wizard.abandonConfirm, async () => {
-    clearTimeout(saveTimer);
-    saveTimer = null;
-    await put({ draft: null });
+    saver.cancel();
+    await saver.put({ draft: null });
     draft = emptyDraft();
     render();
   });
@@ -89,57 +64,121 @@ export function wizardView({ onCreated }) {
     const step = STEPS[draft.step];
     const alert = h("div", { class: "alert", role: "alert", hidden: true });
     shownAlert = alert;
-    const ctx = {
-      draft, changed, render,
-      primary: null,  // a step's own main button, shown where "Suivant" is (the last step's)
-      next: () => goTo(draft.step + 1),
-      back: () => goTo(draft.step - 1),
-      fail: (message) => { alert.textContent = message; alert.hidden = false; alert.scrollIntoView({ block: "nearest" }); },
-      // Before the dossier is created (which drops the draft on the agent), no save may still be
-      // on its way, or it would bring the draft of a dossier already made back to life.
-      settle: async () => { clearTimeout(saveTimer); saveTimer = null; await saving; },
-      finish: async (dossier) => {
-        clearTimeout(saveTimer);
-        toast(T.wizard.created);
-        onCreated(dossier);
-      },
-    };
+    const ctx = stepContext({ current: () => draft, alert, changed, render, goTo, saver, onCreated });
     const body = step.render(ctx);
     const canGoOn = step.validate ? () => {
       const problem = step.validate(draft);
       if (problem) ctx.fail(problem);
       else ctx.next();
     } : null;
-    root.replaceChildren(
-      h("div", { class: "wizard-head" },
-        h("div", {}, h("h1", {}, T.wizard.title), draft.patient && draft.step > 0 ? h("p", { class: "hint" }, T.wizard.forResident(draft.patient)) : null),
-        h("button", { class: "button secondary", type: "button", onclick: abandon }, T.wizard.abandon)),
-      stepBar(draft, goTo),
-      h("section", { class: "card wizard-step", "aria-labelledby": "step-title" },
-        h("h2", { id: "step-title" }, step.heading || step.title),
-        alert,
-        body),
-      // Empty on the first step (hidden): choosing a resident is what moves on.
-      h("div", { class: "wizard-nav" },
-        draft.step > 0 ? h("button", { class: "button secondary", type: "button", onclick: ctx.back }, T.wizard.back) : null,
-        canGoOn ? h("button", { class: "button primary", type: "button", "data-next": "", onclick: canGoOn }, T.wizard.next) : ctx.primary),
-    );
-    // The field to type in first gets the focus; not a search over a list to tap nor an optional
-    // field, where the on-screen keyboard would only hide the screen.
-    const first = root.querySelector(".wizard-step input:not([type=radio]):not([type=checkbox]):not([data-no-autofocus]), .wizard-step textarea");
-    if (first && !first.value) first.focus({ preventScroll: true });
+    root.replaceChildren(...wizardScreen({ draft, step, alert, body, canGoOn, ctx, abandon, goTo }));
+    focusFirstField(root);
   }
 
   (async () => {
-    try {
-      const { draft: saved } = await api("GET", "/wizard/draft");
-      draft = saved ? { ...emptyDraft(), ...saved } : emptyDraft();
-      if (saved) toast(T.wizard.resumed);
-    } catch (error) {
-      reportError(error);
-      draft = emptyDraft();
-    }
+    draft = await savedDraft();
     render();
   })();
   return root;
+}
+
+// What a step may do: tell of a change, move on or back, say what is wrong, create the dossier.
+// `current()` is the wizard's draft at the time (abandoning replaces it).
+function stepContext({ current, alert, changed, render, goTo, saver, onCreated }) {
+  return {
+    draft: current(), changed, render,
+    primary: null,  // a step's own main button, shown where "Suivant" is (the last step's)
+    next: () => goTo(current().step + 1),
+    back: () => goTo(current().step - 1),
+    fail: (message) => { alert.textContent = message; alert.hidden = false; alert.scrollIntoView({ block: "nearest" }); },
+    // Before the dossier is created (which drops the draft on the agent), no save may still be
+    // on its way, or it would bring the draft of a dossier already made back to life.
+    settle: async () => { saver.cancel(); await saver.saving(); },
+    finish: async (dossier) => {
+      saver.stopTimer();
+      toast(T.wizard.created);
+      onCreated(dossier);
+    },
+  };
+}
+
+// The draft's way to the agent. One save at a time, in the order asked: two PUTs racing could
+// leave the older draft on the agent. `later()` saves once typing has stopped for a moment.
+function draftSaver(currentDraft) {
+  let timer = null;
+  let saving = Promise.resolve();
+  const saver = {
+    put(body) {
+      saving = saving.then(() => api("PUT", "/wizard/draft", body)).catch(reportError);
+      return saving;
+    },
+    save() {
+      saver.cancel();
+      return saver.put({ draft: currentDraft() });
+    },
+    later() {
+      clearTimeout(timer);
+      timer = setTimeout(saver.save, SAVE_DELAY_MS);
+    },
+    // No delayed save any more, and none waiting.
+    cancel() {
+      clearTimeout(timer);
+      timer = null;
+    },
+    // The delayed save does not run, but still counts as waiting (what the created dossier's finish does).
+    stopTimer() { clearTimeout(timer); },
+    waiting: () => Boolean(timer),
+    saving: () => saving,
+  };
+  return saver;
+}
+
+// A touch outside the wizard (Verrouiller, Se déconnecter, another page) saves what was just
+// typed at once: once the kiosk is locked, the delayed save would be refused and the typing lost.
+function saveOnTouchOutside(root, saver) {
+  function flushOnLeave(event) {
+    if (!root.isConnected) {
+      window.removeEventListener("pointerdown", flushOnLeave, true);
+      return;
+    }
+    if (saver.waiting() && !root.contains(event.target)) saver.save();
+  }
+  window.addEventListener("pointerdown", flushOnLeave, true);
+}
+
+// The draft saved on the agent (said with a toast), or an empty one.
+async function savedDraft() {
+  try {
+    const { draft: saved } = await api("GET", "/wizard/draft");
+    if (saved) toast(T.wizard.resumed);
+    return saved ? { ...emptyDraft(), ...saved } : emptyDraft();
+  } catch (error) {
+    reportError(error);
+    return emptyDraft();
+  }
+}
+
+// Title and "Abandonner", the step bar, the step's card, then the bar with "Retour" and "Suivant".
+function wizardScreen({ draft, step, alert, body, canGoOn, ctx, abandon, goTo }) {
+  return [
+    h("div", { class: "wizard-head" },
+      h("div", {}, h("h1", {}, T.wizard.title), draft.patient && draft.step > 0 ? h("p", { class: "hint" }, T.wizard.forResident(draft.patient)) : null),
+      h("button", { class: "button secondary", type: "button", onclick: abandon }, T.wizard.abandon)),
+    stepBar(draft, goTo),
+    h("section", { class: "card wizard-step", "aria-labelledby": "step-title" },
+      h("h2", { id: "step-title" }, step.heading || step.title),
+      alert,
+      body),
+    // Empty on the first step (hidden): choosing a resident is what moves on.
+    h("div", { class: "wizard-nav" },
+      draft.step > 0 ? h("button", { class: "button secondary", type: "button", onclick: ctx.back }, T.wizard.back) : null,
+      canGoOn ? h("button", { class: "button primary", type: "button", "data-next": "", onclick: canGoOn }, T.wizard.next) : ctx.primary),
+  ];
+}
+
+// The field to type in first gets the focus; not a search over a list to tap nor an optional
+// field, where the on-screen keyboard would only hide the screen.
+function focusFirstField(root) {
+  const first = root.querySelector(".wizard-step input:not([type=radio]):not([type=checkbox]):not([data-no-autofocus]), .wizard-step textarea");
+  if (first && !first.value) first.focus({ preventScroll: true });
 }
