@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 import time
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 import pyotp
@@ -15,6 +16,17 @@ import requests
 from tests.live import Account, LiveAgent, free_port, running_agent  # noqa: F401  (re-exported)
 
 API = "/api/v1"
+
+
+@dataclass
+class CartBase:
+    """A running agent, as the tests' carts start from: each test module adds the people and the
+    loopback mail and SMS servers it needs."""
+
+    agent: LiveAgent
+
+    def url(self, path: str) -> str:
+        return f"{self.agent.url}{API}{path}"
 COOKIE = "telecart_session"
 
 # Words that only a French sentence is likely to hold (the agent speaks French to nurses).

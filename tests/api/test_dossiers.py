@@ -14,23 +14,19 @@ import requests
 
 from agent.access.roles import Role
 from agent.store.database import DATABASE_NAME
-from tests.api.helpers import API, assert_error, assert_french, audit_items, logged_in, patient
-from tests.live import LiveAgent, free_port, running_agent
+from tests.api.helpers import CartBase, assert_error, assert_french, audit_items, logged_in, patient
+from tests.live import free_port, running_agent
 from tests.loopback import Inbox, SmsGateway, eventually, link_in, sms_gateway, smtp_server
 
 BEARER = "passerelle-secret"
 
 
 @dataclass
-class Cart:
-    agent: LiveAgent
+class Cart(CartBase):
     inbox: Inbox
     sms: SmsGateway
     nurse: requests.Session
     admin: requests.Session
-
-    def url(self, path: str) -> str:
-        return f"{self.agent.url}{API}{path}"
 
     def resident(self) -> str:
         reply = self.nurse.post(self.url("/patients"), json=patient())

@@ -15,20 +15,16 @@ from PIL import Image
 from pypdf import PdfReader
 
 from agent.access.roles import Role
-from tests.api.helpers import API, assert_error, audit_items, logged_in, patient
+from tests.api.helpers import CartBase, assert_error, audit_items, logged_in, patient
 from tests.documents import samples
-from tests.live import LiveAgent, running_agent
+from tests.live import running_agent
 
 
 @dataclass
-class Cart:
-    agent: LiveAgent
+class Cart(CartBase):
     nurse: requests.Session
     doctor: requests.Session
     admin: requests.Session
-
-    def url(self, path: str) -> str:
-        return f"{self.agent.url}{API}{path}"
 
     def dossier(self, birth_name: str = "REPORT") -> tuple[str, str]:
         made = self.nurse.post(self.url("/patients"), json=patient(birth_name=birth_name, confirm_duplicate=True))

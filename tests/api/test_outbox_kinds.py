@@ -18,9 +18,9 @@ from agent.access.roles import Role
 from agent.api.routes import API as ROUTES
 from agent.store.changes import Change
 from agent.store.database import DATABASE_NAME
-from tests.api.helpers import API, logged_in, patient
+from tests.api.helpers import CartBase, logged_in, patient
 from tests.documents import samples
-from tests.live import LiveAgent, free_port, running_agent
+from tests.live import free_port, running_agent
 from tests.loopback import SmsGateway, eventually, sms_gateway
 
 PAYLOADS: dict[str, list[type[Change]]] = {}
@@ -38,14 +38,10 @@ NOT_SYNCED = {
 
 
 @dataclass
-class Cart:
-    agent: LiveAgent
+class Cart(CartBase):
     sms: SmsGateway
     nurse: requests.Session
     doctor: requests.Session
-
-    def url(self, path: str) -> str:
-        return f"{self.agent.url}{API}{path}"
 
     def outbox(self) -> list[dict]:
         db = sqlite3.connect(self.agent.data_dir / DATABASE_NAME)

@@ -13,22 +13,18 @@ import requests
 
 from agent.access.roles import Role
 from agent.store.database import DATABASE_NAME
-from tests.api.helpers import API, assert_error, audit_items, logged_in, patient
+from tests.api.helpers import CartBase, assert_error, audit_items, logged_in, patient
 from tests.documents import samples
-from tests.live import LiveAgent, free_port, running_agent
+from tests.live import free_port, running_agent
 from tests.loopback import Inbox, SmsGateway, eventually, sms_gateway, smtp_server
 
 
 @dataclass
-class Cart:
-    agent: LiveAgent
+class Cart(CartBase):
     inbox: Inbox
     sms: SmsGateway
     nurse: requests.Session
     admin: requests.Session
-
-    def url(self, path: str) -> str:
-        return f"{self.agent.url}{API}{path}"
 
     def dossier_with(self, data: bytes, filename: str, **identity: object) -> tuple[str, str, str]:
         made = self.nurse.post(self.url("/patients"), json=patient(confirm_duplicate=True, **identity)).json()

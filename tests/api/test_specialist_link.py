@@ -14,20 +14,16 @@ import requests
 
 from agent.access.roles import Role
 from agent.store.database import DATABASE_NAME
-from tests.api.helpers import API, assert_error, audit_items, logged_in, patient
-from tests.live import LiveAgent, free_port, running_agent
+from tests.api.helpers import CartBase, assert_error, audit_items, logged_in, patient
+from tests.live import free_port, running_agent
 from tests.loopback import SmsGateway, eventually, sms_gateway
 
 
 @dataclass
-class Cart:
-    agent: LiveAgent
+class Cart(CartBase):
     sms: SmsGateway
     nurse: requests.Session
     admin: requests.Session
-
-    def url(self, path: str) -> str:
-        return f"{self.agent.url}{API}{path}"
 
     def dossier(self, mobile: str, **parts: object) -> dict:
         made = self.nurse.post(self.url("/patients"), json=patient(birth_name="LIEN", confirm_duplicate=True)).json()

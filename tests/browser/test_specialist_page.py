@@ -14,9 +14,9 @@ import requests
 from playwright.sync_api import Browser, Page, expect
 
 from agent.access.roles import Role
-from tests.api.helpers import API, logged_in, patient
+from tests.api.helpers import CartBase, logged_in, patient
 from tests.browser.kiosk import PageProblems, shot
-from tests.live import LiveAgent, free_port, running_agent
+from tests.live import free_port, running_agent
 from tests.loopback import SmsGateway, eventually, sms_gateway
 
 pytestmark = pytest.mark.browser
@@ -25,13 +25,9 @@ PHONE = {"width": 390, "height": 844}
 
 
 @dataclass
-class Cart:
-    agent: LiveAgent
+class Cart(CartBase):
     sms: SmsGateway
     nurse: requests.Session
-
-    def url(self, path: str) -> str:
-        return f"{self.agent.url}{API}{path}"
 
 
 @pytest.fixture(scope="module")

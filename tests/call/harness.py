@@ -14,9 +14,9 @@ import requests
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
 
 from agent.access.roles import Role
-from tests.api.helpers import logged_in, patient
+from tests.api.helpers import CartBase, logged_in, patient
 from tests.browser.kiosk import CHROMIUM, CHROMIUM_ARGS, VIEWPORT, PageProblems
-from tests.live import Account, LiveAgent, free_port, running_agent
+from tests.live import Account, free_port, running_agent
 from tests.loopback import Inbox, eventually, link_in, smtp_server
 
 API = "/api/v1"
@@ -27,14 +27,10 @@ MEDIA_ARGS = [
 
 
 @dataclass
-class Cart:
-    agent: LiveAgent
+class Cart(CartBase):
     inbox: Inbox
     nurse: requests.Session
     nurse_account: Account
-
-    def url(self, path: str) -> str:
-        return f"{self.agent.url}{API}{path}"
 
     def dossier(self, email: str = "claire.petit@chu.example", **parts: object) -> dict:
         made = self.nurse.post(self.url("/patients"), json=patient(birth_name="APPEL", confirm_duplicate=True)).json()
