@@ -211,9 +211,12 @@ def load(db: Database, dossier_id: str, settings: Settings) -> Dossier | None:
     if not rows:
         return None
     r = rows[0]
-    participants = list(db.query("SELECT * FROM participants WHERE room_id = ?", [r["room_id"]])) if r["room_id"] else []
+    participants = list(db.query("SELECT * FROM participants WHERE room_id = ? ORDER BY id", [r["room_id"]])) if r["room_id"] else []
     specialist = next((p for p in participants if p["id"] == r["specialist_id"]), None)
-    companion = next((p for p in participants if p["role"] in ("relative", "professional")), None)
+    # The companion the wizard recorded: the first participant of the accompaniment's role. Someone
+    # invited later (a relative during the call) is a participant, never the resident's companion.
+    companion_role = ACCOMPANIMENT_ROLES.get(r["accompaniment"] or "alone")
+    companion = next((p for p in participants if companion_role and p["role"] == companion_role.value), None)
     person_keys = ("name", "first_name", "specialty", "rpps", "email", "mobile", "directory_id")
     return Dossier(
         id=r["id"], state=DossierState(r["state"]), reason=r["reason"],

@@ -7,7 +7,6 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Any
 
-import pytest
 from sqlite_utils import Database
 
 from agent.audit import Actor
@@ -36,9 +35,6 @@ def test_a_present_companion_stays_the_companion_when_someone_else_is_invited(
     assert len(dossier.load(db, made.id, settings).invitations) == 2
 
 
-@pytest.mark.xfail(strict=True, reason="BUG in agent/dossiers/dossier.py load(): the companion is the first relative or "
-                   "professional participant of the room, so a relative invited later into a dossier created 'alone' is "
-                   "shown (page and report) as the resident's companion: « Résident seul … : DUPONT Anne, à distance »")
 def test_a_resident_who_came_alone_stays_alone_when_a_relative_is_invited_later(
         db: Database, run: Run, nurse: Actor, settings: Settings) -> None:
     made = created(db, run, nurse, settings, "alone", None)
