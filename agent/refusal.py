@@ -11,3 +11,9 @@ class Refused(Exception):
         super().__init__(code)
         self.code = code
         self.params = params
+
+
+class CountedRefusal(Refused):
+    """A refusal whose bookkeeping must stand: what the refusing function wrote before raising it
+    (a try counted, its audit record) commits, then the refusal reaches the caller. Without this a
+    wrong code would roll its own count back, and a try limit would never hold."""

@@ -13,15 +13,16 @@ import hmac
 import secrets
 from dataclasses import dataclass
 
-from agent.refusal import Refused
+from agent.refusal import CountedRefusal
 
 CODE_SECONDS = 10 * 60
 RESEND_SECONDS = 30
 MAX_ATTEMPTS = 5
 
 
-class CodeRefused(Refused):
-    """Too soon for a new code, or a code wrong, expired or used up."""
+class CodeRefused(CountedRefusal):
+    """Too soon for a new code, or a code wrong, expired or used up. Counted: the wrong try and its
+    audit record commit with the refusal, so the five tries really are five."""
 
 
 def token_digest(token: str) -> str:

@@ -23,6 +23,7 @@ from typing import ParamSpec, TypeVar
 
 from sqlite_utils import Database
 
+from agent.refusal import CountedRefusal
 from agent.store.migrations import migrate
 
 P = ParamSpec("P")
@@ -58,17 +59,31 @@ def connect(path: Path) -> Database:
 @contextlib.contextmanager
 def transaction(db: Database) -> Iterator[Database]:
     """All-or-nothing block. The outermost level takes the write lock at once (BEGIN IMMEDIATE),
-    so a read-then-write inside it never fails on a concurrent writer; nested levels are savepoints."""
+    so a read-then-write inside it never fails on a concurrent writer; nested levels are savepoints.
+    A CountedRefusal is the one exception that commits what was written before it (agent/refusal.py)."""
     if db.conn.in_transaction:
+        kept: CountedRefusal | None = None
         with db.atomic():
-            yield db
+            try:
+                yield db
+            except CountedRefusal as refusal:  # its bookkeeping stays; the savepoint is released
+                kept = refusal
+        if kept is not None:
+            raise kept
         return
     db.conn.execute("BEGIN IMMEDIATE")
     try:
         yield db
+    except CountedRefusal:
+        _commit(db)
+        raise
     except BaseException:
         db.rollback()
         raise
+    _commit(db)
+
+
+def _commit(db: Database) -> None:
     try:
         db.conn.execute("COMMIT")
     except BaseException:
