@@ -25,6 +25,8 @@ class Metrics:
         self.latency = Histogram("telecart_http_request_duration_seconds", "Time to answer an HTTP request", ["route"],
                                  buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5), registry=r)
         self.logins = Counter("telecart_logins", "Login and unlock attempts by outcome", ["outcome"], registry=r)
+        self.forged_links = Counter("telecart_links_forged", "Outside links refused as never issued (malformed or a wrong signature), "
+                                    "counted here rather than audited", ["page"], registry=r)
         self.sessions = Gauge("telecart_sessions_active", "Sessions not yet expired", registry=r)
         self.outbox = Gauge("telecart_outbox_pending", "Changes waiting to be sent to the regional server", registry=r)
         self.audit = Gauge("telecart_audit_records", "Records in the audit trail", registry=r)

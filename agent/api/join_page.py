@@ -3,8 +3,9 @@ specialist, a relative, another professional. No session, no kiosk script: a sma
 page in French that says when the room opens, or why the link does not open it.
 
 The video room itself comes with the call; until then a genuine link within its window shows the
-room as open. Every opening is audited, genuine or not (an attempt with a forged link is a fact
-an admin wants to see).
+room as open. Every opening of a link the cart issued is audited, whatever its outcome; a made-up
+link is refused and counted in /metrics (`telecart_links_forged`), never audited, so forged links
+cannot fill the disk.
 """
 
 from __future__ import annotations
@@ -57,6 +58,8 @@ async def landing(request: web.Request) -> web.Response:
 
     check = partial(invitation.open_link, opened="lien ouvert, salle ouverte", refused="lien refusé", early_is_denied=False)
     outcome = await services.store.write(check, room_id, token, now, request.remote, essential=True)
+    if isinstance(outcome, LinkRefused) and outcome.admission is None:
+        services.metrics.forged_links.labels("join").inc()
     zone = settings.zone
     admission = outcome if isinstance(outcome, Admission) else outcome.admission
     late = isinstance(outcome, LinkRefused) and outcome.reason is Refusal.CLOSED

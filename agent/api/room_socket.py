@@ -43,6 +43,8 @@ async def participant_socket(request: web.Request) -> web.StreamResponse:
                     early_is_denied=True)
     outcome = await services.store.write(check, room_id, token, moment, request.remote, essential=True)
     if isinstance(outcome, LinkRefused):
+        if outcome.admission is None:
+            services.metrics.forged_links.labels("room").inc()
         raise ApiError("link_refused", reason=refusal_text(outcome, services.dossier_settings.zone))
     admission: Admission = outcome
     live = services.calls.room(admission.room_id, admission.dossier_id, admission.window)

@@ -225,7 +225,7 @@ def admit(db: Database, room_id: str, token: str, now: datetime) -> Admission:
         row["first_name"], Window(parse_iso(row["opens_at"]), parse_iso(row["closes_at"])),
     )
     if row["room_id"] != room_id:
-        raise LinkRefused(Refusal.OTHER_ROOM)
+        raise LinkRefused(Refusal.OTHER_ROOM, admission)
     if row["revoked_at"]:
         raise LinkRefused(Refusal.REVOKED, admission)
     if now < admission.window.opens_at:
@@ -245,13 +245,16 @@ def display_name(admission: Admission) -> str:
 
 def open_link(db: Database, room_id: str, token: str, now: datetime, remote_addr: str | None, *, opened: str,
               refused: str, early_is_denied: bool) -> Admission | LinkRefused:
-    """`admit()`, with the attempt audited whatever its outcome (a forged link is a fact an admin
-    wants to see), under the patient of the room's dossier when the link is genuine. A link used
-    before its window is a denial where it tried to enter the room (`early_is_denied`), not where
-    it only asked when the room opens."""
+    """`admit()`, with the attempt audited under the patient of the room's dossier when the link
+    was really issued, whatever its outcome. A made-up link (malformed, or a signature the cart
+    never made) is refused without a record, so that forged links cannot fill the disk; the
+    caller counts it in /metrics. A link used before its window is a denial where it tried to
+    enter the room (`early_is_denied`), not where it only asked when the room opens."""
     try:
         admission = admit(db, room_id, token, now)
     except LinkRefused as refusal:
+        if refusal.admission is None:
+            return refusal
         early = refusal.reason is Refusal.NOT_YET and not early_is_denied
         audit_opening(db, refusal.admission, _patient_of(db, refusal.admission), audit.SUCCESS if early else audit.DENIED,
                       f"{refused} : {refusal.reason.value}", remote_addr)
