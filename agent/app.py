@@ -24,6 +24,7 @@ from aiohttp import web
 from agent import __version__, tls
 from agent.access import sessions, throttle
 from agent.access.login import LoginPolicy
+from agent.access.rate_limits import RateLimits
 from agent.api.context import Lifecycle, Services
 from agent.api.guard import allowed_hosts
 from agent.api.openapi import build_document
@@ -82,7 +83,7 @@ class Agent:
             calls=self.calls, dossier_settings=self.dossier_settings,
             login_policy=LoginPolicy(max_failed=sec.max_failed_logins, lockout_seconds=sec.lockout_minutes * 60,
                                      otp_window=sec.otp_valid_window, session_seconds=sec.session_hours * 3600),
-            idle_lock_seconds=sec.idle_lock_minutes * 60, password_checks=asyncio.Semaphore(2),
+            rate_limits=RateLimits(), idle_lock_seconds=sec.idle_lock_minutes * 60, password_checks=asyncio.Semaphore(2),
             allowed_hosts=allowed_hosts(server.host, [server.port, server.https_port], server.public_url, server.allowed_hosts),
             openapi_document=build_document(API, __version__), lifecycle=self.lifecycle, deliveries_wake=self.deliveries_wake,
         )

@@ -19,6 +19,7 @@ from agent import audit
 from agent.access import accounts, otp, sessions, throttle
 from agent.access.accounts import Principal
 from agent.access.passwords import verify_password
+from agent.access.rate_limits import LOOPBACK
 
 METHOD_PASSWORD_OTP = "password+otp"
 METHOD_LABELS_FR = {METHOD_PASSWORD_OTP: "mot de passe + code à usage unique"}
@@ -85,12 +86,15 @@ def conclude(
         )
         return Outcome(refusal=refusal, retry_after=retry_after)
 
-    wait = throttle.locked_for(db, name, now)
+    # Failures from the network lock the network only: nobody outside can lock the nurse out of
+    # the cart's own screen (loopback), where the kiosk logs in.
+    key = name if remote_addr in LOOPBACK else f"{name} (réseau)"
+    wait = throttle.locked_for(db, key, now)
     if wait is not None:
         return refuse(Refusal.ACCOUNT_LOCKED, "compte verrouillé", wait)
 
     def fail(refusal: Refusal, detail: str) -> Outcome:
-        if throttle.register_failure(db, name, now, policy.max_failed, policy.lockout_seconds):
+        if throttle.register_failure(db, key, now, policy.max_failed, policy.lockout_seconds):
             return refuse(Refusal.ACCOUNT_LOCKED, f"{detail} ; compte verrouillé", policy.lockout_seconds)
         return refuse(refusal, detail)
 
@@ -100,7 +104,7 @@ def conclude(
         return fail(Refusal.BAD_CREDENTIALS, "mot de passe ou code erroné")
     if not accounts.consume_code_step(db, row["id"], step):
         return fail(Refusal.REPLAYED_CODE, "code à usage unique déjà utilisé")
-    throttle.clear(db, name)
+    throttle.clear(db, key)
 
     principal = accounts.principal_of(row)
     token = session = None

@@ -12,6 +12,7 @@ from typing import Any
 from aiohttp import web
 
 from agent.access.login import LoginPolicy
+from agent.access.rate_limits import RateLimits
 from agent.call.calls import Calls
 from agent.config import Config
 from agent.devices import Devices
@@ -39,6 +40,7 @@ class Services:
     calls: Calls
     dossier_settings: Settings
     login_policy: LoginPolicy
+    rate_limits: RateLimits  # tries per address and overall at the doors that take a secret
     idle_lock_seconds: int
     password_checks: asyncio.Semaphore  # concurrent Argon2 verifications
     allowed_hosts: frozenset[str]

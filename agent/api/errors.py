@@ -41,6 +41,7 @@ MESSAGES: dict[str, tuple[int, str]] = {
     "link_session_missing": (401, "Accès au télédossier expiré ou absent : rouvrez votre lien d'invitation et demandez un nouveau code."),
     "not_a_specialist_link": (403, "Ce lien permet de rejoindre la téléconsultation, pas d'ouvrir le télédossier (réservé au médecin requis)."),
     "link_refused": (403, "{reason}"),
+    "too_many_tries": (429, "Trop d'essais depuis cet appareil. Réessayez dans {minutes} minute(s)."),
     "code_too_soon": (429, "Un code vient d'être envoyé. Attendez {seconds} secondes avant d'en demander un autre."),
     "code_expired": (401, "Ce code a expiré ou a servi trop de fois. Demandez un nouveau code."),
     "code_wrong": (401, "Code incorrect. Il vous reste {left} essai(s)."),

@@ -53,7 +53,10 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     except ApiError as error:
         return _error_response(request, error)
     except Refused as refused:  # a domain rule: its code names the French message
-        return _error_response(request, ApiError(refused.code, **refused.params))
+        error = ApiError(refused.code, **refused.params)
+        if (retry_after := getattr(refused, "retry_after", None)) is not None:  # a rate limit (access/rate_limits.py)
+            error.headers["Retry-After"] = str(retry_after)
+        return _error_response(request, error)
     except web.HTTPException as exc:
         if exc.status < 400:
             raise

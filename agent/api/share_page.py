@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 
 from aiohttp import web
 
+from agent.access.rate_limits import Door
 from agent.api.context import services_of
 from agent.api.errors import MESSAGES
 from agent.api.responses import file_response, message_page
@@ -46,9 +47,12 @@ async def send_code(request: web.Request) -> web.Response:
     establishment = services.dossier_settings.establishment
     token = request.match_info["token"]
     try:
+        services.rate_limits.knock(Door.CODE_SENT, request.remote)
+        services.rate_limits.may_send_code(token)
         where = await services.store.write(patient_share.send_code, token, datetime.now(UTC), establishment, essential=True)
     except Refused as exc:
         return _refused(establishment, exc, token)
+    services.rate_limits.code_sent(token)
     services.deliveries_wake()
     return message_page(200, establishment, "Saisissez le code reçu",
                  f"<p>Code envoyé par SMS au {html.escape(where)}. Il expire dans 10 minutes.</p>"
@@ -65,6 +69,7 @@ async def download(request: web.Request) -> web.Response:
     form = await request.post()
     code = str(form.get("code", ""))[:12]
     try:
+        services.rate_limits.knock(Door.CODE_TRIED, request.remote)
         blob, name = await services.store.write(patient_share.download, token, code, datetime.now(UTC), request.remote, essential=True)
     except Refused as exc:
         return _refused(establishment, exc, token)

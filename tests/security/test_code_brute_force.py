@@ -11,8 +11,8 @@ from dataclasses import dataclass
 import pytest
 import requests
 
-from agent.access.roles import Role
 from agent.access.link_codes import MAX_ATTEMPTS
+from agent.access.roles import Role
 from tests.api.helpers import CartBase, assert_error, audit_items, logged_in, patient
 from tests.documents import samples
 from tests.live import free_port, running_agent

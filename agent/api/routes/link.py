@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 
 from aiohttp import web
 
+from agent.access.rate_limits import Door
 from agent.api.context import services_of
 from agent.api.errors import ApiError
 from agent.api.guard import GUEST_COOKIE
@@ -36,20 +37,25 @@ def _link_error(exc: LinkRefused, call: Call) -> ApiError:
 async def send_code(call: Call) -> CodeSent:
     services = services_of(call.request)
     match = call.request.match_info
+    services.rate_limits.knock(Door.CODE_SENT, call.remote_addr)
+    invitation_id = match["token"].partition(".")[0]
+    services.rate_limits.may_send_code(invitation_id)
     try:
         sent_to = await services.store.write(specialist_access.send_code, match["room"], match["token"], datetime.now(UTC),
                                           services.config.dossiers.report_window_hours, services.config.dossiers.establishment, essential=True)
     except LinkRefused as exc:
         raise _link_error(exc, call) from exc
+    services.rate_limits.code_sent(invitation_id)
     services.deliveries_wake()
     return CodeSent(sent_to=sent_to)
 
 
 @API.route("POST", "/links/{room}/{token}/session", summary="Ouvrir le télédossier avec le code reçu", tags=("specialist",),
-           access=PUBLIC, body=CodeIn, response=LinkSessionOut, status=201, errors=(403,))
+           access=PUBLIC, body=CodeIn, response=LinkSessionOut, status=201, errors=(403, 429))
 async def open_session(call: Call) -> web.Response:
     services = services_of(call.request)
     match = call.request.match_info
+    services.rate_limits.knock(Door.CODE_TRIED, call.remote_addr)
     try:
         token, guest = await services.store.write(specialist_access.open_session, match["room"], match["token"], call.body.code,
                                                datetime.now(UTC), services.config.dossiers.report_window_hours, call.remote_addr,

@@ -10,6 +10,7 @@ from aiohttp import web
 from agent import audit
 from agent.access import accounts, login, sessions
 from agent.access.login import LoginPolicy, Outcome, Refusal
+from agent.access.rate_limits import Door
 from agent.access.roles import GRANTS, LABELS_FR
 from agent.access.sessions import Session
 from agent.api.context import services_of
@@ -37,6 +38,7 @@ def session_out(request: web.Request, session: Session) -> SessionOut:
 
 async def _attempt(call: Call, login_name: str, password: str, code: str, action: str, session_id: str | None) -> Outcome:
     services = services_of(call.request)
+    services.rate_limits.knock(Door.LOGIN, call.remote_addr)
     policy: LoginPolicy = services.login_policy
     row = await services.store.read(accounts.find_by_login, login_name)
     moment = now()
@@ -57,7 +59,7 @@ async def _attempt(call: Call, login_name: str, password: str, code: str, action
 
 
 @API.route("POST", "/session", summary="Se connecter (identifiant, mot de passe et code à usage unique)",
-           tags=("session",), access=PUBLIC, body=LoginRequest, response=SessionOut, status=201, errors=(401, 423))
+           tags=("session",), access=PUBLIC, body=LoginRequest, response=SessionOut, status=201, errors=(401, 423, 429))
 async def create_session(call: Call) -> web.Response:
     body: LoginRequest = call.body
     outcome = await _attempt(call, body.login.strip().lower(), body.password, body.otp, "login", None)
@@ -91,7 +93,7 @@ async def lock_session(call: Call) -> None:
 
 
 @API.route("POST", "/session/unlock", summary="Déverrouiller le poste (même utilisateur)", tags=("session",),
-           body=UnlockRequest, response=SessionOut, allow_locked=True, errors=(401, 423))
+           body=UnlockRequest, response=SessionOut, allow_locked=True, errors=(401, 423, 429))
 async def unlock_session(call: Call) -> SessionOut:
     assert call.session is not None
     body: UnlockRequest = call.body
