@@ -39,7 +39,7 @@ from agent.logs import fields
 from agent.metrics import Metrics
 from agent.notify.queue import Dispatcher
 from agent.service_manager import ServiceManager
-from agent.store import Store
+from agent.store import Store, files
 from agent.store.blobs import BlobStore
 
 log = logging.getLogger("agent")
@@ -107,6 +107,9 @@ class Agent:
         removed = await asyncio.get_running_loop().run_in_executor(None, self.blobs.remove_leftovers)
         if removed:
             log.warning("removed %d half-written blobs left by a crash", removed)
+        unused = await self.store.write(files.remove_unused, self.blobs, essential=True)
+        if unused:
+            log.warning("removed %d files no row uses (a write refused, or a crash between file and row)", unused)
 
     async def start_http(self) -> None:
         self._runner = web.AppRunner(build_app(self.services), access_log=None, handle_signals=False, shutdown_timeout=2.0)

@@ -225,7 +225,7 @@ def admit(db: Database, room_id: str, token: str, now: datetime) -> Admission:
         row["first_name"], Window(parse_iso(row["opens_at"]), parse_iso(row["closes_at"])),
     )
     if row["room_id"] != room_id:
-        raise LinkRefused(Refusal.OTHER_ROOM, admission)
+        raise LinkRefused(Refusal.OTHER_ROOM)  # no details: the address is not the one the cart sent
     if row["revoked_at"]:
         raise LinkRefused(Refusal.REVOKED, admission)
     if now < admission.window.opens_at:

@@ -114,6 +114,12 @@ class Store:
     def free_bytes(self) -> int:
         return shutil.disk_usage(self.data_dir).free
 
+    def check_reserve(self, incoming: int = 0) -> None:
+        """StorageFull unless `incoming` more bytes leave the reserve (`min_free_mib`) untouched:
+        checked before a file is written, as `write` checks it before a row."""
+        if self.min_free_bytes and self.free_bytes() - incoming < self.min_free_bytes:
+            raise StorageFull()
+
     async def read(self, fn: Callable[..., T], *args: object) -> T:
         """Run `fn(db, *args)` on the store thread."""
         assert self.db is not None, "store is not open"
@@ -127,8 +133,8 @@ class Store:
         reads and refusals) may use the reserve that `min_free_mib` keeps. Mapped to StorageFull
         (after rollback) when SQLite itself runs out of space half-way."""
         assert self.db is not None, "store is not open"
-        if not essential and self.min_free_bytes and self.free_bytes() < self.min_free_bytes:
-            raise StorageFull()
+        if not essential:
+            self.check_reserve()
 
         def run(db: Database) -> T:
             with transaction(db):

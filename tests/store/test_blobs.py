@@ -12,7 +12,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from agent.store import transaction
 from agent.store.blobs import BlobNotFound, BlobStore
+from agent.store.database import DATABASE_NAME, connect
+from agent.store.files import BLOB_COLUMNS
 from tests.live import LiveAgent, free_port
 
 
@@ -88,6 +91,7 @@ def test_agent_start_removes_leftovers(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
     blobs = BlobStore(data_dir / "blobs")
     kept = blobs.put(b"survives the restart")
+    uses(data_dir, kept)  # a row names it: not an orphan
     leftover = data_dir / "blobs" / kept[:2] / ".tmp-crash"
     leftover.write_bytes(b"half")
     agent = LiveAgent(data_dir, free_port()).start()
@@ -97,6 +101,38 @@ def test_agent_start_removes_leftovers(tmp_path: Path) -> None:
         assert "removed 1 half-written blobs" in agent.log()
     finally:
         assert agent.stop() == 0
+
+
+def uses(data_dir: Path, digest: str) -> None:
+    """A row naming the blob, as a staff member's signature does."""
+    db = connect(data_dir / DATABASE_NAME)
+    with transaction(db):
+        db["staff_signatures"].insert({"login": f"user-{digest[:6]}", "blob": digest, "uploaded_at": "2026-12-05T10:00:00Z"})
+    db.close()
+
+
+def test_agent_start_removes_files_no_row_uses(tmp_path: Path) -> None:
+    """A crash between a file and its row, or a row refused after its file was written, leaves a
+    file nobody will ever read: the next start removes it, and only it."""
+    data_dir = tmp_path / "data"
+    blobs = BlobStore(data_dir / "blobs")
+    used, orphan = blobs.put(b"a signature"), blobs.put(b"a document whose row never came")
+    uses(data_dir, used)
+    agent = LiveAgent(data_dir, free_port()).start()
+    try:
+        assert blobs.exists(used) and not blobs.exists(orphan)
+        assert "removed 1 files no row uses" in agent.log()
+    finally:
+        assert agent.stop() == 0
+
+
+def test_every_column_that_names_a_blob_is_known(tmp_path: Path) -> None:
+    """A column of blobs missing from BLOB_COLUMNS would see its files removed as unused."""
+    db = connect(tmp_path / DATABASE_NAME)
+    tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+    named = {(t, c.name) for t in tables for c in db[t].columns if "blob" in c.name}
+    db.close()
+    assert named == set(BLOB_COLUMNS)
 
 
 BAD_DIGESTS = [

@@ -22,6 +22,7 @@ from agent.dossiers.intake import RejectedDocument
 from agent.dossiers.intake.stamp import prepare_signature, stamp
 from agent.links import patient_share
 from agent.notify import masked
+from agent.store.files import write_with_file
 
 
 @API.route("POST", "/dossiers/{id}/documents", summary="Ajouter un document (PDF, JPEG ou PNG, reconnu par son contenu)",
@@ -71,8 +72,8 @@ async def sign_document(call: Call) -> DocumentOut:
     when = datetime.now(UTC).astimezone(settings.zone).strftime("%d/%m/%Y à %H:%M")
     loop = asyncio.get_running_loop()
     stamped = await loop.run_in_executor(None, lambda: stamp(services.blobs.get(row["blob"]), services.blobs.get(signature), signer=signer, signed_at=when))
-    blob = await loop.run_in_executor(None, services.blobs.put, stamped)
-    updated = await services.store.write(documents.mark_signed, match["id"], match["document"], blob, len(stamped), signer, call.actor)
+    updated = await write_with_file(services.store, services.blobs, stamped, lambda db, blob: documents.mark_signed(
+        db, match["id"], match["document"], blob, len(stamped), signer, call.actor))
     return DocumentOut(**updated)
 
 
@@ -86,8 +87,8 @@ async def upload_signature(call: Call) -> None:
         png = await loop.run_in_executor(None, prepare_signature, upload.data)
     except RejectedDocument as exc:
         raise ApiError("document_refused", reason=exc.message) from exc
-    blob = await loop.run_in_executor(None, services.blobs.put, png)
-    await services.store.write(documents.save_signature, call.actor.login, blob, call.actor)
+    await write_with_file(services.store, services.blobs, png,
+                          lambda db, blob: documents.save_signature(db, call.actor.login, blob, call.actor))
 
 
 @API.route("GET", "/me/signature", summary="Sa signature, telle qu'elle sera apposée (PNG ; 404 tant qu'aucune n'est chargée)",
