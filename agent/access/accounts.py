@@ -9,6 +9,7 @@ from sqlite_utils import Database
 
 from agent import audit
 from agent.access import otp
+from agent.access.keys import keys_of
 from agent.access.passwords import hash_password
 from agent.access.roles import LABELS_FR, Role
 from agent.clock import utc_now_iso
@@ -57,7 +58,7 @@ def create_account(
             "display_name": name,
             "role": role.value,
             "password_hash": hash_password(password),
-            "otp_secret": secret,
+            "otp_secret": keys_of(db).seal(secret),  # sealed under the cart's key, kept out of the database
             "created_at": utc_now_iso(),
         }
     ).last_pk
@@ -66,8 +67,9 @@ def create_account(
 
 
 def find_by_login(db: Database, login: str) -> dict | None:
+    """The active account of that name, its TOTP secret unsealed for the login check."""
     rows = list(db.query("SELECT * FROM users WHERE login = ? AND disabled = 0", [login]))
-    return rows[0] if rows else None
+    return rows[0] | {"otp_secret": keys_of(db).unseal(rows[0]["otp_secret"])} if rows else None
 
 
 def principal_of(row: dict) -> Principal:

@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 from sqlite_utils import Database
 
 from agent import audit
+from agent.access.keys import keys_of
 from agent.audit import Actor
 from agent.clock import clock_time, iso, long_date, parse_iso, utc_now_iso
 from agent.notify import queue as deliveries
@@ -86,9 +87,9 @@ def signing_key(db: Database) -> bytes:
     """The cart's own key; made on first use. Losing it only invalidates links already sent."""
     rows = list(db.query("SELECT value FROM meta WHERE key = ?", [_KEY_NAME]))
     if rows:
-        return bytes.fromhex(rows[0]["value"])
+        return bytes.fromhex(keys_of(db).unseal(rows[0]["value"]))
     key = secrets.token_bytes(32)
-    db["meta"].insert({"key": _KEY_NAME, "value": key.hex()})
+    db["meta"].insert({"key": _KEY_NAME, "value": keys_of(db).seal(key.hex())})  # whoever reads it forges any link
     return key
 
 

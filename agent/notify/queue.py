@@ -18,8 +18,8 @@ dispatcher, or this one restarted, does not take the same rows. If the agent die
 an attempt, the row goes again when the lease ends: a message may, rarely, arrive twice; it is
 never lost. On a clean stop the attempt in flight gets a few seconds to finish and be recorded.
 
-Messages whose purpose is in SECRET_PURPOSES (one-time codes) have their body replaced once sent or
-failed: a code must not stay readable at rest.
+A body waits sealed under the cart's key (agent/access/keys.py) and is erased once the message is
+sent or given up: links and codes do not stay at rest, who, when and how it went do.
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING
 import aiohttp
 from sqlite_utils import Database
 
+from agent.access.keys import keys_of
 from agent.config import MailConfig, SmsConfig
 from agent.logs import fields
 from agent.notify import DeliveryError, masked
@@ -50,9 +51,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 CHANNELS = ("email", "sms")
-SECRET_PURPOSES = frozenset({"otp"})
-"""Purposes whose body holds a secret (add one here when a new kind of message carries a code)."""
 SCRUBBED_BODY = "[contenu effacé après envoi]"
+SECRET_PURPOSES = frozenset({"otp"})
+"""Purposes whose erased body is also checkpointed out of the WAL at once (a code: even sealed,
+it should not linger)."""
 
 FIRST_RETRY_SECONDS = 15.0
 MAX_RETRY_SECONDS = 15 * 60.0
@@ -115,7 +117,7 @@ def enqueue(db: Database, channel: str, recipient: str, subject: str | None, bod
     cursor = db.execute(
         "INSERT INTO deliveries (created_at, channel, recipient, subject, body, purpose, ref_id, state, attempts, next_attempt_at)"
         " VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', 0, 0)",
-        [iso(time.time()), channel, recipient, subject, body, purpose, ref_id],
+        [iso(time.time()), channel, recipient, subject, keys_of(db).seal(body), purpose, ref_id],
     )
     return int(cursor.lastrowid)  # type: ignore[arg-type]
 
@@ -157,42 +159,41 @@ def claim_due(db: Database, now: float, lease_seconds: float, limit: int) -> lis
             "UPDATE deliveries SET next_attempt_at = ? WHERE id IN (SELECT value FROM json_each(?))",
             [now + lease_seconds, _json_list([r[0] for r in rows])],
         )
-    return [Delivery(*row) for row in rows]
+    keys = keys_of(db)
+    return [Delivery(*row[:4], keys.unseal(row[4]), *row[5:]) for row in rows]
 
 
 def record_sent(db: Database, delivery_id: int, now: float) -> None:
-    row = db.execute("SELECT purpose FROM deliveries WHERE id = ? AND state = 'pending'", [delivery_id]).fetchone()
+    row = db.execute("SELECT 1 FROM deliveries WHERE id = ? AND state = 'pending'", [delivery_id]).fetchone()
     if row is None:
         return
     db.execute(
         "UPDATE deliveries SET state = 'sent', sent_at = ?, attempts = attempts + 1, last_error = NULL WHERE id = ?",
         [iso(now), delivery_id],
     )
-    _scrub_if_secret(db, delivery_id, row[0])
+    _erase_body(db, delivery_id)
 
 
 def record_failure(db: Database, delivery_id: int, now: float, error: str, permanent: bool) -> str | None:
     """Count a failed attempt; returns the row's new state ('pending' or 'failed'), None if it was
     no longer pending."""
     row = db.execute(
-        "SELECT attempts, created_at, purpose FROM deliveries WHERE id = ? AND state = 'pending'", [delivery_id]
+        "SELECT attempts, created_at FROM deliveries WHERE id = ? AND state = 'pending'", [delivery_id]
     ).fetchone()
     if row is None:
         return None
-    attempts, created_at, purpose = row[0] + 1, row[1], row[2]
+    attempts, created_at = row[0] + 1, row[1]
     if permanent or now - epoch_of(created_at) >= GIVE_UP_AFTER_SECONDS:
         db.execute("UPDATE deliveries SET state = 'failed', attempts = ?, last_error = ? WHERE id = ?",
                    [attempts, error, delivery_id])
-        _scrub_if_secret(db, delivery_id, purpose)
+        _erase_body(db, delivery_id)
         return "failed"
     db.execute("UPDATE deliveries SET attempts = ?, last_error = ?, next_attempt_at = ? WHERE id = ?",
                [attempts, error, now + retry_delay(attempts), delivery_id])
     return "pending"
 
 
-def _scrub_if_secret(db: Database, delivery_id: int, purpose: str) -> None:
-    if purpose not in SECRET_PURPOSES:
-        return
+def _erase_body(db: Database, delivery_id: int) -> None:
     # secure_delete: the old bytes are zeroed in the page, not merely marked free.
     previous = db.execute("PRAGMA secure_delete").fetchone()[0]
     db.execute("PRAGMA secure_delete = ON")

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
+import os
 import shutil
 import sqlite3
 from collections.abc import Callable, Iterator
@@ -23,6 +24,9 @@ from typing import ParamSpec, TypeVar
 
 from sqlite_utils import Database
 
+from agent import audit
+from agent.access.keys import attach, seal_what_is_clear
+from agent.access.keys import load as load_keys
 from agent.refusal import CountedRefusal
 from agent.store.migrations import migrate
 
@@ -44,7 +48,9 @@ def _is_disk_full(exc: BaseException) -> bool:
 
 
 def connect(path: Path) -> Database:
-    """Open (creating if needed) the database at `path`, configured and migrated."""
+    """Open (creating if needed) the database at `path`, configured and migrated, with the cart's
+    keys attached (agent/access/keys.py: the key file beside it, or systemd's credential)."""
+    _private(path)
     conn = sqlite3.connect(str(path), check_same_thread=False, timeout=10.0)
     db = Database(conn)
     with db.ensure_autocommit_on():
@@ -53,7 +59,23 @@ def connect(path: Path) -> Database:
         conn.execute("PRAGMA foreign_keys=ON")
         conn.execute("PRAGMA busy_timeout=10000")
     migrate(db)
+    keys = load_keys(path.parent)
+    attach(db, keys)
+    with transaction(db):
+        seal_what_is_clear(db, keys)
+        audit.start_keyed_chain(db)
     return db
+
+
+def _private(path: Path) -> None:
+    """The database (and the WAL and shared-memory files SQLite makes with its mode) readable by
+    the agent's user alone, whatever the umask of whoever runs it."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    os.chmod(path.parent, 0o700)
+    os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+    for file in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        if file.exists():
+            os.chmod(file, 0o600)
 
 
 @contextlib.contextmanager

@@ -12,6 +12,7 @@ import pyotp
 import requests
 import segno
 
+from agent.access import keys
 from agent.store.database import DATABASE_NAME
 from tests.cli.cli import assert_plain_error, telecart
 from tests.live import LiveAgent, free_port
@@ -76,9 +77,9 @@ def test_users_add_prints_a_working_otpauth_uri_and_its_qr_code(tmp_path: Path) 
     assert isinstance(totp, pyotp.TOTP) and totp.issuer == "Telecart" and totp.name == "jdupont"
     [stored] = users(data_dir)
     assert stored["login"] == "jdupont" and stored["role"] == "nurse" and stored["display_name"] == "Jeanne Dupont"
-    assert stored["otp_secret"] == secret
+    assert secret not in stored["otp_secret"] and keys.load(data_dir).unseal(stored["otp_secret"]) == secret  # sealed, key elsewhere
     assert PASSWORD not in stored["password_hash"] and stored["password_hash"].startswith("$argon2id$")
-    assert totp.at(1_700_000_000) == pyotp.TOTP(stored["otp_secret"]).at(1_700_000_000)
+    assert totp.at(1_700_000_000) == pyotp.TOTP(keys.load(data_dir).unseal(stored["otp_secret"])).at(1_700_000_000)
 
     # The QR code on the terminal encodes exactly that URI.
     expected = segno.make(uri, error="m")

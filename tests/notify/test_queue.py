@@ -15,6 +15,7 @@ from typing import Any
 import aiohttp
 import pytest
 
+from agent.access import keys
 from agent.config import MailConfig, SmsConfig
 from agent.notify import queue
 from agent.notify.queue import (
@@ -137,7 +138,7 @@ def test_gateway_down_delays_the_sms_then_sends_it_once(tmp_path: Path, relay: t
                 assert await dispatcher.drain() == 0
             [status] = await w.statuses("inv-1")
             assert (status.state, status.attempts, status.last_error) == ("sent", 2, None)
-            assert (await w.row(sms_id))["body"] == SMS  # not a secret: kept for the record
+            assert (await w.row(sms_id))["body"] == queue.SCRUBBED_BODY  # a link is erased once sent; who, when, how stay
         assert gateway.texts == [SMS]
 
     run_async(scenario())
@@ -192,7 +193,8 @@ def test_one_time_code_is_erased_once_sent_or_failed(tmp_path: Path, relay: tupl
         gateway = Gateway(statuses=[200, 400])
         async with gateway_server(gateway) as url, world(tmp_path, relay, url) as w:
             sent_id, failed_id = await w.queue(("sms", MOBILE, None, OTP, "otp", "login-1"), ("sms", MOBILE, None, OTP, "otp", "login-2"))
-            assert (await w.row(sent_id))["body"] == OTP  # readable only while it waits
+            waiting = (await w.row(sent_id))["body"]
+            assert OTP not in waiting and keys.load(tmp_path).unseal(waiting) == OTP  # sealed while it waits
             await w.dispatcher().drain()
             rows = [await w.row(i) for i in (sent_id, failed_id)]
             # Not in the files either, while the agent still runs (WAL included).

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from sqlite_utils import Database
 
 from agent import audit
+from agent.access.keys import keys_of
 from agent.audit import AuditEvent
 from agent.store import transaction
 from agent.store.database import DATABASE_NAME, connect
@@ -129,7 +130,7 @@ def test_altered_record_with_recomputed_hash_breaks_the_next_link(db: Database) 
     drop_triggers(db)
     row = dict(db.execute_returning_dicts("SELECT * FROM audit WHERE seq = 2")[0])
     row["actor"] = "quelqu'un d'autre"
-    row["hash"] = audit._digest(row)
+    row["hash"] = audit._digest(row, keys_of(db).audit_key)  # even with the cart's key
     db.execute("UPDATE audit SET actor = ?, hash = ? WHERE seq = 2", [row["actor"], row["hash"]])
     db.conn.commit()
     checked, broken = audit.verify(db)
@@ -264,3 +265,20 @@ def test_any_renumbered_record_is_found_at_that_record(events: list[AuditEvent],
         assert broken.seq == seq, broken
     finally:
         db.close()
+
+
+def test_a_chain_rebuilt_without_the_carts_key_does_not_verify(db: Database) -> None:
+    """Whoever can write the file but not read the key (kept out of the database) rewrites a record
+    and recomputes every hash after it, as a plain SHA-256 chain would allow: verify names it."""
+    append_all(db, sample_events(4))
+    drop_triggers(db)
+    rows = [dict(r) for r in db.execute_returning_dicts("SELECT * FROM audit ORDER BY seq")]
+    rows[1]["actor"] = "quelqu'un d'autre"
+    prev = audit.GENESIS
+    for row in rows:
+        row["prev_hash"] = prev
+        row["hash"] = prev = audit._digest(row, b"not the cart's key")
+        db.execute("UPDATE audit SET actor = ?, prev_hash = ?, hash = ? WHERE seq = ?", [row["actor"], row["prev_hash"], row["hash"], row["seq"]])
+    db.conn.commit()
+    checked, broken = audit.verify(db)
+    assert broken is not None and broken.seq == 1 and checked == 0 and "altered" in broken.reason

@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 import pytest
 from sqlite_utils import Database
 
+from agent.access.keys import KEY_FILE
 from agent.access.roles import Role
 from agent.audit import Actor
 from agent.config import Config
@@ -44,6 +45,7 @@ def db(migrated_template: Path, tmp_path: Path) -> Iterator[Database]:
     """A migrated database of this test's own, in a real file."""
     path = tmp_path / DATABASE_NAME
     shutil.copyfile(migrated_template, path)
+    shutil.copyfile(migrated_template.parent / KEY_FILE, tmp_path / KEY_FILE)  # the cart's key goes with its database
     database = connect(path)
     # Durability is not what these tests check (tests/store/test_crash.py does): no fsync per commit.
     database.execute("PRAGMA synchronous=OFF")
