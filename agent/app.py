@@ -118,7 +118,7 @@ class Agent:
         await web.TCPSite(self._runner, server.host, server.port, reuse_address=True).start()
         if server.https_port:
             context = await asyncio.get_running_loop().run_in_executor(None, tls.server_context, server, self.config.storage.data_dir)
-            await web.TCPSite(self._runner, server.host, server.https_port, ssl_context=context, reuse_address=True).start()
+            await web.TCPSite(self._runner, server.public_host, server.https_port, ssl_context=context, reuse_address=True).start()
 
     def start_deliveries(self) -> None:
         self._http = aiohttp.ClientSession()

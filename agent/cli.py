@@ -15,7 +15,7 @@ from agent.access import accounts, otp
 from agent.access.passwords import WeakPassword
 from agent.access.roles import Role
 from agent.app import serve
-from agent.config import Config, ConfigError, annotated_toml, as_toml_dict, load_config
+from agent.config import Config, ConfigError, annotated_toml, as_toml_dict, load_config, masked
 from agent.links.invitation import settings_from
 from agent.logs import setup as setup_logging
 from agent.store import transaction
@@ -78,7 +78,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_config_show(args: argparse.Namespace) -> int:
-    config = _load(args)
+    config = masked(_load(args))
     sys.stdout.write(annotated_toml(config) if args.doc else tomli_w.dumps(as_toml_dict(config)))
     return 0
 

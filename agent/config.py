@@ -32,7 +32,9 @@ class ServerConfig(Section):
     port: int = Field(8080, ge=1, le=65535, description="TCP port of the kiosk, API and metrics.")
     public_url: str = Field("http://127.0.0.1:8080", description="Base of every link the cart sends out (invitations).")
     max_body_kib: int = Field(256, ge=1, description="Largest JSON request body accepted, in KiB (file uploads have their own limit).")
-    https_port: int = Field(8443, ge=0, le=65535, description="TCP port of the HTTPS listener that invitation links reach (browsers give the camera only to secure pages; loopback is exempt). 0: no HTTPS listener. It listens on `host`, like the kiosk.")
+    https_port: int = Field(8443, ge=0, le=65535, description="TCP port of the HTTPS listener that invitation links reach (browsers give the camera only to secure pages; loopback is exempt). 0: no HTTPS listener. It serves only what people outside the cart open: the join and link pages and their API, document downloads; never the kiosk nor the staff API.")
+    public_host: str = Field("0.0.0.0", description="Address the HTTPS listener listens on: the network the invitation links reach. The kiosk's own listener stays on `host`.")
+    metrics_token: str = Field("", description="Bearer token that opens /metrics to a monitoring server elsewhere. Empty: /metrics answers loopback only.")
     tls_certificate: str = Field("", description="PEM certificate chain of the HTTPS listener. Empty: the cart makes its own self-signed certificate on first start (in the data directory), which browsers accept after a warning; give a real one for invitations sent outside the EHPAD.")
     tls_key: str = Field("", description="PEM private key matching `tls_certificate`.")
     allowed_hosts: list[str] = Field(default_factory=list, description="Extra names (host or host:port) the agent answers to besides loopback, `host` and public_url's host, e.g. the cart's name on the EHPAD network. Other Host headers are refused (DNS rebinding).")
@@ -172,6 +174,21 @@ def load_config(path: Path | None, overrides: dict[str, dict[str, Any]] | None =
     except ValidationError as exc:
         origin = f"configuration file {path}" if path else "configuration"
         raise ConfigError(f"{origin}: {_describe(exc)}") from exc
+
+
+# Values `telecart config show` never prints: a screen or a support ticket is no place for them.
+SECRET_FIELDS = (("mail", "password"), ("sms", "bearer_token"), ("server", "metrics_token"))
+MASK = "••••••••"
+
+
+def masked(config: Config) -> Config:
+    """A copy of the configuration with the secrets that are set replaced by a mask."""
+    sections = {}
+    for section, key in SECRET_FIELDS:
+        current = getattr(config, section)
+        if getattr(current, key):
+            sections[section] = current.model_copy(update={key: MASK})
+    return config.model_copy(update=sections)
 
 
 def as_toml_dict(config: Config) -> dict[str, Any]:

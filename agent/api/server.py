@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from agent.api import join_page, room_socket, share_page
-from agent.api.context import SERVICES, Services
+from agent.api.context import SERVICES, Services, services_of
 from agent.api.errors import ApiError
 from agent.api.guard import check_host
 from agent.api.routes import API  # importing the package registers every route
@@ -78,6 +78,34 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         return _error_response(request, ApiError("internal"))
 
 
+# What people outside the cart open, and all the HTTPS listener serves (`[server] https_port`).
+OUTSIDE_PATHS = ("/s/", "/d/", "/api/v1/links/", "/static/", "/healthz")
+
+
+def from_outside(request: web.Request) -> bool:
+    """Whether the request came in on the HTTPS listener that the network reaches."""
+    https_port = services_of(request).config.server.https_port
+    sockname = request.transport.get_extra_info("sockname") if request.transport else None
+    return bool(https_port) and bool(sockname) and sockname[1] == https_port
+
+
+@web.middleware
+async def exposure_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """The kiosk and the staff API are not there for the network: on the outside listener, any
+    other address is a page that does not exist."""
+    if from_outside(request) and not request.path.startswith(OUTSIDE_PATHS):
+        raise ApiError("route_not_found")
+    return await handler(request)
+
+
+async def _on_prepare(request: web.Request, response: web.StreamResponse) -> None:
+    """Headers every response gets, streams and WebSockets included: no server version, and over
+    TLS, HSTS (browsers come back over HTTPS only)."""
+    response.headers["Server"] = "Telecart"
+    if request.secure:
+        response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+
+
 @web.middleware
 async def host_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     check_host(request, request.app[SERVICES].allowed_hosts)
@@ -131,10 +159,11 @@ async def _static(request: web.Request) -> web.FileResponse:
 
 def build_app(services: Services) -> web.Application:
     app = web.Application(
-        middlewares=[headers_middleware, metrics_middleware, error_middleware, host_middleware],
+        middlewares=[headers_middleware, metrics_middleware, error_middleware, host_middleware, exposure_middleware],
         client_max_size=services.config.server.max_body_kib * 1024,
     )
     app[SERVICES] = services
+    app.on_response_prepare.append(_on_prepare)
     API.install(app)
     app.router.add_get("/", _kiosk)
     app.router.add_get("/static/{path:.+}", _static)

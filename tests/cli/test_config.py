@@ -54,7 +54,7 @@ def test_config_show_prints_the_file_values_as_toml(tmp_path: Path) -> None:
     shown = tomllib.loads(done.stdout)
     assert shown["server"] == {"host": "0.0.0.0", "port": 9123, "public_url": "https://chariot-12.ehpad.example",
                                "max_body_kib": shown["server"]["max_body_kib"], "allowed_hosts": [],
-                               "https_port": 8443, "tls_certificate": "", "tls_key": ""}
+                               "https_port": 8443, "tls_certificate": "", "tls_key": "", "public_host": "0.0.0.0", "metrics_token": ""}
     assert shown["storage"] == {"data_dir": "/var/lib/telecart-test", "min_free_mib": 128}
     assert shown["security"]["idle_lock_minutes"] == 2.5
     assert shown["security"]["max_failed_logins"] == 3
@@ -155,3 +155,16 @@ def test_missing_config_file_is_a_clear_error(tmp_path: Path) -> None:
     done = telecart("config", "show", "--config", absent)
     assert_plain_error(done)
     assert "cannot read configuration file" in done.stderr and str(absent) in done.stderr
+
+
+@pytest.mark.parametrize("doc", [False, True], ids=["values", "documented"])
+def test_config_show_never_prints_a_password_or_a_token(tmp_path: Path, doc: bool) -> None:
+    config = tmp_path / "telecart.toml"
+    config.write_text('[mail]\npassword = "mot-de-passe-du-relais"\n[sms]\nbearer_token = "jeton-passerelle"\n'
+                      '[server]\nmetrics_token = "jeton-supervision"\n', encoding="utf-8")
+    done = telecart("config", "show", "--config", config, *(["--doc"] if doc else []))
+    assert done.returncode == 0, done.stderr
+    for secret in ("mot-de-passe-du-relais", "jeton-passerelle", "jeton-supervision"):
+        assert secret not in done.stdout
+    shown = tomllib.loads(done.stdout)
+    assert shown["mail"]["password"] == shown["sms"]["bearer_token"] == "••••••••"  # set, and said to be

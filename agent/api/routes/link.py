@@ -68,7 +68,7 @@ async def open_session(call: Call) -> web.Response:
     # computer, or one doctor asked about two residents) keeps one session per link, and each
     # page only ever sends its own.
     link_api = call.request.rel_url.raw_path.rsplit("/", 1)[0]
-    response.set_cookie(GUEST_COOKIE, token, httponly=True, samesite="Strict", path=link_api, secure=services.config.security.cookie_secure,
+    response.set_cookie(GUEST_COOKIE, token, httponly=True, samesite="Strict", path=link_api, secure=services.config.security.cookie_secure or call.request.secure,
                         max_age=max(0, int(guest.expires_at - datetime.now(UTC).timestamp())))
     return response
 

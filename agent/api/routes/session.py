@@ -68,7 +68,7 @@ async def create_session(call: Call) -> web.Response:
     response = web.json_response(session_out(call.request, outcome.session).model_dump(mode="json"), status=201, dumps=json_dumps)
     response.set_cookie(
         SESSION_COOKIE, outcome.token, httponly=True, samesite="Strict", path="/",
-        secure=services.config.security.cookie_secure, max_age=int(services.login_policy.session_seconds),
+        secure=services.config.security.cookie_secure or call.request.secure, max_age=int(services.login_policy.session_seconds),
     )
     return response
 
