@@ -17,7 +17,7 @@ from agent.call.room import LiveRoom, Member, RoomRefused
 from agent.clock import clock_time
 from agent.config import CallConfig
 from agent.devices import Devices
-from agent.dossiers.dossier import DossierState, transition
+from agent.dossiers.dossier import DossierRefused, DossierState, transition
 from agent.dossiers.intake.receive import receive
 from agent.links.invitation import Settings, Window
 from agent.metrics import Metrics
@@ -40,6 +40,8 @@ def _state_of(db: Database, dossier_id: str) -> DossierState | None:
 
 
 def _call_started(db: Database, dossier_id: str, actor: Actor) -> None:
+    if _state_of(db, dossier_id) is DossierState.CANCELLED:  # its links are revoked: nobody would come
+        raise DossierRefused("dossier_cancelled")
     if _state_of(db, dossier_id) in (DossierState.SCHEDULED, DossierState.AWAITING_REPORT):
         transition(db, dossier_id, DossierState.IN_PROGRESS, actor)
 

@@ -27,6 +27,8 @@ def _open_dossier(db: Database, dossier_id: str) -> dict[str, Any]:
     rows = list(db.query("SELECT id, patient_id, state, signed_by FROM dossiers WHERE id = ?", [dossier_id]))
     if not rows:
         raise DossierRefused("not_found")
+    if rows[0]["state"] == DossierState.CANCELLED.value:
+        raise DossierRefused("dossier_cancelled")
     if rows[0]["state"] == DossierState.CLOSED.value:
         raise DossierRefused("dossier_closed", signed_by=rows[0]["signed_by"] or "le médecin requis")
     return rows[0]

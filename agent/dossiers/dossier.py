@@ -33,22 +33,29 @@ class DossierState(StrEnum):
     IN_PROGRESS = "in_progress"
     AWAITING_REPORT = "awaiting_report"
     CLOSED = "closed"
+    CANCELLED = "cancelled"
 
 
 STATE_LABELS = {
     DossierState.DRAFT: "Brouillon", DossierState.SCHEDULED: "Programmé", DossierState.IN_PROGRESS: "En cours",
     DossierState.AWAITING_REPORT: "En attente du compte rendu", DossierState.CLOSED: "Clôturé",
+    DossierState.CANCELLED: "Annulé",
 }
 
 # The life of a dossier. A call may resume while the report is awaited (same room window); a
 # specialist may sign during the call. Nothing leaves "closed": signed parts are final.
 TRANSITIONS: dict[DossierState, frozenset[DossierState]] = {
     DossierState.DRAFT: frozenset({DossierState.SCHEDULED}),
-    DossierState.SCHEDULED: frozenset({DossierState.IN_PROGRESS}),
-    DossierState.IN_PROGRESS: frozenset({DossierState.AWAITING_REPORT, DossierState.CLOSED}),
-    DossierState.AWAITING_REPORT: frozenset({DossierState.IN_PROGRESS, DossierState.CLOSED}),
+    DossierState.SCHEDULED: frozenset({DossierState.IN_PROGRESS, DossierState.CANCELLED}),
+    DossierState.IN_PROGRESS: frozenset({DossierState.AWAITING_REPORT, DossierState.CLOSED, DossierState.CANCELLED}),
+    DossierState.AWAITING_REPORT: frozenset({DossierState.IN_PROGRESS, DossierState.CLOSED, DossierState.CANCELLED}),
     DossierState.CLOSED: frozenset(),
+    DossierState.CANCELLED: frozenset(),
 }
+# States only one act reaches (seed 001 §4): the consulted doctor's signature closes a dossier
+# (agent/dossiers/fiche.sign); the EHPAD cancels one with a reason (`cancel`). Never a bare move.
+REACHED_BY = {DossierState.CLOSED: "signature", DossierState.CANCELLED: "cancellation"}
+ENDED = frozenset({DossierState.CLOSED, DossierState.CANCELLED})
 
 ACCOMPANIMENT_ROLES = {"relative": ParticipantRole.RELATIVE, "professional": ParticipantRole.PROFESSIONAL}
 DEFAULT_MINUTES_NOW = 30
@@ -107,6 +114,7 @@ class Dossier:
     created_at: str = ""
     created_by: str | None = None
     updated_at: str = ""
+    cancellation: dict[str, Any] | None = None  # reason, by, at
 
     @property
     def state_label(self) -> str:
@@ -235,6 +243,7 @@ def load(db: Database, dossier_id: str, settings: Settings) -> Dossier | None:
         room={"id": r["room_id"], "opens_at": r["opens_at"], "closes_at": r["closes_at"]} if r["room_id"] else None,
         invitations=_invitations(db, r["room_id"], settings) if r["room_id"] else [],
         fiche={k: r[k] for k in ("reason", "history", "observations", "expert_opinion", "signed_by", "signed_at")},
+        cancellation={"reason": r["cancel_reason"], "by": r["cancelled_by"], "at": r["cancelled_at"]} if r["cancelled_at"] else None,
         created_at=r["created_at"], created_by=r["created_by"], updated_at=r["updated_at"],
     )
 
@@ -248,18 +257,34 @@ def read(db: Database, dossier_id: str, actor: Actor, settings: Settings) -> Dos
     return found
 
 
-def transition(db: Database, dossier_id: str, to: DossierState, actor: Actor) -> DossierState:
-    """Move a dossier to its next state; refused when the state machine does not allow it."""
+def transition(db: Database, dossier_id: str, to: DossierState, actor: Actor, by: str | None = None) -> DossierState:
+    """Move a dossier to its next state; refused when the state machine does not allow it, or when
+    the state is one that only an act reaches (`REACHED_BY`) and `by` is not that act."""
     row = db.execute("SELECT state, patient_id FROM dossiers WHERE id = ?", [dossier_id]).fetchone()
     if row is None:
         raise DossierRefused("not_found")
     current = DossierState(row[0])
     if to not in TRANSITIONS[current]:
         raise DossierRefused("bad_transition", current=STATE_LABELS[current], wanted=STATE_LABELS[to])
+    if to in REACHED_BY and by != REACHED_BY[to]:
+        raise DossierRefused("closed_by_signature_only" if to is DossierState.CLOSED else "cancel_needs_reason")
     db["dossiers"].update(dossier_id, {"state": to.value, "updated_at": utc_now_iso()})
     audit.append(db, actor.event("dossier.state", row[1], detail=f"télédossier n° {dossier_id[:8]} : {STATE_LABELS[current]} → {STATE_LABELS[to]}"))
     outbox.record(db, dossier_id, Operation.STATE, DossierStateChange(state=to.value))
     return to
+
+
+def cancel(db: Database, dossier_id: str, reason: str, actor: Actor) -> None:
+    """The EHPAD calls a teleconsultation off, saying why: the dossier is kept, read-only, and
+    every link it sent stops opening."""
+    transition(db, dossier_id, DossierState.CANCELLED, actor, by="cancellation")
+    row = db["dossiers"].get(dossier_id)
+    db["dossiers"].update(dossier_id, {"cancel_reason": reason, "cancelled_by": actor.login, "cancelled_at": utc_now_iso()})
+    audit.append(db, actor.event("dossier.cancel", row["patient_id"], detail=f"télédossier n° {dossier_id[:8]} : {reason}"))
+    outbox.record(db, dossier_id, Operation.STATE, DossierStateChange(state=DossierState.CANCELLED.value, reason=reason))
+    for (invitation_id,) in db.execute("SELECT i.id FROM invitations i JOIN rooms r ON r.id = i.room_id "
+                                       "WHERE r.dossier_id = ? AND i.revoked_at IS NULL", [dossier_id]).fetchall():
+        invitation.revoke(db, invitation_id, actor)
 
 
 def resend(db: Database, dossier_id: str, invitation_id: str, actor: Actor, settings: Settings) -> None:
@@ -283,6 +308,8 @@ def invite_participant(db: Database, dossier_id: str, role: ParticipantRole, per
         raise DossierRefused("not_found")
     if rows[0]["state"] == DossierState.CLOSED.value:
         raise DossierRefused("dossier_closed", signed_by="le médecin requis")
+    if rows[0]["state"] == DossierState.CANCELLED.value:
+        raise DossierRefused("dossier_cancelled")
     participant_id = invitation.add_participant(db, rows[0]["room_id"], role, person)
     invitation_id = invitation.invite(db, participant_id, actor)
     invitation.send_invitation(db, invitation_id, actor, settings, rows[0]["patient_id"])

@@ -70,6 +70,8 @@ def _dossier(db: Database, dossier_id: str) -> dict[str, Any]:
 def _refuse_if_closed(row: dict[str, Any]) -> None:
     if row["state"] == DossierState.CLOSED.value:
         raise DossierRefused("dossier_closed", signed_by=row["signed_by"] or "le médecin requis")
+    if row["state"] == DossierState.CANCELLED.value:
+        raise DossierRefused("dossier_cancelled")
 
 
 def update(db: Database, dossier_id: str, changes: dict[str, str | None], actor: Actor) -> None:
@@ -111,4 +113,4 @@ def sign(db: Database, dossier_id: str, actor: Actor, signer_name: str) -> None:
     db["dossiers"].update(dossier_id, {"signed_by": signer_name, "signed_at": signed_at})
     outbox.record(db, dossier_id, Operation.CREATE, SignatureChange(dossier_id=dossier_id, signed_by=signer_name, signed_at=signed_at))
     audit.append(db, actor.event("fiche.sign", row["patient_id"], detail=f"télédossier n° {dossier_id[:8]}"))
-    transition(db, dossier_id, DossierState.CLOSED, actor)
+    transition(db, dossier_id, DossierState.CLOSED, actor, by="signature")

@@ -87,6 +87,7 @@ class DossierChange(Change):
 class DossierStateChange(Change):
     kind = Kind.DOSSIER
     state: str
+    reason: str | None = None  # why it was cancelled
 
 
 class ParticipantChange(Change):

@@ -248,14 +248,21 @@ def test_states_follow_the_dossier_life_and_every_change_is_audited(cart: Cart) 
     move = lambda to: cart.nurse.post(cart.url(f"/dossiers/{dossier['id']}/transitions"), json={"to": to})  # noqa: E731
     body = assert_error(move("closed"), 409, "bad_transition")
     assert "Programmé" in body["message"]
-    for state in ("in_progress", "awaiting_report", "closed"):
+    for state in ("in_progress", "awaiting_report"):
         reply = move(state)
         assert reply.status_code == 200 and reply.json()["state"] == state, reply.text
+    # Only the consulted doctor's signature closes a dossier (seed 001 §4); the EHPAD cancels one, saying why.
+    assert "signature" in assert_error(move("closed"), 409, "closed_by_signature_only")["message"]
+    assert_error(move("cancelled"), 409, "cancel_needs_reason")
+    cancelled = cart.nurse.post(cart.url(f"/dossiers/{dossier['id']}/cancellation"), json={"reason": "Résident hospitalisé"})
+    assert cancelled.status_code == 200 and cancelled.json()["state"] == "cancelled", cancelled.text
+    assert cancelled.json()["cancellation"]["reason"] == "Résident hospitalisé"
+    assert all(i["revoked_at"] for i in cancelled.json()["invitations"])
     assert_error(move("in_progress"), 409, "bad_transition")
     changes = [r["detail"] for r in audit_items(cart.agent, cart.admin, patient_id=resident) if r["action"] == "dossier.state"]
-    assert len(changes) == 3 and any("En attente du compte rendu → Clôturé" in c for c in changes)
+    assert len(changes) == 3 and any("En attente du compte rendu → Annulé" in c for c in changes)
     listed = {d["id"]: d["state"] for d in cart.nurse.get(cart.url("/dossiers")).json()["items"]}
-    assert listed[dossier["id"]] == "closed"
+    assert listed[dossier["id"]] == "cancelled"
 
 
 def test_the_wizard_draft_is_per_user_and_dropped_by_the_dossier(cart: Cart) -> None:

@@ -142,6 +142,11 @@ def test_every_write_of_health_data_enters_the_outbox_typed(cart: Cart) -> None:
     cart.doctor.patch(cart.url(f"/dossiers/{second['id']}/fiche"), json={"expert_opinion": "Rien à signaler."})
     step("POST", "/dossiers/{id}/signature", f"/dossiers/{second['id']}/signature", {("signature", "create"), ("dossier", "state")},
          client=cart.doctor)
+    third = cart.nurse.post(cart.url("/dossiers"), json={
+        "patient_id": made["id"], "consent": {"given": True}, "accompaniment": {"kind": "alone"},
+        "specialist": {"name": "PETIT", "specialty": "Cardiologie", "mobile": "0612340002"}, "slot": {"now": True}}).json()
+    step("POST", "/dossiers/{id}/cancellation", f"/dossiers/{third['id']}/cancellation", {("dossier", "state"), ("invitation", "revoke")},
+         json={"reason": "Résident hospitalisé"})
     step("POST", "/visio", "/visio", {("participant", "create"), ("invitation", "create")}, status=201, json={"mobile": "0612340004"})
 
     health_writes = {(op.method, op.path) for op in ROUTES.operations if op.method in ("POST", "PATCH", "PUT", "DELETE")

@@ -160,3 +160,28 @@ def test_the_signature_is_loaded_once_in_ones_settings(page: Page, demo_agent: L
     page.locator("#signature-file").set_input_files(str(signature))
     expect(page.locator("img.signature-preview")).to_be_visible()
     shot(page, artifacts, "parametres-signature.png")
+
+
+def test_the_nurse_cancels_a_teleconsultation_with_its_reason_and_nothing_closes_it_but_the_signature(
+        page: Page, demo_agent: LiveAgent, artifacts: Path) -> None:
+    dossier_id = new_dossier(demo_agent)
+    sign_in(page, demo_agent, demo_agent.add_account(Role.NURSE))
+    page.goto(f"{demo_agent.url}/#/dossier/{dossier_id}")
+    expect(page.get_by_role("heading", name="GARNIER Lucienne")).to_be_visible()
+    expect(page.get_by_role("button", name="Clôturer")).to_have_count(0)  # no way to close without the signature
+
+    cancel = page.locator(".cancellation button")
+    expect(cancel).to_have_text("Annuler la téléconsultation")
+    cancel.tap()
+    expect(page.get_by_text("Indiquez la raison de l'annulation")).to_be_visible()  # no reason, no cancellation
+    expect(cancel).to_have_text("Annuler la téléconsultation")
+    page.get_by_label("Raison de l'annulation").fill("Résident hospitalisé ce matin")
+    cancel.tap()
+    expect(cancel).to_have_text("Toucher encore pour annuler")
+    cancel.tap()
+    expect(page.get_by_role("status").filter(has_text="Téléconsultation annulée : Résident hospitalisé ce matin")).to_be_visible()
+    expect(page.locator(".badge.state-cancelled")).to_have_text("Annulé")
+    expect(page.get_by_label("Antécédents")).to_be_disabled()
+    expect(page.get_by_role("button", name="Entrer en salle")).to_have_count(0)
+    expect(page.get_by_text("Révoquée").first).to_be_visible()
+    shot(page, artifacts, "dossier-cancelled.png")

@@ -12,6 +12,7 @@ from agent.api.dossier_reply import dossier_out, dossier_reply
 from agent.api.registry import API
 from agent.api.routing import Call
 from agent.api.schemas.dossiers import (
+    CancellationIn,
     DossierCreate,
     DossierList,
     DossierOut,
@@ -70,6 +71,14 @@ async def change_state(call: Call) -> DossierOut:
     services = services_of(call.request)
     dossier_id = call.request.match_info["id"]
     await services.store.write(dossier.transition, dossier_id, call.body.to, call.actor)
+    return await dossier_reply(call)
+
+
+@API.route("POST", "/dossiers/{id}/cancellation", summary="Annuler la téléconsultation, avec son motif (le télédossier reste, en lecture seule)",
+           tags=("dossiers",), access=Permission.HEALTH_WRITE, body=CancellationIn, response=DossierOut, errors=(409,))
+async def cancel_dossier(call: Call) -> DossierOut:
+    services = services_of(call.request)
+    await services.store.write(dossier.cancel, call.request.match_info["id"], call.body.reason.strip(), call.actor)
     return await dossier_reply(call)
 
 

@@ -148,6 +148,7 @@ class SpecialistDossierOut(BaseModel):
     fiche: dict[str, Any]
     vitals: list[dict[str, Any]]
     documents: list[DocumentOut]
+    cancellation: dict[str, Any] | None = Field(None, description="Why, by whom and when the EHPAD cancelled it")
     created_at: str
     created_by: str | None
     updated_at: str
@@ -177,6 +178,10 @@ class VisioIn(ContactIn):
 class VisioOut(BaseModel):
     room: dict[str, Any]
     invitation_id: str
+
+
+class CancellationIn(Strict):
+    reason: str = Field(min_length=3, max_length=500, description="Why the teleconsultation is called off (traced, sent to the regional server)")
 
 
 class TransitionIn(Strict):

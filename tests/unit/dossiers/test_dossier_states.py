@@ -1,7 +1,8 @@
 """The life of a teleconsultation dossier on a real database, without HTTP.
 
 The state machine as the nurse and the doctor live it: scheduled, in progress, awaiting the
-report (the call may resume), closed for good. Every allowed change is applied, audited under
+report (the call may resume), closed for good by the consulted doctor's signature alone, or
+cancelled by the EHPAD with a reason (seed 001 §4). Every allowed change is applied, audited under
 the resident and queued for the regional server; every other one is refused with the French
 labels the message shows, and changes nothing. Creation is all-or-nothing: a refused creation,
 or one that fails at its very last step, leaves no consent, dossier, room, invitation, email,
@@ -34,11 +35,19 @@ S = DossierState
 ALLOWED = {
     (S.DRAFT, S.SCHEDULED),
     (S.SCHEDULED, S.IN_PROGRESS),
-    (S.IN_PROGRESS, S.AWAITING_REPORT), (S.IN_PROGRESS, S.CLOSED),
-    (S.AWAITING_REPORT, S.IN_PROGRESS), (S.AWAITING_REPORT, S.CLOSED),
+    (S.IN_PROGRESS, S.AWAITING_REPORT),
+    (S.AWAITING_REPORT, S.IN_PROGRESS),
+}
+# Reached only by an act, never by a bare move: the signature closes, a cancellation (with its reason) cancels.
+BY_ACT = {
+    (S.IN_PROGRESS, S.CLOSED): ("signature", "closed_by_signature_only"),
+    (S.AWAITING_REPORT, S.CLOSED): ("signature", "closed_by_signature_only"),
+    (S.SCHEDULED, S.CANCELLED): ("cancellation", "cancel_needs_reason"),
+    (S.IN_PROGRESS, S.CANCELLED): ("cancellation", "cancel_needs_reason"),
+    (S.AWAITING_REPORT, S.CANCELLED): ("cancellation", "cancel_needs_reason"),
 }
 LABELS = {S.DRAFT: "Brouillon", S.SCHEDULED: "Programmé", S.IN_PROGRESS: "En cours",
-          S.AWAITING_REPORT: "En attente du compte rendu", S.CLOSED: "Clôturé"}
+          S.AWAITING_REPORT: "En attente du compte rendu", S.CLOSED: "Clôturé", S.CANCELLED: "Annulé"}
 SPECIALIST = {"name": "PETIT", "first_name": "Claire", "specialty": "Cardiologie", "email": "claire.petit@chu.example",
               "mobile": "+33612345601"}
 
@@ -89,7 +98,32 @@ def test_an_allowed_change_is_applied_audited_and_queued(db: Database, run: Run,
     assert queued == [(f'{{"state": "{wanted.value}"}}',)]
 
 
-@pytest.mark.parametrize(("current", "wanted"), [pair for pair in product(S, S) if pair not in ALLOWED],
+@pytest.mark.parametrize(("current", "wanted"), list(BY_ACT), ids=lambda s: s.value)
+def test_closing_and_cancelling_are_acts_not_moves(db: Database, run: Run, nurse: Actor, settings: Settings,
+                                                  counts: Counts, current: DossierState, wanted: DossierState) -> None:
+    made = scheduled(db, run, nurse, settings)
+    put_in(db, made.id, current)
+    before = counts(db)
+    act, refusal = BY_ACT[(current, wanted)]
+    with pytest.raises(DossierRefused) as refused:
+        run(db, dossier.transition, made.id, wanted, nurse)
+    assert refused.value.code == refusal and stored_state(db, made.id) == current.value and counts(db) == before
+    assert run(db, dossier.transition, made.id, wanted, nurse, by=act) is wanted
+
+
+def test_a_cancelled_dossier_says_why_and_its_links_stop_opening(db: Database, run: Run, nurse: Actor, settings: Settings) -> None:
+    made = scheduled(db, run, nurse, settings)
+    run(db, dossier.cancel, made.id, "Résident hospitalisé", nurse)
+    shown = dossier.load(db, made.id, settings)
+    assert shown.state is S.CANCELLED and shown.cancellation["reason"] == "Résident hospitalisé"
+    assert all(i["revoked_at"] for i in shown.invitations)
+    assert [r.detail for r in audit.search(db, patient_id=made.patient["id"]) if r.action == "dossier.cancel"] == [
+        f"télédossier n° {made.id[:8]} : Résident hospitalisé"]
+    with pytest.raises(DossierRefused, match="bad_transition"):
+        run(db, dossier.transition, made.id, S.IN_PROGRESS, nurse)
+
+
+@pytest.mark.parametrize(("current", "wanted"), [pair for pair in product(S, S) if pair not in ALLOWED and pair not in BY_ACT],
                          ids=lambda s: s.value)
 def test_any_other_change_is_refused_and_changes_nothing(db: Database, run: Run, nurse: Actor, settings: Settings,
                                                          counts: Counts, current: DossierState, wanted: DossierState) -> None:
@@ -107,8 +141,9 @@ def test_any_other_change_is_refused_and_changes_nothing(db: Database, run: Run,
 def test_a_call_may_resume_while_the_report_is_awaited_but_nothing_leaves_closed(
         db: Database, run: Run, nurse: Actor, settings: Settings) -> None:
     made = scheduled(db, run, nurse, settings)
-    for state in (S.IN_PROGRESS, S.AWAITING_REPORT, S.IN_PROGRESS, S.AWAITING_REPORT, S.CLOSED):
+    for state in (S.IN_PROGRESS, S.AWAITING_REPORT, S.IN_PROGRESS, S.AWAITING_REPORT):
         run(db, dossier.transition, made.id, state, nurse)
+    run(db, dossier.transition, made.id, S.CLOSED, nurse, by="signature")
     for state in S:
         with pytest.raises(DossierRefused, match="bad_transition"):
             run(db, dossier.transition, made.id, state, nurse)

@@ -65,14 +65,14 @@ function invitationCard(dossier, inv, reload) {
 
 // "Entrer en salle" while the room is open and the dossier not closed.
 function roomOpen(d) {
-  if (!d.room || d.state === "closed" || d.state === "draft") return false;
+  if (!d.room || ["closed", "cancelled", "draft"].includes(d.state)) return false;
   const now = Date.now();
   return Date.parse(d.room.opens_at) <= now && now < Date.parse(d.room.closes_at);
 }
 
 // The room opens later today: say when, where "Entrer en salle" will be.
 function roomLater(d) {
-  return d.room && !["closed", "draft"].includes(d.state) && Date.now() < Date.parse(d.room.opens_at)
+  return d.room && !["closed", "cancelled", "draft"].includes(d.state) && Date.now() < Date.parse(d.room.opens_at)
     && isSameDay(d.room.opens_at, new Date().toISOString());
 }
 
@@ -129,11 +129,37 @@ export function dossierView({ id, session, onBack, onEnd, onCall }) {
           ficheCard({ dossier: d, session, onChanged: changed })),
         h("div", { class: "dossier-column" },
           invitations,
-          documentsCard({ dossier: d, onChanged: changed }))),
+          documentsCard({ dossier: d, onChanged: changed }),
+          cancellationCard(d, () => load()))),
     );
   }
   load();
   return root;
+}
+
+// Seed 001 §4: only the consulted doctor's signature closes a dossier; the EHPAD may call a
+// teleconsultation off, saying why (two taps: it revokes every link sent).
+function cancellationCard(d, reload) {
+  if (d.state === "cancelled") {
+    return h("section", { class: "card" }, h("p", { class: "notice-box", role: "status" }, D().cancelledBecause(d.cancellation?.reason || "")));
+  }
+  if (d.state === "closed") return null;
+  const confirm = twoTaps(D().cancel, D().cancelConfirm, () => cancel());
+  const reason = h("textarea", { id: "cancel-reason", rows: 2, maxlength: 500 });
+  const cancel = async () => {
+    try {
+      await api("POST", `/dossiers/${encodeURIComponent(d.id)}/cancellation`, { reason: reason.value.trim() });
+      toast(D().cancelledToast);
+      reload();
+    } catch (error) { reportError(error); }
+  };
+  return h("section", { class: "card cancellation" }, h("h2", {}, D().cancelTitle), h("p", { class: "hint" }, D().cancelLead),
+    h("div", { class: "field" }, h("label", { for: "cancel-reason" }, D().cancelReason), reason),
+    h("button", { class: "button secondary danger", type: "button", onclick: (event) => {
+      // No reason, no second tap asked: the button says nothing it will not do.
+      if (reason.value.trim().length < 3) { toast(D().cancelNeedsReason, "error"); reason.focus(); return; }
+      confirm(event);
+    } }, D().cancel));
 }
 
 // "Actualiser" and the invitations; `reload` reads them again.

@@ -85,7 +85,7 @@ export function signatureBox() {
 }
 
 export function documentsCard({ dossier, onChanged }) {
-  const closed = dossier.state === "closed";
+  const closed = ["closed", "cancelled"].includes(dossier.state);
   const list = h("ul", { class: "documents" });
   const render = (docs) => list.replaceChildren(...(docs.length ? docs.map((doc) => documentRow(dossier, doc, { closed, refresh })) : [h("li", { class: "hint" }, G().none)]));
   async function refresh() {

@@ -41,7 +41,7 @@ function vitalForm(dossier, onChanged) {
 }
 
 export function ficheCard({ dossier, session, onChanged }) {
-  const closed = dossier.state === "closed";
+  const closed = ["closed", "cancelled"].includes(dossier.state);
   const doctor = session.user.role === "doctor";
   const f = dossier.fiche;
   const vitals = h("div", {}, vitalsTable(dossier.vitals));
