@@ -13,7 +13,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 
 def default_data_dir() -> Path:
@@ -38,6 +38,14 @@ class ServerConfig(Section):
     tls_certificate: str = Field("", description="PEM certificate chain of the HTTPS listener. Empty: the cart makes its own self-signed certificate on first start (in the data directory), which browsers accept after a warning; give a real one for invitations sent outside the EHPAD.")
     tls_key: str = Field("", description="PEM private key matching `tls_certificate`.")
     allowed_hosts: list[str] = Field(default_factory=list, description="Extra names (host or host:port) the agent answers to besides loopback, `host` and public_url's host, e.g. the cart's name on the EHPAD network. Other Host headers are refused (DNS rebinding).")
+
+    @model_validator(mode="after")
+    def _links_follow_the_port(self) -> ServerConfig:
+        """Without a public_url of its own, links point at the port the agent really answers on
+        (`telecart demo --port 8191` wrote links on 8080)."""
+        if "public_url" not in self.model_fields_set:
+            self.public_url = f"http://127.0.0.1:{self.port}"
+        return self
 
 
 class StorageConfig(Section):

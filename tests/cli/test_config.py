@@ -168,3 +168,12 @@ def test_config_show_never_prints_a_password_or_a_token(tmp_path: Path, doc: boo
         assert secret not in done.stdout
     shown = tomllib.loads(done.stdout)
     assert shown["mail"]["password"] == shown["sms"]["bearer_token"] == "••••••••"  # set, and said to be
+
+
+def test_links_follow_the_port_the_agent_answers_on_unless_a_public_url_is_given() -> None:
+    """`telecart demo --port 8191` wrote invitation links on port 8080."""
+    from agent.config import load_config
+
+    assert load_config(None, {"server": {"port": 8191}}).server.public_url == "http://127.0.0.1:8191"
+    given = load_config(None, {"server": {"port": 8191, "public_url": "https://chariot-12.ehpad.example"}})
+    assert given.server.public_url == "https://chariot-12.ehpad.example"
