@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -96,12 +97,61 @@ def cmd_users_add(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     print(f"Account '{new.principal.login}' ({new.principal.role.value}) created.")
+    _print_enrolment(new)
+    return 0
+
+
+def _print_enrolment(new: accounts.NewAccount) -> None:
     print("Add it to an authenticator app (scan the QR code or enter the URI):")
     print(new.otpauth_uri)
     import segno
 
     segno.make(new.otpauth_uri, error="m").terminal(compact=True)
+
+
+def _manage(args: argparse.Namespace, act, done: str) -> int:  # type: ignore[no-untyped-def]
+    """One audited act on an account, in one transaction, by the person at the terminal."""
+    db = _open_db(_load(args))
+    try:
+        with transaction(db):
+            result = act(db)
+    except (accounts.AccountError, WeakPassword) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(done.format(login=args.login, result=result))
+    if isinstance(result, accounts.NewAccount):
+        _print_enrolment(result)
     return 0
+
+
+def _by() -> str:
+    return f"cli:{os.environ.get('SUDO_USER') or os.environ.get('USER') or 'root'}"
+
+
+def cmd_users_disable(args: argparse.Namespace) -> int:
+    return _manage(args, lambda db: accounts.set_disabled(db, args.login, True, _by()), "Account '{login}' disabled; its sessions ended.")
+
+
+def cmd_users_enable(args: argparse.Namespace) -> int:
+    return _manage(args, lambda db: accounts.set_disabled(db, args.login, False, _by()), "Account '{login}' enabled.")
+
+
+def cmd_users_logout(args: argparse.Namespace) -> int:
+    return _manage(args, lambda db: accounts.end_sessions(db, args.login, _by()), "{result} session(s) of '{login}' ended.")
+
+
+def cmd_users_password(args: argparse.Namespace) -> int:
+    if not args.password_stdin:
+        print("error: give the new password on standard input with --password-stdin", file=sys.stderr)
+        return 2
+    password = sys.stdin.readline().rstrip("\n")
+    return _manage(args, lambda db: accounts.reset_password(db, args.login, password, _by()),
+                   "Password of '{login}' changed; its sessions ended.")
+
+
+def cmd_users_otp_reset(args: argparse.Namespace) -> int:
+    return _manage(args, lambda db: accounts.reenroll_otp(db, args.login, _by()),
+                   "New one-time-code secret for '{login}'; the old authenticator no longer works.")
 
 
 def cmd_users_list(args: argparse.Namespace) -> int:
@@ -163,6 +213,17 @@ def build_parser() -> argparse.ArgumentParser:
     lst = users.add_parser("list", help="list accounts")
     _config_options(lst)
     lst.set_defaults(func=cmd_users_list)
+    for name, func, helptext in (("disable", cmd_users_disable, "disable an account and end its sessions"),
+                                 ("enable", cmd_users_enable, "enable a disabled account"),
+                                 ("logout", cmd_users_logout, "end all of an account's sessions"),
+                                 ("password", cmd_users_password, "set a new password (--password-stdin); sessions end"),
+                                 ("otp-reset", cmd_users_otp_reset, "new one-time-code secret (a lost phone); sessions end")):
+        manage = users.add_parser(name, help=helptext)
+        manage.add_argument("login")
+        if name == "password":
+            manage.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+        _config_options(manage)
+        manage.set_defaults(func=func)
     code = users.add_parser("otp", help="print the current one-time code of a demo account")
     code.add_argument("login")
     _config_options(code)

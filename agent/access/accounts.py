@@ -88,3 +88,47 @@ def consume_code_step(db: Database, user_id: int, otp_step: int) -> bool:
         [otp_step, user_id, otp_step],
     )
     return cursor.rowcount == 1
+
+
+# --- managing an account (the CLI today, the admin's kiosk page next), each act audited -------
+
+def _account(db: Database, login: str) -> dict:
+    rows = list(db.query("SELECT * FROM users WHERE login = ?", [login]))
+    if not rows:
+        raise AccountError(f"no account '{login}'")
+    return rows[0]
+
+
+def end_sessions(db: Database, login: str, by: str) -> int:
+    """Log the person out everywhere (a lost badge, a stolen phone); returns how many sessions ended."""
+    row = _account(db, login)
+    ended = db.execute("DELETE FROM sessions WHERE user_id = ?", [row["id"]]).rowcount
+    audit.append(db, audit.AuditEvent(actor=by, action="account.logout_all", detail=f"{login} : {ended} session(s) fermée(s)"))
+    return ended
+
+
+def set_disabled(db: Database, login: str, disabled: bool, by: str) -> None:
+    """A disabled account logs in nowhere and its sessions end at once; enabling gives it back."""
+    row = _account(db, login)
+    db["users"].update(row["id"], {"disabled": int(disabled)})
+    if disabled:
+        db.execute("DELETE FROM sessions WHERE user_id = ?", [row["id"]])
+    audit.append(db, audit.AuditEvent(actor=by, action="account.disable" if disabled else "account.enable", detail=login))
+
+
+def reset_password(db: Database, login: str, password: str, by: str) -> None:
+    """A new password (checked like a first one); the old sessions end."""
+    row = _account(db, login)
+    db["users"].update(row["id"], {"password_hash": hash_password(password)})
+    db.execute("DELETE FROM sessions WHERE user_id = ?", [row["id"]])
+    audit.append(db, audit.AuditEvent(actor=by, action="account.password_reset", detail=login))
+
+
+def reenroll_otp(db: Database, login: str, by: str) -> NewAccount:
+    """A new one-time-code secret (a lost phone): the old authenticator stops working, sessions end."""
+    row = _account(db, login)
+    secret = otp.new_secret()
+    db["users"].update(row["id"], {"otp_secret": keys_of(db).seal(secret), "otp_last_step": 0})  # steps of the old secret mean nothing to the new
+    db.execute("DELETE FROM sessions WHERE user_id = ?", [row["id"]])
+    audit.append(db, audit.AuditEvent(actor=by, action="account.otp_reenroll", detail=login))
+    return NewAccount(principal_of(row), secret)

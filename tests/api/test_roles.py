@@ -30,6 +30,15 @@ def test_technician_cannot_create_a_patient(shared_agent: LiveAgent) -> None:
     assert_error(client.post(f"{shared_agent.url}{API}/patients", json=patient()), 403, "forbidden")
 
 
+def test_a_technician_sets_no_staff_signature(shared_agent: LiveAgent) -> None:
+    """A signature is stamped on prescriptions and reports: only those who write health data have one."""
+    from tests.documents import samples
+
+    client = logged_in(shared_agent, shared_agent.add_account(Role.TECHNICIAN))
+    refused = client.put(f"{shared_agent.url}{API}/me/signature", files={"file": ("s.jpg", samples.signature_image())})
+    assert_error(refused, 403, "forbidden")
+
+
 @pytest.mark.parametrize("role", [Role.NURSE, Role.DOCTOR], ids=lambda r: r.value)
 def test_carers_read_patients_and_dossiers(shared_agent: LiveAgent, role: Role) -> None:
     client = logged_in(shared_agent, shared_agent.add_account(role))

@@ -19,6 +19,7 @@ from agent.api.uploads import read_upload, save_upload
 from agent.clock import iso
 from agent.dossiers import documents
 from agent.dossiers.intake import RejectedDocument
+from agent.dossiers.intake.receive import DECODES
 from agent.dossiers.intake.stamp import prepare_signature, stamp
 from agent.links import patient_share
 from agent.notify import masked
@@ -78,13 +79,14 @@ async def sign_document(call: Call) -> DocumentOut:
 
 
 @API.route("PUT", "/me/signature", summary="Charger sa signature (photo ou scan, JPEG ou PNG)", tags=("documents",),
-           access=SESSION, status=204, upload=True)
+           access=Permission.HEALTH_WRITE, status=204, upload=True)
 async def upload_signature(call: Call) -> None:
     services = services_of(call.request)
     upload = await read_upload(call.request, 5 * 1024 * 1024)
     loop = asyncio.get_running_loop()
     try:
-        png = await loop.run_in_executor(None, prepare_signature, upload.data)
+        async with DECODES:
+            png = await loop.run_in_executor(None, prepare_signature, upload.data)
     except RejectedDocument as exc:
         raise ApiError("document_refused", reason=exc.message) from exc
     await write_with_file(services.store, services.blobs, png,

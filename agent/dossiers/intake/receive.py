@@ -13,6 +13,9 @@ from agent.store import Store
 from agent.store.blobs import BlobStore
 from agent.store.files import write_with_file
 
+# Decoding a 40-megapixel image holds about 90 MB: two at a time, the others wait their turn.
+DECODES = asyncio.Semaphore(2)
+
 
 async def receive(store: Store, blobs: BlobStore, dossier_id: str, data: bytes, stem: str, kind: str, actor: Actor,
                   max_bytes: int) -> dict[str, Any]:
@@ -21,7 +24,8 @@ async def receive(store: Store, blobs: BlobStore, dossier_id: str, data: bytes, 
     file left behind when the row is refused), and name them with the extension of what they are, whatever
     the sender called them. RejectedDocument when the content is refused; nothing is saved then."""
     loop = asyncio.get_running_loop()
-    inspected = await loop.run_in_executor(None, lambda: inspect(data, max_bytes=max_bytes))
+    async with DECODES:
+        inspected = await loop.run_in_executor(None, lambda: inspect(data, max_bytes=max_bytes))
     name = stem + suggested_extension(inspected.kind)
     return await write_with_file(store, blobs, data,
                                  lambda db, blob: documents.add(db, dossier_id, blob, inspected, len(data), name, kind, actor))

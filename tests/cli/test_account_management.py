@@ -1,0 +1,49 @@
+"""An administrator manages accounts from the cart's terminal while the agent runs: disable and
+enable, a new password, a new one-time-code secret for a lost phone, everyone logged out. Each
+act ends the person's sessions at once where it should, and is in the audit trail."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyotp
+
+from agent.access.roles import Role
+from tests.api.helpers import API, assert_error, audit_items, logged_in, post_login
+from tests.cli.cli import assert_plain_error, telecart
+from tests.cli.test_users import otpauth_uri
+from tests.live import running_agent
+
+
+def test_disable_enable_password_otp_and_logout_act_at_once_and_are_audited(tmp_path: Path) -> None:
+    with running_agent(tmp_path) as agent:
+        data = ["--data-dir", str(agent.data_dir)]
+        admin = logged_in(agent, agent.add_account(Role.ADMIN))
+        nurse_account = agent.add_account(Role.NURSE)
+        nurse = logged_in(agent, nurse_account)
+        assert nurse.get(f"{agent.url}{API}/session").status_code == 200
+
+        assert telecart("users", "disable", nurse_account.login, *data).returncode == 0
+        assert_error(nurse.get(f"{agent.url}{API}/session"), 401, "session_expired")  # out at once
+        assert_error(post_login(agent, nurse_account.login, nurse_account.password, nurse_account.code()), 401, "bad_credentials")
+        assert telecart("users", "enable", nurse_account.login, *data).returncode == 0
+        nurse = logged_in(agent, nurse_account)
+
+        changed = telecart("users", "password", nurse_account.login, "--password-stdin", *data, stdin="un nouveau mot de passe\n")
+        assert changed.returncode == 0, changed.stderr
+        assert_error(nurse.get(f"{agent.url}{API}/session"), 401, "session_expired")
+        assert post_login(agent, nurse_account.login, "un nouveau mot de passe", nurse_account.code()).status_code == 201
+
+        reset = telecart("users", "otp-reset", nurse_account.login, *data)
+        assert reset.returncode == 0, reset.stderr
+        fresh = pyotp.parse_uri(otpauth_uri(reset.stdout))
+        assert fresh.secret != nurse_account.secret
+        assert_error(post_login(agent, nurse_account.login, "un nouveau mot de passe", nurse_account.code()), 401, "bad_credentials")
+        assert post_login(agent, nurse_account.login, "un nouveau mot de passe", fresh.now()).status_code == 201
+
+        ended = telecart("users", "logout", nurse_account.login, *data)
+        assert ended.returncode == 0 and "1 session(s)" in ended.stdout, ended.stdout
+
+        assert_plain_error(telecart("users", "disable", "personne", *data))
+        acts = [r["action"] for r in audit_items(agent, admin) if r["action"].startswith("account.") and nurse_account.login in (r["detail"] or "")]
+        assert {"account.disable", "account.enable", "account.password_reset", "account.otp_reenroll", "account.logout_all"} <= set(acts)
