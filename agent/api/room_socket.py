@@ -36,6 +36,7 @@ def member_id_of(admission: Admission) -> str:
 
 async def participant_socket(request: web.Request) -> web.StreamResponse:
     services = services_of(request)
+    await guard.check_origin(request)  # a page elsewhere must not open the room with a link it holds
     room_id, token = request.match_info["room"], request.match_info["token"]
     moment = datetime.now(UTC)
 
