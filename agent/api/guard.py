@@ -129,7 +129,8 @@ async def require_guest(request: web.Request, needs_csrf: bool) -> Guest:
     if not token:
         raise ApiError("link_session_missing")
     services = services_of(request)
-    guest = await services.store.read(specialist_access.find, token, datetime.now(UTC), services.config.dossiers.report_window_hours)
+    guest = await services.store.write(specialist_access.find, token, datetime.now(UTC), services.config.dossiers.report_window_hours,
+                                       services.idle_lock_seconds, essential=True)
     if guest is None or not guest.opened_from(request.match_info["room"], request.match_info["token"]):
         raise ApiError("link_session_missing")
     if needs_csrf:

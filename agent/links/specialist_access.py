@@ -17,6 +17,7 @@ from sqlite_utils import Database
 
 from agent import audit
 from agent.access import link_codes
+from agent.access.sessions import touch_interval
 from agent.audit import Actor
 from agent.clock import parse_iso
 from agent.dossiers.directory import doctor_name
@@ -114,16 +115,16 @@ def open_session(db: Database, room_id: str, token: str, code: str, now: datetim
     guest = Guest(link_codes.token_digest(session_token), admission.invitation_id, admission.room_id, admission.dossier_id, patient_id,
                   actor.login, secrets.token_urlsafe(32), expires)
     db["link_sessions"].insert({"id": guest.session_id, "invitation_id": guest.invitation_id, "csrf_token": guest.csrf_token,
-                                "created_at": stamp, "expires_at": expires, "remote_addr": remote_addr})
+                                "created_at": stamp, "last_active": stamp, "expires_at": expires, "remote_addr": remote_addr})
     audit.append(db, actor.event("link.login", patient_id, detail=f"télédossier n° {admission.dossier_id[:8]}"))
     return session_token, guest
 
 
-def find(db: Database, session_token: str, now: datetime, report_hours: int) -> Guest | None:
-    """The guest of a cookie, if the session is live, its invitation not revoked and its room's
+def find(db: Database, session_token: str, now: datetime, report_hours: int, idle_seconds: float) -> Guest | None:
+    """The guest of a cookie, if the session is live (and used within the idle time), its invitation not revoked and its room's
     window (which the staff may have moved since) plus the report time not over."""
     rows = list(db.query(
-        """SELECT s.id, s.invitation_id, s.csrf_token, s.expires_at, r.id AS room_id, r.dossier_id, d.patient_id, p.name, p.first_name, i.revoked_at,
+        """SELECT s.id, s.invitation_id, s.csrf_token, s.expires_at, s.created_at, s.last_active, r.id AS room_id, r.dossier_id, d.patient_id, p.name, p.first_name, i.revoked_at,
                   r.closes_at
            FROM link_sessions s JOIN invitations i ON i.id = s.invitation_id JOIN participants p ON p.id = i.participant_id
                 JOIN rooms r ON r.id = i.room_id JOIN dossiers d ON d.id = r.dossier_id
@@ -134,4 +135,12 @@ def find(db: Database, session_token: str, now: datetime, report_hours: int) -> 
     ends = min(r["expires_at"], (parse_iso(r["closes_at"]) + timedelta(hours=report_hours)).timestamp())
     if r["revoked_at"] or now.timestamp() >= ends:
         return None
+    # Left alone longer than a staff session may be (a shared hospital workstation): ended, the
+    # page asks a new code. Otherwise the session is used now (written at most every few seconds).
+    last = r["last_active"] or r["created_at"]
+    if now.timestamp() - last > idle_seconds:
+        db.execute("DELETE FROM link_sessions WHERE id = ?", [r["id"]])
+        return None
+    if now.timestamp() - last > touch_interval(idle_seconds):
+        db.execute("UPDATE link_sessions SET last_active = ? WHERE id = ?", [now.timestamp(), r["id"]])
     return Guest(r["id"], r["invitation_id"], r["room_id"], r["dossier_id"], r["patient_id"], full_name(r), r["csrf_token"], r["expires_at"])
