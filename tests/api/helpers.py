@@ -125,6 +125,25 @@ def patient(**overrides: Any) -> dict[str, Any]:
     return body
 
 
+def teleconsultation_now(cart: CartBase, nurse: requests.Session, birth_name: str, reached_by: dict[str, str],
+                         **identity: Any) -> tuple[dict[str, Any], str]:
+    """A resident and a teleconsultation with Dr Claire Petit now, the doctor reached by
+    `reached_by` ({"email": ...} or {"mobile": ...}); returns (the dossier, the patient's id)."""
+    made = nurse.post(cart.url("/patients"), json=patient(birth_name=birth_name, confirm_duplicate=True, **identity))
+    assert made.status_code == 201, made.text
+    dossier = nurse.post(cart.url("/dossiers"), json={
+        "patient_id": made.json()["id"], "consent": {"given": True}, "accompaniment": {"kind": "alone"},
+        "specialist": {"name": "PETIT", "first_name": "Claire", "specialty": "Cardiologie", **reached_by}, "slot": {"now": True}})
+    assert dossier.status_code == 201, dossier.text
+    return dossier.json(), made.json()["id"]
+
+
+def link_of(dossier: dict[str, Any], api: str = "") -> str:
+    """The API path of the specialist's link (`/links/{room}/{token}`), after `api` if given."""
+    room, token = dossier["invitations"][0]["link"].rsplit("/", 2)[-2:]
+    return f"{api}/links/{room}/{token}"
+
+
 def birth_names(agent: LiveAgent, client: requests.Session) -> set[str]:
     listed = client.get(f"{agent.url}{API}/patients", params={"limit": 500})
     assert listed.status_code == 200, listed.text

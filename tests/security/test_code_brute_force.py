@@ -13,7 +13,7 @@ import requests
 
 from agent.access.link_codes import MAX_ATTEMPTS
 from agent.access.roles import Role
-from tests.api.helpers import CartBase, assert_error, audit_items, logged_in, patient
+from tests.api.helpers import CartBase, assert_error, audit_items, link_of, logged_in, teleconsultation_now
 from tests.documents import samples
 from tests.live import free_port, running_agent
 from tests.loopback import Inbox, SmsGateway, eventually, sms_gateway, smtp_server
@@ -33,13 +33,7 @@ class Cart(CartBase):
         return re.search(r"\b(\d{6})\b", texts[-1]).group(1)
 
     def resident_dossier(self, mobile: str, email: str) -> tuple[dict, str]:
-        made = self.nurse.post(self.url("/patients"), json=patient(birth_name="FORCE", email=email, mobile=mobile,
-                                                                     confirm_duplicate=True)).json()
-        dossier = self.nurse.post(self.url("/dossiers"), json={
-            "patient_id": made["id"], "consent": {"given": True}, "accompaniment": {"kind": "alone"},
-            "specialist": {"name": "PETIT", "first_name": "Claire", "specialty": "Cardiologie", "mobile": "0612345601"},
-            "slot": {"now": True}}).json()
-        return dossier, made["id"]
+        return teleconsultation_now(self, self.nurse, "FORCE", {"mobile": "0612345601"}, email=email, mobile=mobile)
 
 
 @pytest.fixture(scope="module")
@@ -59,8 +53,7 @@ def wrong(code: str, n: int) -> str:
 
 def test_the_specialists_code_allows_five_tries_then_not_even_the_right_one(cart: Cart) -> None:
     dossier, patient_id = cart.resident_dossier("0612345602", "force1@famille.example")
-    room, token = dossier["invitations"][0]["link"].rsplit("/", 2)[-2:]
-    link = cart.url(f"/links/{room}/{token}")
+    link = cart.url(link_of(dossier))
     before = len(cart.sms.texts)
     assert requests.post(f"{link}/code").status_code == 200
     code = cart.code_sent_to("+33612345601", before)

@@ -13,7 +13,7 @@ import pytest
 import requests
 
 from agent.access.roles import Role
-from tests.api.helpers import API, CartBase, logged_in, patient
+from tests.api.helpers import API, CartBase, logged_in, teleconsultation_now
 from tests.live import free_port, running_agent
 from tests.loopback import SmsGateway, eventually, sms_gateway
 from tests.security.test_throttles import from_network
@@ -49,10 +49,7 @@ def test_the_outside_listener_serves_only_what_outsiders_open(cart: Cart) -> Non
         assert cart.outside(path).status_code == 404, path
     assert cart.outside("/api/v1/session", "POST", json={"login": "a", "password": "b", "otp": "000000"}).status_code == 404
 
-    made = cart.nurse.post(cart.url("/patients"), json=patient(birth_name="DEHORS", confirm_duplicate=True)).json()
-    dossier = cart.nurse.post(cart.url("/dossiers"), json={
-        "patient_id": made["id"], "consent": {"given": True}, "accompaniment": {"kind": "alone"},
-        "specialist": {"name": "PETIT", "specialty": "Cardiologie", "mobile": "0612345699"}, "slot": {"now": True}}).json()
+    dossier, _ = teleconsultation_now(cart, cart.nurse, "DEHORS", {"mobile": "0612345699"})
     link = dossier["invitations"][0]["link"]
     assert link.startswith(cart.https)
     page = cart.outside(link.removeprefix(cart.https))

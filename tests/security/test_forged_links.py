@@ -11,7 +11,7 @@ import pytest
 import requests
 
 from agent.access.roles import Role
-from tests.api.helpers import CartBase, audit_items, logged_in, patient
+from tests.api.helpers import CartBase, audit_items, logged_in, teleconsultation_now
 from tests.live import free_port, running_agent
 from tests.system.test_metrics import _samples, _value
 
@@ -35,10 +35,7 @@ def cart(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cart]:
 
 
 def test_forged_links_are_counted_not_audited_and_issued_ones_are_audited(cart: Cart) -> None:
-    made = cart.nurse.post(cart.url("/patients"), json=patient(birth_name="FORGE", confirm_duplicate=True)).json()
-    dossier = cart.nurse.post(cart.url("/dossiers"), json={
-        "patient_id": made["id"], "consent": {"given": True}, "accompaniment": {"kind": "alone"},
-        "specialist": {"name": "PETIT", "specialty": "Cardiologie", "email": "c.petit@chu.example"}, "slot": {"now": True}}).json()
+    dossier, patient_id = teleconsultation_now(cart, cart.nurse, "FORGE", {"email": "c.petit@chu.example"})
     link = dossier["invitations"][0]["link"]
     base, room, token = link.rsplit("/", 2)
     invitation_id, _, mac = token.partition(".")
@@ -56,5 +53,5 @@ def test_forged_links_are_counted_not_audited_and_issued_ones_are_audited(cart: 
     revoked = cart.nurse.delete(cart.url(f"/dossiers/{dossier['id']}/invitations/{dossier['invitations'][0]['id']}"))
     assert revoked.status_code == 200
     assert requests.get(link).status_code == 403
-    opened = [r for r in audit_items(cart.agent, cart.admin, patient_id=made["id"]) if r["action"] == "invitation.open"]
+    opened = [r for r in audit_items(cart.agent, cart.admin, patient_id=patient_id) if r["action"] == "invitation.open"]
     assert [r["outcome"] for r in opened] == ["denied"]  # the issued link, refused once revoked

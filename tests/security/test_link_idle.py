@@ -13,7 +13,7 @@ import requests
 
 from agent.access.roles import Role
 from agent.store.database import DATABASE_NAME
-from tests.api.helpers import API, assert_error, logged_in, patient
+from tests.api.helpers import API, CartBase, assert_error, link_of, logged_in, teleconsultation_now
 from tests.live import free_port, running_agent
 from tests.loopback import SmsGateway, eventually, sms_gateway
 
@@ -27,12 +27,8 @@ def test_an_idle_link_session_ends_and_a_new_code_opens_it_again(tmp_path: Path)
                                                      server={"public_url": f"http://127.0.0.1:{port}"},
                                                      security={"idle_lock_minutes": 0.05}) as agent:
         nurse = logged_in(agent, agent.add_account(Role.NURSE))
-        made = nurse.post(f"{agent.url}{API}/patients", json=patient(birth_name="VEILLE", confirm_duplicate=True)).json()
-        dossier = nurse.post(f"{agent.url}{API}/dossiers", json={
-            "patient_id": made["id"], "consent": {"given": True}, "accompaniment": {"kind": "alone"},
-            "specialist": {"name": "PETIT", "specialty": "Cardiologie", "mobile": "0612345611"}, "slot": {"now": True}}).json()
-        room, token = dossier["invitations"][0]["link"].rsplit("/", 2)[-2:]
-        link = f"{agent.url}{API}/links/{room}/{token}"
+        dossier, _ = teleconsultation_now(CartBase(agent), nurse, "VEILLE", {"mobile": "0612345611"})
+        link = agent.url + link_of(dossier, API)
 
         def open_with_code() -> requests.Session:
             browser = requests.Session()

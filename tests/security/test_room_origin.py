@@ -10,7 +10,7 @@ import pytest
 import requests
 
 from agent.access.roles import Role
-from tests.api.helpers import CartBase, assert_error, logged_in, patient
+from tests.api.helpers import CartBase, assert_error, logged_in, teleconsultation_now
 from tests.documents import samples
 from tests.live import free_port, running_agent
 
@@ -32,10 +32,7 @@ def cart(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cart]:
 
 
 def test_a_foreign_page_cannot_open_the_room_or_add_a_document(cart: Cart) -> None:
-    made = cart.nurse.post(cart.url("/patients"), json=patient(birth_name="ORIGINE", confirm_duplicate=True)).json()
-    dossier = cart.nurse.post(cart.url("/dossiers"), json={
-        "patient_id": made["id"], "consent": {"given": True}, "accompaniment": {"kind": "alone"},
-        "specialist": {"name": "PETIT", "specialty": "Cardiologie", "email": "c.petit@chu.example"}, "slot": {"now": True}}).json()
+    dossier, _ = teleconsultation_now(cart, cart.nurse, "ORIGINE", {"email": "c.petit@chu.example"})
     link = dossier["invitations"][0]["link"]
     foreign = {"Origin": "https://piege.example"}
     assert_error(requests.get(f"{link}/ws", headers=UPGRADE | foreign), 403, "origin_refused")

@@ -15,7 +15,7 @@ from requests.adapters import HTTPAdapter
 
 from agent.access.roles import Role
 from agent.store.database import DATABASE_NAME
-from tests.api.helpers import CartBase, assert_error, current_code, logged_in, patient, post_login
+from tests.api.helpers import CartBase, assert_error, current_code, link_of, logged_in, post_login, teleconsultation_now
 from tests.live import Account, free_port, running_agent
 from tests.loopback import SmsGateway, sms_gateway
 
@@ -74,12 +74,8 @@ def test_the_network_cannot_lock_the_nurse_out_of_the_carts_screen(cart: Cart) -
 
 
 def test_code_messages_are_capped_per_link(cart: Cart) -> None:
-    made = cart.nurse.post(cart.url("/patients"), json=patient(birth_name="PLAFOND", confirm_duplicate=True)).json()
-    dossier = cart.nurse.post(cart.url("/dossiers"), json={
-        "patient_id": made["id"], "consent": {"given": True}, "accompaniment": {"kind": "alone"},
-        "specialist": {"name": "PETIT", "specialty": "Cardiologie", "mobile": "0612345671"}, "slot": {"now": True}}).json()
-    room, token = dossier["invitations"][0]["link"].rsplit("/", 2)[-2:]
-    url = cart.url(f"/links/{room}/{token}/code")
+    dossier, _ = teleconsultation_now(cart, cart.nurse, "PLAFOND", {"mobile": "0612345671"})
+    url = cart.url(link_of(dossier) + "/code")
     assert requests.post(url).status_code == 200
     assert_error(requests.post(url), 429, "code_too_soon")  # 30 s between two; a refused ask sends and counts nothing
     for _ in range(4):  # half a minute passes between each ask, as the rule wants
