@@ -4,16 +4,20 @@ leaking a Python traceback."""
 
 from __future__ import annotations
 
+import contextlib
 import re
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pyotp
 import requests
 
 from tests.live import Account, LiveAgent, free_port, running_agent  # noqa: F401  (re-exported)
+from tests.loopback import Inbox, SmsGateway, sms_gateway, smtp_server
 
 API = "/api/v1"
 
@@ -123,6 +127,19 @@ def patient(**overrides: Any) -> dict[str, Any]:
     body: dict[str, Any] = {"birth_name": f"TEST{unique}", "first_names": ["Marcel"], "birth_date": "1931-11-02", "sex": "M"}
     body.update(overrides)
     return body
+
+
+@contextlib.contextmanager
+def agent_with_messages(root: Path, **sections: Any) -> Iterator[tuple[LiveAgent, Inbox, SmsGateway]]:
+    """A running agent whose emails reach a real SMTP server and SMS a real gateway, both on
+    loopback, its links on its own port; `sections` add to its configuration."""
+    inbox, gateway = Inbox(), SmsGateway()
+    port = free_port()
+    with smtp_server(inbox) as smtp_port, sms_gateway(gateway) as sms_url, running_agent(
+        root, port=port, server={"public_url": f"http://127.0.0.1:{port}"}, sms={"gateway_url": sms_url},
+        mail={"smtp_host": "127.0.0.1", "smtp_port": smtp_port, "security": "none"}, **sections,
+    ) as agent:
+        yield agent, inbox, gateway
 
 
 def teleconsultation_now(cart: CartBase, nurse: requests.Session, birth_name: str, reached_by: dict[str, str],

@@ -13,10 +13,9 @@ import requests
 
 from agent.access.roles import Role
 from agent.store.database import DATABASE_NAME
-from tests.api.helpers import CartBase, assert_error, audit_items, logged_in, patient
+from tests.api.helpers import CartBase, agent_with_messages, assert_error, audit_items, logged_in, patient
 from tests.documents import samples
-from tests.live import free_port, running_agent
-from tests.loopback import Inbox, SmsGateway, eventually, sms_gateway, smtp_server
+from tests.loopback import Inbox, SmsGateway, eventually
 
 
 @dataclass
@@ -37,13 +36,7 @@ class Cart(CartBase):
 
 @pytest.fixture(scope="module")
 def cart(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cart]:
-    inbox, gateway = Inbox(), SmsGateway()
-    port = free_port()
-    with smtp_server(inbox) as smtp_port, sms_gateway(gateway) as sms_url, running_agent(
-        tmp_path_factory.mktemp("share"), port=port, server={"public_url": f"http://127.0.0.1:{port}"},
-        mail={"smtp_host": "127.0.0.1", "smtp_port": smtp_port, "security": "none"}, sms={"gateway_url": sms_url},
-        dossiers={"establishment": "EHPAD Les Tilleuls"},
-    ) as agent:
+    with agent_with_messages(tmp_path_factory.mktemp("share"), dossiers={"establishment": "EHPAD Les Tilleuls"}) as (agent, inbox, gateway):
         yield Cart(agent, inbox, gateway, logged_in(agent, agent.add_account(Role.NURSE)), logged_in(agent, agent.add_account(Role.ADMIN)))
 
 
