@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import errno
 import os
+import secrets
 import shutil
 import sqlite3
 from collections.abc import Callable, Iterator
@@ -25,7 +26,7 @@ from typing import ParamSpec, TypeVar
 from sqlite_utils import Database
 
 from agent import audit
-from agent.access.keys import attach, seal_what_is_clear
+from agent.access.keys import Keys, attach, seal_what_is_clear
 from agent.access.keys import load as load_keys
 from agent.refusal import CountedRefusal
 from agent.store.migrations import migrate
@@ -50,7 +51,9 @@ def _is_disk_full(exc: BaseException) -> bool:
 def connect(path: Path) -> Database:
     """Open (creating if needed) the database at `path`, configured and migrated, with the cart's
     keys attached (agent/access/keys.py: the key file beside it, or systemd's credential)."""
-    _private(path)
+    in_memory = str(path) == ":memory:"  # the tests' throwaway databases: no file, a key of their own
+    if not in_memory:
+        _private(path)
     conn = sqlite3.connect(str(path), check_same_thread=False, timeout=10.0)
     db = Database(conn)
     with db.ensure_autocommit_on():
@@ -59,7 +62,7 @@ def connect(path: Path) -> Database:
         conn.execute("PRAGMA foreign_keys=ON")
         conn.execute("PRAGMA busy_timeout=10000")
     migrate(db)
-    keys = load_keys(path.parent)
+    keys = Keys(secrets.token_bytes(32)) if in_memory else load_keys(path.parent)
     attach(db, keys)
     with transaction(db):
         seal_what_is_clear(db, keys)
