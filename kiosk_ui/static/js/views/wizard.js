@@ -95,7 +95,7 @@ function stepContext({ current, alert, changed, render, goTo, saver, onCreated }
     // on its way, or it would bring the draft of a dossier already made back to life.
     settle: async () => { saver.cancel(); await saver.saving(); },
     finish: async (dossier) => {
-      saver.stopTimer();
+      saver.cancel();  // nothing of this wizard is saved again: a late save would bring back the draft of a created dossier
       toast(T.wizard.created);
       onCreated(dossier);
     },
@@ -125,8 +125,6 @@ function draftSaver(currentDraft) {
       clearTimeout(timer);
       timer = null;
     },
-    // The delayed save does not run, but still counts as waiting (what the created dossier's finish does).
-    stopTimer() { clearTimeout(timer); },
     waiting: () => Boolean(timer),
     saving: () => saving,
   };
