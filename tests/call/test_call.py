@@ -134,6 +134,9 @@ def test_the_specialist_and_the_cart_see_hear_and_write_to_each_other(cart: Cart
         expect(specialist.locator("#toasts")).to_contain_text("Document « ordonnance.pdf » ajouté au dossier.")
         expect(kiosk.locator(".chat-item.notice").last).to_contain_text("Dr Claire PETIT a ajouté le document « ordonnance.pdf »")
 
+        # Identitovigilance: the resident's name and birth date over the call.
+        expect(kiosk.locator(".resident-on-call")).to_contain_text("né le 02/11/1931")
+        expect(kiosk.locator(".resident-on-call")).to_contain_text("APPEL")
         shot(kiosk, artifacts, "call-kiosk.png")
         shot(specialist, artifacts, "call-specialist.png")
         assert not kiosk.problems.page_errors and not specialist.problems.page_errors  # type: ignore[attr-defined]

@@ -3,6 +3,7 @@
 // camera switch and the snapshot, the chat, the participants, and leaving.
 import { api } from "../api.js";
 import { field, h, reportError, toast } from "../dom.js";
+import { T, ageOn, frDate } from "../i18n.js";
 import { holdIdle } from "../idle.js";
 import { Room } from "/static/call/mesh.js";
 import { chatPanel, participantsPanel, peerTiles, tabs, toggle } from "/static/call/ui.js";
@@ -45,8 +46,10 @@ export function callView({ param, onEnded, onBack }) {
     const connection = h("p", { class: "connection", hidden: true }, "Connexion au chariot perdue : reconnexion…");
     const mute = toggle({ id: "mute", on: "Activer le micro du chariot", off: "Couper le micro du chariot", onChange: (v) => room.setState({ muted: v }) });
     const videoOff = toggle({ id: "video", on: "Activer la caméra", off: "Couper la caméra", onChange: (v) => room.setState({ video_off: v }) });
+    const resident = h("p", { class: "resident-on-call", hidden: true });
+    if (id) showResident(id, resident);
     root.replaceChildren(
-      h("div", { class: "stage" }, grid, waiting, connection),
+      h("div", { class: "stage" }, resident, grid, waiting, connection),
       h("aside", { class: "side" },
         h("section", { class: "card own-view" }, h("h2", {}, "Ce que voit le médecin"), preview, cameras.notice, cameras.el, id ? snapshot : null),
         sidePanels(room, id)),
@@ -56,6 +59,16 @@ export function callView({ param, onEnded, onBack }) {
     announceRoomEvents(room, { cameras, connection, finish });
     room.connect();
   }
+}
+
+// Identitovigilance: the resident's name and birth date over the call, so that a wrong dossier or
+// a wrong picture is seen at once (issue 17; the cart's screen left alone never shows it).
+async function showResident(dossierId, el) {
+  try {
+    const { patient: p } = await api("GET", `/dossiers/${encodeURIComponent(dossierId)}`);
+    el.textContent = `${p.display_name}, ${T.bornOn(p.sex, frDate(p.birth_date), ageOn(p.birth_date))}`;
+    el.hidden = false;
+  } catch (error) { reportError(error); }
 }
 
 // The cameras as buttons, the active one pressed, an unplugged one greyed; `notice` says why the
