@@ -129,6 +129,16 @@ def patient(**overrides: Any) -> dict[str, Any]:
     return body
 
 
+@dataclass
+class MessagingCart(CartBase):
+    """A cart whose mail and SMS reach loopback servers, with a nurse and an administrator logged in."""
+
+    inbox: Inbox
+    sms: SmsGateway
+    nurse: requests.Session
+    admin: requests.Session
+
+
 @contextlib.contextmanager
 def agent_with_messages(root: Path, **sections: Any) -> Iterator[tuple[LiveAgent, Inbox, SmsGateway]]:
     """A running agent whose emails reach a real SMTP server and SMS a real gateway, both on

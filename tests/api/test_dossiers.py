@@ -14,7 +14,7 @@ import requests
 
 from agent.access.roles import Role
 from agent.store.database import DATABASE_NAME
-from tests.api.helpers import CartBase, assert_error, assert_french, audit_items, logged_in, patient
+from tests.api.helpers import MessagingCart, assert_error, assert_french, audit_items, logged_in, patient
 from tests.live import free_port, running_agent
 from tests.loopback import Inbox, SmsGateway, eventually, link_in, sms_gateway, smtp_server
 
@@ -22,12 +22,7 @@ BEARER = "passerelle-secret"
 
 
 @dataclass
-class Cart(CartBase):
-    inbox: Inbox
-    sms: SmsGateway
-    nurse: requests.Session
-    admin: requests.Session
-
+class Cart(MessagingCart):
     def resident(self) -> str:
         reply = self.nurse.post(self.url("/patients"), json=patient())
         assert reply.status_code == 201, reply.text

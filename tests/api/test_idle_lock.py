@@ -81,7 +81,9 @@ def test_background_refreshes_do_not_keep_the_session_awake(agent: LiveAgent) ->
     client, touched = _login(agent)
     seen: list[int] = []
     while time.monotonic() < touched + IDLE - 0.4:
-        seen.append(client.get(f"{agent.url}{API}/patients", headers=BACKGROUND).status_code)
+        status = client.get(f"{agent.url}{API}/patients", headers=BACKGROUND).status_code
+        if time.monotonic() < touched + IDLE:  # answered within the idle time (a loaded machine may answer later)
+            seen.append(status)
         time.sleep(0.5)
     assert len(seen) >= 4 and set(seen) == {200}, seen
     _sleep_until(touched + IDLE + 0.3)

@@ -13,18 +13,13 @@ import requests
 
 from agent.access.roles import Role
 from agent.store.database import DATABASE_NAME
-from tests.api.helpers import CartBase, agent_with_messages, assert_error, audit_items, logged_in, patient
+from tests.api.helpers import MessagingCart, agent_with_messages, assert_error, audit_items, logged_in, patient
 from tests.documents import samples
-from tests.loopback import Inbox, SmsGateway, eventually
+from tests.loopback import eventually
 
 
 @dataclass
-class Cart(CartBase):
-    inbox: Inbox
-    sms: SmsGateway
-    nurse: requests.Session
-    admin: requests.Session
-
+class Cart(MessagingCart):
     def dossier_with(self, data: bytes, filename: str, **identity: object) -> tuple[str, str, str]:
         made = self.nurse.post(self.url("/patients"), json=patient(confirm_duplicate=True, **identity)).json()
         dossier = self.nurse.post(self.url("/dossiers"), json={

@@ -13,20 +13,15 @@ import requests
 
 from agent.access.link_codes import MAX_ATTEMPTS
 from agent.access.roles import Role
-from tests.api.helpers import CartBase, agent_with_messages, assert_error, audit_items, link_of, logged_in, teleconsultation_now
+from tests.api.helpers import MessagingCart, agent_with_messages, assert_error, audit_items, link_of, logged_in, teleconsultation_now
 from tests.documents import samples
-from tests.loopback import Inbox, SmsGateway, eventually
+from tests.loopback import eventually
 
 pytestmark = pytest.mark.security
 
 
 @dataclass
-class Cart(CartBase):
-    inbox: Inbox
-    sms: SmsGateway
-    nurse: requests.Session
-    admin: requests.Session
-
+class Cart(MessagingCart):
     def code_sent_to(self, mobile: str, after: int) -> str:
         texts = eventually(lambda: [t["text"] for t in self.sms.texts[after:] if t["to"] == mobile and "code" in t["text"]])
         return re.search(r"\b(\d{6})\b", texts[-1]).group(1)
