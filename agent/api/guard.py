@@ -15,6 +15,7 @@ from aiohttp import web
 
 from agent import audit
 from agent.access import sessions
+from agent.access.rate_limits import LOOPBACK
 from agent.access.roles import GRANTS, Permission
 from agent.access.sessions import Session
 from agent.api.context import services_of
@@ -145,5 +146,5 @@ def unattended_screen(request: web.Request) -> bool:
     participants of the call (their faces and the chat, nothing of the dossier), or the resident
     would hear a doctor they cannot see."""
     services = services_of(request)
-    return (services.config.call.auto_answer and request.remote in ("127.0.0.1", "::1")
+    return (services.config.call.auto_answer and request.remote in LOOPBACK
             and request.host.split(":")[0] in ("127.0.0.1", "localhost", "[::1]"))

@@ -40,9 +40,10 @@ def _state_of(db: Database, dossier_id: str) -> DossierState | None:
 
 
 def _call_started(db: Database, dossier_id: str, actor: Actor) -> None:
-    if _state_of(db, dossier_id) is DossierState.CANCELLED:  # its links are revoked: nobody would come
+    state = _state_of(db, dossier_id)
+    if state is DossierState.CANCELLED:  # its links are revoked: nobody would come
         raise DossierRefused("dossier_cancelled")
-    if _state_of(db, dossier_id) in (DossierState.SCHEDULED, DossierState.AWAITING_REPORT):
+    if state in (DossierState.SCHEDULED, DossierState.AWAITING_REPORT):
         transition(db, dossier_id, DossierState.IN_PROGRESS, actor)
 
 

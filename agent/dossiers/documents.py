@@ -12,7 +12,7 @@ from sqlite_utils import Database
 from agent import audit
 from agent.audit import Actor
 from agent.clock import utc_now_iso
-from agent.dossiers.dossier import DossierRefused, DossierState
+from agent.dossiers.dossier import DossierRefused, refuse_if_ended
 from agent.dossiers.intake import Inspected
 from agent.store import outbox
 from agent.store.changes import DocumentChange, DocumentPatchChange, Operation
@@ -27,10 +27,7 @@ def _open_dossier(db: Database, dossier_id: str) -> dict[str, Any]:
     rows = list(db.query("SELECT id, patient_id, state, signed_by FROM dossiers WHERE id = ?", [dossier_id]))
     if not rows:
         raise DossierRefused("not_found")
-    if rows[0]["state"] == DossierState.CANCELLED.value:
-        raise DossierRefused("dossier_cancelled")
-    if rows[0]["state"] == DossierState.CLOSED.value:
-        raise DossierRefused("dossier_closed", signed_by=rows[0]["signed_by"] or "le médecin requis")
+    refuse_if_ended(rows[0]["state"], rows[0]["signed_by"])
     return rows[0]
 
 

@@ -274,6 +274,14 @@ def transition(db: Database, dossier_id: str, to: DossierState, actor: Actor, by
     return to
 
 
+def refuse_if_ended(state: str, signed_by: str | None = None) -> None:
+    """A signed or cancelled dossier is read-only: nothing is added to it, nothing changes in it."""
+    if state == DossierState.CLOSED.value:
+        raise DossierRefused("dossier_closed", signed_by=signed_by or "le médecin requis")
+    if state == DossierState.CANCELLED.value:
+        raise DossierRefused("dossier_cancelled")
+
+
 def cancel(db: Database, dossier_id: str, reason: str, actor: Actor) -> None:
     """The EHPAD calls a teleconsultation off, saying why: the dossier is kept, read-only, and
     every link it sent stops opening."""
@@ -302,14 +310,11 @@ def invite_participant(db: Database, dossier_id: str, role: ParticipantRole, per
                        settings: Settings) -> str:
     """One more remote participant in the dossier's room (a relative, another professional),
     invited at once; returns the invitation's id."""
-    rows = list(db.query("SELECT d.state, d.patient_id, r.id AS room_id FROM dossiers d JOIN rooms r ON r.dossier_id = d.id "
+    rows = list(db.query("SELECT d.state, d.signed_by, d.patient_id, r.id AS room_id FROM dossiers d JOIN rooms r ON r.dossier_id = d.id "
                          "WHERE d.id = ?", [dossier_id]))
     if not rows:
         raise DossierRefused("not_found")
-    if rows[0]["state"] == DossierState.CLOSED.value:
-        raise DossierRefused("dossier_closed", signed_by="le médecin requis")
-    if rows[0]["state"] == DossierState.CANCELLED.value:
-        raise DossierRefused("dossier_cancelled")
+    refuse_if_ended(rows[0]["state"], rows[0]["signed_by"])
     participant_id = invitation.add_participant(db, rows[0]["room_id"], role, person)
     invitation_id = invitation.invite(db, participant_id, actor)
     invitation.send_invitation(db, invitation_id, actor, settings, rows[0]["patient_id"])

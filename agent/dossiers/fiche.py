@@ -13,7 +13,7 @@ from agent import audit
 from agent.access.roles import Role
 from agent.audit import Actor
 from agent.clock import utc_now_iso
-from agent.dossiers.dossier import DossierRefused, DossierState, transition
+from agent.dossiers.dossier import DossierRefused, DossierState, refuse_if_ended, transition
 from agent.store import outbox
 from agent.store.changes import FicheChange, Operation, SignatureChange, VitalChange
 
@@ -67,16 +67,10 @@ def _dossier(db: Database, dossier_id: str) -> dict[str, Any]:
     return rows[0]
 
 
-def _refuse_if_closed(row: dict[str, Any]) -> None:
-    if row["state"] == DossierState.CLOSED.value:
-        raise DossierRefused("dossier_closed", signed_by=row["signed_by"] or "le médecin requis")
-    if row["state"] == DossierState.CANCELLED.value:
-        raise DossierRefused("dossier_cancelled")
-
 
 def update(db: Database, dossier_id: str, changes: dict[str, str | None], actor: Actor) -> None:
     row = _dossier(db, dossier_id)
-    _refuse_if_closed(row)
+    refuse_if_ended(row["state"], row["signed_by"])
     if any(k in EXPERT_PART for k in changes) and actor.role not in EXPERT_ROLES:
         raise DossierRefused("expert_part_only")
     db["dossiers"].update(dossier_id, {**changes, "updated_at": utc_now_iso()})
@@ -86,7 +80,7 @@ def update(db: Database, dossier_id: str, changes: dict[str, str | None], actor:
 
 def add_vital(db: Database, dossier_id: str, kind: str, value: str, measured_at: str, actor: Actor, source: str = "saisie") -> int:
     row = _dossier(db, dossier_id)
-    _refuse_if_closed(row)
+    refuse_if_ended(row["state"], row["signed_by"])
     vital = {"dossier_id": dossier_id, "kind": kind, "value": value, "unit": VITALS[kind].unit, "measured_at": measured_at,
              "source": source, "recorded_by": actor.login}
     vital_id = int(db["vitals"].insert(vital).last_pk)
@@ -104,7 +98,7 @@ def vitals_of(db: Database, dossier_id: str) -> list[dict[str, Any]]:
 def sign(db: Database, dossier_id: str, actor: Actor, signer_name: str) -> None:
     """The expert signs: the dossier closes and its fiche can no longer change."""
     row = _dossier(db, dossier_id)
-    _refuse_if_closed(row)
+    refuse_if_ended(row["state"], row["signed_by"])
     if actor.role not in EXPERT_ROLES:
         raise DossierRefused("expert_part_only")
     if not (row["expert_opinion"] or "").strip():
