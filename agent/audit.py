@@ -96,7 +96,8 @@ def _keyed_from(db: Database) -> tuple[int, bool]:
     row = db.execute("SELECT value FROM meta WHERE key = ?", [_KEYED_FROM]).fetchone()
     if row is None:
         return 1, False
-    seq = int(row[0].split(":", 1)[0]) if row[0].split(":", 1)[0].isdigit() else 1
+    head = row[0].partition(":")[0]
+    seq = int(head) if head.isdigit() else 1
     return seq, hmac.compare_digest(row[0], _marker(keys_of(db).audit_key, seq))
 
 

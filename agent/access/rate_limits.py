@@ -72,7 +72,7 @@ class RateLimits:
         message is queued; `code_sent` counts it once it is)."""
         for item in PER_LINK:
             if not self._limiter.test(item, "per_link", link_id):
-                raise TooManyTries(self._limiter.get_window_stats(item, "per_link", link_id).reset_time - time.time())
+                raise self._full(item, "per_link", link_id)
 
     def code_sent(self, link_id: str) -> None:
         for item in PER_LINK:
@@ -81,5 +81,7 @@ class RateLimits:
     def _hit(self, items: tuple[RateLimitItem, ...], *identifiers: str) -> None:
         for item in items:
             if not self._limiter.hit(item, *identifiers):
-                reset = self._limiter.get_window_stats(item, *identifiers).reset_time
-                raise TooManyTries(reset - time.time())
+                raise self._full(item, *identifiers)
+
+    def _full(self, item: RateLimitItem, *identifiers: str) -> TooManyTries:
+        return TooManyTries(self._limiter.get_window_stats(item, *identifiers).reset_time - time.time())

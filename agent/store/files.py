@@ -21,15 +21,17 @@ T = TypeVar("T")
 BLOB_COLUMNS = (("documents", "blob"), ("documents", "original_blob"), ("staff_signatures", "blob"))
 
 
-def used_blobs(db: Database) -> set[str]:
+def used_blobs(db: Database, only: str | None = None) -> set[str]:
+    """The blobs some row names; with `only`, only whether that one is (not every name collected)."""
+    where, params = ("= ?", [only]) if only else ("IS NOT NULL", [])
     return {row[0] for table, column in BLOB_COLUMNS
-            for row in db.execute(f"SELECT {column} FROM {table} WHERE {column} IS NOT NULL")}  # noqa: S608 (constants)
+            for row in db.execute(f"SELECT {column} FROM {table} WHERE {column} {where}", params)}  # noqa: S608 (constants)
 
 
 def remove_unused(db: Database, blobs: BlobStore, only: str | None = None) -> int:
     """On the store thread, so no row commits between reading what is used and removing. `only`:
     look at that one blob (a write just failed) rather than all of them (at start)."""
-    return blobs.remove_unused(used_blobs(db), only)
+    return blobs.remove_unused(used_blobs(db, only), only)
 
 
 async def write_with_file(store: Store, blobs: BlobStore, data: bytes, write: Callable[[Database, str], T]) -> T:
