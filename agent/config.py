@@ -116,6 +116,7 @@ class CallConfig(Section):
     ice_transport_policy: str = Field("all", pattern="^(all|relay)$", description="`relay` forces every media path through the TURN server (networks that block peer-to-peer traffic); `all` tries direct paths first.")
     auto_answer: bool = Field(False, description="The cart joins the call by itself when an invited participant enters the room during its window (carts left without staff at the screen). Off: the nurse taps « Entrer en salle ».")
     video_codec: str = Field("VP8", pattern="^(VP8|H264)$", description="Codec of the cart's video. VP8 costs half of aiortc's H.264 on a 2-core cart at 720p (bench/README.md); H.264 for old iPhones.")
+    lobby: bool = Field(True, description="People other than the consulted specialist (a relative, another professional, a Visio SMS guest) wait in a lobby with the name they typed until the nurse at the cart or the specialist lets them in: a forwarded link is not a live camera on a resident. Off: every genuine link enters at once.")
     max_remote_participants: int = Field(3, ge=1, le=3, description="Remote participants at once in a room (specialist, relative, another professional); the room is a full mesh, the cart encodes once per participant.")
 
 

@@ -58,6 +58,7 @@ MESSAGES: dict[str, tuple[int, str]] = {
     "not_in_call": (409, "Le chariot n'est pas en salle pour cette téléconsultation."),
     "camera_unavailable": (409, "Cette caméra n'est pas branchée. Branchez-la ou choisissez l'autre caméra."),
     "snapshot_failed": (409, "{reason}"),
+    "not_admitted": (403, "Vous êtes en salle d'attente : l'équipe soignante ou le médecin doit d'abord vous faire entrer."),
     "no_dossier_for_room": (409, "Cette visio n'a pas de télédossier : le document ne peut pas y être enregistré."),
     "route_not_found": (404, "Cette adresse n'existe pas."),
     "method_not_allowed": (405, "Cette action n'est pas possible à cette adresse."),

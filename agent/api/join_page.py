@@ -69,7 +69,8 @@ async def landing(request: web.Request) -> web.Response:
             admission, services.config.dossiers.report_window_hours).contains(now))):
         return _specialist_shell(settings.establishment)
     if isinstance(outcome, Admission):
-        return _room_shell(outcome, request.path, settings.establishment, bool(specialist))
+        lobby = services.config.call.lobby and outcome.role is not invitation.ParticipantRole.SPECIALIST
+        return _room_shell(outcome, request.path, settings.establishment, bool(specialist), lobby)
     if outcome.reason is Refusal.NOT_YET and outcome.admission:
         window = outcome.admission.window
         return _page(200, "La salle n'est pas encore ouverte", [
@@ -83,9 +84,11 @@ async def landing(request: web.Request) -> web.Response:
     return _page(status, title, [html.escape(text.format(closes=closes))], settings.establishment)
 
 
-def _room_shell(admission: Admission, link: str, establishment: str, specialist: bool) -> web.Response:
-    """The call (kiosk_ui/static/call/join.js): a camera and microphone check, then the room."""
+def _room_shell(admission: Admission, link: str, establishment: str, specialist: bool, lobby: bool) -> web.Response:
+    """The call (kiosk_ui/static/call/join.js): a camera and microphone check (and, for whoever
+    waits in the lobby, their name), then the room."""
     data = {"socket": f"{link}/ws", "role": admission.role.value, "name": invitation.display_name(admission),
+            "lobby": "1" if lobby else None,
             "dossier-link": f"{link}?vue=dossier" if specialist else None,
             "documents": f"{link}/documents" if admission.dossier_id else None}
     attrs = " ".join(f'data-{k}="{html.escape(v)}"' for k, v in data.items() if v)

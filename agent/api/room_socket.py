@@ -52,15 +52,21 @@ async def participant_socket(request: web.Request) -> web.StreamResponse:
     member_id = member_id_of(admission)
     socket = web.WebSocketResponse(heartbeat=HEARTBEAT_SECONDS, max_msg_size=MAX_MESSAGE_BYTES)
     await socket.prepare(request)
+    role, invited_as = admission.role.value, invitation.display_name(admission)
     try:
-        member = await live.join(member_id, invitation.display_name(admission), admission.role.value, socket)
+        if live.needs_admission(member_id, role):
+            typed = typed_name(request.query.get("nom", ""))
+            if typed is None:
+                raise RoomRefused("Indiquez votre nom et votre prénom pour entrer en salle d'attente.")
+            await live.wait(member_id, typed, invited_as if admission.name else None, role, socket)
+        else:
+            await live.join(member_id, invited_as, role, socket)
     except RoomRefused as refused:
         # A genuine link, but its person was removed or the room is full: the page must say so,
         # which a refused upgrade cannot (the browser sees only a failed connection).
         await socket.send_json({"type": "removed" if member_id in live.removed else "closed", "text": refused.text})
         await socket.close()
         return socket
-    await services.calls.member_joined(live, member)
     try:
         async for message in socket:
             if message.type is WSMsgType.TEXT:
@@ -69,8 +75,15 @@ async def participant_socket(request: web.Request) -> web.StreamResponse:
                 await socket.send_json({"type": "error", "text": "Message binaire refusé."})
     finally:
         await live.leave(member_id, socket)
-        services.calls.member_left(member)
+        services.calls.member_left(member_id, role)
     return socket
+
+
+def typed_name(raw: str) -> str | None:
+    """The name someone typed before the lobby, as the moderators will read it: printable, one
+    line, 2 to 60 characters; None when there is nothing worth showing."""
+    name = " ".join("".join(c for c in raw if c.isprintable()).split())[:60]
+    return name if len(name) >= 2 else None
 
 
 async def kiosk_socket(request: web.Request) -> web.StreamResponse:
@@ -91,7 +104,8 @@ async def kiosk_socket(request: web.Request) -> web.StreamResponse:
         raise ApiError("not_in_call")
     socket = web.WebSocketResponse(heartbeat=HEARTBEAT_SECONDS, max_msg_size=MAX_MESSAGE_BYTES)
     await socket.prepare(request)
-    await live.attach_screen(socket)
+    nurse = Actor(session.principal.login, session.principal.role.value, request.remote) if session else None
+    await live.attach_screen(socket, nurse)
     keep_alive = asyncio.get_running_loop().create_task(_keep_session(services, session)) if session else None
     try:
         async for message in socket:
@@ -123,11 +137,14 @@ async def participant_document(request: web.Request) -> web.Response:
         raise ApiError("link_refused", reason=refusal_text(refused, services.dossier_settings.zone)) from refused
     if admission.dossier_id is None:
         raise ApiError("no_dossier_for_room")
+    live = services.calls.rooms.get(admission.room_id)
+    outsider = services.config.call.lobby and admission.role is not invitation.ParticipantRole.SPECIALIST
+    if outsider and (live is None or live.needs_admission(member_id_of(admission), admission.role.value)):
+        raise ApiError("not_admitted")  # a forwarded link adds nothing to a resident's dossier
     upload = await read_upload(request, services.config.dossiers.max_upload_mib * 1024 * 1024)
     name = invitation.display_name(admission)
     actor = Actor(name[:60], admission.role.value, request.remote)
     added = await save_upload(services, admission.dossier_id, upload, "autre", actor)
-    live = services.calls.rooms.get(admission.room_id)
     if live is not None:
         await live.notice(f"{name} a ajouté le document « {added['name']} » au dossier.")
     return web.json_response({"id": added["id"], "name": added["name"], "mime": added["mime"]}, status=201)

@@ -129,8 +129,8 @@ class Calls:
         if live is not None:
             await live.remove(f"p{participant_id}", "L'établissement a annulé votre invitation : vous avez quitté la salle.")
 
-    def member_left(self, member: Member) -> None:
-        self._metrics.forget_call(member.id, member.role)
+    def member_left(self, member_id: str, role: str) -> None:
+        self._metrics.forget_call(member_id, role)
         self._count()
 
     # --- in the call --------------------------------------------------------------------------

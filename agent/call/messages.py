@@ -49,6 +49,20 @@ class Remove(_Message):
     to: Annotated[str, _ID]
 
 
+class Admit(_Message):
+    """A moderator lets someone in from the lobby."""
+
+    type: Literal["admit"]
+    to: Annotated[str, _ID]
+
+
+class Refuse(_Message):
+    """A moderator turns someone in the lobby away (their link no longer enters this room)."""
+
+    type: Literal["refuse"]
+    to: Annotated[str, _ID]
+
+
 class Snapshot(_Message):
     type: Literal["snapshot"]
 
@@ -79,7 +93,7 @@ class Ping(_Message):
     type: Literal["ping"]
 
 
-ClientMessage = Annotated[Signal | Chat | State | AskUnmute | Remove | Snapshot | Reconnect | Stats | Ping,
+ClientMessage = Annotated[Signal | Chat | State | AskUnmute | Remove | Admit | Refuse | Snapshot | Reconnect | Stats | Ping,
                           Field(discriminator="type")]
 _adapter: TypeAdapter[ClientMessage] = TypeAdapter(ClientMessage)
 

@@ -10,6 +10,11 @@ a 2-core cart for encoding its own.
 
 Offers: the cart's media peer always offers (it chooses the codec); between browsers, the one who
 arrives offers to those already there, and a participant always offers to the kiosk's screen.
+
+The lobby (`[call] lobby`, on by default): anyone but the consulted specialist waits with the name
+they typed, seen by the moderators (the nurse at the kiosk, the specialist), until one of them lets
+them in or turns them away. A waiting socket receives nothing of the room: no members, no chat, no
+media. A forwarded link is therefore not a live camera on a resident.
 """
 
 from __future__ import annotations
@@ -28,7 +33,7 @@ from agent.audit import Actor
 from agent.call import messages
 from agent.call.cart_peer import CartPeer, browser_ice_servers
 from agent.clock import iso
-from agent.links.invitation import ParticipantRole, Window
+from agent.links.invitation import ROLE_LABELS, ParticipantRole, Window
 
 if TYPE_CHECKING:
     from agent.config import CallConfig
@@ -40,6 +45,8 @@ log = logging.getLogger("agent.call")
 CART = "cart"  # the cart as a member; its media peer is addressed as "cart" too
 SCREEN = "screen"  # the kiosk's browser, the cart's eyes and ears
 MODERATORS = {CART, ParticipantRole.SPECIALIST.value}  # may ask to unmute and remove
+LOBBY_SIZE = 5  # people waiting at once; beyond, a link is told to come back later
+WAITING_TEXT = "Vous êtes en salle d'attente. L'équipe soignante ou le médecin va vous faire entrer ; gardez cette page ouverte."
 
 
 @dataclass
@@ -57,6 +64,21 @@ class Member:
     def public(self) -> dict[str, Any]:
         return {"id": self.id, "name": self.name, "role": self.role, "muted": self.muted, "video_off": self.video_off,
                 "sharing": self.sharing, "audio_only": self.audio_only}
+
+
+@dataclass
+class Waiting:
+    """Someone in the lobby: the name they typed, and the invitation their link belongs to."""
+
+    id: str
+    name: str
+    invited_as: str | None  # the invitation's name; None for a Visio SMS guest's (a number or an address)
+    role: str
+    socket: web.WebSocketResponse
+    since: str
+
+    def public(self) -> dict[str, Any]:
+        return {"id": self.id, "name": self.name, "invited_as": self.invited_as, "role": self.role, "since": self.since}
 
 
 class RoomRefused(Exception):
@@ -79,6 +101,8 @@ class RoomHost(Protocol):
 
     async def audit_room(self, live: LiveRoom, action: str, detail: str, actor: Actor | None = None) -> None: ...
 
+    async def member_joined(self, live: LiveRoom, member: Member) -> None: ...
+
 
 class LiveRoom:
     def __init__(self, calls: RoomHost, room_id: str, dossier_id: str | None, window: Window) -> None:
@@ -88,6 +112,9 @@ class LiveRoom:
         self.screen: web.WebSocketResponse | None = None
         self.peers: dict[str, CartPeer] = {}
         self.removed: set[str] = set()
+        self.lobby: dict[str, Waiting] = {}
+        self.admitted: set[str] = set()  # let in once: a reload or a network drop does not send them back to wait
+        self.screen_actor: Actor | None = None  # the nurse behind the kiosk's screen; None when it answered alone
         self.chat: list[dict[str, Any]] = []
         self._closing: asyncio.TimerHandle | None = None
 
@@ -122,18 +149,19 @@ class LiveRoom:
             self.screen = None
         await self._broadcast({"type": "left", "id": CART, "text": "Le chariot a quitté la salle."}, but=None)
 
-    async def attach_screen(self, socket: web.WebSocketResponse) -> None:
-        """The kiosk's browser (re)connects: the cart's member must already be in the call."""
+    async def attach_screen(self, socket: web.WebSocketResponse, actor: Actor | None) -> None:
+        """The kiosk's browser (re)connects: the cart's member must already be in the call. `actor`
+        is the nurse logged in at it; a screen that answered alone (None) cannot let anyone in."""
         if self.screen is not None and self.screen is not socket:
             with contextlib.suppress(Exception):
                 await self.screen.close()
-        self.screen = socket
+        self.screen, self.screen_actor = socket, actor
         await self._send(socket, self._welcome(CART, self.members[CART].name, CART))
         await self._broadcast({"type": "endpoint", "id": SCREEN}, but=None)
 
     def detach_screen(self, socket: web.WebSocketResponse) -> None:
         if self.screen is socket:
-            self.screen = None
+            self.screen, self.screen_actor = None, None
 
     # --- remote participants ------------------------------------------------------------------
 
@@ -155,9 +183,82 @@ class LiveRoom:
         await self._broadcast({"type": "joined", "member": member.public()}, but=member_id)
         if self.cart_in_call:
             await self._start_peer(member)
+        await self.calls.member_joined(self, member)
         return member
 
+    # --- the lobby ----------------------------------------------------------------------------
+
+    def needs_admission(self, member_id: str, role: str) -> bool:
+        return (self.calls.config.lobby and role != ParticipantRole.SPECIALIST.value
+                and member_id not in self.admitted and member_id not in self.members)
+
+    async def wait(self, member_id: str, name: str, invited_as: str | None, role: str, socket: web.WebSocketResponse) -> None:
+        """Into the lobby: the moderators hear of it (with a sound on their screens)."""
+        if member_id in self.removed:
+            raise RoomRefused("L'équipe soignante ne vous a pas fait entrer dans cette salle. Si vous deviez participer, "
+                              "contactez l'établissement.")
+        previous = self.lobby.get(member_id)
+        if previous is not None:  # the same link opened again: the newer page waits in its place
+            await self._send(previous.socket, {"type": "ended", "text": "Cette invitation a été ouverte ailleurs."})
+            await previous.socket.close()
+        elif len(self.lobby) >= LOBBY_SIZE:
+            raise RoomRefused("La salle d'attente est pleine : réessayez dans quelques minutes.")
+        waiting = Waiting(member_id, name, invited_as, role, socket, iso(datetime.now(UTC)))
+        self.lobby[member_id] = waiting
+        await self._send(socket, {"type": "lobby_wait", "text": WAITING_TEXT, "name": name})
+        await self._lobby_changed(arrived=waiting)
+
+    async def admit(self, member_id: str, by: Actor) -> Member:
+        waiting = self.lobby.get(member_id)
+        if waiting is None:
+            raise RoomRefused("Cette personne n'est plus en salle d'attente.")
+        self.check_can_join(member_id)
+        del self.lobby[member_id]
+        self.admitted.add(member_id)
+        await self._lobby_changed()
+        await self.calls.audit_room(self, "call.admit", f"{_described(waiting)} admis(e) par {by.login}", by)
+        return await self.join(member_id, waiting.name, waiting.role, waiting.socket)
+
+    async def refuse(self, member_id: str, by: Actor) -> None:
+        waiting = self.lobby.pop(member_id, None)
+        if waiting is None:
+            raise RoomRefused("Cette personne n'est plus en salle d'attente.")
+        self.removed.add(member_id)
+        await self._send(waiting.socket, {"type": "refused", "text": "L'équipe soignante ne vous a pas fait entrer dans la salle. "
+                                          "Si vous deviez participer, contactez l'établissement."})
+        await waiting.socket.close()
+        await self._lobby_changed()
+        await self.calls.audit_room(self, "call.refuse", f"{_described(waiting)} non admis(e) par {by.login}", by)
+
+    def _moderator_sockets(self) -> list[web.WebSocketResponse]:
+        sockets = [m.socket for m in self.members.values() if m.role == ParticipantRole.SPECIALIST.value and m.socket is not None]
+        return sockets + ([self.screen] if self.screen is not None and self.screen_actor is not None else [])
+
+    def _lobby_view(self) -> list[dict[str, Any]]:
+        return [w.public() for w in self.lobby.values()]
+
+    async def _lobby_changed(self, arrived: Waiting | None = None) -> None:
+        payload = {"type": "lobby", "waiting": self._lobby_view(), "arrived": arrived.public() if arrived else None}
+        for socket in self._moderator_sockets():
+            await self._send(socket, payload)
+
+    def _admitting_actor(self, sender: str, member: Member) -> Actor:
+        if sender == SCREEN:
+            if self.screen_actor is None:
+                raise RoomRefused("Connectez-vous sur le chariot pour faire entrer quelqu'un.")
+            return self.screen_actor
+        if member.role != ParticipantRole.SPECIALIST.value:
+            raise RoomRefused("Seuls l'équipe soignante et le médecin requis peuvent faire entrer quelqu'un.")
+        return Actor(member.name[:60], member.role, None)
+
+    # --- leaving ------------------------------------------------------------------------------
+
     async def leave(self, member_id: str, socket: web.WebSocketResponse) -> None:
+        waiting = self.lobby.get(member_id)
+        if waiting is not None and waiting.socket is socket:  # gave up waiting
+            del self.lobby[member_id]
+            await self._lobby_changed()
+            return
         member = self.members.get(member_id)
         if member is None or member.socket is not socket:
             return  # replaced by a newer socket: that one stays
@@ -170,6 +271,11 @@ class LiveRoom:
     async def remove(self, member_id: str, text: str) -> None:
         """Out of the room for good (removed by a moderator, invitation revoked)."""
         self.removed.add(member_id)
+        waiting = self.lobby.pop(member_id, None)
+        if waiting is not None:
+            await self._send(waiting.socket, {"type": "removed", "text": text})
+            await waiting.socket.close()
+            await self._lobby_changed()
         member = self.members.get(member_id)
         if member is None:
             return
@@ -196,6 +302,11 @@ class LiveRoom:
     async def _dispatch(self, sender: str, message: Any) -> None:  # noqa: C901 (one branch per message type)
         member_id = CART if sender == SCREEN else sender
         member = self.members.get(member_id)
+        if member is None and sender in self.lobby:
+            if isinstance(message, messages.Ping):
+                await self._send(self.lobby[sender].socket, {"type": "pong"})
+                return
+            raise RoomRefused(WAITING_TEXT)
         if member is None:
             raise RoomRefused("Vous n'êtes plus dans la salle.")
         match message:
@@ -242,6 +353,10 @@ class LiveRoom:
                     socket = self.screen if target == CART else self.members[target].socket
                     if socket is not None:
                         await self._send(socket, {"type": "unmute_request", "from": member_id, "name": member.name})
+            case messages.Admit(to=target):
+                await self.admit(target, self._admitting_actor(sender, member))
+            case messages.Refuse(to=target):
+                await self.refuse(target, self._admitting_actor(sender, member))
             case messages.Snapshot():
                 if member.role not in (ParticipantRole.SPECIALIST.value, ParticipantRole.PROFESSIONAL.value, CART):
                     raise RoomRefused("Seul un professionnel de santé peut demander une photo.")
@@ -275,6 +390,7 @@ class LiveRoom:
             with contextlib.suppress(Exception):
                 await socket.close()
         self.members.clear()
+        self.lobby.clear()
         self.screen = None
 
     # --- plumbing -----------------------------------------------------------------------------
@@ -287,7 +403,11 @@ class LiveRoom:
             "ice_transport_policy": self.calls.config.ice_transport_policy,
             "closes_at": iso(self.window.closes_at), "chat": self.chat, "camera": self.calls.hub.state(),
             "dossier": self.dossier_id is not None,
+            "lobby": self._lobby_view() if self._moderates(you, role) else None,
         }
+
+    def _moderates(self, you: str, role: str) -> bool:
+        return role == ParticipantRole.SPECIALIST.value or (you == CART and self.screen_actor is not None)
 
     async def _start_peer(self, member: Member) -> None:
         if member.socket is None:
@@ -316,7 +436,7 @@ class LiveRoom:
         return int(self.window.closes_at.timestamp()) + 3600
 
     def _sockets(self) -> list[web.WebSocketResponse]:
-        sockets = [m.socket for m in self.members.values() if m.socket is not None]
+        sockets = [m.socket for m in self.members.values() if m.socket is not None] + [w.socket for w in self.lobby.values()]
         return sockets + ([self.screen] if self.screen is not None else [])
 
     async def _broadcast(self, payload: dict[str, Any], but: str | None) -> None:
@@ -335,3 +455,9 @@ class LiveRoom:
         except (ConnectionError, RuntimeError):  # the other side went away mid-send: its leave() follows
             log.debug("send to a closing socket dropped")
 
+
+
+def _described(waiting: Waiting) -> str:
+    """"Marie DURAND (lien de Paul LEFEBVRE, proche)": who they said they are, and whose link."""
+    role = ROLE_LABELS[ParticipantRole(waiting.role)].lower()
+    return f"{waiting.name} (lien de {waiting.invited_as}, {role})" if waiting.invited_as else f"{waiting.name} (lien d'{role})"

@@ -226,8 +226,9 @@ def test_a_cart_that_answers_by_itself_shows_the_specialist_on_its_screen(tmp_pa
         in_media_browser(scenario)
 
 
-def test_a_visio_sms_call_from_the_kiosk(cart: Cart) -> None:
-    """Visio SMS (no dossier): the nurse sends the invitation, enters the room, sees the guest."""
+def test_a_visio_sms_call_from_the_kiosk(cart: Cart, artifacts: Path) -> None:
+    """Visio SMS (no dossier): the nurse sends the invitation, enters the room, lets the guest in
+    from the lobby, sees her."""
 
     def scenario(browser: Browser) -> None:
         _, kiosk = new_page(browser, has_touch=True)
@@ -238,7 +239,23 @@ def test_a_visio_sms_call_from_the_kiosk(cart: Cart) -> None:
         kiosk.get_by_role("button", name="Entrer en salle").tap()
         expect(kiosk.get_by_text("Ce que voit le médecin", exact=True)).to_be_visible()
         expect(kiosk.get_by_role("button", name="Prendre une photo")).to_have_count(0)  # no dossier to keep it
-        guest = join(browser, cart.emailed_link("invite.visio@famille.example"))
+        # The guest waits in the lobby under the name she types; the nurse hears it and lets her in.
+        _, guest = new_page(browser)
+        guest.goto(cart.emailed_link("invite.visio@famille.example"))
+        join_button = guest.get_by_role("button", name="Rejoindre la téléconsultation")
+        expect(join_button).to_be_disabled()  # no name, no lobby
+        guest.locator("#my-name").fill("Jeanne MARTIN")
+        join_button.click()
+        expect(guest.get_by_role("heading", name="Salle d'attente")).to_be_visible()
+        expect(guest.locator("video[data-peer=cart]")).not_to_be_visible()
+        waiting = kiosk.locator(".lobby .waiting-person")
+        expect(waiting).to_contain_text("Jeanne MARTIN")
+        expect(waiting).to_contain_text("lien d'invité")
+        assert kiosk.evaluate("() => window.telecartChimes") == 1
+        kiosk.screenshot(path=str(artifacts / "call-lobby-kiosk.png"))
+        guest.screenshot(path=str(artifacts / "call-lobby-guest.png"))
+        waiting.get_by_role("button", name="Faire entrer").tap()
+        expect(kiosk.locator(".lobby")).to_be_hidden()
         assert video(guest, "cart", 1.0)["width"] == 1280
         assert video(kiosk, member_id(guest), 1.0)["width"] > 0
         kiosk.get_by_role("button", name="Quitter la salle").tap()

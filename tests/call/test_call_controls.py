@@ -16,6 +16,7 @@ import re
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
@@ -127,13 +128,24 @@ def cart_frames_advance(page: Page, seconds: float = 1.5) -> int:
     return page.evaluate(CART_FRAMES) - before
 
 
-def join(browser: Browser, link: str, **options: object) -> Page:
-    """A participant opens their link, checks camera and microphone, and enters the room."""
+def join(browser: Browser, link: str, typed: str = "", admitted_by: Page | None = None, **options: object) -> Page:
+    """A participant opens their link, checks camera and microphone, and enters the room; someone
+    who waits in the lobby types `typed` as their name and is let in by `admitted_by`."""
+    page = open_link(browser, link, typed, **options)
+    page.get_by_role("button", name="Rejoindre la téléconsultation").click()
+    if admitted_by is not None:
+        expect(page.get_by_role("heading", name="Salle d'attente")).to_be_visible()
+        admitted_by.locator(".lobby .waiting-person").filter(has_text=typed).get_by_role("button", name="Faire entrer").click()
+    page.wait_for_function("() => window.telecartRoom && window.telecartRoom.me")
+    return page
+
+
+def open_link(browser: Browser, link: str, typed: str = "", **options: object) -> Page:
     _, page = new_page(browser, **options)
     page.goto(link)
     expect(page.get_by_text("Vérifiez votre caméra et votre micro")).to_be_visible()
-    page.get_by_role("button", name="Rejoindre la téléconsultation").click()
-    page.wait_for_function("() => window.telecartRoom && window.telecartRoom.me")
+    if typed:
+        page.locator("#my-name").fill(typed)
     return page
 
 
@@ -312,7 +324,7 @@ def test_the_specialist_removes_a_relative(cart: Cart) -> None:
     def scenario(browser: Browser) -> None:
         with call(cart, browser, "retrait@chu.example", accompaniment=RELATIVE) as c:
             kiosk, specialist = c.kiosk, c.specialist
-            relative = join(browser, cart.emailed_link(RELATIVE["companion"]["email"]))
+            relative = join(browser, cart.emailed_link(RELATIVE["companion"]["email"]), typed="Paul LEFEBVRE", admitted_by=specialist)
             paul = member_id(relative)
             playing(kiosk, paul, 0.3)
             expect(kiosk.locator(f".tile[data-peer={paul}]")).to_contain_text("Paul LEFEBVRE")
@@ -335,6 +347,37 @@ def test_the_specialist_removes_a_relative(cart: Cart) -> None:
     in_media_browser(scenario)
 
 
+def test_a_stranger_with_a_forwarded_link_waits_and_is_turned_away(cart: Cart, artifacts: Path) -> None:
+    """The relative's link forwarded to someone else: they wait in the lobby seeing nothing of the
+    room; the specialist hears them arrive, reads the name they typed and whose link it is, and
+    turns them away; they are told."""
+    dossier = cart.dossier("attente@chu.example", accompaniment={"kind": "relative", "companion": {
+        "name": "GARNIER", "first_name": "Luc", "remote": True, "email": "luc@famille.example"}})
+    try:
+        def scenario(browser: Browser) -> None:
+            specialist = join(browser, cart.emailed_link("attente@chu.example"))
+            stranger = open_link(browser, cart.emailed_link("luc@famille.example"), typed="Un inconnu")
+            stranger.get_by_role("button", name="Rejoindre la téléconsultation").click()
+            expect(stranger.get_by_role("heading", name="Salle d'attente")).to_be_visible()
+            waiting = specialist.locator(".lobby .waiting-person")
+            expect(waiting).to_contain_text("Un inconnu")
+            expect(waiting).to_contain_text("lien de Luc GARNIER (proche)")
+            assert specialist.evaluate("() => window.telecartChimes") == 1
+            assert stranger.evaluate("() => window.telecartRoom.me") is None  # nothing of the room reached them
+            expect(stranger.locator("video[data-peer=cart]")).not_to_be_visible()
+            specialist.screenshot(path=str(artifacts / "call-lobby-specialist.png"))
+            waiting.get_by_role("button", name="Refuser").click()
+            expect(stranger.get_by_role("heading", name="Salle d'attente")).to_be_visible()  # one tap is not enough
+            waiting.get_by_role("button", name="Confirmer le refus").click()
+            expect(stranger.get_by_role("heading", name="Entrée refusée")).to_be_visible()
+            expect(stranger.locator(".call-ended")).to_contain_text("ne vous a pas fait entrer")
+            expect(specialist.locator(".lobby")).to_be_hidden()
+
+        in_media_browser(scenario)
+    finally:
+        cart.nurse.delete(cart.url(f"/dossiers/{dossier['id']}/call"))
+
+
 def test_a_removed_relative_cannot_come_back(cart: Cart) -> None:
     """No kiosk needed: the room is live as soon as someone is in it."""
     dossier = cart.dossier("retour@chu.example", accompaniment={"kind": "relative", "companion": {
@@ -343,7 +386,7 @@ def test_a_removed_relative_cannot_come_back(cart: Cart) -> None:
         def scenario(browser: Browser) -> None:
             specialist = join(browser, cart.emailed_link("retour@chu.example"))
             link = cart.emailed_link("marc@famille.example")
-            relative = join(browser, link)
+            relative = join(browser, link, typed="Marc LEFEBVRE", admitted_by=specialist)
             marc = member_id(relative)
             row = specialist.locator(f".members .member[data-member={marc}]")
             row.get_by_role("button", name="Retirer").click()
@@ -353,6 +396,7 @@ def test_a_removed_relative_cannot_come_back(cart: Cart) -> None:
             # He opens his link again and tries to join: he must be told he cannot.
             relative.goto(link)
             if relative.locator("#room").count():  # the room's page: the camera check, then the room
+                relative.locator("#my-name").fill("Marc LEFEBVRE")
                 relative.get_by_role("button", name="Rejoindre la téléconsultation").click()
                 expect(relative.locator(".call-ended, .connection:visible")).to_be_visible()  # whichever comes first
             expect(relative.locator("body")).to_contain_text("retiré", timeout=2_000)
@@ -371,7 +415,7 @@ def test_the_specialist_asks_a_muted_relative_to_unmute(cart: Cart) -> None:
 
     def scenario(browser: Browser) -> None:
         specialist = join(browser, cart.emailed_link("demande@chu.example"))
-        relative = join(browser, cart.emailed_link("sophie@famille.example"))
+        relative = join(browser, cart.emailed_link("sophie@famille.example"), typed="Sophie LEFEBVRE", admitted_by=specialist)
         sophie = member_id(relative)
         relative.get_by_role("button", name="Couper le micro").click()
         row = specialist.locator(f".members .member[data-member={sophie}]")

@@ -143,10 +143,15 @@ def coturn(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Turn]:
 
 # --- browsers -------------------------------------------------------------------------------------
 
-def join(page: Page, link: str) -> str:
-    """Open an invitation link, pass the device check, enter the room; the member id it got."""
+def join(page: Page, link: str, typed: str = "", admitted_by: Page | None = None) -> str:
+    """Open an invitation link, pass the device check, enter the room; the member id it got.
+    Someone who waits in the lobby types `typed` and is let in by `admitted_by`."""
     page.goto(link)
+    if typed:
+        page.locator("#my-name").fill(typed)
     page.get_by_role("button", name=JOIN).click()
+    if admitted_by is not None:
+        admitted_by.locator(".lobby .waiting-person").filter(has_text=typed).get_by_role("button", name="Faire entrer").click()
     page.wait_for_function("() => window.telecartRoom && window.telecartRoom.me", timeout=15_000)
     return page.evaluate("() => window.telecartRoom.me.id")
 
@@ -321,7 +326,9 @@ def test_three_participants_see_and_hear_each_other(tmp_path: Path, artifacts: P
                     context, page = new_page(browser)
                     stack.callback(context.close)
                     pages.append(page)
-                ids = [join(page, link) for page, link in zip(pages, links)]  # they wait for the cart
+                # They wait for the cart; the relative and the professional are let in by the specialist.
+                ids = [join(pages[0], links[0])] + [join(page, link, typed, admitted_by=pages[0]) for page, link, typed
+                                                     in zip(pages[1:], links[1:], ("Paul LEFEBVRE", "Julie MOREAU"))]
                 assert len(set(ids)) == len(ids), ids
                 enter_call(cart, made["id"])
                 endpoints = {me: ["cart", *(peer for peer in ids if peer != me)] for me in ids}

@@ -97,9 +97,11 @@ def test_malformed_messages_get_an_error_and_the_room_goes_on(cart: Cart) -> Non
 
     async def scenario() -> None:
         async with aiohttp.ClientSession() as session, session.ws_connect(socket_url(specialist)) as doctor, \
-                session.ws_connect(socket_url(relative)) as lea:
+                session.ws_connect(socket_url(relative) + "?nom=L%C3%A9a%20MARTIN") as lea:
             welcome = await receive(doctor, "welcome")
             assert (welcome["you"]["name"], welcome["you"]["role"]) == ("Dr Claire PETIT", "specialist")
+            waiting = (await receive(doctor, "lobby"))["arrived"]  # tests/security/test_lobby.py: the lobby's rules
+            await doctor.send_str(json.dumps({"type": "admit", "to": waiting["id"]}))
             lea_id = (await receive(lea, "welcome"))["you"]["id"]
             for bad in ("not json", "[]", json.dumps({"type": "dance"}), json.dumps({"type": "chat", "text": ""}),
                         json.dumps({"type": "signal", "to": "../../etc", "description": {"type": "offer", "sdp": "x" * 20}}),
@@ -123,7 +125,7 @@ def test_malformed_messages_get_an_error_and_the_room_goes_on(cart: Cart) -> Non
             await doctor.send_str(json.dumps({"type": "remove", "to": lea_id}))
             assert "retiré" in (await receive(lea, "removed"))["text"]
             assert (await receive(doctor, "left"))["id"] == lea_id
-            async with session.ws_connect(socket_url(relative)) as again:  # the link is genuine: told, then shut
+            async with session.ws_connect(socket_url(relative) + "?nom=Lea") as again:  # the link is genuine: told, then shut
                 assert "retiré" in (await receive(again, "removed"))["text"]
                 assert (await again.receive()).type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED, aiohttp.WSMsgType.CLOSING)
 
@@ -273,11 +275,16 @@ def test_the_cart_enters_a_visio_sms_room_without_a_dossier(cart: Cart) -> None:
     link = cart.emailed_link("visio@famille.example")
 
     async def scenario() -> tuple[dict, dict]:
-        async with aiohttp.ClientSession() as session, session.ws_connect(socket_url(link)) as ws:
+        entered = cart.nurse.post(cart.url(f"/visio/{room}/call"))
+        assert entered.status_code == 200 and entered.json()["room"] == room, entered.text
+        screen_url = cart.agent.url.replace("http://", "ws://") + "/ws/call"
+        nurse_cookies = {c.name: c.value for c in cart.nurse.cookies}
+        async with aiohttp.ClientSession(cookies=nurse_cookies) as nurse, nurse.ws_connect(screen_url, headers={"Origin": cart.agent.url}) as screen, \
+                aiohttp.ClientSession() as session, session.ws_connect(socket_url(link) + "?nom=Jeanne") as ws:
+            await receive(ws, "lobby_wait")  # a guest waits until the nurse lets her in
+            await screen.send_str(json.dumps({"type": "admit", "to": (await receive(screen, "lobby"))["arrived"]["id"]}))
             welcome = await receive(ws, "welcome")
             assert welcome["dossier"] is False
-            entered = cart.nurse.post(cart.url(f"/visio/{room}/call"))
-            assert entered.status_code == 200 and entered.json()["room"] == room, entered.text
             offer = await receive(ws, "signal")
             await ws.send_str(json.dumps({"type": "snapshot"}))  # a guest may not; and no dossier to keep it
             refused = await receive(ws, "error")

@@ -2,10 +2,10 @@
 // microphone, then the room. Served by the agent at the invitation link (agent/api/join_page.py).
 import { h, toast } from "/static/js/dom.js";
 import { Room } from "./mesh.js";
-import { chatPanel, endScreen, participantsPanel, peerTiles, toggle, videoTile } from "./ui.js";
+import { chatPanel, endScreen, lobbyPanel, participantsPanel, peerTiles, toggle, videoTile } from "./ui.js";
 
 const root = document.getElementById("room");
-const { socket, role, name, dossierLink, documents } = root.dataset;
+const { socket, role, name, dossierLink, documents, lobby } = root.dataset;
 const professional = role === "specialist" || role === "professional";
 
 async function openDevices() {
@@ -34,8 +34,12 @@ async function check() {
   const meter = h("meter", { min: 0, max: 1, value: 0, class: "mic-meter", "aria-label": "Niveau du micro" });
   const status = h("p", { class: "hint" }, "Autorisez la caméra et le micro quand le navigateur le demande.");
   const join = h("button", { class: "button primary large", type: "button", disabled: true }, "Rejoindre la téléconsultation");
+  // In the lobby the moderators read the name typed here: a forwarded link says who really came.
+  const typed = lobby ? h("input", { id: "my-name", name: "my-name", type: "text", maxlength: 60, autocomplete: "name", required: true }) : null;
   root.replaceChildren(h("section", { class: "card call-check" },
-    h("h1", {}, `Bonjour ${name}`),
+    h("h1", {}, lobby ? "Bonjour" : `Bonjour ${name}`),
+    typed ? h("div", { class: "field" }, h("label", { for: "my-name" }, "Votre prénom et votre nom"), typed,
+      h("p", { class: "hint" }, "L'équipe soignante le lira avant de vous faire entrer.")) : null,
     h("p", {}, "Vérifiez votre caméra et votre micro : parlez, la barre doit bouger."),
     preview.el, h("label", {}, "Micro ", meter), status, join));
   const { stream, problem } = await openDevices();
@@ -45,9 +49,15 @@ async function check() {
   }
   status.textContent = problemText(problem) || "Tout est prêt.";
   status.className = problem ? "notice-box" : "hint";
-  join.disabled = false;
+  const named = () => !typed || typed.value.trim().length >= 2;
+  join.disabled = !named();
+  if (typed) typed.addEventListener("input", () => { join.disabled = !named(); });
   if (!stream) join.textContent = "Rejoindre sans caméra ni micro";
-  join.addEventListener("click", () => enter(stream), { once: true });
+  join.addEventListener("click", () => {
+    if (!named() || join.dataset.done) return;
+    join.dataset.done = "1";
+    enter(stream, typed ? `${socket}?nom=${encodeURIComponent(typed.value.trim())}` : socket);
+  });
 }
 
 function watchLevel(stream, meter) {
@@ -65,9 +75,9 @@ function watchLevel(stream, meter) {
   tick();
 }
 
-// Step 2: the room.
-function enter(stream) {
-  const room = new Room({ url: socket, stream });
+// Step 2: the room (for those who wait, the lobby first: nothing of the room reaches them there).
+function enter(stream, url) {
+  const room = new Room({ url, stream });
   window.telecartRoom = room; // for the technician's console and the tests
   const cart = videoTile({ id: "cart", label: "Chariot : en attente…", main: true });
   const me = videoTile({ id: "me", label: "Vous", mirrored: true, muted: true });
@@ -85,8 +95,19 @@ function enter(stream) {
     documents ? documentButton() : null,
     dossierLink ? h("a", { class: "button control", href: dossierLink, target: "_blank", rel: "noopener" }, "Ouvrir le télédossier") : null,
     h("button", { id: "leave", class: "button control danger", type: "button", onclick: () => { room.leave(); show(endScreen("Vous avez quitté la salle", "Vous pouvez la rejoindre à nouveau avec le même lien tant qu'elle est ouverte.")); } }, "Quitter"));
-  root.replaceChildren(h("div", { class: "call" },
-    h("div", { class: "stage" }, cart.el, waiting, connection, h("div", { class: "tiles-row" }, others, me.el)), side, controls));
+  const call = h("div", { class: "call" },
+    h("div", { class: "stage" }, role === "specialist" ? lobbyPanel(room) : null, cart.el, waiting, connection,
+      h("div", { class: "tiles-row" }, others, me.el)), side, controls);
+  const lobbyWait = h("section", { class: "card lobby-wait", hidden: true }, h("h1", {}, "Salle d'attente"),
+    h("p", { class: "lobby-text" }, "Connexion…"),
+    h("button", { class: "button secondary", type: "button", onclick: () => { room.leave(); show(endScreen("Vous avez quitté la salle d'attente", "Vous pouvez revenir avec le même lien tant que la salle est ouverte.")); } }, "Quitter"));
+  root.replaceChildren(lobbyWait, call);
+  call.hidden = Boolean(lobby);
+  room.addEventListener("lobby_wait", ({ detail }) => {
+    lobbyWait.querySelector(".lobby-text").textContent = detail.text;
+    lobbyWait.hidden = false;
+    call.hidden = true;
+  });
 
   room.addEventListener("track", ({ detail }) => {
     if (detail.peer === "cart") { cart.setStream(detail.stream); waiting.hidden = true; }
@@ -101,6 +122,8 @@ function enter(stream) {
     if (detail.text) toast(detail.text);
   });
   room.addEventListener("welcome", ({ detail }) => {
+    lobbyWait.hidden = true;
+    call.hidden = false;
     const cartMember = detail.members.find((m) => m.id === "cart");
     cart.setLabel(cartMember ? cartMember.name : "Chariot : en attente…");
     waiting.hidden = Boolean(cartMember);
@@ -113,7 +136,8 @@ function enter(stream) {
     const button = document.getElementById("mute");
     if (button && button.getAttribute("aria-pressed") === "true") button.classList.add("attention");
   });
-  room.addEventListener("end", ({ detail }) => show(endScreen(detail.type === "removed" ? "Vous avez été retiré de la salle" : "La téléconsultation est terminée", detail.text)));
+  const endTitle = { removed: "Vous avez été retiré de la salle", refused: "Entrée refusée" };
+  room.addEventListener("end", ({ detail }) => show(endScreen(endTitle[detail.type] || "La téléconsultation est terminée", detail.text)));
   room.connect();
 }
 

@@ -71,6 +71,7 @@ export class Room extends EventTarget {
         this.policy = m.ice_transport_policy || "all";
         this.members = new Map(m.members.map((member) => [member.id, member]));
         this.emit("welcome", m);
+        if (m.lobby) this.emit("lobby", { waiting: m.lobby, arrived: null });
         if (!this.screen) {
           if (this.stateChanged()) this.send({ type: "state", ...this.state });
           for (const member of m.members) {
@@ -100,12 +101,12 @@ export class Room extends EventTarget {
       case "signal":
         await this.onSignal(m.from, m.description);
         break;
-      case "closed": case "removed": case "ended":
+      case "closed": case "removed": case "refused": case "ended":
         this.leave();
         this.emit("end", m);
         break;
       default:
-        this.emit(m.type, m); // chat, notice, camera, unmute_request, error, pong
+        this.emit(m.type, m); // chat, notice, camera, unmute_request, lobby, lobby_wait, error, pong
     }
   }
 

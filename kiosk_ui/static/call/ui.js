@@ -77,11 +77,7 @@ export function participantsPanel(room, { canModerate }) {
       const me = room.me && m.id === room.me.member;
       const actions = !me && canModerate() && m.role !== "cart" ? [
         m.muted ? h("button", { class: "button secondary", type: "button", onclick: () => { room.send({ type: "ask_unmute", to: m.id }); toast(`Demande envoyée à ${m.name}.`); } }, "Demander d'activer le micro") : null,
-        h("button", { class: "button secondary danger", type: "button", onclick: (event) => {
-          const b = event.currentTarget;
-          if (!b.dataset.armed) { b.dataset.armed = "1"; b.textContent = "Confirmer le retrait"; setTimeout(() => { delete b.dataset.armed; b.textContent = "Retirer"; }, 4000); return; }
-          room.send({ type: "remove", to: m.id });
-        } }, "Retirer"),
+        twoTapButton("Retirer", "Confirmer le retrait", () => room.send({ type: "remove", to: m.id })),
       ] : [];
       return h("li", { class: "member", "data-member": m.id },
         h("div", {}, h("strong", {}, me ? `${m.name} (vous)` : m.name), h("span", { class: "hint" }, ROLE[m.role] || m.role,
@@ -92,6 +88,58 @@ export function participantsPanel(room, { canModerate }) {
   room.addEventListener("welcome", render);
   room.addEventListener("members", render);
   return h("section", { class: "side-panel members", "aria-label": "Participants" }, h("h2", {}, "Participants"), list);
+}
+
+// Who waits in the lobby, for the moderators (the nurse at the kiosk, the specialist): the name
+// they typed, whose link they came with, "Faire entrer" and "Refuser" (two taps). A sound when
+// someone arrives, so that nobody waits unseen.
+export function lobbyPanel(room) {
+  const list = h("ul", { class: "lobby-list", "aria-live": "assertive" });
+  const el = h("section", { class: "card lobby", "aria-label": "Salle d'attente", hidden: true },
+    h("h2", {}, "Salle d'attente"), list);
+  const whose = (w) => {
+    const role = (ROLE[w.role] || w.role).toLowerCase();
+    return w.invited_as ? ` attend · lien de ${w.invited_as} (${role})` : ` attend · lien d'${role}`;
+  };
+  room.addEventListener("lobby", ({ detail }) => {
+    list.replaceChildren(...detail.waiting.map((w) => h("li", { class: "waiting-person", "data-waiting": w.id },
+      h("div", {}, h("strong", {}, w.name), h("span", { class: "hint" }, whose(w))),
+      h("div", { class: "member-actions" },
+        h("button", { class: "button primary", type: "button", onclick: () => room.send({ type: "admit", to: w.id }) }, "Faire entrer"),
+        twoTapButton("Refuser", "Confirmer le refus", () => room.send({ type: "refuse", to: w.id }))))));
+    el.hidden = detail.waiting.length === 0;
+    if (detail.arrived) chime(); // the card itself is the notice: a toast would cover it
+  });
+  return el;
+}
+
+// Two notes, soft: someone is waiting. Counted on window for the tests (no speaker in CI).
+export function chime() {
+  window.telecartChimes = (window.telecartChimes || 0) + 1;
+  try {
+    const context = new AudioContext();
+    [660, 880].forEach((frequency, i) => {
+      const tone = context.createOscillator();
+      const gain = context.createGain();
+      tone.frequency.value = frequency;
+      gain.gain.setValueAtTime(0.0001, context.currentTime + i * 0.25);
+      gain.gain.exponentialRampToValueAtTime(0.3, context.currentTime + i * 0.25 + 0.02);
+      gain.gain.exponentialRampToValueAtTime(0.0001, context.currentTime + i * 0.25 + 0.4);
+      tone.connect(gain).connect(context.destination);
+      tone.start(context.currentTime + i * 0.25);
+      tone.stop(context.currentTime + i * 0.25 + 0.45);
+    });
+    setTimeout(() => context.close(), 1200);
+  } catch { /* no sound device: the notice still shows */ }
+}
+
+// A button that acts on its second tap within 4 s: removing or refusing someone is not undone.
+function twoTapButton(label, confirm, act) {
+  return h("button", { class: "button secondary danger", type: "button", onclick: (event) => {
+    const b = event.currentTarget;
+    if (!b.dataset.armed) { b.dataset.armed = "1"; b.textContent = confirm; setTimeout(() => { delete b.dataset.armed; b.textContent = label; }, 4000); return; }
+    act();
+  } }, label);
 }
 
 // A toggle button whose label says what a tap will do ("Couper le micro" / "Activer le micro").

@@ -6,7 +6,7 @@ import { field, h, reportError, toast } from "../dom.js";
 import { T, ageOn, frDate } from "../i18n.js";
 import { holdIdle } from "../idle.js";
 import { Room } from "/static/call/mesh.js";
-import { chatPanel, participantsPanel, peerTiles, tabs, toggle } from "/static/call/ui.js";
+import { chatPanel, lobbyPanel, participantsPanel, peerTiles, tabs, toggle } from "/static/call/ui.js";
 
 // `param`: a dossier's id, or "visio/<room>" for a Visio SMS room (no dossier: no photo, no invitation).
 export function callView({ param, onEnded, onBack }) {
@@ -49,7 +49,7 @@ export function callView({ param, onEnded, onBack }) {
     const resident = h("p", { class: "resident-on-call", hidden: true });
     if (id) showResident(id, resident);
     root.replaceChildren(
-      h("div", { class: "stage" }, resident, grid, waiting, connection),
+      h("div", { class: "stage" }, resident, lobbyPanel(room), grid, waiting, connection),
       h("aside", { class: "side" },
         h("section", { class: "card own-view" }, h("h2", {}, "Ce que voit le médecin"), preview, cameras.notice, cameras.el, id ? snapshot : null),
         sidePanels(room, id)),
