@@ -26,6 +26,7 @@ MESSAGES: dict[str, tuple[int, str]] = {
     "patient_unknown": (422, "Ce résident n'existe pas (ou plus) sur le chariot. Recherchez-le à nouveau."),
     "specialist_unknown": (422, "Ce professionnel n'est plus dans l'annuaire. Choisissez-en un autre ou saisissez-le."),
     "specialist_unreachable": (422, "{name} n'a ni e-mail ni téléphone portable dans l'annuaire : il ne pourrait pas recevoir l'invitation."),
+    "slot_overlap": (409, "La téléconsultation de {other} occupe déjà le chariot : il ne peut être que dans une salle à la fois. Choisissez un autre créneau, ou confirmez pour programmer les deux."),
     "slot_in_past": (422, "Le créneau choisi est déjà passé. Choisissez une heure à venir, ou « Maintenant »."),
     "bad_transition": (409, "Le télédossier est « {current} » : il ne peut pas passer à « {wanted} »."),
     "invitation_revoked": (409, "Cette invitation a été révoquée : invitez à nouveau le participant pour lui envoyer un nouveau lien."),
@@ -74,7 +75,8 @@ MESSAGES: dict[str, tuple[int, str]] = {
 
 class ApiError(Exception):
     def __init__(self, code: str, *, fields: list[dict[str, str]] | None = None, headers: dict[str, str] | None = None,
-                 duplicates: list[dict[str, str]] | None = None, **params: Any) -> None:
+                 duplicates: list[dict[str, str]] | None = None, overlaps: list[dict[str, str]] | None = None,
+                 **params: Any) -> None:
         status, template = MESSAGES[code]
         super().__init__(code)
         self.code = code
@@ -82,6 +84,7 @@ class ApiError(Exception):
         self.message = template.format(**params) if params else template
         self.fields = fields
         self.duplicates = duplicates
+        self.overlaps = overlaps
         self.headers = headers or {}
 
     def body(self) -> dict[str, Any]:
@@ -90,6 +93,8 @@ class ApiError(Exception):
             body["fields"] = self.fields
         if self.duplicates:
             body["duplicates"] = self.duplicates
+        if self.overlaps:
+            body["overlaps"] = [{k: v for k, v in o.items() if k not in ("described", "patient_id")} for o in self.overlaps]
         return body
 
 

@@ -12,17 +12,18 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlite_utils import Database
 
 from agent import audit
 from agent.audit import Actor
-from agent.clock import iso, utc_now_iso
+from agent.clock import clock_time, iso, parse_iso, utc_now_iso
 from agent.dossiers import directory
 from agent.links import invitation
 from agent.links.invitation import ParticipantRole, Settings, Window
 from agent.notify import queue as deliveries
-from agent.refusal import Refused
+from agent.refusal import CountedRefusal, Refused
 from agent.store import outbox
 from agent.store.changes import ConsentChange, DossierChange, DossierStateChange, Operation
 
@@ -65,6 +66,11 @@ class DossierRefused(Refused):
     """A rule of the dossier refused the request."""
 
 
+class SlotTaken(CountedRefusal):
+    """Another consultation holds the cart then. The refusal names it, a reading of that resident's
+    data: its audit record stands although nothing else is written."""
+
+
 @dataclass(frozen=True)
 class NewDossier:
     patient_id: str
@@ -76,6 +82,11 @@ class NewDossier:
     slot_start: datetime | None  # None: now
     slot_minutes: int = DEFAULT_MINUTES_NOW
     reason: str | None = None
+    confirm_overlap: bool = False  # the nurse read which consultation already holds the cart then, and goes on
+
+
+# While a consultation is planned or running it holds the cart: one cart is in one room at a time.
+HOLDS_THE_CART = (DossierState.SCHEDULED.value, DossierState.IN_PROGRESS.value)
 
 
 @dataclass(frozen=True)
@@ -144,6 +155,11 @@ def create(db: Database, new: NewDossier, actor: Actor, settings: Settings, now:
     window = invitation.window_for_slot(start, new.slot_minutes, settings.opens_before_minutes, settings.stays_open_minutes)
     if new.slot_start is None:  # "now": the room opens at once
         window = Window(now, window.closes_at)
+    others = overlapping(db, start, start + timedelta(minutes=new.slot_minutes), settings.zone)
+    if others and not new.confirm_overlap:
+        audit.append_many(db, [actor.event("dossier.list", o["patient_id"], detail=f"créneau déjà pris par le télédossier n° {o['dossier_id'][:8]}")
+                               for o in others])
+        raise SlotTaken("slot_overlap", other=others[0]["described"], overlaps=others)
 
     dossier_id = str(uuid.uuid4())
     stamp = utc_now_iso()
@@ -172,13 +188,35 @@ def create(db: Database, new: NewDossier, actor: Actor, settings: Settings, now:
             to_invite.append(companion_id)
 
     consent_text = "consentement recueilli" if new.consent_given else f"consentement non recueilli : {new.consent_comment}"
+    overlap_text = "".join(f", chevauche le télédossier n° {o['dossier_id'][:8]} (confirmé)" for o in others)
     audit.append_many(db, [
         actor.event("consent.record", new.patient_id, detail=f"télédossier n° {dossier_id[:8]}, {consent_text}"),
-        actor.event("dossier.create", new.patient_id, detail=f"télédossier n° {dossier_id[:8]}, programmé"),
+        actor.event("dossier.create", new.patient_id, detail=f"télédossier n° {dossier_id[:8]}, programmé{overlap_text}"),
     ])
     for participant_id in to_invite:
         invitation.send_invitation(db, invitation.invite(db, participant_id, actor), actor, settings, new.patient_id)
     return load(db, dossier_id, settings)  # type: ignore[return-value]
+
+
+def overlapping(db: Database, start: datetime, end: datetime, zone: ZoneInfo) -> list[dict[str, Any]]:
+    """The consultations that hold the cart at some moment of [start, end), each named as the nurse
+    would recognise it: its resident, its doctor, its time."""
+    rows = db.execute(
+        f"""SELECT d.id, d.patient_id, d.slot_start, d.slot_minutes, d.specialist, coalesce(p.used_name, p.birth_name) AS name,
+                   json_extract(p.first_names, '$[0]') AS first_name
+            FROM dossiers d JOIN patients p ON p.id = d.patient_id
+            WHERE d.state IN ({", ".join("?" * len(HOLDS_THE_CART))}) AND d.slot_start IS NOT NULL ORDER BY d.slot_start""",
+        HOLDS_THE_CART).fetchall()
+    found = []
+    for dossier_id, patient_id, slot_start, minutes, specialist, name, first_name in rows:
+        other_start = parse_iso(slot_start)
+        other_end = other_start + timedelta(minutes=minutes or DEFAULT_MINUTES_NOW)
+        if other_start < end and start < other_end:
+            resident = f"{name.upper()} {first_name or ''}".strip()
+            found.append({"dossier_id": dossier_id, "patient_id": patient_id, "resident": resident, "specialist": specialist, "start": slot_start,
+                          "end": iso(other_end), "described": f"{resident} avec {specialist or 'le médecin requis'}, de {clock_time(other_start, zone)} "
+                                       f"à {clock_time(other_end, zone)}"})
+    return found
 
 
 def _invitations(db: Database, room_id: str, settings: Settings) -> list[dict[str, Any]]:

@@ -160,7 +160,7 @@ def teleconsultation_now(cart: CartBase, nurse: requests.Session, birth_name: st
     assert made.status_code == 201, made.text
     dossier = nurse.post(cart.url("/dossiers"), json={
         "patient_id": made.json()["id"], "consent": {"given": True}, "accompaniment": {"kind": "alone"},
-        "specialist": {"name": "PETIT", "first_name": "Claire", "specialty": "Cardiologie", **reached_by}, "slot": {"now": True}})
+        "specialist": {"name": "PETIT", "first_name": "Claire", "specialty": "Cardiologie", **reached_by}, "slot": {"now": True}, "confirm_overlap": True})
     assert dossier.status_code == 201, dossier.text
     return dossier.json(), made.json()["id"]
 

@@ -8,11 +8,13 @@ import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 import requests
 
 from agent.access.roles import Role
+from agent.clock import clock_time
 from agent.store.database import DATABASE_NAME
 from tests.api.helpers import MessagingCart, assert_error, assert_french, audit_items, logged_in, patient
 from tests.live import free_port, running_agent
@@ -65,6 +67,7 @@ def request(patient_id: str, **parts: object) -> dict:
         "accompaniment": {"kind": "alone"},
         "specialist": {"name": "PETIT", "first_name": "Claire", "specialty": "Cardiologie", "email": "claire.petit@chu.example"},
         "slot": {"now": True, "duration_minutes": 30},
+        "confirm_overlap": True,  # many "now" consultations on one cart here; the rule has its own test
     }
     body.update(parts)
     return body
@@ -235,6 +238,42 @@ def test_domain_rules_refuse_the_whole_dossier(cart: Cart, change: dict, code: s
     before = dossier_count(cart)
     assert_error(cart.nurse.post(cart.url("/dossiers"), json={**request(cart.resident()), **change}), 422, code)
     assert dossier_count(cart) == before
+
+
+def test_one_cart_one_room_an_overlapping_slot_is_refused_unless_confirmed(cart: Cart) -> None:
+    """Seed 000 §2.2: the cart is one device. A second consultation on a slot it already holds is
+    refused, naming the other one; the nurse may confirm (two doctors one after the other, a slot
+    that ran late), which the audit trail says."""
+    day = (datetime.now(UTC) + timedelta(days=400)).replace(hour=9, minute=0, second=0, microsecond=0)
+    at = lambda minutes, length=30: {"start": (day + timedelta(minutes=minutes)).isoformat(), "duration_minutes": length}  # noqa: E731
+    first_resident = cart.resident()
+    first = create(cart, request(first_resident, slot=at(0), confirm_overlap=False))
+    before = dossier_count(cart)
+
+    body = assert_error(cart.nurse.post(cart.url("/dossiers"), json=request(cart.resident(), slot=at(15), confirm_overlap=False)),
+                        409, "slot_overlap")
+    paris = ZoneInfo("Europe/Paris")
+    assert f"Dr Claire Petit, de {clock_time(day, paris)} à {clock_time(day + timedelta(minutes=30), paris)}" in body["message"]
+    assert first["patient"]["display_name"].split()[0] in body["message"]
+    assert [o["dossier_id"] for o in body["overlaps"]] == [first["id"]]
+    assert "patient_id" not in body["overlaps"][0]
+    assert dossier_count(cart) == before
+    # Showing the other resident's name is a reading of their data: audited although nothing was made.
+    admin = logged_in(cart.agent, cart.agent.add_account(Role.ADMIN))
+    assert any(r["action"] == "dossier.list" and "créneau déjà pris" in r["detail"]
+               for r in audit_items(cart.agent, admin, patient_id=first_resident))
+
+    create(cart, request(cart.resident(), slot=at(30), confirm_overlap=False))  # right after: no overlap
+    second_resident = cart.resident()
+    confirmed = create(cart, request(second_resident, slot=at(10), confirm_overlap=True))
+    created = [r for r in audit_items(cart.agent, admin, patient_id=second_resident) if r["action"] == "dossier.create"]
+    assert f"chevauche le télédossier n° {first['id'][:8]} (confirmé)" in created[0]["detail"]
+
+    # A cancelled consultation no longer holds the cart.
+    for dossier in (first, confirmed):
+        cancelled = cart.nurse.post(cart.url(f"/dossiers/{dossier['id']}/cancellation"), json={"reason": "Résident hospitalisé"})
+        assert cancelled.status_code == 200, cancelled.text
+    create(cart, request(cart.resident(), slot=at(0, 20), confirm_overlap=False))
 
 
 def test_states_follow_the_dossier_life_and_every_change_is_audited(cart: Cart) -> None:

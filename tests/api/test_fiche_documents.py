@@ -32,7 +32,7 @@ class Cart(CartBase):
         reply = self.nurse.post(self.url("/dossiers"), json={
             "patient_id": made.json()["id"], "consent": {"given": True}, "accompaniment": {"kind": "alone"},
             "specialist": {"name": "PETIT", "first_name": "Claire", "specialty": "Cardiologie", "email": "c.petit@chu.example"},
-            "slot": {"now": True}})
+            "slot": {"now": True}, "confirm_overlap": True})
         assert reply.status_code == 201, reply.text
         return reply.json()["id"], made.json()["id"]
 

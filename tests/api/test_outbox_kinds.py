@@ -98,7 +98,7 @@ def test_every_write_of_health_data_enters_the_outbox_typed(cart: Cart) -> None:
                                                       ("invitation", "create")}, status=201, json={
         "patient_id": made["id"], "consent": {"given": True}, "accompaniment": {"kind": "alone"},
         "specialist": {"name": "PETIT", "first_name": "Claire", "specialty": "Cardiologie", "mobile": "0612340002"},
-        "slot": {"now": True}}).json()
+        "slot": {"now": True}, "confirm_overlap": True}).json()
     base = f"/dossiers/{dossier['id']}"
     invited = step("POST", "/dossiers/{id}/invitations", f"{base}/invitations", {("participant", "create"), ("invitation", "create")}, status=201,
                    json={"role": "relative", "name": "SYNC", "first_name": "Paul", "mobile": "0612340003"}).json()
@@ -138,14 +138,14 @@ def test_every_write_of_health_data_enters_the_outbox_typed(cart: Cart) -> None:
     second = cart.nurse.post(cart.url("/dossiers"), json={
         "patient_id": made["id"], "consent": {"given": False, "comment": "Urgence, famille prévenue"}, "accompaniment": {"kind": "alone"},
         "specialist": {"name": "PETIT", "first_name": "Claire", "specialty": "Cardiologie", "mobile": "0612340002"},
-        "slot": {"now": True}, "reason": "Contrôle"}).json()
+        "slot": {"now": True}, "confirm_overlap": True, "reason": "Contrôle"}).json()
     cart.nurse.post(cart.url(f"/dossiers/{second['id']}/transitions"), json={"to": "in_progress"})
     cart.doctor.patch(cart.url(f"/dossiers/{second['id']}/fiche"), json={"expert_opinion": "Rien à signaler."})
     step("POST", "/dossiers/{id}/signature", f"/dossiers/{second['id']}/signature", {("signature", "create"), ("dossier", "state")},
          client=cart.doctor)
     third = cart.nurse.post(cart.url("/dossiers"), json={
         "patient_id": made["id"], "consent": {"given": True}, "accompaniment": {"kind": "alone"},
-        "specialist": {"name": "PETIT", "specialty": "Cardiologie", "mobile": "0612340002"}, "slot": {"now": True}}).json()
+        "specialist": {"name": "PETIT", "specialty": "Cardiologie", "mobile": "0612340002"}, "slot": {"now": True}, "confirm_overlap": True}).json()
     step("POST", "/dossiers/{id}/cancellation", f"/dossiers/{third['id']}/cancellation", {("dossier", "state"), ("invitation", "revoke")},
          json={"reason": "Résident hospitalisé"})
     step("POST", "/visio", "/visio", {("participant", "create"), ("invitation", "create")}, status=201, json={"mobile": "0612340004"})

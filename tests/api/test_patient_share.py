@@ -24,7 +24,7 @@ class Cart(MessagingCart):
         made = self.nurse.post(self.url("/patients"), json=patient(confirm_duplicate=True, **identity)).json()
         dossier = self.nurse.post(self.url("/dossiers"), json={
             "patient_id": made["id"], "consent": {"given": True}, "accompaniment": {"kind": "alone"},
-            "specialist": {"name": "PETIT", "specialty": "Cardiologie", "email": "c.petit@chu.example"}, "slot": {"now": True}}).json()
+            "specialist": {"name": "PETIT", "specialty": "Cardiologie", "email": "c.petit@chu.example"}, "slot": {"now": True}, "confirm_overlap": True}).json()
         doc = self.nurse.post(self.url(f"/dossiers/{dossier['id']}/documents"), files={"file": (filename, data)}).json()
         return dossier["id"], doc["id"], made["id"]
 

@@ -29,7 +29,7 @@ class Cart(CartBase):
         made = self.nurse.post(self.url("/patients"), json=patient(birth_name="LIEN", confirm_duplicate=True)).json()
         body = {"patient_id": made["id"], "consent": {"given": True}, "accompaniment": {"kind": "alone"},
                 "specialist": {"name": "PETIT", "first_name": "Claire", "specialty": "Cardiologie", "mobile": mobile},
-                "slot": {"now": True}, **parts}
+                "slot": {"now": True}, "confirm_overlap": True, **parts}
         reply = self.nurse.post(self.url("/dossiers"), json=body)
         assert reply.status_code == 201, reply.text
         return reply.json()

@@ -25,7 +25,7 @@ def new_dossier(agent: LiveAgent) -> str:
                                                                  birth_date="1936-05-17", confirm_duplicate=True)).json()
     reply = nurse.post(f"{agent.url}{API}/dossiers", json={
         "patient_id": made["id"], "consent": {"given": True}, "accompaniment": {"kind": "alone"},
-        "specialist": {"directory_id": 1}, "slot": {"now": True}})
+        "specialist": {"directory_id": 1}, "slot": {"now": True}, "confirm_overlap": True})
     assert reply.status_code == 201, reply.text
     dossier_id = reply.json()["id"]
     nurse.post(f"{agent.url}{API}/dossiers/{dossier_id}/transitions", json={"to": "in_progress"})

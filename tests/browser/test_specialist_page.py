@@ -48,7 +48,7 @@ def scheduled_dossier(cart: Cart, mobile: str, resident: tuple[str, str, str] = 
     reply = cart.nurse.post(cart.url("/dossiers"), json={
         "patient_id": made["id"], "consent": {"given": True}, "accompaniment": {"kind": "alone"},
         "specialist": {"name": doctor[0], "first_name": doctor[1], "specialty": "Dermatologie", "mobile": mobile},
-        "slot": {"now": True}, "reason": "Plaie du talon gauche"})
+        "slot": {"now": True}, "confirm_overlap": True, "reason": "Plaie du talon gauche"})
     dossier = reply.json()
     path = f"/dossiers/{dossier['id']}"
     cart.nurse.patch(cart.url(f"{path}/fiche"), json={"history": "Diabète de type 2", "observations": "Plaie de 2 cm, bords nets"})

@@ -36,7 +36,7 @@ class Cart(CartBase):
         made = self.nurse.post(self.url("/patients"), json=patient(birth_name="APPEL", confirm_duplicate=True)).json()
         body = {"patient_id": made["id"], "consent": {"given": True}, "accompaniment": {"kind": "alone"},
                 "specialist": {"name": "PETIT", "first_name": "Claire", "specialty": "Dermatologie", "email": email},
-                "slot": {"now": True, "duration_minutes": 30}, **parts}
+                "slot": {"now": True, "duration_minutes": 30}, "confirm_overlap": True, **parts}
         reply = self.nurse.post(self.url("/dossiers"), json=body)
         assert reply.status_code == 201, reply.text
         return reply.json()

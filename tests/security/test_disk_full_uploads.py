@@ -40,7 +40,7 @@ def test_uploads_stop_at_the_reserve_with_a_503_and_leave_no_file_behind(tmp_pat
         made = nurse.post(f"{agent.url}{API}/patients", json=patient()).json()
         dossier = nurse.post(f"{agent.url}{API}/dossiers", json={
             "patient_id": made["id"], "consent": {"given": True}, "accompaniment": {"kind": "alone"},
-            "specialist": {"name": "PETIT", "specialty": "Cardiologie", "email": "c.petit@chu.example"}, "slot": {"now": True}}).json()
+            "specialist": {"name": "PETIT", "specialty": "Cardiologie", "email": "c.petit@chu.example"}, "slot": {"now": True}, "confirm_overlap": True}).json()
         url = f"{agent.url}{API}/dossiers/{dossier['id']}/documents"
         statuses = []
         for n in range(8):

@@ -33,7 +33,7 @@ def test_no_secret_is_readable_in_the_database_files(tmp_path: Path) -> None:
         made = nurse.post(f"{agent.url}{API}/patients", json=patient(birth_name="SECRET", confirm_duplicate=True)).json()
         dossier = nurse.post(f"{agent.url}{API}/dossiers", json={
             "patient_id": made["id"], "consent": {"given": True}, "accompaniment": {"kind": "alone"},
-            "specialist": {"name": "PETIT", "specialty": "Cardiologie", "mobile": "0612345678"}, "slot": {"now": True}}).json()
+            "specialist": {"name": "PETIT", "specialty": "Cardiologie", "mobile": "0612345678"}, "slot": {"now": True}, "confirm_overlap": True}).json()
         token = dossier["invitations"][0]["link"].rsplit("/", 1)[1]  # waits in an SMS that cannot leave (no gateway)
         db = connect(agent.data_dir / DATABASE_NAME)
         with transaction(db):

@@ -75,7 +75,7 @@ def client_loop(agent: LiveAgent, base: requests.Session, acked: Acked, rng: ran
             elif action < 0.55 or not dossiers:
                 reply = session.post(f"{api}/dossiers", timeout=10, json={
                     "patient_id": rng.choice(patients), "consent": {"given": True}, "accompaniment": {"kind": "alone"},
-                    "specialist": {"name": "PETIT", "specialty": "Cardiologie", "email": "c.petit@chu.example"}, "slot": {"now": True}})
+                    "specialist": {"name": "PETIT", "specialty": "Cardiologie", "email": "c.petit@chu.example"}, "slot": {"now": True}, "confirm_overlap": True})
                 if reply.status_code == 201:
                     with acked.lock:
                         acked.dossiers.add(reply.json()["id"])

@@ -34,8 +34,8 @@ def _create_and_drop_draft(db, new, actor, settings, now):  # noqa: ANN001, ANN2
     return created
 
 
-@API.route("POST", "/dossiers", summary="Créer un télédossier et envoyer les invitations (tout ou rien)", tags=("dossiers",),
-           access=Permission.HEALTH_WRITE, body=DossierCreate, response=DossierOut, status=201)
+@API.route("POST", "/dossiers", summary="Créer un télédossier et envoyer les invitations (tout ou rien ; 409 si le chariot est déjà pris)",
+           tags=("dossiers",), access=Permission.HEALTH_WRITE, body=DossierCreate, response=DossierOut, status=201, errors=(409,))
 async def create_dossier(call: Call) -> DossierOut:
     body: DossierCreate = call.body
     services = services_of(call.request)
@@ -46,6 +46,7 @@ async def create_dossier(call: Call) -> DossierOut:
         companion=body.accompaniment.companion.model_dump() if body.accompaniment.companion else None,
         specialist=specialist, slot_start=None if body.slot.now else body.slot.start.astimezone(UTC),
         slot_minutes=body.slot.duration_minutes, reason=(body.reason or "").strip() or None,
+        confirm_overlap=body.confirm_overlap,
     )
     created = await services.store.write(_create_and_drop_draft, new, call.actor, services.dossier_settings, datetime.now(UTC))
     services.deliveries_wake()

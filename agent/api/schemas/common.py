@@ -26,11 +26,20 @@ class DuplicateOut(BaseModel):
     identity_status: str
 
 
+class OverlapOut(BaseModel):
+    dossier_id: str
+    resident: str
+    specialist: str | None
+    start: str
+    end: str
+
+
 class ErrorBody(BaseModel):
     error: str = Field(description="Stable machine-readable code, e.g. bad_credentials")
     message: str = Field(description="Explanation in French, for the user")
     fields: list[FieldError] | None = None
     duplicates: list[DuplicateOut] | None = Field(None, description="likely_duplicate: the identities that may be this person")
+    overlaps: list[OverlapOut] | None = Field(None, description="slot_overlap: the consultations that already hold the cart then")
 
 
 class Health(BaseModel):

@@ -106,6 +106,7 @@ class DossierCreate(Strict):
     ] = Field(description="Entered by hand, or {\"directory_id\"} from the local directory")
     slot: SlotIn
     reason: str | None = Field(None, max_length=500, description="Motif of the teleconsultation (also editable in the form)")
+    confirm_overlap: bool = Field(False, description="Create even though another consultation holds the cart then (409 slot_overlap names it)")
 
 
 class DeliveryOut(BaseModel):

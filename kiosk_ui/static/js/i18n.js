@@ -180,6 +180,9 @@ export const T = {
     reason: "Motif de la téléconsultation (facultatif)",
     createHint: "Le télédossier est créé et les invitations partent par e-mail et SMS. Sans réseau, elles attendent dans la file d'envoi et partent dès son retour.",
     create: "Créer le télédossier et inviter",
+    overlapTitle: "Le chariot est déjà pris à ce moment-là",
+    overlapConfirm: "Programmer quand même",
+    overlapChange: "Changer le créneau",
   },
   dossier: {
     back: "Retour à l'activité",

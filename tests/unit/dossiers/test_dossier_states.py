@@ -185,12 +185,29 @@ def test_a_revoked_invitation_is_not_sent_again(db: Database, run: Run, nurse: A
 
 
 def test_an_invitation_of_another_dossier_is_not_found(db: Database, run: Run, nurse: Actor, settings: Settings) -> None:
-    first, second = scheduled(db, run, nurse, settings), scheduled(db, run, nurse, settings)
+    first = scheduled(db, run, nurse, settings)
+    second = run(db, dossier.create, request(resident(db, run, nurse), confirm_overlap=True), nurse, settings, NOW)
     for action in (lambda: run(db, dossier.revoke, first.id, second.invitations[0]["id"], nurse),
                    lambda: run(db, dossier.resend, first.id, second.invitations[0]["id"], nurse, settings)):
         with pytest.raises(DossierRefused, match="not_found"):
             action()
     assert db["invitations"].get(second.invitations[0]["id"])["revoked_at"] is None
+
+
+# --- one cart, one room at a time ---------------------------------------------------------------
+
+def test_a_slot_the_cart_already_holds_is_refused_unless_confirmed(db: Database, run: Run, nurse: Actor, settings: Settings) -> None:
+    at = lambda minutes: NOW + timedelta(hours=3, minutes=minutes)  # noqa: E731
+    first = run(db, dossier.create, request(resident(db, run, nurse), slot_start=at(0), slot_minutes=30), nurse, settings, NOW)
+    for start, minutes in ((-15, 20), (10, 5), (29, 30), (-60, 120)):  # any shared minute
+        with pytest.raises(dossier.SlotTaken) as refused:
+            run(db, dossier.create, request(resident(db, run, nurse), slot_start=at(start), slot_minutes=minutes), nurse, settings, NOW)
+        assert [o["dossier_id"] for o in refused.value.params["overlaps"]] == [first.id]
+    for start, minutes in ((30, 30), (-20, 20)):  # touching ends share no minute
+        run(db, dossier.create, request(resident(db, run, nurse), slot_start=at(start), slot_minutes=minutes), nurse, settings, NOW)
+    # Once its call is over (awaiting the report) or cancelled, a consultation no longer holds the cart.
+    put_in(db, first.id, DossierState.AWAITING_REPORT)
+    run(db, dossier.create, request(resident(db, run, nurse), slot_start=at(5), slot_minutes=10), nurse, settings, NOW)
 
 
 # --- creation is all-or-nothing -----------------------------------------------------------------

@@ -300,19 +300,23 @@ function finalStep(ctx) {
   // In the bottom bar, where "Suivant" was on the other steps.
   const submit = h("button", { class: "button primary", type: "button", "data-create": "" }, W().create);
   ctx.primary = submit;
-  submit.addEventListener("click", async () => {
+  const overlap = h("div", { class: "overlap-box", role: "alert", hidden: true });
+  const create = async (confirmOverlap) => {
     submit.disabled = true;
     await ctx.settle();
     try {
-      ctx.finish(await api("POST", "/dossiers", request(draft)));
+      ctx.finish(await api("POST", "/dossiers", { ...request(draft), confirm_overlap: confirmOverlap }));
     } catch (error) {
       submit.disabled = false;
       ctx.changed();  // what was typed last is saved after all
       if (error.status === 401 || error.code === "session_locked") return;
-      ctx.fail(error.message);
+      if (error.code === "slot_overlap") showOverlap(overlap, error.message, () => create(true), ctx);
+      else ctx.fail(error.message);
     }
-  });
+  };
+  submit.addEventListener("click", () => create(false));
   return h("div", { class: "form" },
+    overlap,
     h("p", { class: "hint" }, W().createHint),
     h("dl", { class: "summary" },
       summaryRow(W().resident, `${draft.patient.display_name}, ${frDate(draft.patient.birth_date)}`, 0, ctx),
@@ -324,6 +328,16 @@ function finalStep(ctx) {
       h("label", { for: "reason" }, W().reason),
       h("input", { id: "reason", value: draft.reason, maxlength: 500, autocomplete: "off", "data-no-autofocus": "",
         oninput: (e) => { draft.reason = e.target.value; ctx.changed(); } })));
+}
+
+// One cart is in one room at a time: the other consultation named, then the nurse's choice.
+function showOverlap(box, message, confirm, ctx) {
+  box.replaceChildren(h("h3", {}, W().overlapTitle), h("p", {}, message),
+    h("div", { class: "actions" },
+      h("button", { class: "button secondary", type: "button", onclick: () => { ctx.draft.step = 5; ctx.changed(); ctx.render(); } }, W().overlapChange),
+      h("button", { class: "button primary", type: "button", "data-confirm-overlap": "", onclick: () => { box.hidden = true; confirm(); } }, W().overlapConfirm)));
+  box.hidden = false;
+  box.scrollIntoView({ block: "nearest" });
 }
 
 export const STEPS = [
