@@ -20,6 +20,7 @@ from agent import audit
 from agent.audit import Actor
 from agent.clock import utc_now_iso
 from agent.identity.phonetic import key, normalise, search_columns
+from agent.refusal import Refused
 from agent.store import outbox
 from agent.store.changes import Operation, PatientChange
 
@@ -41,6 +42,10 @@ class NewIdentity:
     ins: str | None = None
     email: str | None = None
     mobile: str | None = None
+    civility: str | None = None  # "M." or "Mme"
+    address_line: str | None = None
+    postal_code: str | None = None
+    city: str | None = None
 
 
 @dataclass(frozen=True)
@@ -59,6 +64,10 @@ class Identity:
     ins: str | None = None
     email: str | None = None
     mobile: str | None = None
+    civility: str | None = None
+    address_line: str | None = None
+    postal_code: str | None = None
+    city: str | None = None
     match: float = 100.0
 
     @property
@@ -73,7 +82,15 @@ class Identity:
 
 
 _FIELDS = ("birth_name", "used_name", "birth_date", "sex", "identity_status", "birth_insee", "birth_country", "ins",
-           "email", "mobile")
+           "email", "mobile", "civility", "address_line", "postal_code", "city")
+# The strict traits of the identity rules (RNIV): for an identity that came from the INSi
+# teleservice (retrieved or qualified) they are the teleservice's, changed only by a new retrieval.
+STRICT_TRAITS = ("birth_name", "first_names", "birth_date", "sex", "birth_insee", "birth_country", "ins")
+FROM_INSI = ("RECUP", QUALIFIED)
+
+
+class IdentityRefused(Refused):
+    """A rule of the identity refused the change (codes in agent/api/errors.py)."""
 
 
 def _from_row(row: dict, match: float = 100.0) -> Identity:
@@ -149,6 +166,8 @@ def update(db: Database, patient_id: str, changes: dict[str, Any], actor: Actor)
     row = _row(db, patient_id)
     if row is None:
         return None
+    _check_status_rules(row, changes)
+    changes = {k: v for k, v in changes.items() if _stored(k, v) != row[k]}  # what really changes
     values = {k: (v.isoformat() if isinstance(v, date) else v) for k, v in changes.items() if k != "first_names"}
     first_names = changes.get("first_names", json.loads(row["first_names"]))
     if "first_names" in changes:
@@ -157,10 +176,34 @@ def update(db: Database, patient_id: str, changes: dict[str, Any], actor: Actor)
     values |= search_columns(merged["birth_name"], merged["used_name"], first_names)
     values["updated_at"] = utc_now_iso()
     db["patients"].update(patient_id, values)
-    audit.append(db, actor.event("patient.update", patient_id, detail=", ".join(sorted(changes))))
+    requalified = " (nouvelle qualification)" if row["identity_status"] in FROM_INSI and set(changes) & set(STRICT_TRAITS) else ""
+    audit.append(db, actor.event("patient.update", patient_id, detail=", ".join(sorted(changes)) + requalified))
     updated = row | values
     outbox.record(db, patient_id, Operation.UPDATE, _change(updated))
     return _from_row(updated)
+
+
+def _stored(name: str, value: Any) -> Any:
+    if name == "first_names":
+        return json.dumps(value, ensure_ascii=False)
+    return value.isoformat() if isinstance(value, date) else value
+
+
+def _check_status_rules(row: dict[str, Any], changes: dict[str, Any]) -> None:
+    """A retrieved or qualified identity's strict traits change only with a new retrieval: the
+    same change brings the INS and the status the teleservice gave (RECUP or QUAL). Its contacts,
+    used name, civility and address are the establishment's to correct."""
+    strict = sorted(k for k in set(changes) & set(STRICT_TRAITS) if _stored(k, changes[k]) != row[k])
+    status = changes.get("identity_status", row["identity_status"])
+    if status in FROM_INSI and not changes.get("ins", row["ins"]):
+        raise IdentityRefused("identity_needs_ins")
+    retrieval = changes.get("identity_status") in FROM_INSI and bool(changes.get("ins"))  # what a new retrieval sends
+    if strict and row["identity_status"] in FROM_INSI and not retrieval:
+        raise IdentityRefused("identity_traits_locked", traits=", ".join(_TRAIT_WORDS[t] for t in strict))
+
+
+_TRAIT_WORDS = {"birth_name": "nom de naissance", "first_names": "prénoms", "birth_date": "date de naissance", "sex": "sexe",
+                "birth_insee": "commune de naissance", "birth_country": "pays de naissance", "ins": "INS"}
 
 
 def list_recent(db: Database, actor: Actor, limit: int = 50, offset: int = 0) -> tuple[list[Identity], int]:

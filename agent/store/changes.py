@@ -56,6 +56,10 @@ class PatientChange(Change):
     ins: str | None
     email: str | None
     mobile: str | None
+    civility: str | None
+    address_line: str | None
+    postal_code: str | None
+    city: str | None
     created_at: str
     updated_at: str
 

@@ -64,7 +64,7 @@ def test_nurse_fills_the_form_adds_and_signs_a_document_doctor_signs_the_report(
     row.get_by_role("button", name="Appliquer ma signature").tap()
     expect(row).to_contain_text("signé par")
     row.get_by_role("button", name="Envoyer au patient").tap()  # the demo-made patient has no contacts
-    expect(page.get_by_text("il faut l'e-mail (le lien) et le téléphone portable (le code) du patient")).to_be_visible()
+    expect(page.get_by_text("du résident : ajoutez-les avec « Identité et coordonnées »")).to_be_visible()
     page.reload()  # what was saved is there after a reload, not only on screen
     expect(page.get_by_label("Antécédents")).to_have_value("Diabète de type 2\nArtériopathie des membres inférieurs")
     shot(page, artifacts, "dossier-page-top.png")
@@ -83,7 +83,7 @@ def test_nurse_fills_the_form_adds_and_signs_a_document_doctor_signs_the_report(
     page.locator(".end-page .stars").screenshot(path=str(artifacts / "fin-etoiles.png"))
     page.get_by_label("ordonnance.pdf").check()
     page.get_by_role("button", name="Valider").tap()  # the demo patient has no contacts: the PDF cannot leave
-    expect(page.get_by_role("alert")).to_contain_text("téléphone portable (le code) du patient")
+    expect(page.get_by_role("alert")).to_contain_text("téléphone portable (le code) du résident")
     page.get_by_label("ordonnance.pdf").uncheck()
     page.get_by_role("button", name="Valider").tap()
     expect(page.locator(".dossier-head .badge")).to_have_text("En attente du compte rendu")

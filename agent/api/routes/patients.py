@@ -17,7 +17,8 @@ def patient_out(found: patients.Identity) -> PatientOut:
     return PatientOut(
         id=found.id, birth_name=found.birth_name, used_name=found.used_name, first_names=found.first_names,
         birth_date=found.birth_date, sex=found.sex, birth_insee=found.birth_insee, birth_country=found.birth_country,
-        ins=found.shown_ins, email=found.email, mobile=found.mobile, identity_status=found.identity_status,
+        ins=found.shown_ins, email=found.email, mobile=found.mobile, civility=found.civility, address_line=found.address_line,
+        postal_code=found.postal_code, city=found.city, identity_status=found.identity_status,
         display_name=found.display_name, match=found.match, created_at=found.created_at, updated_at=found.updated_at,
     )
 
@@ -54,8 +55,8 @@ async def read_patient(call: Call) -> PatientOut:
 _REQUIRED = ("birth_name", "first_names", "birth_date", "sex", "identity_status")
 
 
-@API.route("PATCH", "/patients/{id}", summary="Corriger une identité patient", tags=("patients",),
-           access=Permission.HEALTH_WRITE, body=PatientPatch, response=PatientOut)
+@API.route("PATCH", "/patients/{id}", summary="Corriger une identité patient (traits stricts d'une identité INSi : nouvelle qualification seulement)",
+           tags=("patients",), access=Permission.HEALTH_WRITE, body=PatientPatch, response=PatientOut, errors=(409,))
 async def update_patient(call: Call) -> PatientOut:
     body: PatientPatch = call.body
     changes = body.model_dump(exclude_unset=True)

@@ -28,7 +28,7 @@ IsoDate = Annotated[date, BeforeValidator(_iso_date_only)]
 class _IdentityRules(Strict):
     """Checks shared by creation and partial update: each applies to the fields present."""
 
-    @field_validator("birth_name", "used_name", check_fields=False)
+    @field_validator("birth_name", "used_name", "address_line", "city", check_fields=False)
     @classmethod
     def _trimmed(cls, value: str | None) -> str | None:
         if value is not None and not value.strip():
@@ -76,6 +76,7 @@ class _IdentityRules(Strict):
 
 
 _INSEE = r"^([0-9]{5}|2[ABab][0-9]{3})$"
+_POSTAL_CODE = r"^[0-9]{5}$"  # a French postal code (the cart's residents live in the EHPAD's country)
 
 
 class PatientCreate(_IdentityRules):
@@ -89,6 +90,10 @@ class PatientCreate(_IdentityRules):
     ins: str | None = Field(None, max_length=32, description="NIR or NIA, 13 characters and the 2-digit key")
     email: str | None = Field(None, max_length=254)
     mobile: str | None = Field(None, max_length=32)
+    civility: Literal["M.", "Mme"] | None = None
+    address_line: str | None = Field(None, max_length=200, pattern=NAME_PATTERN, description="Street and number")
+    postal_code: str | None = Field(None, pattern=_POSTAL_CODE)
+    city: str | None = Field(None, max_length=100, pattern=NAME_PATTERN)
     identity_status: Literal["PROV", "RECUP", "VALI", "QUAL"] = "PROV"
     confirm_duplicate: bool = Field(False, description="Create even though a likely duplicate exists (409 likely_duplicate)")
 
@@ -112,7 +117,13 @@ class PatientPatch(_IdentityRules):
     ins: str | None = Field(None, max_length=32)
     email: str | None = Field(None, max_length=254)
     mobile: str | None = Field(None, max_length=32)
-    identity_status: Literal["PROV", "RECUP", "VALI", "QUAL"] | None = None
+    civility: Literal["M.", "Mme"] | None = None
+    address_line: str | None = Field(None, max_length=200, pattern=NAME_PATTERN)
+    postal_code: str | None = Field(None, pattern=_POSTAL_CODE)
+    city: str | None = Field(None, max_length=100, pattern=NAME_PATTERN)
+    identity_status: Literal["PROV", "RECUP", "VALI", "QUAL"] | None = Field(
+        None, description="RECUP or QUAL only with the INS of a new retrieval: a retrieved or qualified identity's strict "
+                          "traits change only so (409 identity_traits_locked)")
 
 
 class PatientOut(BaseModel):
@@ -127,6 +138,10 @@ class PatientOut(BaseModel):
     ins: str | None = Field(description="Only for a qualified identity (QUAL)")
     email: str | None
     mobile: str | None
+    civility: str | None
+    address_line: str | None
+    postal_code: str | None
+    city: str | None
     identity_status: str
     display_name: str
     match: float = Field(description="Match rate of a search, 0-100")

@@ -10,6 +10,7 @@ import { callStatsView } from "./views/call_stats.js";
 import { consultationEndView } from "./views/consultation_end.js";
 import { directoryView } from "./views/directory.js";
 import { dossierView } from "./views/dossier.js";
+import { identityPage } from "./views/identity_check.js";
 import { residentsView } from "./views/residents.js";
 import { settingsView } from "./views/settings.js";
 import { visioView } from "./views/visio.js";
@@ -32,7 +33,12 @@ const PAGES = {
   annuaire: directoryView,
   parametres: settingsView,
   dossier: ({ param, session }) => dossierView({ id: param, session, onBack: () => go("activite"), onEnd: () => go(`fin/${param}`),
-    onCall: () => go(`appel/${param}`) }),
+    onCall: () => go(`appel/${param}`), onIdentity: (patientId) => go(`identite/${patientId}/${param}`) }),
+  // "#/identite/<patient>/<dossier>": back to the dossier it was opened from.
+  identite: ({ param }) => {
+    const [patientId, from] = param.split("/");
+    return identityPage({ patientId, onBack: () => go(from ? `dossier/${from}` : "residents") });
+  },
   appel: ({ param }) => (param.startsWith("visio/")
     ? callView({ param, onEnded: () => go("activite"), onBack: () => go("activite") })
     : callView({ param, onEnded: () => go(`fin/${param}`), onBack: () => go(`dossier/${param}`) })),

@@ -205,3 +205,37 @@ def test_the_ins_is_shown_only_for_a_qualified_identity(db: Database, run: Run, 
     qualified = register(db, run, nurse, birth_name="DURAND", ins=ins, identity_status="QUAL")
     assert run(db, patients.read, provisional.id, nurse).shown_ins is None
     assert run(db, patients.read, qualified.id, nurse).shown_ins == ins
+
+
+# --- the identity status rules (RNIV): a retrieved or qualified identity keeps the teleservice's traits
+
+QUALIFIED_INS = "1311175056001" + "23"
+
+
+def test_a_qualified_identitys_strict_traits_change_only_by_a_new_qualification(db: Database, run: Run, nurse: Actor) -> None:
+    resident = register(db, run, nurse, identity_status="QUAL", ins=QUALIFIED_INS, birth_insee="75056")
+    for change in ({"birth_name": "DUPOND"}, {"first_names": ["Marcel", "Henri"]}, {"birth_date": date(1931, 11, 3)},
+                   {"sex": "F"}, {"birth_insee": "69123"}, {"ins": "2" + QUALIFIED_INS[1:]}, {"birth_name": "DUPOND", "identity_status": "QUAL"}):
+        with pytest.raises(patients.IdentityRefused) as refused:
+            run(db, patients.update, resident.id, change, nurse)
+        assert refused.value.code == "identity_traits_locked"
+    # What the establishment keeps up to date stays open; the same traits sent again are no change.
+    run(db, patients.update, resident.id, {"used_name": "LEGRAND", "civility": "M.", "address_line": "12 rue des Lilas",
+                                           "postal_code": "69003", "city": "Lyon", "email": "m.dupont@example.org",
+                                           "birth_name": "DUPONT", "birth_date": BORN}, nurse)
+    # A new retrieval brings the teleservice's traits with its INS and status.
+    requalified = run(db, patients.update, resident.id, {"first_names": ["Marcel", "André"], "ins": QUALIFIED_INS,
+                                                         "identity_status": "QUAL"}, nurse)
+    assert requalified.first_names == ["Marcel", "André"] and requalified.city == "Lyon"
+    updates = [r.detail for r in audit.search(db, patient_id=resident.id) if r.action == "patient.update"]
+    assert updates[0] == "first_names (nouvelle qualification)"  # newest first; the unchanged ins and status not listed
+    assert "birth_name" not in updates[1] and "address_line" in updates[1]
+
+
+def test_a_validated_identity_is_corrected_freely_but_qualified_only_with_an_ins(db: Database, run: Run, nurse: Actor) -> None:
+    resident = register(db, run, nurse, identity_status="VALI")
+    corrected = run(db, patients.update, resident.id, {"birth_name": "DUPOND", "sex": "M", "birth_date": date(1931, 11, 3)}, nurse)
+    assert (corrected.birth_name, corrected.birth_date) == ("DUPOND", "1931-11-03")
+    with pytest.raises(patients.IdentityRefused) as refused:
+        run(db, patients.update, resident.id, {"identity_status": "QUAL"}, nurse)
+    assert refused.value.code == "identity_needs_ins"

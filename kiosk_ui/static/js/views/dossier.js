@@ -80,7 +80,7 @@ function fact(label, value) {
   return [h("dt", {}, label), h("dd", {}, value || "—")];
 }
 
-export function dossierView({ id, session, onBack, onEnd, onCall }) {
+export function dossierView({ id, session, onBack, onEnd, onCall, onIdentity }) {
   const root = h("div", { class: "dossier-page" }, h("p", { class: "hint" }, T.wizard.loading));
   let follow = null;
   let followed = 0;
@@ -122,7 +122,7 @@ export function dossierView({ id, session, onBack, onEnd, onCall }) {
     if (roomLater(d)) opening = setTimeout(() => { if (root.isConnected) load(); }, Date.parse(d.room.opens_at) - Date.now() + 1000);
     const changed = (fresh) => { if (fresh.state !== d.state) load(); };
     root.replaceChildren(
-      dossierHead(d, { onBack, onCall, onEnd }),
+      dossierHead(d, { onBack, onCall, onEnd, onIdentity }),
       h("div", { class: "dossier-grid" },
         h("div", { class: "dossier-column" },
           consultationCard(d),
@@ -173,13 +173,14 @@ function invitationsCard(d, reload) {
 }
 
 // "Retour", who the resident is, "Entrer en salle" (or when the room opens), "Terminer", the state.
-function dossierHead(d, { onBack, onCall, onEnd }) {
+function dossierHead(d, { onBack, onCall, onEnd, onIdentity }) {
   const p = d.patient;
   return h("div", { class: "dossier-head" },
     h("button", { class: "button secondary", type: "button", onclick: onBack }, D().back),
     h("div", {},
       h("h1", {}, p.display_name),
-      h("p", { class: "hint" }, `${T.bornOn(p.sex, frDate(p.birth_date), ageOn(p.birth_date))} · ${D().number(d.id.slice(0, 8))}`)),
+      h("p", { class: "hint" }, `${T.bornOn(p.sex, frDate(p.birth_date), ageOn(p.birth_date))} · ${D().number(d.id.slice(0, 8))}`,
+        h("button", { class: "linkish", type: "button", "data-identity": "", onclick: () => onIdentity(p.id) }, T.identityCheck.open))),
     roomOpen(d) ? h("button", { id: "enter-room", class: "button primary", type: "button", onclick: onCall }, D().enterRoom)
       : roomLater(d) ? h("span", { class: "hint room-later" }, D().roomOpensAt(frTime(new Date(d.room.opens_at)))) : null,
     d.state === "in_progress" ? h("button", { class: "button secondary", type: "button", onclick: onEnd }, D().end) : null,

@@ -2,7 +2,8 @@
 // back into it (ctx.changed() saves it), and says in French what is missing before "Suivant".
 import { api } from "../api.js";
 import { field, h, reportError } from "../dom.js";
-import { T, ageOn, frDate, frPhone, frTime, frWhen } from "../i18n.js";
+import { T, frDate, frPhone, frTime, frWhen } from "../i18n.js";
+import { identityCheck } from "./identity_check.js";
 import { identityForm } from "./identity_form.js";
 import { identitySearch } from "./residents.js";
 
@@ -52,31 +53,11 @@ function pick(ctx, patient) {
 }
 
 // --- 2. VALIDATION DE L'IDENTITÉ ------------------------------------------------------------------
-function identityRow(label, value) {
-  return [h("dt", {}, label), h("dd", {}, value || "—")];
-}
-
 function validationStep(ctx) {
-  const box = h("div", { class: "identity-card" }, h("p", { class: "hint" }, W().loading));
-  api("GET", `/patients/${encodeURIComponent(ctx.draft.patient.id)}`).then((p) => {
-    const born = p.birth_insee ? W().bornInFrance(p.birth_insee) : p.birth_country ? W().bornAbroad(p.birth_country) : null;
-    box.replaceChildren(
-      h("div", { class: "identity-head" },
-        h("strong", { class: "identity-name" }, p.display_name),
-        h("span", { class: `badge status-${p.identity_status}` }, T.identityStatus[p.identity_status])),
-      h("dl", { class: "facts" },
-        identityRow(W().birthName, p.birth_name),
-        identityRow(W().usedName, p.used_name),
-        identityRow(W().firstNames, p.first_names.join(", ")),
-        identityRow(T.birthDate, `${frDate(p.birth_date)} (${ageOn(p.birth_date)} ans)`),
-        identityRow(T.sex, T.sexes[p.sex]),
-        identityRow(W().birthPlace, born),
-        identityRow(T.ins, p.ins),
-        identityRow(W().email, p.email),
-        identityRow(W().mobile, p.mobile)),
-      h("p", { class: "hint" }, W().checkIdentity));
-  }).catch((error) => { reportError(error); box.replaceChildren(h("p", {}, error.message)); });
-  return box;
+  return identityCheck({
+    patientId: ctx.draft.patient.id, hint: W().checkIdentity,
+    onSaved: (p) => { ctx.draft.patient = { ...ctx.draft.patient, display_name: p.display_name, birth_date: p.birth_date, sex: p.sex }; ctx.changed(); },
+  });
 }
 
 // --- 3. CONSENTEMENT --------------------------------------------------------------------------------
