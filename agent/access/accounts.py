@@ -13,6 +13,7 @@ from agent.access.keys import keys_of
 from agent.access.passwords import hash_password
 from agent.access.roles import LABELS_FR, Role
 from agent.clock import utc_now_iso
+from agent.refusal import Refused
 
 LOGIN_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{1,39}$")
 
@@ -90,7 +91,38 @@ def consume_code_step(db: Database, user_id: int, otp_step: int) -> bool:
     return cursor.rowcount == 1
 
 
-# --- managing an account (the CLI today, the admin's kiosk page next), each act audited -------
+# --- managing an account (the CLI and the admin's kiosk page), each act audited ---------------
+
+class AccountRefused(Refused):
+    """A management act the cart refuses (codes in agent/api/errors.py)."""
+
+
+@dataclass(frozen=True)
+class AccountView:
+    """An account as the admin's page lists it: never its password or its one-time-code secret."""
+
+    login: str
+    display_name: str
+    role: Role
+    disabled: bool
+    sessions: int  # open sessions (kiosk screens where the person is logged in or locked)
+    created_at: str
+
+
+def overview(db: Database, now: float) -> list[AccountView]:
+    rows = db.query(
+        """SELECT u.login, u.display_name, u.role, u.disabled, u.created_at,
+                  (SELECT count(*) FROM sessions s WHERE s.user_id = u.id AND s.expires_at > ?) AS sessions
+           FROM users u ORDER BY u.disabled, u.login""", [now])
+    return [AccountView(r["login"], r["display_name"], Role(r["role"]), bool(r["disabled"]), r["sessions"], r["created_at"])
+            for r in rows]
+
+
+def refuse_lockout(login: str, acting: str) -> None:
+    """An admin does not disable themself from the kiosk: another admin (or the CLI on the cart)
+    must be left able to give accounts back, so the acting admin, enabled, always remains."""
+    if login == acting:
+        raise AccountRefused("account_self")
 
 def _account(db: Database, login: str) -> dict:
     rows = list(db.query("SELECT * FROM users WHERE login = ?", [login]))

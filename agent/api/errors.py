@@ -25,6 +25,8 @@ MESSAGES: dict[str, tuple[int, str]] = {
     "likely_duplicate": (409, "Cette identité existe peut-être déjà : {names}. Vérifiez avant d'en créer une autre."),
     "identity_traits_locked": (409, "Cette identité vient du téléservice INSi (récupérée ou qualifiée) : {traits} ne se corrige(nt) que par une nouvelle qualification. Le nom d'usage, la civilité, l'adresse et les contacts restent modifiables."),
     "identity_needs_ins": (422, "Une identité récupérée ou qualifiée a un INS : indiquez-le, ou gardez le statut « provisoire » ou « validée »."),
+    "account_self": (409, "Vous ne pouvez pas désactiver votre propre compte : demandez-le à un autre administrateur."),
+    "weak_password": (422, "Mot de passe trop court : {minimum} caractères au moins."),
     "patient_unknown": (422, "Ce résident n'existe pas (ou plus) sur le chariot. Recherchez-le à nouveau."),
     "specialist_unknown": (422, "Ce professionnel n'est plus dans l'annuaire. Choisissez-en un autre ou saisissez-le."),
     "specialist_unreachable": (422, "{name} n'a ni e-mail ni téléphone portable dans l'annuaire : il ne pourrait pas recevoir l'invitation."),

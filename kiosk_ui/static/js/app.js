@@ -3,6 +3,7 @@ import { api, setCsrfToken } from "./api.js";
 import { h, toast } from "./dom.js";
 import { T } from "./i18n.js";
 import { watchIdle } from "./idle.js";
+import { accountsView } from "./views/accounts.js";
 import { activityView } from "./views/activity.js";
 import { auditView } from "./views/audit.js";
 import { callView, unattendedCallView } from "./views/call.js";
@@ -31,6 +32,7 @@ const PAGES = {
   journal: auditView,
   technique: callStatsView,
   annuaire: directoryView,
+  comptes: accountsView,
   parametres: settingsView,
   dossier: ({ param, session }) => dossierView({ id: param, session, onBack: () => go("activite"), onEnd: () => go(`fin/${param}`),
     onCall: () => go(`appel/${param}`), onIdentity: (patientId) => go(`identite/${patientId}/${param}`) }),

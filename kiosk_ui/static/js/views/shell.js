@@ -4,12 +4,16 @@ import { T } from "../i18n.js";
 
 export function shell({ session, current, onNavigate, onSettings, onLock, onLogout }, content) {
   const perms = new Set(session.user.permissions);
-  const navItems = [{ id: "activite", label: T.navActivity, icon: "home" }];
+  const navItems = [];
   if (perms.has("health.write")) navItems.push({ id: "nouvelle", label: T.navNew, icon: "plus" });
   if (perms.has("health.read")) navItems.push({ id: "residents", label: T.navResidents, icon: "list" });
   if (perms.has("audit.read")) navItems.push({ id: "journal", label: T.navAudit, icon: "shield" });
   if (perms.has("directory.manage")) navItems.push({ id: "annuaire", label: T.navDirectory, icon: "list" });
+  if (perms.has("users.manage")) navItems.push({ id: "comptes", label: T.navAccounts, icon: "lock" });
   if (perms.has("devices.manage")) navItems.push({ id: "technique", label: T.navTechnical, icon: "refresh" });
+  // The activity is the nurses' home; to a role with one page of its own it says why it shows no
+  // dossier. An admin has pages enough (and a 10-inch bar has room for four).
+  if (perms.has("health.read") || navItems.length < 2) navItems.unshift({ id: "activite", label: T.navActivity, icon: "home" });
   return h("div", { class: "shell" },
     h("header", { class: "topbar" },
       h("div", { class: "brand" }, h("img", { src: "/static/img/logo.svg", alt: "" }), T.appName),

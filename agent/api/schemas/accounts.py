@@ -1,0 +1,41 @@
+"""The admin's page of staff accounts: what it reads and sends. Never a password or a secret out,
+except the new one-time-code secret an admin just asked for, once."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+from agent.api.schemas.common import Strict
+
+
+class AccountOut(BaseModel):
+    login: str
+    display_name: str
+    role: str
+    role_label: str
+    disabled: bool
+    sessions: int = Field(description="Open sessions (logged in or locked)")
+    created_at: str
+
+
+class AccountList(BaseModel):
+    items: list[AccountOut]
+
+
+class AccountPatch(Strict):
+    disabled: bool = Field(description="true: the person logs in nowhere and their sessions end at once")
+
+
+class PasswordIn(Strict):
+    password: str = Field(min_length=1, max_length=200, description="The new password (10 characters at least); sessions end")
+
+
+class SessionsEnded(BaseModel):
+    ended: int
+
+
+class OtpEnrolment(BaseModel):
+    login: str
+    secret: str = Field(description="RFC 6238 secret (base32), shown once")
+    uri: str = Field(description="otpauth:// URI for the authenticator app")
+    qr_svg: str = Field(description="The URI as a QR code, an SVG data URI for an <img>")

@@ -1,0 +1,106 @@
+// The staff accounts, for the establishment's admins (hardening issue, item 8): who may log in at
+// the cart, and what to do when a badge or a phone is lost or someone leaves: end their sessions,
+// disable the account, give a new password or a new one-time-code secret (its QR code shown once,
+// for the person to scan there and then). Each act is audited under the admin's name.
+import { api } from "../api.js";
+import { field, h, reportError, toast } from "../dom.js";
+import { T } from "../i18n.js";
+
+const A = () => T.accounts;
+
+export function accountsView({ session }) {
+  const list = h("tbody");
+  const panel = h("section", { class: "card account-panel", hidden: true, "aria-live": "polite" });
+  const me = session.user.login;
+
+  async function load() {
+    try {
+      const { items } = await api("GET", "/accounts");
+      list.replaceChildren(...items.map((a) => row(a)));
+    } catch (error) { reportError(error); }
+  }
+
+  // One act on an account, said in a toast; the list shows its outcome.
+  const act = (text, request) => async () => {
+    try {
+      await request();
+      toast(text);
+      load();
+    } catch (error) { reportError(error); }
+  };
+
+  function row(a) {
+    const base = `/accounts/${encodeURIComponent(a.login)}`;
+    const actions = [
+      a.sessions ? h("button", { class: "button secondary", type: "button", onclick: act(A().loggedOut(a.display_name), () => api("DELETE", `${base}/sessions`)) }, A().logout) : null,
+      h("button", { class: "button secondary", type: "button", onclick: () => showPassword(a) }, A().password),
+      h("button", { class: "button secondary", type: "button", onclick: (event) => confirmTwice(event, A().otp, A().otpConfirm, () => newOtp(a)) }, A().otp),
+      a.login === me ? null : a.disabled
+        ? h("button", { class: "button secondary", type: "button", onclick: act(A().enabled(a.display_name), () => api("PATCH", base, { disabled: false })) }, A().enable)
+        : h("button", { class: "button secondary danger", type: "button",
+          onclick: (event) => confirmTwice(event, A().disable, A().disableConfirm, act(A().disabled(a.display_name), () => api("PATCH", base, { disabled: true }))) }, A().disable),
+    ];
+    return h("tr", { class: a.disabled ? "inactive" : "", "data-account": a.login },
+      h("td", {}, h("strong", {}, a.display_name), h("span", { class: "hint mono" }, ` ${a.login}`)),
+      h("td", {}, a.role_label),
+      h("td", {}, a.disabled ? A().stateDisabled : A().stateActive, a.sessions ? ` · ${A().sessions(a.sessions)}` : ""),
+      h("td", {}, h("div", { class: "member-actions" }, actions)));
+  }
+
+  function showPassword(a) {
+    const input = field({ id: "account-password", label: A().newPassword(a.display_name), type: "password", autocomplete: "new-password", minlength: 10 });
+    const alert = h("div", { class: "alert", role: "alert", hidden: true });
+    const form = h("form", { class: "form", novalidate: true }, h("h2", {}, A().passwordTitle), alert, input, h("p", { class: "hint" }, A().passwordHint),
+      h("div", { class: "actions-row" },
+        h("button", { class: "button secondary", type: "button", onclick: () => { panel.hidden = true; } }, A().cancel),
+        h("button", { class: "button primary", type: "submit" }, A().save)));
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      try {
+        await api("PUT", `/accounts/${encodeURIComponent(a.login)}/password`, { password: form.querySelector("#account-password").value });
+        panel.hidden = true;
+        toast(A().passwordSet(a.display_name));
+        load();
+      } catch (error) {
+        if (error.status === 401 || error.code === "session_locked") return;
+        alert.textContent = error.message;
+        alert.hidden = false;
+      }
+    });
+    panel.replaceChildren(form);
+    panel.hidden = false;
+    panel.scrollIntoView({ block: "start" });
+    form.querySelector("input").focus();
+  }
+
+  async function newOtp(a) {
+    try {
+      const enrolled = await api("POST", `/accounts/${encodeURIComponent(a.login)}/otp`);
+      panel.replaceChildren(h("h2", {}, A().otpTitle(a.display_name)), h("p", {}, A().otpLead),
+        h("img", { class: "otp-qr", src: enrolled.qr_svg, alt: A().otpQrAlt }),
+        h("p", {}, A().otpSecret, h("strong", { class: "mono otp-secret" }, enrolled.secret.replace(/(.{4})/g, "$1 ").trim())),
+        h("button", { class: "button primary", type: "button", onclick: () => { panel.replaceChildren(); panel.hidden = true; } }, A().otpDone));
+      panel.hidden = false;
+      panel.scrollIntoView({ block: "start" });
+      load();
+    } catch (error) { reportError(error); }
+  }
+
+  load();
+  return h("div", { class: "accounts-page" },
+    h("h1", {}, A().title), h("p", { class: "hint" }, A().lead), panel,
+    h("section", { class: "card" }, h("table", { class: "records" },
+      h("thead", {}, h("tr", {}, [A().who, A().role, A().state, ""].map((t) => h("th", { scope: "col" }, t)))), list)));
+}
+
+// A first tap arms the button (its label says what a second tap does), a second within 4 s acts.
+function confirmTwice(event, label, confirm, act) {
+  const b = event.currentTarget;
+  if (!b.dataset.armed) {
+    b.dataset.armed = "1";
+    b.textContent = confirm;
+    setTimeout(() => { delete b.dataset.armed; b.textContent = label; }, 4000);
+    return;
+  }
+  act();
+}
