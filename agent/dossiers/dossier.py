@@ -307,6 +307,8 @@ def transition(db: Database, dossier_id: str, to: DossierState, actor: Actor, by
     if to in REACHED_BY and by != REACHED_BY[to]:
         raise DossierRefused("closed_by_signature_only" if to is DossierState.CLOSED else "cancel_needs_reason")
     db["dossiers"].update(dossier_id, {"state": to.value, "updated_at": utc_now_iso()})
+    if to in ENDED:  # an ended dossier's fiche reads only: nobody's draft of it is kept (agent/dossiers/fiche_draft.py)
+        db.execute("DELETE FROM fiche_drafts WHERE dossier_id = ?", [dossier_id])
     audit.append(db, actor.event("dossier.state", row[1], detail=f"télédossier n° {dossier_id[:8]} : {STATE_LABELS[current]} → {STATE_LABELS[to]}"))
     outbox.record(db, dossier_id, Operation.STATE, DossierStateChange(state=to.value))
     return to

@@ -13,6 +13,7 @@ from agent import audit
 from agent.access.roles import Role
 from agent.audit import Actor
 from agent.clock import utc_now_iso
+from agent.dossiers import fiche_draft
 from agent.dossiers.dossier import DossierRefused, DossierState, refuse_if_ended, transition
 from agent.store import outbox
 from agent.store.changes import FicheChange, Operation, SignatureChange, VitalChange
@@ -74,6 +75,7 @@ def update(db: Database, dossier_id: str, changes: dict[str, str | None], actor:
     if any(k in EXPERT_PART for k in changes) and actor.role not in EXPERT_ROLES:
         raise DossierRefused("expert_part_only")
     db["dossiers"].update(dossier_id, {**changes, "updated_at": utc_now_iso()})
+    fiche_draft.drop(db, dossier_id, actor.login)  # saved: the draft has served
     audit.append(db, actor.event("fiche.update", row["patient_id"], detail=f"télédossier n° {dossier_id[:8]} : {', '.join(sorted(changes))}"))
     outbox.record(db, dossier_id, Operation.UPDATE, FicheChange(**changes))
 

@@ -32,6 +32,7 @@ NOT_SYNCED = {
     ("PUT", "/api/v1/cameras/active"): "which camera is shown: the cart's state, not the dossier's",
     ("PUT", "/api/v1/me/signature"): "a staff member's own signature image: the cart's, not a dossier's (a document signed with it is synced)",
     ("PUT", "/api/v1/wizard/draft"): "a nurse's unfinished form: stays on the cart until it becomes a dossier",
+    ("PUT", "/api/v1/dossiers/{id}/fiche/draft"): "what a nurse is typing before « Enregistrer la fiche »: her working copy, not the record",
     ("DELETE", "/api/v1/visio/{room}/call"): "leaving a Visio SMS room: no dossier",
     ("POST", "/api/v1/visio/{room}/call"): "entering a Visio SMS room: no dossier",
     ("POST", "/api/v1/call/snapshot"): "covered by tests/call (a photo: a document entry through the same intake as uploads)",

@@ -15,9 +15,9 @@ from agent.api.registry import API
 from agent.api.responses import file_response
 from agent.api.routing import Call
 from agent.api.schemas.dossiers import DossierOut
-from agent.api.schemas.fiche import ConsultationEndIn, ConsultationEndOut, FicheIn, VitalIn
+from agent.api.schemas.fiche import ConsultationEndIn, ConsultationEndOut, FicheDraft, FicheIn, VitalIn
 from agent.clock import iso
-from agent.dossiers import consultation_end, fiche
+from agent.dossiers import consultation_end, fiche, fiche_draft
 from agent.report import export
 
 
@@ -28,6 +28,25 @@ async def update_fiche(call: Call) -> DossierOut:
     if changes:
         await services_of(call.request).store.write(fiche.update, call.request.match_info["id"], changes, call.actor)
     return await dossier_reply(call)
+
+
+@API.route("GET", "/dossiers/{id}/fiche/draft", summary="La fiche telle que l'utilisateur l'a tapée sans l'enregistrer",
+           tags=("fiche",), access=Permission.HEALTH_WRITE, response=FicheDraft)
+async def read_fiche_draft(call: Call) -> FicheDraft:
+    found = await services_of(call.request).store.read(fiche_draft.load, call.request.match_info["id"], call.actor.login)
+    return FicheDraft(draft=found)
+
+
+@API.route("PUT", "/dossiers/{id}/fiche/draft", summary="Garder la fiche telle qu'elle est tapée (verrouillage, rechargement, redémarrage)",
+           tags=("fiche",), access=Permission.HEALTH_WRITE, body=FicheDraft, response=FicheDraft, errors=(409,))
+async def save_fiche_draft(call: Call) -> FicheDraft:
+    body: FicheDraft = call.body
+    store, dossier_id = services_of(call.request).store, call.request.match_info["id"]
+    if body.draft is None:
+        await store.write(fiche_draft.drop, dossier_id, call.actor.login)
+    else:
+        await store.write(fiche_draft.save, dossier_id, call.actor.login, body.draft.model_dump(exclude_unset=True))
+    return body
 
 
 @API.route("POST", "/dossiers/{id}/vitals", summary="Ajouter une constante (saisie) à la fiche", tags=("fiche",),

@@ -17,6 +17,10 @@ class FicheIn(Strict):
     expert_opinion: str | None = Field(None, max_length=20000, description="Avis de l'expert (the specialist, role doctor)")
 
 
+class FicheDraft(Strict):
+    draft: FicheIn | None = Field(description="The fiche as typed, not yet saved; null: no draft")
+
+
 class VitalIn(Strict):
     kind: Literal["spo2", "pulse", "blood_pressure", "temperature", "respiratory_rate", "weight", "glucose", "pain"]
     value: str = Field(min_length=1, max_length=16, description="As read: 96, 135/85, 37,8")

@@ -301,6 +301,10 @@ export const T = {
   },
   fiche: {
     title: "Fiche de téléconsultation",
+    unsaved: "Modifications non enregistrées (gardées en brouillon sur le chariot)",
+    draftRestored: "Brouillon repris tel que vous l'aviez tapé : enregistrez la fiche pour le transmettre.",
+    draftNotKept: "Le brouillon n'a pas pu être gardé : enregistrez la fiche.",
+    savedOnLeave: "Fiche enregistrée avant de quitter la page.",
     reason: "Motif",
     history: "Antécédents",
     observations: "Observations cliniques",

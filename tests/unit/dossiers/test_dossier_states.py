@@ -283,3 +283,23 @@ def test_a_failure_at_the_last_step_leaves_no_half_made_dossier(
     assert counts(db) == before
     assert before["dossiers"] == before["consents"] == before["rooms"] == before["invitations"] == 0
     assert audit.verify(db)[1] is None
+
+
+# --- the fiche as it is typed ----------------------------------------------------------------------
+
+def test_a_fiche_draft_is_its_authors_until_saved_and_goes_with_the_dossiers_end(
+        db: Database, run: Run, nurse: Actor, settings: Settings) -> None:
+    from agent.dossiers import fiche, fiche_draft
+
+    made = scheduled(db, run, nurse, settings)
+    run(db, fiche_draft.save, made.id, nurse.login, {"reason": "Plaie du talon"})
+    assert run(db, fiche_draft.load, made.id, nurse.login) == {"reason": "Plaie du talon"}
+    assert run(db, fiche_draft.load, made.id, "une-autre") is None  # one's own working copy
+    run(db, fiche.update, made.id, {"reason": "Plaie du talon"}, nurse)
+    assert run(db, fiche_draft.load, made.id, nurse.login) is None  # saved: the draft has served
+
+    run(db, fiche_draft.save, made.id, nurse.login, {"observations": "Bords nets"})
+    run(db, dossier.cancel, made.id, "Résident hospitalisé", nurse)
+    assert run(db, fiche_draft.load, made.id, nurse.login) is None
+    with pytest.raises(DossierRefused, match="dossier_cancelled"):
+        run(db, fiche_draft.save, made.id, nurse.login, {"observations": "Bords nets"})

@@ -84,6 +84,27 @@ export function dossierView({ id, session, onBack, onEnd, onCall, onIdentity }) 
   const root = h("div", { class: "dossier-page" }, h("p", { class: "hint" }, T.wizard.loading));
   let follow = null;
   let followed = 0;
+  let fiche = null;
+
+  // Leaving the page saves what was typed in the fiche: the reason typed before « Entrer en salle »
+  // is then on the specialist's screen. A save that fails keeps the nurse here, told why.
+  const savingFirst = (go) => async (...args) => {
+    if (fiche && fiche.unsaved()) {
+      try {
+        await fiche.saveNow();
+        toast(T.fiche.savedOnLeave);
+      } catch (error) { reportError(error); return; }
+    }
+    go(...args);
+  };
+  const exits = { onBack: savingFirst(onBack), onCall: savingFirst(onCall), onEnd: savingFirst(onEnd), onIdentity: savingFirst(onIdentity) };
+  // The bar's own buttons (Activité, Résidents…) leave too: the draft is kept already, the save follows.
+  const away = () => {
+    if (location.hash.startsWith(`#/dossier/${id}`)) return;
+    window.removeEventListener("hashchange", away);
+    if (fiche && fiche.unsaved()) fiche.saveNow().then(() => toast(T.fiche.savedOnLeave)).catch(reportError);
+  };
+  window.addEventListener("hashchange", away);
 
   // partial: the invitations only ("Actualiser", and the self-refresh), never what is being typed.
   async function load({ background = false, partial = false } = {}) {
@@ -121,12 +142,13 @@ export function dossierView({ id, session, onBack, onEnd, onCall, onIdentity }) 
     clearTimeout(opening);
     if (roomLater(d)) opening = setTimeout(() => { if (root.isConnected) load(); }, Date.parse(d.room.opens_at) - Date.now() + 1000);
     const changed = (fresh) => { if (fresh.state !== d.state) load(); };
+    fiche = ficheCard({ dossier: d, session, onChanged: changed });
     root.replaceChildren(
-      dossierHead(d, { onBack, onCall, onEnd, onIdentity }),
+      dossierHead(d, exits),
       h("div", { class: "dossier-grid" },
         h("div", { class: "dossier-column" },
           consultationCard(d),
-          ficheCard({ dossier: d, session, onChanged: changed })),
+          fiche),
         h("div", { class: "dossier-column" },
           invitations,
           documentsCard({ dossier: d, onChanged: changed }),

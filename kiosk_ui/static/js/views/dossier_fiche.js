@@ -1,11 +1,15 @@
 // The teleconsultation form on a dossier's page (seed 000 §2.3.2): the requesting side's reason,
 // history, observations and vitals; the expert's opinion, which a doctor writes and signs. Once
-// signed, everything reads only. What is typed stays on screen when the page refreshes itself.
+// signed, everything reads only. What is typed stays on screen when the page refreshes itself,
+// is kept as a draft on the cart as it is typed (an idle lock, a reload, a restart lose nothing;
+// agent/dossiers/fiche_draft.py), and is saved when the nurse leaves the page (dossier.js).
 import { api } from "../api.js";
 import { h, reportError, toast, twoTaps } from "../dom.js";
 import { T, frWhen } from "../i18n.js";
 
 const F = () => T.fiche;
+
+const FIELDS = [["reason", "fiche-reason"], ["history", "fiche-history"], ["observations", "fiche-observations"], ["expert_opinion", "fiche-opinion"]];
 
 function area(id, label, value, { disabled, rows = 3 } = {}) {
   return h("div", { class: "field" },
@@ -46,6 +50,7 @@ export function ficheCard({ dossier, session, onChanged }) {
   const f = dossier.fiche;
   const vitals = h("div", {}, vitalsTable(dossier.vitals));
   const save = h("button", { class: "button primary", type: "button", hidden: closed }, F().save);
+  const status = h("span", { class: "fiche-status", role: "status" });
   const card = h("section", { class: "card fiche", "aria-labelledby": "fiche-title" },
     h("h2", { id: "fiche-title" }, F().title),
     area("fiche-reason", F().reason, f.reason, { disabled: closed, rows: 2 }),
@@ -56,23 +61,50 @@ export function ficheCard({ dossier, session, onChanged }) {
     doctor && !closed ? area("fiche-opinion", F().opinion, f.expert_opinion, { rows: 4 })
       : h("p", { class: "prose" }, f.expert_opinion || F().opinionWaiting),
     f.signed_by ? h("p", { class: "signed" }, F().signedBy(f.signed_by, frWhen(f.signed_at))) : null,
-    h("div", { class: "actions-row" }, save,
+    h("div", { class: "actions-row fiche-actions" }, save, status,
       doctor && !closed ? h("button", { class: "button secondary", type: "button", "data-sign": "", onclick: twoTaps(F().sign, F().signConfirm, signNow) }, F().sign) : null));
 
+  const fields = () => FIELDS.map(([key, id]) => [key, card.querySelector(`#${id}`)]).filter(([, node]) => node && !node.disabled);
   function changes() {
     const body = {};
-    for (const [key, id] of [["reason", "fiche-reason"], ["history", "fiche-history"], ["observations", "fiche-observations"], ["expert_opinion", "fiche-opinion"]]) {
-      const node = card.querySelector(`#${id}`);
-      if (node && node.value !== (f[key] || "")) body[key] = node.value;
-    }
+    for (const [key, node] of fields()) if (node.value !== (f[key] || "")) body[key] = node.value;
     return body;
+  }
+  const say = (text) => { status.textContent = text; };
+
+  // The draft follows the typing (0.6 s after the last key), one request at a time.
+  let timer = null;
+  let drafting = Promise.resolve();
+  const keepDraft = () => {
+    const body = changes();
+    drafting = drafting.then(() => api("PUT", `/dossiers/${dossier.id}/fiche/draft`, { draft: Object.keys(body).length ? body : null }, { background: true }))
+      .catch((error) => { if (error.status !== 401 && error.code !== "session_locked") say(F().draftNotKept); });
+  };
+  card.addEventListener("input", (event) => {
+    if (event.target.tagName !== "TEXTAREA" || !FIELDS.some(([, id]) => id === event.target.id)) return;
+    say(Object.keys(changes()).length ? F().unsaved : "");
+    clearTimeout(timer);
+    timer = setTimeout(keepDraft, 600);
+  });
+  if (!closed) restoreDraft();
+
+  async function restoreDraft() {
+    try {
+      const { draft } = await api("GET", `/dossiers/${dossier.id}/fiche/draft`);
+      if (!draft) return;
+      for (const [key, node] of fields()) if (typeof draft[key] === "string" && node.value === (f[key] || "")) node.value = draft[key];
+      if (Object.keys(changes()).length) say(F().draftRestored);
+    } catch { /* no draft to show: the saved fiche is on screen */ }
   }
 
   async function saveFiche() {
+    clearTimeout(timer);
+    await drafting;  // a draft on its way must not outlive the save
     const body = changes();
     if (!Object.keys(body).length) return dossier;
     const saved = await api("PATCH", `/dossiers/${dossier.id}/fiche`, body);
     Object.assign(f, saved.fiche);
+    say("");
     return saved;
   }
 
@@ -84,6 +116,8 @@ export function ficheCard({ dossier, session, onChanged }) {
       reportError(error);
     }
   });
+  card.unsaved = () => !closed && Object.keys(changes()).length > 0;
+  card.saveNow = saveFiche;
 
   // A signature is final.
   async function signNow() {
