@@ -169,6 +169,14 @@ class Calls:
 
         await self._store.write(write, essential=True)
 
+    def presence(self) -> list[dict[str, Any]]:
+        """Who is in each live room and who waits in its lobby: names as invitations give them,
+        nothing of a resident (the activity view shows « Dr X vous attend en salle »)."""
+        return [{"room": live.id, "dossier_id": live.dossier_id, "cart_in_call": live.cart_in_call,
+                 "present": [{"id": m.id, "name": m.name, "role": m.role} for m in live.remotes()],
+                 "waiting": [{"id": w.id, "name": w.name, "role": w.role} for w in live.lobby.values()]}
+                for live in self.rooms.values() if live.members or live.lobby]
+
     async def stats(self) -> dict[str, Any]:
         """The technician's view: each participant's path as the cart sends and as they receive."""
         live = self.cart_room

@@ -382,6 +382,18 @@ def _invitation_of(db: Database, dossier_id: str, invitation_id: str) -> dict[st
     return rows[0]
 
 
+def activity_version(db: Database) -> str:
+    """Changes whenever the activity view would show something else: a dossier made or changed, an
+    invitation revoked, a message queued, sent or failed. Counts and times only, no health data:
+    the kiosk asks for it every few seconds and reads the list (an audited access) only when it
+    changes."""
+    dossiers = db.execute("SELECT count(*), coalesce(max(updated_at), '') FROM dossiers").fetchone()
+    invitations = db.execute("SELECT count(*), count(revoked_at) FROM invitations").fetchone()
+    deliveries = db.execute("SELECT coalesce(max(id), 0), coalesce(sum(state = 'sent'), 0), "
+                            "coalesce(sum(state = 'failed'), 0) FROM deliveries").fetchone()
+    return "-".join(str(v) for v in (*dossiers, *invitations, *deliveries))
+
+
 def list_for_activity(db: Database, actor: Actor, limit: int = 200) -> tuple[list[DossierSummary], int]:
     """Running first, then scheduled by slot, awaiting report, drafts, closed; audited per resident."""
     total = db.execute("SELECT count(*) FROM dossiers").fetchone()[0]

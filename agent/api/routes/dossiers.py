@@ -12,12 +12,14 @@ from agent.api.dossier_reply import dossier_out, dossier_reply
 from agent.api.registry import API
 from agent.api.routing import Call
 from agent.api.schemas.dossiers import (
+    ActivityPulse,
     CancellationIn,
     DossierCreate,
     DossierList,
     DossierOut,
     DossierSummaryOut,
     ParticipantIn,
+    RoomPresenceOut,
     TransitionIn,
     VisioIn,
     VisioOut,
@@ -58,6 +60,14 @@ async def create_dossier(call: Call) -> DossierOut:
 async def list_dossiers(call: Call) -> DossierList:
     items, total = await services_of(call.request).store.write(dossier.list_for_activity, call.actor, essential=True)
     return DossierList(items=[DossierSummaryOut(**asdict(item)) for item in items], total=total)
+
+
+@API.route("GET", "/activity/pulse", summary="Ce qui a changé et qui est en salle (sans donnée de santé : pour l'actualisation automatique)",
+           tags=("dossiers",), access=Permission.HEALTH_READ, response=ActivityPulse)
+async def activity_pulse(call: Call) -> ActivityPulse:
+    services = services_of(call.request)
+    version = await services.store.read(dossier.activity_version)
+    return ActivityPulse(version=version, rooms=[RoomPresenceOut(**room) for room in services.calls.presence()])
 
 
 @API.route("GET", "/dossiers/{id}", summary="Lire un télédossier (consentement, participants, invitations, fiche, documents)",

@@ -204,6 +204,25 @@ class DossierSummaryOut(BaseModel):
     updated_at: str
 
 
+class PresentOut(BaseModel):
+    id: str
+    name: str
+    role: str
+
+
+class RoomPresenceOut(BaseModel):
+    room: str
+    dossier_id: str | None
+    cart_in_call: bool
+    present: list[PresentOut] = Field(description="Remote participants in the room")
+    waiting: list[PresentOut] = Field(description="People in its lobby, with the name they typed")
+
+
+class ActivityPulse(BaseModel):
+    version: str = Field(description="Changes when the activity view would change; read the list again then")
+    rooms: list[RoomPresenceOut]
+
+
 class DossierList(BaseModel):
     items: list[DossierSummaryOut]
     total: int

@@ -25,7 +25,8 @@ const state = { session: null, stopIdle: null };
 const go = (path) => { location.hash = `#/${path}`; };
 
 const PAGES = {
-  activite: (ctx) => activityView({ ...ctx, onOpen: (id) => go(`dossier/${id}`), onCreate: () => go("nouvelle"), onVisio: () => go("visio") }),
+  activite: (ctx) => activityView({ ...ctx, onOpen: (id) => go(`dossier/${id}`), onCreate: () => go("nouvelle"), onVisio: () => go("visio"),
+    onCall: (id) => go(`appel/${id}`) }),
   visio: () => visioView({ onBack: () => go("activite"), onCall: (room) => go(`appel/visio/${room}`) }),
   nouvelle: () => wizardView({ onCreated: (dossier) => go(`dossier/${dossier.id}`) }),
   residents: residentsView,

@@ -229,6 +229,12 @@ export const T = {
   },
   navDirectory: "Annuaire",
   navAccounts: "Comptes",
+  presence: {
+    waitsForYou: (names) => `${names.join(" et ")} ${names.length > 1 ? "vous attendent" : "vous attend"} en salle`,
+    inRoom: (names) => `En salle avec le chariot : ${names.join(", ")}`,
+    lobby: (names) => `${names.join(", ")} en salle d'attente`,
+    enter: "Entrer en salle",
+  },
   accounts: {
     title: "Comptes du personnel",
     lead: "Qui peut se connecter au chariot. Badge ou téléphone perdu, départ : déconnectez, changez le mot de passe ou le code, désactivez. Chaque action est tracée à votre nom.",

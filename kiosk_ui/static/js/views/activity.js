@@ -1,8 +1,10 @@
 // The activity view (seed 000 §2.1): dossiers on the left, scheduled and running
-// teleconsultations on the right, each with an empty state that says what comes next.
+// teleconsultations on the right, each with an empty state that says what comes next. It follows
+// the cart by itself (pulse.js): who waits in which room, at once; the lists when they change.
 import { api } from "../api.js";
 import { h, icon, reportError } from "../dom.js";
 import { T, ageOn, frDate, frWhen } from "../i18n.js";
+import { followPulse, presenceText } from "../pulse.js";
 
 const OPEN_STATES = new Set(["scheduled", "in_progress"]);
 
@@ -41,7 +43,22 @@ function panel(title, countText, body, extra) {
     h("div", { class: "panel-body" }, body));
 }
 
-export function activityView({ session, onOpen, onCreate, onVisio }) {
+// Who is in the consultation's room, on its row, with one tap to enter (seed 001 §3.1: see who
+// is in the room before entering).
+function showPresence(root, rooms, onCall) {
+  for (const row of root.querySelectorAll("[data-consultation]")) {
+    const room = rooms.get(row.dataset.consultation);
+    const text = presenceText(room);
+    let line = row.querySelector(".presence");
+    if (!text) { if (line) line.remove(); continue; }
+    if (!line) { line = h("span", { class: "presence" }); row.append(line); }
+    const enter = room.cart_in_call || !room.present.length ? null
+      : h("button", { class: "button primary", type: "button", onclick: (event) => { event.stopPropagation(); onCall(row.dataset.consultation); } }, T.presence.enter);
+    line.replaceChildren(h("strong", { role: "status" }, text), enter);
+  }
+}
+
+export function activityView({ session, onOpen, onCreate, onVisio, onCall }) {
   const perms = new Set(session.user.permissions);
   if (!perms.has("health.read")) {
     return h("div", { class: "card" },
@@ -50,10 +67,18 @@ export function activityView({ session, onOpen, onCreate, onVisio }) {
         perms.has("audit.read") ? h("p", {}, T.noHealthAccessAdmin) : null));
   }
   const root = h("div", { class: "activity" });
+  let rooms = new Map();
+  let version = null;
+  followPulse(root, (pulse) => {
+    rooms = new Map(pulse.rooms.filter((r) => r.dossier_id).map((r) => [r.dossier_id, r]));
+    if (version !== null && pulse.version !== version) load({ background: true });
+    version = pulse.version;
+    showPresence(root, rooms, onCall);
+  });
 
-  async function load() {
+  async function load({ background = false } = {}) {
     try {
-      const { items } = await api("GET", "/dossiers");
+      const { items } = await api("GET", "/dossiers", undefined, { background });
       const running = items
         .filter((d) => OPEN_STATES.has(d.state))
         .sort((a, b) => (a.state === "in_progress" ? -1 : 0) - (b.state === "in_progress" ? -1 : 0)
@@ -69,8 +94,9 @@ export function activityView({ session, onOpen, onCreate, onVisio }) {
             : empty("calendar", T.noConsultationTitle, T.noConsultationText),
           perms.has("health.write") ? h("button", { class: "button primary", type: "button", onclick: onCreate }, icon("plus"), T.newConsultation) : null),
       );
+      showPresence(root, rooms, onCall);
     } catch (error) {
-      reportError(error);
+      if (!background) reportError(error);
     }
   }
   load();

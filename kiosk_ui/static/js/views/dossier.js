@@ -2,6 +2,7 @@
 // each email and SMS (sent, waiting for the network, refused), with resend and revoke (seed 000
 // §2.3.1 "Renvoi d'invitation").
 import { api } from "../api.js";
+import { followPulse, presenceText } from "../pulse.js";
 import { h, icon, reportError, toast, twoTaps } from "../dom.js";
 import { T, ageOn, frDate, frDay, frPhone, frStamp, frTime, frWhen, isSameDay } from "../i18n.js";
 import { documentsCard } from "./dossier_documents.js";
@@ -97,6 +98,16 @@ export function dossierView({ id, session, onBack, onEnd, onCall, onIdentity }) 
     }
     go(...args);
   };
+  // Who is in the room, by itself (pulse.js): « Dr X vous attend en salle » and one tap to enter.
+  const presence = h("div", { class: "presence-banner", role: "status", hidden: true });
+  followPulse(root, (pulse) => {
+    const room = pulse.rooms.find((r) => r.dossier_id === id);
+    const text = presenceText(room);
+    presence.hidden = !text;
+    if (!text) return;
+    presence.replaceChildren(h("strong", {}, text), room.cart_in_call || !room.present.length ? null
+      : h("button", { class: "button primary", type: "button", onclick: () => exits.onCall() }, T.presence.enter));
+  });
   const exits = { onBack: savingFirst(onBack), onCall: savingFirst(onCall), onEnd: savingFirst(onEnd), onIdentity: savingFirst(onIdentity) };
   // The bar's own buttons (Activité, Résidents…) leave too: the draft is kept already, the save follows.
   const away = () => {
@@ -145,6 +156,7 @@ export function dossierView({ id, session, onBack, onEnd, onCall, onIdentity }) 
     fiche = ficheCard({ dossier: d, session, onChanged: changed });
     root.replaceChildren(
       dossierHead(d, exits),
+      presence,
       h("div", { class: "dossier-grid" },
         h("div", { class: "dossier-column" },
           consultationCard(d),
