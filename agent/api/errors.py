@@ -33,6 +33,7 @@ MESSAGES: dict[str, tuple[int, str]] = {
     "slot_overlap": (409, "La téléconsultation de {other} occupe déjà le chariot : il ne peut être que dans une salle à la fois. Choisissez un autre créneau, ou confirmez pour programmer les deux."),
     "slot_in_past": (422, "Le créneau choisi est déjà passé. Choisissez une heure à venir, ou « Maintenant »."),
     "bad_transition": (409, "Le télédossier est « {current} » : il ne peut pas passer à « {wanted} »."),
+    "invitation_live": (409, "Ce lien est toujours valable : utilisez « Renvoyer l'invitation »."),
     "invitation_revoked": (409, "Cette invitation a été révoquée : invitez à nouveau le participant pour lui envoyer un nouveau lien."),
     "closed_by_signature_only": (409, "Seule la signature du médecin requis clôture un télédossier. Pour l'arrêter, annulez-le en indiquant pourquoi."),
     "cancel_needs_reason": (409, "Un télédossier s'annule avec un motif : utilisez « Annuler la téléconsultation »."),

@@ -128,13 +128,16 @@ def _parse_query(op: Operation, request: web.Request) -> Any:
 
 async def _parse_body(op: Operation, request: web.Request) -> Any:
     assert op.body is not None
-    if request.content_type != "application/json":
-        raise ApiError("unsupported_media_type")
     raw = await request.read()  # aiohttp enforces client_max_size here (413)
-    try:
-        data = json.loads(raw)
-    except (ValueError, RecursionError) as exc:  # RecursionError: "[[[[..." thousands deep
-        raise ApiError("malformed_json") from exc
+    if not raw and all(not f.is_required() for f in op.body.model_fields.values()):
+        data = {}  # nothing sent where nothing is required: the defaults (POST …/code asks for the usual channel)
+    elif request.content_type != "application/json":
+        raise ApiError("unsupported_media_type")
+    else:
+        try:
+            data = json.loads(raw)
+        except (ValueError, RecursionError) as exc:  # RecursionError: "[[[[..." thousands deep
+            raise ApiError("malformed_json") from exc
     try:
         return op.body.model_validate(data)
     except ValidationError as exc:

@@ -129,6 +129,12 @@ class Calls:
         if live is not None:
             await live.remove(f"p{participant_id}", "L'établissement a annulé votre invitation : vous avez quitté la salle.")
 
+    def reinvited(self, room_id: str, participant_id: int) -> None:
+        """Invited again after a revocation: their new link enters a live room again."""
+        live = self.rooms.get(room_id)
+        if live is not None:
+            live.removed.discard(f"p{participant_id}")
+
     def member_left(self, member_id: str, role: str) -> None:
         self._metrics.forget_call(member_id, role)
         self._count()

@@ -7,6 +7,7 @@ SMS that carry them. Anything wrong refuses the whole; nothing is saved half-way
 
 from __future__ import annotations
 
+import json
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -103,6 +104,7 @@ class DossierSummary:
     slot_start: str | None
     slot_minutes: int | None
     updated_at: str
+    not_reached: list[dict[str, Any]] = field(default_factory=list)  # invited, no message of theirs sent yet
 
 
 @dataclass
@@ -227,9 +229,11 @@ def _invitations(db: Database, room_id: str, settings: Settings) -> list[dict[st
     ))
     statuses = deliveries.status_for(db, [r["id"] for r in rows])
     key = invitation.signing_key(db)
+    live = {r["participant_id"] for r in rows if not r["revoked_at"]}  # whose link works today
     return [
         {
-            "id": r["id"], "role": r["role"], "role_label": invitation.ROLE_LABELS[ParticipantRole(r["role"])],
+            "id": r["id"], "participant_id": r["participant_id"], "renewed": bool(r["revoked_at"]) and r["participant_id"] in live,
+            "role": r["role"], "role_label": invitation.ROLE_LABELS[ParticipantRole(r["role"])],
             "name": r["name"], "first_name": r["first_name"], "email": r["email"], "mobile": r["mobile"],
             "created_at": r["created_at"], "revoked_at": r["revoked_at"], "sends": r["sends"],
             "link": invitation.link_url(settings.public_url, key, room_id, r["id"]),
@@ -340,10 +344,23 @@ def resend(db: Database, dossier_id: str, invitation_id: str, actor: Actor, sett
     if row["revoked_at"]:
         raise DossierRefused("invitation_revoked")
     # The new sending replaces what still waits: the person gets the link once, not once per tap.
-    db.execute("UPDATE deliveries SET state = 'failed', last_error = 'Remplacé par un nouvel envoi' "
-               "WHERE ref_id = ? AND state = 'pending'", [invitation_id])
+    deliveries.cancel_pending(db, invitation_id, invitation.REPLACED)
     invitation.send_invitation(db, invitation_id, actor, settings, row["patient_id"])
     outbox.record(db, invitation_id, Operation.SEND, invitation.change_of(db, invitation_id))
+
+
+def reinvite(db: Database, dossier_id: str, invitation_id: str, actor: Actor, settings: Settings) -> tuple[str, int]:
+    """After « Révoquer le lien », « Inviter de nouveau »: the same person gets a new link (the
+    revoked one stays dead). Returns (room, participant) so that a live room lets them in again."""
+    row = _invitation_of(db, dossier_id, invitation_id)
+    state = db.execute("SELECT state, signed_by FROM dossiers WHERE id = ?", [dossier_id]).fetchone()
+    refuse_if_ended(state[0], state[1])
+    if not row["revoked_at"]:
+        raise DossierRefused("invitation_live")
+    renewed = invitation.invite(db, row["participant_id"], actor)
+    invitation.send_invitation(db, renewed, actor, settings, row["patient_id"])
+    audit.append(db, actor.event("invitation.reinvite", row["patient_id"], detail=f"télédossier n° {dossier_id[:8]}"))
+    return row["room_id"], row["participant_id"]
 
 
 def invite_participant(db: Database, dossier_id: str, role: ParticipantRole, person: dict[str, Any], actor: Actor,
@@ -382,6 +399,24 @@ def _invitation_of(db: Database, dossier_id: str, invitation_id: str) -> dict[st
     return rows[0]
 
 
+def _not_reached(db: Database, dossier_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
+    """Per dossier, the people invited (link not revoked) to whom no message has left yet, with
+    what waits or failed: the activity says « Dr Petit n'a pas reçu le lien » rather than nothing."""
+    rows = db.execute(
+        """SELECT r.dossier_id, i.id, p.role, p.name, p.first_name FROM invitations i JOIN rooms r ON r.id = i.room_id
+           JOIN participants p ON p.id = i.participant_id
+           WHERE i.revoked_at IS NULL AND r.dossier_id IN (SELECT value FROM json_each(?))""", [json.dumps(dossier_ids)]).fetchall()
+    statuses = deliveries.status_for(db, [r[1] for r in rows])
+    found: dict[str, list[dict[str, Any]]] = {}
+    for dossier_id, invitation_id, role, name, first_name in rows:
+        sent = statuses.get(invitation_id, [])
+        if not any(s.state == "sent" for s in sent):
+            found.setdefault(dossier_id, []).append({
+                "name": invitation.shown_name(ParticipantRole(role), name, first_name),
+                "deliveries": [{"channel": s.channel, "state": s.state, "last_error": s.last_error} for s in sent]})
+    return found
+
+
 def activity_version(db: Database) -> str:
     """Changes whenever the activity view would show something else: a dossier made or changed, an
     invitation revoked, a message queued, sent or failed. Counts and times only, no health data:
@@ -418,6 +453,9 @@ def list_for_activity(db: Database, actor: Actor, limit: int = 200) -> tuple[lis
         )
         for r in rows
     ]
+    reached = _not_reached(db, [item.id for item in items])
+    for item in items:
+        item.not_reached.extend(reached.get(item.id, []))
     # Each resident shown is an access to that resident's data.
     audit.append_many(db, [actor.event("dossier.list", item.patient_id, detail=f"vue activité, télédossier n° {item.id[:8]}")
                            for item in items])

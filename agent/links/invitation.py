@@ -44,6 +44,9 @@ class ParticipantRole(StrEnum):
     GUEST = "guest"  # Visio SMS: a phone number or an address, nothing else
 
 
+REVOKED_NOT_SENT = "Invitation révoquée : le message ne part pas"
+REPLACED = "Remplacé par un nouvel envoi"
+
 ROLE_LABELS = {
     ParticipantRole.SPECIALIST: "Médecin requis", ParticipantRole.RELATIVE: "Proche", ParticipantRole.PROFESSIONAL: "Professionnel de santé",
     ParticipantRole.GUEST: "Invité",
@@ -186,6 +189,7 @@ def revoke(db: Database, invitation_id: str, actor: Actor) -> bool:
     if row["revoked_at"]:
         return False
     db["invitations"].update(invitation_id, {"revoked_at": utc_now_iso(), "revoked_by": actor.login})
+    deliveries.cancel_pending(db, invitation_id, REVOKED_NOT_SENT)  # a revoked link must not leave after all
     outbox.record(db, invitation_id, Operation.REVOKE, change_of(db, invitation_id))
     return True
 
@@ -238,10 +242,14 @@ def admit(db: Database, room_id: str, token: str, now: datetime) -> Admission:
 
 def display_name(admission: Admission) -> str:
     """How the room shows a participant: "Dr Claire PETIT", "Marc DURAND", or their role."""
-    if not admission.name:
-        return ROLE_LABELS[admission.role]
-    name = f"{admission.first_name or ''} {admission.name.upper()}".strip()
-    return f"Dr {name}" if admission.role is ParticipantRole.SPECIALIST else name
+    return shown_name(admission.role, admission.name, admission.first_name)
+
+
+def shown_name(role: ParticipantRole, name: str | None, first_name: str | None) -> str:
+    if not name:
+        return ROLE_LABELS[role]
+    full = f"{first_name or ''} {name.upper()}".strip()
+    return f"Dr {full}" if role is ParticipantRole.SPECIALIST else full
 
 
 def open_link(db: Database, room_id: str, token: str, now: datetime, remote_addr: str | None, *, opened: str,

@@ -78,13 +78,25 @@ def full_name(row: dict) -> str:
     return doctor_name(row["name"] or "", row["first_name"])
 
 
-def send_code(db: Database, room_id: str, token: str, now: datetime, report_hours: int, establishment: str) -> str:
-    """Queue a one-time code to the specialist; returns where it went, masked ("+33 6 •• •• •• 12")."""
+def send_code(db: Database, room_id: str, token: str, now: datetime, report_hours: int, establishment: str,
+              wanted: str | None = None) -> dict[str, str | None]:
+    """Queue a one-time code to the specialist, by SMS unless `wanted` is "email" (or there is no
+    mobile); returns where it went, masked ("+33 6 •• •• •• 12"), by which channel, and the other
+    channel they could ask for."""
     admission = _admit_specialist(db, room_id, token, now, report_hours)
     person = db["participants"].get(admission.participant_id)
     previous = db.execute("SELECT sent_at FROM link_codes WHERE invitation_id = ?", [admission.invitation_id]).fetchone()
-    issued = link_codes.issue(admission.invitation_id, now.timestamp(), previous[0] if previous else None)
-    channel, recipient = ("sms", person["mobile"]) if person["mobile"] else ("email", person["email"])
+    reachable = [c for c, address in (("sms", person["mobile"]), ("email", person["email"])) if address]
+    channel = wanted if wanted in reachable else reachable[0]
+    # The 30 s between two codes stops a flood of messages; a code that has not left by one way
+    # may be asked at once by the other (the stuck message is cancelled: its code is replaced).
+    last = db.execute("SELECT channel, state FROM deliveries WHERE ref_id = ? AND purpose = 'otp' ORDER BY id DESC LIMIT 1",
+                      [admission.invitation_id]).fetchone()
+    switching = last is not None and last[1] != "sent" and last[0] != channel
+    if switching:
+        deliveries.cancel_pending(db, admission.invitation_id, "Remplacé par un code envoyé autrement")
+    issued = link_codes.issue(admission.invitation_id, now.timestamp(), None if switching or not previous else previous[0])
+    recipient = person["mobile"] if channel == "sms" else person["email"]
     db["link_codes"].upsert({"invitation_id": admission.invitation_id, "code_hash": issued.digest,
                              "channel": channel, "sent_at": issued.sent_at, "expires_at": issued.expires_at, "attempts": 0},
                             pk="invitation_id")
@@ -92,7 +104,19 @@ def send_code(db: Database, room_id: str, token: str, now: datetime, report_hour
     deliveries.enqueue(db, channel, recipient, "Code d'accès au télédossier" if channel == "email" else None, text, "otp", admission.invitation_id)
     patient_id = db["dossiers"].get(admission.dossier_id)["patient_id"]
     audit.append(db, Actor(full_name(person), ParticipantRole.SPECIALIST.value).event("link.code", patient_id, detail=f"code envoyé par {channel}"))
-    return masked(recipient)
+    other = next((c for c in reachable if c != channel), None)
+    return {"sent_to": masked(recipient), "channel": channel, "other_channel": other}
+
+
+def code_delivery(db: Database, room_id: str, token: str, now: datetime, report_hours: int) -> dict[str, str | None] | None:
+    """What became of the last code sent for this link: pending, sent or failed (the page says
+    « en cours d'envoi » until the message really left)."""
+    admission = _admit_specialist(db, room_id, token, now, report_hours)
+    row = db.execute("SELECT channel, recipient, state, last_error FROM deliveries WHERE ref_id = ? AND purpose = 'otp' "
+                     "ORDER BY id DESC LIMIT 1", [admission.invitation_id]).fetchone()
+    if row is None:
+        return None
+    return {"channel": row[0], "sent_to": masked(row[1]), "state": row[2], "last_error": row[3]}
 
 
 def open_session(db: Database, room_id: str, token: str, code: str, now: datetime, report_hours: int,

@@ -107,6 +107,8 @@ def test_every_write_of_health_data_enters_the_outbox_typed(cart: Cart) -> None:
     step("POST", "/dossiers/{id}/invitations/{invitation}/resend", f"{base}/invitations/{relative['id']}/resend",
          {("invitation", "send")})
     step("DELETE", "/dossiers/{id}/invitations/{invitation}", f"{base}/invitations/{relative['id']}", {("invitation", "revoke")})
+    step("POST", "/dossiers/{id}/invitations/{invitation}/reinvitation", f"{base}/invitations/{relative['id']}/reinvitation",
+         {("invitation", "create")}, status=201)
     step("POST", "/dossiers/{id}/call", f"{base}/call", {("dossier", "state")})
     step("DELETE", "/dossiers/{id}/call", f"{base}/call", {("dossier", "state")})
     step("POST", "/dossiers/{id}/transitions", f"{base}/transitions", {("dossier", "state")}, json={"to": "in_progress"})

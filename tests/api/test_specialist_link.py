@@ -77,8 +77,9 @@ def test_the_link_alone_shows_no_health_data_a_code_by_sms_opens_the_dossier(car
     assert_error(browser.get(cart.url(f"{link_api(invitation)}/dossier")), 401, "link_session_missing")
     before = len(cart.sms.texts)
     sent = browser.post(cart.url(f"{link_api(invitation)}/code"))
-    assert sent.json() == {"sent_to": "+33 6 •• •• •• 71"}
+    assert sent.json() == {"sent_to": "+33 6 •• •• •• 71", "channel": "sms", "other_channel": None}
     code = cart.code_for("+33612345671", before)
+    assert browser.get(cart.url(f"{link_api(invitation)}/code")).json()["state"] == "sent"  # the page says so only now
     wrong = f"{(int(code) + 1) % 10**6:06d}"
     body = assert_error(browser.post(cart.url(f"{link_api(invitation)}/session"), json={"code": wrong}), 401, "code_wrong")
     assert "4 essai" in body["message"]

@@ -5,6 +5,7 @@ expert's opinion and signs it."""
 from __future__ import annotations
 
 import re
+import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +15,7 @@ import requests
 from playwright.sync_api import Browser, Page, expect
 
 from agent.access.roles import Role
+from agent.store.database import DATABASE_NAME
 from tests.api.helpers import CartBase, logged_in, patient
 from tests.browser.kiosk import PageProblems, shot
 from tests.live import free_port, running_agent
@@ -62,7 +64,7 @@ def open_with_code(page: Page, cart: Cart, link: str, mobile: str) -> None:
     expect(page.get_by_role("heading", name="Accès au télédossier")).to_be_visible()
     before = len(cart.sms.texts)
     page.get_by_role("button", name="Recevoir un code").click()
-    expect(page.get_by_text("Envoyé à +33 6 •• •• ••")).to_be_visible()
+    expect(page.get_by_text("Envoyé par SMS à +33 6 •• •• ••")).to_be_visible()
     text = eventually(lambda: [t["text"] for t in cart.sms.texts[before:] if t["to"] == mobile and "code" in t["text"]])[-1]
     page.get_by_label("Code reçu").fill(re.search(r"\b(\d{6})\b", text).group(1))
     page.get_by_role("button", name="Ouvrir le télédossier").click()
@@ -143,3 +145,31 @@ def test_one_browser_with_two_links_shows_each_links_own_resident(browser: Brows
         expect(first_page.get_by_text("MOREAU")).to_have_count(0)
     finally:
         context.close()
+
+
+def test_the_code_page_says_sending_until_the_sms_leaves_and_offers_the_email(page: Page, cart: Cart, artifacts: Path) -> None:
+    """Issue 17, item 4: « Envoyé à … » showed while the SMS was still waiting. Now the page says
+    what became of the message and offers the other way the code can come."""
+    dossier = scheduled_dossier(cart, "0612345679", resident=("VIDAL", "Rose", "1937-06-09"))
+    link = dossier["invitations"][0]["link"]
+    # The doctor has an email too (from the directory in real life; here set on the participant).
+    db = sqlite3.connect(cart.agent.data_dir / DATABASE_NAME)
+    with db:
+        db.execute("UPDATE participants SET email = 'a.roux@chu.example' WHERE id = ?", [dossier["invitations"][0]["participant_id"]])
+    db.close()
+    cart.sms.status = 503  # the SMS gateway is in trouble
+    try:
+        page.goto(link + "?vue=dossier")
+        page.get_by_role("button", name="Recevoir un code").click()
+        hint = page.locator("#code-hint")
+        expect(hint).to_contain_text("n'est pas parti", timeout=10_000)
+        expect(hint).not_to_contain_text("Envoyé")
+        shot(page, artifacts, "specialiste-code-sms-en-attente.png")
+        expect(page.get_by_role("button", name="Recevoir le code par e-mail")).to_be_visible()
+        page.get_by_role("button", name="Recevoir le code par e-mail").click()
+        expect(hint).to_contain_text("L'e-mail à a•••@chu.example n'est pas parti (Messagerie non configurée", timeout=10_000)
+        cart.sms.status = 200
+        page.get_by_role("button", name="Recevoir le code par SMS").click()
+        expect(hint).to_contain_text("Envoyé par SMS à +33 6 •• •• ••", timeout=15_000)
+    finally:
+        cart.sms.status = 200

@@ -123,8 +123,10 @@ def test_the_specialist_and_the_cart_see_hear_and_write_to_each_other(cart: Cart
         kiosk.locator("#invite-first-name").fill("Sophie")
         kiosk.locator("#invite-email").fill("sophie.martin@famille.example")
         kiosk.get_by_role("button", name="Envoyer l'invitation").tap()
-        expect(kiosk.locator("#toasts")).to_contain_text("Invitation envoyée")
+        expect(kiosk.locator("#toasts")).to_contain_text("Invitation créée")
         assert "/s/" in cart.emailed_link("sophie.martin@famille.example")
+        kiosk.get_by_role("tab", name="Participants").tap()  # invited, not yet arrived
+        expect(kiosk.locator(".member.invited")).to_contain_text("Sophie MARTIN")
         kiosk.get_by_role("tab", name="Discussion").tap()
 
         # The specialist sends a document into the dossier from the call.

@@ -115,6 +115,18 @@ async def revoke_invitation(call: Call) -> DossierOut:
     return await dossier_reply(call)
 
 
+@API.route("POST", "/dossiers/{id}/invitations/{invitation}/reinvitation", summary="Inviter de nouveau après une révocation (nouveau lien)",
+           tags=("dossiers",), access=Permission.HEALTH_WRITE, response=DossierOut, status=201, errors=(409,))
+async def reinvite(call: Call) -> DossierOut:
+    services = services_of(call.request)
+    match = call.request.match_info
+    room_id, participant_id = await services.store.write(dossier.reinvite, match["id"], match["invitation"], call.actor,
+                                                         services.dossier_settings)
+    services.calls.reinvited(room_id, participant_id)
+    services.deliveries_wake()
+    return await dossier_reply(call)
+
+
 @API.route("POST", "/dossiers/{id}/invitations", summary="Inviter un participant de plus (proche, professionnel) : lien par e-mail ou SMS",
            tags=("dossiers",), access=Permission.HEALTH_WRITE, body=ParticipantIn, response=DossierOut, status=201, errors=(409,))
 async def invite_participant(call: Call) -> DossierOut:

@@ -19,7 +19,7 @@ from agent.api.registry import API
 from agent.api.responses import file_response
 from agent.api.routing import GUEST, PUBLIC, Call
 from agent.api.schemas.dossiers import SpecialistDossierOut
-from agent.api.schemas.link import CodeIn, CodeSent, ExpertOpinionIn, LinkSessionOut
+from agent.api.schemas.link import CodeIn, CodeRequest, CodeSent, CodeStatus, ExpertOpinionIn, LinkSessionOut
 from agent.dossiers import documents, fiche
 from agent.dossiers.view import read_whole
 from agent.links import specialist_access
@@ -33,7 +33,7 @@ def _link_error(exc: LinkRefused, call: Call) -> ApiError:
 
 
 @API.route("POST", "/links/{room}/{token}/code", summary="Recevoir un code à usage unique pour ouvrir le télédossier (médecin requis)",
-           tags=("specialist",), access=PUBLIC, response=CodeSent, errors=(403, 429))
+           tags=("specialist",), access=PUBLIC, body=CodeRequest, response=CodeSent, errors=(403, 429))
 async def send_code(call: Call) -> CodeSent:
     services = services_of(call.request)
     match = call.request.match_info
@@ -41,13 +41,29 @@ async def send_code(call: Call) -> CodeSent:
     invitation_id = match["token"].partition(".")[0]
     services.rate_limits.may_send_code(invitation_id)
     try:
-        sent_to = await services.store.write(specialist_access.send_code, match["room"], match["token"], datetime.now(UTC),
-                                          services.config.dossiers.report_window_hours, services.config.dossiers.establishment, essential=True)
+        sent = await services.store.write(specialist_access.send_code, match["room"], match["token"], datetime.now(UTC),
+                                          services.config.dossiers.report_window_hours, services.config.dossiers.establishment,
+                                          call.body.channel, essential=True)
     except LinkRefused as exc:
         raise _link_error(exc, call) from exc
     services.rate_limits.code_sent(invitation_id)
     services.deliveries_wake()
-    return CodeSent(sent_to=sent_to)
+    return CodeSent(**sent)
+
+
+@API.route("GET", "/links/{room}/{token}/code", summary="Où en est l'envoi du dernier code (en cours, envoyé, échec)",
+           tags=("specialist",), access=PUBLIC, response=CodeStatus, errors=(403, 404))
+async def code_status(call: Call) -> CodeStatus:
+    services = services_of(call.request)
+    match = call.request.match_info
+    try:
+        found = await services.store.read(specialist_access.code_delivery, match["room"], match["token"], datetime.now(UTC),
+                                          services.config.dossiers.report_window_hours)
+    except LinkRefused as exc:
+        raise _link_error(exc, call) from exc
+    if found is None:
+        raise ApiError("not_found")
+    return CodeStatus(**found)
 
 
 @API.route("POST", "/links/{room}/{token}/session", summary="Ouvrir le télédossier avec le code reçu", tags=("specialist",),

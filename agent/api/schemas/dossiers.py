@@ -120,6 +120,8 @@ class DeliveryOut(BaseModel):
 
 class InvitationOut(BaseModel):
     id: str
+    participant_id: int = Field(description="The person invited: their member id in the live room is p<participant_id>")
+    renewed: bool = Field(description="Revoked, and the same person was invited again with a new link")
     role: str
     role_label: str
     name: str | None
@@ -189,6 +191,17 @@ class TransitionIn(Strict):
     to: DossierState
 
 
+class PendingDeliveryOut(BaseModel):
+    channel: Literal["email", "sms"]
+    state: Literal["pending", "sent", "failed"]
+    last_error: str | None
+
+
+class NotReachedOut(BaseModel):
+    name: str
+    deliveries: list[PendingDeliveryOut] = Field(description="Its messages, none sent yet (empty: none queued)")
+
+
 class DossierSummaryOut(BaseModel):
     id: str
     patient_id: str
@@ -202,6 +215,7 @@ class DossierSummaryOut(BaseModel):
     slot_start: str | None
     slot_minutes: int | None
     updated_at: str
+    not_reached: list[NotReachedOut] = Field(description="Invited people no message has reached yet")
 
 
 class PresentOut(BaseModel):

@@ -2,13 +2,28 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, Field
 
 from agent.api.schemas.common import Strict
 
 
+class CodeRequest(Strict):
+    channel: Literal["sms", "email"] | None = Field(None, description="Default: SMS when there is a mobile number")
+
+
 class CodeSent(BaseModel):
     sent_to: str = Field(description="Where the code went, masked: +33 6 •• •• •• 12")
+    channel: Literal["sms", "email"]
+    other_channel: Literal["sms", "email"] | None = Field(description="The other way the code can come, if the link's person has one")
+
+
+class CodeStatus(BaseModel):
+    state: Literal["pending", "sent", "failed"] = Field(description="pending: queued or retrying, not yet left")
+    channel: Literal["sms", "email"]
+    sent_to: str
+    last_error: str | None
 
 
 class CodeIn(Strict):

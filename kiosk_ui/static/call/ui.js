@@ -70,10 +70,14 @@ export function chatPanel(room) {
   return h("section", { class: "side-panel chat", "aria-label": "Discussion" }, h("h2", {}, "Discussion"), list, form);
 }
 
-export function participantsPanel(room, { canModerate }) {
+// `invited()`: on the kiosk, the people invited to the dossier's room, each {member, name, role,
+// how}: those not in the room are listed as invited, not yet arrived, with what became of their link.
+export function participantsPanel(room, { canModerate, invited = () => [] }) {
   const list = h("ul", { class: "member-list" });
   const render = () => {
-    list.replaceChildren(...[...room.members.values()].map((m) => {
+    const absent = invited().filter((p) => !room.members.has(p.member)).map((p) => h("li", { class: "member invited", "data-invited": p.member },
+      h("div", {}, h("strong", {}, p.name), h("span", { class: "hint" }, `${ROLE[p.role] || p.role} · invité(e), pas encore arrivé(e) · ${p.how}`))));
+    list.replaceChildren(...absent, ...[...room.members.values()].map((m) => {
       const me = room.me && m.id === room.me.member;
       const actions = !me && canModerate() && m.role !== "cart" ? [
         m.muted ? h("button", { class: "button secondary", type: "button", onclick: () => { room.send({ type: "ask_unmute", to: m.id }); toast(`Demande envoyée à ${m.name}.`); } }, "Demander d'activer le micro") : null,

@@ -109,7 +109,7 @@ export const T = {
     abandon: "Abandonner",
     abandonConfirm: "Toucher encore pour abandonner",
     resumed: "Brouillon repris là où vous l'aviez laissé.",
-    created: "Télédossier créé, invitations en cours d'envoi.",
+    created: "Télédossier créé. L'envoi de chaque invitation se suit sur sa page.",
     loading: "Chargement…",
     birthName: "Nom de naissance",
     usedName: "Nom d'usage",
@@ -209,6 +209,10 @@ export const T = {
     queued: "en cours d'envoi",
     waiting: (why) => `en attente, nouvel essai automatique. ${why}`,
     failed: (why) => `échec : ${why}`,
+    notSent: "non envoyé (invitation révoquée)",
+    reinvite: "Inviter de nouveau",
+    reinvited: "Nouvelle invitation créée avec un nouveau lien : son envoi se suit ci-dessous.",
+    renewed: "Invité(e) de nouveau avec un autre lien.",
     revoked: "Révoquée",
     resend: "Renvoyer l'invitation",
     revoke: "Révoquer le lien",
@@ -229,6 +233,26 @@ export const T = {
   },
   navDirectory: "Annuaire",
   navAccounts: "Comptes",
+  notReached: {
+    line: (name, how) => `${name} n'a pas reçu le lien : ${how}`,
+    email: "e-mail", sms: "SMS",
+    pending: (channel, why) => `${channel} en attente${why ? ` (${why})` : ""}`,
+    failed: (channel, why) => `${channel} non parti${why ? ` (${why})` : ""}`,
+    none: "aucun e-mail ni portable pour le joindre",
+    // "e-mail en attente (Messagerie non configurée sur le chariot), SMS non parti (…)": the truth
+    // about what was meant to carry the link.
+    how: (deliveries) => {
+      const N = T.notReached;
+      if (!deliveries.length) return N.none;
+      return deliveries.map((x) => (x.state === "failed" ? N.failed : N.pending)(N[x.channel], x.last_error)).join(", ");
+    },
+  },
+  callInvited: {
+    waiting: "En attente des participants : le lien leur a été envoyé.",
+    waitingVisio: "En attente de la personne invitée.",
+    linkSent: "lien envoyé",
+    linkNotReceived: (how) => `lien pas reçu : ${how}`,
+  },
   presence: {
     waitsForYou: (names) => `${names.join(" et ")} ${names.length > 1 ? "vous attendent" : "vous attend"} en salle`,
     inRoom: (names) => `En salle avec le chariot : ${names.join(", ")}`,

@@ -38,19 +38,48 @@ function codeStep() {
     h("div", { class: "field" }, h("label", { for: "code" }, "Code reçu"), h("span", { class: "hint", id: "code-hint" }, ""), input),
     h("button", { class: "button primary", type: "submit" }, "Ouvrir le télédossier"));
   const ask = h("button", { class: "button primary", type: "button" }, "Recevoir un code");
-  ask.addEventListener("click", async () => {
+  const other = h("button", { class: "button secondary", type: "button", hidden: true });
+  const hint = () => codeForm.querySelector("#code-hint");
+  let following = 0;
+  // The truth about the message: "en cours d'envoi" until it really left, then where it went.
+  const follow = async (sent, round) => {
+    if (round !== following) return;  // a newer code was asked for
+    let status = null;
+    try { status = await call("GET", `${linkApi}/code`); } catch { /* the next look says more */ }
+    const by = sent.channel === "sms" ? "SMS" : "e-mail";
+    const the = sent.channel === "sms" ? "Le SMS" : "L'e-mail";
+    if (status && status.state === "sent") {
+      hint().textContent = `Envoyé par ${by} à ${sent.sent_to}. Il expire dans 10 minutes.`;
+      return;
+    }
+    if (status && (status.state === "failed" || status.last_error)) {
+      hint().textContent = `${the} à ${sent.sent_to} n'est pas parti${status.last_error ? ` (${status.last_error})` : ""}.`
+        + (sent.other_channel ? ` Recevez plutôt le code par ${sent.other_channel === "email" ? "e-mail" : "SMS"} (bouton au-dessus).`
+          : " Demandez à l'établissement de vérifier vos coordonnées.");
+      if (status.state === "failed") return;
+    } else {
+      hint().textContent = `Code en cours d'envoi par ${by} à ${sent.sent_to}…`;
+    }
+    setTimeout(() => follow(sent, round), 1500);
+  };
+  const send = async (channel) => {
     alert.hidden = true;
     try {
-      const { sent_to: where } = await call("POST", `${linkApi}/code`);
-      codeForm.querySelector("#code-hint").textContent = `Envoyé à ${where}. Il expire dans 10 minutes.`;
+      const sent = await call("POST", `${linkApi}/code`, channel ? { channel } : {});
       codeForm.hidden = false;
       ask.textContent = "Renvoyer un code";
       ask.className = "button secondary";
+      other.hidden = !sent.other_channel;
+      other.textContent = sent.other_channel === "email" ? "Recevoir le code par e-mail" : "Recevoir le code par SMS";
+      other.dataset.channel = sent.other_channel || "";
+      follow(sent, ++following);
       input.focus();
     } catch (error) {
       say(error.message);
     }
-  });
+  };
+  ask.addEventListener("click", () => send(null));
+  other.addEventListener("click", () => send(other.dataset.channel));
   codeForm.addEventListener("submit", async (event) => {
     event.preventDefault();
     alert.hidden = true;
@@ -66,7 +95,7 @@ function codeStep() {
   main.replaceChildren(h("section", { class: "card specialist-gate" },
     h("h1", {}, "Accès au télédossier"),
     h("p", {}, "Pour protéger les données du patient, un code à usage unique est envoyé sur votre téléphone portable (ou par e-mail)."),
-    alert, ask, codeForm));
+    alert, ask, other, codeForm));
 }
 
 function facts(rows) {

@@ -32,6 +32,7 @@ function consultationRow(d, onOpen) {
     badge(d.state),
     h("span", { class: "who" }, d.patient_name),
     h("span", { class: "meta" }, d.specialist || d.specialty ? T.withSpecialist(d.specialist, d.specialty) : T.noSpecialist),
+    ...d.not_reached.map((person) => h("span", { class: "not-reached" }, T.notReached.line(person.name, T.notReached.how(person.deliveries)))),
   );
 }
 

@@ -37,7 +37,7 @@ export function callView({ param, onEnded, onBack }) {
     window.telecartRoom = room; // for the tests and the technician's console
     const release = holdIdle();
     const grid = h("div", { class: "remote-grid" });
-    const waiting = h("p", { class: "waiting" }, "En attente des participants : ils rejoignent la salle avec le lien reçu.");
+    const waiting = h("div", { class: "waiting" }, h("p", {}, id ? T.callInvited.waiting : T.callInvited.waitingVisio));
     const preview = h("img", { class: "preview", alt: "Ce que voit le médecin", src: "/api/v1/cameras/preview" });
     const cameras = cameraSwitch(call.camera);
     const snapshot = snapshotButton();
@@ -47,13 +47,15 @@ export function callView({ param, onEnded, onBack }) {
     const mute = toggle({ id: "mute", on: "Activer le micro du chariot", off: "Couper le micro du chariot", onChange: (v) => room.setState({ muted: v }) });
     const videoOff = toggle({ id: "video", on: "Activer la caméra", off: "Couper la caméra", onChange: (v) => room.setState({ video_off: v }) });
     const resident = h("p", { class: "resident-on-call", hidden: true });
-    if (id) showResident(id, resident);
+    let invited = [];
+    const readDossier = () => showDossier(id, resident, waiting).then((people) => { invited = people; room.emit("members", {}); });
     root.replaceChildren(
       h("div", { class: "stage" }, resident, lobbyPanel(room), grid, waiting, connection),
       h("aside", { class: "side" },
         h("section", { class: "card own-view" }, h("h2", {}, "Ce que voit le médecin"), preview, cameras.notice, cameras.el, id ? snapshot : null),
-        sidePanels(room, id)),
+        sidePanels(room, id, () => invited, readDossier)),
       h("div", { class: "controls" }, mute, videoOff, leave));
+    if (id) readDossier();
     followCartState(room, mute, videoOff);
     peerTiles(room, grid, { onCount: (n) => { waiting.hidden = n > 0; } });
     announceRoomEvents(room, { cameras, connection, finish });
@@ -62,13 +64,30 @@ export function callView({ param, onEnded, onBack }) {
 }
 
 // Identitovigilance: the resident's name and birth date over the call, so that a wrong dossier or
-// a wrong picture is seen at once (issue 17; the cart's screen left alone never shows it).
-async function showResident(dossierId, el) {
+// a wrong picture is seen at once (issue 17; the cart's screen left alone never shows it). And the
+// truth about the links: who has not received theirs is said where the nurse waits for them.
+// Returns the people invited, for the participants' list.
+async function showDossier(dossierId, residentEl, waiting) {
   try {
-    const { patient: p } = await api("GET", `/dossiers/${encodeURIComponent(dossierId)}`);
-    el.textContent = `${p.display_name}, ${T.bornOn(p.sex, frDate(p.birth_date), ageOn(p.birth_date))}`;
-    el.hidden = false;
-  } catch (error) { reportError(error); }
+    const d = await api("GET", `/dossiers/${encodeURIComponent(dossierId)}`);
+    const p = d.patient;
+    residentEl.textContent = `${p.display_name}, ${T.bornOn(p.sex, frDate(p.birth_date), ageOn(p.birth_date))}`;
+    residentEl.hidden = false;
+    const people = d.invitations.filter((inv) => !inv.revoked_at).map((inv) => {
+      const name = inv.role === "specialist" && inv.name ? `Dr ${[inv.first_name, inv.name.toUpperCase()].filter(Boolean).join(" ")}`
+        : [inv.first_name, inv.name ? inv.name.toUpperCase() : null].filter(Boolean).join(" ") || inv.role_label;
+      const reached = inv.deliveries.some((x) => x.state === "sent");
+      const detail = T.notReached.how(inv.deliveries);
+      return { member: `p${inv.participant_id}`, name, role: inv.role, reached, detail,
+        how: reached ? T.callInvited.linkSent : T.callInvited.linkNotReceived(detail) };
+    });
+    const missing = people.filter((x) => !x.reached);
+    if (missing.length) waiting.replaceChildren(...missing.map((x) => h("p", { class: "not-reached" }, T.notReached.line(x.name, x.detail))));
+    return people;
+  } catch (error) {
+    reportError(error);
+    return [];
+  }
 }
 
 // The cameras as buttons, the active one pressed, an unplugged one greyed; `notice` says why the
@@ -125,11 +144,11 @@ function leaveButton(base, finish) {
 }
 
 // The chat, the participants and, for a dossier's call, the invitation form, behind tabs.
-function sidePanels(room, dossierId) {
+function sidePanels(room, dossierId, invited, onInvited) {
   return tabs([
     { id: "chat", label: "Discussion", panel: chatPanel(room) },
-    { id: "members", label: "Participants", panel: participantsPanel(room, { canModerate: () => true }) },
-    dossierId ? { id: "invite", label: "Inviter", panel: invitePanel(dossierId) } : null,
+    { id: "members", label: "Participants", panel: participantsPanel(room, { canModerate: () => true, invited }) },
+    dossierId ? { id: "invite", label: "Inviter", panel: invitePanel(dossierId, onInvited) } : null,
   ].filter(Boolean));
 }
 
@@ -156,7 +175,7 @@ function announceRoomEvents(room, { cameras, connection, finish }) {
 }
 
 // Invite one more participant by link during the call (a relative, another professional).
-function invitePanel(dossierId) {
+function invitePanel(dossierId, onInvited) {
   const role = h("select", { id: "invite-role", name: "invite-role" },
     h("option", { value: "relative" }, "Un proche"), h("option", { value: "professional" }, "Un professionnel de santé"));
   const form = h("form", { class: "invite-form", onsubmit: async (event) => {
@@ -165,8 +184,9 @@ function invitePanel(dossierId) {
     try {
       await api("POST", `/dossiers/${encodeURIComponent(dossierId)}/invitations`, {
         role: role.value, name: value("name"), first_name: value("first-name"), email: value("email"), mobile: value("mobile") });
-      toast("Invitation envoyée : le lien part par e-mail ou SMS.");
+      toast("Invitation créée : son envoi se suit dans « Participants » et sur le télédossier.");
       form.reset();
+      onInvited();
     } catch (error) { reportError(error); }
   } },
   h("div", { class: "field" }, h("label", { for: "invite-role" }, "Qui ?"), role),

@@ -24,10 +24,10 @@ function roomWindow(room) {
   return keep(D().windowSameDay(frDay(room.opens_at), frTime(new Date(room.opens_at)), frTime(new Date(room.closes_at))));
 }
 
-function deliveryLine(d) {
+function deliveryLine(d, revoked) {
   const channel = d.channel === "email" ? D().byEmail : D().bySms;
   const state = d.state === "sent" ? keep(D().sent(frWhen(d.sent_at)))
-    : d.state === "failed" ? D().failed(d.last_error || "")
+    : d.state === "failed" ? (revoked ? D().notSent : D().failed(d.last_error || ""))
       : d.last_error ? D().waiting(d.last_error) : D().queued;
   return h("li", { class: `delivery delivery-${d.state}` }, h("strong", {}, `${channel} ${d.channel === "sms" ? frPhone(d.recipient) : d.recipient}`), " — ", state);
 }
@@ -57,8 +57,12 @@ function invitationCard(dossier, inv, reload) {
     h("div", { class: "invitation-head" },
       h("span", { class: "who" }, `${inv.role_label} · ${name}`),
       inv.revoked_at ? h("span", { class: "badge state-closed" }, D().revoked) : null),
-    h("ul", { class: "deliveries" }, latest(inv.deliveries).map(deliveryLine)),
-    inv.revoked_at ? null : h("div", { class: "actions-row" },
+    h("ul", { class: "deliveries" }, latest(inv.deliveries).map((d) => deliveryLine(d, Boolean(inv.revoked_at)))),
+    // Revoked by mistake, or a link that leaked: the same person gets a new link, the old one stays dead.
+    inv.revoked_at ? (inv.renewed ? h("p", { class: "hint" }, D().renewed)
+      : h("div", { class: "actions-row" }, h("button", { class: "button secondary", type: "button",
+        onclick: act("POST", "/reinvitation", D().reinvited) }, D().reinvite)))
+    : h("div", { class: "actions-row" },
       h("button", { class: "button secondary", type: "button", onclick: act("POST", "/resend", D().resent) }, D().resend),
       h("button", { class: "button secondary danger", type: "button", onclick: twoTaps(D().revoke, D().revokeConfirm, act("DELETE", "", D().revokedToast)) },
         D().revoke)));
