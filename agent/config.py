@@ -70,6 +70,7 @@ class DossiersConfig(Section):
     report_window_hours: int = Field(72, ge=1, le=24 * 30, description="After the room closes, the specialist's link still opens the dossier this long to write and sign the report.")
     max_upload_mib: int = Field(20, ge=1, le=200, description="Largest document accepted in a dossier, in MiB.")
     download_link_days: int = Field(7, ge=1, le=90, description="A document sent to a patient can be downloaded for this many days.")
+    patient_payment: bool = Field(False, description="The end of a teleconsultation asks the amount charged to the patient (seed 004, a practice's cart). An EHPAD's cart charges nobody at the screen: off.")
 
 
     @field_validator("timezone")

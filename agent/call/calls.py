@@ -102,7 +102,10 @@ class Calls:
         self._count()
         return live
 
-    async def leave(self, room_id: str, actor: Actor) -> None:
+    async def leave(self, room_id: str, actor: Actor, *, ended: bool = False) -> None:
+        """The cart leaves the room. Leaving is not ending (the nurse may come back while the room
+        is open): the dossier waits for its report only when `ended` (the room's window closed) or
+        when the nurse validates « Fin de téléconsultation » (agent/dossiers/consultation_end.py)."""
         live = self.rooms.get(room_id)
         if live is None or self.cart_room is not live:
             raise CallRefused("not_in_call")
@@ -110,7 +113,7 @@ class Calls:
         self.cart_room = None
         self.microphone.muted = False
         self.hub.set_video_off(False)
-        if live.dossier_id:
+        if live.dossier_id and ended:
             await self._store.write(_call_ended, live.dossier_id, actor)
         await self.audit_room(live, "call.leave", "le chariot quitte la salle", actor)
         self._count()
@@ -207,7 +210,7 @@ class Calls:
         if live is None:
             return
         if self.cart_room is live:
-            await self.leave(room_id, AUTO_ANSWER)
+            await self.leave(room_id, AUTO_ANSWER, ended=True)
         del self.rooms[room_id]
         await live.close("La salle est fermée : le créneau de la téléconsultation est terminé.")
         self._count()

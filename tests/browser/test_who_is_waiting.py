@@ -6,6 +6,7 @@ with one tap to enter; the activity view follows new dossiers by itself; and fol
 from __future__ import annotations
 
 import asyncio
+import re
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -71,7 +72,9 @@ def test_the_nurse_sees_the_specialist_waiting_and_enters_in_one_tap(page: Page,
         banner = page.locator(".presence-banner")
         expect(banner).to_contain_text("Dr Claire PETIT vous attend en salle", timeout=15_000)
         shot(page, artifacts, "dossier-medecin-en-salle.png")
-        banner.get_by_role("button", name="Entrer en salle").tap()
+        enter = page.locator("#enter-room")
+        expect(enter).to_have_class(re.compile(r"\battention\b"))  # beside the name, made to stand out
+        enter.tap()
         expect(page.get_by_text("Ce que voit le médecin", exact=True)).to_be_visible()
         page.get_by_role("button", name="Quitter la salle").tap()
 

@@ -143,10 +143,19 @@ def test_the_specialist_and_the_cart_see_hear_and_write_to_each_other(cart: Cart
         shot(specialist, artifacts, "call-specialist.png")
         assert not kiosk.problems.page_errors and not specialist.problems.page_errors  # type: ignore[attr-defined]
 
-        # The nurse leaves: the kiosk shows the end of the consultation, the specialist is told.
+        # Leaving is not ending: the nurse steps out (back to the dossier, still « En cours »), comes
+        # back, then ends the consultation: the end form opens, the specialist is told.
         kiosk.get_by_role("button", name="Quitter la salle").tap()
-        expect(kiosk).to_have_url(f"{cart.agent.url}/#/fin/{dossier['id']}")
+        expect(kiosk).to_have_url(f"{cart.agent.url}/#/dossier/{dossier['id']}")
+        expect(kiosk.locator("#toasts")).to_contain_text("la téléconsultation continue")
         expect(specialist.locator("#toasts")).to_contain_text("Le chariot a quitté la salle.")
+        assert cart.nurse.get(cart.url(f"/dossiers/{dossier['id']}")).json()["state"] == "in_progress"
+        kiosk.get_by_role("button", name="Entrer en salle").tap()
+        kiosk.get_by_role("button", name="Terminer la téléconsultation").tap()
+        expect(kiosk).to_have_url(f"{cart.agent.url}/#/fin/{dossier['id']}")
+        expect(kiosk.get_by_role("button", name="Valider")).to_be_in_viewport()
+        kiosk.get_by_role("button", name="Valider").tap()
+        expect(kiosk).to_have_url(f"{cart.agent.url}/#/dossier/{dossier['id']}")
         assert cart.nurse.get(cart.url(f"/dossiers/{dossier['id']}")).json()["state"] == "awaiting_report"
 
     in_media_browser(scenario)

@@ -144,6 +144,11 @@ def test_the_cart_enters_only_within_the_window_and_one_room_at_a_time(cart: Car
     assert busy.status_code == 409 and busy.json()["error"] == "cart_busy"
     assert cart.nurse.get(cart.url("/call")).json()["dossier_id"] == first["id"]
     assert cart.nurse.delete(cart.url(f"/dossiers/{first['id']}/call")).json()["in_call"] is False
+    # Leaving is not ending: the consultation is still running until « Fin de téléconsultation ».
+    assert cart.nurse.get(cart.url(f"/dossiers/{first['id']}")).json()["state"] == "in_progress"
+    assert cart.nurse.post(cart.url(f"/dossiers/{first['id']}/call")).status_code == 200  # and the cart comes back
+    cart.nurse.delete(cart.url(f"/dossiers/{first['id']}/call"))
+    assert cart.nurse.post(cart.url(f"/dossiers/{first['id']}/end"), json={"rating": 4}).status_code == 200
     assert cart.nurse.get(cart.url(f"/dossiers/{first['id']}")).json()["state"] == "awaiting_report"
 
 

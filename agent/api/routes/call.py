@@ -42,7 +42,7 @@ async def enter_call(call: Call) -> CallOut:
     return _call_out(call)
 
 
-@API.route("DELETE", "/dossiers/{id}/call", summary="Quitter la salle : le télédossier attend le compte rendu",
+@API.route("DELETE", "/dossiers/{id}/call", summary="Quitter la salle (on peut y revenir) : la téléconsultation ne se termine qu'avec « Fin de téléconsultation »",
            tags=("appel",), access=Permission.HEALTH_WRITE, response=CallOut, errors=(409,))
 async def leave_call(call: Call) -> CallOut:
     services = services_of(call.request)

@@ -33,6 +33,7 @@ def session_out(request: web.Request, session: Session) -> SessionOut:
         locked=session.idle_locked(now(), services.idle_lock_seconds),
         idle_lock_seconds=services.idle_lock_seconds,
         expires_at=session.expires_at,
+        patient_payment=services.config.dossiers.patient_payment,
     )
 
 

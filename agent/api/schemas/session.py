@@ -40,3 +40,4 @@ class SessionOut(BaseModel):
     locked: bool
     idle_lock_seconds: float
     expires_at: float = Field(description="Epoch seconds")
+    patient_payment: bool = Field(False, description="The end form asks the amount charged to the patient ([dossiers] patient_payment)")

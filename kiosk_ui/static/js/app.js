@@ -45,7 +45,7 @@ const PAGES = {
   appel: ({ param }) => (param.startsWith("visio/")
     ? callView({ param, onEnded: () => go("activite"), onBack: () => go("activite") })
     : callView({ param, onEnded: () => go(`fin/${param}`), onBack: () => go(`dossier/${param}`) })),
-  fin: ({ param }) => consultationEndView({ id: param, onDone: () => go(`dossier/${param}`) }),
+  fin: ({ param, session }) => consultationEndView({ id: param, session, onDone: () => go(`dossier/${param}`) }),
 };
 
 // Someone without access to health data but with the audit trail (an admin) lands on the trail.

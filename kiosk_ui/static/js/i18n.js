@@ -252,6 +252,9 @@ export const T = {
     waitingVisio: "En attente de la personne invitée.",
     linkSent: "lien envoyé",
     linkNotReceived: (how) => `lien pas reçu : ${how}`,
+    leave: "Quitter la salle",
+    left: "Vous avez quitté la salle ; la téléconsultation continue : « Entrer en salle » vous y ramène tant qu'elle est ouverte.",
+    end: "Terminer la téléconsultation",
   },
   presence: {
     waitsForYou: (names) => `${names.join(" et ")} ${names.length > 1 ? "vous attendent" : "vous attend"} en salle`,

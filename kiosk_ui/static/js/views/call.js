@@ -41,8 +41,10 @@ export function callView({ param, onEnded, onBack }) {
     const preview = h("img", { class: "preview", alt: "Ce que voit le médecin", src: "/api/v1/cameras/preview" });
     const cameras = cameraSwitch(call.camera);
     const snapshot = snapshotButton();
-    const finish = holdCallScreen({ param, room, release, onEnded });
-    const leave = leaveButton(base, finish);
+    const close = holdCallScreen({ param, room, release });
+    const finish = () => close(onEnded);
+    const leave = leaveButton(base, () => close(onBack));
+    const end = id ? endButton(base, finish) : null;
     const connection = h("p", { class: "connection", hidden: true }, "Connexion au chariot perdue : reconnexion…");
     const mute = toggle({ id: "mute", on: "Activer le micro du chariot", off: "Couper le micro du chariot", onChange: (v) => room.setState({ muted: v }) });
     const videoOff = toggle({ id: "video", on: "Activer la caméra", off: "Couper la caméra", onChange: (v) => room.setState({ video_off: v }) });
@@ -54,7 +56,7 @@ export function callView({ param, onEnded, onBack }) {
       h("aside", { class: "side" },
         h("section", { class: "card own-view" }, h("h2", {}, "Ce que voit le médecin"), preview, cameras.notice, cameras.el, id ? snapshot : null),
         sidePanels(room, id, () => invited, readDossier)),
-      h("div", { class: "controls" }, mute, videoOff, leave));
+      h("div", { class: "controls" }, mute, videoOff, leave, end));
     if (id) readDossier();
     followCartState(room, mute, videoOff);
     peerTiles(room, grid, { onCount: (n) => { waiting.hidden = n > 0; } });
@@ -123,24 +125,38 @@ function snapshotButton() {
 }
 
 // Leaving this screen (another page of the kiosk) leaves the cart in the call: only this
-// screen's connection closes; "Entrer en salle" brings it back. Returns what ends the screen
-// when the call itself ends.
-function holdCallScreen({ param, room, release, onEnded }) {
+// screen's connection closes; "Entrer en salle" brings it back. Returns what closes the screen
+// and goes on to `next` (the dossier, or the end of the consultation).
+function holdCallScreen({ param, room, release }) {
   document.body.classList.add("has-call");
   const detach = () => { release(); room.leave(); document.body.classList.remove("has-call"); window.removeEventListener("hashchange", away); };
   const away = () => { if (!location.hash.startsWith(`#/appel/${param}`)) detach(); };
   window.addEventListener("hashchange", away);
-  return () => { detach(); onEnded(); };
+  return (next) => { detach(); next(); };
 }
 
-// "Quitter la salle": the cart leaves the call for good (the agent is told first).
-function leaveButton(base, finish) {
-  const leave = h("button", { id: "leave", class: "button danger", type: "button", onclick: async () => {
+// Leaving is not ending (issue 17): « Quitter la salle » takes the cart out of the room, which
+// stays open for it to come back (the doctor not there yet, a resident to fetch); « Terminer la
+// téléconsultation » leaves and opens the end of the consultation, whose « Valider » ends it.
+function leaveButton(base, then) {
+  const leave = h("button", { id: "leave", class: "button secondary", type: "button", onclick: async () => {
     leave.disabled = true;
+    try {
+      await api("DELETE", `${base}/call`);
+      toast(T.callInvited.left);
+    } catch (error) { reportError(error); }
+    then();
+  } }, T.callInvited.leave);
+  return leave;
+}
+
+function endButton(base, finish) {
+  const end = h("button", { id: "end", class: "button danger", type: "button", onclick: async () => {
+    end.disabled = true;
     try { await api("DELETE", `${base}/call`); } catch (error) { reportError(error); }
     finish();
-  } }, "Quitter la salle");
-  return leave;
+  } }, T.callInvited.end);
+  return end;
 }
 
 // The chat, the participants and, for a dossier's call, the invitation form, behind tabs.

@@ -7,7 +7,7 @@ import { T } from "../i18n.js";
 
 const E = () => T.consultationEnd;
 
-export function consultationEndView({ id, onDone }) {
+export function consultationEndView({ id, session, onDone }) {
   const root = h("div", { class: "end-page" }, h("p", { class: "hint" }, T.wizard.loading));
   api("GET", `/dossiers/${encodeURIComponent(id)}`).then((d) => {
     let rating = null;
@@ -58,8 +58,9 @@ export function consultationEndView({ id, onDone }) {
         pdfs.length ? h("div", { class: "form-row" },
           h("div", { class: "field" }, h("label", { for: "end-other-email" }, E().otherEmail), otherEmail),
           h("div", { class: "field" }, h("label", { for: "end-other-mobile" }, E().otherMobile), otherMobile)) : null),
-      h("section", { class: "card form" }, h("h2", {}, E().payment),
-        h("div", { class: "field amount" }, h("label", { for: "end-amount" }, E().amount), amount)),
+      // A practice's cart charges the patient; an EHPAD's does not ([dossiers] patient_payment).
+      session.patient_payment ? h("section", { class: "card form" }, h("h2", {}, E().payment),
+        h("div", { class: "field amount" }, h("label", { for: "end-amount" }, E().amount), amount)) : null,
       h("div", { class: "actions-row" }, submit));
   }).catch((error) => { reportError(error); root.replaceChildren(h("p", {}, error.message)); });
   return root;

@@ -102,15 +102,16 @@ export function dossierView({ id, session, onBack, onEnd, onCall, onIdentity }) 
     }
     go(...args);
   };
-  // Who is in the room, by itself (pulse.js): « Dr X vous attend en salle » and one tap to enter.
+  // Who is in the room, by itself (pulse.js): « Dr X vous attend en salle », and « Entrer en
+  // salle » beside the name made to stand out: one tap to enter.
   const presence = h("div", { class: "presence-banner", role: "status", hidden: true });
   followPulse(root, (pulse) => {
     const room = pulse.rooms.find((r) => r.dossier_id === id);
     const text = presenceText(room);
     presence.hidden = !text;
-    if (!text) return;
-    presence.replaceChildren(h("strong", {}, text), room.cart_in_call || !room.present.length ? null
-      : h("button", { class: "button primary", type: "button", onclick: () => exits.onCall() }, T.presence.enter));
+    presence.textContent = text || "";
+    const enter = root.querySelector("#enter-room");
+    if (enter) enter.classList.toggle("attention", Boolean(text && room.present.length && !room.cart_in_call));
   });
   const exits = { onBack: savingFirst(onBack), onCall: savingFirst(onCall), onEnd: savingFirst(onEnd), onIdentity: savingFirst(onIdentity) };
   // The bar's own buttons (Activité, Résidents…) leave too: the draft is kept already, the save follows.
