@@ -111,7 +111,7 @@ def test_every_write_of_health_data_enters_the_outbox_typed(cart: Cart) -> None:
          {("invitation", "create")}, status=201)
     step("POST", "/dossiers/{id}/call", f"{base}/call", {("dossier", "state")})
     step("DELETE", "/dossiers/{id}/call", f"{base}/call", set())  # leaving is not ending: the state stays (audited, not synced)
-    step("POST", "/dossiers/{id}/transitions", f"{base}/transitions", {("dossier", "state")}, json={"to": "in_progress"})
+    step("POST", "/dossiers/{id}/transitions", f"{base}/transitions", {("dossier", "state")}, json={"to": "awaiting_report"})
     step("PATCH", "/dossiers/{id}/fiche", f"{base}/fiche", {("fiche", "update")}, json={"history": "Diabète de type 2"})
     step("POST", "/dossiers/{id}/vitals", f"{base}/vitals", {("vital", "create")}, status=201, json={"kind": "temperature", "value": "37,8"})
     doc = step("POST", "/dossiers/{id}/documents", f"{base}/documents", {("document", "create")}, status=201,
