@@ -97,3 +97,25 @@ def test_leaving_by_the_bar_saves_the_fiche(page: Page, cart: LiveAgent) -> None
     page.get_by_role("navigation").get_by_role("button", name="Résidents").tap()
     expect(page.locator("#toasts")).to_contain_text("Fiche enregistrée avant de quitter la page.")
     assert saved_fiche(cart, dossier_id)["history"] == "Diabète de type 2"
+
+
+def test_when_the_agent_does_not_answer_the_nurse_is_told_and_the_kiosk_comes_back_by_itself(
+        page: Page, cart: LiveAgent, artifacts: Path) -> None:
+    """Issue 17, item 8: a message for someone standing at the cart, and retries by itself."""
+    dossier_id = scheduled_now(cart)
+    sign_in(page, cart, cart.add_account(Role.NURSE))
+    page.goto(f"{cart.url}/#/dossier/{dossier_id}")
+    page.get_by_label("Motif").fill("Chute ce matin")
+    page.wait_for_timeout(1200)  # kept as a draft
+    cart.stop()
+    try:
+        page.get_by_role("button", name="Enregistrer la fiche").tap()
+        banner = page.locator(".offline-banner")
+        expect(banner).to_be_visible()
+        expect(banner).to_contain_text("Connexion au chariot interrompue : vos saisies sont conservées")
+        shot(page, artifacts, "connexion-interrompue.png")
+    finally:
+        cart.start()
+    expect(banner).to_be_hidden(timeout=15_000)
+    expect(page.locator("#toasts")).to_contain_text("Connexion au chariot rétablie.")
+    expect(page.get_by_label("Motif")).to_have_value("Chute ce matin")  # the page read again: the draft is back

@@ -250,6 +250,20 @@ def test_idle_kiosk_locks_itself_and_stays_locked_after_reload(page: Page, idle_
     assert page.request.get(f"{idle_agent.url}{API}/dossiers").status == 423
 
 
+def test_before_the_idle_lock_a_touch_keeps_the_nurse_in(page: Page, idle_agent: LiveAgent, artifacts: Path) -> None:
+    """Issue 17, item 8: the last moments before the lock say so, with « toucher pour rester »."""
+    sign_in(page, idle_agent, idle_agent.add_account(Role.NURSE))
+    warning = page.locator(".idle-warning")
+    expect(warning).to_be_visible(timeout=5_000)
+    expect(warning).to_contain_text("le poste se verrouille dans")
+    expect(warning).to_contain_text("Vos saisies sont conservées")
+    shot(page, artifacts, "idle-avertissement.png")
+    page.get_by_role("button", name="Toucher pour rester connecté(e)").tap()
+    expect(warning).to_be_hidden()
+    expect(page.locator(".topbar")).to_be_visible()
+    expect(lock_screen(page)).to_have_count(0)
+
+
 def test_a_nurse_who_keeps_touching_the_screen_is_not_locked_out(page: Page, idle_agent: LiveAgent, artifacts: Path) -> None:
     """Touches that reach no API (reading, scrolling the lists) keep the kiosk open: the next
     request must not find the session locked on the agent."""

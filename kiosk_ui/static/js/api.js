@@ -37,6 +37,7 @@ export async function api(method, path, body, { background = false } = {}) {
       cache: "no-store",
     });
   } catch {
+    window.dispatchEvent(new CustomEvent("telecart:offline"));  // app.js says so and waits for the agent
     throw new ApiError(0, "network", T.networkError);
   }
   if (response.status === 204) return null;

@@ -118,8 +118,40 @@ function enter(session) {
   if (session.locked) return showLock();
   stopWatching();
   state.stopIdle = watchIdle(session.idle_lock_seconds, () => lock({ idle: true }),
-    () => api("GET", "/session").catch(() => {}));
+    () => api("GET", "/session").catch(() => {}), warnBeforeLock);
   render();
+}
+
+// The agent does not answer (restarting, overloaded): said to whoever stands at the cart, once,
+// until it answers again; then the page reads what it shows again by itself.
+const offline = h("div", { class: "offline-banner", role: "alert", hidden: true }, T.offline);
+document.body.append(offline);
+window.addEventListener("telecart:offline", () => {
+  if (!offline.hidden) return;
+  offline.hidden = false;
+  const retry = async () => {
+    try {
+      const reply = await fetch("/healthz", { cache: "no-store" });
+      if (!reply.ok) throw new Error(String(reply.status));
+      offline.hidden = true;
+      toast(T.online);
+      if (state.session) render();
+    } catch {
+      setTimeout(retry, 3000);
+    }
+  };
+  setTimeout(retry, 3000);
+});
+
+// The last half-minute before the idle lock: a large banner, a countdown, and any touch (the
+// button too) keeps the session; what was typed stays anyway (drafts, issue 17).
+const staying = h("div", { class: "idle-warning", role: "alertdialog", "aria-live": "assertive", hidden: true },
+  h("p", { class: "idle-text" }),
+  h("button", { class: "button primary large", type: "button" }, T.idleStay));
+document.body.append(staying);
+function warnBeforeLock(secondsLeft) {
+  staying.hidden = secondsLeft === null;
+  if (secondsLeft !== null) staying.querySelector(".idle-text").textContent = T.idleWarning(secondsLeft);
 }
 
 // The call, wherever the kiosk stands: logged in, a banner back to the call screen; nobody logged in

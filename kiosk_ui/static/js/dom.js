@@ -57,8 +57,9 @@ export function field({ id, label, type = "text", hint, ...rest }) {
 }
 
 // An error from a view's request: signed-out and locked sessions already change the screen
-// (api.js announces them), anything else is said in a toast.
+// (api.js announces them), a lost agent has its banner, anything else is said in a toast.
 export function reportError(error) {
+  if (error.code === "network") return;  // the banner says it once (app.js), and goes when the agent answers
   if (error.status !== 401 && error.code !== "session_locked") toast(error.message, "error");
 }
 
@@ -77,11 +78,13 @@ export function recordsPage({ title, lead, form, summary, headers, tbody, after 
       h("div", {}, after.more)));
 }
 
+// One message at a time (a stack of them hid the screen): a new one replaces the last; an error
+// stays longer. Placed where no main button sits (css: bottom centre; over a call, in the picture).
 export function toast(message, kind = "info") {
   const box = document.getElementById("toasts");
   const item = h("div", { class: `toast ${kind === "error" ? "error" : ""}` }, message);
-  box.append(item);
-  setTimeout(() => item.remove(), 5000);
+  box.replaceChildren(item);
+  setTimeout(() => item.remove(), kind === "error" ? 8000 : 5000);
 }
 
 // What cannot be undone (revoking a link, signing, dropping a draft) takes two taps and no browser
