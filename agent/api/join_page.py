@@ -64,8 +64,10 @@ async def landing(request: web.Request) -> web.Response:
     admission = outcome if isinstance(outcome, Admission) else outcome.admission
     late = isinstance(outcome, LinkRefused) and outcome.reason is Refusal.CLOSED
     specialist = admission is not None and admission.role is invitation.ParticipantRole.SPECIALIST and admission.dossier_id
-    wants_dossier = request.query.get("vue") == "dossier"
-    if specialist and ((isinstance(outcome, Admission) and wants_dossier) or (late and specialist_access.access_window(
+    # Seed 001: the consulted doctor lands on the dossier (its code, then the resident, the reason,
+    # « Rejoindre l'appel »); `?vue=appel` opens the call itself.
+    wants_call = request.query.get("vue") == "appel"
+    if specialist and ((isinstance(outcome, Admission) and not wants_call) or (late and specialist_access.access_window(
             admission, services.config.dossiers.report_window_hours).contains(now))):
         return _specialist_shell(settings.establishment)
     if isinstance(outcome, Admission):

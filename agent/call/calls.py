@@ -132,6 +132,13 @@ class Calls:
         if live is not None:
             await live.remove(f"p{participant_id}", "L'établissement a annulé votre invitation : vous avez quitté la salle.")
 
+    async def consultation_ended(self, dossier_id: str) -> None:
+        """The nurse validated « Fin de téléconsultation »: whoever is still in the room is told."""
+        for live in self.rooms.values():
+            if live.dossier_id == dossier_id and live.remotes():
+                await live.notice("L'équipe soignante a terminé la téléconsultation. Le médecin requis peut rédiger et signer "
+                                  "son avis depuis le télédossier.")
+
     def reinvited(self, room_id: str, participant_id: int) -> None:
         """Invited again after a revocation: their new link enters a live room again."""
         live = self.rooms.get(room_id)

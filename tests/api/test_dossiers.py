@@ -97,10 +97,12 @@ def test_specialist_from_the_directory_gets_an_email_and_an_sms_whose_link_opens
     assert cart.sms.authorizations[-1] == f"Bearer {BEARER}"
     assert link_in(sms) == link_in(text) == invitation["link"]
 
-    page = requests.get(link_in(text))  # the room, with a way to the dossier for the specialist
-    assert page.status_code == 200 and "/static/call/join.js" in page.text and "?vue=dossier" in page.text
-    dossier_page = requests.get(link_in(text) + "?vue=dossier")  # a one-time code opens the dossier
-    assert dossier_page.status_code == 200 and "/static/specialist/app.js" in dossier_page.text
+    # Seed 001: the specialist's link lands on the dossier (a one-time code opens it); the call is
+    # one tap away (?vue=appel), with a way back to the dossier.
+    page = requests.get(link_in(text))
+    assert page.status_code == 200 and "/static/specialist/app.js" in page.text
+    call_page = requests.get(link_in(text) + "?vue=appel")
+    assert call_page.status_code == 200 and "/static/call/join.js" in call_page.text and "?vue=dossier" in call_page.text
     assert page.headers["Cache-Control"] == "no-store" and page.headers["Referrer-Policy"] == "no-referrer"
 
     # The dossier page shows both messages as sent.

@@ -59,8 +59,8 @@ def scheduled_dossier(cart: Cart, mobile: str, resident: tuple[str, str, str] = 
     return dossier
 
 
-def open_with_code(page: Page, cart: Cart, link: str, mobile: str) -> None:
-    page.goto(link + "?vue=dossier")  # the room's page links to the dossier this way
+def open_with_code(page: Page, cart: Cart, link: str, mobile: str, bare: bool = False) -> None:
+    page.goto(link if bare else link + "?vue=dossier")  # the bare link lands there too; the room's page links this way
     expect(page.get_by_role("heading", name="Accès au télédossier")).to_be_visible()
     before = len(cart.sms.texts)
     page.get_by_role("button", name="Recevoir un code").click()
@@ -104,6 +104,37 @@ def test_on_a_phone_the_specialist_reads_writes_and_signs(browser: Browser, cart
     assert not problems.page_errors and not problems.console_errors, problems
     staff = cart.nurse.get(cart.url(f"/dossiers/{dossier['id']}")).json()
     assert staff["state"] == "closed" and staff["fiche"]["signed_by"] == "Dr Antoine Roux"
+
+
+def test_the_bare_link_lands_on_the_resident_the_reason_and_two_choices(browser: Browser, cart: Cart, artifacts: Path) -> None:
+    """Issue 17, item 6 (seed 001): the dossier first, then « Rejoindre l'appel »; on a 390 px phone
+    no label is cut; signing before any call warns."""
+    fresh = scheduled_dossier(cart, "0612345686", resident=("ROY", "Lucie", "1931-01-02"))
+    db = sqlite3.connect(cart.agent.data_dir / DATABASE_NAME)
+    with db:  # back to « programmé »: the call has not happened (scheduled_dossier starts it)
+        db.execute("UPDATE dossiers SET state = 'scheduled' WHERE id = ?", [fresh["id"]])
+    db.close()
+    context = browser.new_context(viewport={"width": 390, "height": 844}, has_touch=True, locale="fr-FR", timezone_id="Europe/Paris")
+    try:
+        page = context.new_page()
+        open_with_code(page, cart, fresh["invitations"][0]["link"], "+33612345686", bare=True)
+        first = page.locator(".first-screen")
+        expect(first).to_contain_text("Motif : Plaie du talon gauche")
+        expect(first.get_by_role("link", name="Ouvrir le télédossier")).to_be_visible()
+        join_call = first.get_by_role("link", name="Rejoindre l'appel")
+        expect(join_call).to_have_attribute("href", re.compile(r"\?vue=appel$"))
+        shot(page, artifacts, "specialiste-premier-ecran.png")
+        sign = page.get_by_role("button", name="Signer et clôturer")
+        page.locator("#opinion").fill("Avis rédigé avant l'appel.")
+        sign.tap()
+        armed = page.get_by_role("button", name="La téléconsultation n'a pas encore eu lieu : signer quand même")
+        expect(armed).to_be_visible()
+        box = armed.bounding_box()
+        assert box and box["x"] >= 0 and box["x"] + box["width"] <= 390, box  # wrapped, not cut
+        join_call.tap()
+        expect(page.get_by_text("Vérifiez votre caméra et votre micro")).to_be_visible()
+    finally:
+        context.close()
 
 
 def test_a_wrong_code_says_so_in_french(page: Page, cart: Cart) -> None:

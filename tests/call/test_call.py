@@ -50,7 +50,7 @@ def member_id(page: Page) -> str:
 
 def join(browser: Browser, link: str) -> Page:
     _, page = new_page(browser)
-    page.goto(link)
+    page.goto(link + "?vue=appel")  # the specialist's « Rejoindre l'appel » (the bare link opens the dossier)
     expect(page.get_by_text("Vérifiez votre caméra et votre micro")).to_be_visible()
     page.get_by_role("button", name="Rejoindre la téléconsultation").click()
     return page
@@ -156,6 +156,7 @@ def test_the_specialist_and_the_cart_see_hear_and_write_to_each_other(cart: Cart
         expect(kiosk.get_by_role("button", name="Valider")).to_be_in_viewport()
         kiosk.get_by_role("button", name="Valider").tap()
         expect(kiosk).to_have_url(f"{cart.agent.url}/#/dossier/{dossier['id']}")
+        expect(specialist.locator(".chat-item.notice").last).to_contain_text("L'équipe soignante a terminé la téléconsultation")
         assert cart.nurse.get(cart.url(f"/dossiers/{dossier['id']}")).json()["state"] == "awaiting_report"
 
     in_media_browser(scenario)

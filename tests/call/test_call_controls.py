@@ -142,7 +142,7 @@ def join(browser: Browser, link: str, typed: str = "", admitted_by: Page | None 
 
 def open_link(browser: Browser, link: str, typed: str = "", **options: object) -> Page:
     _, page = new_page(browser, **options)
-    page.goto(link)
+    page.goto(link + "?vue=appel")  # the specialist's « Rejoindre l'appel » (the bare link opens the dossier)
     expect(page.get_by_text("Vérifiez votre caméra et votre micro")).to_be_visible()
     if typed:
         page.locator("#my-name").fill(typed)

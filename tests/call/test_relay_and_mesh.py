@@ -146,7 +146,7 @@ def coturn(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Turn]:
 def join(page: Page, link: str, typed: str = "", admitted_by: Page | None = None) -> str:
     """Open an invitation link, pass the device check, enter the room; the member id it got.
     Someone who waits in the lobby types `typed` and is let in by `admitted_by`."""
-    page.goto(link)
+    page.goto(link + "?vue=appel")  # the specialist's « Rejoindre l'appel » (the bare link opens the dossier)
     if typed:
         page.locator("#my-name").fill(typed)
     page.get_by_role("button", name=JOIN).click()

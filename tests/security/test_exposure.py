@@ -52,8 +52,9 @@ def test_the_outside_listener_serves_only_what_outsiders_open(cart: Cart) -> Non
     dossier, _ = teleconsultation_now(cart, cart.nurse, "DEHORS", {"mobile": "0612345699"})
     link = dossier["invitations"][0]["link"]
     assert link.startswith(cart.https)
-    page = cart.outside(link.removeprefix(cart.https))
+    page = cart.outside(link.removeprefix(cart.https) + "?vue=appel")  # the bare link lands on the specialist's dossier page
     assert page.status_code == 200 and "/static/call/join.js" in page.text
+    assert "/static/specialist/app.js" in cart.outside(link.removeprefix(cart.https)).text
     assert cart.outside("/static/call/join.js").status_code == 200
     assert page.headers["Strict-Transport-Security"].startswith("max-age=")
     assert "aiohttp" not in page.headers.get("Server", "") and "Python" not in page.headers.get("Server", "")

@@ -102,4 +102,5 @@ async def end_consultation(call: Call) -> ConsultationEndOut:
                                    body.amount_cents, body.send, [r.model_dump() for r in body.also_to], call.actor, settings.public_url, settings.establishment,
                                    services.config.dossiers.download_link_days, settings.zone, datetime.now(UTC))
     services.deliveries_wake()
+    await services.calls.consultation_ended(dossier_id)
     return ConsultationEndOut(sent=sent, state=state)

@@ -121,7 +121,8 @@ function render(d) {
   sign.addEventListener("click", async () => {
     if (!sign.dataset.armed) {  // two taps: a signature is final
       sign.dataset.armed = "1";
-      sign.textContent = "Confirmer la signature (définitive)";
+      sign.textContent = d.state === "scheduled" ? "La téléconsultation n'a pas encore eu lieu : signer quand même"
+        : "Confirmer la signature (définitive)";
       return;
     }
     try {
@@ -130,14 +131,24 @@ function render(d) {
       toast("Avis signé : le télédossier est clôturé.");
     } catch (error) { handle(error); }
   });
+  // The first screen (seed 001): who, why, and the two things a doctor with two minutes does.
+  const roomOpen = d.room && Date.parse(d.room.opens_at) <= Date.now() && Date.now() < Date.parse(d.room.closes_at)
+    && d.state !== "cancelled";
   main.replaceChildren(
     h("div", { class: "specialist-head" },
       h("div", {}, h("h1", {}, p.display_name),
         h("p", { class: "hint" }, `${SEX[p.sex]} · ${BORN[p.sex]} le ${frDate(p.birth_date)} · télédossier n° ${d.id.slice(0, 8)}`)),
       h("span", { class: `badge state-${d.state}` }, d.state_label)),
+    h("section", { class: "card first-screen" },
+      h("p", { class: "reason" }, h("strong", {}, "Motif : "), d.fiche.reason || "non renseigné"),
+      h("div", { class: "choices" },
+        h("a", { class: "button secondary large", href: "#dossier", onclick: () => { document.getElementById("dossier")?.scrollIntoView(); } },
+          "Ouvrir le télédossier"),
+        roomOpen ? h("a", { class: "button primary large", href: `${location.pathname}?vue=appel` }, "Rejoindre l'appel")
+          : h("p", { class: "hint" }, d.room ? `La salle ouvre le ${frStamp(d.room.opens_at)}.` : ""))),
+    h("span", { id: "dossier" }),
     h("section", { class: "card" }, h("h2", {}, "Téléconsultation"), facts([
       ["Créneau", d.slot ? `${frStamp(d.slot.start)}, ${d.slot.duration_minutes} min` : null],
-      ["Motif", d.fiche.reason],
       ["Consentement", d.consent.given ? "Recueilli" : `Non recueilli : ${d.consent.comment}`],
     ])),
     text("Antécédents", d.fiche.history),

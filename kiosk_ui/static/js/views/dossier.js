@@ -70,7 +70,8 @@ function invitationCard(dossier, inv, reload) {
 
 // "Entrer en salle" while the room is open and the dossier not closed.
 function roomOpen(d) {
-  if (!d.room || ["closed", "cancelled", "draft"].includes(d.state)) return false;
+  // Signed is not gone: while its window lasts the room may still hold the call (issue 17).
+  if (!d.room || ["cancelled", "draft"].includes(d.state)) return false;
   const now = Date.now();
   return Date.parse(d.room.opens_at) <= now && now < Date.parse(d.room.closes_at);
 }
