@@ -4,14 +4,15 @@ can work), and finds a qualified identity's strict traits shown but closed to ch
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, Page, expect
 
 from agent.access.roles import Role
 from tests.api.helpers import API, audit_items, logged_in
-from tests.browser.kiosk import shot, sign_in
+from tests.browser.kiosk import VIEWPORT, shot, sign_in
 from tests.live import LiveAgent
 
 pytestmark = pytest.mark.browser
@@ -86,3 +87,31 @@ def test_a_qualified_identitys_strict_traits_are_shown_not_changed(page: Page, d
     refused = nurse.patch(f"{demo_agent.url}{API}/patients/{patient_id}", json={"birth_name": "DUPOND"})
     assert refused.status_code == 409 and refused.json()["error"] == "identity_traits_locked"
     assert "nom de naissance" in refused.json()["message"]
+
+
+SHOWN = "(el) => Object.getOwnPropertyDescriptor(HTMLInputElement.prototype, 'value').get.call(el)"
+
+
+def test_dates_read_day_month_year_even_in_an_english_browser(browser: Browser, demo_agent: LiveAgent) -> None:
+    """Issue 17, item 7: the date fields showed mm/dd/yyyy; they read jj/mm/aaaa whatever the
+    browser's language, and take what the nurse types in that order."""
+    context = browser.new_context(viewport=VIEWPORT, has_touch=True, locale="en-US", timezone_id="Europe/Paris")
+    try:
+        page = context.new_page()
+        dossier_id, patient_id = demo_dossier_of(demo_agent, "ROUSSEAU Simone")
+        sign_in(page, demo_agent, demo_agent.add_account(Role.NURSE))
+        page.goto(f"{demo_agent.url}/#/identite/{patient_id}/{dossier_id}")
+        page.get_by_role("button", name="Modifier").tap()
+        born = page.locator("#new-birth_date")
+        expect(born).to_have_attribute("placeholder", "jj/mm/aaaa")
+        assert born.evaluate(SHOWN) == "21/06/1938"
+        born.fill("")
+        born.press_sequentially("05041937")
+        assert born.evaluate(SHOWN) == "05/04/1937"
+        today = date.today()
+        age = today.year - 1937 - ((today.month, today.day) < (4, 5))
+        expect(page.locator(".birth-date .said")).to_have_text(f"5 avril 1937 ({age} ans)")
+        page.get_by_role("button", name="Annuler").tap()  # nothing saved
+        expect(page.locator(".identity-card")).to_contain_text("21/06/1938")
+    finally:
+        context.close()

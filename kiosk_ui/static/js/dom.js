@@ -102,3 +102,50 @@ export function twoTaps(label, confirmLabel, action) {
     action();
   };
 }
+
+// Dates read jj/mm/aaaa whatever the browser's language (issue 17): a native <input type="date">
+// follows the browser's locale (mm/dd/yyyy on an English Chromium). This turns an input into a
+// text field that shows and takes jj/mm/aaaa (slashes added as she types), while its `value` stays
+// ISO (aaaa-mm-jj, "" until complete) for the code that reads and writes it.
+const nativeValue = Object.getOwnPropertyDescriptor(HTMLInputElement.prototype, "value");
+
+export function frenchDateInput(input) {
+  const initial = input.getAttribute("value") || "";
+  Object.assign(input, { type: "text", inputMode: "numeric", placeholder: "jj/mm/aaaa", maxLength: 10, autocomplete: "off" });
+  Object.defineProperty(input, "value", {
+    get() { return isoOf(nativeValue.get.call(this)); },
+    set(v) { nativeValue.set.call(this, frenchOf(v)); },
+  });
+  input.value = initial;
+  // Capture: reshaped before the field's own listeners read `value`.
+  input.addEventListener("input", () => {
+    const raw = nativeValue.get.call(input);
+    const shaped = shapeDate(raw);
+    if (shaped !== raw) nativeValue.set.call(input, shaped);
+  }, true);
+  return input;
+}
+
+function isoOf(text) {
+  const m = /^(\d{2})\/(\d{2})\/(\d{4})$/.exec(text || "");
+  return m ? `${m[3]}-${m[2]}-${m[1]}` : "";
+}
+
+function frenchOf(value) {
+  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(value || "");
+  return m ? `${m[3]}/${m[2]}/${m[1]}` : (value || "");
+}
+
+// "05041937" -> "05/04/1937"; "1937-04-05" (pasted) -> "05/04/1937".
+function shapeDate(raw) {
+  if (/^\d{4}-\d{2}-\d{2}$/.test(raw)) return frenchOf(raw);
+  const digits = raw.replace(/\D/g, "").slice(0, 8);
+  return [digits.slice(0, 2), digits.slice(2, 4), digits.slice(4)].filter(Boolean).join("/");
+}
+
+// A labelled date field that takes jj/mm/aaaa (see frenchDateInput).
+export function dateField(options) {
+  const el = field(options);
+  frenchDateInput(el.querySelector("input"));
+  return el;
+}

@@ -4,7 +4,7 @@
 // the same form corrects that identity (« Modifier » of the identity check): only what changed is
 // sent, and a retrieved or qualified identity's strict traits are shown but cannot change.
 import { api } from "../api.js";
-import { field, h } from "../dom.js";
+import { field, frenchDateInput, h } from "../dom.js";
 import { T, ageOn, frDate, frLongDate } from "../i18n.js";
 
 const F = () => T.identityForm;
@@ -91,7 +91,8 @@ function birthplaceFields(input, v) {
 // The birth date in words under its field: "04/05/1937" reads as 4 May or 5 April depending on
 // the browser's locale, "5 avril 1937 (89 ans)" only one way.
 function birthDateField(input, v) {
-  const birthDate = input("birth_date", { label: F().birthDate, type: "date", required: true, max: new Date().toISOString().slice(0, 10) });
+  const birthDate = input("birth_date", { label: F().birthDate, required: true });
+  frenchDateInput(birthDate.querySelector("input"));
   const bornSaid = h("span", { class: "said", role: "status" });
   const sayBorn = () => {
     bornSaid.textContent = /^\d{4}-\d{2}-\d{2}$/.test(v.birth_date || "") ? F().bornSaid(frLongDate(v.birth_date), ageOn(v.birth_date)) : "";

@@ -2,7 +2,7 @@
 // phonetic, with the match rate. The first step of the teleconsultation wizard reuses it with
 // `onPick` (a "Choisir" button per row) and `onCreate` ("Créer une identité").
 import { api } from "../api.js";
-import { field, h, recordsPage, reportError } from "../dom.js";
+import { dateField, field, h, recordsPage, reportError } from "../dom.js";
 import { T, ageOn, frDate } from "../i18n.js";
 
 const PAGE = 50;
@@ -45,7 +45,7 @@ export function identitySearch({ onPick, onCreate, initial = {} } = {}) {
     h("div", { class: "form-row" },
       field({ id: "name", label: T.name, autocomplete: "off", spellcheck: "false", value: initial.name }),
       field({ id: "first_name", label: T.firstName, autocomplete: "off", spellcheck: "false", value: initial.first_name }),
-      field({ id: "birth_date", label: T.birthDate, type: "date", value: initial.birth_date })),
+      dateField({ id: "birth_date", label: T.birthDate, value: initial.birth_date })),
     h("div", { class: "form-row" },
       field({ id: "ins", label: T.ins, inputmode: "numeric", autocomplete: "off" }),
       sexChoice(),

@@ -1,13 +1,19 @@
 // The seven steps of the creation wizard. Each step renders from the draft, writes every input
 // back into it (ctx.changed() saves it), and says in French what is missing before "Suivant".
 import { api } from "../api.js";
-import { field, h, reportError } from "../dom.js";
+import { field, frenchDateInput, h, reportError } from "../dom.js";
 import { T, frDate, frPhone, frTime, frWhen } from "../i18n.js";
 import { identityCheck } from "./identity_check.js";
 import { identityForm } from "./identity_form.js";
 import { identitySearch } from "./residents.js";
 
 const W = () => T.wizard;
+
+// A field whose input takes jj/mm/aaaa (dom.js frenchDateInput); returns the field.
+function frenchDate(fieldEl) {
+  frenchDateInput(fieldEl.querySelector("input"));
+  return fieldEl;
+}
 
 // An input bound to `obj[key]`: typing updates the draft and schedules its save.
 function bound(ctx, obj, key, { id, label, type = "text", hint, ...rest }) {
@@ -208,7 +214,7 @@ function slotStep(ctx) {
   };
   const sayOnInput = (field) => { field.querySelector("input").addEventListener("input", say); return field; };
   const when = h("div", { class: "form-row", hidden: slot.now !== false },
-    sayOnInput(bound(ctx, slot, "date", { id: "slot-date", label: W().slotDate, type: "date" })),
+    sayOnInput(frenchDate(bound(ctx, slot, "date", { id: "slot-date", label: W().slotDate }))),
     sayOnInput(bound(ctx, slot, "time", { id: "slot-time", label: W().slotTime, type: "time", step: 300 })));
   say();
   const choose = (now) => () => {
