@@ -39,9 +39,9 @@ class DossierState(StrEnum):
 
 
 STATE_LABELS = {
-    DossierState.DRAFT: "Brouillon", DossierState.SCHEDULED: "Programmé", DossierState.IN_PROGRESS: "En cours",
-    DossierState.AWAITING_REPORT: "En attente du compte rendu", DossierState.CLOSED: "Clôturé",
-    DossierState.CANCELLED: "Annulé",
+    DossierState.DRAFT: "Brouillon", DossierState.SCHEDULED: "Programmée", DossierState.IN_PROGRESS: "En cours",
+    DossierState.AWAITING_REPORT: "En attente du compte rendu", DossierState.CLOSED: "Clôturée",
+    DossierState.CANCELLED: "Annulée",
 }
 
 # The life of a dossier. A call may resume while the report is awaited (same room window); a

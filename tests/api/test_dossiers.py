@@ -296,7 +296,7 @@ def test_states_follow_the_dossier_life_and_every_change_is_audited(cart: Cart) 
     assert all(i["revoked_at"] for i in cancelled.json()["invitations"])
     assert_error(move("in_progress"), 409, "bad_transition")
     changes = [r["detail"] for r in audit_items(cart.agent, cart.admin, patient_id=resident) if r["action"] == "dossier.state"]
-    assert len(changes) == 3 and any("En attente du compte rendu → Annulé" in c for c in changes)
+    assert len(changes) == 3 and any("En attente du compte rendu → Annulée" in c for c in changes)
     listed = {d["id"]: d["state"] for d in cart.nurse.get(cart.url("/dossiers")).json()["items"]}
     assert listed[dossier["id"]] == "cancelled"
 

@@ -63,7 +63,7 @@ def test_nurse_fills_the_form_adds_and_signs_a_document_doctor_signs_the_report(
     expect(page.locator("img.signature-preview")).to_be_visible()
     row.get_by_role("button", name="Appliquer ma signature").tap()
     expect(row).to_contain_text("signé par")
-    row.get_by_role("button", name="Envoyer au patient").tap()  # the demo-made patient has no contacts
+    row.get_by_role("button", name="Envoyer au résident").tap()  # the demo-made patient has no contacts
     expect(page.get_by_text("du résident : ajoutez-les avec « Identité et coordonnées »")).to_be_visible()
     page.reload()  # what was saved is there after a reload, not only on screen
     expect(page.get_by_label("Antécédents")).to_have_value("Diabète de type 2\nArtériopathie des membres inférieurs")
@@ -98,7 +98,7 @@ def test_nurse_fills_the_form_adds_and_signs_a_document_doctor_signs_the_report(
         other.get_by_label("Avis de l'expert").fill("Plaie d'allure artérielle : doppler artériel des membres inférieurs.")
         other.get_by_role("button", name="Signer et clôturer").tap()
         other.get_by_role("button", name="Toucher encore : signature définitive").tap()
-        expect(other.locator(".dossier-head .badge")).to_have_text("Clôturé")
+        expect(other.locator(".dossier-head .badge")).to_have_text("Clôturée")
         expect(other.locator(".fiche .signed")).to_contain_text("Signé par Test doctor")
         expect(other.get_by_label("Motif")).to_be_disabled()
         with other.expect_download() as download:
@@ -183,7 +183,7 @@ def test_the_nurse_cancels_a_teleconsultation_with_its_reason_and_nothing_closes
     expect(cancel).to_have_text("Toucher encore pour annuler")
     cancel.tap()
     expect(page.get_by_role("status").filter(has_text="Téléconsultation annulée : Résident hospitalisé ce matin")).to_be_visible()
-    expect(page.locator(".badge.state-cancelled")).to_have_text("Annulé")
+    expect(page.locator(".badge.state-cancelled")).to_have_text("Annulée")
     expect(page.get_by_label("Antécédents")).to_be_disabled()
     expect(page.get_by_role("button", name="Entrer en salle")).to_have_count(0)
     expect(page.get_by_text("Révoquée").first).to_be_visible()

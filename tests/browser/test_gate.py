@@ -46,7 +46,7 @@ DEMO_DOSSIERS = [
     ("DUPONT Marcel", "Programmée"),
     ("ROUSSEAU Simone", "Programmée"),
     ("LAMBERT Germaine", "En attente du compte rendu"),
-    ("CHEVALIER Yvette", "Clôturé"),
+    ("CHEVALIER Yvette", "Clôturée"),
 ]
 DEMO_CONSULTATIONS = DEMO_DOSSIERS[:3]
 WHEN = re.compile(r"^(aujourd'hui|demain|hier|[a-zéû]+ \d{1,2} [a-zéû]+), \d{1,2} h \d{2} · \d+ min$")

@@ -1,5 +1,5 @@
 """The identity check with « Modifier » (seed 000 §2.2.1), as a nurse uses it at the cart: from a
-dossier, she completes a resident's civility, address and contacts (so that « Envoyer au patient »
+dossier, she completes a resident's civility, address and contacts (so that « Envoyer au résident »
 can work), and finds a qualified identity's strict traits shown but closed to change."""
 
 from __future__ import annotations

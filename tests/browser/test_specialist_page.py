@@ -97,7 +97,7 @@ def test_on_a_phone_the_specialist_reads_writes_and_signs(browser: Browser, cart
         page.get_by_role("button", name="Confirmer la signature (définitive)").click()
         expect(page.get_by_text("Signé par Dr Antoine Roux")).to_be_visible()
         expect(page.get_by_label("Avis de l'expert")).to_be_disabled()
-        expect(page.get_by_text("Clôturé", exact=True)).to_be_visible()
+        expect(page.get_by_text("Clôturée", exact=True)).to_be_visible()
         shot(page, artifacts, "specialist-signed.png")
     finally:
         context.close()

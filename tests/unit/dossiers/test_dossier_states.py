@@ -46,8 +46,8 @@ BY_ACT = {
     (S.IN_PROGRESS, S.CANCELLED): ("cancellation", "cancel_needs_reason"),
     (S.AWAITING_REPORT, S.CANCELLED): ("cancellation", "cancel_needs_reason"),
 }
-LABELS = {S.DRAFT: "Brouillon", S.SCHEDULED: "Programmé", S.IN_PROGRESS: "En cours",
-          S.AWAITING_REPORT: "En attente du compte rendu", S.CLOSED: "Clôturé", S.CANCELLED: "Annulé"}
+LABELS = {S.DRAFT: "Brouillon", S.SCHEDULED: "Programmée", S.IN_PROGRESS: "En cours",
+          S.AWAITING_REPORT: "En attente du compte rendu", S.CLOSED: "Clôturée", S.CANCELLED: "Annulée"}
 SPECIALIST = {"name": "PETIT", "first_name": "Claire", "specialty": "Cardiologie", "email": "claire.petit@chu.example",
               "mobile": "+33612345601"}
 

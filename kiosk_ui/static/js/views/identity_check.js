@@ -51,7 +51,7 @@ function row(label, value) {
 }
 
 // The identity check on a page of its own, reached from a dossier (« Identité et coordonnées »):
-// a resident's contacts fixed at the cart, for instance before « Envoyer au patient ».
+// a resident's contacts fixed at the cart, for instance before « Envoyer au résident ».
 export function identityPage({ patientId, onBack }) {
   return h("div", { class: "identity-page" },
     h("div", { class: "page-head" },
