@@ -61,6 +61,15 @@ def cart_with_mail(root: Path, **sections: dict) -> Iterator[Cart]:
         yield Cart(agent, inbox, logged_in(agent, account), account)
 
 
+def leave_any_call(cart: Cart) -> None:
+    """Take the cart out of whatever room it is in (a test that failed half-way, a cart that
+    answered by itself): the next test would find it busy."""
+    call = cart.nurse.get(cart.url("/call")).json()
+    if call["in_call"]:
+        where = f"/dossiers/{call['dossier_id']}" if call["dossier_id"] else f"/visio/{call['room']}"
+        cart.nurse.delete(cart.url(f"{where}/call"))
+
+
 def media_browser(playwright: Playwright, *extra: str) -> Browser:
     return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS + MEDIA_ARGS + list(extra))
 

@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from tests.browser.kiosk import shot, sign_in
-from tests.call.harness import AUDIO_PROBE, VIDEO_PROBE, Cart, cart_with_mail, in_media_browser, new_page
+from tests.call.harness import AUDIO_PROBE, VIDEO_PROBE, Cart, cart_with_mail, in_media_browser, leave_any_call, new_page
 from tests.loopback import eventually
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -29,10 +29,7 @@ def cart(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cart]:
 def no_call_left(cart: Cart) -> Iterator[None]:
     """A test that failed half-way leaves the cart in its call: the next one would find it busy."""
     yield
-    call = cart.nurse.get(cart.url("/call")).json()
-    if call["in_call"]:
-        where = f"/dossiers/{call['dossier_id']}" if call["dossier_id"] else f"/visio/{call['room']}"
-        cart.nurse.delete(cart.url(f"{where}/call"))
+    leave_any_call(cart)
 
 
 def video(page: Page, peer: str, seconds: float = 3.0) -> dict:

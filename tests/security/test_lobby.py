@@ -16,7 +16,7 @@ import pytest
 
 from agent.access.roles import Role
 from tests.api.helpers import audit_items
-from tests.call.harness import Cart, cart_with_mail
+from tests.call.harness import Cart, cart_with_mail, leave_any_call
 from tests.call.test_room_rules import receive, socket_url
 from tests.notify.servers import run_async
 
@@ -36,9 +36,7 @@ def cart(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cart]:
 def no_call_left(cart: Cart) -> Iterator[None]:
     """The cart answered the previous test's specialist by itself: out of that room first."""
     yield
-    call = cart.nurse.get(cart.url("/call")).json()
-    if call["in_call"]:
-        cart.nurse.delete(cart.url(f"/dossiers/{call['dossier_id']}/call"))
+    leave_any_call(cart)
 
 
 def links(dossier: dict) -> tuple[str, str]:

@@ -3,7 +3,7 @@
 // disable the account, give a new password or a new one-time-code secret (its QR code shown once,
 // for the person to scan there and then). Each act is audited under the admin's name.
 import { api } from "../api.js";
-import { field, h, reportError, toast } from "../dom.js";
+import { field, h, reportError, toast, twoTaps } from "../dom.js";
 import { T } from "../i18n.js";
 
 const A = () => T.accounts;
@@ -34,11 +34,11 @@ export function accountsView({ session }) {
     const actions = [
       a.sessions ? h("button", { class: "button secondary", type: "button", onclick: act(A().loggedOut(a.display_name), () => api("DELETE", `${base}/sessions`)) }, A().logout) : null,
       h("button", { class: "button secondary", type: "button", onclick: () => showPassword(a) }, A().password),
-      h("button", { class: "button secondary", type: "button", onclick: (event) => confirmTwice(event, A().otp, A().otpConfirm, () => newOtp(a)) }, A().otp),
+      h("button", { class: "button secondary", type: "button", onclick: twoTaps(A().otp, A().otpConfirm, () => newOtp(a)) }, A().otp),
       a.login === me ? null : a.disabled
         ? h("button", { class: "button secondary", type: "button", onclick: act(A().enabled(a.display_name), () => api("PATCH", base, { disabled: false })) }, A().enable)
         : h("button", { class: "button secondary danger", type: "button",
-          onclick: (event) => confirmTwice(event, A().disable, A().disableConfirm, act(A().disabled(a.display_name), () => api("PATCH", base, { disabled: true }))) }, A().disable),
+          onclick: twoTaps(A().disable, A().disableConfirm, act(A().disabled(a.display_name), () => api("PATCH", base, { disabled: true }))) }, A().disable),
     ];
     return h("tr", { class: a.disabled ? "inactive" : "", "data-account": a.login },
       h("td", {}, h("strong", {}, a.display_name), h("span", { class: "hint mono" }, ` ${a.login}`)),
@@ -91,16 +91,4 @@ export function accountsView({ session }) {
     h("h1", {}, A().title), h("p", { class: "hint" }, A().lead), panel,
     h("section", { class: "card" }, h("table", { class: "records" },
       h("thead", {}, h("tr", {}, [A().who, A().role, A().state, ""].map((t) => h("th", { scope: "col" }, t)))), list)));
-}
-
-// A first tap arms the button (its label says what a second tap does), a second within 4 s acts.
-function confirmTwice(event, label, confirm, act) {
-  const b = event.currentTarget;
-  if (!b.dataset.armed) {
-    b.dataset.armed = "1";
-    b.textContent = confirm;
-    setTimeout(() => { delete b.dataset.armed; b.textContent = label; }, 4000);
-    return;
-  }
-  act();
 }
