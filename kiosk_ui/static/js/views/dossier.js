@@ -111,9 +111,11 @@ export function dossierView({ id, session, onBack, onEnd, onCall, onIdentity }) 
     const text = presenceText(room);
     presence.hidden = !text;
     presence.textContent = text || "";
-    const enter = root.querySelector("#enter-room");
-    if (enter) enter.classList.toggle("attention", Boolean(text && room.present.length && !room.cart_in_call));
+    someoneWaits = Boolean(text && room.present.length && !room.cart_in_call);
+    markEnter();
   });
+  let someoneWaits = false;
+  const markEnter = () => root.querySelector("#enter-room")?.classList.toggle("attention", someoneWaits);
   const exits = { onBack: savingFirst(onBack), onCall: savingFirst(onCall), onEnd: savingFirst(onEnd), onIdentity: savingFirst(onIdentity) };
   // The bar's own buttons (Activité, Résidents…) leave too: the draft is kept already, the save follows.
   const away = () => {
@@ -160,6 +162,7 @@ export function dossierView({ id, session, onBack, onEnd, onCall, onIdentity }) 
     if (roomLater(d)) opening = setTimeout(() => { if (root.isConnected) load(); }, Date.parse(d.room.opens_at) - Date.now() + 1000);
     const changed = (fresh) => { if (fresh.state !== d.state) load(); };
     fiche = ficheCard({ dossier: d, session, onChanged: changed });
+    queueMicrotask(markEnter);  // the new head keeps « Entrer en salle » standing out
     root.replaceChildren(
       dossierHead(d, exits),
       presence,
