@@ -99,7 +99,7 @@ class ApiError(Exception):
         if self.duplicates:
             body["duplicates"] = self.duplicates
         if self.overlaps:
-            body["overlaps"] = [{k: v for k, v in o.items() if k not in ("described", "patient_id")} for o in self.overlaps]
+            body["overlaps"] = self.overlaps
         return body
 
 

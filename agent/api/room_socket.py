@@ -22,7 +22,7 @@ from agent.api.join_page import refusal_text
 from agent.api.uploads import read_upload, save_upload
 from agent.audit import Actor
 from agent.call.messages import MAX_MESSAGE_BYTES
-from agent.call.room import SCREEN, RoomRefused
+from agent.call.room import SCREEN, RoomRefused, member_of
 from agent.clock import now
 from agent.links import invitation
 from agent.links.invitation import Admission, LinkRefused
@@ -31,7 +31,7 @@ HEARTBEAT_SECONDS = 15.0  # a browser that vanished (network drop) is noticed wi
 
 
 def member_id_of(admission: Admission) -> str:
-    return f"p{admission.participant_id}"
+    return member_of(admission.participant_id)
 
 
 async def participant_socket(request: web.Request) -> web.StreamResponse:

@@ -13,7 +13,7 @@ from sqlite_utils import Database
 
 from agent import audit
 from agent.audit import Actor
-from agent.call.room import LiveRoom, Member, RoomRefused
+from agent.call.room import LiveRoom, Member, RoomRefused, member_of
 from agent.clock import clock_time
 from agent.config import CallConfig
 from agent.devices import Devices
@@ -130,7 +130,7 @@ class Calls:
     async def revoked(self, room_id: str, participant_id: int) -> None:
         live = self.rooms.get(room_id)
         if live is not None:
-            await live.remove(f"p{participant_id}", "L'établissement a annulé votre invitation : vous avez quitté la salle.")
+            await live.remove(member_of(participant_id), "L'établissement a annulé votre invitation : vous avez quitté la salle.")
 
     async def consultation_ended(self, dossier_id: str) -> None:
         """The nurse validated « Fin de téléconsultation »: whoever is still in the room is told."""
@@ -143,7 +143,7 @@ class Calls:
         """Invited again after a revocation: their new link enters a live room again."""
         live = self.rooms.get(room_id)
         if live is not None:
-            live.removed.discard(f"p{participant_id}")
+            live.removed.discard(member_of(participant_id))
 
     def member_left(self, member_id: str, role: str) -> None:
         self._metrics.forget_call(member_id, role)

@@ -39,28 +39,30 @@ class State(_Message):
     audio_only: bool = False
 
 
-class AskUnmute(_Message):
+class _ToMember(_Message):
+    """A moderator's act on one member (or one person in the lobby)."""
+
+    to: Annotated[str, _ID]
+
+
+class AskUnmute(_ToMember):
     type: Literal["ask_unmute"]
-    to: Annotated[str, _ID]
 
 
-class Remove(_Message):
+class Remove(_ToMember):
     type: Literal["remove"]
-    to: Annotated[str, _ID]
 
 
-class Admit(_Message):
-    """A moderator lets someone in from the lobby."""
+class Admit(_ToMember):
+    """Let someone in from the lobby."""
 
     type: Literal["admit"]
-    to: Annotated[str, _ID]
 
 
-class Refuse(_Message):
-    """A moderator turns someone in the lobby away (their link no longer enters this room)."""
+class Refuse(_ToMember):
+    """Turn someone in the lobby away (their link no longer enters this room)."""
 
     type: Literal["refuse"]
-    to: Annotated[str, _ID]
 
 
 class Snapshot(_Message):

@@ -45,6 +45,11 @@ log = logging.getLogger("agent.call")
 CART = "cart"  # the cart as a member; its media peer is addressed as "cart" too
 SCREEN = "screen"  # the kiosk's browser, the cart's eyes and ears
 MODERATORS = {CART, ParticipantRole.SPECIALIST.value}  # may ask to unmute and remove
+def member_of(participant_id: int) -> str:
+    """A participant's member id in a room ("p<n>"): the same person whatever their link."""
+    return f"p{participant_id}"
+
+
 LOBBY_SIZE = 5  # people waiting at once; beyond, a link is told to come back later
 WAITING_TEXT = "Vous êtes en salle d'attente. L'équipe soignante ou le médecin va vous faire entrer ; gardez cette page ouverte."
 

@@ -12,7 +12,7 @@ from sqlite_utils import Database
 from agent import audit
 from agent.audit import Actor
 from agent.clock import utc_now_iso
-from agent.dossiers.dossier import DossierRefused, refuse_if_ended
+from agent.dossiers.dossier import DossierRefused, open_dossier
 from agent.dossiers.intake import Inspected
 from agent.store import outbox
 from agent.store.changes import DocumentChange, DocumentPatchChange, Operation
@@ -23,16 +23,8 @@ KINDS = {
 }
 
 
-def _open_dossier(db: Database, dossier_id: str) -> dict[str, Any]:
-    rows = list(db.query("SELECT id, patient_id, state, signed_by FROM dossiers WHERE id = ?", [dossier_id]))
-    if not rows:
-        raise DossierRefused("not_found")
-    refuse_if_ended(rows[0]["state"], rows[0]["signed_by"])
-    return rows[0]
-
-
 def add(db: Database, dossier_id: str, blob: str, inspected: Inspected, size: int, name: str, kind: str, actor: Actor) -> dict[str, Any]:
-    dossier = _open_dossier(db, dossier_id)
+    dossier = open_dossier(db, dossier_id)
     row = {
         "id": str(uuid.uuid4()), "dossier_id": dossier_id, "blob": blob, "name": name, "kind": kind, "mime": inspected.mime,
         "size": size, "pages": inspected.pages, "width": inspected.width, "height": inspected.height,
@@ -76,7 +68,7 @@ def opened(db: Database, dossier_id: str, document_id: str, actor: Actor) -> dic
 
 def describe(db: Database, dossier_id: str, document_id: str, changes: dict[str, str], actor: Actor) -> dict[str, Any]:
     """Rename it or give it a type."""
-    _open_dossier(db, dossier_id)
+    open_dossier(db, dossier_id)
     row = _row(db, dossier_id, document_id)
     db["documents"].update(document_id, changes)
     outbox.record(db, document_id, Operation.UPDATE, DocumentPatchChange(
@@ -86,7 +78,7 @@ def describe(db: Database, dossier_id: str, document_id: str, changes: dict[str,
 
 
 def mark_signed(db: Database, dossier_id: str, document_id: str, new_blob: str, size: int, signer: str, actor: Actor) -> dict[str, Any]:
-    _open_dossier(db, dossier_id)
+    open_dossier(db, dossier_id)
     row = _row(db, dossier_id, document_id)
     db["documents"].update(document_id, {"blob": new_blob, "size": size, "original_blob": row["original_blob"] or row["blob"],
                                          "signed_by": signer, "signed_at": utc_now_iso()})

@@ -157,11 +157,11 @@ def create(db: Database, new: NewDossier, actor: Actor, settings: Settings, now:
     window = invitation.window_for_slot(start, new.slot_minutes, settings.opens_before_minutes, settings.stays_open_minutes)
     if new.slot_start is None:  # "now": the room opens at once
         window = Window(now, window.closes_at)
-    others = overlapping(db, start, start + timedelta(minutes=new.slot_minutes), settings.zone)
+    others = overlapping(db, start, start + timedelta(minutes=new.slot_minutes))
     if others and not new.confirm_overlap:
-        audit.append_many(db, [actor.event("dossier.list", o["patient_id"], detail=f"créneau déjà pris par le télédossier n° {o['dossier_id'][:8]}")
+        audit.append_many(db, [actor.event("dossier.list", o.patient_id, detail=f"créneau déjà pris par le télédossier n° {o.dossier_id[:8]}")
                                for o in others])
-        raise SlotTaken("slot_overlap", other=others[0]["described"], overlaps=others)
+        raise SlotTaken("slot_overlap", other=others[0].described(settings.zone), overlaps=[o.public() for o in others])
 
     dossier_id = str(uuid.uuid4())
     stamp = utc_now_iso()
@@ -190,7 +190,7 @@ def create(db: Database, new: NewDossier, actor: Actor, settings: Settings, now:
             to_invite.append(companion_id)
 
     consent_text = "consentement recueilli" if new.consent_given else f"consentement non recueilli : {new.consent_comment}"
-    overlap_text = "".join(f", chevauche le télédossier n° {o['dossier_id'][:8]} (confirmé)" for o in others)
+    overlap_text = "".join(f", chevauche le télédossier n° {o.dossier_id[:8]} (confirmé)" for o in others)
     audit.append_many(db, [
         actor.event("consent.record", new.patient_id, detail=f"télédossier n° {dossier_id[:8]}, {consent_text}"),
         actor.event("dossier.create", new.patient_id, detail=f"télédossier n° {dossier_id[:8]}, programmé{overlap_text}"),
@@ -200,9 +200,30 @@ def create(db: Database, new: NewDossier, actor: Actor, settings: Settings, now:
     return load(db, dossier_id, settings)  # type: ignore[return-value]
 
 
-def overlapping(db: Database, start: datetime, end: datetime, zone: ZoneInfo) -> list[dict[str, Any]]:
-    """The consultations that hold the cart at some moment of [start, end), each named as the nurse
-    would recognise it: its resident, its doctor, its time."""
+@dataclass(frozen=True)
+class Overlap:
+    """A consultation that holds the cart when another is asked for."""
+
+    dossier_id: str
+    patient_id: str
+    resident: str
+    specialist: str | None
+    start: datetime
+    end: datetime
+
+    def described(self, zone: ZoneInfo) -> str:
+        """As the nurse recognises it: its resident, its doctor, its time."""
+        return (f"{self.resident} avec {self.specialist or 'le médecin requis'}, de {clock_time(self.start, zone)} "
+                f"à {clock_time(self.end, zone)}")
+
+    def public(self) -> dict[str, Any]:
+        """What the refusal's answer shows (api/schemas/common.OverlapOut): no patient id."""
+        return {"dossier_id": self.dossier_id, "resident": self.resident, "specialist": self.specialist,
+                "start": iso(self.start), "end": iso(self.end)}
+
+
+def overlapping(db: Database, start: datetime, end: datetime) -> list[Overlap]:
+    """The consultations that hold the cart at some moment of [start, end)."""
     rows = db.execute(
         f"""SELECT d.id, d.patient_id, d.slot_start, d.slot_minutes, d.specialist, coalesce(p.used_name, p.birth_name) AS name,
                    json_extract(p.first_names, '$[0]') AS first_name
@@ -214,10 +235,7 @@ def overlapping(db: Database, start: datetime, end: datetime, zone: ZoneInfo) ->
         other_start = parse_iso(slot_start)
         other_end = other_start + timedelta(minutes=minutes or DEFAULT_MINUTES_NOW)
         if other_start < end and start < other_end:
-            resident = f"{name.upper()} {first_name or ''}".strip()
-            found.append({"dossier_id": dossier_id, "patient_id": patient_id, "resident": resident, "specialist": specialist, "start": slot_start,
-                          "end": iso(other_end), "described": f"{resident} avec {specialist or 'le médecin requis'}, de {clock_time(other_start, zone)} "
-                                       f"à {clock_time(other_end, zone)}"})
+            found.append(Overlap(dossier_id, patient_id, f"{name.upper()} {first_name or ''}".strip(), specialist, other_start, other_end))
     return found
 
 
@@ -318,6 +336,16 @@ def transition(db: Database, dossier_id: str, to: DossierState, actor: Actor, by
     return to
 
 
+def open_dossier(db: Database, dossier_id: str) -> dict[str, Any]:
+    """The dossier's row, for an act that adds to it or changes it: refused when there is no such
+    dossier, or when it is signed or cancelled."""
+    rows = list(db.query("SELECT * FROM dossiers WHERE id = ?", [dossier_id]))
+    if not rows:
+        raise DossierRefused("not_found")
+    refuse_if_ended(rows[0]["state"], rows[0]["signed_by"])
+    return rows[0]
+
+
 def refuse_if_ended(state: str, signed_by: str | None = None) -> None:
     """A signed or cancelled dossier is read-only: nothing is added to it, nothing changes in it."""
     if state == DossierState.CLOSED.value:
@@ -353,8 +381,7 @@ def reinvite(db: Database, dossier_id: str, invitation_id: str, actor: Actor, se
     """After « Révoquer le lien », « Inviter de nouveau »: the same person gets a new link (the
     revoked one stays dead). Returns (room, participant) so that a live room lets them in again."""
     row = _invitation_of(db, dossier_id, invitation_id)
-    state = db.execute("SELECT state, signed_by FROM dossiers WHERE id = ?", [dossier_id]).fetchone()
-    refuse_if_ended(state[0], state[1])
+    open_dossier(db, dossier_id)
     if not row["revoked_at"]:
         raise DossierRefused("invitation_live")
     renewed = invitation.invite(db, row["participant_id"], actor)

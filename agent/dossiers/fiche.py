@@ -14,7 +14,7 @@ from agent.access.roles import Role
 from agent.audit import Actor
 from agent.clock import utc_now_iso
 from agent.dossiers import fiche_draft
-from agent.dossiers.dossier import DossierRefused, DossierState, refuse_if_ended, transition
+from agent.dossiers.dossier import DossierRefused, DossierState, open_dossier, transition
 from agent.store import outbox
 from agent.store.changes import FicheChange, Operation, SignatureChange, VitalChange
 
@@ -61,17 +61,8 @@ def plausible(kind: str, value: str) -> str | None:
     return value.replace(",", ".")
 
 
-def _dossier(db: Database, dossier_id: str) -> dict[str, Any]:
-    rows = list(db.query("SELECT * FROM dossiers WHERE id = ?", [dossier_id]))
-    if not rows:
-        raise DossierRefused("not_found")
-    return rows[0]
-
-
-
 def update(db: Database, dossier_id: str, changes: dict[str, str | None], actor: Actor) -> None:
-    row = _dossier(db, dossier_id)
-    refuse_if_ended(row["state"], row["signed_by"])
+    row = open_dossier(db, dossier_id)
     if any(k in EXPERT_PART for k in changes) and actor.role not in EXPERT_ROLES:
         raise DossierRefused("expert_part_only")
     db["dossiers"].update(dossier_id, {**changes, "updated_at": utc_now_iso()})
@@ -81,8 +72,7 @@ def update(db: Database, dossier_id: str, changes: dict[str, str | None], actor:
 
 
 def add_vital(db: Database, dossier_id: str, kind: str, value: str, measured_at: str, actor: Actor, source: str = "saisie") -> int:
-    row = _dossier(db, dossier_id)
-    refuse_if_ended(row["state"], row["signed_by"])
+    row = open_dossier(db, dossier_id)
     vital = {"dossier_id": dossier_id, "kind": kind, "value": value, "unit": VITALS[kind].unit, "measured_at": measured_at,
              "source": source, "recorded_by": actor.login}
     vital_id = int(db["vitals"].insert(vital).last_pk)
@@ -99,8 +89,7 @@ def vitals_of(db: Database, dossier_id: str) -> list[dict[str, Any]]:
 
 def sign(db: Database, dossier_id: str, actor: Actor, signer_name: str) -> None:
     """The expert signs: the dossier closes and its fiche can no longer change."""
-    row = _dossier(db, dossier_id)
-    refuse_if_ended(row["state"], row["signed_by"])
+    row = open_dossier(db, dossier_id)
     if actor.role not in EXPERT_ROLES:
         raise DossierRefused("expert_part_only")
     if not (row["expert_opinion"] or "").strip():

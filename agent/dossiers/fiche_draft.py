@@ -11,14 +11,11 @@ from typing import Any
 from sqlite_utils import Database
 
 from agent.clock import utc_now_iso
-from agent.dossiers.dossier import DossierRefused, refuse_if_ended
+from agent.dossiers.dossier import open_dossier
 
 
 def save(db: Database, dossier_id: str, login: str, body: dict[str, Any]) -> None:
-    row = db.execute("SELECT state, signed_by FROM dossiers WHERE id = ?", [dossier_id]).fetchone()
-    if row is None:
-        raise DossierRefused("not_found")
-    refuse_if_ended(row[0], row[1])
+    open_dossier(db, dossier_id)
     db["fiche_drafts"].upsert({"dossier_id": dossier_id, "login": login, "body": json.dumps(body, ensure_ascii=False),
                                "updated_at": utc_now_iso()}, pk=("dossier_id", "login"))
 

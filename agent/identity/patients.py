@@ -166,8 +166,8 @@ def update(db: Database, patient_id: str, changes: dict[str, Any], actor: Actor)
     row = _row(db, patient_id)
     if row is None:
         return None
-    _check_status_rules(row, changes)
-    changes = {k: v for k, v in changes.items() if _stored(k, v) != row[k]}  # what really changes
+    asked, changes = changes, {k: v for k, v in changes.items() if _stored(k, v) != row[k]}  # what really changes
+    _check_status_rules(row, asked, changes)
     values = {k: (v.isoformat() if isinstance(v, date) else v) for k, v in changes.items() if k != "first_names"}
     first_names = changes.get("first_names", json.loads(row["first_names"]))
     if "first_names" in changes:
@@ -189,15 +189,16 @@ def _stored(name: str, value: Any) -> Any:
     return value.isoformat() if isinstance(value, date) else value
 
 
-def _check_status_rules(row: dict[str, Any], changes: dict[str, Any]) -> None:
+def _check_status_rules(row: dict[str, Any], asked: dict[str, Any], changes: dict[str, Any]) -> None:
     """A retrieved or qualified identity's strict traits change only with a new retrieval: the
-    same change brings the INS and the status the teleservice gave (RECUP or QUAL). Its contacts,
-    used name, civility and address are the establishment's to correct."""
-    strict = sorted(k for k in set(changes) & set(STRICT_TRAITS) if _stored(k, changes[k]) != row[k])
-    status = changes.get("identity_status", row["identity_status"])
-    if status in FROM_INSI and not changes.get("ins", row["ins"]):
+    same request (`asked`, even where it repeats what is stored) brings the INS and the status the
+    teleservice gave (RECUP or QUAL). Its contacts, used name, civility and address are the
+    establishment's to correct. `changes`: what the request really changes."""
+    strict = sorted(set(changes) & set(STRICT_TRAITS))
+    status = asked.get("identity_status", row["identity_status"])
+    if status in FROM_INSI and not asked.get("ins", row["ins"]):
         raise IdentityRefused("identity_needs_ins")
-    retrieval = changes.get("identity_status") in FROM_INSI and bool(changes.get("ins"))  # what a new retrieval sends
+    retrieval = asked.get("identity_status") in FROM_INSI and bool(asked.get("ins"))  # what a new retrieval sends
     if strict and row["identity_status"] in FROM_INSI and not retrieval:
         raise IdentityRefused("identity_traits_locked", traits=", ".join(_TRAIT_WORDS[t] for t in strict))
 

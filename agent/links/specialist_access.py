@@ -12,6 +12,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlite_utils import Database
 
@@ -90,9 +91,8 @@ def send_code(db: Database, room_id: str, token: str, now: datetime, report_hour
     channel = wanted if wanted in reachable else reachable[0]
     # The 30 s between two codes stops a flood of messages; a code that has not left by one way
     # may be asked at once by the other (the stuck message is cancelled: its code is replaced).
-    last = db.execute("SELECT channel, state FROM deliveries WHERE ref_id = ? AND purpose = 'otp' ORDER BY id DESC LIMIT 1",
-                      [admission.invitation_id]).fetchone()
-    switching = last is not None and last[1] != "sent" and last[0] != channel
+    last = _last_code(db, admission.invitation_id)
+    switching = last is not None and last["state"] != "sent" and last["channel"] != channel
     if switching:
         deliveries.cancel_pending(db, admission.invitation_id, "Remplacé par un code envoyé autrement")
     issued = link_codes.issue(admission.invitation_id, now.timestamp(), None if switching or not previous else previous[0])
@@ -112,11 +112,17 @@ def code_delivery(db: Database, room_id: str, token: str, now: datetime, report_
     """What became of the last code sent for this link: pending, sent or failed (the page says
     « en cours d'envoi » until the message really left)."""
     admission = _admit_specialist(db, room_id, token, now, report_hours)
-    row = db.execute("SELECT channel, recipient, state, last_error FROM deliveries WHERE ref_id = ? AND purpose = 'otp' "
-                     "ORDER BY id DESC LIMIT 1", [admission.invitation_id]).fetchone()
-    if row is None:
+    last = _last_code(db, admission.invitation_id)
+    if last is None:
         return None
-    return {"channel": row[0], "sent_to": masked(row[1]), "state": row[2], "last_error": row[3]}
+    return {"channel": last["channel"], "sent_to": masked(last["recipient"]), "state": last["state"], "last_error": last["last_error"]}
+
+
+def _last_code(db: Database, invitation_id: str) -> dict[str, Any] | None:
+    """The message that carried the link's last code (channel, recipient, state, last_error)."""
+    rows = list(db.query("SELECT channel, recipient, state, last_error FROM deliveries WHERE ref_id = ? AND purpose = 'otp' "
+                         "ORDER BY id DESC LIMIT 1", [invitation_id]))
+    return rows[0] if rows else None
 
 
 def open_session(db: Database, room_id: str, token: str, code: str, now: datetime, report_hours: int,

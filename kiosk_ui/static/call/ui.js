@@ -1,6 +1,6 @@
 // Pieces of the call's screen shared by the kiosk and a participant's join page: video tiles,
 // the chat, the participants list and the control buttons. French, large, for a finger.
-import { h, toast } from "/static/js/dom.js";
+import { h, toast, twoTaps } from "/static/js/dom.js";
 
 const ROLE = { cart: "Chariot", specialist: "Médecin requis", relative: "Proche", professional: "Professionnel de santé", guest: "Invité" };
 
@@ -81,7 +81,7 @@ export function participantsPanel(room, { canModerate, invited = () => [] }) {
       const me = room.me && m.id === room.me.member;
       const actions = !me && canModerate() && m.role !== "cart" ? [
         m.muted ? h("button", { class: "button secondary", type: "button", onclick: () => { room.send({ type: "ask_unmute", to: m.id }); toast(`Demande envoyée à ${m.name}.`); } }, "Demander d'activer le micro") : null,
-        twoTapButton("Retirer", "Confirmer le retrait", () => room.send({ type: "remove", to: m.id })),
+        dangerButton("Retirer", "Confirmer le retrait", () => room.send({ type: "remove", to: m.id })),
       ] : [];
       return h("li", { class: "member", "data-member": m.id },
         h("div", {}, h("strong", {}, me ? `${m.name} (vous)` : m.name), h("span", { class: "hint" }, ROLE[m.role] || m.role,
@@ -110,7 +110,7 @@ export function lobbyPanel(room) {
       h("div", {}, h("strong", {}, w.name), h("span", { class: "hint" }, whose(w))),
       h("div", { class: "member-actions" },
         h("button", { class: "button primary", type: "button", onclick: () => room.send({ type: "admit", to: w.id }) }, "Faire entrer"),
-        twoTapButton("Refuser", "Confirmer le refus", () => room.send({ type: "refuse", to: w.id }))))));
+        dangerButton("Refuser", "Confirmer le refus", () => room.send({ type: "refuse", to: w.id }))))));
     el.hidden = detail.waiting.length === 0;
     if (detail.arrived) chime(); // the card itself is the notice: a toast would cover it
   });
@@ -137,13 +137,9 @@ export function chime() {
   } catch { /* no sound device: the notice still shows */ }
 }
 
-// A button that acts on its second tap within 4 s: removing or refusing someone is not undone.
-function twoTapButton(label, confirm, act) {
-  return h("button", { class: "button secondary danger", type: "button", onclick: (event) => {
-    const b = event.currentTarget;
-    if (!b.dataset.armed) { b.dataset.armed = "1"; b.textContent = confirm; setTimeout(() => { delete b.dataset.armed; b.textContent = label; }, 4000); return; }
-    act();
-  } }, label);
+// Removing or refusing someone is not undone: two taps (dom.js twoTaps).
+function dangerButton(label, confirm, act) {
+  return h("button", { class: "button secondary danger", type: "button", onclick: twoTaps(label, confirm, act) }, label);
 }
 
 // A toggle button whose label says what a tap will do ("Couper le micro" / "Activer le micro").
