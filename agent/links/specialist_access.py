@@ -94,7 +94,7 @@ def send_code(db: Database, room_id: str, token: str, now: datetime, report_hour
     last = _last_code(db, admission.invitation_id)
     switching = last is not None and last["state"] != "sent" and last["channel"] != channel
     if switching:
-        deliveries.cancel_pending(db, admission.invitation_id, "Remplacé par un code envoyé autrement")
+        deliveries.cancel_pending(db, admission.invitation_id, "Remplacé par un code envoyé autrement", purpose="otp")
     issued = link_codes.issue(admission.invitation_id, now.timestamp(), None if switching or not previous else previous[0])
     recipient = person["mobile"] if channel == "sms" else person["email"]
     db["link_codes"].upsert({"invitation_id": admission.invitation_id, "code_hash": issued.digest,

@@ -193,10 +193,12 @@ def record_failure(db: Database, delivery_id: int, now: float, error: str, perma
     return "pending"
 
 
-def cancel_pending(db: Database, ref_id: str, reason: str) -> int:
-    """What still waits for `ref_id` will not leave (an invitation revoked, or replaced by a new
-    sending): failed with `reason`, its body erased. Returns how many were cancelled."""
-    ids = [r[0] for r in db.execute("SELECT id FROM deliveries WHERE ref_id = ? AND state = 'pending'", [ref_id]).fetchall()]
+def cancel_pending(db: Database, ref_id: str, reason: str, purpose: str | None = None) -> int:
+    """What still waits for `ref_id` (only that `purpose`'s messages when given: an invitation's
+    link and its codes share the ref) will not leave: failed with `reason`, its body erased.
+    Returns how many were cancelled."""
+    ids = [r[0] for r in db.execute("SELECT id FROM deliveries WHERE ref_id = ? AND state = 'pending' AND purpose = coalesce(?, purpose)",
+                                    [ref_id, purpose]).fetchall()]
     for delivery_id in ids:
         db.execute("UPDATE deliveries SET state = 'failed', last_error = ? WHERE id = ?", [reason, delivery_id])
         _erase_body(db, delivery_id)

@@ -303,3 +303,19 @@ def test_a_fiche_draft_is_its_authors_until_saved_and_goes_with_the_dossiers_end
     assert run(db, fiche_draft.load, made.id, nurse.login) is None
     with pytest.raises(DossierRefused, match="dossier_cancelled"):
         run(db, fiche_draft.save, made.id, nurse.login, {"observations": "Bords nets"})
+
+
+def test_a_code_asked_by_the_other_channel_cancels_the_stuck_code_not_the_invitation(
+        db: Database, run: Run, nurse: Actor, settings: Settings) -> None:
+    """The link's invitation and its codes share the invitation as their ref: replacing a code
+    stuck on SMS by one by email must leave the invitation's own messages queued."""
+    from agent.links import specialist_access
+
+    made = scheduled(db, run, nurse, settings)
+    room, token = made.invitations[0]["link"].rsplit("/", 2)[-2:]
+    first = run(db, specialist_access.send_code, room, token, NOW, 72, "EHPAD", None)
+    assert first["channel"] == "sms" and first["other_channel"] == "email"
+    run(db, specialist_access.send_code, room, token, NOW, 72, "EHPAD", "email")  # at once: the SMS has not left
+    states = {(r["purpose"], r["channel"]): r["state"] for r in db.query("SELECT purpose, channel, state FROM deliveries")}
+    assert states == {("invitation", "email"): "pending", ("invitation", "sms"): "pending",
+                      ("otp", "sms"): "failed", ("otp", "email"): "pending"}
