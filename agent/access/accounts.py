@@ -124,6 +124,7 @@ def refuse_lockout(login: str, acting: str) -> None:
     if login == acting:
         raise AccountRefused("account_self")
 
+
 def _account(db: Database, login: str) -> dict:
     rows = list(db.query("SELECT * FROM users WHERE login = ?", [login]))
     if not rows:

@@ -252,6 +252,7 @@ def _invitations(db: Database, room_id: str, settings: Settings) -> list[dict[st
         {
             "id": r["id"], "participant_id": r["participant_id"], "renewed": bool(r["revoked_at"]) and r["participant_id"] in live,
             "role": r["role"], "role_label": invitation.ROLE_LABELS[ParticipantRole(r["role"])],
+            "shown_name": invitation.shown_name(ParticipantRole(r["role"]), r["name"], r["first_name"]),
             "name": r["name"], "first_name": r["first_name"], "email": r["email"], "mobile": r["mobile"],
             "created_at": r["created_at"], "revoked_at": r["revoked_at"], "sends": r["sends"],
             "link": invitation.link_url(settings.public_url, key, room_id, r["id"]),

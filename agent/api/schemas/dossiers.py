@@ -122,6 +122,7 @@ class InvitationOut(BaseModel):
     id: str
     participant_id: int = Field(description="The person invited: their member id in the live room is p<participant_id>")
     renewed: bool = Field(description="Revoked, and the same person was invited again with a new link")
+    shown_name: str = Field(description="As the room shows them: « Dr Claire PETIT », « Paul LEFEBVRE », or their role")
     role: str
     role_label: str
     name: str | None

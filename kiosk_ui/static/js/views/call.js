@@ -76,8 +76,7 @@ async function showDossier(dossierId, residentEl, waiting) {
     residentEl.textContent = `${p.display_name}, ${T.bornOn(p.sex, frDate(p.birth_date), ageOn(p.birth_date))}`;
     residentEl.hidden = false;
     const people = d.invitations.filter((inv) => !inv.revoked_at).map((inv) => {
-      const name = inv.role === "specialist" && inv.name ? `Dr ${[inv.first_name, inv.name.toUpperCase()].filter(Boolean).join(" ")}`
-        : [inv.first_name, inv.name ? inv.name.toUpperCase() : null].filter(Boolean).join(" ") || inv.role_label;
+      const name = inv.shown_name;  // as the room names them once they arrive
       const reached = inv.deliveries.some((x) => x.state === "sent");
       const detail = T.notReached.how(inv.deliveries);
       return { member: `p${inv.participant_id}`, name, role: inv.role, reached, detail,
