@@ -270,11 +270,11 @@ def _candidates(db: Database, c: SearchCriteria) -> list[dict]:
             q.add("first_name_phon = ?", key(c.first_name))
     clause = " AND ".join(q.where) or "1"
     # Only what scoring needs: a broad approaching search may touch thousands of rows.
-    cursor = db.conn.execute(f"SELECT {', '.join(_SCORED)} FROM patients WHERE {clause}", q.params)
-    return [dict(zip(_SCORED, values)) for values in cursor]
+    cursor = db.conn.execute(f"SELECT {', '.join(SCORED)} FROM patients WHERE {clause}", q.params)
+    return [dict(zip(SCORED, values)) for values in cursor]
 
 
-_SCORED = ("id", "birth_name_norm", "used_name_norm", "first_name_norm")
+SCORED = ("id", "birth_name_norm", "used_name_norm", "first_name_norm")  # the columns ranking reads
 
 
 def _name_score(row: dict, name: str) -> float:
@@ -301,10 +301,16 @@ def search(db: Database, c: SearchCriteria, actor: Actor, limit: int = 50, offse
         if c.mode == "approaching" and any(score < APPROACHING_THRESHOLD for score in scores):
             continue
         scored.append((round(sum(scores) / len(scores), 2) if scores else 100.0, row))
+    return ranked_page(db, scored, actor, limit, offset, f"recherche ({c.mode})")
+
+
+def ranked_page(db: Database, scored: list[tuple[float, dict]], actor: Actor, limit: int, offset: int,
+                detail: str) -> tuple[list[Identity], int]:
+    """The page asked for of (match, candidate row) pairs, best match first, read whole and audited."""
     scored.sort(key=lambda item: (-item[0], item[1]["birth_name_norm"], item[1]["id"]))
     shown = scored[offset:offset + limit]
     full = {row["id"]: row for row in db.query(
         f"SELECT * FROM patients WHERE id IN ({', '.join('?' for _ in shown)})", [row["id"] for _, row in shown])}
     page = [_from_row(full[row["id"]], match) for match, row in shown]
-    _audit_shown(db, actor, page, f"recherche ({c.mode}) : {len(page)} sur {len(scored)}", action="patient.search")
+    _audit_shown(db, actor, page, f"{detail} : {len(page)} sur {len(scored)}", action="patient.search")
     return page, len(scored)

@@ -10,7 +10,7 @@ from agent.api.routing import Call
 from agent.api.schemas.patients import PatientCreate, PatientList, PatientOut, PatientPatch, PatientSearch
 from agent.clock import french_date
 from agent.identity import ins as ins_rules
-from agent.identity import patients
+from agent.identity import patients, quick_search
 
 
 def patient_out(found: patients.Identity) -> PatientOut:
@@ -76,6 +76,10 @@ async def list_patients(call: Call) -> PatientList:
     ins = ins_rules.normalise(query.ins) if query.ins else None
     criteria = patients.SearchCriteria(query.name, query.first_name, query.birth_date, ins, query.sex, query.mode)
     store = services_of(call.request).store
+    typed = quick_search.parse(query.q or "")
+    if typed.any():
+        items, total, found_by = await store.write(quick_search.search, typed, call.actor, query.limit, query.offset, essential=True)
+        return PatientList(items=[patient_out(i) for i in items], total=total, found_by=found_by)
     if criteria.any():
         items, total = await store.write(patients.search, criteria, call.actor, query.limit, query.offset, essential=True)
     else:

@@ -150,6 +150,8 @@ class PatientOut(BaseModel):
 
 
 class PatientSearch(Strict):
+    q: str | None = Field(None, max_length=120, description="Recherche en une saisie : nom, prénom, date de naissance ou INS, "
+                          "approchante et phonétique quand rien ne commence ainsi ; seule, sans les critères détaillés")
     name: str | None = Field(None, max_length=100)
     first_name: str | None = Field(None, max_length=60)
     birth_date: IsoDate | None = None
@@ -159,7 +161,15 @@ class PatientSearch(Strict):
     limit: int = Field(50, ge=1, le=500)
     offset: int = Field(0, ge=0, le=1_000_000)
 
+    @model_validator(mode="after")
+    def _one_way(self) -> PatientSearch:
+        if self.q and any((self.name, self.first_name, self.birth_date, self.ins, self.sex)):
+            raise ValueError("une saisie unique (q) ou les critères détaillés, pas les deux")
+        return self
+
 
 class PatientList(BaseModel):
     items: list[PatientOut]
     total: int
+    found_by: Literal["exact", "approaching", "phonetic"] | None = Field(
+        None, description="How the one-box search found them: « approaching » when nothing began as typed")
