@@ -104,6 +104,8 @@ class DossierSummary:
     slot_start: str | None
     slot_minutes: int | None
     updated_at: str
+    specialist_directory_id: int | None = None  # who the doctor is, beyond their name: the same-doctor warning
+    specialist_rpps: str | None = None
     not_reached: list[dict[str, Any]] = field(default_factory=list)  # invited, no message of theirs sent yet
 
 
@@ -457,20 +459,23 @@ def activity_version(db: Database) -> str:
     return "-".join(str(v) for v in (*dossiers, *invitations, *deliveries))
 
 
-def list_for_activity(db: Database, actor: Actor, limit: int = 200) -> tuple[list[DossierSummary], int]:
-    """Running first, then scheduled by slot, awaiting report, drafts, closed; audited per resident."""
-    total = db.execute("SELECT count(*) FROM dossiers").fetchone()[0]
+def list_for_activity(db: Database, actor: Actor, limit: int = 200, patient_id: str | None = None) -> tuple[list[DossierSummary], int]:
+    """Running first, then scheduled by slot, awaiting report, drafts, closed; audited per resident.
+    With `patient_id`, that resident's consultations only (their page, the wizard's same-doctor warning)."""
+    only = "WHERE d.patient_id = :patient" if patient_id else ""
+    total = db.execute(f"SELECT count(*) FROM dossiers d {only}", {"patient": patient_id}).fetchone()[0]
     rows = db.query(
-        """
+        f"""
         SELECT d.*, coalesce(p.used_name, p.birth_name) AS name, json_extract(p.first_names, '$[0]') AS first_name,
-               p.birth_date, p.sex
-        FROM dossiers d JOIN patients p ON p.id = d.patient_id
+               p.birth_date, p.sex, sp.directory_id AS specialist_directory_id, sp.rpps AS specialist_rpps
+        FROM dossiers d JOIN patients p ON p.id = d.patient_id LEFT JOIN participants sp ON sp.id = d.specialist_id
+        {only}
         ORDER BY CASE d.state WHEN 'in_progress' THEN 0 WHEN 'scheduled' THEN 1 WHEN 'awaiting_report' THEN 2
                               WHEN 'draft' THEN 3 ELSE 4 END,
                  CASE WHEN d.state = 'scheduled' THEN d.slot_start END, d.updated_at DESC
-        LIMIT ?
+        LIMIT :limit
         """,
-        [limit],
+        {"patient": patient_id, "limit": limit},
     )
     items = [
         DossierSummary(
@@ -478,6 +483,7 @@ def list_for_activity(db: Database, actor: Actor, limit: int = 200) -> tuple[lis
             patient_birth_date=r["birth_date"], patient_sex=r["sex"], state=DossierState(r["state"]), reason=r["reason"],
             specialist=r["specialist"], specialty=r["specialty"], slot_start=r["slot_start"],
             slot_minutes=r["slot_minutes"], updated_at=r["updated_at"],
+            specialist_directory_id=r["specialist_directory_id"], specialist_rpps=r["specialist_rpps"],
         )
         for r in rows
     ]
@@ -485,6 +491,7 @@ def list_for_activity(db: Database, actor: Actor, limit: int = 200) -> tuple[lis
     for item in items:
         item.not_reached.extend(reached.get(item.id, []))
     # Each resident shown is an access to that resident's data.
-    audit.append_many(db, [actor.event("dossier.list", item.patient_id, detail=f"vue activité, télédossier n° {item.id[:8]}")
+    where = "consultations du résident" if patient_id else "vue activité"
+    audit.append_many(db, [actor.event("dossier.list", item.patient_id, detail=f"{where}, télédossier n° {item.id[:8]}")
                            for item in items])
     return items, total

@@ -301,6 +301,22 @@ def test_states_follow_the_dossier_life_and_every_change_is_audited(cart: Cart) 
     assert listed[dossier["id"]] == "cancelled"
 
 
+def test_a_residents_consultations_name_their_doctor_and_are_audited_as_such(cart: Cart) -> None:
+    resident, other = cart.resident(), cart.resident()
+    professional = cart.professional(rpps="10009876543")
+    chosen = create(cart, request(resident, specialist={"directory_id": professional}))
+    typed = create(cart, request(resident))
+    create(cart, request(other))
+    listed = cart.nurse.get(cart.url("/dossiers"), params={"patient_id": resident}).json()
+    assert listed["total"] == 2 and {d["id"] for d in listed["items"]} == {chosen["id"], typed["id"]}
+    by_id = {d["id"]: d for d in listed["items"]}
+    assert (by_id[chosen["id"]]["specialist_directory_id"], by_id[chosen["id"]]["specialist_rpps"]) == (professional, "10009876543")
+    assert by_id[typed["id"]]["specialist_directory_id"] is None and by_id[typed["id"]]["specialist"] == "Dr Claire Petit"
+    details = [r["detail"] for r in audit_items(cart.agent, cart.admin, patient_id=resident) if r["action"] == "dossier.list"]
+    assert any(d.startswith("consultations du résident") for d in details)
+    assert cart.nurse.get(cart.url("/dossiers"), params={"patient_id": "personne"}).json() == {"items": [], "total": 0}
+
+
 def test_the_wizard_draft_is_per_user_and_dropped_by_the_dossier(cart: Cart) -> None:
     other = logged_in(cart.agent, cart.agent.add_account(Role.NURSE))
     draft = {"step": 3, "consent": {"given": True, "comment": ""}, "search": {"name": "Dupond"}}

@@ -17,6 +17,7 @@ from agent.api.schemas.dossiers import (
     DossierCreate,
     DossierList,
     DossierOut,
+    DossierQuery,
     DossierSummaryOut,
     ParticipantIn,
     RoomPresenceOut,
@@ -55,10 +56,12 @@ async def create_dossier(call: Call) -> DossierOut:
     return dossier_out(created)
 
 
-@API.route("GET", "/dossiers", summary="Télédossiers de la vue activité", tags=("dossiers",),
-           access=Permission.HEALTH_READ, response=DossierList)
+@API.route("GET", "/dossiers", summary="Télédossiers de la vue activité, ou d'un résident", tags=("dossiers",),
+           access=Permission.HEALTH_READ, query=DossierQuery, response=DossierList)
 async def list_dossiers(call: Call) -> DossierList:
-    items, total = await services_of(call.request).store.write(dossier.list_for_activity, call.actor, essential=True)
+    query: DossierQuery = call.query
+    items, total = await services_of(call.request).store.write(dossier.list_for_activity, call.actor, 200, query.patient_id,
+                                                               essential=True)
     return DossierList(items=[DossierSummaryOut(**asdict(item)) for item in items], total=total)
 
 

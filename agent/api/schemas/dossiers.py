@@ -216,6 +216,8 @@ class DossierSummaryOut(BaseModel):
     slot_start: str | None
     slot_minutes: int | None
     updated_at: str
+    specialist_directory_id: int | None = Field(None, description="The consulted doctor's entry in the directory, if chosen there")
+    specialist_rpps: str | None = None
     not_reached: list[NotReachedOut] = Field(description="Invited people no message has reached yet")
 
 
@@ -236,6 +238,10 @@ class RoomPresenceOut(BaseModel):
 class ActivityPulse(BaseModel):
     version: str = Field(description="Changes when the activity view would change; read the list again then")
     rooms: list[RoomPresenceOut]
+
+
+class DossierQuery(Strict):
+    patient_id: str | None = Field(None, max_length=64, description="One resident's consultations only")
 
 
 class DossierList(BaseModel):
