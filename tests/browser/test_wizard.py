@@ -137,9 +137,15 @@ def option(page: Page, text: str) -> None:
 
 
 def search(page: Page, name: str, mode: str | None = None) -> None:
+    """Type in the one box (searched as typed); with a `mode`, use the detailed search instead."""
+    if not mode:
+        page.locator("#resident-q").fill(name)
+        return
+    details = page.locator("details.detailed-search")
+    if details.get_attribute("open") is None:
+        details.locator("summary").tap()
     page.locator("#name").fill(name)
-    if mode:
-        option(page, mode)
+    option(page, mode)
     tap(page, "Rechercher")
 
 
@@ -439,7 +445,8 @@ def test_present_professional_and_a_specialist_typed_by_hand(page: Page, cart: C
 def test_an_unknown_resident_gets_a_new_identity(page: Page, cart: Cart, artifacts: Path) -> None:
     start(page, cart)
     search(page, "Zéphyrin")
-    expect(page.locator(".results .count")).to_have_text("Aucun résident ne correspond à cette recherche.")
+    expect(page.locator(".results .count")).to_have_text(
+        "Aucun résident ne correspond à « Zéphyrin », même en orthographe approchante ou phonétique.")
     tap(page, "Créer une identité")
     expect(page.locator("#new-birth_name")).to_have_value("ZÉPHYRIN")  # what was searched, not typed again
 
@@ -473,7 +480,7 @@ def test_an_unknown_resident_gets_a_new_identity(page: Page, cart: Cart, artifac
 
 def test_a_likely_duplicate_offers_the_existing_resident(page: Page, cart: Cart, artifacts: Path) -> None:
     start(page, cart)
-    search(page, "Dupond")  # exact: no one
+    search(page, "Dupond", "Exacte")  # no one spelt so
     expect(results(page)).to_have_count(0)
     tap(page, "Créer une identité")
     page.locator("#new-first_name").fill("Marcel")

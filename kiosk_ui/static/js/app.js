@@ -12,6 +12,7 @@ import { consultationEndView } from "./views/consultation_end.js";
 import { directoryView } from "./views/directory.js";
 import { dossierView } from "./views/dossier.js";
 import { identityPage } from "./views/identity_check.js";
+import { residentPage } from "./views/resident.js";
 import { residentsView } from "./views/residents.js";
 import { settingsView } from "./views/settings.js";
 import { visioView } from "./views/visio.js";
@@ -28,8 +29,12 @@ const PAGES = {
   activite: (ctx) => activityView({ ...ctx, onOpen: (id) => go(`dossier/${id}`), onCreate: () => go("nouvelle"), onVisio: () => go("visio"),
     onCall: (id) => go(`appel/${id}`) }),
   visio: () => visioView({ onBack: () => go("activite"), onCall: (room) => go(`appel/visio/${room}`) }),
-  nouvelle: () => wizardView({ onCreated: (dossier) => go(`dossier/${dossier.id}`) }),
-  residents: residentsView,
+  // "#/nouvelle/<resident>": started from a resident's page, that resident chosen.
+  nouvelle: ({ param }) => wizardView({ patientId: param, onCreated: (dossier) => go(`dossier/${dossier.id}`),
+    onOpenDossier: (id) => go(`dossier/${id}`) }),
+  residents: () => residentsView({ onOpen: (patient) => go(`resident/${patient.id}`) }),
+  resident: ({ param, session }) => residentPage({ patientId: param, session, onBack: () => go("residents"),
+    onOpenDossier: (id) => go(`dossier/${id}`), onNewConsultation: () => go(`nouvelle/${param}`) }),
   journal: auditView,
   technique: callStatsView,
   annuaire: directoryView,
@@ -104,7 +109,7 @@ function render() {
   const { page, param } = currentPage();
   app.replaceChildren(shell({
     session: state.session,
-    current: ["dossier", "fin", "visio", "appel"].includes(page) ? "activite" : page,
+    current: ["dossier", "fin", "visio", "appel"].includes(page) ? "activite" : page === "resident" ? "residents" : page,
     onNavigate: go,
     onSettings: () => go("parametres"),
     onLock: () => lock(),

@@ -34,7 +34,8 @@ function stepBar(draft, goTo) {
     }));
 }
 
-export function wizardView({ onCreated }) {
+// `patientId`: started from a resident's page, that resident already chosen.
+export function wizardView({ onCreated, onOpenDossier, patientId = null }) {
   const root = h("div", { class: "wizard" });
   let draft = null;
   let shownAlert = null;
@@ -64,7 +65,7 @@ export function wizardView({ onCreated }) {
     const step = STEPS[draft.step];
     const alert = h("div", { class: "alert", role: "alert", hidden: true });
     shownAlert = alert;
-    const ctx = stepContext({ current: () => draft, alert, changed, render, goTo, saver, onCreated });
+    const ctx = stepContext({ current: () => draft, alert, changed, render, goTo, saver, onCreated, onOpenDossier });
     const body = step.render(ctx);
     const canGoOn = step.validate ? () => {
       const problem = step.validate(draft);
@@ -75,18 +76,54 @@ export function wizardView({ onCreated }) {
     focusFirstField(root);
   }
 
+  // For the resident asked for: their identity to check next. Another resident's wizard under
+  // way is not dropped behind the nurse's back: she chooses.
+  async function startFor(resident) {
+    draft = { ...emptyDraft(), step: 1, patient: { id: resident.id, display_name: resident.display_name, birth_date: resident.birth_date, sex: resident.sex } };
+    history.replaceState(null, "", "#/nouvelle");  // a reload resumes this draft, it does not ask again
+    await saver.save();
+    render();
+  }
+
   (async () => {
-    draft = await savedDraft();
+    const saved = await savedDraft();
+    draft = saved || emptyDraft();
+    if (patientId && draft.patient?.id !== patientId) {
+      try {
+        const resident = await api("GET", `/patients/${encodeURIComponent(patientId)}`);
+        if (!saved || !(draft.patient || draft.creating || draft.step > 0)) return startFor(resident);
+        root.replaceChildren(otherUnderWay(draft, resident, {
+          resume: () => { history.replaceState(null, "", "#/nouvelle"); toast(T.wizard.resumed); render(); },
+          start: () => startFor(resident),
+        }));
+        return;
+      } catch (error) {
+        reportError(error);
+      }
+    }
+    if (saved) toast(T.wizard.resumed);
     render();
   })();
   return root;
 }
 
+function otherUnderWay(draft, resident, { resume, start }) {
+  const other = draft.patient ? draft.patient.display_name : T.wizard.newIdentity;
+  return h("section", { class: "card other-draft", role: "alert" },
+    h("h2", {}, T.wizard.otherTitle),
+    h("p", {}, T.wizard.otherText(other, resident.display_name)),
+    h("div", { class: "actions" },
+      h("button", { class: "button secondary", type: "button", onclick: resume }, T.wizard.otherResume(other)),
+      h("button", { class: "button primary", type: "button", "data-start-for": "", onclick: start }, T.wizard.otherStart(resident.display_name))));
+}
+
 // What a step may do: tell of a change, move on or back, say what is wrong, create the dossier.
 // `current()` is the wizard's draft at the time (abandoning replaces it).
-function stepContext({ current, alert, changed, render, goTo, saver, onCreated }) {
+function stepContext({ current, alert, changed, render, goTo, saver, onCreated, onOpenDossier }) {
   return {
     draft: current(), changed, render,
+    // Another dossier, the draft saved first: « Retour » in the browser or « Création » resumes it.
+    openDossier: async (id) => { await saver.save(); onOpenDossier(id); },
     primary: null,  // a step's own main button, shown where "Suivant" is (the last step's)
     next: () => goTo(current().step + 1),
     back: () => goTo(current().step - 1),
@@ -144,15 +181,14 @@ function saveOnTouchOutside(root, saver) {
   window.addEventListener("pointerdown", flushOnLeave, true);
 }
 
-// The draft saved on the agent (said with a toast), or an empty one.
+// The draft saved on the agent, or null.
 async function savedDraft() {
   try {
     const { draft: saved } = await api("GET", "/wizard/draft");
-    if (saved) toast(T.wizard.resumed);
-    return saved ? { ...emptyDraft(), ...saved } : emptyDraft();
+    return saved ? { ...emptyDraft(), ...saved } : null;
   } catch (error) {
     reportError(error);
-    return emptyDraft();
+    return null;
   }
 }
 

@@ -43,9 +43,9 @@ function searchStep(ctx) {
   }
   return identitySearch({
     initial: draft.search,
+    onTyped: (typed) => { draft.search = typed; ctx.changed(); },
     onPick: (patient) => pick(ctx, patient),
     onCreate: (typed) => {
-      draft.search = typed;
       draft.creating = { birth_name: (typed.name || "").toUpperCase(), first_name: typed.first_name || "", birth_date: typed.birth_date || "" };
       ctx.changed();
       ctx.render();
@@ -172,7 +172,11 @@ function specialistStep(ctx) {
       list.replaceChildren(...(items.length ? items.map((p) => h("li", {},
         h("label", { class: "big-choice" },
           h("input", { type: "radio", name: "professional", value: String(p.id), checked: s.directory_id === p.id,
-            onchange: () => { s.directory_id = p.id; s.directory_label = `${p.display_name} — ${p.specialty}`; ctx.changed(); } }),
+            onchange: () => {
+              Object.assign(s, { directory_id: p.id, directory_label: `${p.display_name} — ${p.specialty}`, directory_name: p.display_name, directory_rpps: p.rpps });
+              ctx.changed();
+              notice.check();
+            } }),
           h("span", { class: "big-choice-text" }, h("strong", {}, p.display_name),
             h("span", { class: "hint" }, [p.specialty, p.rpps ? `RPPS ${p.rpps}` : null, p.email, frPhone(p.mobile)].filter(Boolean).join(" · "))))))
         : [h("li", { class: "hint" }, W().directoryEmpty)]));
@@ -182,13 +186,55 @@ function specialistStep(ctx) {
   }
   search.addEventListener("input", () => load());
   load();
+  const notice = sameDoctorNotice(ctx);
   // "Je ne trouve pas le professionnel" beside the search, not under a list that may be long.
   return h("div", { class: "form" },
+    notice.box,
     h("div", { class: "directory-search" },
       h("div", { class: "field" }, search),
       h("button", { class: "button secondary", type: "button", "data-not-found": "",
         onclick: () => { s.mode = "manual"; s.directory_id = null; ctx.changed(); ctx.render(); } }, W().notFound)),
     list);
+}
+
+// A second consultation with the same doctor for the same resident is more often a slip (the
+// first one forgotten, two nurses asking) than a need: said before it is made, not refused.
+const PLANNED = new Set(["scheduled", "in_progress"]);
+const plainName = (name) => (name || "").normalize("NFD").replace(/\p{M}/gu, "").toLowerCase().replace(/^dr\.?\s+/, "").replace(/[^a-z]/g, "");
+
+function sameDoctor(d, s) {
+  if (s.mode === "directory") {
+    return (s.directory_id != null && d.specialist_directory_id === s.directory_id)
+      || Boolean(s.directory_rpps && d.specialist_rpps === s.directory_rpps)
+      || Boolean(s.directory_name && plainName(d.specialist) === plainName(s.directory_name));
+  }
+  const m = s.manual;
+  return Boolean(m.rpps.trim() && d.specialist_rpps === m.rpps.trim())
+    || Boolean(m.name.trim() && plainName(d.specialist) === plainName(T.doctor(m.name.trim(), m.first_name.trim())));
+}
+
+function sameDoctorNotice(ctx) {
+  const box = h("div", { class: "notice same-doctor", role: "status", hidden: true });
+  let asked = 0;
+  async function check() {
+    const mine = ++asked;
+    try {
+      const { items } = await api("GET", `/dossiers?${new URLSearchParams({ patient_id: ctx.draft.patient.id })}`);
+      const found = items.filter((d) => PLANNED.has(d.state) && sameDoctor(d, ctx.draft.specialist));
+      if (mine !== asked) return;
+      box.hidden = !found.length;
+      box.replaceChildren(...(found.length ? [
+        h("h3", {}, W().sameDoctorTitle),
+        ...found.map((d) => h("p", {}, W().sameDoctor(ctx.draft.patient.display_name, d.specialist,
+          d.state === "in_progress" ? T.states.in_progress.toLowerCase() : frWhen(d.slot_start)),
+        " ", h("button", { class: "button secondary", type: "button", onclick: () => ctx.openDossier(d.id) }, W().sameDoctorOpen))),
+      ] : []));
+    } catch (error) {
+      reportError(error);
+    }
+  }
+  check();
+  return { box, check };
 }
 
 function specialistProblem(draft) {
@@ -304,6 +350,7 @@ function finalStep(ctx) {
   submit.addEventListener("click", () => create(false));
   return h("div", { class: "form" },
     overlap,
+    sameDoctorNotice(ctx).box,
     h("p", { class: "hint" }, W().createHint),
     h("dl", { class: "summary" },
       summaryRow(W().resident, `${draft.patient.display_name}, ${frDate(draft.patient.birth_date)}`, 0, ctx),
