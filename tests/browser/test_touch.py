@@ -43,11 +43,20 @@ def check_screen(page: Page, screen: str) -> None:
 
     font = page.evaluate("() => parseFloat(getComputedStyle(document.body).fontSize)")
     assert font >= MIN_FONT, f"{screen}: body font-size {font}px"
+    # Every line of text on screen, secondary ones and labels of small buttons too.
+    tiny = page.evaluate("""(least) => [...document.querySelectorAll('body *')]
+        .filter((e) => e.offsetParent !== null && [...e.childNodes].some((n) => n.nodeType === 3 && n.textContent.trim()))
+        .filter((e) => parseFloat(getComputedStyle(e).fontSize) < least)
+        .map((e) => `${e.tagName.toLowerCase()}.${e.className} "${e.textContent.trim().slice(0, 30)}": ${getComputedStyle(e).fontSize}`)""",
+        MIN_FONT)
+    assert not tiny, f"{screen}: text under {MIN_FONT} px: {tiny}"
     width = page.evaluate("() => document.documentElement.scrollWidth")
-    assert width <= VIEWPORT["width"], f"{screen}: page is {width}px wide, scrolls sideways"
+    screen_width = (page.viewport_size or VIEWPORT)["width"]  # the kiosk's 1280, or a doctor's phone
+    assert width <= screen_width, f"{screen}: page is {width}px wide, scrolls sideways"
 
-    foreign = problems_of(page).foreign_hosts()
-    assert not foreign, f"{screen}: requests to other hosts: {sorted(foreign)}"
+    if hasattr(page, "problems"):  # the pages of the `page` fixture record where they fetched from
+        foreign = problems_of(page).foreign_hosts()
+        assert not foreign, f"{screen}: requests to other hosts: {sorted(foreign)}"
 
 
 def test_login_and_activity_screens_suit_a_touchscreen(page: Page, demo_agent: LiveAgent, artifacts: Path) -> None:
