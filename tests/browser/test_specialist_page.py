@@ -18,6 +18,7 @@ from agent.access.roles import Role
 from agent.store.database import DATABASE_NAME
 from tests.api.helpers import CartBase, logged_in, patient
 from tests.browser.kiosk import PageProblems, shot
+from tests.browser.test_touch import check_screen
 from tests.live import free_port, running_agent
 from tests.loopback import SmsGateway, eventually, sms_gateway
 
@@ -92,6 +93,7 @@ def test_on_a_phone_the_specialist_reads_writes_and_signs(browser: Browser, cart
         page.get_by_role("button", name="Enregistrer").click()
         expect(page.get_by_text("Avis enregistré.")).to_be_visible()
         page.screenshot(path=str(artifacts / "specialist-dossier.png"), full_page=True)
+        check_screen(page, "dossier du médecin, téléphone")
 
         page.get_by_role("button", name="Signer et clôturer").click()
         page.get_by_role("button", name="Confirmer la signature (définitive)").click()
@@ -131,8 +133,17 @@ def test_the_bare_link_lands_on_the_resident_the_reason_and_two_choices(browser:
         expect(armed).to_be_visible()
         box = armed.bounding_box()
         assert box and box["x"] >= 0 and box["x"] + box["width"] <= 390, box  # wrapped, not cut
+        check_screen(page, "premier écran du médecin, téléphone")
         join_call.tap()
         expect(page.get_by_text("Vérifiez votre caméra et votre micro")).to_be_visible()
+        check_screen(page, "vérification caméra et micro, téléphone")
+        # No camera in this browser: the doctor enters all the same, and the call names the resident.
+        page.get_by_role("button", name=re.compile("^Rejoindre")).tap()
+        expect(page.locator(".resident-on-call")).to_have_text(re.compile(r"^ROY Lucie, née le 02/01/1931 \(\d+ ans\)$"))
+        expect(page.get_by_role("button", name="Quitter")).to_be_visible()
+        shot(page, artifacts, "specialiste-appel-telephone.png")
+        check_screen(page, "appel du médecin, téléphone")
+        page.get_by_role("button", name="Quitter").tap()
     finally:
         context.close()
 

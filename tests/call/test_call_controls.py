@@ -434,6 +434,8 @@ def test_a_chat_message_stays_text_and_may_be_long(cart: Cart) -> None:
     def scenario(browser: Browser) -> None:
         with call(cart, browser, "discussion@chu.example") as c:
             kiosk, specialist = c.kiosk, c.specialist
+            # The link alone (no code typed on this browser) names no resident over the call.
+            expect(specialist.locator(".resident-on-call")).to_be_hidden()
             specialist.locator("#chat-text").fill("<b>gras</b> & <img src=x onerror=alert(1)>")
             specialist.get_by_role("button", name="Envoyer", exact=True).click()
             item = kiosk.locator(".chat-item").filter(has_text="gras")

@@ -1,6 +1,7 @@
 // A participant's page (the specialist, a relative, another professional): check the camera and
 // microphone, then the room. Served by the agent at the invitation link (agent/api/join_page.py).
 import { h, toast } from "/static/js/dom.js";
+import { T, ageOn, frDate } from "/static/js/i18n.js";
 import { Room } from "./mesh.js";
 import { chatPanel, endScreen, lobbyPanel, participantsPanel, peerTiles, toggle, videoTile } from "./ui.js";
 
@@ -95,8 +96,10 @@ function enter(stream, url) {
     documents ? documentButton() : null,
     dossierLink ? h("a", { class: "button control", href: dossierLink, target: "_blank", rel: "noopener" }, "Ouvrir le télédossier") : null,
     h("button", { id: "leave", class: "button control danger", type: "button", onclick: () => { room.leave(); show(endScreen("Vous avez quitté la salle", "Vous pouvez la rejoindre à nouveau avec le même lien tant qu'elle est ouverte.")); } }, "Quitter"));
+  const resident = h("p", { class: "resident-on-call", hidden: true });
+  if (role === "specialist") showResident(resident);
   const call = h("div", { class: "call" },
-    h("div", { class: "stage" }, role === "specialist" ? lobbyPanel(room) : null, cart.el, waiting, connection,
+    h("div", { class: "stage" }, resident, role === "specialist" ? lobbyPanel(room) : null, cart.el, waiting, connection,
       h("div", { class: "tiles-row" }, others, me.el)), side, controls);
   const lobbyWait = h("section", { class: "card lobby-wait", hidden: true }, h("h1", {}, "Salle d'attente"),
     h("p", { class: "lobby-text" }, "Connexion…"),
@@ -139,6 +142,23 @@ function enter(stream, url) {
   const endTitle = { removed: "Vous avez été retiré de la salle", refused: "Entrée refusée" };
   room.addEventListener("end", ({ detail }) => show(endScreen(endTitle[detail.type] || "La téléconsultation est terminée", detail.text)));
   room.connect();
+}
+
+// Identitovigilance: over the call, the resident this link's dossier is about, so that a wrong
+// link or a wrong picture is seen at once. Only to the doctor whose link session (the code) is
+// live: the link alone, forwarded or not, names nobody.
+async function showResident(el) {
+  const [, , room, token] = location.pathname.split("/");
+  try {
+    const reply = await fetch(`/api/v1/links/${encodeURIComponent(room)}/${encodeURIComponent(token)}/dossier`,
+      { headers: { Accept: "application/json" }, credentials: "same-origin" });
+    if (!reply.ok) return;
+    const p = (await reply.json()).patient;
+    el.textContent = `${p.display_name}, ${T.bornOn(p.sex, frDate(p.birth_date), ageOn(p.birth_date))}`;
+    el.hidden = false;
+  } catch {
+    // No dossier to name: the call goes on without the line.
+  }
 }
 
 async function share(room, stream) {
