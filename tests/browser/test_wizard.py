@@ -357,7 +357,8 @@ def test_relative_joining_from_afar_tomorrow_at_half_past_two(page: Page, cart: 
     pick(page, "Programmer")
     start_at = tomorrow_at(14, 30)
     page.locator("#slot-date").fill(start_at.date().isoformat())
-    page.locator("#slot-time").fill("14:30")
+    page.locator("#slot-time").press_sequentially("1430")  # 14:30 in any browser language, never 02:30 PM
+    expect(page.locator("#slot-time")).to_have_value("14:30")
     expect(page.locator(".said")).to_have_text("Rendez-vous demain, 14 h 30 ; la salle ouvre à 14 h 15.")
     option(page, "20 min")
     shot(page, artifacts, "wizard-6-creneau-programme.png")

@@ -103,27 +103,44 @@ export function twoTaps(label, confirmLabel, action) {
   };
 }
 
-// Dates read jj/mm/aaaa whatever the browser's language (issue 17): a native <input type="date">
-// follows the browser's locale (mm/dd/yyyy on an English Chromium). This turns an input into a
-// text field that shows and takes jj/mm/aaaa (slashes added as she types), while its `value` stays
-// ISO (aaaa-mm-jj, "" until complete) for the code that reads and writes it.
+// Dates read jj/mm/aaaa and times 14:30 whatever the browser's language (issue 17): native
+// <input type="date"> and "time" follow the browser's locale (mm/dd/yyyy and 02:30 PM on an English
+// Chromium). These turn an input into a text field that shows and takes the French form
+// (separators added as she types), while its `value` stays what the code reads and writes: ISO
+// aaaa-mm-jj and hh:mm, "" until complete.
 const nativeValue = Object.getOwnPropertyDescriptor(HTMLInputElement.prototype, "value");
 
-export function frenchDateInput(input) {
+function typedAs(input, { placeholder, maxLength, shape, read, write }) {
   const initial = input.getAttribute("value") || "";
-  Object.assign(input, { type: "text", inputMode: "numeric", placeholder: "jj/mm/aaaa", maxLength: 10, autocomplete: "off" });
+  Object.assign(input, { type: "text", inputMode: "numeric", placeholder, maxLength, autocomplete: "off" });
   Object.defineProperty(input, "value", {
-    get() { return isoOf(nativeValue.get.call(this)); },
-    set(v) { nativeValue.set.call(this, frenchOf(v)); },
+    get() { return read(nativeValue.get.call(this)); },
+    set(v) { nativeValue.set.call(this, write(v)); },
   });
   input.value = initial;
   // Capture: reshaped before the field's own listeners read `value`.
   input.addEventListener("input", () => {
     const raw = nativeValue.get.call(input);
-    const shaped = shapeDate(raw);
+    const shaped = shape(raw);
     if (shaped !== raw) nativeValue.set.call(input, shaped);
   }, true);
   return input;
+}
+
+export function frenchDateInput(input) {
+  return typedAs(input, { placeholder: "jj/mm/aaaa", maxLength: 10, shape: shapeDate, read: isoOf, write: frenchOf });
+}
+
+export function frenchTimeInput(input) {
+  return typedAs(input, { placeholder: "hh:mm", maxLength: 5, shape: shapeTime, read: (text) => (/^([01]\d|2[0-3]):[0-5]\d$/.test(text) ? text : ""), write: (v) => v || "" });
+}
+
+// "1430" -> "14:30", "930" -> "09:30", "14h30" -> "14:30".
+function shapeTime(raw) {
+  let digits = raw.replace(/\D/g, "");
+  if (/^[3-9]/.test(digits)) digits = `0${digits}`;
+  digits = digits.slice(0, 4);
+  return digits.length > 2 ? `${digits.slice(0, 2)}:${digits.slice(2)}` : digits;
 }
 
 function isoOf(text) {

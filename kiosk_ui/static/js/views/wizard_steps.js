@@ -1,7 +1,7 @@
 // The seven steps of the creation wizard. Each step renders from the draft, writes every input
 // back into it (ctx.changed() saves it), and says in French what is missing before "Suivant".
 import { api } from "../api.js";
-import { field, frenchDateInput, h, reportError } from "../dom.js";
+import { field, frenchDateInput, frenchTimeInput, h, reportError } from "../dom.js";
 import { T, frDate, frPhone, frTime, frWhen } from "../i18n.js";
 import { identityCheck } from "./identity_check.js";
 import { identityForm } from "./identity_form.js";
@@ -9,9 +9,14 @@ import { identitySearch } from "./residents.js";
 
 const W = () => T.wizard;
 
-// A field whose input takes jj/mm/aaaa (dom.js frenchDateInput); returns the field.
+// A field whose input takes jj/mm/aaaa or hh:mm (dom.js); returns the field.
 function frenchDate(fieldEl) {
   frenchDateInput(fieldEl.querySelector("input"));
+  return fieldEl;
+}
+
+function frenchTime(fieldEl) {
+  frenchTimeInput(fieldEl.querySelector("input"));
   return fieldEl;
 }
 
@@ -261,7 +266,7 @@ function slotStep(ctx) {
   const sayOnInput = (field) => { field.querySelector("input").addEventListener("input", say); return field; };
   const when = h("div", { class: "form-row", hidden: slot.now !== false },
     sayOnInput(frenchDate(bound(ctx, slot, "date", { id: "slot-date", label: W().slotDate }))),
-    sayOnInput(bound(ctx, slot, "time", { id: "slot-time", label: W().slotTime, type: "time", step: 300 })));
+    sayOnInput(frenchTime(bound(ctx, slot, "time", { id: "slot-time", label: W().slotTime }))));
   say();
   const choose = (now) => () => {
     slot.now = now;
