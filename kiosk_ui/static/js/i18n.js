@@ -175,7 +175,7 @@ export const T = {
     directoryEmpty: "Aucun professionnel de l'annuaire ne correspond.",
     notFound: "Je ne trouve pas le professionnel",
     backToDirectory: "Revenir à l'annuaire",
-    manualLead: "Saisissez le professionnel consulté. Il reçoit l'invitation par e-mail et/ou SMS.",
+    manualLead: "Saisissez le médecin requis. Il reçoit l'invitation par e-mail et/ou SMS.",
     specialistName: "Nom *",
     specialistFirstName: "Prénom",
     specialty: "Spécialité *",

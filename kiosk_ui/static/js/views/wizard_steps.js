@@ -384,7 +384,7 @@ export const STEPS = [
   { title: "Validation de l'identité", render: validationStep, validate: () => null },
   { title: "Consentement", heading: "Recueil du consentement", render: consentStep, validate: consentProblem },
   { title: "Accompagnant", heading: "Sélection du type d'accompagnement", render: accompanimentStep, validate: accompanimentProblem },
-  { title: "Médecin requis", heading: "Professionnel de santé consulté", render: specialistStep, validate: specialistProblem },
+  { title: "Médecin requis", heading: "Choix du médecin requis", render: specialistStep, validate: specialistProblem },
   { title: "Créneau", heading: "Sélection du créneau d'invitation", render: slotStep, validate: slotProblem },
   { title: "Validation", heading: "Création du télédossier", render: finalStep },
 ];
