@@ -2,7 +2,7 @@
 order, then stops them in reverse.
 
 init_store -> init_devices -> init_calls -> init_services (what the routes may use), then
-start_store -> start_http -> start_deliveries -> start_housekeeping -> ready (READY=1 to
+start_store -> start_card_reader -> start_http -> start_deliveries -> start_housekeeping -> ready (READY=1 to
 systemd, /healthz answers 200) ... SIGTERM -> stop, in reverse.
 
 Each consumer gets only what it uses: the calls their store, blobs, metrics, settings and
@@ -92,6 +92,7 @@ class Agent:
 
     async def start(self) -> None:
         await self.start_store()
+        self.start_card_reader()
         await self.start_http()
         self.start_deliveries()
         self.start_housekeeping()
@@ -119,6 +120,15 @@ class Agent:
         if server.https_port:
             context = await asyncio.get_running_loop().run_in_executor(None, tls.server_context, server, self.config.storage.data_dir)
             await web.TCPSite(self._runner, server.public_host, server.https_port, ssl_context=context, reuse_address=True).start()
+
+    def start_card_reader(self) -> None:
+        """Readers watched from now on; a CPS card pulled out locks the sessions it opened."""
+        async def card_removed(card: str) -> None:
+            events = await self.store.write(sessions.lock_by_card, card, essential=True)
+            if events:
+                log.info("card pulled out: %d session(s) locked", len(events), extra=fields(event="card_removed"))
+        self.devices.card.on_card_removed = card_removed
+        self.devices.card.start()
 
     def start_deliveries(self) -> None:
         self._http = aiohttp.ClientSession()
@@ -157,6 +167,7 @@ class Agent:
         if self._http:
             await self._http.close()
         await self.calls.close()
+        await self.devices.card.stop()
         if self._runner:
             await self._runner.cleanup()
         await self.store.close()

@@ -105,6 +105,17 @@ class DevicesConfig(Section):
     simulate: bool = Field(False, description="Use simulated devices (cameras, card reader, sensors). `--simulate` turns it on.")
 
 
+class CardConfig(Section):
+    enabled: bool = Field(True, description="Watch the PC/SC card readers (pcscd) for CPS cards: a card inserted on the login or lock screen starts a card login. Off: password and one-time code only.")
+    pkcs11_module: str = Field("", description="Path of the CPS card's PKCS#11 module (the ANS's Cryptolib CPS, e.g. /usr/local/lib/libcps3_pkcs11_lux.so). Empty: a card is seen but cannot log in.")
+    token_label: str = Field("", description="Label of the token to use when the module does not name its slots after the readers (a test module such as SoftHSM2). Empty: the slot of the reader, else the only card.")
+    trust_anchors: str = Field("", description="PEM file of the certification authorities whose cards may log in (IGC-Santé's roots and intermediates in production). Empty: no card is trusted.")
+    pin_tries: int = Field(3, ge=1, le=10, description="Wrong PINs a card accepts before it blocks (3 for a CPS). The kiosk shows how many remain and never spends the last one without the person's explicit choice.")
+    create_accounts: bool = Field(False, description="A card whose national identifier (idNat_PS) is linked to no account creates one on first use, with `new_account_role`. Off: an admin links the card's RPPS to an account first.")
+    new_account_role: str = Field("nurse", pattern="^(nurse|doctor|technician|admin)$", description="Role of an account created by a first card login (see `create_accounts`).")
+    extra_atrs: list[str] = Field(default_factory=list, description="Answers to reset of CPS cards besides the CPS3's, in hexadecimal (\"3B AC 00 …\"), for another generation or batch of cards.")
+
+
 class IceServer(Section):
     urls: list[str] = Field(min_length=1, description="stun:host:port, turn:host:port?transport=udp|tcp")
     username: str = ""
@@ -147,6 +158,7 @@ class Config(Section):
     mail: MailConfig = MailConfig()
     sms: SmsConfig = SmsConfig()
     devices: DevicesConfig = DevicesConfig()
+    card: CardConfig = CardConfig()
     call: CallConfig = CallConfig()
     media: MediaConfig = MediaConfig()
     logging: LoggingConfig = LoggingConfig()

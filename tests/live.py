@@ -125,7 +125,7 @@ class LiveAgent:
 
 @contextlib.contextmanager
 def running_agent(root: Path, data_dir: Path | None = None, port: int | None = None, https_port: int = 0,
-                  **sections: dict[str, Any]) -> Iterator[LiveAgent]:
+                  env: dict[str, str] | None = None, **sections: dict[str, Any]) -> Iterator[LiveAgent]:
     """An agent whose TOML configuration holds `sections` (e.g. security={"idle_lock_minutes": 0.05}),
     stopped on exit. The data directory is `data_dir` (which must exist) or a fresh one in `root`;
     `port` is free_port()'s when not given (pass one to put it in `server.public_url`); no HTTPS
@@ -138,7 +138,7 @@ def running_agent(root: Path, data_dir: Path | None = None, port: int | None = N
     if data_dir is None:
         data_dir = root / f"data-{uuid.uuid4().hex[:8]}"
         data_dir.mkdir()
-    agent = LiveAgent(data_dir, port or free_port(), config=config, https_port=https_port)
+    agent = LiveAgent(data_dir, port or free_port(), config=config, https_port=https_port, env=env or {})
     agent.start()
     try:
         yield agent

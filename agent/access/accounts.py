@@ -107,15 +107,31 @@ class AccountView:
     disabled: bool
     sessions: int  # open sessions (kiosk screens where the person is logged in or locked)
     created_at: str
+    idnat: str | None = None  # the national identifier of the CPS card that logs them in
 
 
 def overview(db: Database, now: float) -> list[AccountView]:
     rows = db.query(
-        """SELECT u.login, u.display_name, u.role, u.disabled, u.created_at,
+        """SELECT u.login, u.display_name, u.role, u.disabled, u.created_at, u.idnat,
                   (SELECT count(*) FROM sessions s WHERE s.user_id = u.id AND s.expires_at > ?) AS sessions
            FROM users u ORDER BY u.disabled, u.login""", [now])
-    return [AccountView(r["login"], r["display_name"], Role(r["role"]), bool(r["disabled"]), r["sessions"], r["created_at"])
+    return [AccountView(r["login"], r["display_name"], Role(r["role"]), bool(r["disabled"]), r["sessions"], r["created_at"], r["idnat"])
             for r in rows]
+
+
+def link_card(db: Database, login: str, idnat: str | None, by: str) -> None:
+    """The CPS card whose certificate carries `idnat` logs this account in (None: no card any more).
+    One card, one account: a card already linked elsewhere is refused, naming that account."""
+    row = _account(db, login)
+    if idnat is not None:
+        other = db.execute("SELECT login FROM users WHERE idnat = ? AND id != ?", [idnat, row["id"]]).fetchone()
+        if other:
+            raise AccountRefused("card_already_linked", other=other[0])
+    db["users"].update(row["id"], {"idnat": idnat})
+    if idnat is None:
+        db.execute("UPDATE sessions SET card = NULL WHERE user_id = ?", [row["id"]])
+    detail = f"{login} : carte CPS {idnat}" if idnat else f"{login} : plus de carte CPS"
+    audit.append(db, audit.AuditEvent(actor=by, action="account.card", detail=detail))
 
 
 def refuse_lockout(login: str, acting: str) -> None:

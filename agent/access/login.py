@@ -22,7 +22,8 @@ from agent.access.passwords import verify_password
 from agent.access.rate_limits import LOOPBACK
 
 METHOD_PASSWORD_OTP = "password+otp"
-METHOD_LABELS_FR = {METHOD_PASSWORD_OTP: "mot de passe + code à usage unique"}
+METHOD_CPS = "cps"
+METHOD_LABELS_FR = {METHOD_PASSWORD_OTP: "mot de passe + code à usage unique", METHOD_CPS: "carte CPS + code porteur"}
 
 
 @dataclass(frozen=True)

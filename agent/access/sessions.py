@@ -46,10 +46,13 @@ class Session:
 
 
 def open_session(
-    db: Database, principal: Principal, method: str, remote_addr: str | None, now: float, lifetime: float
+    db: Database, principal: Principal, method: str, remote_addr: str | None, now: float, lifetime: float, card: str | None = None,
 ) -> tuple[str, Session]:
+    """A new session; `card`, the certificate fingerprint of the CPS card that opened it (pulling
+    that card out locks it)."""
     token = secrets.token_urlsafe(32)
     row = {
+        "card": card,
         "id": token_digest(token),
         "user_id": principal.user_id,
         "method": method,
@@ -93,8 +96,19 @@ def lock(db: Database, session_id: str, event: AuditEvent) -> bool:
     return locked
 
 
-def unlock(db: Database, session_id: str, now: float) -> None:
-    db.execute("UPDATE sessions SET locked = 0, last_active = ? WHERE id = ?", [now, session_id])
+def unlock(db: Database, session_id: str, now: float, card: str | None = None) -> None:
+    """Unlocked by its user; by a card, the session then follows that card (see open_session)."""
+    db.execute("UPDATE sessions SET locked = 0, last_active = ?, card = ? WHERE id = ?", [now, card, session_id])
+
+
+def lock_by_card(db: Database, card: str) -> list[AuditEvent]:
+    """Lock every open session of the card that was pulled out; one audit record each."""
+    rows = list(db.query("SELECT s.id, u.login, u.role FROM sessions s JOIN users u ON u.id = s.user_id "
+                         "WHERE s.card = ? AND s.locked = 0", [card]))
+    events = [AuditEvent(actor=r["login"], role=r["role"], action="session.lock", detail="carte CPS retirée") for r in rows]
+    for row, event in zip(rows, events):
+        lock(db, row["id"], event)
+    return events
 
 
 def close(db: Database, session_id: str, event: AuditEvent) -> None:

@@ -1,5 +1,5 @@
-"""The cart's hardware, owned in one place: the cameras (room and exam) and the microphone today;
-the card reader and the biomedical sensors take their place beside them. The call and the kiosk's
+"""The cart's hardware, owned in one place: the cameras (room and exam), the microphone and the
+card reader today; the biomedical sensors take their place beside them. The call and the kiosk's
 preview borrow these devices; they never open a device themselves.
 
 Each device here speaks to a driver in drivers/ (the bytes and the system calls); this package
@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from agent.config import Config
 from agent.devices.cameras import CameraHub, cameras_from_config
+from agent.devices.card_reader import CardReader
 from agent.devices.microphone import Microphone
 
 
@@ -19,10 +20,11 @@ from agent.devices.microphone import Microphone
 class Devices:
     cameras: CameraHub
     microphone: Microphone
+    card: CardReader
 
 
 def devices_from_config(config: Config) -> Devices:
     """Real devices, or simulated ones with --simulate (config.devices.simulate)."""
     media, simulate = config.media, config.devices.simulate
     cameras = CameraHub(cameras_from_config(media, simulate), width=media.camera_width, height=media.camera_height)
-    return Devices(cameras, Microphone(media, simulate))
+    return Devices(cameras, Microphone(media, simulate), CardReader(config.card))

@@ -16,14 +16,15 @@ from agent.api.context import services_of
 from agent.api.errors import ApiError
 from agent.api.registry import API
 from agent.api.routing import Call
-from agent.api.schemas.accounts import AccountList, AccountOut, AccountPatch, OtpEnrolment, PasswordIn, SessionsEnded
+from agent.api.schemas.accounts import AccountList, AccountOut, AccountPatch, CardLink, OtpEnrolment, PasswordIn, SessionsEnded
 
 _TAGS = ("comptes",)
 
 
 def _out(view: accounts.AccountView) -> AccountOut:
+    rpps = view.idnat[1:] if view.idnat and view.idnat.startswith("8") else view.idnat
     return AccountOut(login=view.login, display_name=view.display_name, role=view.role.value, role_label=LABELS_FR[view.role],
-                      disabled=view.disabled, sessions=view.sessions, created_at=view.created_at)
+                      disabled=view.disabled, sessions=view.sessions, created_at=view.created_at, rpps=rpps)
 
 
 async def _one(call: Call, login: str) -> AccountOut:
@@ -61,6 +62,14 @@ async def set_disabled(call: Call) -> AccountOut:
         accounts.set_disabled(db, login, call.body.disabled, by)
 
     await _manage(call, change)
+    return await _one(call, call.request.match_info["login"])
+
+
+@API.route("PUT", "/accounts/{login}/card", summary="Lier la carte CPS d'un professionnel (son RPPS) à son compte, ou la délier",
+           tags=_TAGS, access=Permission.USERS_MANAGE, body=CardLink, response=AccountOut, errors=(409,))
+async def link_card(call: Call) -> AccountOut:
+    rpps = call.body.rpps
+    await _manage(call, accounts.link_card, f"8{rpps}" if rpps else None, call.actor.login)  # idNat_PS = "8" + RPPS
     return await _one(call, call.request.match_info["login"])
 
 

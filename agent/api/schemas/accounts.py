@@ -16,6 +16,7 @@ class AccountOut(BaseModel):
     disabled: bool
     sessions: int = Field(description="Open sessions (logged in or locked)")
     created_at: str
+    rpps: str | None = Field(None, description="RPPS of the CPS card linked to the account")
 
 
 class AccountList(BaseModel):
@@ -24,6 +25,10 @@ class AccountList(BaseModel):
 
 class AccountPatch(Strict):
     disabled: bool = Field(description="true: the person logs in nowhere and their sessions end at once")
+
+
+class CardLink(Strict):
+    rpps: str | None = Field(pattern=r"^[0-9]{11}$", description="The 11-digit RPPS number printed on the CPS card; null: no card any more")
 
 
 class PasswordIn(Strict):
