@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.card.harness import Pcscd, machine_reader
 from tests.live import LiveAgent, running_agent
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
@@ -29,3 +30,11 @@ def artifacts() -> Path:
     """Where screenshots and other files for a person to look at are saved."""
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS
+
+
+@pytest.fixture(scope="module")
+def pcscd() -> Iterator[Pcscd]:
+    """The machine's pcscd with its virtual card reader, this module's alone while it runs
+    (tests/card/harness.py)."""
+    with machine_reader() as daemon:
+        yield daemon

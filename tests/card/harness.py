@@ -10,6 +10,7 @@ card-psc-here.md say what was measured."""
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import shutil
 import subprocess
@@ -128,6 +129,23 @@ class CardDeck:
             self.inserted.pull()
             self.inserted = None
             self._pulled_at = time.monotonic()
+
+
+LOCK = "/tmp/telecart-card-tests.lock"
+
+
+@contextlib.contextmanager
+def machine_reader() -> Iterator[Pcscd]:
+    """The machine's one pcscd and virtual reader, held for as long as the block runs: the other
+    test worker, if it reaches card tests too, waits (xdist's loadgroup would keep them on one
+    worker, but pytest 9.2 ignores the node id it rewrites to do so); pcscd started if none runs."""
+    with open(LOCK, "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        daemon = Pcscd().start()
+        try:
+            yield daemon
+        finally:
+            daemon.stop()
 
 
 @contextlib.contextmanager

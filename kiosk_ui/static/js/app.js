@@ -1,5 +1,6 @@
 // The kiosk: login -> activity view; lock screen after idle time or on demand; admin's audit trail.
 import { api, setCsrfToken } from "./api.js";
+import { followCard } from "./card.js";
 import { h, toast } from "./dom.js";
 import { T } from "./i18n.js";
 import { watchIdle } from "./idle.js";
@@ -192,6 +193,15 @@ async function checkCall() {
   }
 }
 setInterval(checkCall, 3000);
+
+// The card reader changed: a CPS card pulled out has locked the session it opened (the agent did
+// it before saying so), and the screen follows at once.
+window.addEventListener("telecart:card", async () => {
+  if (!state.session || !state.stopIdle) return;
+  const session = await api("GET", "/session", undefined, { background: true }).catch(() => null);
+  if (session && session.locked) showLock();
+});
+followCard();
 
 window.addEventListener("hashchange", () => { if (state.session && state.stopIdle) render(); });
 window.addEventListener("telecart:locked", () => { if (state.session) showLock(); });

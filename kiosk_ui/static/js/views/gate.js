@@ -2,6 +2,7 @@
 import { api, ApiError } from "../api.js";
 import { field, h, icon } from "../dom.js";
 import { T } from "../i18n.js";
+import { cardArea } from "./card_gate.js";
 
 function side(lockedText) {
   return h("section", { class: "gate-side" },
@@ -67,8 +68,9 @@ export function loginView({ onSignedIn }) {
   });
   const view = h("div", { class: "gate" }, side(null),
     h("main", { class: "gate-main" },
-      h("div", { class: "card" }, h("h2", {}, T.loginTitle), h("p", { class: "lead" }, T.loginLead), form)));
-  setTimeout(() => form.login.focus(), 0);
+      h("div", { class: "card" }, h("h2", {}, T.loginTitle), h("p", { class: "lead" }, T.loginLead),
+        withCard(form, onSignedIn, () => form.login.focus()))));
+  setTimeout(() => { if (!form.closest(".using-card")) form.login.focus(); }, 0);
   return view;
 }
 
@@ -104,7 +106,29 @@ export function lockView({ session, onUnlocked, onSwitchUser }) {
         icon("lock", "lock-icon"),
         h("h2", {}, T.unlockTitle),
         h("p", { class: "lead" }, T.lockedLead(session.user.display_name)),
-        form)));
-  setTimeout(() => form.password.focus(), 0);
+        withCard(form, onUnlocked, () => form.password.focus()))));
+  setTimeout(() => { if (!form.closest(".using-card")) form.password.focus(); }, 0);
   return view;
+}
+
+// The card's area above the password form: a CPS in the reader puts its PIN pad in the form's
+// place (« Se connecter sans carte » brings the form back). Which shows is the wrapper's class.
+function withCard(form, onSignedIn, focusForm) {
+  const toggle = h("button", { class: "button secondary block ways-toggle", type: "button" });
+  const ways = h("div", { class: "gate-ways" });
+  const apply = () => {
+    toggle.textContent = ways.classList.contains("forced") ? T.card.useCard : T.card.usePassword;
+  };
+  const area = cardArea({ onSignedIn, onCard: (ready) => {
+    ways.classList.toggle("using-card", ready);
+    if (!ready) ways.classList.remove("forced");
+    apply();
+  } });
+  toggle.addEventListener("click", () => {
+    ways.classList.toggle("forced");
+    apply();
+    if (ways.classList.contains("forced")) focusForm();
+  });
+  ways.append(area, form, toggle);
+  return ways;
 }
