@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -154,6 +155,20 @@ def cmd_users_otp_reset(args: argparse.Namespace) -> int:
                    "New one-time-code secret for '{login}'; the old authenticator no longer works.")
 
 
+def cmd_users_card(args: argparse.Namespace) -> int:
+    """The CPS card (its RPPS) that logs the account in, or none with --unlink."""
+    if bool(args.rpps) == args.unlink or (args.rpps and not re.fullmatch(r"[0-9]{11}", args.rpps)):
+        print("error: give the card's 11-digit RPPS number, or --unlink", file=sys.stderr)
+        return 2
+    idnat = f"8{args.rpps}" if args.rpps else None  # idNat_PS = "8" + RPPS
+    done = f"CPS card RPPS {args.rpps} now logs '{{login}}' in." if idnat else "CPS card unlinked from '{login}'."
+    try:
+        return _manage(args, lambda db: accounts.link_card(db, args.login, idnat, _by()), done)
+    except accounts.AccountRefused as refused:
+        print(f"error: this card is already linked to '{refused.params['other']}'", file=sys.stderr)
+        return 1
+
+
 def cmd_users_list(args: argparse.Namespace) -> int:
     db = _open_db(_load(args))
     for principal in accounts.list_accounts(db):
@@ -224,6 +239,12 @@ def build_parser() -> argparse.ArgumentParser:
             manage.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
         _config_options(manage)
         manage.set_defaults(func=func)
+    card = users.add_parser("card", help="link the CPS card with this RPPS number to an account (or --unlink)")
+    card.add_argument("login")
+    card.add_argument("rpps", nargs="?", help="the 11-digit RPPS number printed on the card")
+    card.add_argument("--unlink", action="store_true", help="the account no longer logs in with a card")
+    _config_options(card)
+    card.set_defaults(func=cmd_users_card)
     code = users.add_parser("otp", help="print the current one-time code of a demo account")
     code.add_argument("login")
     _config_options(code)

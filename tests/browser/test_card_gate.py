@@ -14,9 +14,9 @@ from playwright.sync_api import Page, expect
 
 from agent.access.roles import Role
 from tests.api.helpers import API, logged_in
-from tests.browser.kiosk import open_kiosk, shot
+from tests.browser.kiosk import open_kiosk, shot, sign_in
 from tests.browser.test_touch import check_screen
-from tests.card.harness import ANTOINE, CLAIRE, PIN, CardDeck, Pcscd, card_deck
+from tests.card.harness import ANTOINE, CLAIRE, NADIA, PIN, CardDeck, Pcscd, card_deck
 from tests.live import LiveAgent, running_agent
 
 pytestmark = pytest.mark.browser
@@ -25,8 +25,8 @@ pytestmark = pytest.mark.browser
 @pytest.fixture(scope="module")
 def deck(tmp_path_factory: pytest.TempPathFactory, pcscd: Pcscd) -> Iterator[CardDeck]:
     with card_deck(tmp_path_factory.mktemp("cards")) as deck:
-        deck.make(CLAIRE)
-        deck.make(ANTOINE)
+        for holder in (CLAIRE, ANTOINE, NADIA):
+            deck.make(holder)
         yield deck
 
 
@@ -115,3 +115,26 @@ def test_a_bank_card_is_said_not_to_be_a_cps(page: Page, agent: LiveAgent, deck:
         "Cette carte n'est pas une carte CPS : insérez votre carte de professionnel de santé.")
     expect(page.locator("#login")).to_be_visible()
     shot(page, artifacts, "carte-pas-cps.png")
+
+
+def test_the_admin_links_a_card_on_the_accounts_page_and_it_logs_in(page: Page, agent: LiveAgent, deck: CardDeck,
+                                                                     artifacts: Path) -> None:
+    nurse = agent.add_account(Role.NURSE)
+    sign_in(page, agent, agent.add_account(Role.ADMIN))
+    page.get_by_role("button", name="Comptes").tap()
+    row = page.locator(f"tr[data-account='{nurse.login}']")
+    row.get_by_role("button", name="Lier une carte CPS").tap()
+    page.locator("#account-rpps").fill("123")
+    page.get_by_role("button", name="Enregistrer").tap()
+    expect(page.locator(".account-panel [role=alert]")).to_have_text("Le numéro RPPS compte 11 chiffres : recopiez-le depuis la carte.")
+    page.locator("#account-rpps").fill(NADIA.rpps)
+    shot(page, artifacts, "comptes-carte-cps.png")
+    page.get_by_role("button", name="Enregistrer").tap()
+    expect(row).to_contain_text(f"Carte CPS : RPPS {NADIA.rpps}")
+
+    page.get_by_role("button", name="Se déconnecter").tap()
+    deck.insert(NADIA)
+    expect(page.locator(".pin-pad .card-holder")).to_have_text("Carte CPS de Nadia MERCIER (Infirmier)")
+    tap_pin(page, PIN)
+    page.locator(".pin-pad").get_by_role("button", name="Valider").tap()
+    expect(page.locator(".topbar .user .name")).to_have_text(f"Test {nurse.login}")

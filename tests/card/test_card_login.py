@@ -239,3 +239,17 @@ def test_pcscd_restarted_is_said_and_the_card_works_again(tmp_path: Path, deck: 
         card_becomes(agent, "empty", timeout=15)
         deck.insert(CLAIRE)
         assert card_becomes(agent, "cps")["holder"]["display_name"] == "Claire PETIT"
+
+
+def test_a_first_card_login_can_create_its_account_when_the_cart_allows_it(tmp_path: Path, deck: CardDeck) -> None:
+    config = deck.agent_card_config(create_accounts=True, new_account_role="doctor")
+    with running_agent(tmp_path, env=deck.env, card=config) as agent:
+        deck.insert(ANTOINE)
+        card_becomes(agent, "cps")
+        reply = pin_login(agent, requests.Session())
+        assert reply.status_code == 201, reply.text
+        user = reply.json()["user"]
+        assert (user["login"], user["display_name"], user["role"]) == ("aroux", "Antoine ROUX", "doctor")
+        admin = logged_in(agent, agent.add_account(Role.ADMIN))
+        assert {a["login"]: a["rpps"] for a in admin.get(f"{agent.url}{API}/accounts").json()["items"]}["aroux"] == ANTOINE.rpps
+        assert audit_of(agent, admin, "carte CPS 899700654321", "account.create") == ["aroux (médecin)"]

@@ -47,3 +47,22 @@ def test_disable_enable_password_otp_and_logout_act_at_once_and_are_audited(tmp_
         assert_plain_error(telecart("users", "disable", "personne", *data))
         acts = [r["action"] for r in audit_items(agent, admin) if r["action"].startswith("account.") and nurse_account.login in (r["detail"] or "")]
         assert {"account.disable", "account.enable", "account.password_reset", "account.otp_reenroll", "account.logout_all"} <= set(acts)
+
+
+def test_a_cps_card_is_linked_once_and_unlinked_from_the_terminal(tmp_path: Path) -> None:
+    with running_agent(tmp_path) as agent:
+        data = ["--data-dir", str(agent.data_dir)]
+        admin = logged_in(agent, agent.add_account(Role.ADMIN))
+        first, second = agent.add_account(Role.NURSE), agent.add_account(Role.DOCTOR)
+        linked = telecart("users", "card", first.login, "99700123456", *data)
+        assert linked.returncode == 0 and "99700123456" in linked.stdout, linked.stderr
+        rows = {a["login"]: a for a in admin.get(f"{agent.url}{API}/accounts").json()["items"]}
+        assert rows[first.login]["rpps"] == "99700123456"
+        twice = telecart("users", "card", second.login, "99700123456", *data)
+        assert twice.returncode == 1 and first.login in twice.stderr  # one card, one account
+        assert_plain_error(twice)
+        assert telecart("users", "card", second.login, "123", *data).returncode == 2
+        assert telecart("users", "card", first.login, "--unlink", *data).returncode == 0
+        assert all(a["rpps"] is None for a in admin.get(f"{agent.url}{API}/accounts").json()["items"])
+        acts = [r["detail"] for r in audit_items(agent, admin) if r["action"] == "account.card"]
+        assert acts[:2] == [f"{first.login} : plus de carte CPS", f"{first.login} : carte CPS 899700123456"]

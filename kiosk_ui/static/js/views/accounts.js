@@ -34,6 +34,7 @@ export function accountsView({ session }) {
     const actions = [
       a.sessions ? h("button", { class: "button secondary", type: "button", onclick: act(A().loggedOut(a.display_name), () => api("DELETE", `${base}/sessions`)) }, A().logout) : null,
       h("button", { class: "button secondary", type: "button", onclick: () => showPassword(a) }, A().password),
+      h("button", { class: "button secondary", type: "button", onclick: () => showCard(a) }, a.rpps ? A().cardChange : A().cardLink),
       h("button", { class: "button secondary", type: "button", onclick: twoTaps(A().otp, A().otpConfirm, () => newOtp(a)) }, A().otp),
       a.login === me ? null : a.disabled
         ? h("button", { class: "button secondary", type: "button", onclick: act(A().enabled(a.display_name), () => api("PATCH", base, { disabled: false })) }, A().enable)
@@ -43,7 +44,8 @@ export function accountsView({ session }) {
     return h("tr", { class: a.disabled ? "inactive" : "", "data-account": a.login },
       h("td", {}, h("strong", {}, a.display_name), h("span", { class: "hint mono" }, ` ${a.login}`)),
       h("td", {}, a.role_label),
-      h("td", {}, a.disabled ? A().stateDisabled : A().stateActive, a.sessions ? ` · ${A().sessions(a.sessions)}` : ""),
+      h("td", {}, a.disabled ? A().stateDisabled : A().stateActive, a.sessions ? ` · ${A().sessions(a.sessions)}` : "",
+        a.rpps ? h("div", { class: "hint" }, A().cardLinked(a.rpps)) : null),
       h("td", {}, h("div", { class: "member-actions" }, actions)));
   }
 
@@ -66,6 +68,44 @@ export function accountsView({ session }) {
         alert.textContent = error.message;
         alert.hidden = false;
       }
+    });
+    panel.replaceChildren(form);
+    panel.hidden = false;
+    panel.scrollIntoView({ block: "start" });
+    form.querySelector("input").focus();
+  }
+
+  // The CPS card that logs this person in: its RPPS number, printed on the card (issue 11).
+  function showCard(a) {
+    const input = field({ id: "account-rpps", label: A().rppsLabel(a.display_name), inputmode: "numeric", autocomplete: "off",
+      maxlength: 11, value: a.rpps || "", hint: A().rppsHint });
+    const alert = h("div", { class: "alert", role: "alert", hidden: true });
+    const send = async (rpps) => {
+      try {
+        await api("PUT", `/accounts/${encodeURIComponent(a.login)}/card`, { rpps });
+        panel.hidden = true;
+        toast(rpps ? A().cardLinkedToast(a.display_name) : A().cardUnlinkedToast(a.display_name));
+        load();
+      } catch (error) {
+        if (error.status === 401 || error.code === "session_locked") return;
+        alert.textContent = error.message;
+        alert.hidden = false;
+      }
+    };
+    const form = h("form", { class: "form", novalidate: true }, h("h2", {}, A().cardTitle), alert, input,
+      h("div", { class: "actions-row" },
+        h("button", { class: "button secondary", type: "button", onclick: () => { panel.hidden = true; } }, A().cancel),
+        a.rpps ? h("button", { class: "button secondary danger", type: "button", onclick: twoTaps(A().cardUnlink, A().cardUnlinkConfirm, () => send(null)) }, A().cardUnlink) : null,
+        h("button", { class: "button primary", type: "submit" }, A().save)));
+    form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      const rpps = form.querySelector("#account-rpps").value.replace(/\s/g, "");
+      if (!/^[0-9]{11}$/.test(rpps)) {
+        alert.textContent = A().rppsFormat;
+        alert.hidden = false;
+        return;
+      }
+      send(rpps);
     });
     panel.replaceChildren(form);
     panel.hidden = false;
