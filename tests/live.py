@@ -48,10 +48,12 @@ class Account:
     def code(self) -> str:
         """A code the agent has not seen yet for this account (a code works once): the current
         step, or the next one once the current was used (the agent accepts ±1 step)."""
-        step = max(int(time.time() // 30), self._last_step + 1)
-        if step > int(time.time() // 30) + 1:
-            time.sleep(30 - time.time() % 30 + 0.05)
-            step = int(time.time() // 30)
+        while True:
+            current = int(time.time() // 30)
+            step = max(current, self._last_step + 1)
+            if step <= current + 1:
+                break
+            time.sleep(30 - time.time() % 30 + 0.05)  # both near steps used: wait for the next one
         self._last_step = step
         return pyotp.TOTP(self.secret).generate_otp(step)
 
