@@ -59,6 +59,7 @@ class SecurityConfig(Section):
     max_failed_logins: int = Field(5, ge=1, description="Consecutive failed logins after which the account is locked.")
     lockout_minutes: float = Field(15, gt=0, description="How long a locked account stays locked.")
     otp_valid_window: int = Field(1, ge=0, le=2, description="One-time codes accepted this many 30-second steps before or after now (clock drift).")
+    second_factors: list[str] = Field(default_factory=lambda: ["totp", "sms", "email"], description="Second factors allowed after the password: `totp` (an authenticator app), `sms` and `email` (a code sent on request to the account's own mobile or email, set on the admin's accounts page). The CPS card needs none.")
     cookie_secure: bool = Field(False, description="Send the session cookie only over HTTPS. Turn on when the agent is reached over HTTPS.")
 
 

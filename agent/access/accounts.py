@@ -108,15 +108,25 @@ class AccountView:
     sessions: int  # open sessions (kiosk screens where the person is logged in or locked)
     created_at: str
     idnat: str | None = None  # the national identifier of the CPS card that logs them in
+    email: str | None = None  # where their email and SMS login codes go
+    mobile: str | None = None
 
 
 def overview(db: Database, now: float) -> list[AccountView]:
     rows = db.query(
-        """SELECT u.login, u.display_name, u.role, u.disabled, u.created_at, u.idnat,
+        """SELECT u.login, u.display_name, u.role, u.disabled, u.created_at, u.idnat, u.email, u.mobile,
                   (SELECT count(*) FROM sessions s WHERE s.user_id = u.id AND s.expires_at > ?) AS sessions
            FROM users u ORDER BY u.disabled, u.login""", [now])
-    return [AccountView(r["login"], r["display_name"], Role(r["role"]), bool(r["disabled"]), r["sessions"], r["created_at"], r["idnat"])
-            for r in rows]
+    return [AccountView(r["login"], r["display_name"], Role(r["role"]), bool(r["disabled"]), r["sessions"], r["created_at"], r["idnat"],
+                        r["email"], r["mobile"]) for r in rows]
+
+
+def set_contacts(db: Database, login: str, email: str | None, mobile: str | None, by: str) -> None:
+    """The staff member's own email and mobile: where a login code goes when they ask for one."""
+    row = _account(db, login)
+    db["users"].update(row["id"], {"email": email, "mobile": mobile})
+    db.execute("DELETE FROM login_codes WHERE user_id = ?", [row["id"]])  # a code on its way to the old address dies
+    audit.append(db, audit.AuditEvent(actor=by, action="account.contacts", detail=login))
 
 
 def link_card(db: Database, login: str, idnat: str | None, by: str) -> None:

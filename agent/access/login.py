@@ -1,4 +1,5 @@
-"""The password + one-time code way in (the seed's "authentification forte").
+"""The password + one-time code way in (the seed's "authentification forte"): the code of the
+authenticator app, or one sent by SMS or email on request (staff_codes.py).
 
 Checking a password costs ~50 ms of Argon2 on purpose, so it runs off the store thread:
 `verify_credentials` is pure CPU work, `conclude` then records the outcome in one transaction
@@ -16,14 +17,18 @@ from enum import StrEnum
 from sqlite_utils import Database
 
 from agent import audit
-from agent.access import accounts, otp, sessions, throttle
+from agent.access import accounts, otp, sessions, staff_codes, throttle
 from agent.access.accounts import Principal
 from agent.access.passwords import verify_password
 from agent.access.rate_limits import LOOPBACK
 
 METHOD_PASSWORD_OTP = "password+otp"
+METHOD_PASSWORD_SMS = "password+sms"
+METHOD_PASSWORD_EMAIL = "password+email"
 METHOD_CPS = "cps"
-METHOD_LABELS_FR = {METHOD_PASSWORD_OTP: "mot de passe + code à usage unique", METHOD_CPS: "carte CPS + code porteur"}
+METHOD_LABELS_FR = {METHOD_PASSWORD_OTP: "mot de passe + code à usage unique", METHOD_PASSWORD_SMS: "mot de passe + code reçu par SMS",
+                    METHOD_PASSWORD_EMAIL: "mot de passe + code reçu par e-mail", METHOD_CPS: "carte CPS + code porteur"}
+BY_CHANNEL = {"sms": METHOD_PASSWORD_SMS, "email": METHOD_PASSWORD_EMAIL}
 
 
 @dataclass(frozen=True)
@@ -49,13 +54,21 @@ class Outcome:
     session: sessions.Session | None = None
 
 
-def verify_credentials(row: dict | None, password: str, code: str, window: int, now: float) -> int | None:
-    """The one-time code's time step when both password and code are right, else None.
-    Always pays the password hash, known login or not, so timing does not reveal accounts."""
+@dataclass(frozen=True)
+class Checked:
+    """What the CPU-bound checks found: the password right, and the authenticator's time step the
+    code matches (None: it may still be a code sent by SMS or email, checked in `conclude`)."""
+
+    password_ok: bool
+    step: int | None = None
+
+
+def verify_credentials(row: dict | None, password: str, code: str, window: int, now: float) -> Checked:
+    """Always pays the password hash, known login or not, so timing does not reveal accounts."""
     password_ok = verify_password(row["password_hash"] if row else None, password)
     if not (password_ok and row):
-        return None
-    return otp.matching_step(row["otp_secret"], code, window, now)
+        return Checked(False)
+    return Checked(True, otp.matching_step(row["otp_secret"], code, window, now))
 
 
 def _actor(login: str) -> str:
@@ -65,7 +78,8 @@ def _actor(login: str) -> str:
 def conclude(
     db: Database,
     attempted_login: str,
-    step: int | None,
+    checked: Checked,
+    typed_code: str,
     remote_addr: str | None,
     policy: LoginPolicy,
     now: float,
@@ -101,20 +115,27 @@ def conclude(
 
     if row is None:
         return fail(Refusal.BAD_CREDENTIALS, "identifiant inconnu")
-    if step is None:
+    if not checked.password_ok:
         return fail(Refusal.BAD_CREDENTIALS, "mot de passe ou code erroné")
-    if not accounts.consume_code_step(db, row["id"], step):
-        return fail(Refusal.REPLAYED_CODE, "code à usage unique déjà utilisé")
+    if checked.step is not None:
+        if not accounts.consume_code_step(db, row["id"], checked.step):
+            return fail(Refusal.REPLAYED_CODE, "code à usage unique déjà utilisé")
+        method = METHOD_PASSWORD_OTP
+    else:  # a code sent by SMS or email to this account, erased once used
+        channel = staff_codes.consume(db, row["id"], typed_code, now)
+        if channel is None:
+            return fail(Refusal.BAD_CREDENTIALS, "mot de passe ou code erroné")
+        method = BY_CHANNEL[channel]
     throttle.clear(db, key)
 
     principal = accounts.principal_of(row)
     token = session = None
     if session_id is None:
-        token, session = sessions.open_session(db, principal, METHOD_PASSWORD_OTP, remote_addr, now, policy.session_seconds)
+        token, session = sessions.open_session(db, principal, method, remote_addr, now, policy.session_seconds)
     else:
         sessions.unlock(db, session_id, now)
     audit.append(
         db,
-        audit.AuditEvent(actor=principal.login, role=principal.role.value, action=action, remote_addr=remote_addr, detail=METHOD_LABELS_FR[METHOD_PASSWORD_OTP]),
+        audit.AuditEvent(actor=principal.login, role=principal.role.value, action=action, remote_addr=remote_addr, detail=METHOD_LABELS_FR[method]),
     )
     return Outcome(principal=principal, token=token, session=session)

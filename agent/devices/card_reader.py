@@ -29,9 +29,9 @@ log = logging.getLogger(__name__)
 
 MESSAGES = {
     "off": "",
-    "no_service": "Le lecteur de carte ne répond pas (service PC/SC arrêté) : connectez-vous avec votre identifiant.",
-    "no_reader": "Aucun lecteur de carte n'est branché : connectez-vous avec votre identifiant.",
-    "empty": "Insérez votre carte CPS, ou connectez-vous avec votre identifiant.",
+    "no_service": "Lecteur de carte indisponible (service PC/SC arrêté).",
+    "no_reader": "Aucun lecteur de carte branché.",
+    "empty": "Insérez votre carte CPS.",
     "reading": "Lecture de la carte…",
     "other": "Cette carte n'est pas une carte CPS : insérez votre carte de professionnel de santé.",
     "mute": "La carte ne répond pas : retirez-la et insérez-la puce vers le haut.",

@@ -54,7 +54,7 @@ def tap_pin(page: Page, pin: str) -> None:
 def test_card_in_pin_tapped_card_out_locked_card_back_pin_again(page: Page, agent: LiveAgent, deck: CardDeck, artifacts: Path) -> None:
     open_kiosk(page, agent)
     status = page.locator(".card-status")
-    expect(status).to_have_text("Insérez votre carte CPS, ou connectez-vous avec votre identifiant.")
+    expect(status).to_have_text("Insérez votre carte CPS.")
     expect(page.locator("#login")).to_be_visible()  # the password way stays there
 
     deck.insert(CLAIRE)

@@ -8,7 +8,7 @@ import time
 
 import segno
 
-from agent.access import accounts
+from agent.access import accounts, staff_codes
 from agent.access.accounts import AccountError
 from agent.access.passwords import MIN_LENGTH, WeakPassword
 from agent.access.roles import LABELS_FR, Permission
@@ -16,22 +16,33 @@ from agent.api.context import services_of
 from agent.api.errors import ApiError
 from agent.api.registry import API
 from agent.api.routing import Call
-from agent.api.schemas.accounts import AccountList, AccountOut, AccountPatch, CardLink, OtpEnrolment, PasswordIn, SessionsEnded
+from agent.api.schemas.accounts import (
+    AccountList,
+    AccountOut,
+    AccountPatch,
+    CardLink,
+    OtpEnrolment,
+    PasswordIn,
+    SessionsEnded,
+    StaffContacts,
+)
 
 _TAGS = ("comptes",)
 
 
-def _out(view: accounts.AccountView) -> AccountOut:
+def _out(view: accounts.AccountView, allowed: list[str]) -> AccountOut:
     rpps = view.idnat[1:] if view.idnat and view.idnat.startswith("8") else view.idnat
+    factors = staff_codes.factors_of({"email": view.email, "mobile": view.mobile}, allowed)
     return AccountOut(login=view.login, display_name=view.display_name, role=view.role.value, role_label=LABELS_FR[view.role],
-                      disabled=view.disabled, sessions=view.sessions, created_at=view.created_at, rpps=rpps)
+                      disabled=view.disabled, sessions=view.sessions, created_at=view.created_at, rpps=rpps, email=view.email,
+                      mobile=view.mobile, second_factors=factors)
 
 
 async def _one(call: Call, login: str) -> AccountOut:
     found = [v for v in await services_of(call.request).store.read(accounts.overview, time.time()) if v.login == login]
     if not found:
         raise ApiError("not_found")
-    return _out(found[0])
+    return _out(found[0], services_of(call.request).config.security.second_factors)
 
 
 async def _manage(call: Call, act, *args):  # noqa: ANN001, ANN002, ANN202 (an accounts.* function and its arguments)
@@ -47,8 +58,9 @@ async def _manage(call: Call, act, *args):  # noqa: ANN001, ANN002, ANN202 (an a
 @API.route("GET", "/accounts", summary="Les comptes du personnel (sans mot de passe ni secret)", tags=_TAGS,
            access=Permission.USERS_MANAGE, response=AccountList)
 async def list_accounts(call: Call) -> AccountList:
-    views = await services_of(call.request).store.read(accounts.overview, time.time())
-    return AccountList(items=[_out(v) for v in views])
+    services = services_of(call.request)
+    views = await services.store.read(accounts.overview, time.time())
+    return AccountList(items=[_out(v, services.config.security.second_factors) for v in views])
 
 
 @API.route("PATCH", "/accounts/{login}", summary="Désactiver (ses sessions se ferment) ou réactiver un compte", tags=_TAGS,
@@ -70,6 +82,14 @@ async def set_disabled(call: Call) -> AccountOut:
 async def link_card(call: Call) -> AccountOut:
     rpps = call.body.rpps
     await _manage(call, accounts.link_card, f"8{rpps}" if rpps else None, call.actor.login)  # idNat_PS = "8" + RPPS
+    return await _one(call, call.request.match_info["login"])
+
+
+@API.route("PUT", "/accounts/{login}/contacts", summary="Le portable et l'e-mail de la personne : où vont ses codes de connexion par SMS ou e-mail",
+           tags=_TAGS, access=Permission.USERS_MANAGE, body=StaffContacts, response=AccountOut)
+async def set_contacts(call: Call) -> AccountOut:
+    body: StaffContacts = call.body
+    await _manage(call, accounts.set_contacts, body.email, body.mobile, call.actor.login)
     return await _one(call, call.request.match_info["login"])
 
 

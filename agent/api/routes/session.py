@@ -8,8 +8,9 @@ import math
 from aiohttp import web
 
 from agent import audit
-from agent.access import accounts, login, sessions
+from agent.access import accounts, login, sessions, staff_codes
 from agent.access.login import LoginPolicy, Outcome, Refusal
+from agent.access.passwords import verify_password
 from agent.access.rate_limits import Door
 from agent.access.roles import GRANTS, LABELS_FR
 from agent.access.sessions import Session
@@ -18,7 +19,7 @@ from agent.api.errors import ApiError
 from agent.api.guard import SESSION_COOKIE
 from agent.api.registry import API
 from agent.api.routing import PUBLIC, Call, json_dumps
-from agent.api.schemas.session import LockQuery, LoginRequest, SessionOut, UnlockRequest, UserOut
+from agent.api.schemas.session import LockQuery, LoginCodeRequest, LoginCodeSent, LoginRequest, SessionOut, UnlockRequest, UserOut
 from agent.clock import now
 
 
@@ -45,18 +46,22 @@ async def _attempt(call: Call, login_name: str, password: str, code: str, action
     moment = now()
     # Each check holds 64 MiB for ~50 ms: a flood of logins queues here instead of eating memory.
     async with services.password_checks:
-        step = await asyncio.get_running_loop().run_in_executor(
+        checked = await asyncio.get_running_loop().run_in_executor(
             None, login.verify_credentials, row, password, code, policy.otp_window, moment
         )
-    outcome = await services.store.write(login.conclude, login_name, step, call.remote_addr, policy, moment, action, session_id,
+    outcome = await services.store.write(login.conclude, login_name, checked, code, call.remote_addr, policy, moment, action, session_id,
                                       essential=True)
     services.metrics.logins.labels(outcome=outcome.refusal.value if outcome.refusal else "success").inc()
+    _refuse(outcome)
+    return outcome
+
+
+def _refuse(outcome: Outcome) -> None:
     if outcome.refusal is Refusal.ACCOUNT_LOCKED:
         seconds = math.ceil(outcome.retry_after or 60)
         raise ApiError("account_locked", minutes=max(1, math.ceil(seconds / 60)), headers={"Retry-After": str(seconds)})
     if outcome.refusal is not None:
         raise ApiError(outcome.refusal.value)
-    return outcome
 
 
 @API.route("POST", "/session", summary="Se connecter (identifiant, mot de passe et code à usage unique)",
@@ -72,6 +77,30 @@ async def create_session(call: Call) -> web.Response:
         secure=services.config.security.cookie_secure or call.request.secure, max_age=int(services.login_policy.session_seconds),
     )
     return response
+
+
+@API.route("POST", "/session/code", summary="Recevoir un code de connexion par SMS ou par e-mail (après l'identifiant et le mot de passe)",
+           tags=("session",), access=PUBLIC, body=LoginCodeRequest, response=LoginCodeSent, status=202, errors=(401, 409, 423, 429))
+async def send_login_code(call: Call) -> LoginCodeSent:
+    """The password is checked as at login (a wrong one counts towards the account's lockout)
+    before anything is sent: nobody can flood a colleague's phone with codes."""
+    body: LoginCodeRequest = call.body
+    services = services_of(call.request)
+    services.rate_limits.knock(Door.LOGIN, call.remote_addr)
+    login_name = body.login.strip().lower()
+    row = await services.store.read(accounts.find_by_login, login_name)
+    async with services.password_checks:
+        password_ok = await asyncio.get_running_loop().run_in_executor(None, verify_password, row["password_hash"] if row else None,
+                                                                        body.password)
+    if not (password_ok and row):
+        outcome = await services.store.write(login.conclude, login_name, login.Checked(False), "", call.remote_addr,
+                                             services.login_policy, now(), "login.code", None, essential=True)
+        _refuse(outcome)
+    assert row is not None
+    sent = await services.store.write(staff_codes.send, row, body.channel, now(), services.config.dossiers.establishment,
+                                      services.config.security.second_factors, call.remote_addr, essential=True)
+    services.deliveries_wake()
+    return LoginCodeSent(**sent)
 
 
 @API.route("GET", "/session", summary="Session en cours (utilisateur, jeton CSRF, verrouillage)",

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
-from agent.api.schemas.common import Strict
+from agent.api.schemas.common import ContactIn, Strict
 
 
 class AccountOut(BaseModel):
@@ -17,6 +17,9 @@ class AccountOut(BaseModel):
     sessions: int = Field(description="Open sessions (logged in or locked)")
     created_at: str
     rpps: str | None = Field(None, description="RPPS of the CPS card linked to the account")
+    email: str | None = None
+    mobile: str | None = None
+    second_factors: list[str] = Field(default_factory=list, description="What may follow the password: totp, sms, email")
 
 
 class AccountList(BaseModel):
@@ -25,6 +28,11 @@ class AccountList(BaseModel):
 
 class AccountPatch(Strict):
     disabled: bool = Field(description="true: the person logs in nowhere and their sessions end at once")
+
+
+class StaffContacts(ContactIn):
+    email: str | None = Field(None, max_length=254, description="Where an email login code goes; null: none")
+    mobile: str | None = Field(None, max_length=32, description="Where an SMS login code goes (a French mobile); null: none")
 
 
 class CardLink(Strict):

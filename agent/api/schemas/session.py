@@ -16,6 +16,17 @@ class LoginRequest(Strict):
     otp: str = Field(min_length=1, max_length=16, description="The 6-digit one-time code (RFC 6238)")
 
 
+class LoginCodeRequest(Strict):
+    login: str = Field(min_length=1, max_length=64)
+    password: str = Field(min_length=1, max_length=256)
+    channel: Literal["sms", "email"] = Field(description="Where the code goes: the account's own mobile or email")
+
+
+class LoginCodeSent(BaseModel):
+    channel: str
+    sent_to: str = Field(description="The address, masked (« +33 6 •• •• •• 12 »)")
+
+
 class UnlockRequest(Strict):
     password: str = Field(min_length=1, max_length=256)
     otp: str = Field(min_length=1, max_length=16)

@@ -35,6 +35,7 @@ export function accountsView({ session }) {
       a.sessions ? h("button", { class: "button secondary", type: "button", onclick: act(A().loggedOut(a.display_name), () => api("DELETE", `${base}/sessions`)) }, A().logout) : null,
       h("button", { class: "button secondary", type: "button", onclick: () => showPassword(a) }, A().password),
       h("button", { class: "button secondary", type: "button", onclick: () => showCard(a) }, a.rpps ? A().cardChange : A().cardLink),
+      h("button", { class: "button secondary", type: "button", onclick: () => showContacts(a) }, A().contacts),
       h("button", { class: "button secondary", type: "button", onclick: twoTaps(A().otp, A().otpConfirm, () => newOtp(a)) }, A().otp),
       a.login === me ? null : a.disabled
         ? h("button", { class: "button secondary", type: "button", onclick: act(A().enabled(a.display_name), () => api("PATCH", base, { disabled: false })) }, A().enable)
@@ -45,7 +46,8 @@ export function accountsView({ session }) {
       h("td", {}, h("strong", {}, a.display_name), h("span", { class: "hint mono" }, ` ${a.login}`)),
       h("td", {}, a.role_label),
       h("td", {}, a.disabled ? A().stateDisabled : A().stateActive, a.sessions ? ` · ${A().sessions(a.sessions)}` : "",
-        a.rpps ? h("div", { class: "hint" }, A().cardLinked(a.rpps)) : null),
+        a.rpps ? h("div", { class: "hint" }, A().cardLinked(a.rpps)) : null,
+        h("div", { class: "hint" }, A().factors(a.second_factors))),
       h("td", {}, h("div", { class: "member-actions" }, actions)));
   }
 
@@ -62,6 +64,37 @@ export function accountsView({ session }) {
         await api("PUT", `/accounts/${encodeURIComponent(a.login)}/password`, { password: form.querySelector("#account-password").value });
         panel.hidden = true;
         toast(A().passwordSet(a.display_name));
+        load();
+      } catch (error) {
+        if (error.status === 401 || error.code === "session_locked") return;
+        alert.textContent = error.message;
+        alert.hidden = false;
+      }
+    });
+    panel.replaceChildren(form);
+    panel.hidden = false;
+    panel.scrollIntoView({ block: "start" });
+    form.querySelector("input").focus();
+  }
+
+  // Where this person's login codes go when they ask for one by SMS or email.
+  function showContacts(a) {
+    const alert = h("div", { class: "alert", role: "alert", hidden: true });
+    const form = h("form", { class: "form", novalidate: true }, h("h2", {}, A().contactsTitle(a.display_name)), alert,
+      h("p", { class: "hint" }, A().contactsHint),
+      h("div", { class: "form-row" },
+        field({ id: "account-mobile", label: A().mobile, type: "tel", inputmode: "tel", autocomplete: "off", value: a.mobile || "" }),
+        field({ id: "account-email", label: A().email, type: "email", autocomplete: "off", value: a.email || "" })),
+      h("div", { class: "actions-row" },
+        h("button", { class: "button secondary", type: "button", onclick: () => { panel.hidden = true; } }, A().cancel),
+        h("button", { class: "button primary", type: "submit" }, A().save)));
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const value = (id) => form.querySelector(id).value.trim() || null;
+      try {
+        await api("PUT", `/accounts/${encodeURIComponent(a.login)}/contacts`, { mobile: value("#account-mobile"), email: value("#account-email") });
+        panel.hidden = true;
+        toast(A().contactsSaved(a.display_name));
         load();
       } catch (error) {
         if (error.status === 401 || error.code === "session_locked") return;

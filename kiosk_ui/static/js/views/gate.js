@@ -26,6 +26,35 @@ function codeField() {
     pattern: "[0-9 ]*", maxlength: 7, required: true, class: "code" });
 }
 
+// No authenticator app at hand: the code by SMS or by email (seed 000 §1.1.2), once the login and
+// password are typed; it goes to the person's own mobile or email, never to an address typed here.
+function codeByMessage(form, alert, loginOf) {
+  const said = h("p", { class: "hint code-sent", role: "status", hidden: true });
+  const ask = (channel) => async () => {
+    alert.hidden = true;
+    const login = loginOf();
+    if (!login || !form.password.value) {
+      showError(alert, new ApiError(0, "missing", T.codeByMessage.fillFirst));
+      (login ? form.password : form.login).focus();
+      return;
+    }
+    try {
+      const sent = await api("POST", "/session/code", { login, password: form.password.value, channel });
+      said.textContent = T.codeByMessage.sent(channel, sent.sent_to);
+      said.hidden = false;
+      form.otp.focus();
+    } catch (error) {
+      showError(alert, error);
+    }
+  };
+  return h("div", { class: "code-by-message" },
+    h("p", { class: "hint" }, T.codeByMessage.lead),
+    h("div", { class: "actions-row" },
+      h("button", { class: "button secondary", type: "button", "data-code-by": "sms", onclick: ask("sms") }, T.codeByMessage.sms),
+      h("button", { class: "button secondary", type: "button", "data-code-by": "email", onclick: ask("email") }, T.codeByMessage.email)),
+    said);
+}
+
 async function submitting(form, button, busyLabel, work) {
   const label = button.textContent;
   button.disabled = true;
@@ -48,6 +77,7 @@ export function loginView({ onSignedIn }) {
     alert,
     button,
   );
+  form.append(codeByMessage(form, alert, () => form.login.value.trim()));  // after the main button: the other way
   form.addEventListener("submit", (event) => {
     event.preventDefault();
     alert.hidden = true;
@@ -84,6 +114,7 @@ export function lockView({ session, onUnlocked, onSwitchUser }) {
     button,
     h("button", { class: "button secondary block", type: "button", onclick: onSwitchUser }, T.switchUser),
   );
+  form.insertBefore(codeByMessage(form, alert, () => session.user.login), form.lastElementChild);
   form.addEventListener("submit", (event) => {
     event.preventDefault();
     alert.hidden = true;
