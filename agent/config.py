@@ -8,6 +8,8 @@ are made from it.
 
 from __future__ import annotations
 
+import json
+
 import os
 import tomllib
 from pathlib import Path
@@ -229,6 +231,10 @@ def annotated_toml(config: Config) -> str:
         lines.append(f"[{section_name}]")
         for key, info in type(section).model_fields.items():
             lines.append(f"# {info.description}")
-            lines.append(tomli_w.dumps({key: section.model_dump(mode="json")[key]}).rstrip())
+            value = section.model_dump(mode="json")[key]
+            if isinstance(value, list) and all(isinstance(v, (str, int, float, bool)) for v in value):
+                lines.append(f"{key} = {json.dumps(value, ensure_ascii=False)}")  # one line under its comment (tomli_w splits lists)
+            else:
+                lines.append(tomli_w.dumps({key: value}).rstrip())
         lines.append("")
     return "\n".join(lines)

@@ -84,7 +84,8 @@ def test_an_admin_cannot_disable_themself_and_a_nurse_cannot_manage_accounts(dem
     refused = client.patch(f"{demo_agent.url}{API}/accounts/{admin.login}", json={"disabled": True})
     assert refused.status_code == 409 and refused.json()["error"] == "account_self"
     listed = client.get(f"{demo_agent.url}{API}/accounts").json()["items"]
-    assert all(set(item) == {"login", "display_name", "role", "role_label", "disabled", "sessions", "created_at"} for item in listed)
+    assert all(set(item) == {"login", "display_name", "role", "role_label", "disabled", "sessions", "created_at", "rpps", "email", "mobile",
+                             "second_factors"} for item in listed)  # never a password hash nor a one-time-code secret
     assert client.put(f"{demo_agent.url}{API}/accounts/personne/password", json={"password": "0123456789ab"}).status_code == 404
     nurse = logged_in(demo_agent, demo_agent.add_account(Role.NURSE))
     assert nurse.get(f"{demo_agent.url}{API}/accounts").status_code == 403

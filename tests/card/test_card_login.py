@@ -253,3 +253,17 @@ def test_a_first_card_login_can_create_its_account_when_the_cart_allows_it(tmp_p
         admin = logged_in(agent, agent.add_account(Role.ADMIN))
         assert {a["login"]: a["rpps"] for a in admin.get(f"{agent.url}{API}/accounts").json()["items"]}["aroux"] == ANTOINE.rpps
         assert audit_of(agent, admin, "carte CPS 899700654321", "account.create") == ["aroux (médecin)"]
+
+
+def test_a_card_pulled_before_its_pin_is_sent_opens_nothing(agent: LiveAgent, deck: CardDeck, admin: requests.Session) -> None:
+    login = linked(agent, admin, CLAIRE.rpps)
+    deck.insert(CLAIRE)
+    card_becomes(agent, "cps")
+    deck.pull()  # the PIN pad was on screen; the card is gone when « Valider » is tapped
+    card_becomes(agent, "empty")
+    kiosk = requests.Session()
+    body = assert_error(pin_login(agent, kiosk), 409, "card_absent")
+    assert body["message"] == "Insérez votre carte CPS."
+    assert "telecart_session" not in kiosk.cookies
+    assert audit_of(agent, admin, login, "login") == []  # no session, no login recorded
+    unlink(agent, admin, login)
