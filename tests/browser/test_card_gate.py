@@ -16,23 +16,21 @@ from agent.access.roles import Role
 from tests.api.helpers import API, logged_in
 from tests.browser.kiosk import open_kiosk, shot, sign_in
 from tests.browser.test_touch import check_screen
-from tests.card.harness import ANTOINE, CLAIRE, NADIA, PIN, CardDeck, Pcscd, card_deck
-from tests.live import LiveAgent, running_agent
+from tests.card.harness import ANTOINE, CLAIRE, NADIA, PIN, CardDeck, Pcscd, card_agent, card_deck
+from tests.live import LiveAgent
 
 pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="module")
 def deck(tmp_path_factory: pytest.TempPathFactory, pcscd: Pcscd) -> Iterator[CardDeck]:
-    with card_deck(tmp_path_factory.mktemp("cards")) as deck:
-        for holder in (CLAIRE, ANTOINE, NADIA):
-            deck.make(holder)
+    with card_deck(tmp_path_factory.mktemp("cards"), CLAIRE, ANTOINE, NADIA) as deck:
         yield deck
 
 
 @pytest.fixture(scope="module")
 def agent(tmp_path_factory: pytest.TempPathFactory, deck: CardDeck) -> Iterator[LiveAgent]:
-    with running_agent(tmp_path_factory.mktemp("card-kiosk"), env=deck.env, card=deck.agent_card_config()) as agent:
+    with card_agent(tmp_path_factory.mktemp("card-kiosk"), deck) as agent:
         admin = logged_in(agent, agent.add_account(Role.ADMIN))
         for holder in (CLAIRE, ANTOINE):
             nurse = agent.add_account(Role.NURSE)

@@ -23,6 +23,7 @@ from smartcard import scard
 
 from tests.card.token import MODULE, Authority, Holder, SoftToken
 from tests.card.virtual_card import BANK_CARD_ATR, CPS3_ATR, VirtualCard
+from tests.live import LiveAgent, running_agent
 
 CLAIRE = Holder("PETIT", "Claire", "899700123456", "Médecin")
 ANTOINE = Holder("ROUX", "Antoine", "899700654321", "Médecin")
@@ -149,9 +150,19 @@ def machine_reader() -> Iterator[Pcscd]:
 
 
 @contextlib.contextmanager
-def card_deck(root: Path) -> Iterator[CardDeck]:
+def card_deck(root: Path, *holders: Holder) -> Iterator[CardDeck]:
+    """A deck with a card made for each of `holders`; no card left in the reader afterwards."""
     deck = CardDeck(root)
+    for holder in holders:
+        deck.make(holder)
     try:
         yield deck
     finally:
         deck.pull()
+
+
+@contextlib.contextmanager
+def card_agent(root: Path, deck: CardDeck, **card: object) -> Iterator[LiveAgent]:
+    """An agent whose card module is SoftHSM2 with the deck's tokens, trusting the deck's authority."""
+    with running_agent(root, env=deck.env, card=deck.agent_card_config(**card)) as agent:
+        yield agent

@@ -15,23 +15,21 @@ import requests
 
 from agent.access.roles import Role
 from tests.api.helpers import API, assert_error, audit_items, logged_in
-from tests.card.harness import ANTOINE, CLAIRE, NADIA, PIN, CardDeck, Pcscd, card_deck
+from tests.card.harness import ANTOINE, CLAIRE, NADIA, PIN, CardDeck, Pcscd, card_agent, card_deck
 from tests.card.token import Authority
-from tests.live import LiveAgent, running_agent
+from tests.live import LiveAgent
 from tests.loopback import eventually
 
 
 @pytest.fixture(scope="module")
 def deck(tmp_path_factory: pytest.TempPathFactory, pcscd: Pcscd) -> Iterator[CardDeck]:
-    with card_deck(tmp_path_factory.mktemp("cards")) as deck:
-        for holder in (CLAIRE, ANTOINE, NADIA):
-            deck.make(holder)
+    with card_deck(tmp_path_factory.mktemp("cards"), CLAIRE, ANTOINE, NADIA) as deck:
         yield deck
 
 
 @pytest.fixture(scope="module")
 def agent(tmp_path_factory: pytest.TempPathFactory, deck: CardDeck) -> Iterator[LiveAgent]:
-    with running_agent(tmp_path_factory.mktemp("card-agent"), env=deck.env, card=deck.agent_card_config()) as agent:
+    with card_agent(tmp_path_factory.mktemp("card-agent"), deck) as agent:
         yield agent
 
 
@@ -216,12 +214,12 @@ def test_a_card_of_an_unknown_authority_or_without_a_module_cannot_log_in(tmp_pa
     stranger = Authority.make("AUTRE AUTORITE")
     forged = CLAIRE.__class__("FAUX", "Docteur", "899700999999")
     deck.make(forged, authority=stranger)
-    with running_agent(tmp_path / "a", env=deck.env, card=deck.agent_card_config()) as agent:
+    with card_agent(tmp_path / "a", deck) as agent:
         deck.insert(forged)
         refused = card_becomes(agent, "unreadable")
         assert refused["message"] == "Connexion par carte impossible : la carte n'a pas été émise par une autorité reconnue par le chariot."
         assert_error(pin_login(agent, requests.Session()), 503, "card_unavailable")
-    with running_agent(tmp_path / "b", env=deck.env, card=deck.agent_card_config(pkcs11_module="/usr/lib/absent/libcps.so")) as agent:
+    with card_agent(tmp_path / "b", deck, pkcs11_module="/usr/lib/absent/libcps.so") as agent:
         deck.insert(CLAIRE)
         broken = card_becomes(agent, "unreadable")
         assert "le module de la carte CPS ne se charge pas" in broken["message"]
@@ -231,7 +229,7 @@ def test_a_card_of_an_unknown_authority_or_without_a_module_cannot_log_in(tmp_pa
 def test_pcscd_restarted_is_said_and_the_card_works_again(tmp_path: Path, deck: CardDeck, pcscd: Pcscd) -> None:
     if not pcscd.owned:
         pytest.skip("the machine's own pcscd is not the tests' to restart")
-    with running_agent(tmp_path, env=deck.env, card=deck.agent_card_config()) as agent:
+    with card_agent(tmp_path, deck) as agent:
         card_becomes(agent, "empty")
         pcscd.stop()
         assert "service PC/SC arrêté" in card_becomes(agent, "no_service")["message"]
@@ -242,8 +240,7 @@ def test_pcscd_restarted_is_said_and_the_card_works_again(tmp_path: Path, deck: 
 
 
 def test_a_first_card_login_can_create_its_account_when_the_cart_allows_it(tmp_path: Path, deck: CardDeck) -> None:
-    config = deck.agent_card_config(create_accounts=True, new_account_role="doctor")
-    with running_agent(tmp_path, env=deck.env, card=config) as agent:
+    with card_agent(tmp_path, deck, create_accounts=True, new_account_role="doctor") as agent:
         deck.insert(ANTOINE)
         card_becomes(agent, "cps")
         reply = pin_login(agent, requests.Session())

@@ -51,99 +51,76 @@ export function accountsView({ session }) {
       h("td", {}, h("div", { class: "member-actions" }, actions)));
   }
 
-  function showPassword(a) {
-    const input = field({ id: "account-password", label: A().newPassword(a.display_name), type: "password", autocomplete: "new-password", minlength: 10 });
+  // One act on an account in the panel above the list: its fields, « Annuler » / « Enregistrer »,
+  // and what the agent refuses said in the panel. `read(form)` returns the request's body, or a
+  // French message when what was typed cannot be sent; `extra` is a button beside « Enregistrer ».
+  function panelForm({ title, body, path, read, done, extra = null }) {
     const alert = h("div", { class: "alert", role: "alert", hidden: true });
-    const form = h("form", { class: "form", novalidate: true }, h("h2", {}, A().passwordTitle), alert, input, h("p", { class: "hint" }, A().passwordHint),
-      h("div", { class: "actions-row" },
-        h("button", { class: "button secondary", type: "button", onclick: () => { panel.hidden = true; } }, A().cancel),
-        h("button", { class: "button primary", type: "submit" }, A().save)));
-    form.addEventListener("submit", async (event) => {
-      event.preventDefault();
+    const say = (message) => { alert.textContent = message; alert.hidden = false; };
+    const send = async (request, message) => {
       try {
-        await api("PUT", `/accounts/${encodeURIComponent(a.login)}/password`, { password: form.querySelector("#account-password").value });
+        await api("PUT", path, request);
         panel.hidden = true;
-        toast(A().passwordSet(a.display_name));
+        toast(message);
         load();
       } catch (error) {
-        if (error.status === 401 || error.code === "session_locked") return;
-        alert.textContent = error.message;
-        alert.hidden = false;
+        if (error.status !== 401 && error.code !== "session_locked") say(error.message);
       }
+    };
+    const form = h("form", { class: "form", novalidate: true }, h("h2", {}, title), alert, ...body,
+      h("div", { class: "actions-row" },
+        h("button", { class: "button secondary", type: "button", onclick: () => { panel.hidden = true; } }, A().cancel),
+        extra ? extra(send) : null,
+        h("button", { class: "button primary", type: "submit" }, A().save)));
+    form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      const request = read(form);
+      if (typeof request === "string") say(request);
+      else send(request, done);
     });
     panel.replaceChildren(form);
     panel.hidden = false;
     panel.scrollIntoView({ block: "start" });
     form.querySelector("input").focus();
+  }
+
+  const pathOf = (a, what) => `/accounts/${encodeURIComponent(a.login)}/${what}`;
+
+  function showPassword(a) {
+    panelForm({
+      title: A().passwordTitle, path: pathOf(a, "password"), done: A().passwordSet(a.display_name),
+      body: [field({ id: "account-password", label: A().newPassword(a.display_name), type: "password", autocomplete: "new-password", minlength: 10 }),
+        h("p", { class: "hint" }, A().passwordHint)],
+      read: (form) => ({ password: form.querySelector("#account-password").value }),
+    });
   }
 
   // Where this person's login codes go when they ask for one by SMS or email.
   function showContacts(a) {
-    const alert = h("div", { class: "alert", role: "alert", hidden: true });
-    const form = h("form", { class: "form", novalidate: true }, h("h2", {}, A().contactsTitle(a.display_name)), alert,
-      h("p", { class: "hint" }, A().contactsHint),
-      h("div", { class: "form-row" },
-        field({ id: "account-mobile", label: A().mobile, type: "tel", inputmode: "tel", autocomplete: "off", value: a.mobile || "" }),
-        field({ id: "account-email", label: A().email, type: "email", autocomplete: "off", value: a.email || "" })),
-      h("div", { class: "actions-row" },
-        h("button", { class: "button secondary", type: "button", onclick: () => { panel.hidden = true; } }, A().cancel),
-        h("button", { class: "button primary", type: "submit" }, A().save)));
-    form.addEventListener("submit", async (event) => {
-      event.preventDefault();
-      const value = (id) => form.querySelector(id).value.trim() || null;
-      try {
-        await api("PUT", `/accounts/${encodeURIComponent(a.login)}/contacts`, { mobile: value("#account-mobile"), email: value("#account-email") });
-        panel.hidden = true;
-        toast(A().contactsSaved(a.display_name));
-        load();
-      } catch (error) {
-        if (error.status === 401 || error.code === "session_locked") return;
-        alert.textContent = error.message;
-        alert.hidden = false;
-      }
+    const value = (form, id) => form.querySelector(id).value.trim() || null;
+    panelForm({
+      title: A().contactsTitle(a.display_name), path: pathOf(a, "contacts"), done: A().contactsSaved(a.display_name),
+      body: [h("p", { class: "hint" }, A().contactsHint),
+        h("div", { class: "form-row" },
+          field({ id: "account-mobile", label: A().mobile, type: "tel", inputmode: "tel", autocomplete: "off", value: a.mobile || "" }),
+          field({ id: "account-email", label: A().email, type: "email", autocomplete: "off", value: a.email || "" }))],
+      read: (form) => ({ mobile: value(form, "#account-mobile"), email: value(form, "#account-email") }),
     });
-    panel.replaceChildren(form);
-    panel.hidden = false;
-    panel.scrollIntoView({ block: "start" });
-    form.querySelector("input").focus();
   }
 
   // The CPS card that logs this person in: its RPPS number, printed on the card (issue 11).
   function showCard(a) {
-    const input = field({ id: "account-rpps", label: A().rppsLabel(a.display_name), inputmode: "numeric", autocomplete: "off",
-      maxlength: 11, value: a.rpps || "", hint: A().rppsHint });
-    const alert = h("div", { class: "alert", role: "alert", hidden: true });
-    const send = async (rpps) => {
-      try {
-        await api("PUT", `/accounts/${encodeURIComponent(a.login)}/card`, { rpps });
-        panel.hidden = true;
-        toast(rpps ? A().cardLinkedToast(a.display_name) : A().cardUnlinkedToast(a.display_name));
-        load();
-      } catch (error) {
-        if (error.status === 401 || error.code === "session_locked") return;
-        alert.textContent = error.message;
-        alert.hidden = false;
-      }
-    };
-    const form = h("form", { class: "form", novalidate: true }, h("h2", {}, A().cardTitle), alert, input,
-      h("div", { class: "actions-row" },
-        h("button", { class: "button secondary", type: "button", onclick: () => { panel.hidden = true; } }, A().cancel),
-        a.rpps ? h("button", { class: "button secondary danger", type: "button", onclick: twoTaps(A().cardUnlink, A().cardUnlinkConfirm, () => send(null)) }, A().cardUnlink) : null,
-        h("button", { class: "button primary", type: "submit" }, A().save)));
-    form.addEventListener("submit", (event) => {
-      event.preventDefault();
-      const rpps = form.querySelector("#account-rpps").value.replace(/\s/g, "");
-      if (!/^[0-9]{11}$/.test(rpps)) {
-        alert.textContent = A().rppsFormat;
-        alert.hidden = false;
-        return;
-      }
-      send(rpps);
+    panelForm({
+      title: A().cardTitle, path: pathOf(a, "card"), done: A().cardLinkedToast(a.display_name),
+      body: [field({ id: "account-rpps", label: A().rppsLabel(a.display_name), inputmode: "numeric", autocomplete: "off",
+        maxlength: 11, value: a.rpps || "", hint: A().rppsHint })],
+      read: (form) => {
+        const rpps = form.querySelector("#account-rpps").value.replace(/\s/g, "");
+        return /^[0-9]{11}$/.test(rpps) ? { rpps } : A().rppsFormat;
+      },
+      extra: a.rpps ? (send) => h("button", { class: "button secondary danger", type: "button",
+        onclick: twoTaps(A().cardUnlink, A().cardUnlinkConfirm, () => send({ rpps: null }, A().cardUnlinkedToast(a.display_name))) }, A().cardUnlink) : null,
     });
-    panel.replaceChildren(form);
-    panel.hidden = false;
-    panel.scrollIntoView({ block: "start" });
-    form.querySelector("input").focus();
   }
 
   async function newOtp(a) {
