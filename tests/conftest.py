@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.card.harness import Pcscd, machine_reader
+from tests.card.harness import ANTOINE, CLAIRE, NADIA, CardDeck, Pcscd, card_deck, machine_reader
 from tests.live import LiveAgent, running_agent
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
@@ -38,3 +38,10 @@ def pcscd() -> Iterator[Pcscd]:
     (tests/card/harness.py)."""
     with machine_reader() as daemon:
         yield daemon
+
+
+@pytest.fixture(scope="module")
+def deck(tmp_path_factory: pytest.TempPathFactory, pcscd: Pcscd) -> Iterator[CardDeck]:
+    """Claire's, Antoine's and Nadia's CPS cards (tests/card/harness.py), none in the reader."""
+    with card_deck(tmp_path_factory.mktemp("cards"), CLAIRE, ANTOINE, NADIA) as cards:
+        yield cards

@@ -16,16 +16,10 @@ from agent.access.roles import Role
 from tests.api.helpers import API, logged_in
 from tests.browser.kiosk import open_kiosk, shot, sign_in
 from tests.browser.test_touch import check_screen
-from tests.card.harness import ANTOINE, CLAIRE, NADIA, PIN, CardDeck, Pcscd, card_agent, card_deck
+from tests.card.harness import ANTOINE, CLAIRE, NADIA, PIN, CardDeck, card_agent
 from tests.live import LiveAgent
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(scope="module")
-def deck(tmp_path_factory: pytest.TempPathFactory, pcscd: Pcscd) -> Iterator[CardDeck]:
-    with card_deck(tmp_path_factory.mktemp("cards"), CLAIRE, ANTOINE, NADIA) as deck:
-        yield deck
 
 
 @pytest.fixture(scope="module")

@@ -15,16 +15,10 @@ import requests
 
 from agent.access.roles import Role
 from tests.api.helpers import API, assert_error, audit_items, logged_in
-from tests.card.harness import ANTOINE, CLAIRE, NADIA, PIN, CardDeck, Pcscd, card_agent, card_deck
+from tests.card.harness import ANTOINE, CLAIRE, NADIA, PIN, CardDeck, Pcscd, card_agent
 from tests.card.token import Authority
 from tests.live import LiveAgent
 from tests.loopback import eventually
-
-
-@pytest.fixture(scope="module")
-def deck(tmp_path_factory: pytest.TempPathFactory, pcscd: Pcscd) -> Iterator[CardDeck]:
-    with card_deck(tmp_path_factory.mktemp("cards"), CLAIRE, ANTOINE, NADIA) as deck:
-        yield deck
 
 
 @pytest.fixture(scope="module")
