@@ -130,3 +130,19 @@ def test_the_admin_links_a_card_on_the_accounts_page_and_it_logs_in(page: Page, 
     tap_pin(page, PIN)
     page.locator(".pin-pad").get_by_role("button", name="Valider").tap()
     expect(page.locator(".topbar .user .name")).to_have_text(f"Test {nurse.login}")
+
+
+def test_her_card_left_in_the_reader_unlocks_the_lock_with_her_pin_alone(page: Page, agent: LiveAgent, deck: CardDeck) -> None:
+    open_kiosk(page, agent)
+    deck.insert(CLAIRE)
+    tap_pin(page, PIN)
+    page.locator(".pin-pad").get_by_role("button", name="Valider").tap()
+    name = page.locator(".topbar .user .name")
+    expect(name).to_be_visible()
+    who = name.inner_text()
+    page.get_by_role("button", name="Verrouiller").tap()  # a break; her card stays in the reader
+    expect(page.locator(".gate.locked .pin-pad .card-holder")).to_have_text("Carte CPS de Claire PETIT (Médecin)")
+    expect(page.locator("#password")).to_be_hidden()  # no password to type: the PIN alone
+    tap_pin(page, PIN)
+    page.locator(".pin-pad").get_by_role("button", name="Valider").tap()
+    expect(name).to_have_text(who)
