@@ -48,12 +48,16 @@ class ReaderWatch:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="pcsc-watch", daemon=True)
         self._last: Snapshot | None = None
+        self._context: int | None = None
 
     def start(self) -> None:
         self._thread.start()
 
     def stop(self) -> None:
         self._stop.set()
+        context = self._context
+        if context is not None:  # wake SCardGetStatusChange now rather than at its next timeout
+            scard.SCardCancel(context)
         self._thread.join(5)
 
     def _report(self, snapshot: Snapshot) -> None:
@@ -71,9 +75,11 @@ class ReaderWatch:
                 self._report(Snapshot(service=False))
                 self._stop.wait(RETRY_SECONDS)
                 continue
+            self._context = context
             try:
                 self._watch(context)
             finally:
+                self._context = None
                 scard.SCardReleaseContext(context)
             if not self._stop.is_set():
                 self._report(Snapshot(service=False))
@@ -96,8 +102,8 @@ class ReaderWatch:
                 self._report(Snapshot(True, tuple(_reader(name, state, atr) for name, state, atr in states if name != PNP)))
                 current = [(name, state & ~scard.SCARD_STATE_CHANGED) for name, state, _ in states]
                 hresult, changed = scard.SCardGetStatusChange(context, WAIT_MS, current)
-                if hresult == scard.SCARD_E_TIMEOUT:
-                    continue
+                if hresult in (scard.SCARD_E_TIMEOUT, scard.SCARD_E_CANCELLED):
+                    continue  # the loop's condition says whether to go on
                 if hresult in _SERVICE_LOST or hresult != scard.SCARD_S_SUCCESS:
                     if hresult not in _SERVICE_LOST:
                         log.info("pcscd: %s", scard.SCardGetErrorMessage(hresult))
