@@ -24,6 +24,7 @@ from aiohttp import web
 from agent import __version__, tls
 from agent.access import sessions, throttle
 from agent.access.login import LoginPolicy
+from agent.access.psc import PscClient
 from agent.access.rate_limits import RateLimits
 from agent.api.context import Lifecycle, Services
 from agent.api.guard import allowed_hosts
@@ -86,6 +87,7 @@ class Agent:
             rate_limits=RateLimits(), idle_lock_seconds=sec.idle_lock_minutes * 60, password_checks=asyncio.Semaphore(2),
             allowed_hosts=allowed_hosts(server.host, [server.port, server.https_port], server.public_url, server.allowed_hosts),
             openapi_document=build_document(API, __version__), lifecycle=self.lifecycle, deliveries_wake=self.deliveries_wake,
+            psc=PscClient(self.config.psc),
         )
 
     # --- start: in order ----------------------------------------------------------------------
@@ -166,6 +168,7 @@ class Agent:
                     await task
         if self._http:
             await self._http.close()
+        await self.services.psc.close()
         await self.calls.close()
         await self.devices.card.stop()
         if self._runner:

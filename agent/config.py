@@ -9,7 +9,6 @@ are made from it.
 from __future__ import annotations
 
 import json
-
 import os
 import tomllib
 from pathlib import Path
@@ -119,6 +118,16 @@ class CardConfig(Section):
     extra_atrs: list[str] = Field(default_factory=list, description="Answers to reset of CPS cards besides the CPS3's, in hexadecimal (\"3B AC 00 …\"), for another generation or batch of cards.")
 
 
+class PscConfig(Section):
+    enabled: bool = Field(False, description="« Se connecter avec Pro Santé Connect » on the kiosk (the e-CPS app on the person's phone). Needs the cart registered with the ANS as a client.")
+    issuer: str = Field("https://auth.esante.gouv.fr/auth/realms/esante-wallet", description="The provider's issuer URL; its /.well-known/openid-configuration is read at the first login.")
+    client_id: str = Field("", description="The cart's client id at Pro Santé Connect.")
+    client_secret: str = Field("", description="The cart's client secret (client_secret_basic). Prefer a file readable only by the agent for this configuration.")
+    redirect_uri: str = Field("http://127.0.0.1:8080/psc/retour", description="Where the provider sends the kiosk's browser back, as registered with the ANS: the kiosk's own address and /psc/retour.")
+    scope: str = Field("openid scope_all", description="Scopes asked of the provider.")
+    acr_values: str = Field("eidas1", description="Level of authentication asked (eidas1: the e-CPS app).")
+
+
 class IceServer(Section):
     urls: list[str] = Field(min_length=1, description="stun:host:port, turn:host:port?transport=udp|tcp")
     username: str = ""
@@ -162,6 +171,7 @@ class Config(Section):
     sms: SmsConfig = SmsConfig()
     devices: DevicesConfig = DevicesConfig()
     card: CardConfig = CardConfig()
+    psc: PscConfig = PscConfig()
     call: CallConfig = CallConfig()
     media: MediaConfig = MediaConfig()
     logging: LoggingConfig = LoggingConfig()
@@ -202,7 +212,7 @@ def load_config(path: Path | None, overrides: dict[str, dict[str, Any]] | None =
 
 
 # Values `telecart config show` never prints: a screen or a support ticket is no place for them.
-SECRET_FIELDS = (("mail", "password"), ("sms", "bearer_token"), ("server", "metrics_token"))
+SECRET_FIELDS = (("mail", "password"), ("sms", "bearer_token"), ("server", "metrics_token"), ("psc", "client_secret"))
 MASK = "••••••••"
 
 

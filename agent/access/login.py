@@ -26,8 +26,10 @@ METHOD_PASSWORD_OTP = "password+otp"
 METHOD_PASSWORD_SMS = "password+sms"
 METHOD_PASSWORD_EMAIL = "password+email"
 METHOD_CPS = "cps"
+METHOD_PSC = "psc"
 METHOD_LABELS_FR = {METHOD_PASSWORD_OTP: "mot de passe + code à usage unique", METHOD_PASSWORD_SMS: "mot de passe + code reçu par SMS",
-                    METHOD_PASSWORD_EMAIL: "mot de passe + code reçu par e-mail", METHOD_CPS: "carte CPS + code porteur"}
+                    METHOD_PASSWORD_EMAIL: "mot de passe + code reçu par e-mail", METHOD_CPS: "carte CPS + code porteur",
+                    METHOD_PSC: "Pro Santé Connect (e-CPS)"}
 BY_CHANNEL = {"sms": METHOD_PASSWORD_SMS, "email": METHOD_PASSWORD_EMAIL}
 
 

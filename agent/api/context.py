@@ -12,6 +12,7 @@ from typing import Any
 from aiohttp import web
 
 from agent.access.login import LoginPolicy
+from agent.access.psc import PscClient
 from agent.access.rate_limits import RateLimits
 from agent.call.calls import Calls
 from agent.config import Config
@@ -46,6 +47,7 @@ class Services:
     allowed_hosts: frozenset[str]
     openapi_document: dict[str, Any]
     lifecycle: Lifecycle
+    psc: PscClient  # Pro Santé Connect, when [psc] enabled
     deliveries_wake: Callable[[], None]  # emails and SMS were just queued: send them now
 
 

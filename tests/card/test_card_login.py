@@ -144,7 +144,7 @@ def test_someone_elses_card_on_a_locked_screen_opens_their_own_session(agent: Li
     stale.cookies.set("telecart_session", first)
     assert_error(stale.get(f"{agent.url}{API}/session"), 401, "session_expired")  # Claire's is over
     ended = audit_of(agent, admin, claire, "logout")
-    assert ended == [f"poste repris par la carte CPS de Test {nadia}"]  # the account's name
+    assert ended == [f"poste repris par Test {nadia} (carte CPS + code porteur)"]  # the account's name
     unlink(agent, admin, claire)
     unlink(agent, admin, nadia)
 

@@ -2,8 +2,8 @@
 (agent/api/registry.py)."""
 
 from agent.api.registry import API
-from agent.api.routes import accounts, audit_trail, call, card, directory, documents, dossiers, fiche, link, patients, session, system
+from agent.api.routes import accounts, audit_trail, call, card, directory, documents, dossiers, fiche, link, patients, psc, session, system
 
-ROUTE_MODULES = (accounts, audit_trail, call, card, directory, documents, dossiers, fiche, link, patients, session, system)
+ROUTE_MODULES = (accounts, audit_trail, call, card, directory, documents, dossiers, fiche, link, patients, psc, session, system)
 
 __all__ = ["API", "ROUTE_MODULES"]

@@ -11,7 +11,8 @@ import os
 from aiohttp import web
 
 from agent.access import card_login, sessions
-from agent.access.card_login import CardPolicy, CardRefusal
+from agent.access.card_login import CardPolicy
+from agent.access.professional_login import NotLinked
 from agent.access.rate_limits import LOOPBACK, Door
 from agent.access.roles import Role
 from agent.api.context import services_of
@@ -122,8 +123,8 @@ async def card_session(call: Call) -> web.Response:
     current = await services.store.read(sessions.find, token, now()) if token else None
     outcome = await services.store.write(card_login.conclude, who, call.remote_addr, services.login_policy, policy, now(), current,
                                          essential=True)
-    services.metrics.logins.labels(outcome="refused" if isinstance(outcome, CardRefusal) else "success").inc()
-    if isinstance(outcome, CardRefusal):
+    services.metrics.logins.labels(outcome="refused" if isinstance(outcome, NotLinked) else "success").inc()
+    if isinstance(outcome, NotLinked):
         raise ApiError("card_not_linked", name=who.display_name, rpps=who.rpps or who.idnat)
     if outcome.session is None:  # their own session, unlocked
         assert current is not None and token is not None

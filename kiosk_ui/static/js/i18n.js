@@ -12,6 +12,7 @@ export const T = {
   signIn: "Se connecter",
   signingIn: "Connexion…",
   lockedTitle: "Poste verrouillé",
+  psc: { button: "Pro Santé Connect (e-CPS)" },
   codeByMessage: {
     lead: "Sans application, recevez le code :",
     sms: "Par SMS",

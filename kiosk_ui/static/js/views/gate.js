@@ -47,12 +47,41 @@ function codeByMessage(form, alert, loginOf) {
       showError(alert, error);
     }
   };
-  return h("div", { class: "code-by-message" },
+  const box = h("div", { class: "code-by-message", hidden: true },
     h("p", { class: "hint" }, T.codeByMessage.lead),
     h("div", { class: "actions-row" },
       h("button", { class: "button secondary", type: "button", "data-code-by": "sms", onclick: ask("sms") }, T.codeByMessage.sms),
       h("button", { class: "button secondary", type: "button", "data-code-by": "email", onclick: ask("email") }, T.codeByMessage.email)),
     said);
+  loginWays().then((ways) => {  // only the channels the establishment allows
+    for (const button of box.querySelectorAll("[data-code-by]")) button.hidden = !ways.code_by.includes(button.dataset.codeBy);
+    box.hidden = ways.code_by.length === 0;
+  });
+  return box;
+}
+
+let ways = null;
+function loginWays() {
+  ways = ways || api("GET", "/login-ways").catch(() => ({ psc: false, code_by: [] }));
+  return ways;
+}
+
+// Pro Santé Connect (the e-CPS app on the person's phone): the provider's page in the kiosk, which
+// comes back logged in (agent/api/psc_return.py). Shown when the cart is registered for it.
+function pscButton() {
+  const alert = errorBox();
+  const button = h("button", { class: "button secondary block psc", type: "button", hidden: true }, T.psc.button);
+  button.addEventListener("click", async () => {
+    alert.hidden = true;
+    try {
+      const { url } = await api("GET", "/psc/start");
+      window.location.assign(url);
+    } catch (error) {
+      showError(alert, error);
+    }
+  });
+  loginWays().then((found) => { button.hidden = !found.psc; });
+  return h("div", { class: "psc-way" }, button, alert);
 }
 
 async function submitting(form, button, busyLabel, work) {
@@ -99,7 +128,7 @@ export function loginView({ onSignedIn }) {
   const view = h("div", { class: "gate" }, side(null),
     h("main", { class: "gate-main" },
       h("div", { class: "card" }, h("h2", {}, T.loginTitle), h("p", { class: "lead" }, T.loginLead),
-        withCard(form, onSignedIn, () => form.login.focus()))));
+        withCard(form, onSignedIn, () => form.login.focus(), pscButton()))));
   setTimeout(() => { if (!form.closest(".using-card")) form.login.focus(); }, 0);
   return view;
 }
@@ -144,7 +173,7 @@ export function lockView({ session, onUnlocked, onSwitchUser }) {
 
 // The card's area above the password form: a CPS in the reader puts its PIN pad in the form's
 // place (« Se connecter sans carte » brings the form back). Which shows is the wrapper's class.
-function withCard(form, onSignedIn, focusForm) {
+function withCard(form, onSignedIn, focusForm, otherWay = null) {
   const toggle = h("button", { class: "button secondary block ways-toggle", type: "button" });
   const ways = h("div", { class: "gate-ways" });
   const apply = () => {
@@ -160,6 +189,6 @@ function withCard(form, onSignedIn, focusForm) {
     apply();
     if (ways.classList.contains("forced")) focusForm();
   });
-  ways.append(area, form, toggle);
+  ways.append(area, ...(otherWay ? [otherWay] : []), form, toggle);
   return ways;
 }

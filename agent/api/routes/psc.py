@@ -1,0 +1,46 @@
+"""Pro Santé Connect at the kiosk (agent/access/psc.py): the start of a login, from the cart's own
+screen only. The provider sends the browser back to /psc/retour (agent/api/psc_return.py)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+from agent.access import psc
+from agent.access.rate_limits import LOOPBACK, Door
+from agent.api.context import services_of
+from agent.api.errors import ApiError
+from agent.api.registry import API
+from agent.api.routing import PUBLIC, Call
+from agent.clock import now
+
+
+class PscStart(BaseModel):
+    url: str
+
+
+class LoginWays(BaseModel):
+    psc: bool = Field(description="« Se connecter avec Pro Santé Connect » is offered")
+    code_by: list[str] = Field(description="Where a login code may be sent on request: sms, email")
+
+
+@API.route("GET", "/login-ways", summary="Les façons de se connecter que le chariot propose (pour l'écran de connexion)",
+           tags=("session",), access=PUBLIC, response=LoginWays)
+async def login_ways(call: Call) -> LoginWays:
+    config = services_of(call.request).config
+    return LoginWays(psc=config.psc.enabled, code_by=[f for f in config.security.second_factors if f in ("sms", "email")])
+
+
+@API.route("GET", "/psc/start", summary="Commencer une connexion Pro Santé Connect (l'adresse de la page du fournisseur)",
+           tags=("session",), access=PUBLIC, response=PscStart, errors=(403, 409, 503))
+async def start(call: Call) -> PscStart:
+    services = services_of(call.request)
+    if call.request.remote not in LOOPBACK:
+        raise ApiError("card_kiosk_only")
+    if not services.config.psc.enabled:
+        raise ApiError("psc_off")
+    services.rate_limits.knock(Door.LOGIN, call.remote_addr)
+    flow = await services.store.write(psc.start_flow, "kiosk", now(), essential=True)
+    try:
+        return PscStart(url=await services.psc.authorization_url(flow))
+    except psc.PscRefused as refused:
+        raise ApiError("psc_unavailable", reason=str(refused)) from None

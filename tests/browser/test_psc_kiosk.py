@@ -1,0 +1,62 @@
+"""« Se connecter avec Pro Santé Connect » at the kiosk, in Chromium, against the loopback OpenID
+provider (tests/psc/provider.py): the provider's page (approved at once, as the e-CPS app would on
+the phone), back to the cart logged in; a refused answer is a French page with the way back."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+from playwright.sync_api import Page, expect
+
+from agent.access.roles import Role
+from tests.api.helpers import API, logged_in
+from tests.browser.kiosk import open_kiosk, shot
+from tests.browser.test_touch import check_screen
+from tests.live import LiveAgent, free_port, running_agent
+from tests.psc.provider import CLIENT_ID, CLIENT_SECRET, Person, Provider, running_provider
+
+pytestmark = pytest.mark.browser
+CLAIRE = Person("899700123456", "Claire", "PETIT")
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveAgent, Provider]]:
+    port = free_port()
+    redirect = f"http://127.0.0.1:{port}/psc/retour"
+    with running_provider(redirect) as provider, running_agent(
+            tmp_path_factory.mktemp("psc-kiosk"), port=port,
+            psc={"enabled": True, "issuer": provider.issuer, "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET,
+                 "redirect_uri": redirect}) as agent:
+        yield agent, provider
+
+
+def test_the_e_cps_brings_the_doctor_back_logged_in(page: Page, stack: tuple[LiveAgent, Provider], artifacts: Path) -> None:
+    agent, provider = stack
+    admin = logged_in(agent, agent.add_account(Role.ADMIN))
+    doctor = agent.add_account(Role.DOCTOR)
+    assert admin.put(f"{agent.url}{API}/accounts/{doctor.login}/card", json={"rpps": CLAIRE.idnat[1:]}).status_code == 200
+    provider.approve_as = CLAIRE
+    open_kiosk(page, agent)
+    button = page.get_by_role("button", name="Pro Santé Connect (e-CPS)")
+    expect(button).to_be_visible()
+    check_screen(page, "connexion, Pro Santé Connect")
+    shot(page, artifacts, "connexion-psc.png")
+    button.tap()
+    expect(page.locator(".topbar .user .name")).to_have_text(f"Test {doctor.login}")
+    assert page.url.startswith(agent.url)
+
+
+def test_a_refused_answer_is_a_french_page_with_the_way_back(page: Page, stack: tuple[LiveAgent, Provider], artifacts: Path) -> None:
+    agent, provider = stack
+    provider.approve_as = Person("899700999222", "Inconnu", "SANSCOMPTE")
+    open_kiosk(page, agent)
+    page.get_by_role("button", name="Pro Santé Connect (e-CPS)").tap()
+    refused = page.get_by_role("alert")
+    expect(refused).to_contain_text("Inconnu SANSCOMPTE (RPPS 99700999222) n'a pas de compte actif sur ce chariot")
+    shot(page, artifacts, "connexion-psc-refusee.png")
+    page.get_by_role("link", name="Revenir à l'écran de connexion").tap()
+    expect(page.locator("#login")).to_be_visible()
+    assert requests.get(f"{agent.url}{API}/session").status_code == 401
