@@ -87,7 +87,7 @@ class Agent:
             rate_limits=RateLimits(), idle_lock_seconds=sec.idle_lock_minutes * 60, password_checks=asyncio.Semaphore(2),
             allowed_hosts=allowed_hosts(server.host, [server.port, server.https_port], server.public_url, server.allowed_hosts),
             openapi_document=build_document(API, __version__), lifecycle=self.lifecycle, deliveries_wake=self.deliveries_wake,
-            psc=PscClient(self.config.psc),
+            psc=PscClient(self.config.psc, server.public_url),
         )
 
     # --- start: in order ----------------------------------------------------------------------

@@ -124,6 +124,7 @@ class PscConfig(Section):
     client_id: str = Field("", description="The cart's client id at Pro Santé Connect.")
     client_secret: str = Field("", description="The cart's client secret (client_secret_basic). Prefer a file readable only by the agent for this configuration.")
     redirect_uri: str = Field("http://127.0.0.1:8080/psc/retour", description="Where the provider sends the kiosk's browser back, as registered with the ANS: the kiosk's own address and /psc/retour.")
+    link_redirect_uri: str = Field("", description="Where the provider sends a consulted doctor back when they open their link with Pro Santé Connect, as registered with the ANS. Empty: `[server] public_url` and /psc/retour.")
     scope: str = Field("openid scope_all", description="Scopes asked of the provider.")
     acr_values: str = Field("eidas1", description="Level of authentication asked (eidas1: the e-CPS app).")
 

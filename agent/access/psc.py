@@ -27,6 +27,7 @@ from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 from sqlite_utils import Database
 
+from agent.access.keys import keys_of
 from agent.config import PscConfig
 
 FLOW_SECONDS = 10 * 60  # a person takes a while to approve on their phone; not for ever
@@ -46,17 +47,22 @@ class PscIdentity:
     family_name: str
 
     @property
+    def rpps(self) -> str | None:
+        return self.idnat[1:] if self.idnat.startswith("8") and len(self.idnat) == 12 else None
+
+    @property
     def display_name(self) -> str:
         return f"{self.given_name} {self.family_name.upper()}".strip()
 
 
 # --- the flow's secrets, kept on the cart until the browser comes back ----------------------------
 
-def start_flow(db: Database, purpose: str, now: float) -> dict[str, str]:
-    """A new flow: its state (the browser brings it back), nonce and PKCE verifier."""
+def start_flow(db: Database, purpose: str, now: float, ref: str | None = None) -> dict[str, Any]:
+    """A new flow: its state (the browser brings it back), nonce and PKCE verifier; `purpose`
+    "kiosk" or "link" (then `ref`, the link's "room/token", kept sealed)."""
     db.execute("DELETE FROM psc_flows WHERE created_at < ?", [now - FLOW_SECONDS])
     flow = {"state": secrets.token_urlsafe(24), "nonce": secrets.token_urlsafe(24), "verifier": secrets.token_urlsafe(48),
-            "purpose": purpose, "created_at": now}
+            "purpose": purpose, "ref": keys_of(db).seal(ref) if ref else None, "created_at": now}
     db["psc_flows"].insert(flow)
     return flow
 
@@ -67,7 +73,10 @@ def take_flow(db: Database, state: str, now: float) -> dict[str, Any] | None:
     db.execute("DELETE FROM psc_flows WHERE state = ?", [state])
     if not rows or rows[0]["created_at"] < now - FLOW_SECONDS:
         return None
-    return rows[0]
+    flow = rows[0]
+    if flow["ref"]:
+        flow["ref"] = keys_of(db).unseal(flow["ref"])
+    return flow
 
 
 def challenge_of(verifier: str) -> str:
@@ -78,8 +87,9 @@ def challenge_of(verifier: str) -> str:
 # --- the provider ---------------------------------------------------------------------------------
 
 class PscClient:
-    def __init__(self, config: PscConfig) -> None:
+    def __init__(self, config: PscConfig, public_url: str) -> None:
         self.config = config
+        self.link_redirect_uri = config.link_redirect_uri or f"{public_url.rstrip('/')}/psc/retour"
         self._http: aiohttp.ClientSession | None = None
         self._metadata: dict[str, Any] | None = None
         self._keys: KeySet | None = None
@@ -124,9 +134,13 @@ class PscClient:
                 raise PscRefused("les clés publiées par Pro Santé Connect sont illisibles") from error
         return self._keys
 
-    async def authorization_url(self, flow: dict[str, str]) -> str:
+    def redirect_uri(self, flow: dict[str, Any]) -> str:
+        """Where the browser comes back: the kiosk's address, or the public one of the links."""
+        return self.link_redirect_uri if flow["purpose"] == "link" else self.config.redirect_uri
+
+    async def authorization_url(self, flow: dict[str, Any]) -> str:
         params = {
-            "response_type": "code", "client_id": self.config.client_id, "redirect_uri": self.config.redirect_uri,
+            "response_type": "code", "client_id": self.config.client_id, "redirect_uri": self.redirect_uri(flow),
             "scope": self.config.scope, "state": flow["state"], "nonce": flow["nonce"], "acr_values": self.config.acr_values,
             "code_challenge": challenge_of(flow["verifier"]), "code_challenge_method": "S256",
         }
@@ -135,7 +149,7 @@ class PscClient:
     async def identity(self, code: str, flow: dict[str, Any]) -> PscIdentity:
         """The person behind `code`, every check passed; PscRefused otherwise."""
         meta = await self.metadata()
-        form = {"grant_type": "authorization_code", "code": code, "redirect_uri": self.config.redirect_uri, "code_verifier": flow["verifier"]}
+        form = {"grant_type": "authorization_code", "code": code, "redirect_uri": self.redirect_uri(flow), "code_verifier": flow["verifier"]}
         try:
             async with self.http.post(meta["token_endpoint"], data=form, auth=aiohttp.BasicAuth(self.config.client_id, self.config.client_secret),
                                       timeout=aiohttp.ClientTimeout(total=HTTP_SECONDS)) as reply:

@@ -6,6 +6,7 @@ wrong is a French page with the way back to the login screen; no session is open
 from __future__ import annotations
 
 import html
+from datetime import UTC, datetime
 
 from aiohttp import web
 
@@ -14,8 +15,12 @@ from agent.access.login import METHOD_PSC
 from agent.access.professional_login import AccountPolicy, NotLinked, Professional
 from agent.access.roles import Role
 from agent.api.context import services_of
-from agent.api.guard import SESSION_COOKIE
+from agent.api.errors import MESSAGES
+from agent.api.guard import GUEST_COOKIE, SESSION_COOKIE
 from agent.clock import now
+from agent.links import specialist_access
+from agent.links.invitation import LinkRefused
+from agent.links.specialist_access import AccessRefused
 
 PATH = "/psc/retour"
 
@@ -42,6 +47,8 @@ async def back_from_psc(request: web.Request) -> web.StreamResponse:
         who = await services.psc.identity(request.query.get("code", ""), flow)
     except psc.PscRefused as error:
         return _page(refused, f"Connexion impossible : {error}.")
+    if flow["purpose"] == "link":
+        return await _into_the_dossier(request, flow["ref"], who)
     card = services.config.card
     professional = Professional(who.idnat, who.given_name, who.family_name)
     outcome = await services.store.write(professional_login.conclude, professional, METHOD_PSC, None, request.remote,
@@ -54,6 +61,26 @@ async def back_from_psc(request: web.Request) -> web.StreamResponse:
     assert outcome.token is not None
     response.set_cookie(SESSION_COOKIE, outcome.token, httponly=True, samesite="Strict", path="/",
                         secure=services.config.security.cookie_secure or request.secure, max_age=int(services.login_policy.session_seconds))
+    return response
+
+
+async def _into_the_dossier(request: web.Request, ref: str, who: psc.PscIdentity) -> web.StreamResponse:
+    """A consulted doctor came back from Pro Santé Connect: their link's dossier opens as the code
+    would have opened it, if they are the doctor the link was sent to."""
+    services = services_of(request)
+    room, token = ref.split("/", 1)
+    try:
+        session_token, guest = await services.store.write(
+            specialist_access.open_session_by_psc, room, token, who.rpps, datetime.now(UTC),
+            services.config.dossiers.report_window_hours, request.remote, essential=True)
+    except AccessRefused as refusal:
+        return _page("Accès au télédossier refusé", MESSAGES[refusal.code][1])
+    except LinkRefused:
+        return _page("Accès au télédossier refusé", "Ce lien n'ouvre plus le télédossier (révoqué, ou hors de ses dates).")
+    response = web.HTTPSeeOther(f"/s/{room}/{token}?vue=dossier")
+    response.set_cookie(GUEST_COOKIE, session_token, httponly=True, samesite="Strict", path=f"/api/v1/links/{room}/{token}",
+                        secure=services.config.security.cookie_secure or request.secure,
+                        max_age=max(0, int(guest.expires_at - datetime.now(UTC).timestamp())))
     return response
 
 

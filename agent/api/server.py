@@ -79,7 +79,7 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
 
 
 # What people outside the cart open, and all the HTTPS listener serves (`[server] https_port`).
-OUTSIDE_PATHS = ("/s/", "/d/", "/api/v1/links/", "/static/", "/healthz")
+OUTSIDE_PATHS = ("/s/", "/d/", "/api/v1/links/", "/static/", "/healthz", "/psc/retour")
 
 
 def from_outside(request: web.Request) -> bool:

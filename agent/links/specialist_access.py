@@ -4,7 +4,8 @@ the code opens a session limited to that dossier, from the room's opening until
 `[dossiers] report_window_hours` after it closes, to read the fiche and documents and to write
 and sign the expert's part. Every read is audited under the specialist's name.
 
-Pro Santé Connect will be a stronger way in (a later issue); it will open the same session.
+Pro Santé Connect is the stronger way in (`open_session_by_psc`): it opens the same session, once
+the national provider proved the doctor's RPPS.
 """
 
 from __future__ import annotations
@@ -58,6 +59,11 @@ class Guest:
 
 def access_window(admission: Admission, report_hours: int) -> Window:
     return Window(admission.window.opens_at, admission.window.closes_at + timedelta(hours=report_hours))
+
+
+def admitted(db: Database, room_id: str, token: str, now: datetime, report_hours: int) -> None:
+    """Raises when the link is not a specialist's whose dossier is open to them now."""
+    _admit_specialist(db, room_id, token, now, report_hours)
 
 
 def _admit_specialist(db: Database, room_id: str, token: str, now: datetime, report_hours: int) -> Admission:
@@ -140,13 +146,36 @@ def open_session(db: Database, room_id: str, token: str, code: str, now: datetim
         audit.append(db, actor.event("link.login", patient_id, outcome=audit.FAILURE, detail="code erroné"))
         raise link_codes.wrong(attempts)
     db.execute("DELETE FROM link_codes WHERE invitation_id = ?", [admission.invitation_id])  # a code works once
+    return _new_session(db, admission, actor, patient_id, stamp, report_hours, remote_addr, f"télédossier n° {admission.dossier_id[:8]}")
+
+
+def open_session_by_psc(db: Database, room_id: str, token: str, rpps: str | None, now: datetime, report_hours: int,
+                        remote_addr: str | None) -> tuple[str, Guest]:
+    """Pro Santé Connect proved who opens the link: the same session as a code opens, if they are
+    the invited doctor (their RPPS, when the invitation has one); the cart then knows the doctor's
+    RPPS for sure."""
+    admission = _admit_specialist(db, room_id, token, now, report_hours)
+    person = db["participants"].get(admission.participant_id)
+    actor = Actor(full_name(person), ParticipantRole.SPECIALIST.value, remote_addr)
+    patient_id = db["dossiers"].get(admission.dossier_id)["patient_id"]
+    if not rpps or (person["rpps"] and person["rpps"] != rpps):
+        audit.append(db, actor.event("link.login", patient_id, outcome=audit.DENIED,
+                                     detail=f"Pro Santé Connect : RPPS {rpps or 'absent'}, pas celui du médecin invité"))
+        raise AccessRefused("psc_other_doctor")
+    db["participants"].update(admission.participant_id, {"rpps": rpps})
+    return _new_session(db, admission, actor, patient_id, now.timestamp(), report_hours, remote_addr,
+                        f"télédossier n° {admission.dossier_id[:8]}, Pro Santé Connect, RPPS {rpps} vérifié")
+
+
+def _new_session(db: Database, admission: Admission, actor: Actor, patient_id: str, stamp: float, report_hours: int,
+                 remote_addr: str | None, detail: str) -> tuple[str, Guest]:
     session_token = secrets.token_urlsafe(32)
     expires = access_window(admission, report_hours).closes_at.timestamp()
     guest = Guest(link_codes.token_digest(session_token), admission.invitation_id, admission.room_id, admission.dossier_id, patient_id,
                   actor.login, secrets.token_urlsafe(32), expires)
     db["link_sessions"].insert({"id": guest.session_id, "invitation_id": guest.invitation_id, "csrf_token": guest.csrf_token,
                                 "created_at": stamp, "last_active": stamp, "expires_at": expires, "remote_addr": remote_addr})
-    audit.append(db, actor.event("link.login", patient_id, detail=f"télédossier n° {admission.dossier_id[:8]}"))
+    audit.append(db, actor.event("link.login", patient_id, detail=detail))
     return session_token, guest
 
 

@@ -18,7 +18,7 @@ from agent.api.join_page import refusal_text
 from agent.api.registry import API
 from agent.api.responses import file_response
 from agent.api.routing import GUEST, PUBLIC, Call
-from agent.api.schemas.dossiers import SpecialistDossierOut
+from agent.api.schemas.dossiers import LinkDossierOut
 from agent.api.schemas.link import CodeIn, CodeRequest, CodeSent, CodeStatus, ExpertOpinionIn, LinkSessionOut
 from agent.dossiers import documents, fiche
 from agent.dossiers.view import read_whole
@@ -90,28 +90,28 @@ async def open_session(call: Call) -> web.Response:
 
 
 @API.route("GET", "/links/{room}/{token}/dossier", summary="Le télédossier du médecin requis (fiche, constantes, documents)", tags=("specialist",),
-           access=GUEST, response=SpecialistDossierOut)
-async def guest_dossier(call: Call) -> SpecialistDossierOut:
+           access=GUEST, response=LinkDossierOut)
+async def guest_dossier(call: Call) -> LinkDossierOut:
     services = services_of(call.request)
     found = await services.store.write(read_whole, call.guest.dossier_id, call.actor, services.dossier_settings, essential=True)
     if found is None:
         raise ApiError("not_found")
     data = asdict(found)
     data.pop("invitations")  # other participants' links are theirs alone
-    return SpecialistDossierOut(**data, state_label=found.state_label)
+    return LinkDossierOut(**data, state_label=found.state_label, csrf_token=call.guest.csrf_token)
 
 
 @API.route("PATCH", "/links/{room}/{token}/fiche", summary="Écrire l'avis de l'expert", tags=("specialist",), access=GUEST,
-           body=ExpertOpinionIn, response=SpecialistDossierOut, errors=(409,))
-async def guest_opinion(call: Call) -> SpecialistDossierOut:
+           body=ExpertOpinionIn, response=LinkDossierOut, errors=(409,))
+async def guest_opinion(call: Call) -> LinkDossierOut:
     await services_of(call.request).store.write(fiche.update, call.guest.dossier_id, {"expert_opinion": call.body.expert_opinion.strip() or None},
                                              call.actor)
     return await guest_dossier(call)
 
 
 @API.route("POST", "/links/{room}/{token}/signature", summary="Signer l'avis de l'expert : le télédossier est clôturé", tags=("specialist",),
-           access=GUEST, response=SpecialistDossierOut, errors=(409, 422))
-async def guest_sign(call: Call) -> SpecialistDossierOut:
+           access=GUEST, response=LinkDossierOut, errors=(409, 422))
+async def guest_sign(call: Call) -> LinkDossierOut:
     await services_of(call.request).store.write(fiche.sign, call.guest.dossier_id, call.actor, call.guest.name)
     return await guest_dossier(call)
 

@@ -158,6 +158,13 @@ class SpecialistDossierOut(BaseModel):
     updated_at: str
 
 
+class LinkDossierOut(SpecialistDossierOut):
+    """The specialist's dossier with their link session's CSRF token: a session opened by Pro Santé
+    Connect comes back on a page that has not seen the code's answer."""
+
+    csrf_token: str = Field(description="Echo it in X-CSRF-Token on every change")
+
+
 class DossierOut(SpecialistDossierOut):
     """A dossier as the staff see it: with its invitations."""
 

@@ -92,10 +92,21 @@ function codeStep() {
       say(error.message);
     }
   });
+  // Pro Santé Connect (e-CPS), when the establishment offers it: no code to wait for.
+  const psc = h("button", { class: "button secondary", type: "button", hidden: true }, "Ouvrir avec Pro Santé Connect (e-CPS)");
+  psc.addEventListener("click", async () => {
+    alert.hidden = true;
+    try {
+      location.assign((await call("GET", `${linkApi}/psc/start`)).url);
+    } catch (error) {
+      say(error.message);
+    }
+  });
+  call("GET", `${linkApi}/ways`).then((ways) => { psc.hidden = !ways.psc; }).catch(() => {});
   main.replaceChildren(h("section", { class: "card specialist-gate" },
     h("h1", {}, "Accès au télédossier"),
     h("p", {}, "Pour protéger les données du patient, un code à usage unique est envoyé sur votre téléphone portable (ou par e-mail)."),
-    alert, ask, other, codeForm));
+    alert, ask, other, codeForm, psc));
 }
 
 function facts(rows) {
@@ -177,7 +188,10 @@ function handle(error) {
 
 async function showDossier() {
   try {
-    render(await call("GET", `${linkApi}/dossier`));
+    const dossier = await call("GET", `${linkApi}/dossier`);
+    csrf = dossier.csrf_token;  // a session opened by Pro Santé Connect lands here without the code's answer
+    sessionStorage.setItem(csrfKey, csrf);
+    render(dossier);
   } catch (error) {
     if (error.status === 401) codeStep();
     else main.replaceChildren(h("section", { class: "card" }, h("p", {}, error.message)));
