@@ -4,15 +4,16 @@ the phone), back to the cart logged in; a refused answer is a French page with t
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import requests
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, Page, expect
 
 from agent.access.roles import Role
-from tests.api.helpers import API, logged_in
+from tests.api.helpers import API, CartBase, logged_in, teleconsultation_now
 from tests.browser.kiosk import open_kiosk, shot
 from tests.browser.test_touch import check_screen
 from tests.live import LiveAgent, free_port, running_agent
@@ -60,3 +61,26 @@ def test_a_refused_answer_is_a_french_page_with_the_way_back(page: Page, stack: 
     page.get_by_role("link", name="Revenir à l'écran de connexion").tap()
     expect(page.locator("#login")).to_be_visible()
     assert requests.get(f"{agent.url}{API}/session").status_code == 401
+
+
+def test_on_a_phone_the_doctor_opens_the_dossier_with_psc(browser: Browser, stack: tuple[LiveAgent, Provider], artifacts: Path) -> None:
+    agent, provider = stack
+    nurse = logged_in(agent, agent.add_account(Role.NURSE))
+    reached = {"email": "claire.petit@chu.example", "rpps": CLAIRE.idnat[1:]}
+    dossier, _ = teleconsultation_now(CartBase(agent), nurse, "TELEPHONE", reached)
+    provider.approve_as = CLAIRE
+    context = browser.new_context(viewport={"width": 390, "height": 844}, has_touch=True, locale="fr-FR", timezone_id="Europe/Paris")
+    try:
+        phone = context.new_page()
+        phone.goto(dossier["invitations"][0]["link"])
+        psc_button = phone.get_by_role("button", name="Ouvrir avec Pro Santé Connect (e-CPS)")
+        expect(psc_button).to_be_visible()
+        shot(phone, artifacts, "specialiste-psc.png")
+        check_screen(phone, "accès au télédossier, Pro Santé Connect, téléphone")
+        psc_button.tap()
+        expect(phone.get_by_role("heading", name=re.compile(r"^TELEPHONE"))).to_be_visible()
+        phone.locator("#opinion").fill("Avis après Pro Santé Connect.")
+        phone.get_by_role("button", name="Enregistrer").tap()
+        expect(phone.get_by_text("Avis enregistré.")).to_be_visible()
+    finally:
+        context.close()
