@@ -28,6 +28,7 @@ from joserfc.jwk import KeySet
 from sqlite_utils import Database
 
 from agent.access.keys import keys_of
+from agent.access.professional_login import Professional
 from agent.config import PscConfig
 
 FLOW_SECONDS = 10 * 60  # a person takes a while to approve on their phone; not for ever
@@ -41,18 +42,8 @@ class PscRefused(Exception):
 
 @dataclass(frozen=True)
 class PscIdentity:
-    subject: str
-    idnat: str
-    given_name: str
-    family_name: str
-
-    @property
-    def rpps(self) -> str | None:
-        return self.idnat[1:] if self.idnat.startswith("8") and len(self.idnat) == 12 else None
-
-    @property
-    def display_name(self) -> str:
-        return f"{self.given_name} {self.family_name.upper()}".strip()
+    subject: str  # the provider's own identifier of the person
+    professional: Professional
 
 
 # --- the flow's secrets, kept on the cart until the browser comes back ----------------------------
@@ -167,8 +158,7 @@ class PscClient:
         idnat = str(info.get("SubjectNameID") or info.get("preferred_username") or "")
         if not idnat.isalnum():
             raise PscRefused("Pro Santé Connect n'a pas donné d'identifiant national de professionnel de santé")
-        return PscIdentity(subject=str(claims["sub"]), idnat=idnat, given_name=str(info.get("given_name") or ""),
-                           family_name=str(info.get("family_name") or ""))
+        return PscIdentity(str(claims["sub"]), Professional(idnat, str(info.get("given_name") or ""), str(info.get("family_name") or "")))
 
     async def _checked_claims(self, id_token: str, nonce: str) -> dict[str, Any]:
         keys = await self._key_set()

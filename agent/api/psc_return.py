@@ -12,7 +12,7 @@ from aiohttp import web
 
 from agent.access import professional_login, psc
 from agent.access.login import METHOD_PSC
-from agent.access.professional_login import AccountPolicy, NotLinked, Professional
+from agent.access.professional_login import AccountPolicy, NotLinked
 from agent.access.roles import Role
 from agent.api.context import services_of
 from agent.api.errors import MESSAGES
@@ -50,7 +50,7 @@ async def back_from_psc(request: web.Request) -> web.StreamResponse:
     if flow["purpose"] == "link":
         return await _into_the_dossier(request, flow["ref"], who)
     card = services.config.card
-    professional = Professional(who.idnat, who.given_name, who.family_name)
+    professional = who.professional
     outcome = await services.store.write(professional_login.conclude, professional, METHOD_PSC, None, request.remote,
                                          services.login_policy, AccountPolicy(card.create_accounts, Role(card.new_account_role)),
                                          now(), None, essential=True)
@@ -71,7 +71,7 @@ async def _into_the_dossier(request: web.Request, ref: str, who: psc.PscIdentity
     room, token = ref.split("/", 1)
     try:
         session_token, guest = await services.store.write(
-            specialist_access.open_session_by_psc, room, token, who.rpps, datetime.now(UTC),
+            specialist_access.open_session_by_psc, room, token, who.professional.rpps, datetime.now(UTC),
             services.config.dossiers.report_window_hours, request.remote, essential=True)
     except AccessRefused as refusal:
         return _page("Accès au télédossier refusé", MESSAGES[refusal.code][1])

@@ -16,8 +16,8 @@ from agent.access.roles import Role
 from tests.api.helpers import API, CartBase, logged_in, teleconsultation_now
 from tests.browser.kiosk import open_kiosk, shot
 from tests.browser.test_touch import check_screen
-from tests.live import LiveAgent, free_port, running_agent
-from tests.psc.provider import CLIENT_ID, CLIENT_SECRET, Person, Provider, running_provider
+from tests.live import LiveAgent
+from tests.psc.provider import Person, Provider, psc_stack
 
 pytestmark = pytest.mark.browser
 CLAIRE = Person("899700123456", "Claire", "PETIT")
@@ -25,13 +25,8 @@ CLAIRE = Person("899700123456", "Claire", "PETIT")
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveAgent, Provider]]:
-    port = free_port()
-    redirect = f"http://127.0.0.1:{port}/psc/retour"
-    with running_provider(redirect) as provider, running_agent(
-            tmp_path_factory.mktemp("psc-kiosk"), port=port,
-            psc={"enabled": True, "issuer": provider.issuer, "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET,
-                 "redirect_uri": redirect}) as agent:
-        yield agent, provider
+    with psc_stack(tmp_path_factory.mktemp("psc-kiosk")) as running:
+        yield running
 
 
 def test_the_e_cps_brings_the_doctor_back_logged_in(page: Page, stack: tuple[LiveAgent, Provider], artifacts: Path) -> None:

@@ -17,6 +17,7 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from authlib.integrations.flask_oauth2 import AuthorizationServer, ResourceProtector
@@ -30,7 +31,7 @@ from flask import Flask, jsonify, request
 from joserfc.jwk import KeySet, RSAKey
 from werkzeug.serving import make_server
 
-from tests.live import free_port
+from tests.live import LiveAgent, free_port, running_agent
 
 CLIENT_ID, CLIENT_SECRET = "telecart-chariot-test", "secret-du-chariot"
 
@@ -260,3 +261,16 @@ def running_provider(redirect_uri: str) -> Iterator[Provider]:
     finally:
         server.shutdown()
         thread.join(5)
+
+
+@contextlib.contextmanager
+def psc_stack(root: Path, **sections: dict[str, Any]) -> Iterator[tuple[LiveAgent, Provider]]:
+    """An agent with Pro Santé Connect on, its public address its own, and the provider that
+    sends browsers back to it."""
+    port = free_port()
+    public = f"http://127.0.0.1:{port}"
+    with running_provider(f"{public}/psc/retour") as provider, running_agent(
+            root, port=port, server={"public_url": public},
+            psc={"enabled": True, "issuer": provider.issuer, "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET,
+                 "redirect_uri": f"{public}/psc/retour"}, **sections) as agent:
+        yield agent, provider

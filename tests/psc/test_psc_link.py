@@ -12,21 +12,16 @@ import requests
 
 from agent.access.roles import Role
 from tests.api.helpers import API, CartBase, audit_items, link_of, logged_in, teleconsultation_now
-from tests.live import LiveAgent, free_port, running_agent
-from tests.psc.provider import CLIENT_ID, CLIENT_SECRET, Person, Provider, running_provider
+from tests.live import LiveAgent
+from tests.psc.provider import Person, Provider, psc_stack
 
 CLAIRE = Person("899700123456", "Claire", "PETIT")
 
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveAgent, Provider]]:
-    port = free_port()
-    public = f"http://127.0.0.1:{port}"
-    with running_provider(f"{public}/psc/retour") as provider, running_agent(
-            tmp_path_factory.mktemp("psc-link"), port=port, server={"public_url": public},
-            psc={"enabled": True, "issuer": provider.issuer, "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET,
-                 "redirect_uri": f"{public}/psc/retour"}) as agent:
-        yield agent, provider
+    with psc_stack(tmp_path_factory.mktemp("psc-link")) as running:
+        yield running
 
 
 def invited_link(agent: LiveAgent, rpps: str | None) -> tuple[str, str]:

@@ -16,20 +16,15 @@ import requests
 from agent.access.roles import Role
 from tests.api.helpers import API, assert_error, audit_items, logged_in
 from tests.live import LiveAgent, free_port, running_agent
-from tests.psc.provider import CLIENT_ID, CLIENT_SECRET, Person, Provider, running_provider
+from tests.psc.provider import CLIENT_ID, CLIENT_SECRET, Person, Provider, psc_stack
 
 CLAIRE = Person("899700123456", "Claire", "PETIT")
 
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveAgent, Provider]]:
-    port = free_port()
-    redirect = f"http://127.0.0.1:{port}/psc/retour"
-    with running_provider(redirect) as provider, running_agent(
-            tmp_path_factory.mktemp("psc"), port=port,
-            psc={"enabled": True, "issuer": provider.issuer, "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET,
-                 "redirect_uri": redirect}) as agent:
-        yield agent, provider
+    with psc_stack(tmp_path_factory.mktemp("psc")) as running:
+        yield running
 
 
 @pytest.fixture(autouse=True)
