@@ -6,6 +6,7 @@ card refused from the network and when its module or its authority fails."""
 from __future__ import annotations
 
 import socket
+import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -258,3 +259,18 @@ def test_a_card_pulled_before_its_pin_is_sent_opens_nothing(agent: LiveAgent, de
     assert "telecart_session" not in kiosk.cookies
     assert audit_of(agent, admin, login, "login") == []  # no session, no login recorded
     unlink(agent, admin, login)
+
+
+def test_a_pkcs11_module_that_crashes_takes_only_its_own_process_down(tmp_path: Path, deck: CardDeck) -> None:
+    """A vendor's module that dies (here one whose entry point writes to address 0) ends the card's
+    process, not the agent: the kiosk says so and the cart goes on."""
+    source = tmp_path / "crash.c"
+    source.write_text("int C_GetFunctionList(void **list) { *(volatile int *)0 = 1; return 0; }\n")
+    module = tmp_path / "libcrash.so"
+    subprocess.run(["gcc", "-shared", "-fPIC", "-o", str(module), str(source)], check=True)
+    with card_agent(tmp_path / "agent", deck, pkcs11_module=str(module)) as agent:
+        deck.insert(CLAIRE)
+        broken = card_becomes(agent, "unreadable")
+        assert broken["message"] == "Connexion par carte impossible : le module de la carte CPS s'est arrêté."
+        assert requests.get(f"{agent.url}/healthz").status_code == 200
+        assert_error(pin_login(agent, requests.Session()), 503, "card_unavailable")
