@@ -43,7 +43,7 @@ def test_the_admin_gives_a_mobile_and_the_nurse_logs_in_with_a_code_by_sms(page:
 
     open_kiosk(page, agent)
     page.get_by_role("button", name="Par SMS").tap()  # nothing typed yet: said what comes first
-    expect(page.locator(".gate-main [role=alert]")).to_have_text(
+    expect(page.locator(".gate-main form [role=alert]")).to_have_text(
         "Saisissez d'abord votre identifiant et votre mot de passe, puis choisissez où recevoir le code.")
     page.locator("#login").fill(nurse.login)
     page.locator("#password").fill(nurse.password)
