@@ -33,19 +33,19 @@ def _number(mantissa: int, exponent: int) -> Number:
     return Number(round(value, max(0, -exponent)), max(0, -exponent))
 
 
+def _decode(data: bytes, offset: int, size: int, specials: dict[int, str], mantissa_bits: int, name: str) -> Number:
+    if len(data) < offset + size:
+        raise DecodeError(f"{name} tronqué")
+    raw = int.from_bytes(data[offset:offset + size], "little")
+    if raw in specials:
+        return Number(None, 0, specials[raw])
+    mask = (1 << mantissa_bits) - 1
+    return _number(_signed(raw & mask, mantissa_bits), _signed(raw >> mantissa_bits, size * 8 - mantissa_bits))
+
+
 def sfloat(data: bytes, offset: int = 0) -> Number:
-    if len(data) < offset + 2:
-        raise DecodeError("SFLOAT tronqué")
-    raw = int.from_bytes(data[offset:offset + 2], "little")
-    if raw in SFLOAT_SPECIAL:
-        return Number(None, 0, SFLOAT_SPECIAL[raw])
-    return _number(_signed(raw & 0x0FFF, 12), _signed(raw >> 12, 4))
+    return _decode(data, offset, 2, SFLOAT_SPECIAL, 12, "SFLOAT")
 
 
 def float32(data: bytes, offset: int = 0) -> Number:
-    if len(data) < offset + 4:
-        raise DecodeError("FLOAT tronqué")
-    raw = int.from_bytes(data[offset:offset + 4], "little")
-    if raw in FLOAT_SPECIAL:
-        return Number(None, 0, FLOAT_SPECIAL[raw])
-    return _number(_signed(raw & 0xFFFFFF, 24), _signed(raw >> 24, 8))
+    return _decode(data, offset, 4, FLOAT_SPECIAL, 24, "FLOAT")
