@@ -1,0 +1,99 @@
+"""A serial oximeter on a real pseudo-terminal, read through pyserial as on the cart: the values the
+simulated device writes arrive; noise on the line never lets a wrong value through; a device that
+stops talking is silent, not its last value; the cable pulled and plugged back in reconnects by itself."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from drivers.sensors.contec import OLD_BAUD, OldFormat
+from drivers.sensors.nonin import BAUD, FormatTwo
+from drivers.sensors.readings import Measurement
+from drivers.sensors.serial_link import SerialSensor
+from drivers.sensors.simulators import PtyPort, Simulator
+from tests.loopback import eventually
+
+
+class Seen:
+    def __init__(self) -> None:
+        self.measurements: list[Measurement] = []
+        self.states: list[str] = []
+        self.lock = threading.Lock()
+
+    def measurement(self, m: Measurement) -> None:
+        with self.lock:
+            self.measurements.append(m)
+
+    def state(self, state: str, reason: str | None) -> None:
+        self.states.append(state)
+
+    def values(self, quantity: str) -> list[float | None]:
+        with self.lock:
+            return [m.value(quantity) for m in self.measurements if m.reading(quantity)]
+
+
+@pytest.fixture
+def contec(tmp_path: Path) -> Iterator[tuple[PtyPort, SerialSensor, Seen]]:
+    device = PtyPort(tmp_path / "usb-Contec_CMS50D+-if00", Simulator("contec-cms50d")).plug()
+    seen = Seen()
+    sensor = SerialSensor(str(device.link), OLD_BAUD, OldFormat, seen.measurement, seen.state, silent_after=1.0)
+    sensor.start()
+    try:
+        yield device, sensor, seen
+    finally:
+        sensor.stop()
+        device.pull()
+
+
+def test_the_values_written_arrive_and_noise_lets_no_wrong_value_through(contec: tuple[PtyPort, SerialSensor, Seen]) -> None:
+    device, sensor, seen = contec
+    eventually(lambda: sensor.state == "connected", what="connected")
+    eventually(lambda: len(seen.values("spo2")) > 30, what="a second of packets")
+    device.simulator.vitals.spo2, device.simulator.vitals.pulse = 91, 133  # PR above 127: its bit 7 in byte 2
+    eventually(lambda: seen.values("spo2")[-1] == 91 and seen.values("pulse_rate")[-1] == 133, what="new values")
+    device.noise = lambda: bytes([0x8F, 0x13])  # a stray sync byte and garbage before every packet
+    before = len(seen.measurements)
+    time.sleep(1.0)
+    noisy = seen.values("spo2")[before:] + seen.values("pulse_rate")[before:]
+    assert noisy and set(noisy) <= {91.0, 133.0}, set(noisy)  # resynchronised: only what the device said
+
+
+def test_a_device_that_stops_talking_is_silent_then_back(contec: tuple[PtyPort, SerialSensor, Seen]) -> None:
+    device, sensor, seen = contec
+    eventually(lambda: sensor.state == "connected")
+    device.paused = True
+    eventually(lambda: sensor.state == "silent", timeout=5, what="silent")
+    device.paused = False
+    eventually(lambda: sensor.state == "connected", timeout=5)
+
+
+def test_the_cable_pulled_and_plugged_back_reconnects_by_itself(contec: tuple[PtyPort, SerialSensor, Seen]) -> None:
+    device, sensor, seen = contec
+    eventually(lambda: sensor.state == "connected")
+    device.pull()
+    eventually(lambda: sensor.state == "absent", timeout=5, what="absent")
+    device.simulator.vitals.spo2 = 94
+    device.plug()  # a new terminal behind the same by-id name
+    eventually(lambda: sensor.state == "connected", timeout=10, what="reconnected")
+    eventually(lambda: seen.values("spo2")[-1] == 94)
+    assert "absent" in seen.states and seen.states[-1] == "connected"
+
+
+def test_a_nonin_finger_out_is_said_without_values(tmp_path: Path) -> None:
+    device = PtyPort(tmp_path / "usb-Nonin-if00", Simulator("nonin-oem3")).plug()
+    seen = Seen()
+    sensor = SerialSensor(str(device.link), BAUD, FormatTwo, seen.measurement, seen.state)
+    sensor.start()
+    try:
+        eventually(lambda: seen.values("spo2")[-3:] == [97.0, 97.0, 97.0], what="three packets")
+        device.simulator.vitals.finger_in = False
+        eventually(lambda: any("sensor_off" in m.flags for m in seen.measurements[-10:]), what="finger out said")
+        eventually(lambda: seen.values("spo2")[-1] is None and seen.values("pulse_rate")[-1] is None)
+    finally:
+        sensor.stop()
+        device.pull()
