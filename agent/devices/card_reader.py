@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -85,6 +85,7 @@ class CardReader:
         self._version = 0
         self.status = CardStatus("off", MESSAGES["off"])
         self._listeners: set[asyncio.Queue[CardStatus]] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
         self.on_card_removed: Callable[[str], Awaitable[None]] | None = None  # a card's fingerprint
 
     # --- lifecycle -----------------------------------------------------------------------------
@@ -130,13 +131,19 @@ class CardReader:
             now_there = present.get(reader)
             if now_there is None or now_there.atr != card.atr:
                 del self._cards[reader]
-                asyncio.get_running_loop().create_task(self._removed(card))
+                self._background(self._removed(card))
         for name, reader in present.items():
             if name not in self._cards and kind_of(reader.atr, self.extra_atrs) is CardKind.CPS:
                 self._cards[name] = _Inserted(name, reader.atr, TokenProcess(self.config.pkcs11_module, self.config.token_label, name))
-                asyncio.get_running_loop().create_task(self._read(self._cards[name]))
+                self._background(self._read(self._cards[name]))
         self._snapshot = snapshot
         self._publish()
+
+    def _background(self, work: Coroutine[Any, Any, None]) -> None:
+        """A task kept until it ends (the loop holds only weak references to tasks)."""
+        task = asyncio.get_running_loop().create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     async def _removed(self, card: _Inserted) -> None:
         """Its module's process ended, its sessions locked, then said again: a kiosk that asks on
