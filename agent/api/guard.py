@@ -33,6 +33,23 @@ CSRF_HEADER = "X-CSRF-Token"
 # would never lock itself.
 BACKGROUND_HEADER = "X-Telecart-Background"
 
+
+def give_session_cookie(response: web.StreamResponse, request: web.Request, token: str) -> None:
+    """The staff session's cookie, however the person logged in (password, card, Pro Santé Connect)."""
+    services = services_of(request)
+    response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="Strict", path="/",
+                        secure=services.config.security.cookie_secure or request.secure, max_age=int(services.login_policy.session_seconds))
+
+
+def give_link_cookie(response: web.StreamResponse, request: web.Request, token: str, room: str, link_token: str, guest: Guest) -> None:
+    """A link session's cookie, scoped to that link's own API: a browser holding several links (two
+    doctors on one computer, or one doctor asked about two residents) keeps one session per link,
+    and each page only ever sends its own."""
+    response.set_cookie(GUEST_COOKIE, token, httponly=True, samesite="Strict", path=f"/api/v1/links/{room}/{link_token}",
+                        secure=services_of(request).config.security.cookie_secure or request.secure,
+                        max_age=max(0, int(guest.expires_at - datetime.now(UTC).timestamp())))
+
+
 async def _audit_refusal(request: web.Request, action: str, session: Session | None = None, detail: str | None = None) -> None:
     services = services_of(request)
     principal = session.principal if session else None

@@ -16,7 +16,7 @@ from agent.access.professional_login import AccountPolicy, NotLinked
 from agent.access.roles import Role
 from agent.api.context import services_of
 from agent.api.errors import MESSAGES
-from agent.api.guard import GUEST_COOKIE, SESSION_COOKIE
+from agent.api.guard import give_link_cookie, give_session_cookie
 from agent.clock import now
 from agent.links import specialist_access
 from agent.links.invitation import LinkRefused
@@ -59,8 +59,7 @@ async def back_from_psc(request: web.Request) -> web.StreamResponse:
                               "chariot : demandez à un administrateur de lier votre RPPS à votre compte.")
     response = web.HTTPSeeOther("/#/activite")
     assert outcome.token is not None
-    response.set_cookie(SESSION_COOKIE, outcome.token, httponly=True, samesite="Strict", path="/",
-                        secure=services.config.security.cookie_secure or request.secure, max_age=int(services.login_policy.session_seconds))
+    give_session_cookie(response, request, outcome.token)
     return response
 
 
@@ -78,9 +77,7 @@ async def _into_the_dossier(request: web.Request, ref: str, who: psc.PscIdentity
     except LinkRefused:
         return _page("Accès au télédossier refusé", "Ce lien n'ouvre plus le télédossier (révoqué, ou hors de ses dates).")
     response = web.HTTPSeeOther(f"/s/{room}/{token}?vue=dossier")
-    response.set_cookie(GUEST_COOKIE, session_token, httponly=True, samesite="Strict", path=f"/api/v1/links/{room}/{token}",
-                        secure=services.config.security.cookie_secure or request.secure,
-                        max_age=max(0, int(guest.expires_at - datetime.now(UTC).timestamp())))
+    give_link_cookie(response, request, session_token, room, token, guest)
     return response
 
 

@@ -17,7 +17,7 @@ from agent.access.rate_limits import LOOPBACK, Door
 from agent.access.roles import Role
 from agent.api.context import services_of
 from agent.api.errors import ApiError
-from agent.api.guard import SESSION_COOKIE
+from agent.api.guard import SESSION_COOKIE, give_session_cookie
 from agent.api.registry import API
 from agent.api.routes.session import session_out
 from agent.api.routing import PUBLIC, Call, json_dumps
@@ -133,7 +133,5 @@ async def card_session(call: Call) -> web.Response:
         return web.json_response(session_out(call.request, fresh).model_dump(mode="json"), status=200, dumps=json_dumps)
     response = web.json_response(session_out(call.request, outcome.session).model_dump(mode="json"), status=201, dumps=json_dumps)
     assert outcome.token is not None
-    response.set_cookie(SESSION_COOKIE, outcome.token, httponly=True, samesite="Strict", path="/",
-                        secure=services.config.security.cookie_secure or call.request.secure,
-                        max_age=int(services.login_policy.session_seconds))
+    give_session_cookie(response, call.request, outcome.token)
     return response

@@ -13,7 +13,7 @@ from aiohttp import web
 from agent.access.rate_limits import Door
 from agent.api.context import services_of
 from agent.api.errors import ApiError
-from agent.api.guard import GUEST_COOKIE
+from agent.api.guard import give_link_cookie
 from agent.api.join_page import refusal_text
 from agent.api.registry import API
 from agent.api.responses import file_response
@@ -80,12 +80,7 @@ async def open_session(call: Call) -> web.Response:
         raise _link_error(exc, call) from exc
     out = LinkSessionOut(csrf_token=guest.csrf_token, expires_at=guest.expires_at, name=guest.name)
     response = web.json_response(out.model_dump(), status=201)
-    # Scoped to this link's own API: a browser holding several links (two doctors on one
-    # computer, or one doctor asked about two residents) keeps one session per link, and each
-    # page only ever sends its own.
-    link_api = call.request.rel_url.raw_path.rsplit("/", 1)[0]
-    response.set_cookie(GUEST_COOKIE, token, httponly=True, samesite="Strict", path=link_api, secure=services.config.security.cookie_secure or call.request.secure,
-                        max_age=max(0, int(guest.expires_at - datetime.now(UTC).timestamp())))
+    give_link_cookie(response, call.request, token, match["room"], match["token"], guest)
     return response
 
 

@@ -16,7 +16,7 @@ from agent.access.roles import GRANTS, LABELS_FR
 from agent.access.sessions import Session
 from agent.api.context import services_of
 from agent.api.errors import ApiError
-from agent.api.guard import SESSION_COOKIE
+from agent.api.guard import SESSION_COOKIE, give_session_cookie
 from agent.api.registry import API
 from agent.api.routing import PUBLIC, Call, json_dumps
 from agent.api.schemas.session import LockQuery, LoginCodeRequest, LoginCodeSent, LoginRequest, SessionOut, UnlockRequest, UserOut
@@ -70,12 +70,8 @@ async def create_session(call: Call) -> web.Response:
     body: LoginRequest = call.body
     outcome = await _attempt(call, body.login.strip().lower(), body.password, body.otp, "login", None)
     assert outcome.session is not None and outcome.token is not None
-    services = services_of(call.request)
     response = web.json_response(session_out(call.request, outcome.session).model_dump(mode="json"), status=201, dumps=json_dumps)
-    response.set_cookie(
-        SESSION_COOKIE, outcome.token, httponly=True, samesite="Strict", path="/",
-        secure=services.config.security.cookie_secure or call.request.secure, max_age=int(services.login_policy.session_seconds),
-    )
+    give_session_cookie(response, call.request, outcome.token)
     return response
 
 
