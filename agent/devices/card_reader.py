@@ -55,6 +55,7 @@ class CardStatus:
     readers: int = 0
     holder: Practitioner | None = None
     version: int = 0  # grows with each change: the kiosk keeps the newest
+    problem: str | None = None  # why an unreadable CPS cannot log in (the message says it to the kiosk)
 
     def public(self) -> dict[str, Any]:
         """What the kiosk is told: no certificate, no fingerprint."""
@@ -204,7 +205,7 @@ class CardReader:
         if card is None:
             return CardStatus("other", MESSAGES["other"], reader.name, **common)
         if card.problem:
-            return CardStatus("unreadable", f"Connexion par carte impossible : {card.problem}.", reader.name, **common)
+            return CardStatus("unreadable", f"Connexion par carte impossible : {card.problem}.", reader.name, problem=card.problem, **common)
         if card.holder is None:
             return CardStatus("reading", MESSAGES["reading"], reader.name, **common)
         who = card.holder.practitioner

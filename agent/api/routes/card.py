@@ -91,8 +91,8 @@ async def card_session(call: Call) -> web.Response:
     body: CardLogin = call.body
     holder = reader.holder()
     if holder is None:
-        if reader.status.state == "unreadable":
-            raise ApiError("card_unavailable", reason=reader.status.message.split(" : ", 1)[-1].rstrip("."))
+        if reader.status.problem:
+            raise ApiError("card_unavailable", reason=reader.status.problem)
         raise ApiError("card_absent", reason=reader.status.message or "Aucune carte CPS dans le lecteur.")
     who, policy = holder.practitioner, _policy(call)
     left = await services.store.read(card_login.tries_left, who.fingerprint, policy, await reader.pin_state())
