@@ -10,7 +10,6 @@ from aiohttp import web
 from agent import audit
 from agent.access import accounts, login, sessions, staff_codes
 from agent.access.login import LoginPolicy, Outcome, Refusal
-from agent.access.passwords import verify_password
 from agent.access.rate_limits import Door
 from agent.access.roles import GRANTS, LABELS_FR
 from agent.access.sessions import Session
@@ -38,17 +37,24 @@ def session_out(request: web.Request, session: Session) -> SessionOut:
     )
 
 
-async def _attempt(call: Call, login_name: str, password: str, code: str, action: str, session_id: str | None) -> Outcome:
+async def _checked(call: Call, login_name: str, password: str, code: str, moment: float) -> tuple[dict | None, login.Checked]:
+    """The account of `login_name` and what its password (and code) are worth; the rate limit first."""
     services = services_of(call.request)
     services.rate_limits.knock(Door.LOGIN, call.remote_addr)
-    policy: LoginPolicy = services.login_policy
     row = await services.store.read(accounts.find_by_login, login_name)
-    moment = now()
     # Each check holds 64 MiB for ~50 ms: a flood of logins queues here instead of eating memory.
     async with services.password_checks:
         checked = await asyncio.get_running_loop().run_in_executor(
-            None, login.verify_credentials, row, password, code, policy.otp_window, moment
+            None, login.verify_credentials, row, password, code, services.login_policy.otp_window, moment
         )
+    return row, checked
+
+
+async def _attempt(call: Call, login_name: str, password: str, code: str, action: str, session_id: str | None) -> Outcome:
+    services = services_of(call.request)
+    policy: LoginPolicy = services.login_policy
+    moment = now()
+    _, checked = await _checked(call, login_name, password, code, moment)
     outcome = await services.store.write(login.conclude, login_name, checked, code, call.remote_addr, policy, moment, action, session_id,
                                       essential=True)
     services.metrics.logins.labels(outcome=outcome.refusal.value if outcome.refusal else "success").inc()
@@ -82,15 +88,12 @@ async def send_login_code(call: Call) -> LoginCodeSent:
     before anything is sent: nobody can flood a colleague's phone with codes."""
     body: LoginCodeRequest = call.body
     services = services_of(call.request)
-    services.rate_limits.knock(Door.LOGIN, call.remote_addr)
     login_name = body.login.strip().lower()
-    row = await services.store.read(accounts.find_by_login, login_name)
-    async with services.password_checks:
-        password_ok = await asyncio.get_running_loop().run_in_executor(None, verify_password, row["password_hash"] if row else None,
-                                                                        body.password)
-    if not (password_ok and row):
-        outcome = await services.store.write(login.conclude, login_name, login.Checked(False), "", call.remote_addr,
-                                             services.login_policy, now(), "login.code", None, essential=True)
+    moment = now()
+    row, checked = await _checked(call, login_name, body.password, "", moment)
+    if not checked.password_ok:
+        outcome = await services.store.write(login.conclude, login_name, checked, "", call.remote_addr,
+                                             services.login_policy, moment, "login.code", None, essential=True)
         _refuse(outcome)
     assert row is not None
     sent = await services.store.write(staff_codes.send, row, body.channel, now(), services.config.dossiers.establishment,
