@@ -15,6 +15,7 @@ MESSAGES: dict[str, tuple[int, str]] = {
     "account_locked": (423, "Compte verrouillé après plusieurs essais infructueux. Réessayez dans {minutes} minute(s) ou appelez un administrateur."),
     "factor_unavailable": (409, "Ce compte ne peut pas recevoir de code par {channel} : utilisez votre application d'authentification, ou demandez à un administrateur d'enregistrer vos coordonnées."),
     "psc_other_doctor": (403, "Pro Santé Connect vous a identifié(e), mais ce lien a été envoyé à un autre médecin : demandez à l'établissement de vous inviter."),
+    "psc_kiosk_only": (403, "La connexion Pro Santé Connect du personnel se fait sur l'écran du chariot seulement."),
     "psc_off": (409, "Pro Santé Connect n'est pas activé sur ce chariot : connectez-vous avec votre carte CPS ou votre identifiant."),
     "psc_unavailable": (503, "Pro Santé Connect est injoignable ({reason}) : connectez-vous avec votre carte CPS ou votre identifiant."),
     "card_kiosk_only": (403, "La carte CPS s'utilise sur l'écran du chariot seulement."),

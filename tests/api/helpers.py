@@ -68,6 +68,20 @@ def cookie_header(token: str) -> dict[str, str]:
     return {"Cookie": f"{COOKIE}={token}"}
 
 
+class _FromElsewhere(requests.adapters.HTTPAdapter):
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        kwargs["source_address"] = ("127.0.0.2", 0)
+        super().init_poolmanager(*args, **kwargs)
+
+
+def not_the_kiosk() -> requests.Session:
+    """A client from 127.0.0.2: still loopback for the network, but not the cart's own screen
+    (the agent's LOOPBACK is 127.0.0.1 and ::1), for what only the kiosk may do."""
+    client = requests.Session()
+    client.mount("http://", _FromElsewhere())
+    return client
+
+
 def post_login(agent: LiveAgent, login: str, password: str, otp: str,
                client: requests.Session | None = None, **kwargs: Any) -> requests.Response:
     client = client or anonymous()

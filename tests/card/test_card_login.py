@@ -15,7 +15,7 @@ import pytest
 import requests
 
 from agent.access.roles import Role
-from tests.api.helpers import API, assert_error, audit_items, logged_in
+from tests.api.helpers import API, assert_error, audit_items, logged_in, not_the_kiosk
 from tests.card.harness import ANTOINE, CLAIRE, NADIA, PIN, CardDeck, Pcscd, card_agent
 from tests.card.token import Authority
 from tests.live import LiveAgent
@@ -192,14 +192,7 @@ def test_the_card_is_the_carts_screen_only(agent: LiveAgent, deck: CardDeck) -> 
     """From another address (here 127.0.0.2: still loopback, but not the kiosk's), nothing."""
     deck.insert(CLAIRE)
     card_becomes(agent, "cps")
-
-    class FromElsewhere(requests.adapters.HTTPAdapter):
-        def init_poolmanager(self, *args: object, **kwargs: object) -> None:
-            kwargs["source_address"] = ("127.0.0.2", 0)
-            super().init_poolmanager(*args, **kwargs)  # type: ignore[arg-type]
-
-    outside = requests.Session()
-    outside.mount("http://", FromElsewhere())
+    outside = not_the_kiosk()
     assert_error(outside.get(f"{agent.url}{API}/card"), 403, "card_kiosk_only")
     assert_error(outside.post(f"{agent.url}{API}/session/card", json={"pin": PIN}), 403, "card_kiosk_only")
     assert socket.gethostbyname("localhost").startswith("127.")

@@ -14,7 +14,7 @@ import pytest
 import requests
 
 from agent.access.roles import Role
-from tests.api.helpers import API, assert_error, audit_items, logged_in
+from tests.api.helpers import API, assert_error, audit_items, logged_in, not_the_kiosk
 from tests.live import LiveAgent, free_port, running_agent
 from tests.psc.provider import CLIENT_ID, CLIENT_SECRET, Person, Provider, psc_stack
 
@@ -60,6 +60,12 @@ def test_a_linked_professional_comes_back_logged_in(stack: tuple[LiveAgent, Prov
     assert session["user"]["login"] == doctor.login and session["method"] == "psc", session
     records = [r for r in audit_items(agent, admin, actor=doctor.login) if r["action"] == "login"]
     assert [r["detail"] for r in records] == ["Pro Santé Connect (e-CPS)"]
+
+
+def test_the_staff_login_starts_on_the_carts_screen_only(stack: tuple[LiveAgent, Provider]) -> None:
+    agent, _ = stack
+    body = assert_error(not_the_kiosk().get(f"{agent.url}{API}/psc/start"), 403, "psc_kiosk_only")
+    assert "écran du chariot" in body["message"]
 
 
 def test_a_professional_linked_to_no_account_is_told_so(stack: tuple[LiveAgent, Provider]) -> None:

@@ -41,11 +41,17 @@ async def login_ways(call: Call) -> LoginWays:
 async def start(call: Call) -> PscStart:
     services = services_of(call.request)
     if call.request.remote not in LOOPBACK:
-        raise ApiError("card_kiosk_only")
+        raise ApiError("psc_kiosk_only")
     if not services.config.psc.enabled:
         raise ApiError("psc_off")
     services.rate_limits.knock(Door.LOGIN, call.remote_addr)
-    flow = await services.store.write(psc.start_flow, "kiosk", now(), essential=True)
+    return await _provider_page(call, "kiosk")
+
+
+async def _provider_page(call: Call, purpose: str, ref: str | None = None) -> PscStart:
+    """A flow kept on the cart, and the provider's page that begins it."""
+    services = services_of(call.request)
+    flow = await services.store.write(psc.start_flow, purpose, now(), ref, essential=True)
     try:
         return PscStart(url=await services.psc.authorization_url(flow))
     except psc.PscRefused as refused:
@@ -75,8 +81,4 @@ async def start_from_link(call: Call) -> PscStart:
                                   services.config.dossiers.report_window_hours)
     except LinkRefused as exc:
         raise ApiError("link_refused", reason=refusal_text(exc, services.dossier_settings.zone)) from exc
-    flow = await services.store.write(psc.start_flow, "link", now(), f"{match['room']}/{match['token']}", essential=True)
-    try:
-        return PscStart(url=await services.psc.authorization_url(flow))
-    except psc.PscRefused as refused:
-        raise ApiError("psc_unavailable", reason=str(refused)) from None
+    return await _provider_page(call, "link", f"{match['room']}/{match['token']}")
