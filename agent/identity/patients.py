@@ -233,6 +233,14 @@ class SearchCriteria:
         return any((self.name, self.first_name, self.birth_date, self.ins, self.sex))
 
 
+def begins_with(column: str, start: str) -> tuple[str, list[str]]:
+    """A clause for rows whose `column` begins with `start`, and its parameters: a range, not LIKE
+    'xy%', because SQLite serves ranges (and ORs of them) from the column's index."""
+    if not start:
+        return f"({column} IS NOT NULL)", []
+    return f"({column} >= ? AND {column} < ?)", [start, start[:-1] + chr(ord(start[-1]) + 1)]
+
+
 @dataclass
 class _Query:
     where: list[str] = field(default_factory=list)
@@ -258,11 +266,8 @@ def _candidates(db: Database, c: SearchCriteria) -> list[dict]:
         elif c.mode == "phonetic":
             q.add("(birth_name_phon = ? OR used_name_phon = ?)", phon, phon)
         else:  # approaching: same first two letters or same sound, then scored by similarity.
-            # Ranges, not LIKE 'xy%': SQLite serves ranges (and this OR of them) from the indexes.
-            low = norm[:2]
-            high = low[:-1] + chr(ord(low[-1]) + 1) if low else "\uffff"
-            q.add("((birth_name_norm >= ? AND birth_name_norm < ?) OR (used_name_norm >= ? AND used_name_norm < ?)"
-                  " OR birth_name_phon = ? OR used_name_phon = ?)", low, high, low, high, phon, phon)
+            (birth, birth_range), (used, used_range) = begins_with("birth_name_norm", norm[:2]), begins_with("used_name_norm", norm[:2])
+            q.add(f"({birth} OR {used} OR birth_name_phon = ? OR used_name_phon = ?)", *birth_range, *used_range, phon, phon)
     if c.first_name:
         if c.mode == "exact":
             q.add("first_name_norm = ?", normalise(c.first_name))

@@ -19,7 +19,7 @@ from sqlite_utils import Database
 
 from agent.audit import Actor
 from agent.identity import ins as ins_rules
-from agent.identity.patients import APPROACHING_THRESHOLD, SCORED, Identity, ranked_page
+from agent.identity.patients import APPROACHING_THRESHOLD, SCORED, Identity, begins_with, ranked_page
 from agent.identity.phonetic import key, normalise
 
 # Names, used names, first names: a typed word may be any of them.
@@ -84,11 +84,6 @@ def _filters(typed: Typed) -> tuple[list[str], list[object]]:
     return where, params
 
 
-def _prefix(column: str, start: str) -> tuple[str, list[str]]:
-    # A range rather than LIKE 'xy%': SQLite serves ranges from the column's index.
-    return f"({column} >= ? AND {column} < ?)", [start, start[:-1] + chr(ord(start[-1]) + 1)]
-
-
 def _rows(db: Database, where: list[str], params: list[object]) -> list[dict]:
     clause = " AND ".join(where) or "1"
     cursor = db.conn.execute(f"SELECT {', '.join(SCORED)}, {', '.join(_PHON)} FROM patients WHERE {clause}", params)
@@ -101,7 +96,7 @@ def _beginning(db: Database, typed: Typed) -> list[tuple[float, dict]]:
     much of the name was typed: « DUPONT » before « DUPONTEL » for "dupont"."""
     where, params = _filters(typed)
     for word in typed.words:
-        clauses = [_prefix(column, word) for column in _NORM]
+        clauses = [begins_with(column, word) for column in _NORM]
         where.append("(" + " OR ".join(c for c, _ in clauses) + ")")
         params += [p for _, ps in clauses for p in ps]
     found = []
@@ -130,7 +125,7 @@ def _approaching(db: Database, typed: Typed) -> list[tuple[float, dict]]:
     """Each word spelt nearly as one of the names, or sounding the same."""
     where, params = _filters(typed)
     first = typed.words[0]
-    clauses = [_prefix(column, first[:2]) for column in _NORM]
+    clauses = [begins_with(column, first[:2]) for column in _NORM]
     sounds = [f"{column} = ?" for column in _PHON]
     where.append("(" + " OR ".join([c for c, _ in clauses] + sounds) + ")")
     params += [p for _, ps in clauses for p in ps] + [key(first)] * len(_PHON)
