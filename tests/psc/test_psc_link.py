@@ -11,7 +11,7 @@ import pytest
 import requests
 
 from agent.access.roles import Role
-from tests.api.helpers import API, CartBase, audit_items, link_of, logged_in, teleconsultation_now
+from tests.api.helpers import API, CartBase, assert_error, audit_items, link_of, logged_in, teleconsultation_now
 from tests.live import LiveAgent
 from tests.psc.provider import Person, Provider, psc_stack
 
@@ -67,3 +67,22 @@ def test_a_link_without_rpps_learns_it_and_another_doctor_is_refused(stack: tupl
     open_link, _ = invited_link(agent, None)  # typed by hand, without RPPS: Pro Santé Connect gives it
     doctor, landed = open_with_psc(open_link, provider, CLAIRE)
     assert landed.status_code == 200 and doctor.get(f"{open_link}/dossier").status_code == 200
+
+
+def test_a_forged_or_revoked_link_starts_nothing(stack: tuple[LiveAgent, Provider]) -> None:
+    agent, provider = stack
+    link_api, patient_id = invited_link(agent, CLAIRE.idnat[1:])
+    room, token = link_api.rsplit("/", 2)[-2:]
+    forged = f"{agent.url}{API}/links/{room}/{token[:-4]}AAAA"
+    assert_error(requests.get(f"{forged}/psc/start"), 403, "link_refused")
+    # Started while the link was good, finished after it was revoked: no dossier opens.
+    provider.approve_as = CLAIRE
+    doctor = requests.Session()
+    url = doctor.get(f"{link_api}/psc/start").json()["url"]
+    nurse = logged_in(agent, agent.add_account(Role.NURSE))
+    (dossier,) = nurse.get(f"{agent.url}{API}/dossiers", params={"patient_id": patient_id}).json()["items"]
+    (invitation,) = nurse.get(f"{agent.url}{API}/dossiers/{dossier['id']}").json()["invitations"]
+    assert nurse.delete(f"{agent.url}{API}/dossiers/{dossier['id']}/invitations/{invitation['id']}").ok
+    landed = doctor.get(url, timeout=30)
+    assert landed.status_code == 403 and "Ce lien n'ouvre plus le télédossier" in html.unescape(landed.text)
+    assert doctor.get(f"{link_api}/dossier").status_code == 401
