@@ -8,13 +8,21 @@ Older firmware, 19200 baud 8O1: 5-byte packets at 60 Hz. Byte 0 has bit 7 set, b
   3: pulse rate bits 0-6      4: SpO2 (%; 127 when there is none)
   Source: atbrask/CMS50Dplus, `cms50dplus/cms50dplus.py` and its `unittests.py`.
 
-Firmware 4.6 and later (CMS50D+ "v7", CMS50E), 115200 8N1: 9-byte packets, a type byte with bit 7
-clear (0x01 live data), a byte holding bit 7 of each of the next seven, then seven bytes with
-bit 7 set. Live payload: 0 strength and flags, 1 pleth, 2 bargraph (0x10: perfusion index valid),
-3 pulse rate (0xFF none), 4 SpO2 (>100 none), 5-6 perfusion index (hundredths of %, 0xFFFF none).
-The host starts the stream with `7D 81 A1 80 80 80 80 80 80` and must say `… AF …` (keep-alive)
-every ~15 s or the device stops after ~30 s. Sources: gagistech/bedsidemon
-`contec_cms50d_plus.cpp`, headrotor/contec_data `stream_data.py`.
+Firmware 4.6 and later (CMS50D+ "v7", CMS50E), 115200 8N1: 9-byte packets at 60 a second, a type
+byte with bit 7 clear (0x01 live data), a byte holding bit 7 of each of the next seven, then seven
+bytes with bit 7 set. Live payload:
+  0: bits 0-3 signal strength (0-8), 0x10 searching too long, 0x20 low SpO2, 0x40 pulse beep,
+     0x80 probe error (finger out; the pleth then reads 0x40)
+  1: bits 0-6 plethysmogram, 0x80 searching for a pulse
+  2: bits 0-3 bargraph, 0x10 set when the perfusion index is NOT valid
+  3: pulse rate (1-254, 0xFF none)     4: SpO2 (1-100, 0x7F none)
+  5-6: perfusion index, hundredths of % (low byte first; above 22.00 % or 0xFFFF none)
+The host starts the stream with `7D 81 A1 80 80 80 80 80 80`, stops it with `… A2 …`, and tells the
+device it is still there with `… AF …` (the specification: once every 5 s); the device stops live
+data about 30 s after it last heard from the host (bedsidemon re-sends A1 every ~15 s for that).
+Sources: Contec's "Communication protocol of pulse oximeter V7.0" (2010), shipped in
+gagistech/bedsidemon `doc/contec_cms50x/`, and that project's `src/sensors/spo2/contec_cms50d_plus.cpp`;
+headrotor/contec_data `stream_data.py` for the commands.
 """
 
 from __future__ import annotations
@@ -84,11 +92,14 @@ class NewFormat:
             del self._buffer[:9]
             if kind != 0x01:
                 continue
-            b0, pleth, b2, pulse, spo2, pi_low, pi_high = payload
-            flags = {name for bit, name in ((0x10, "searching_too_long"), (0x20, "spo2_dropping"), (0x40, "beat")) if b0 & bit}
-            readings = _vitals(b0 & 0x0F, pleth & 0x7F, None if pulse == 0xFF else pulse, spo2, flags)
+            b0, b1, b2, pulse, spo2, pi_low, pi_high = payload
+            flags = {name for bit, name in ((0x10, "searching_too_long"), (0x20, "spo2_low"), (0x40, "beat"), (0x80, "sensor_off"))
+                     if b0 & bit}
+            if b1 & 0x80:
+                flags.add("searching")
+            readings = _vitals(b0 & 0x0F, b1 & 0x7F, None if pulse == 0xFF else pulse, spo2, flags)
             pi = pi_low | pi_high << 8
-            if b2 & 0x10 and pi != 0xFFFF:
-                readings.append(Reading("perfusion_index", pi / 100, "%", 2))
+            if not b2 & 0x10 and not flags & NOT_MEASURING:  # bit 4 set: the device says its PI is not valid
+                readings.append(Reading("perfusion_index", pi / 100 if 0 < pi <= 2200 else None, "%", 2, frozenset(flags)))
             found.append(Measurement(tuple(readings), flags=frozenset(flags), extra={"bargraph": b2 & 0x0F}))
         return found

@@ -45,6 +45,20 @@ def test_contec_new_format_capture() -> None:
     assert none.value("pulse_rate") is None and none.value("spo2") is None
 
 
+def test_contec_new_format_status_as_its_specification_says() -> None:
+    """Contec's protocol V7.0, table 3: byte 2 bit 7 probe error (finger out, pleth 0x40), byte 3
+    bit 7 searching, byte 4 bit 4 set when the PI is NOT valid; PI in hundredths, low byte first."""
+    finger_out = NewFormat().feed(x("01 81 80 C0 90 FF FF FF FF"))[0]  # 0x80 in byte 2 carried by the high byte's bit 0
+    assert finger_out.flags == {"sensor_off"}
+    assert (finger_out.value("spo2"), finger_out.value("pulse_rate"), finger_out.reading("perfusion_index")) == (None, None, None)
+    searching = NewFormat().feed(x("01 82 86 B2 85 C8 E1 9C 83"))[0]  # byte 3 = 0x80 | 50: searching, pleth 50
+    assert searching.flags == {"searching"} and searching.value("pleth") == 50 and searching.value("spo2") is None
+    with_pi = NewFormat().feed(x("01 A0 C6 B2 85 C8 E1 9C 83"))[0]  # beat, strength 6, PR 72, SpO2 97, PI 0x039C (its bit 7 from A0) = 9.24 %
+    assert with_pi.flags == {"beat"}
+    assert [(r.quantity, r.value) for r in with_pi.readings] == [
+        ("spo2", 97), ("pulse_rate", 72), ("pleth", 50), ("signal_strength", 6), ("perfusion_index", 9.24)]
+
+
 NONIN_PACKET_START = x("01 81 01 00 83  01 80 01 48 CA  01 80 01 61 E3  01 80 01 30 B2")  # pufferfish's TestFrameReceiver
 
 
@@ -78,5 +92,6 @@ def test_nonin_sensor_off_is_said() -> None:
 def test_any_bytes_never_raise(data: bytes) -> None:
     for decoder in (OldFormat(), NewFormat(), FormatTwo()):
         for found in decoder.feed(data):
-            spo2 = found.value("spo2")
+            spo2, pi = found.value("spo2"), found.value("perfusion_index")
             assert spo2 is None or 0 <= spo2 <= 100  # never a value a device cannot mean
+            assert pi is None or 0 < pi <= 22
