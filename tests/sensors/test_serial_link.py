@@ -11,8 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from drivers.sensors.contec import OLD_BAUD, OldFormat
-from drivers.sensors.nonin import BAUD, FormatTwo
+from drivers.sensors.protocols import SERIAL_PROTOCOLS
 from drivers.sensors.readings import Measurement
 from drivers.sensors.serial_link import SerialSensor
 from drivers.sensors.simulators import PtyPort, Simulator
@@ -23,6 +22,7 @@ class Seen:
     def __init__(self) -> None:
         self.measurements: list[Measurement] = []
         self.states: list[str] = []
+        self.reasons: list[str | None] = []
         self.lock = threading.Lock()
 
     def measurement(self, m: Measurement) -> None:
@@ -31,6 +31,7 @@ class Seen:
 
     def state(self, state: str, reason: str | None) -> None:
         self.states.append(state)
+        self.reasons.append(reason)
 
     def values(self, quantity: str) -> list[float | None]:
         with self.lock:
@@ -41,7 +42,7 @@ class Seen:
 def contec(tmp_path: Path) -> Iterator[tuple[PtyPort, SerialSensor, Seen]]:
     device = PtyPort(tmp_path / "usb-Contec_CMS50D+-if00", Simulator("contec-cms50d")).plug()
     seen = Seen()
-    sensor = SerialSensor(str(device.link), OLD_BAUD, OldFormat, seen.measurement, seen.state, silent_after=1.0)
+    sensor = SerialSensor(str(device.link), SERIAL_PROTOCOLS["contec-cms50d"], seen.measurement, seen.state, silent_after=1.0)
     sensor.start()
     try:
         yield device, sensor, seen
@@ -82,12 +83,29 @@ def test_the_cable_pulled_and_plugged_back_reconnects_by_itself(contec: tuple[Pt
     eventually(lambda: sensor.state == "connected", timeout=10, what="reconnected")
     eventually(lambda: seen.values("spo2")[-1] == 94)
     assert "absent" in seen.states and seen.states[-1] == "connected"
+    assert seen.reasons[seen.states.index("absent")] == "débranché ou éteint"  # said for the nurse, not errno
+
+
+@pytest.mark.parametrize("name", sorted(SERIAL_PROTOCOLS))
+def test_every_protocol_has_a_simulator_its_sensor_reads(tmp_path: Path, name: str) -> None:
+    """What `--simulate` relies on: each protocol's simulated device, greeted and kept alive by the
+    sensor as the protocol says, is connected and its messages arrive."""
+    device = PtyPort(tmp_path / f"usb-{name}-if00", Simulator(name)).plug()
+    seen = Seen()
+    sensor = SerialSensor(str(device.link), SERIAL_PROTOCOLS[name], seen.measurement, seen.state)
+    sensor.start()
+    try:
+        eventually(lambda: sensor.state == "connected" and len(seen.measurements) > 3, what=f"{name} connected")
+        assert sensor.command("no-such-command") is False
+    finally:
+        sensor.stop()
+        device.pull()
 
 
 def test_a_nonin_finger_out_is_said_without_values(tmp_path: Path) -> None:
     device = PtyPort(tmp_path / "usb-Nonin-if00", Simulator("nonin-oem3")).plug()
     seen = Seen()
-    sensor = SerialSensor(str(device.link), BAUD, FormatTwo, seen.measurement, seen.state)
+    sensor = SerialSensor(str(device.link), SERIAL_PROTOCOLS["nonin-oem3"], seen.measurement, seen.state)
     sensor.start()
     try:
         eventually(lambda: seen.values("spo2")[-3:] == [97.0, 97.0, 97.0], what="three packets")
