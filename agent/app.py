@@ -2,7 +2,7 @@
 order, then stops them in reverse.
 
 init_store -> init_devices -> init_calls -> init_services (what the routes may use), then
-start_store -> start_card_reader -> start_http -> start_deliveries -> start_housekeeping -> ready (READY=1 to
+start_store -> start_card_reader -> start_sensors -> start_http -> start_deliveries -> start_housekeeping -> ready (READY=1 to
 systemd, /healthz answers 200) ... SIGTERM -> stop, in reverse.
 
 Each consumer gets only what it uses: the calls their store, blobs, metrics, settings and
@@ -34,7 +34,8 @@ from agent.api.server import build_app
 from agent.call.calls import Calls
 from agent.clock import now
 from agent.config import Config
-from agent.devices import Devices, devices_from_config
+from agent.devices import Devices, bluetooth_pairings, devices_from_config
+from agent.devices.sensors import Sensor
 from agent.links import invitation
 from agent.logs import fields
 from agent.metrics import Metrics
@@ -95,6 +96,7 @@ class Agent:
     async def start(self) -> None:
         await self.start_store()
         self.start_card_reader()
+        await self.start_sensors()
         await self.start_http()
         self.start_deliveries()
         self.start_housekeeping()
@@ -131,6 +133,21 @@ class Agent:
                 log.info("card pulled out: %d session(s) locked", len(events), extra=fields(event="card_removed"))
         self.devices.card.on_card_removed = card_removed
         self.devices.card.start()
+
+    async def start_sensors(self) -> None:
+        """Sensors read from now on; one that drops out during a call is said on every screen of it."""
+        async def said_in_call(text: str) -> None:
+            if self.calls.cart_room is not None:
+                await self.calls.cart_room.notice(text)
+
+        async def dropped(sensor: Sensor) -> None:
+            await said_in_call(f"{sensor.name} : {sensor.reason or 'ne transmet plus'}. Ses valeurs ne sont plus à jour.")
+
+        async def back(sensor: Sensor) -> None:
+            await said_in_call(f"{sensor.name} transmet de nouveau.")
+
+        self.devices.sensors.on_dropout, self.devices.sensors.on_back = dropped, back
+        await self.devices.sensors.start(await self.store.read(bluetooth_pairings.paired))
 
     def start_deliveries(self) -> None:
         self._http = aiohttp.ClientSession()
@@ -170,6 +187,7 @@ class Agent:
             await self._http.close()
         await self.services.psc.close()
         await self.calls.close()
+        await self.devices.sensors.stop()
         await self.devices.card.stop()
         if self._runner:
             await self._runner.cleanup()

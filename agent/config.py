@@ -107,6 +107,37 @@ class DevicesConfig(Section):
     simulate: bool = Field(False, description="Use simulated devices (cameras, card reader, sensors). `--simulate` turns it on.")
 
 
+class SensorConfig(Section):
+    """One serial vital-sign device: a `[[sensors]]` table each (docs/sensors.md)."""
+
+    name: str = Field(min_length=1, max_length=40, description="What the nurse reads on the kiosk, e.g. « Oxymètre ».")
+    protocol: str = Field(description="Its wire protocol: contec-cms50d (Contec CMS50D+ pulse oximeter, older firmware), contec-cms50d-v7 (firmware 4.6 and later, CMS50E), nonin-oem3 (Nonin OEM III module, data format 2), suntech-nibp (SunTech Advantage blood pressure module).")
+    port: str = Field("", description="Its serial port: a stable /dev/serial/by-id/… name on the cart (any path: a pseudo-terminal in tests). Empty: found by its USB identity below.")
+    usb_vendor: str = Field("", pattern="^([0-9a-fA-F]{4})?$", description="USB vendor id in hexadecimal (e.g. 10c4), to find the device on whichever port it is plugged into.")
+    usb_product: str = Field("", pattern="^([0-9a-fA-F]{4})?$", description="USB product id in hexadecimal (e.g. ea60).")
+    usb_serial: str = Field("", description="USB serial number, to tell two identical adapters apart.")
+
+    @field_validator("protocol")
+    @classmethod
+    def _known_protocol(cls, value: str) -> str:
+        from drivers.sensors.protocols import SERIAL_PROTOCOLS
+
+        if value not in SERIAL_PROTOCOLS:
+            raise ValueError(f"unknown protocol {value!r}; known: {', '.join(sorted(SERIAL_PROTOCOLS))}")
+        return value
+
+    @model_validator(mode="after")
+    def _found_somewhere(self) -> SensorConfig:
+        if not self.port and not self.usb_vendor:
+            raise ValueError("give the sensor a `port` or a `usb_vendor` (and `usb_product`)")
+        return self
+
+
+class BluetoothConfig(Section):
+    enabled: bool = Field(True, description="Look for Bluetooth health devices (pulse oximeter, blood pressure, thermometer, scale, glucose meter) and keep the paired ones connected (BlueZ over the system D-Bus). Off: serial sensors only. Under `--simulate` it is off unless written here.")
+    adapter: str = Field("", description="The Bluetooth adapter to use (hci0…). Empty: BlueZ's default.")
+
+
 class CardConfig(Section):
     enabled: bool = Field(True, description="Watch the PC/SC card readers (pcscd) for CPS cards: a card inserted on the login or lock screen starts a card login. Off: password and one-time code only.")
     pkcs11_module: str = Field("", description="Path of the CPS card's PKCS#11 module (the ANS's Cryptolib CPS, e.g. /usr/local/lib/libcps3_pkcs11_lux.so). Empty: a card is seen but cannot log in.")
@@ -172,6 +203,8 @@ class Config(Section):
     sms: SmsConfig = SmsConfig()
     devices: DevicesConfig = DevicesConfig()
     card: CardConfig = CardConfig()
+    bluetooth: BluetoothConfig = BluetoothConfig()
+    sensors: list[SensorConfig] = Field(default_factory=list, description="The serial sensors, one `[[sensors]]` table each.")
     psc: PscConfig = PscConfig()
     call: CallConfig = CallConfig()
     media: MediaConfig = MediaConfig()
@@ -239,6 +272,9 @@ def annotated_toml(config: Config) -> str:
     lines: list[str] = []
     for section_name in Config.model_fields:
         section = getattr(config, section_name)
+        if isinstance(section, list):  # a list of tables: each key documented above an example
+            lines += _documented_tables(section_name, SensorConfig, section, SENSOR_EXAMPLE)
+            continue
         lines.append(f"[{section_name}]")
         for key, info in type(section).model_fields.items():
             lines.append(f"# {info.description}")
@@ -249,3 +285,22 @@ def annotated_toml(config: Config) -> str:
                 lines.append(tomli_w.dumps({key: value}).rstrip())
         lines.append("")
     return "\n".join(lines)
+
+
+SENSOR_EXAMPLE = {"name": "Oxymètre", "protocol": "contec-cms50d", "port": "/dev/serial/by-id/usb-Silicon_Labs_CP2102_USB_to_UART-if00-port0"}
+
+
+def _documented_tables(name: str, model: type[Section], tables: list[Section], example: dict[str, str]) -> list[str]:
+    """`[[name]]` tables, each key's documentation above it; with none configured, a commented example."""
+    import tomli_w
+
+    lines = [f"# {model.__doc__}"] if model.__doc__ else []
+    shown = [t.model_dump(mode="json", exclude_defaults=True) for t in tables] or [example]
+    for table in shown:
+        lines.append(f"{'' if tables else '# '}[[{name}]]")
+        for key, info in model.model_fields.items():
+            lines.append(f"# {info.description}")
+            if key in table:
+                lines.append(("" if tables else "# ") + tomli_w.dumps({key: table[key]}).rstrip())
+        lines.append("")
+    return lines

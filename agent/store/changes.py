@@ -131,7 +131,10 @@ class VitalChange(Change):
     value: str
     unit: str
     measured_at: str
-    source: str
+    source: str  # saisie | capteur
+    device: str | None = None  # the sensor that measured it
+    loinc: str | None = None
+    ucum: str | None = None
 
 
 class DocumentChange(Change):
