@@ -14,6 +14,7 @@ from sqlite_utils import Database
 from agent import audit
 from agent.audit import Actor
 from agent.call.room import LiveRoom, Member, RoomRefused, member_of
+from agent.call.vitals_relay import VitalsRelay
 from agent.clock import clock_time
 from agent.config import CallConfig
 from agent.devices import Devices
@@ -63,6 +64,7 @@ class Calls:
         self._store, self._blobs, self._metrics, self._settings = store, blobs, metrics, settings
         self.hub = devices.cameras
         self.microphone = devices.microphone
+        self.vitals = VitalsRelay(devices.sensors)
         self.rooms: dict[str, LiveRoom] = {}
         self.cart_room: LiveRoom | None = None
         self._closers: dict[str, asyncio.TimerHandle] = {}
@@ -98,6 +100,7 @@ class Calls:
             await self._store.write(_call_started, dossier_id, actor)
         await self.audit_room(live, "call.enter", "le chariot entre en salle", actor)
         self.cart_room = live
+        self.vitals.follow(live)
         await live.cart_enters(self.cart_name)
         self._count()
         return live
@@ -111,6 +114,7 @@ class Calls:
             raise CallRefused("not_in_call")
         await live.cart_leaves()
         self.cart_room = None
+        self.vitals.follow(None)
         self.microphone.muted = False
         self.hub.set_video_off(False)
         if live.dossier_id and ended:
@@ -227,6 +231,7 @@ class Calls:
         self._metrics.call_members.set(len(live.members) if live else 0)
 
     async def close(self) -> None:
+        await self.vitals.close()
         for handle in self._closers.values():
             handle.cancel()
         for live in list(self.rooms.values()):

@@ -383,6 +383,12 @@ class LiveRoom:
         """Something everyone should read (a snapshot taken, a camera lost)."""
         await self._broadcast({"type": "notice", "text": text, "at": iso(datetime.now(UTC))}, but=None)
 
+    async def send_to_roles(self, roles: frozenset[str], payload: dict[str, Any]) -> None:
+        """To the members of these roles only (the live vitals: the doctors, not a relative)."""
+        for member in list(self.members.values()):
+            if member.role in roles and member.socket is not None:
+                await self._send(member.socket, payload)
+
     async def camera_changed(self, state: dict[str, Any]) -> None:
         await self._broadcast({"type": "camera", **state}, but=None)
 

@@ -75,7 +75,8 @@ def report_data(db: Database, dossier_id: str, settings: Settings) -> ReportData
         accompaniment=accompaniment, consent=consent,
         reason=row["reason"] or "", history=row["history"] or "", observations=row["observations"] or "",
         # Stored with a decimal point (machines read it), printed with a comma (people read it).
-        vitals=[ReportVital(label=v["label"], value=v["value"].replace(".", ","), unit=v["unit"], measured_at=_when(v["measured_at"], zone))
+        vitals=[ReportVital(label=v["label"], value=v["value"].replace(".", ","), unit=v["unit"], measured_at=_when(v["measured_at"], zone),
+                            source=v["device"] or "saisie", warnings=v["warnings"] or "")
                 for v in fiche.vitals_of(db, dossier_id)],
         expert_opinion=row["expert_opinion"] or "",
         signed_by=row["signed_by"], signed_at=_when(row["signed_at"], zone) or None,

@@ -29,6 +29,8 @@ class ReportVital:
     value: str  # "96"
     unit: str  # "%", may be empty
     measured_at: str  # formatted, "25/11/2026 à 14:02"
+    source: str = "saisie"  # typed; or the sensor that measured it, "Oxymètre (Contec CMS50D+)"
+    warnings: str = ""  # what the device said of the measurement ("pouls irrégulier")
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -139,8 +139,8 @@ def _story(data: ReportData) -> list[Flowable]:
     story += section("Antécédents", *free_text(data.history, BODY))
     story += section("Observations cliniques", *free_text(data.observations, BODY))
     story += section("Constantes", grid(
-        ["Constante", "Valeur", "Mesurée le"],
-        [[inline(v.label), _value(v), inline(v.measured_at)] for v in data.vitals], [0.44, 0.30, 0.26],
+        ["Constante", "Valeur", "Mesurée le", "Par"],
+        [[inline(v.label), _value(v), inline(v.measured_at), _source(v)] for v in data.vitals], [0.30, 0.20, 0.20, 0.30],
     ) if data.vitals else Paragraph(f"<i>{NO_VITALS}</i>", BODY))
     story += section("Avis de l'expert", *free_text(data.expert_opinion, BODY))
     story += section("Signature", fields([("Signé par", inline(data.signed_by)), ("Signé le", inline(data.signed_at))])
@@ -158,6 +158,12 @@ def _value(vital: ReportVital) -> str:
     if not value:
         return f"<i>{NOT_GIVEN}</i>"
     return markup(f"{value}\u00a0{unit}" if unit else value)
+
+
+def _source(vital: ReportVital) -> str:
+    """The device that measured it (and what it said of the measurement), or « saisie »."""
+    said = f"<br/><i>{inline(vital.warnings)}</i>" if vital.warnings else ""
+    return inline(vital.source) + said
 
 
 def _ins(ins: str) -> str:

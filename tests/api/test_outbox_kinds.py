@@ -36,6 +36,8 @@ NOT_SYNCED = {
     ("DELETE", "/api/v1/visio/{room}/call"): "leaving a Visio SMS room: no dossier",
     ("POST", "/api/v1/visio/{room}/call"): "entering a Visio SMS room: no dossier",
     ("POST", "/api/v1/call/snapshot"): "covered by tests/call (a photo: a document entry through the same intake as uploads)",
+    ("POST", "/api/v1/sensors/{id}/measure"): "a blood pressure cuff told to inflate: the device's business; its result, recorded, is synced",
+    ("POST", "/api/v1/vitals/checkup"): "a check-up begins: values measured before are no longer offered (the cart's state)",
 }
 
 
@@ -114,6 +116,9 @@ def test_every_write_of_health_data_enters_the_outbox_typed(cart: Cart) -> None:
     step("POST", "/dossiers/{id}/transitions", f"{base}/transitions", {("dossier", "state")}, json={"to": "awaiting_report"})
     step("PATCH", "/dossiers/{id}/fiche", f"{base}/fiche", {("fiche", "update")}, json={"history": "Diabète de type 2"})
     step("POST", "/dossiers/{id}/vitals", f"{base}/vitals", {("vital", "create")}, status=201, json={"kind": "temperature", "value": "37,8"})
+    held = eventually(lambda: cart.nurse.get(cart.url("/vitals/live")).json()["held"], timeout=20, what="a simulated sensor's steady value")
+    step("POST", "/dossiers/{id}/vitals/measured", f"{base}/vitals/measured", {("vital", "create")}, status=201,
+         json={"values": [{"kind": held[0]["kind"], "sensor": held[0]["sensor"]}]})
     doc = step("POST", "/dossiers/{id}/documents", f"{base}/documents", {("document", "create")}, status=201,
                files={"file": ("ordonnance.pdf", samples.pdf())}, data={"kind": "ordonnance"}).json()
     step("PATCH", "/dossiers/{id}/documents/{document}", f"{base}/documents/{doc['id']}", {("document", "update")},

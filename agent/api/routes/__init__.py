@@ -2,8 +2,23 @@
 (agent/api/registry.py)."""
 
 from agent.api.registry import API
-from agent.api.routes import accounts, audit_trail, call, card, directory, documents, dossiers, fiche, link, patients, psc, session, system
+from agent.api.routes import (
+    accounts,
+    audit_trail,
+    call,
+    card,
+    directory,
+    documents,
+    dossiers,
+    fiche,
+    link,
+    patients,
+    psc,
+    sensors,
+    session,
+    system,
+)
 
-ROUTE_MODULES = (accounts, audit_trail, call, card, directory, documents, dossiers, fiche, link, patients, psc, session, system)
+ROUTE_MODULES = (accounts, audit_trail, call, card, directory, documents, dossiers, fiche, link, patients, psc, sensors, session, system)
 
 __all__ = ["API", "ROUTE_MODULES"]
