@@ -3,7 +3,8 @@
 One browser for the whole session, a fresh context per test at the cart's touchscreen size
 (1280x800, touch events on). Every page records its console errors and uncaught exceptions; a
 test whose page threw fails at teardown. Resource-load failures ("Failed to load resource", such
-as the 401 of the first GET /api/v1/session before login, or a 404 page) are expected and ignored.
+as the 401 of the first GET /api/v1/session before login, or a 404 page) and a WebSocket refused
+while the agent restarts are expected and ignored.
 """
 
 from __future__ import annotations

@@ -69,8 +69,12 @@ class PageProblems:
     page_errors: list[str] = field(default_factory=list)
     requests: list[str] = field(default_factory=list)
 
+    # The browser's own words for a request the network refused (the agent restarting): the page
+    # copes (it retries), and no script can silence them.
+    NETWORK = ("Failed to load resource", "Error in connection establishment")
+
     def on_console(self, message: ConsoleMessage) -> None:
-        if message.type == "error" and "Failed to load resource" not in message.text:
+        if message.type == "error" and not any(words in message.text for words in self.NETWORK):
             self.console_errors.append(f"{message.text} ({message.location.get('url')}:{message.location.get('lineNumber')})")
 
     def on_page_error(self, error: Error) -> None:

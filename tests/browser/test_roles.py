@@ -139,7 +139,7 @@ def test_technician_is_told_the_role_gives_no_access_to_files(page: Page, demo_a
     expect(page.locator(".topbar .user .role")).to_have_text("Technicien·ne")
     # A technician lands on the call's quality, their page; the activity says it is not for them.
     expect(page.get_by_role("heading", name="Appel en cours : qualité")).to_be_visible()
-    expect(page.get_by_role("navigation").get_by_role("button")).to_have_text(["Activité", "Appel : technique"])  # no audit trail
+    expect(page.get_by_role("navigation").get_by_role("button")).to_have_text(["Activité", "Appel : technique", "Capteurs"])  # no audit trail
     page.get_by_role("button", name="Activité").tap()
     expect(page.get_by_text("Pas d'accès aux dossiers", exact=True)).to_be_visible()
     expect(page.get_by_text("Votre rôle (technicien·ne) ne donne pas accès aux dossiers des résidents.", exact=True)).to_be_visible()

@@ -3,6 +3,7 @@
 import { h, toast } from "/static/js/dom.js";
 import { T, ageOn, frDate } from "/static/js/i18n.js";
 import { Room } from "./mesh.js";
+import { vitalsPanel } from "./vitals_panel.js";
 import { chatPanel, endScreen, lobbyPanel, participantsPanel, peerTiles, toggle, videoTile } from "./ui.js";
 
 const root = document.getElementById("room");
@@ -85,7 +86,8 @@ function enter(stream, url) {
   if (stream) me.setStream(stream);
   const others = h("div", { class: "tiles" });
   const waiting = h("p", { class: "waiting" }, "L'équipe soignante va vous rejoindre. Gardez cette page ouverte.");
-  const side = h("div", { class: "side" }, chatPanel(room), participantsPanel(room, { canModerate: () => role === "specialist" }));
+  const side = h("div", { class: "side" }, professional ? vitalsPanel(room) : null, chatPanel(room),
+    participantsPanel(room, { canModerate: () => role === "specialist" }));
   const connection = h("p", { class: "connection", hidden: true }, "Connexion perdue : reconnexion en cours…");
   const controls = h("div", { class: "controls" },
     toggle({ id: "mute", on: "Activer le micro", off: "Couper le micro", onChange: (v) => room.setState({ muted: v }) }),

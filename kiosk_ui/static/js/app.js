@@ -1,6 +1,7 @@
 // The kiosk: login -> activity view; lock screen after idle time or on demand; admin's audit trail.
 import { api, setCsrfToken } from "./api.js";
 import { followCard } from "./card.js";
+import { followVitals } from "./vitals.js";
 import { h, toast } from "./dom.js";
 import { T } from "./i18n.js";
 import { watchIdle } from "./idle.js";
@@ -15,6 +16,7 @@ import { dossierView } from "./views/dossier.js";
 import { identityPage } from "./views/identity_check.js";
 import { residentPage } from "./views/resident.js";
 import { residentsView } from "./views/residents.js";
+import { sensorsPage } from "./views/sensors_page.js";
 import { settingsView } from "./views/settings.js";
 import { visioView } from "./views/visio.js";
 import { wizardView } from "./views/wizard.js";
@@ -38,6 +40,7 @@ const PAGES = {
     onOpenDossier: (id) => go(`dossier/${id}`), onNewConsultation: () => go(`nouvelle/${param}`) }),
   journal: auditView,
   technique: callStatsView,
+  capteurs: sensorsPage,
   annuaire: directoryView,
   comptes: accountsView,
   parametres: settingsView,
@@ -69,6 +72,7 @@ function currentPage() {
 }
 
 function stopWatching() {
+  followVitals(false);
   if (state.stopIdle) state.stopIdle();
   state.stopIdle = null;
 }
@@ -125,6 +129,7 @@ function enter(session) {
   stopWatching();
   state.stopIdle = watchIdle(session.idle_lock_seconds, () => lock({ idle: true }),
     () => api("GET", "/session").catch(() => {}), warnBeforeLock);
+  followVitals(session.user.permissions.includes("health.read"));
   render();
 }
 

@@ -29,6 +29,7 @@ const ICONS = {
   shield: ["M12 3l8 3v6c0 5-3.5 8-8 9-4.5-1-8-4-8-9V6z"],
   plus: ["M12 5v14", "M5 12h14"],
   card: ["M3 5h18v14H3z", "M7 9h4v4H7z", "M14 10h4", "M14 14h4"],
+  pulse: ["M3 12h4l2-5 4 10 2-5h6"],
 };
 
 export function icon(name, cls = "icon") {

@@ -167,7 +167,9 @@ function render(d) {
     h("section", { class: "card" }, h("h2", {}, "Constantes"),
       d.vitals.length ? h("table", { class: "records" },
         h("thead", {}, h("tr", {}, h("th", {}, "Constante"), h("th", {}, "Valeur"), h("th", {}, "Mesurée le"))),
-        h("tbody", {}, d.vitals.map((v) => h("tr", {}, h("td", {}, v.label), h("td", {}, `${v.value.replace(".", ",")} ${v.unit}`), h("td", {}, frStamp(v.measured_at))))))
+        h("tbody", {}, d.vitals.map((v) => h("tr", {},
+          h("td", {}, v.label, h("span", { class: "source" }, v.device ? `mesurée par ${v.device}` : "saisie à la main", v.warnings ? ` — ${v.warnings}` : "")),
+          h("td", {}, `${v.value.replace(".", ",")} ${v.unit}`), h("td", {}, frStamp(v.measured_at))))))
         : h("p", { class: "hint" }, "Aucune constante relevée.")),
     h("section", { class: "card" }, h("h2", {}, "Documents"),
       d.documents.length ? h("ul", { class: "documents" }, d.documents.map((doc) => h("li", {},

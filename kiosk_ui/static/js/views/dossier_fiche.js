@@ -6,6 +6,8 @@
 import { api } from "../api.js";
 import { h, reportError, toast, twoTaps } from "../dom.js";
 import { T, frWhen } from "../i18n.js";
+import { checkupView } from "./checkup.js";
+import { liveVitalsPanel } from "./live_vitals_panel.js";
 
 const F = () => T.fiche;
 
@@ -22,7 +24,17 @@ function vitalsTable(vitals) {
   return h("table", { class: "records vitals" },
     h("thead", {}, h("tr", {}, h("th", {}, F().vital), h("th", {}, F().value), h("th", {}, F().measured))),
     h("tbody", {}, vitals.map((v) => h("tr", {},
-      h("td", {}, v.label), h("td", {}, `${v.value.replace(".", ",")} ${v.unit}`), h("td", {}, frWhen(v.measured_at))))));
+      h("td", {}, v.label,
+        h("span", { class: "source" }, v.device ? F().measuredBy(v.device) : F().typed, v.warnings ? ` — ${v.warnings}` : "")),
+      h("td", {}, `${v.value.replace(".", ",")} ${v.unit}`), h("td", {}, frWhen(v.measured_at))))));
+}
+
+// The guided check-up over the page; its set recorded, the fiche's table shows it.
+function openCheckup(dossier, onRecorded) {
+  const backdrop = h("div", { class: "checkup-backdrop" });
+  const close = () => backdrop.remove();
+  backdrop.append(checkupView({ dossier, onClose: close, onDone: (updated) => { close(); onRecorded(updated); } }));
+  document.body.append(backdrop);
 }
 
 function vitalForm(dossier, onChanged) {
@@ -49,6 +61,7 @@ export function ficheCard({ dossier, session, onChanged }) {
   const doctor = session.user.role === "doctor";
   const f = dossier.fiche;
   const vitals = h("div", {}, vitalsTable(dossier.vitals));
+  const showVitals = (d) => { vitals.replaceChildren(vitalsTable(d.vitals)); };
   const save = h("button", { class: "button primary", type: "button", hidden: closed }, F().save);
   const status = h("span", { class: "fiche-status", role: "status" });
   const card = h("section", { class: "card fiche", "aria-labelledby": "fiche-title" },
@@ -56,7 +69,9 @@ export function ficheCard({ dossier, session, onChanged }) {
     area("fiche-reason", F().reason, f.reason, { disabled: closed, rows: 2 }),
     area("fiche-history", F().history, f.history, { disabled: closed }),
     area("fiche-observations", F().observations, f.observations, { disabled: closed }),
-    h("h3", {}, F().vitals), vitals, closed ? null : vitalForm(dossier, (d) => { vitals.replaceChildren(vitalsTable(d.vitals)); }),
+    h("h3", {}, F().vitals), vitals,
+    closed ? null : liveVitalsPanel({ dossier, onRecorded: showVitals, onCheckup: () => openCheckup(dossier, showVitals) }),
+    closed ? null : vitalForm(dossier, showVitals),
     h("h3", {}, F().opinion),
     doctor && !closed ? area("fiche-opinion", F().opinion, f.expert_opinion, { rows: 4 })
       : h("p", { class: "prose" }, f.expert_opinion || F().opinionWaiting),

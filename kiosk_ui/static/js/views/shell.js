@@ -1,6 +1,7 @@
 // The frame of every screen after login: brand, navigation, who is logged in, lock and logout.
 import { h, icon } from "../dom.js";
 import { T } from "../i18n.js";
+import { sensorStrip } from "./sensor_strip.js";
 
 export function shell({ session, current, onNavigate, onSettings, onLock, onLogout }, content) {
   const perms = new Set(session.user.permissions);
@@ -14,6 +15,9 @@ export function shell({ session, current, onNavigate, onSettings, onLock, onLogo
   // The activity is the nurses' home; to a role with one page of its own it says why it shows no
   // dossier. An admin has pages enough (and a 10-inch bar has room for four).
   if (perms.has("health.read") || navItems.length < 2) navItems.unshift({ id: "activite", label: T.navActivity, icon: "home" });
+  // The technician installs the sensors; nurses reach them from the fiche (a fourth button would
+  // squeeze their name off a 10-inch bar).
+  if (perms.has("devices.manage")) navItems.push({ id: "capteurs", label: T.navSensors, icon: "pulse" });
   return h("div", { class: "shell" },
     h("header", { class: "topbar" },
       h("div", { class: "brand" }, h("img", { src: "/static/img/logo.svg", alt: "" }), T.appName),
@@ -30,6 +34,7 @@ export function shell({ session, current, onNavigate, onSettings, onLock, onLogo
       h("button", { class: "button ghost", type: "button", onclick: onLock }, icon("lock"), T.lock),
       h("button", { class: "button ghost", type: "button", onclick: onLogout }, icon("logout"), T.logout),
     ),
+    perms.has("health.read") ? sensorStrip() : null,
     h("main", { class: "content" }, content),
   );
 }
