@@ -177,9 +177,10 @@ async def _listen(agent: LiveAgent, cookies: dict[str, str], out: list[tuple[str
         ready.set()
         async for message in ws:
             got = time.time()
-            event = json.loads(message.data)
-            if event.get("type") == "reading" and event.get("pleth") is not None:
-                out.append((event["sensor"], int(event["pleth"]), float(event["at"]), got))
+            data = json.loads(message.data)
+            for event in data if isinstance(data, list) else [data]:  # the live picture, then lists of events
+                if event.get("type") == "reading" and event.get("pleth") is not None:
+                    out.append((event["sensor"], int(event["pleth"]), float(event["at"]), got))
 
 
 async def _measure(busy: LiveAgent, busy_cookies: dict[str, str], idle: LiveAgent, idle_cookies: dict[str, str],

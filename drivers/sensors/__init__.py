@@ -16,4 +16,8 @@ I/O), in the manner of Home Assistant's device parsers; transports and simulator
   cable, says the host's part of the protocol, and tells connecting/connected/silent/absent.
 - `simulators.py`: a simulated device for every serial protocol, writing its exact bytes to a
   pseudo-terminal and hearing the host's commands, with fault modes; `--simulate` and the tests.
+- `ble_link.py`: `BleSensors`, the Bluetooth transport on bleak: scan by health service, pair,
+  subscribe, read the battery, fetch stored records (RACP), reconnect with back-off.
+- `ble_bluez.py`: what bleak leaves to the application on BlueZ: the pairing agent ("Just Works"),
+  a paired device found without scanning, BlueZ leaving the bus noticed.
 """
