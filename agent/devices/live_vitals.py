@@ -156,15 +156,20 @@ class _Run:
         return max(values) - min(values) <= tolerance
 
 
-def _measured_at(device_time: datetime | None, received: datetime) -> tuple[datetime, frozenset[str]]:
-    """The device's own time when it is believable (a thermometer left at 2012 is not); else the
-    arrival's, with the device's clock said to be wrong."""
+def _measured_at(device_time: datetime | None, received: datetime) -> tuple[datetime | None, frozenset[str]]:
+    """When it was measured: the device's own time when it is believable; the arrival's, with the
+    device's clock said to be wrong, when that clock is years off (never set: a thermometer at
+    2012); None for a record older than the dossier's measures (a meter's memory, fetched on
+    reconnection): shown, never offered for this resident."""
     if device_time is None:
         return received, frozenset()
     if device_time.tzinfo is None:  # a device's clock has no zone: the cart's local time
         device_time = device_time.astimezone()
-    if -HOLD_SECONDS <= (device_time - received).total_seconds() <= CLOCK_AHEAD_SECONDS:
+    age = (received - device_time).total_seconds()
+    if -CLOCK_AHEAD_SECONDS <= age <= HOLD_SECONDS:
         return device_time, frozenset()
+    if age > 0 and device_time.year >= received.year - 1:
+        return None, frozenset()
     return received, frozenset({"time_fault"})
 
 
@@ -188,12 +193,14 @@ class LiveVitals:
     def arrived(self, sensor: str, device: str, measurement: Measurement, at: datetime, streams: bool = True) -> list[Held]:
         """Take one measurement in; returns the held values it changed. A streaming device's values
         (an oximeter's) must settle; another's (a cuff's result, its pulse too) are final."""
-        taken, clock_flags = _measured_at(measurement.taken_at, at)
         for reading in measurement.readings:
             if reading.quantity != "pleth":
                 self.latest[(reading.quantity, sensor)] = Latest(replace(reading, flags=reading.flags | measurement.flags), sensor, at)
         for quantity in TRANSIENT.difference(r.quantity for r in measurement.readings):
             self.latest.pop((quantity, sensor), None)
+        taken, clock_flags = _measured_at(measurement.taken_at, at)
+        if taken is None:
+            return []  # an old stored record: its values show, nothing is offered
         changed = []
         for source in SOURCES.values():
             held = self._hold(source, sensor, device, replace(measurement, flags=measurement.flags | clock_flags), taken, at, streams)

@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from agent.access.roles import Role
-from tests.api.helpers import API, logged_in, patient
+from tests.api.helpers import CartBase, logged_in, teleconsultation_now
 from tests.browser.kiosk import agent_in, shot, sign_in
 from tests.live import LiveAgent
 from tests.loopback import eventually
@@ -37,11 +37,7 @@ def cart(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveAgent, 
 def test_a_thermometer_is_paired_measures_and_is_forgotten(page: Page, cart: tuple[LiveAgent, Peripheral], artifacts: Path) -> None:
     agent, device = cart
     nurse = logged_in(agent, agent.add_account(Role.NURSE))
-    made = nurse.post(f"{agent.url}{API}/patients", json=patient(birth_name="FIEVRE", confirm_duplicate=True)).json()
-    dossier = nurse.post(f"{agent.url}{API}/dossiers", json={
-        "patient_id": made["id"], "consent": {"given": True}, "accompaniment": {"kind": "alone"},
-        "specialist": {"name": "PETIT", "first_name": "Claire", "specialty": "Gériatrie", "email": "c.petit@chu.example"},
-        "slot": {"now": True}, "confirm_overlap": True}).json()
+    dossier, _ = teleconsultation_now(CartBase(agent), nurse, "FIEVRE", {"email": "c.petit@chu.example"})
 
     sign_in(page, agent, agent.add_account(Role.NURSE))
     page.goto(f"{agent.url}/#/dossier/{dossier['id']}")

@@ -14,29 +14,20 @@ from playwright.sync_api import Page, expect
 
 from agent.access.roles import Role
 from drivers.sensors.simulators import PtyPort, Simulator, Vitals
-from tests.api.helpers import API, logged_in, patient
+from tests.api.helpers import CartBase, logged_in, teleconsultation_now
 from tests.browser.kiosk import agent_in, shot, sign_in
-from tests.live import LiveAgent
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
 @dataclass
-class Cart:
-    agent: LiveAgent
+class Cart(CartBase):
     oximeter: PtyPort
     cuff: PtyPort
 
     def dossier(self) -> str:
         nurse = logged_in(self.agent, self.agent.add_account(Role.NURSE))
-        made = nurse.post(f"{self.agent.url}{API}/patients", json=patient(birth_name="MESURE", first_names=["Odette"], sex="F",
-                                                                          birth_date="1933-02-08", confirm_duplicate=True)).json()
-        reply = nurse.post(f"{self.agent.url}{API}/dossiers", json={
-            "patient_id": made["id"], "consent": {"given": True}, "accompaniment": {"kind": "alone"},
-            "specialist": {"name": "PETIT", "first_name": "Claire", "specialty": "Cardiologie", "email": "c.petit@chu.example"},
-            "slot": {"now": True}, "confirm_overlap": True})
-        assert reply.status_code == 201, reply.text
-        return reply.json()["id"]
+        return teleconsultation_now(self, nurse, "MESURE", {"email": "c.petit@chu.example"})[0]["id"]
 
 
 @pytest.fixture(scope="module")

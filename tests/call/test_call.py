@@ -76,6 +76,12 @@ def test_the_specialist_and_the_cart_see_hear_and_write_to_each_other(cart: Cart
         assert seen["fps"] >= 5, seen  # 30 on an idle machine; only a frozen picture fails here (bench/ measures)
         assert seen["delays"], "no time stamp read back: these are not the cart's frames"
         expect(specialist.locator(".tile.main figcaption")).to_contain_text("Chariot — EHPAD Les Tilleuls")
+        # Beside the picture, the cart's live vitals (the simulated oximeter and cuff), the waveform drawn.
+        vitals = specialist.locator(".call-vitals")
+        expect(vitals.locator('[data-quantity="spo2"]')).to_contain_text("97")
+        expect(vitals.locator('[data-quantity="pulse_rate"]').first).to_contain_text("72")
+        expect(vitals).to_contain_text("Tensiomètre")
+        shot(specialist, artifacts, "appel-constantes-medecin.png")
 
         # The kiosk gets the specialist's camera and voice (Chromium's fake devices: a moving picture, beeps).
         doctor = member_id(specialist)

@@ -19,7 +19,7 @@ from pypdf import PdfReader
 
 from agent.access.roles import Role
 from drivers.sensors.simulators import PtyPort, Simulator, Vitals
-from tests.api.helpers import CartBase, assert_error, audit_items, logged_in, patient
+from tests.api.helpers import CartBase, assert_error, audit_items, logged_in, teleconsultation_now
 from tests.live import running_agent
 from tests.loopback import eventually
 from tests.notify.servers import run_async
@@ -38,14 +38,7 @@ class Cart(CartBase):
     cuff: PtyPort
 
     def dossier(self) -> str:
-        made = self.nurse.post(self.url("/patients"), json=patient(birth_name="CAPTEUR", confirm_duplicate=True))
-        assert made.status_code == 201, made.text
-        reply = self.nurse.post(self.url("/dossiers"), json={
-            "patient_id": made.json()["id"], "consent": {"given": True}, "accompaniment": {"kind": "alone"},
-            "specialist": {"name": "PETIT", "first_name": "Claire", "specialty": "Cardiologie", "email": "c.petit@chu.example"},
-            "slot": {"now": True}, "confirm_overlap": True})
-        assert reply.status_code == 201, reply.text
-        return reply.json()["id"]
+        return teleconsultation_now(self, self.nurse, "CAPTEUR", {"email": "c.petit@chu.example"})[0]["id"]
 
     def live(self) -> dict[str, Any]:
         reply = self.nurse.get(self.url("/vitals/live"))

@@ -5,35 +5,16 @@ and keep-alive keep it streaming well past the device's timeout, across a replug
 from __future__ import annotations
 
 import dataclasses
-import threading
 from pathlib import Path
 
 from drivers.sensors.protocols import SERIAL_PROTOCOLS
-from drivers.sensors.readings import Measurement
 from drivers.sensors.serial_link import SerialSensor
 from drivers.sensors.simulators import PtyPort, Simulator
 from tests.loopback import eventually
+from tests.sensors.listening import Seen
 
 V7 = SERIAL_PROTOCOLS["contec-cms50d-v7"]
 TIMEOUT = 1.0  # the device's own is ~30 s
-
-
-class Seen:
-    def __init__(self) -> None:
-        self.measurements: list[Measurement] = []
-        self.states: list[str] = []
-        self.lock = threading.Lock()
-
-    def measurement(self, m: Measurement) -> None:
-        with self.lock:
-            self.measurements.append(m)
-
-    def state(self, state: str, reason: str | None) -> None:
-        self.states.append(state)
-
-    def spo2(self) -> list[float | None]:
-        with self.lock:
-            return [m.value("spo2") for m in self.measurements]
 
 
 def run(tmp_path: Path, protocol: object) -> tuple[PtyPort, SerialSensor, Seen]:
@@ -50,7 +31,7 @@ def test_kept_alive_it_streams_far_past_its_timeout(tmp_path: Path) -> None:
         eventually(lambda: sensor.state == "connected", what="connected")
         eventually(lambda: len(seen.measurements) > 60 * TIMEOUT * 4, what="four timeouts of packets")  # 60 a second
         device.simulator.vitals.spo2 = 93
-        eventually(lambda: seen.spo2()[-1] == 93, what="a new value, still streaming")
+        eventually(lambda: seen.values("spo2")[-1] == 93, what="a new value, still streaming")
         assert seen.states == ["connected"]  # never silent on the way
         device.pull()
         device.plug()  # a new device behind the same name: quiet until greeted again
@@ -67,7 +48,7 @@ def test_without_keep_alive_it_stops_and_the_sensor_says_silent(tmp_path: Path) 
     try:
         eventually(lambda: sensor.state == "connected", what="greeted: streaming")
         eventually(lambda: sensor.state == "silent", what="stopped after its timeout")
-        assert seen.states == ["connected", "silent"] and seen.spo2()[-1] == 97  # it streamed, then nothing: not a stale value
+        assert seen.states == ["connected", "silent"] and seen.values("spo2")[-1] == 97  # it streamed, then nothing: not a stale value
     finally:
         sensor.stop()
         device.pull()

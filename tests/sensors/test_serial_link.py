@@ -4,7 +4,6 @@ stops talking is silent, not its last value; the cable pulled and plugged back i
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,43 +11,16 @@ from pathlib import Path
 import pytest
 
 from drivers.sensors.protocols import SERIAL_PROTOCOLS
-from drivers.sensors.readings import Measurement
 from drivers.sensors.serial_link import SerialSensor
 from drivers.sensors.simulators import PtyPort, Simulator
 from tests.loopback import eventually
-
-
-class Seen:
-    def __init__(self) -> None:
-        self.measurements: list[Measurement] = []
-        self.states: list[str] = []
-        self.reasons: list[str | None] = []
-        self.lock = threading.Lock()
-
-    def measurement(self, m: Measurement) -> None:
-        with self.lock:
-            self.measurements.append(m)
-
-    def state(self, state: str, reason: str | None) -> None:
-        self.states.append(state)
-        self.reasons.append(reason)
-
-    def values(self, quantity: str) -> list[float | None]:
-        with self.lock:
-            return [m.value(quantity) for m in self.measurements if m.reading(quantity)]
+from tests.sensors.listening import Seen, listening
 
 
 @pytest.fixture
 def contec(tmp_path: Path) -> Iterator[tuple[PtyPort, SerialSensor, Seen]]:
-    device = PtyPort(tmp_path / "usb-Contec_CMS50D+-if00", Simulator("contec-cms50d")).plug()
-    seen = Seen()
-    sensor = SerialSensor(str(device.link), SERIAL_PROTOCOLS["contec-cms50d"], seen.measurement, seen.state, silent_after=1.0)
-    sensor.start()
-    try:
-        yield device, sensor, seen
-    finally:
-        sensor.stop()
-        device.pull()
+    with listening(tmp_path / "usb-Contec_CMS50D+-if00", Simulator("contec-cms50d"), SERIAL_PROTOCOLS["contec-cms50d"], 1.0) as found:
+        yield found
 
 
 def test_the_values_written_arrive_and_noise_lets_no_wrong_value_through(contec: tuple[PtyPort, SerialSensor, Seen]) -> None:

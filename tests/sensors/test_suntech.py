@@ -6,7 +6,6 @@ measurement is absent, then back and measuring again."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,6 +19,7 @@ from drivers.sensors.serial_link import SerialSensor
 from drivers.sensors.simulators import PtyPort, Simulator
 from drivers.sensors.suntech import ABORT, GET_CUFF_PRESSURE, GET_RESULT, START_ADULT, NibpReplies, reply
 from tests.loopback import eventually
+from tests.sensors import listening as listening_module
 
 
 def x(text: str) -> bytes:
@@ -108,39 +108,19 @@ def test_a_reply_between_garbage_arrives_whole(before: bytes, after: bytes) -> N
 # --- on a real pseudo-terminal, through SerialSensor ---------------------------------------------
 
 
-class Seen:
-    def __init__(self) -> None:
-        self.measurements: list[Measurement] = []
-        self.states: list[str] = []
-        self.lock = threading.Lock()
-
-    def measurement(self, m: Measurement) -> None:
-        with self.lock:
-            self.measurements.append(m)
-
-    def state(self, state: str, reason: str | None) -> None:
-        self.states.append(state)
-
+class Seen(listening_module.Seen):
     def results(self) -> list[Measurement]:
-        with self.lock:
-            return [m for m in self.measurements if m.reading("systolic")]
+        return self.with_reading("systolic")
 
     def cuff(self) -> list[float | None]:
-        with self.lock:
-            return [m.value("cuff_pressure") for m in self.measurements if m.reading("cuff_pressure")]
+        return self.values("cuff_pressure")
 
 
 @pytest.fixture
 def nibp(tmp_path: Path) -> Iterator[tuple[PtyPort, SerialSensor, Seen]]:
-    device = PtyPort(tmp_path / "usb-SunTech_NIBP-if00", Simulator("suntech-nibp", inflation_seconds=2.0)).plug()
-    seen = Seen()
-    sensor = SerialSensor(str(device.link), SERIAL_PROTOCOLS["suntech-nibp"], seen.measurement, seen.state, silent_after=1.0)
-    sensor.start()
-    try:
-        yield device, sensor, seen
-    finally:
-        sensor.stop()
-        device.pull()
+    with listening_module.listening(tmp_path / "usb-SunTech_NIBP-if00", Simulator("suntech-nibp", inflation_seconds=2.0),
+                                    SERIAL_PROTOCOLS["suntech-nibp"], 1.0, Seen()) as found:
+        yield found  # type: ignore[misc]
 
 
 def test_an_idle_module_is_connected_not_silent(nibp: tuple[PtyPort, SerialSensor, Seen]) -> None:

@@ -21,9 +21,10 @@ export function vitalsPanel(room) {
     const said = h("p", { class: "warning", hidden: true });
     const state = h("span", { class: "state" });
     const canvas = sensor.kind === "oximeter" ? h("canvas", { width: 360, height: 60, "aria-hidden": "true" }) : null;
-    const el = h("div", { class: "call-sensor", "data-sensor": sensor.id }, h("h3", {}, sensor.name, " ", state), numbers, canvas, said);
+    const idle = h("p", { class: "hint", hidden: true }, "Pas de mesure en ce moment.");
+    const el = h("div", { class: "call-sensor", "data-sensor": sensor.id }, h("h3", {}, sensor.name, " ", state), numbers, canvas, said, idle);
     if (canvas) drawPleth(canvas, () => pleth.get(sensor.id) || []);
-    const made = { el, numbers, said, state };
+    const made = { el, numbers, said, state, idle };
     cards.set(sensor.id, made);
     return made;
   }
@@ -47,6 +48,7 @@ export function vitalsPanel(room) {
       const words = connected ? [...new Set(values.flatMap((v) => v.warnings))] : [sensor.reason || "ne transmet plus"];
       c.said.hidden = !words.length;
       c.said.textContent = words.join(" · ");
+      c.idle.hidden = !connected || values.length > 0;
       if (!connected) pleth.delete(sensor.id);
       return c.el;
     }));

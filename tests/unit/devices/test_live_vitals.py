@@ -94,3 +94,10 @@ def test_a_device_clock_in_the_past_is_not_believed_but_said() -> None:
     assert (held.value, held.at, held.flags) == ("37.6", START, frozenset({"time_fault"}))
     recent = Measurement((Reading("temperature", 37.2, "Cel", 1),), taken_at=START - timedelta(minutes=2))
     assert live.arrived("ble-1", "Thermomètre", recent, START, streams=False)[0].at == START - timedelta(minutes=2)
+
+
+def test_an_old_record_from_a_meters_memory_is_not_offered() -> None:
+    live = LiveVitals()
+    stored = Measurement((Reading("glucose", 90.0, "mg/dL", 0),), taken_at=START - timedelta(hours=3))
+    assert live.arrived("ble-2", "Glucomètre", stored, START, streams=False) == []
+    assert live.latest[("glucose", "ble-2")].reading.value == 90.0  # shown as the meter's last, never recorded as today's
