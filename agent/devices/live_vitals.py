@@ -201,8 +201,10 @@ class LiveVitals:
         taken, clock_flags = _measured_at(measurement.taken_at, at)
         if taken is None:
             return []  # an old stored record: its values show, nothing is offered
-        changed = []
+        changed, present = [], {r.quantity for r in measurement.readings}
         for source in SOURCES.values():
+            if present.isdisjoint(source.quantities) and present.isdisjoint(source.alternatives):
+                continue  # a pleth sample alone (75 a second from a Nonin) holds nothing
             held = self._hold(source, sensor, device, replace(measurement, flags=measurement.flags | clock_flags), taken, at, streams)
             if held is not None and _news(held, self.held.get((source.kind, sensor))):
                 self.held[(source.kind, sensor)] = held

@@ -211,7 +211,7 @@ class SensorHub:
                   for r in measurement.readings if r.quantity != "pleth"}
         flags = measurement.flags.union(*(r.flags for r in measurement.readings))
         self._publish({"type": "reading", "sensor": sensor.id, "at": received, "values": values, "pleth": measurement.value("pleth"),
-                       "flags": sorted(flags), "warnings": said(flags)})
+                       "flags": sorted(flags), "warnings": said(flags) if flags else []})
         for value in held:
             self._publish({"type": "held", **value.public()})
 

@@ -82,6 +82,8 @@ def test_the_specialist_and_the_cart_see_hear_and_write_to_each_other(cart: Cart
         expect(vitals.locator('[data-quantity="pulse_rate"]').first).to_contain_text("72")
         expect(vitals).to_contain_text("Tensiomètre")
         shot(specialist, artifacts, "appel-constantes-medecin.png")
+        expect(kiosk.locator('.sensor-strip [data-sensor="serie-1"]')).to_contain_text("97 % · 72 /min")  # the nurse sees them too
+        shot(kiosk, artifacts, "appel-constantes-chariot.png")
 
         # The kiosk gets the specialist's camera and voice (Chromium's fake devices: a moving picture, beeps).
         doctor = member_id(specialist)

@@ -7,8 +7,6 @@ import { T, ageOn, frDate } from "../i18n.js";
 import { holdIdle } from "../idle.js";
 import { Room } from "/static/call/mesh.js";
 import { chatPanel, lobbyPanel, participantsPanel, peerTiles, tabs, toggle } from "/static/call/ui.js";
-import { liveVitalsPanel } from "./live_vitals_panel.js";
-import { vitalsNow } from "../vitals.js";
 
 // `param`: a dossier's id, or "visio/<room>" for a Visio SMS room (no dossier: no photo, no invitation).
 export function callView({ param, onEnded, onBack }) {
@@ -166,7 +164,6 @@ function sidePanels(room, dossierId, invited, onInvited) {
     { id: "chat", label: "Discussion", panel: chatPanel(room) },
     { id: "members", label: "Participants", panel: participantsPanel(room, { canModerate: () => true, invited }) },
     dossierId ? { id: "invite", label: "Inviter", panel: invitePanel(dossierId, onInvited) } : null,
-    dossierId && vitalsNow().sensors.size ? { id: "vitals", label: "Constantes", panel: liveVitalsPanel({ dossier: { id: dossierId } }) } : null,
   ].filter(Boolean));
 }
 

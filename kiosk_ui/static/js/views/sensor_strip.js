@@ -1,9 +1,22 @@
-// Each sensor's state at a glance, under the top bar of every screen: a coloured dot, its name and
-// what it does now (connected, silent, unplugged), its battery when it says it. Nothing when the
-// cart has no sensor. Follows the kiosk's one vitals socket (js/vitals.js).
+// Each sensor's state at a glance, under the top bar of every screen: a coloured dot, its name,
+// what it does now (connected, silent, unplugged), its battery when it says it, and its numbers as
+// they come (on the call's screen too, where the doctor sees the same). Nothing when the cart has
+// no sensor. Follows the kiosk's one vitals socket (js/vitals.js).
 import { h } from "../dom.js";
 import { T } from "../i18n.js";
-import { vitalsNow } from "../vitals.js";
+import { unitText, valueText, vitalsNow } from "../vitals.js";
+
+const MAIN = ["spo2", "pulse_rate", "heart_rate", "temperature", "weight", "glucose", "cuff_pressure"];
+
+// "138/84 mmHg · 74 /min", "97 % · 72 /min": a sensor's numbers now, in a few characters.
+function numbersOf(sensorId) {
+  const values = Object.values(vitalsNow().values).filter((v) => v.sensor === sensorId && v.value !== null && v.value !== undefined);
+  const find = (q) => values.find((v) => v.quantity === q);
+  const parts = [];
+  if (find("systolic") && find("diastolic")) parts.push(`${valueText(find("systolic"))}/${valueText(find("diastolic"))} mmHg`);
+  for (const q of MAIN) if (find(q)) parts.push(`${valueText(find(q))} ${unitText(find(q).unit)}`.trim());
+  return parts.join(" · ");
+}
 
 const S = () => T.sensors;
 
@@ -12,7 +25,8 @@ function chip(sensor) {
   return h("li", { class: `sensor-chip ${sensor.state}`, "data-sensor": sensor.id, title: sensor.reason || sensor.model },
     h("span", { class: "dot", "aria-hidden": "true" }),
     h("span", { class: "name" }, sensor.name), " ",
-    h("span", { class: "state" }, `${S().stateWord[sensor.state] || sensor.state}${battery}`));
+    h("span", { class: "state" }, `${S().stateWord[sensor.state] || sensor.state}${battery}`), " ",
+    h("span", { class: "now" }, sensor.state === "connected" ? numbersOf(sensor.id) : ""));
 }
 
 export function sensorStrip() {
@@ -22,9 +36,12 @@ export function sensorStrip() {
     list.hidden = sensors.length === 0;
     list.replaceChildren(...sensors.map(chip));
   };
+  let queued = false;
   const heard = (event) => {
     if (!list.isConnected) { window.removeEventListener("telecart:vitals", heard); return; }
-    if (event.detail.type === "sensor" || event.detail.type === "live") paint();
+    if (queued) return;
+    queued = true;
+    requestAnimationFrame(() => { queued = false; paint(); });  // numbers at the screen's pace, not the sensors'
   };
   window.addEventListener("telecart:vitals", heard);
   paint();
