@@ -11,7 +11,9 @@ connecting (first attempt) → connected → absent (the link dropped; it is out
 or error (Bluetooth unavailable, pairing refused, a fault); retried after 1, 2, 4 … 60 s, the
 back-off starting again after each connection. BlueZ or its bus going away and coming back is one
 more reason to retry: nothing here raises into the agent's loop, and the callbacks' own exceptions
-are logged, not propagated.
+are logged, not propagated. When BlueZ leaves the bus, bleak is made to forget the objects it had
+read from it (`_bleak_forgets_bluez`): otherwise it would go on building a device's services from
+the old GATT object paths, which no longer exist.
 
 Sources: bleak 3.1 (`BleakClient`, `BleakScanner`; a `BLEDevice` rather than an address for
 connecting, as its documentation advises); Bluetooth SIG Glucose Profile 1.0 §4.9 (Record Access
@@ -27,6 +29,7 @@ from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass, field
 
 from bleak import BleakClient, BleakScanner
+from bleak.backends.bluezdbus import manager as bleak_bluez
 from bleak.backends.characteristic import BleakGATTCharacteristic
 from bleak.backends.device import BLEDevice
 from bleak.backends.scanner import AdvertisementData
@@ -153,6 +156,27 @@ def racp_response(data: bytes) -> tuple[int, int] | None:
     if len(data) >= 4 and data[0] == RACP_RESPONSE:
         return data[2], data[3]
     return None
+
+
+def _bleak_forgets_bluez() -> None:
+    """bleak's BlueZ manager (one per event loop) mirrors BlueZ's object tree from its signals and
+    clears it only when its own bus connection is lost (bleak 3.1). When bluetoothd alone restarts,
+    the bus stays, the old daemon's objects are never said removed, and the manager keeps them: a
+    device's next connection gets its services from every GATT object path it ever saw there, the
+    old daemon's ones included (a service or characteristic numbered `service0005/char0006` by a
+    reconnection before the restart, while the new daemon numbers from the start again), and the
+    first StartNotify on one fails with UnknownObject at every retry. Closing that bus connection
+    makes bleak run its own recovery for a lost bus: state cleared, its clients told they are
+    disconnected, BlueZ's objects read afresh (GetManagedObjects) when next used. bleak has no
+    public call for this; if its internals change, this says so in the log and does nothing."""
+    try:
+        manager = bleak_bluez._global_instances.get(asyncio.get_running_loop())
+        bus = manager._bus if manager is not None else None
+    except AttributeError as error:
+        log.warning("Bluetooth sensors: bleak's BlueZ state could not be cleared (%s)", error)
+        return
+    if bus is not None and bus.connected:
+        bus.disconnect()
 
 
 # --- One shared discovery ---------------------------------------------------------------------------
@@ -346,8 +370,10 @@ class BleSensors:
             log.exception("Bluetooth sensors: the agent's callback %s failed", getattr(callback, "__name__", callback))
 
     def _bluez_gone(self) -> None:
-        """bluetoothd left the bus: every link went with it, though bleak was not told."""
+        """bluetoothd left the bus: every link went with it, though bleak was not told; bleak forgets
+        the objects it had read from it."""
         log.warning("Bluetooth sensors: BlueZ stopped")
+        _bleak_forgets_bluez()
         for link in self._links.values():
             if link.client is not None:
                 link.dropped.set()

@@ -3,7 +3,8 @@ D-Bus with scripted GATT peripherals sending the specifications' example bytes (
 a scan finds the health devices only; pairing, then measurements decoded, the battery read; a glucose
 meter's stored records fetched through its Record Access Control Point, again after a reconnection
 for the new ones only; a device that vanishes is absent, then connected again by itself; BlueZ and
-the bus restarting are survived. No exception reaches the loop."""
+the bus restarting are survived, BlueZ's restart also after a device went and came back (its GATT
+objects renumbered). No exception reaches the loop."""
 
 from __future__ import annotations
 
@@ -253,6 +254,36 @@ def test_bluez_and_the_bus_restarting_are_survived(bluez: PrivateBluez) -> None:
             await until(lambda: len(seen.measurements) == count, f"a weight after {restart.__name__}")
         assert seen.measurements == [(SCALE, WEIGHT_MEASUREMENT)] * 2
         await until(lambda: sensors.state(SCALE) == "connected", "connected")
+        await sensors.stop()
+
+    run(scenario)
+
+
+@pytest.mark.slow
+def test_bluez_restarting_after_the_device_came_back_is_survived(bluez: PrivateBluez) -> None:
+    """The agent's sequence: the device goes and comes back (BlueZ numbers its new GATT objects on),
+    then BlueZ restarts (the objects numbered from the start again, the old ones never said removed)."""
+    thermo = bluez.add_peripheral(thermometer(THERMO, "Thermomètre"))
+    seen = Seen()
+    known = BleDevice(THERMO, "Thermomètre", "thermometer", (THERMOMETER_SERVICE,))
+
+    async def scenario() -> None:
+        sensors = seen.sensors(bluez, [known])
+        await sensors.start()
+        await until(lambda: thermo.notifying(TEMPERATURE), "connected and subscribed")
+        await blocking(thermo.vanish)
+        await until(lambda: sensors.state(THERMO) == "absent", "absent")
+        await blocking(thermo.come_back)
+        await until(lambda: thermo.notifying(TEMPERATURE), "subscribed again")
+        await blocking(thermo.notify, TEMPERATURE, TEMPERATURE_BYTES)
+        await until(lambda: len(seen.measurements) == 1, "a temperature after coming back")
+        before = len(seen.states)
+        await blocking(bluez.restart_bluezoo)
+        await until(lambda: any(s[1] != "connected" for s in seen.states[before:]), "the link lost")
+        await until(lambda: sensors.state(THERMO) == "connected" and thermo.notifying(TEMPERATURE), "connected again after BlueZ")
+        await blocking(thermo.notify, TEMPERATURE, TEMPERATURE_BYTES)
+        await until(lambda: len(seen.measurements) == 2, "a temperature after BlueZ restarted")
+        assert seen.measurements == [(THERMO, TEMPERATURE_MEASUREMENT)] * 2
         await sensors.stop()
 
     run(scenario)
