@@ -1,8 +1,8 @@
 """Bluetooth sensors on a running agent, through bleak's real BlueZ backend against BlueZoo on a
 private D-Bus (tests/sensors/bluez.py): a health device is found and paired from the kiosk's API,
 its measurement (the specification's bytes) is recorded into a dossier with its device, it is
-remembered across a restart, said absent when it goes and connected when it comes back, and
-forgotten on request; each pairing audited."""
+remembered across a restart, said absent when it goes and connected when it comes back (and after
+BlueZ itself restarts), and forgotten on request; each pairing audited."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import pytest
 import requests
 
 from agent.access.roles import Role
-from tests.api.helpers import CartBase, assert_error, audit_items, logged_in, patient
+from tests.api.helpers import CartBase, assert_error, audit_items, logged_in, teleconsultation_now
 from tests.live import running_agent
 from tests.loopback import eventually
 from tests.sensors.bluez import Peripheral, PrivateBluez, blood_pressure_monitor, private_bluez, sig_uuid, thermometer
@@ -51,16 +51,6 @@ def cart(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cart]:
                        logged_in(agent, agent.add_account(Role.TECHNICIAN)), logged_in(agent, agent.add_account(Role.ADMIN)))
 
 
-def dossier_of(cart: Cart) -> str:
-    made = cart.nurse.post(cart.url("/patients"), json=patient(birth_name="BLUETOOTH", confirm_duplicate=True)).json()
-    reply = cart.nurse.post(cart.url("/dossiers"), json={
-        "patient_id": made["id"], "consent": {"given": True}, "accompaniment": {"kind": "alone"},
-        "specialist": {"name": "PETIT", "first_name": "Claire", "specialty": "Cardiologie", "email": "c.petit@chu.example"},
-        "slot": {"now": True}, "confirm_overlap": True})
-    assert reply.status_code == 201, reply.text
-    return reply.json()["id"]
-
-
 def test_a_device_is_paired_and_its_measurement_recorded(cart: Cart) -> None:
     assert_error(cart.admin.post(cart.url("/bluetooth/scan"), json={"seconds": 1}), 403, "forbidden")
     found = cart.technician.post(cart.url("/bluetooth/scan"), json={"seconds": 4})
@@ -83,7 +73,7 @@ def test_a_device_is_paired_and_its_measurement_recorded(cart: Cart) -> None:
     held = eventually(lambda: next((h for h in cart.nurse.get(cart.url("/vitals/live")).json()["held"] if h["sensor"] == sensor_id), None),
                       what="the cuff's measurement held")
     assert (held["kind"], held["value"], held["device"]) == ("blood_pressure", "138/88", "Tensio BLE")
-    dossier_id = dossier_of(cart)
+    dossier_id = teleconsultation_now(cart, cart.nurse, "BLUETOOTH", {"email": "c.petit@chu.example"})[0]["id"]
     recorded = cart.nurse.post(cart.url(f"/dossiers/{dossier_id}/vitals/measured"),
                                json={"values": [{"kind": "blood_pressure", "sensor": sensor_id}]})
     assert recorded.status_code == 201, recorded.text
@@ -105,6 +95,11 @@ def test_a_paired_device_is_remembered_goes_and_comes_back(cart: Cart) -> None:
     assert gone["reason"]
     cart.cuff.come_back()
     eventually(lambda: (s := cart.sensor(sensor_id)) and s["state"] == "connected", timeout=60, what="back by itself")
+
+    cart.bluez.restart_bluezoo()  # BlueZ itself restarts: the agent says so, keeps running, and reconnects
+    eventually(lambda: (s := cart.sensor(sensor_id)) and s["state"] != "connected", timeout=30, what="the link's loss said")
+    eventually(lambda: (s := cart.sensor(sensor_id)) and s["state"] == "connected", timeout=60, what="reconnected after BlueZ")
+    assert cart.agent.proc.poll() is None
 
     assert cart.nurse.delete(cart.url(f"/sensors/{sensor_id}")).status_code == 204
     assert cart.sensor(sensor_id) is None
