@@ -110,11 +110,16 @@ class Latest:
     reading: Reading
     sensor: str
     at: datetime
+    said_of_all: frozenset[str] = frozenset()  # what the device said of the whole message (kept apart: 60 a second)
+
+    @property
+    def flags(self) -> frozenset[str]:
+        return self.reading.flags | self.said_of_all
 
     def public(self) -> dict[str, Any]:
-        r = self.reading
-        return {"quantity": r.quantity, "value": r.value, "unit": r.unit, "decimals": r.decimals, "flags": sorted(r.flags),
-                "warnings": said(r.flags), "implausible": implausible(r), "sensor": self.sensor, "at": self.at.isoformat()}
+        r, flags = self.reading, self.flags
+        return {"quantity": r.quantity, "value": r.value, "unit": r.unit, "decimals": r.decimals, "flags": sorted(flags),
+                "warnings": said(flags), "implausible": implausible(r), "sensor": self.sensor, "at": self.at.isoformat()}
 
 
 @dataclass
@@ -195,17 +200,19 @@ class LiveVitals:
         (an oximeter's) must settle; another's (a cuff's result, its pulse too) are final."""
         for reading in measurement.readings:
             if reading.quantity != "pleth":
-                self.latest[(reading.quantity, sensor)] = Latest(replace(reading, flags=reading.flags | measurement.flags), sensor, at)
+                self.latest[(reading.quantity, sensor)] = Latest(reading, sensor, at, measurement.flags)
         for quantity in TRANSIENT.difference(r.quantity for r in measurement.readings):
             self.latest.pop((quantity, sensor), None)
         taken, clock_flags = _measured_at(measurement.taken_at, at)
         if taken is None:
             return []  # an old stored record: its values show, nothing is offered
+        if clock_flags:
+            measurement = replace(measurement, flags=measurement.flags | clock_flags)
         changed, present = [], {r.quantity for r in measurement.readings}
         for source in SOURCES.values():
             if present.isdisjoint(source.quantities) and present.isdisjoint(source.alternatives):
                 continue  # a pleth sample alone (75 a second from a Nonin) holds nothing
-            held = self._hold(source, sensor, device, replace(measurement, flags=measurement.flags | clock_flags), taken, at, streams)
+            held = self._hold(source, sensor, device, measurement, taken, at, streams)
             if held is not None and _news(held, self.held.get((source.kind, sensor))):
                 self.held[(source.kind, sensor)] = held
                 changed.append(held)

@@ -1,10 +1,10 @@
 """The cart's vital-sign sensors, as the agent sees them: which are configured or paired, whether
 each talks now (connected, silent, absent, error and why), what they measure, and who listens.
 
-Serial sensors (`[[sensors]]` tables) each run a `SerialSensor` thread (drivers/sensors/serial_link.py);
+Serial sensors (`[[sensors]]` tables) are each a `SerialSensor` (drivers/sensors/serial_link.py);
 Bluetooth ones, paired from the kiosk and remembered in the database (bluetooth_pairings.py), are
 kept connected by `BleSensors` on the agent's loop (drivers/sensors/ble_link.py).
-Both report here; measurements cross from the serial threads with `call_soon_threadsafe`, then
+Both report here, on the agent's loop (a serial line is watched with `add_reader`, no thread), then
 `LiveVitals` keeps the latest and held values, and every listener (the kiosk's WebSocket, the
 call's room) gets each event at once. A listener that stalls loses events, never the agent's pace.
 
@@ -140,8 +140,9 @@ class SensorHub:
             await self._ble.stop()
         for task in list(self._tasks):
             task.cancel()
-        links = [e.link for e in self._serial.values() if e.link is not None]
-        await asyncio.get_running_loop().run_in_executor(None, lambda: [link.stop() for link in links])
+        for entry in self._serial.values():
+            if entry.link is not None:
+                entry.link.stop()
         for port in self._simulated_ports:
             port.pull()
         if self._simulation_dir is not None:
@@ -166,16 +167,10 @@ class SensorHub:
         if not entry.path:
             self._set_state(sensor, "absent", "appareil introuvable : branchez-le")
             return
-        loop = self._loop
-        assert loop is not None
-
-        def measured(m: Measurement) -> None:
-            loop.call_soon_threadsafe(self.arrived, sensor.id, m, time.time())
-
-        def state(state: str, reason: str | None) -> None:
-            loop.call_soon_threadsafe(self._set_state, sensor, state, reason)
-
-        entry.link = SerialSensor(entry.path, SERIAL_PROTOCOLS[entry.config.protocol], measured, state)
+        # The line is read on the agent's loop: a packet is decoded and handed over in one callback.
+        entry.link = SerialSensor(entry.path, SERIAL_PROTOCOLS[entry.config.protocol],
+                                  lambda m: self.arrived(sensor.id, m, time.time()),
+                                  lambda state, reason: self._set_state(sensor, state, reason), loop=self._loop)
         entry.link.start()
 
     async def _refind(self) -> None:
@@ -189,7 +184,7 @@ class SensorHub:
                 if found and found != entry.path:
                     log.info("sensor %s found on %s", entry.sensor.name, found)
                     if entry.link is not None:
-                        await asyncio.get_running_loop().run_in_executor(None, entry.link.stop)
+                        entry.link.stop()
                     entry.path = found
                     self._open(entry)
 

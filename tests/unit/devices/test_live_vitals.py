@@ -60,7 +60,7 @@ def test_a_cuff_result_is_held_at_once_and_an_error_never() -> None:
     assert sorted((h.kind, h.value) for h in held) == [("blood_pressure", "142/86"), ("pulse", "70")]
     live.forget_held()
     assert live.arrived("serie-2", "Tensiomètre", cuff_result(0, 0, 0, error=87), START, streams=False) == []
-    assert live.latest[("systolic", "serie-2")].reading.flags >= {"cuff_loose"}
+    assert live.latest[("systolic", "serie-2")].flags >= {"cuff_loose"}
 
 
 def test_a_value_the_fiche_would_refuse_is_shown_as_such_and_never_held() -> None:
