@@ -70,7 +70,9 @@ class Sensor:
     @property
     def device(self) -> str:
         """How a record names it: the cart's name for it and the model."""
-        return f"{self.name} ({self.model})" if self.model and self.model != self.name else self.name
+        if not self.model or self.model.startswith(self.name):  # « Oxymètre de pouls Contec CMS50D+ », not « Oxymètre (Oxymètre de… »
+            return self.model or self.name
+        return f"{self.name} ({self.model})"
 
 
 @dataclass

@@ -62,7 +62,7 @@ def test_live_values_are_recorded_in_one_tap(page: Page, cart: Cart, artifacts: 
     record.tap()
     vitals = page.locator("table.vitals")
     expect(vitals).to_contain_text("95 %")
-    expect(vitals).to_contain_text("mesurée par Oxymètre (Oxymètre de pouls Contec CMS50D+)")
+    expect(vitals).to_contain_text("mesurée par Oxymètre de pouls Contec CMS50D+")
 
     cuff = page.locator('.live-sensor[data-sensor="serie-2"]')
     cuff.get_by_role("button", name="Lancer la mesure").tap()
