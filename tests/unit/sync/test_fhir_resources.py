@@ -1,0 +1,80 @@
+"""What the regional server reads of the cart's records: a resident as FR Core's Patient (the INS
+only for a qualified identity), each vital as an Observation with its LOINC code, UCUM unit and who
+measured it, all in a transaction Bundle that is the same every time it is sent."""
+
+from __future__ import annotations
+
+import json
+
+from agent.store.changes import PatientChange, VitalChange
+from cloud_sync.fhir_bundle import transaction
+from cloud_sync.fhir_observation import observation
+from cloud_sync.fhir_patient import INS_NIA, INS_NIR, patient
+from cloud_sync.identifiers import CartIdentifiers
+
+IDS = CartIdentifiers("https://telesante.example/fhir/sid/telecart/chariot-12")
+RESIDENT = PatientChange(
+    id="p-1", birth_name="DUPONT", used_name="MARTIN", first_names=json.dumps(["Marie", "Françoise"]), birth_date="1935-03-02", sex="F",
+    identity_status="QUAL", birth_insee="75056", birth_country=None, ins="235037505612345", email=None, mobile="+33612345678",
+    civility="Mme", address_line=None, postal_code=None, city=None, created_at="2026-12-01T10:00:00Z", updated_at="2026-12-01T10:00:00Z")
+
+
+def as_json(resource: object) -> dict:
+    return json.loads(resource.model_dump_json(exclude_none=True))  # type: ignore[attr-defined]
+
+
+def test_a_qualified_resident_carries_the_ins_and_a_provisional_one_never() -> None:
+    sent = as_json(patient(RESIDENT, IDS))
+    assert sent["identifier"] == [
+        {"system": "https://telesante.example/fhir/sid/telecart/chariot-12/patient", "value": "p-1"},
+        {"use": "official", "system": INS_NIR, "value": "235037505612345",
+         "type": {"coding": [{"system": "https://hl7.fr/ig/fhir/core/CodeSystem/fr-core-cs-v2-0203", "code": "INS-NIR"}]}}]
+    assert sent["name"][0] == {"use": "official", "family": "DUPONT", "given": ["Marie"], "extension": [
+        {"url": "https://hl7.fr/ig/fhir/core/StructureDefinition/fr-core-patient-birth-list-given-name", "valueString": "Marie Françoise"}]}
+    assert sent["name"][1] == {"use": "usual", "family": "MARTIN", "given": ["Marie"]}
+    assert (sent["gender"], sent["birthDate"]) == ("female", "1935-03-02")
+    status = sent["extension"][0]
+    assert status["extension"][0]["valueCoding"]["code"] == "QUAL"
+    assert sent["extension"][1]["valueAddress"]["extension"][0]["valueCoding"]["code"] == "75056"
+
+    provisional = as_json(patient(RESIDENT.model_copy(update={"identity_status": "PROV"}), IDS))
+    assert [i["system"] for i in provisional["identifier"]] == ["https://telesante.example/fhir/sid/telecart/chariot-12/patient"]
+    nia = as_json(patient(RESIDENT.model_copy(update={"ins": "735037505612345"}), IDS))["identifier"][1]
+    assert (nia["system"], nia["use"]) == (INS_NIA, "temp")
+
+
+def test_a_measured_blood_pressure_is_the_panel_with_its_components_and_its_device() -> None:
+    change = VitalChange(dossier_id="d-1", kind_of_vital="blood_pressure", value="142/86", unit="mmHg", measured_at="2026-12-06T09:44:00Z",
+                         source="capteur", device="Tensiomètre SunTech (module PNI Advantage)", loinc="85354-9", ucum="mm[Hg]")
+    sent = as_json(observation("7", change, "p-1", IDS))
+    assert sent["code"]["coding"] == [{"system": "http://loinc.org", "code": "85354-9"}]
+    assert [(c["code"]["coding"][0]["code"], c["valueQuantity"]) for c in sent["component"]] == [
+        ("8480-6", {"value": 142, "unit": "mmHg", "system": "http://unitsofmeasure.org", "code": "mm[Hg]"}),
+        ("8462-4", {"value": 86, "unit": "mmHg", "system": "http://unitsofmeasure.org", "code": "mm[Hg]"})]
+    assert sent["device"] == {"display": "Tensiomètre SunTech (module PNI Advantage)"}
+    assert sent["subject"]["reference"] == "Patient?identifier=https://telesante.example/fhir/sid/telecart/chariot-12/patient|p-1"
+    assert sent["encounter"]["reference"].endswith("/dossier|d-1")
+    assert sent["category"][0]["coding"][0]["code"] == "vital-signs" and "valueQuantity" not in sent
+
+
+def test_a_typed_glucose_is_a_laboratory_result_said_typed() -> None:
+    change = VitalChange(dossier_id="d-1", kind_of_vital="glucose", value="0.95", unit="g/L", measured_at="2026-12-06T09:50:00Z",
+                         source="saisie")
+    sent = as_json(observation("8", change, "p-1", IDS))
+    assert sent["category"][0]["coding"][0]["code"] == "laboratory"
+    assert sent["valueQuantity"] == {"value": 0.95, "unit": "g/L", "system": "http://unitsofmeasure.org", "code": "g/L"}
+    assert sent["method"] == {"text": "saisie à la main"} and "device" not in sent
+
+
+def test_the_same_changes_make_the_same_bundle_each_create_conditional() -> None:
+    def made() -> dict:
+        vital = VitalChange(dossier_id="d-1", kind_of_vital="spo2", value="96", unit="%", measured_at="2026-12-06T09:42:00Z", source="capteur")
+        return as_json(transaction([patient(RESIDENT, IDS), observation("9", vital, "p-1", IDS)]))
+
+    first, again = made(), made()
+    assert first == again
+    assert first["type"] == "transaction"
+    assert [e["request"] for e in first["entry"]] == [
+        {"method": "POST", "url": "Patient", "ifNoneExist": "identifier=https://telesante.example/fhir/sid/telecart/chariot-12/patient|p-1"},
+        {"method": "POST", "url": "Observation", "ifNoneExist": "identifier=https://telesante.example/fhir/sid/telecart/chariot-12/vital|9"}]
+    assert len({e["fullUrl"] for e in first["entry"]}) == 2 and all(e["fullUrl"].startswith("urn:uuid:") for e in first["entry"])
