@@ -3,6 +3,7 @@ FHIR R4 resources after the French profiles (FR Core), sent as idempotent transa
 
 - `identifiers.py`: the cart-scoped identifier every resource carries: what makes a resend harmless.
 - `fhir_patient.py`: Patient (FR Core Patient, INS slices only for a qualified identity).
+- `fhir_encounter.py`: the dossier as an Encounter (class VR) and its Consent.
 - `fhir_observation.py`: Observation for each vital (LOINC, UCUM, the device that measured it).
 - `fhir_bundle.py`: the transaction Bundle, each create conditional on its identifier.
 

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import json
 
-from agent.store.changes import PatientChange, VitalChange
+from agent.store.changes import ConsentChange, DossierChange, PatientChange, VitalChange
 from cloud_sync.fhir_bundle import transaction
+from cloud_sync.fhir_encounter import consent, encounter
 from cloud_sync.fhir_observation import observation
 from cloud_sync.fhir_patient import INS_NIA, INS_NIR, patient
 from cloud_sync.identifiers import CartIdentifiers
@@ -78,3 +79,19 @@ def test_the_same_changes_make_the_same_bundle_each_create_conditional() -> None
         {"method": "POST", "url": "Patient", "ifNoneExist": "identifier=https://telesante.example/fhir/sid/telecart/chariot-12/patient|p-1"},
         {"method": "POST", "url": "Observation", "ifNoneExist": "identifier=https://telesante.example/fhir/sid/telecart/chariot-12/vital|9"}]
     assert len({e["fullUrl"] for e in first["entry"]}) == 2 and all(e["fullUrl"].startswith("urn:uuid:") for e in first["entry"])
+
+
+def test_a_dossier_is_a_virtual_encounter_with_its_slot_and_its_consent() -> None:
+    dossier = DossierChange(id="d-1", patient_id="p-1", state="awaiting_report", reason="Plaie du talon", specialist="Dr Claire PETIT",
+                            specialty="Dermatologie", slot_start="2026-12-06T09:00:00Z", slot_minutes=30, accompaniment="alone",
+                            created_at="2026-12-05T10:00:00Z", updated_at="2026-12-06T09:40:00Z")
+    sent = as_json(encounter(dossier, IDS))
+    assert (sent["status"], sent["class"]["code"], sent["reasonCode"]) == ("finished", "VR", [{"text": "Plaie du talon"}])
+    assert sent["period"] == {"start": "2026-12-06T09:00:00Z", "end": "2026-12-06T09:30:00Z"}
+    assert sent["participant"][0]["individual"] == {"display": "Dr Claire PETIT (Dermatologie)"}
+    assert as_json(encounter(dossier.model_copy(update={"state": "cancelled"}), IDS))["status"] == "cancelled"
+    given = as_json(consent(ConsentChange(dossier_id="d-1", patient_id="p-1", given=True, comment=None, collected_at="2026-12-06T08:55:00Z"), IDS))
+    refused = as_json(consent(ConsentChange(dossier_id="d-1", patient_id="p-1", given=False, comment="Refus de la fille",
+                                            collected_at="2026-12-06T08:55:00Z"), IDS))
+    assert (given["status"], refused["status"], given["patient"]["reference"]) == (
+        "active", "rejected", "Patient?identifier=https://telesante.example/fhir/sid/telecart/chariot-12/patient|p-1")
