@@ -4,10 +4,15 @@ measured it, all in a transaction Bundle that is the same every time it is sent.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 
-from agent.store.changes import ConsentChange, DossierChange, PatientChange, VitalChange
+import pytest
+
+from agent.store.changes import ConsentChange, DocumentChange, DossierChange, PatientChange, VitalChange
 from cloud_sync.fhir_bundle import transaction
+from cloud_sync.fhir_document import document_reference
 from cloud_sync.fhir_encounter import consent, encounter
 from cloud_sync.fhir_observation import observation
 from cloud_sync.fhir_patient import INS_NIA, INS_NIR, patient
@@ -95,3 +100,19 @@ def test_a_dossier_is_a_virtual_encounter_with_its_slot_and_its_consent() -> Non
                                             collected_at="2026-12-06T08:55:00Z"), IDS))
     assert (given["status"], refused["status"], given["patient"]["reference"]) == (
         "active", "rejected", "Patient?identifier=https://telesante.example/fhir/sid/telecart/chariot-12/patient|p-1")
+
+
+def test_a_document_travels_inside_its_reference_with_its_size_and_hash_and_only_its_own_bytes() -> None:
+    pdf = b"%PDF-1.4 ordonnance"
+    change = DocumentChange(id="doc-1", dossier_id="d-1", blob=hashlib.sha256(pdf).hexdigest(), name="ordonnance.pdf",
+                            kind_of_document="ordonnance", mime="application/pdf", size=len(pdf), added_at="2026-12-06T09:50:00Z",
+                            signed_by="Dr Claire PETIT", signed_at="2026-12-06T09:55:00Z")
+    sent = as_json(document_reference(change, pdf, "p-1", IDS))
+    attachment = sent["content"][0]["attachment"]
+    assert base64.b64decode(attachment["data"]) == pdf
+    assert (attachment["size"], attachment["hash"], attachment["contentType"]) == (
+        len(pdf), base64.b64encode(hashlib.sha1(pdf).digest()).decode(), "application/pdf")
+    assert (sent["type"]["text"], sent["authenticator"]["display"]) == ("Ordonnance", "Dr Claire PETIT")
+    assert sent["context"]["encounter"][0]["reference"].endswith("/dossier|d-1")
+    with pytest.raises(ValueError, match="not the ones recorded"):
+        document_reference(change, b"other bytes", "p-1", IDS)
