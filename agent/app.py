@@ -2,7 +2,7 @@
 order, then stops them in reverse.
 
 init_store -> init_devices -> init_calls -> init_services (what the routes may use), then
-start_store -> start_card_reader -> start_sensors -> start_http -> start_deliveries -> start_housekeeping -> ready (READY=1 to
+start_store -> start_card_reader -> start_sensors -> start_http -> start_deliveries -> start_sync -> start_housekeeping -> ready (READY=1 to
 systemd, /healthz answers 200) ... SIGTERM -> stop, in reverse.
 
 Each consumer gets only what it uses: the calls their store, blobs, metrics, settings and
@@ -43,6 +43,7 @@ from agent.notify.queue import Dispatcher
 from agent.service_manager import ServiceManager
 from agent.store import Store, files
 from agent.store.blobs import BlobStore
+from cloud_sync.worker import SyncWorker
 
 log = logging.getLogger("agent")
 
@@ -65,6 +66,8 @@ class Agent:
         self._dispatcher: Dispatcher | None = None
         self._dispatching: asyncio.Task[None] | None = None
         self._housekeeping: asyncio.Task[None] | None = None
+        self._sync: SyncWorker | None = None
+        self._syncing: asyncio.Task[None] | None = None
 
     # --- init: build, open nothing ----------------------------------------------------------
 
@@ -99,6 +102,7 @@ class Agent:
         await self.start_sensors()
         await self.start_http()
         self.start_deliveries()
+        self.start_sync()
         self.start_housekeeping()
         self.lifecycle.ready = True
         server = self.config.server
@@ -154,6 +158,12 @@ class Agent:
         self._dispatcher = Dispatcher(self.store, self.config.mail, self.config.sms, self._http)
         self._dispatching = asyncio.get_running_loop().create_task(self._dispatcher.run())
 
+    def start_sync(self) -> None:
+        """The outbox drained to the regional server (nothing sent while [sync] fhir_base_url is empty)."""
+        assert self._http is not None
+        self._sync = SyncWorker(self.store, self.blobs, self.config.sync, self._http)
+        self._syncing = asyncio.get_running_loop().create_task(self._sync.run())
+
     def start_housekeeping(self) -> None:
         self._housekeeping = asyncio.get_running_loop().create_task(self._housekeep())
 
@@ -178,7 +188,7 @@ class Agent:
     async def stop(self) -> None:
         self.lifecycle.ready = False
         await self.service.stopping()
-        for task in (self._housekeeping, self._dispatching):
+        for task in (self._housekeeping, self._syncing, self._dispatching):
             if task:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):

@@ -199,6 +199,23 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_sync_status(args: argparse.Namespace) -> int:
+    from cloud_sync import queue
+
+    config = _load(args)
+    state = queue.status(_open_db(config))
+    where = config.sync.fhir_base_url or "aucun serveur régional configuré ([sync] fhir_base_url)"
+    print(f"serveur : {where}")
+    print(f"en attente d'envoi : {state['pending']}" + (f" (la plus ancienne du {state['oldest']})" if state["oldest"] else ""))
+    for name, label in (("sent", "envoyées"), ("conflict", "en conflit (à voir)"), ("refused", "refusées (à voir)"),
+                        ("local", "gardées sur le chariot")):
+        if state["counts"].get(name):
+            print(f"{label} : {state['counts'][name]}")
+    if state["error"]:
+        print(f"dernière erreur : {state['error']} ({state['attempts']} essai(s), prochain à {state['next_try_at']})")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="telecart", description="Agent of a Telecart telemedicine cart")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -249,6 +266,11 @@ def build_parser() -> argparse.ArgumentParser:
     code.add_argument("login")
     _config_options(code)
     code.set_defaults(func=cmd_users_otp)
+
+    sync = sub.add_parser("sync", help="the regional server").add_subparsers(dest="action", required=True)
+    sync_status = sync.add_parser("status", help="what waits to be sent, what was, the last error")
+    _config_options(sync_status)
+    sync_status.set_defaults(func=cmd_sync_status)
 
     audit_cmd = sub.add_parser("audit", help="audit trail").add_subparsers(dest="action", required=True)
     verify = audit_cmd.add_parser("verify", help="check the hash chain; non-zero exit names the first bad record")

@@ -103,6 +103,15 @@ class SmsConfig(Section):
     timeout_seconds: float = Field(15, gt=0, description="Give up one sending attempt after this long; the queue tries again later.")
 
 
+class SyncConfig(Section):
+    fhir_base_url: str = Field("", description="The regional server's FHIR R4 base URL (e.g. https://telesante.example/fhir). Empty: nothing is sent; the outbox keeps every change until it is set.")
+    identifier_base: str = Field("", description="Base of the identifier systems of what this cart sends (each resource carries `<base>/<kind>` and the cart's own id), given by the region to keep carts apart. Empty: urn:telecart:cart:<this cart's id>.")
+    bearer_token: str = Field("", description="A fixed token sent as `Authorization: Bearer …` (a test server, a gateway). Empty: no authorisation header.")
+    poll_seconds: float = Field(30, gt=0, description="How often the queue is looked at when nothing woke it.")
+    timeout_seconds: float = Field(60, gt=0, description="Give up one sending attempt after this long; it is tried again later.")
+    max_backoff_seconds: float = Field(900, gt=0, description="Longest wait between two attempts while the server fails or cannot be reached (doubling from 5 s, with jitter).")
+
+
 class DevicesConfig(Section):
     simulate: bool = Field(False, description="Use simulated devices (cameras, card reader, sensors). `--simulate` turns it on.")
 
@@ -201,6 +210,7 @@ class Config(Section):
     dossiers: DossiersConfig = DossiersConfig()
     mail: MailConfig = MailConfig()
     sms: SmsConfig = SmsConfig()
+    sync: SyncConfig = SyncConfig()
     devices: DevicesConfig = DevicesConfig()
     card: CardConfig = CardConfig()
     bluetooth: BluetoothConfig = BluetoothConfig()
@@ -246,7 +256,7 @@ def load_config(path: Path | None, overrides: dict[str, dict[str, Any]] | None =
 
 
 # Values `telecart config show` never prints: a screen or a support ticket is no place for them.
-SECRET_FIELDS = (("mail", "password"), ("sms", "bearer_token"), ("server", "metrics_token"), ("psc", "client_secret"))
+SECRET_FIELDS = (("mail", "password"), ("sms", "bearer_token"), ("sync", "bearer_token"), ("server", "metrics_token"), ("psc", "client_secret"))
 MASK = "••••••••"
 
 

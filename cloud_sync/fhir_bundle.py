@@ -1,5 +1,5 @@
 """The transaction Bundle the cart sends: every entry a create conditional on the resource's cart
-identifier (`ifNoneExist`), under a `urn:uuid` made from that identifier, so the same changes
+identifier (`ifNoneExist`) or a conditional update on it, under a `urn:uuid` made from that identifier, so the same changes
 always make the same Bundle: a retry after a cut link, a resend after a crash, find on the server
 what the first try made and create nothing twice (FHIR R4 http.html#ccreate, #transaction).
 """
@@ -20,11 +20,17 @@ def full_url(resource: Resource) -> str:
     return f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, f'{first.system}|{first.value}')}"
 
 
-def transaction(resources: Iterable[Resource]) -> Bundle:
+def transaction(resources: Iterable[Resource | tuple[Resource, str]]) -> Bundle:
+    """Each resource created once (`POST`, ifNoneExist on its identifier), or, given as
+    `(resource, "upsert")`, written whole where its identifier finds it (conditional `PUT`: created
+    the first time, replaced after)."""
     entries: list[dict[str, Any]] = []
-    for resource in resources:
+    for item in resources:
+        resource, how = item if isinstance(item, tuple) else (item, "create")
         first = resource.identifier[0]  # type: ignore[attr-defined]
-        entries.append({"fullUrl": full_url(resource), "resource": resource,
-                        "request": {"method": "POST", "url": resource.get_resource_type(),
-                                    "ifNoneExist": f"identifier={first.system}|{first.value}"}})
+        found_by = f"identifier={first.system}|{first.value}"
+        kind = resource.get_resource_type()
+        request = ({"method": "PUT", "url": f"{kind}?{found_by}"} if how == "upsert"
+                   else {"method": "POST", "url": kind, "ifNoneExist": found_by})
+        entries.append({"fullUrl": full_url(resource), "resource": resource, "request": request})
     return Bundle.model_validate({"resourceType": "Bundle", "type": "transaction", "entry": entries})

@@ -1,0 +1,63 @@
+"""The outbox read as the sync's queue (plain functions on the cart's database, run on the store
+thread): the entries due now in their order, and what became of each one: sent (the server
+confirmed it), retried later (with the error a technician reads), a conflict or a refusal for a
+person, or kept on the cart (a kind the regional server does not receive yet)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlite_utils import Database
+
+SENT, PENDING, CONFLICT, REFUSED, LOCAL = "sent", "pending", "conflict", "refused", "local"
+
+
+@dataclass(frozen=True)
+class Entry:
+    id: int
+    entity: str
+    entity_id: str
+    operation: str
+    payload: dict[str, Any]
+    attempts: int
+
+
+def due(db: Database, now: str, limit: int) -> list[Entry]:
+    """The pending entries in the order they were made, up to the first one that must still wait
+    (a change is never sent before an earlier one: a vital before its resident)."""
+    import json
+
+    rows = list(db.query("SELECT id, entity, entity_id, operation, payload, attempts, next_try_at FROM outbox "
+                         "WHERE state = 'pending' ORDER BY id LIMIT ?", [limit]))
+    entries = []
+    for row in rows:
+        if row["next_try_at"] and row["next_try_at"] > now:
+            break
+        entries.append(Entry(row["id"], row["entity"], row["entity_id"], row["operation"], json.loads(row["payload"]), row["attempts"]))
+    return entries
+
+
+def settle(db: Database, entry_id: int, state: str, at: str, error: str | None = None) -> None:
+    db["outbox"].update(entry_id, {"state": state, "sent_at": at if state == SENT else None, "last_error": error, "next_try_at": None})
+
+
+def retry_later(db: Database, entry_id: int, error: str, next_try_at: str) -> None:
+    db.execute("UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_try_at = ? WHERE id = ?", [error, next_try_at, entry_id])
+
+
+def counts(db: Database) -> dict[str, int]:
+    return {row["state"]: row["n"] for row in db.query("SELECT state, count(*) AS n FROM outbox GROUP BY state")}
+
+
+def cart_id(db: Database) -> str:
+    return db.execute("SELECT value FROM meta WHERE key = 'cart_id'").fetchone()[0]
+
+
+def status(db: Database) -> dict[str, Any]:
+    """What `telecart sync status` and the kiosk say: how many wait, since when, the last error."""
+    waiting = db.execute("SELECT count(*), min(at) FROM outbox WHERE state = 'pending'").fetchone()
+    last = db.execute("SELECT last_error, attempts, next_try_at FROM outbox WHERE state = 'pending' AND last_error IS NOT NULL "
+                      "ORDER BY id LIMIT 1").fetchone()
+    return {"pending": waiting[0], "oldest": waiting[1], "counts": counts(db),
+            "error": last[0] if last else None, "attempts": last[1] if last else 0, "next_try_at": last[2] if last else None}
