@@ -3,7 +3,8 @@ changes were made, each as a transaction Bundle that is the same however often i
 (fhir_bundle.py), so that a retry after a cut link, a crash or a power cut creates nothing twice.
 
 - 2xx: the entry is sent (the server's transaction-response is checked entry by entry).
-- 412 or 409: a conflict, set aside for a person; never an overwrite.
+- 412: a conflict, set aside for a person; never an overwrite. 409 (a retry meeting its own first
+  try still running on the server): tried again.
 - other 4xx: refused by the server (its OperationOutcome kept), set aside for a person.
 - 429, 5xx, no answer, a cut link: tried again later, waiting 5 s doubling up to
   `[sync] max_backoff_seconds` with jitter (or the server's Retry-After), and nothing after it is sent
@@ -114,8 +115,10 @@ def _outcome(status: int, text: str, retry_after: str | None) -> tuple[str, str 
         failed = _failed_entries(text)
         return ("sent", None, None) if not failed else ("refused", f"réponse du serveur : {failed}", None)
     said = _issue_text(text) or f"HTTP {status}"
-    if status in (409, 412):
+    if status == 412:  # the resource changed on the server since: a person decides, never an overwrite
         return "conflict", f"conflit sur le serveur : {said}", None
+    if status == 409:  # HAPI's answer to two conditional creates at once (a retry meeting its first try): try again
+        return "retry", f"le serveur traite encore un envoi précédent : {said}", None
     if status == 429 or status >= 500:
         wait = float(retry_after) if retry_after and retry_after.isdigit() else None
         return "retry", f"serveur indisponible (HTTP {status})", wait
