@@ -61,3 +61,19 @@ def status(db: Database) -> dict[str, Any]:
                       "ORDER BY id LIMIT 1").fetchone()
     return {"pending": waiting[0], "oldest": waiting[1], "counts": counts(db),
             "error": last[0] if last else None, "attempts": last[1] if last else 0, "next_try_at": last[2] if last else None}
+
+
+# The dossier an entry belongs to: the dossier itself, or the one its payload names.
+_DOSSIER_OF = "CASE WHEN entity = 'dossier' THEN entity_id ELSE json_extract(payload, '$.dossier_id') END"
+
+
+def waiting_dossiers(db: Database) -> tuple[int, str | None]:
+    """How many dossiers have something not yet on the regional server, and since when."""
+    row = db.execute(f"SELECT count(DISTINCT {_DOSSIER_OF}), min(at) FROM outbox WHERE state = 'pending' "
+                     f"AND {_DOSSIER_OF} IS NOT NULL").fetchone()
+    return row[0], row[1]
+
+
+def dossier_waiting(db: Database, dossier_id: str) -> int:
+    """Its changes not yet on the regional server."""
+    return db.execute(f"SELECT count(*) FROM outbox WHERE state = 'pending' AND {_DOSSIER_OF} = ?", [dossier_id]).fetchone()[0]

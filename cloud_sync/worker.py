@@ -106,8 +106,11 @@ class SyncWorker:
                                       timeout=aiohttp.ClientTimeout(total=self.config.timeout_seconds)) as reply:
                 text = await reply.text()
                 return _outcome(reply.status, text, reply.headers.get("Retry-After"))
-        except (aiohttp.ClientError, TimeoutError, OSError) as error:
-            return "retry", f"serveur injoignable ({type(error).__name__})", None
+        except TimeoutError:
+            return "retry", "le serveur ne répond pas", None
+        except (aiohttp.ClientError, OSError) as error:
+            log.info("sync: %r", error)
+            return "retry", "serveur injoignable", None
 
 
 def _outcome(status: int, text: str, retry_after: str | None) -> tuple[str, str | None, float | None]:

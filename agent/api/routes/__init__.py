@@ -16,9 +16,10 @@ from agent.api.routes import (
     psc,
     sensors,
     session,
+    sync,
     system,
 )
 
-ROUTE_MODULES = (accounts, audit_trail, call, card, directory, documents, dossiers, fiche, link, patients, psc, sensors, session, system)
+ROUTE_MODULES = (accounts, audit_trail, call, card, directory, documents, dossiers, fiche, link, patients, psc, sensors, session, sync, system)
 
 __all__ = ["API", "ROUTE_MODULES"]

@@ -453,6 +453,16 @@ export const T = {
     checkup: "Bilan guidé",
     short: { spo2: "SpO2", pulse: "Pouls", blood_pressure: "Tension", temperature: "Température", weight: "Poids", glucose: "Glycémie" },
   },
+  sync: {
+    waiting: (n, since) => `${n} dossier${n > 1 ? "s" : ""} en attente d'envoi${since ? ` depuis ${since}` : ""}`,
+    sending: "envoi en cours",
+    noServer: "aucun serveur régional configuré",
+    failing: (why) => `${why} : nouvel essai automatique`,
+    problems: (n) => `${n} élément${n > 1 ? "s" : ""} refusé${n > 1 ? "s" : ""} par le serveur régional : prévenez le technicien`,
+    dossierSent: "Envoyé",
+    dossierWaiting: (n) => `En attente d'envoi (${n} élément${n > 1 ? "s" : ""})`,
+    regional: "Serveur régional",
+  },
   sensorsPage: {
     title: "Capteurs du chariot",
     lead: "L'état de chaque appareil de mesure. Un appareil débranché ou éteint se reconnecte seul dès qu'il revient.",

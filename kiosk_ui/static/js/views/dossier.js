@@ -230,7 +230,16 @@ function dossierHead(d, { onBack, onCall, onEnd, onIdentity }) {
     h("span", { class: `badge state-${d.state}` }, T.states[d.state] || d.state_label));
 }
 
-// The consultation's facts: slot, room, doctor, accompaniment, consent.
+// Whether the dossier is on the regional server yet (filled once asked).
+function regionalState(dossierId) {
+  const line = h("span", { "data-regional": "" }, "…");
+  api("GET", `/dossiers/${dossierId}/sync`, undefined, { background: true })
+    .then((s) => { line.textContent = s.waiting ? T.sync.dossierWaiting(s.waiting) : T.sync.dossierSent; })
+    .catch(() => { line.textContent = ""; });
+  return line;
+}
+
+// The consultation's facts: slot, room, doctor, accompaniment, consent, the regional server.
 function consultationCard(d) {
   const companion = d.accompaniment.companion;
   const room = d.room ? roomWindow(d.room) : null;
@@ -242,6 +251,7 @@ function consultationCard(d) {
       ...fact(D().specialist, d.specialist ? T.withSpecialist(d.specialist.display_name || d.specialist.name, d.specialist.specialty) : null),
       ...fact(D().accompaniment, T.wizard.kinds[d.accompaniment.kind].title
         + (companion ? ` : ${[companion.name.toUpperCase(), companion.first_name].filter(Boolean).join(" ")} (${companion.remote ? D().remote : D().present})` : "")),
+      ...fact(T.sync.regional, regionalState(d.id)),
       ...fact(D().consent, d.consent.given ? D().consentGiven(d.consent.collected_by_name || d.consent.collected_by, frStamp(d.consent.collected_at))
         : D().consentRefused(d.consent.comment, d.consent.collected_by_name || d.consent.collected_by))));
 }

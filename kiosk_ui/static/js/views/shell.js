@@ -2,6 +2,7 @@
 import { h, icon } from "../dom.js";
 import { T } from "../i18n.js";
 import { sensorStrip } from "./sensor_strip.js";
+import { syncChip } from "./sync_chip.js";
 
 export function shell({ session, current, onNavigate, onSettings, onLock, onLogout }, content) {
   const perms = new Set(session.user.permissions);
@@ -34,7 +35,7 @@ export function shell({ session, current, onNavigate, onSettings, onLock, onLogo
       h("button", { class: "button ghost", type: "button", onclick: onLock }, icon("lock"), T.lock),
       h("button", { class: "button ghost", type: "button", onclick: onLogout }, icon("logout"), T.logout),
     ),
-    perms.has("health.read") ? sensorStrip() : null,
+    h("div", { class: "status-strip" }, perms.has("health.read") ? sensorStrip() : null, syncChip()),
     h("main", { class: "content" }, content),
   );
 }
