@@ -22,6 +22,7 @@ import json
 import logging
 import random
 from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 import aiohttp
@@ -123,11 +124,21 @@ def _outcome(status: int, text: str, retry_after: str | None) -> tuple[str, str 
     if status == 409:  # HAPI's answer to two conditional creates at once (a retry meeting its first try): try again
         return "retry", f"le serveur traite encore un envoi précédent : {said}", None
     if status == 429 or status >= 500:
-        wait = float(retry_after) if retry_after and retry_after.isdigit() else None
-        return "retry", f"serveur indisponible (HTTP {status})", wait
+        return "retry", f"serveur indisponible (HTTP {status})", _retry_after(retry_after)
     if status in (401, 403):
         return "retry", f"accès refusé par le serveur (HTTP {status}) : vérifiez l'identification du chariot", None
     return "refused", f"refusé par le serveur (HTTP {status}) : {said}", None
+
+
+def _retry_after(header: str | None) -> float | None:
+    """Retry-After in seconds, or as an HTTP date (RFC 9110 §10.2.3); None when absent or unreadable."""
+    if not header:
+        return None
+    if header.strip().isdigit():
+        return float(header)
+    with contextlib.suppress(TypeError, ValueError):
+        return max(0.0, (parsedate_to_datetime(header) - datetime.now(UTC)).total_seconds())
+    return None
 
 
 def _failed_entries(text: str) -> str | None:
