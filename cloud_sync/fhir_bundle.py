@@ -20,10 +20,16 @@ def full_url(resource: Resource) -> str:
     return f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, f'{first.system}|{first.value}')}"
 
 
+def version_key(resource: Resource) -> str:
+    """How the cart names a resource it keeps up to date: its type and cart identifier."""
+    first = resource.identifier[0]  # type: ignore[attr-defined]
+    return f"{resource.get_resource_type()}|{first.system}|{first.value}"
+
+
 def transaction(resources: Iterable[Resource | tuple[Resource, str]]) -> Bundle:
     """Each resource created once (`POST`, ifNoneExist on its identifier), or, given as
     `(resource, "upsert")`, written whole where its identifier finds it (conditional `PUT`: created
-    the first time, replaced after)."""
+    the first time; later updates go to the resource's own address with If-Match, worker.py)."""
     entries: list[dict[str, Any]] = []
     for item in resources:
         resource, how = item if isinstance(item, tuple) else (item, "create")

@@ -77,3 +77,17 @@ def waiting_dossiers(db: Database) -> tuple[int, str | None]:
 def dossier_waiting(db: Database, dossier_id: str) -> int:
     """Its changes not yet on the regional server."""
     return db.execute(f"SELECT count(*) FROM outbox WHERE state = 'pending' AND {_DOSSIER_OF} = ?", [dossier_id]).fetchone()[0]
+
+
+def version_of(db: Database, resource: str) -> tuple[str, str] | None:
+    """Where the server keeps `resource` ("Encounter|<system>|<value>") and its version (ETag) as
+    the cart last wrote it; None before the server first confirmed it."""
+    row = db.execute("SELECT location, etag FROM sync_versions WHERE resource = ?", [resource]).fetchone()
+    return (row[0], row[1]) if row else None
+
+
+def settle_with_versions(db: Database, entry_id: int, at: str, versions: dict[str, tuple[str, str]]) -> None:
+    """Sent, and where and at which version the server keeps what the cart keeps up to date, at once."""
+    settle(db, entry_id, SENT, at)
+    for resource, (location, etag) in versions.items():
+        db["sync_versions"].upsert({"resource": resource, "location": location, "etag": etag, "at": at}, pk="resource")

@@ -3,7 +3,9 @@ changes were made, each as a transaction Bundle that is the same however often i
 (fhir_bundle.py), so that a retry after a cut link, a crash or a power cut creates nothing twice.
 
 - 2xx: the entry is sent (the server's transaction-response is checked entry by entry).
-- 412: a conflict, set aside for a person; never an overwrite. 409 (a retry meeting its own first
+- 412: a conflict, set aside for a person; never an overwrite (an update goes to where the server
+  keeps the resource with the version the cart last wrote, If-Match: a change made there meanwhile
+  is refused). 409 (a retry meeting its own first
   try still running on the server): tried again.
 - other 4xx: refused by the server (its OperationOutcome kept), set aside for a person.
 - 429, 5xx, no answer, a cut link: tried again later, waiting 5 s doubling up to
@@ -32,9 +34,9 @@ from agent.config import SyncConfig
 from agent.store import Store
 from agent.store.blobs import BlobStore
 from cloud_sync import queue
-from cloud_sync.fhir_bundle import transaction
+from cloud_sync.fhir_bundle import transaction, version_key
 from cloud_sync.identifiers import CartIdentifiers
-from cloud_sync.to_fhir import NotSent, writes_for
+from cloud_sync.to_fhir import UPSERT, NotSent, writes_for
 
 log = logging.getLogger("cloud_sync")
 
@@ -80,8 +82,20 @@ class SyncWorker:
             except NotSent:
                 await self.store.write(queue.settle, entry.id, queue.LOCAL, iso(datetime.now(UTC)))
                 continue
-            bundle = transaction((w.resource, w.how) for w in writes)
-            outcome, error, retry_after = await self._send(bundle.model_dump_json(exclude_none=True))
+            keys = [version_key(w.resource) if w.how == UPSERT else None for w in writes]
+            known = [await self.store.read(queue.version_of, k) if k else None for k in keys]
+            if len(writes) == 1 and known[0] is not None:
+                # An update of what the server already keeps: to its own address, naming the version
+                # it replaces (If-Match), so a change made there meanwhile is refused (412), not lost.
+                location, etag = known[0]
+                resource = writes[0].resource.model_copy(update={"id": location.split("/", 1)[1]})  # an update names its target
+                outcome, error, retry_after, answer = await self._send(resource.model_dump_json(exclude_none=True),
+                                                                       method="PUT", path=location, if_match=etag)
+                versions = {keys[0]: (location, answer)} if outcome == "sent" and answer else {}
+            else:
+                bundle = transaction((w.resource, w.how) for w in writes)
+                outcome, error, retry_after, answer = await self._send(bundle.model_dump_json(exclude_none=True))
+                versions = {k: v for k, v in zip(keys, _versions(answer), strict=False) if k and v}
             now = datetime.now(UTC)
             if outcome == "retry":
                 delay = retry_after or self._backoff(entry.attempts)
@@ -89,7 +103,10 @@ class SyncWorker:
                 self.last_error = error
                 log.warning("sync: %s %s not sent (%s); next try in %.0f s", entry.entity, entry.entity_id, error, delay)
                 return delay
-            await self.store.write(queue.settle, entry.id, outcome, iso(now), error)
+            if outcome == "sent":
+                await self.store.write(queue.settle_with_versions, entry.id, iso(now), versions)
+            else:
+                await self.store.write(queue.settle, entry.id, outcome, iso(now), error)
             self.last_error = None
         return 0.0 if len(entries) == BATCH else self.config.poll_seconds
 
@@ -97,21 +114,31 @@ class SyncWorker:
         ceiling = min(self.config.max_backoff_seconds, FIRST_BACKOFF * 2 ** attempts)
         return random.uniform(ceiling / 2, ceiling)  # noqa: S311 (jitter: many carts back on line at once do not retry together)
 
-    async def _send(self, body: str) -> tuple[str, str | None, float | None]:
-        """(sent | conflict | refused | retry, the error in words, the server's Retry-After)."""
+    async def _send(self, body: str, method: str = "POST", path: str = "", if_match: str | None = None) -> tuple[str, str | None, float | None, Any]:
+        """(sent | conflict | refused | retry, the error in words, the server's Retry-After, its answer:
+        the transaction-response's text, or for an update the new ETag)."""
         headers = {"Content-Type": FHIR_JSON, "Accept": FHIR_JSON}
         if self.config.bearer_token:
             headers["Authorization"] = f"Bearer {self.config.bearer_token}"
+        if if_match:
+            headers["If-Match"] = if_match
+        url = self.config.fhir_base_url.rstrip("/") + (f"/{path}" if path else "")
         try:
-            async with self.http.post(self.config.fhir_base_url.rstrip("/"), data=body.encode(), headers=headers,
-                                      timeout=aiohttp.ClientTimeout(total=self.config.timeout_seconds)) as reply:
+            async with self.http.request(method, url, data=body.encode(), headers=headers,
+                                         timeout=aiohttp.ClientTimeout(total=self.config.timeout_seconds)) as reply:
                 text = await reply.text()
-                return _outcome(reply.status, text, reply.headers.get("Retry-After"))
+                if path:  # an update: its outcome is its status, its answer the new version
+                    outcome = _outcome(reply.status, text if reply.status >= 300 else _OK_RESPONSE, reply.headers.get("Retry-After"))
+                    return (*outcome, reply.headers.get("ETag"))
+                return (*_outcome(reply.status, text, reply.headers.get("Retry-After")), text)
         except TimeoutError:
-            return "retry", "le serveur ne répond pas", None
+            return "retry", "le serveur ne répond pas", None, None
         except (aiohttp.ClientError, OSError) as error:
             log.info("sync: %r", error)
-            return "retry", "serveur injoignable", None
+            return "retry", "serveur injoignable", None, None
+
+
+_OK_RESPONSE = json.dumps({"resourceType": "Bundle", "type": "transaction-response", "entry": []})
 
 
 def _outcome(status: int, text: str, retry_after: str | None) -> tuple[str, str | None, float | None]:
@@ -139,6 +166,24 @@ def _retry_after(header: str | None) -> float | None:
     with contextlib.suppress(TypeError, ValueError):
         return max(0.0, (parsedate_to_datetime(header) - datetime.now(UTC)).total_seconds())
     return None
+
+
+def _versions(text: str | None) -> list[tuple[str, str] | None]:
+    """Where the server keeps each entry of the transaction and its version, in order."""
+    found: list[tuple[str, str] | None] = []
+    with contextlib.suppress(ValueError, AttributeError, TypeError):
+        for entry in json.loads(text or "").get("entry", []):
+            response = entry.get("response", {})
+            location, etag = response.get("location", ""), response.get("etag")
+            found.append((_type_and_id(location), etag) if location and etag else None)
+    return found
+
+
+def _type_and_id(location: str) -> str:
+    """"Encounter/abc" from "Encounter/abc/_history/1" or "http://…/fhir/Encounter/abc/_history/1"."""
+    parts = location.rstrip("/").split("/")
+    end = parts.index("_history") if "_history" in parts else len(parts)
+    return "/".join(parts[end - 2:end])
 
 
 def _failed_entries(text: str) -> str | None:

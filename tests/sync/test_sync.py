@@ -61,3 +61,23 @@ def test_the_queue_waits_for_a_server_that_does_not_answer_and_drains_when_it_do
         with fhir_server(tmp_path / "fhir", port=port) as server:
             eventually(lambda: "en attente d'envoi : 0" in sync_status(agent.data_dir), timeout=20, what="drained once it answers")
             assert server.count("Patient") == 1 and server.count("Encounter") == 1
+
+
+def test_a_change_made_on_the_server_is_never_overwritten_but_set_aside(tmp_path: Path) -> None:
+    with fhir_server(tmp_path / "fhir") as server, running_agent(
+            tmp_path / "cart", sync={"fhir_base_url": server.base_url, "poll_seconds": 0.3}) as agent:
+        nurse = logged_in(agent, agent.add_account(Role.NURSE))
+        dossier, _ = teleconsultation_now(CartBase(agent), nurse, "CONFLIT", {"email": "c.petit@chu.example"})
+        eventually(lambda: server.count("Encounter") == 1 and "en attente d'envoi : 0" in sync_status(agent.data_dir),
+                   timeout=20, what="the encounter on the server")
+        encounter = server.search("Encounter")[0]
+        encounter["reasonCode"] = [{"text": "Motif corrigé par le médecin régulateur"}]  # the region edits it
+        edited = server.session.put(f"{server.base_url}/Encounter/{encounter['id']}", json=encounter)
+        assert edited.status_code == 200, edited.text
+
+        cancelled = nurse.post(f"{agent.url}/api/v1/dossiers/{dossier['id']}/cancellation", json={"reason": "Résident hospitalisé"})
+        assert cancelled.status_code == 200, cancelled.text
+        said = eventually(lambda: (s := sync_status(agent.data_dir)) and "en conflit" in s and s, timeout=20, what="the conflict said")
+        assert "en attente d'envoi : 0" in said  # set aside for a person; the queue goes on
+        kept = server.read("Encounter", encounter["id"])
+        assert (kept["reasonCode"][0]["text"], kept["status"]) == ("Motif corrigé par le médecin régulateur", "planned")
