@@ -27,6 +27,9 @@ from agent.store import Store
 from agent.store.blobs import BlobStore
 
 log = logging.getLogger("agent.call")
+# A camera just switched to, on a loaded cart, may take seconds to give its first fresh frame; the
+# person asked for a photo and waits for it (the call's CI test once saw 3 s pass without one).
+SNAPSHOT_WAIT = 10.0
 
 AUTO_ANSWER = Actor("chariot", "cart", None)
 
@@ -161,8 +164,9 @@ class Calls:
             raise RoomRefused("Pas de télédossier pour cette visio : la photo ne peut pas être enregistrée.")
         loop = asyncio.get_running_loop()
         started = loop.time()
-        shot = await self.hub.snapshot()
+        shot = await self.hub.snapshot(timeout=SNAPSHOT_WAIT)
         if shot is None:
+            log.warning("snapshot refused: no fresh frame of the %s within %.0f s", self.hub.active_label, SNAPSHOT_WAIT)
             raise RoomRefused("La caméra ne donne pas d'image : photo impossible.")
         taken = loop.time()
         zone = self._settings.zone
