@@ -5,6 +5,7 @@ person, or kept on the cart (a kind the regional server does not receive yet).""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,8 +27,6 @@ class Entry:
 def due(db: Database, now: str, limit: int) -> list[Entry]:
     """The pending entries in the order they were made, up to the first one that must still wait
     (a change is never sent before an earlier one: a vital before its resident)."""
-    import json
-
     rows = list(db.query("SELECT id, entity, entity_id, operation, payload, attempts, next_try_at FROM outbox "
                          "WHERE state = 'pending' ORDER BY id LIMIT ?", [limit]))
     entries = []

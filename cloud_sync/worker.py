@@ -49,7 +49,6 @@ class SyncWorker:
     def __init__(self, store: Store, blobs: BlobStore, config: SyncConfig, http: aiohttp.ClientSession) -> None:
         self.store, self.blobs, self.config, self.http = store, blobs, config, http
         self._wake = asyncio.Event()
-        self.last_error: str | None = None
 
     def wake(self) -> None:
         """Something was queued: look now rather than at the next poll."""
@@ -100,14 +99,12 @@ class SyncWorker:
             if outcome == "retry":
                 delay = retry_after or self._backoff(entry.attempts)
                 await self.store.write(queue.retry_later, entry.id, error or "", iso(now + timedelta(seconds=delay)))
-                self.last_error = error
                 log.warning("sync: %s %s not sent (%s); next try in %.0f s", entry.entity, entry.entity_id, error, delay)
                 return delay
             if outcome == "sent":
                 await self.store.write(queue.settle_with_versions, entry.id, iso(now), versions)
             else:
                 await self.store.write(queue.settle, entry.id, outcome, iso(now), error)
-            self.last_error = None
         return 0.0 if len(entries) == BATCH else self.config.poll_seconds
 
     def _backoff(self, attempts: int) -> float:
@@ -127,10 +124,8 @@ class SyncWorker:
             async with self.http.request(method, url, data=body.encode(), headers=headers,
                                          timeout=aiohttp.ClientTimeout(total=self.config.timeout_seconds)) as reply:
                 text = await reply.text()
-                if path:  # an update: its outcome is its status, its answer the new version
-                    outcome = _outcome(reply.status, text if reply.status >= 300 else _OK_RESPONSE, reply.headers.get("Retry-After"))
-                    return (*outcome, reply.headers.get("ETag"))
-                return (*_outcome(reply.status, text, reply.headers.get("Retry-After")), text)
+                outcome = _outcome(reply.status, text, reply.headers.get("Retry-After"), transaction=not path)
+                return (*outcome, reply.headers.get("ETag") if path else text)  # an update's answer: its new version
         except TimeoutError:
             return "retry", "le serveur ne répond pas", None, None
         except (aiohttp.ClientError, OSError) as error:
@@ -138,12 +133,10 @@ class SyncWorker:
             return "retry", "serveur injoignable", None, None
 
 
-_OK_RESPONSE = json.dumps({"resourceType": "Bundle", "type": "transaction-response", "entry": []})
-
-
-def _outcome(status: int, text: str, retry_after: str | None) -> tuple[str, str | None, float | None]:
+def _outcome(status: int, text: str, retry_after: str | None, transaction: bool = True) -> tuple[str, str | None, float | None]:
+    """What an answer means; a transaction's 2xx only when each of its entries succeeded."""
     if 200 <= status < 300:
-        failed = _failed_entries(text)
+        failed = _failed_entries(text) if transaction else None
         return ("sent", None, None) if not failed else ("refused", f"réponse du serveur : {failed}", None)
     said = _issue_text(text) or f"HTTP {status}"
     if status == 412:  # the resource changed on the server since: a person decides, never an overwrite
