@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from agent.config import Config, SensorConfig
-from agent.devices.live_vitals import Held, LiveVitals, said
+from agent.devices.live_vitals import TRANSIENT, Held, LiveVitals, said
 from drivers.sensors.ble_link import BleDevice, BleError, BleSensors, Found
 from drivers.sensors.protocols import SERIAL_PROTOCOLS
 from drivers.sensors.readings import Measurement
@@ -208,7 +208,8 @@ class SensorHub:
                   for r in measurement.readings if r.quantity != "pleth"}
         flags = measurement.flags.union(*(r.flags for r in measurement.readings))
         self._publish({"type": "reading", "sensor": sensor.id, "at": received, "values": values, "pleth": measurement.value("pleth"),
-                       "flags": sorted(flags), "warnings": said(flags) if flags else []})
+                       "flags": sorted(flags), "warnings": said(flags) if flags else [],
+                       "gone": sorted(TRANSIENT.difference(values))})  # a cuff's pressure, once it no longer inflates
         for value in held:
             self._publish({"type": "held", **value.public()})
 

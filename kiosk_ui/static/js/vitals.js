@@ -26,9 +26,7 @@ function take(event) {
   } else if (event.type === "held_cleared") {
     state.held = {};
   } else if (event.type === "reading") {
-    for (const [key, value] of Object.entries(state.values)) {
-      if (value.sensor === event.sensor && value.quantity === "cuff_pressure" && !("cuff_pressure" in event.values)) delete state.values[key];
-    }
+    for (const quantity of event.gone || []) delete state.values[`${quantity}@${event.sensor}`];  // the agent says what no longer holds
     for (const [quantity, value] of Object.entries(event.values)) {
       state.values[`${quantity}@${event.sensor}`] = { ...value, quantity, sensor: event.sensor, flags: event.flags, warnings: event.warnings, at: event.at };
     }
