@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from agent.config import CardConfig
+from agent.devices.listeners import Listeners
 from drivers.smartcard.atr import CardKind, kind_of, parse_atrs
 from drivers.smartcard.certificate import CertificateRefused, Practitioner, check_chain, load_anchors, practitioner_of
 from drivers.smartcard.readers import Reader, ReaderWatch, Snapshot
@@ -85,7 +86,7 @@ class CardReader:
         self._cards: dict[str, _Inserted] = {}  # reader -> the CPS card in it
         self._version = 0
         self.status = CardStatus("off", MESSAGES["off"])
-        self._listeners: set[asyncio.Queue[CardStatus]] = set()
+        self._listeners: Listeners[CardStatus] = Listeners(16)
         self._tasks: set[asyncio.Task[None]] = set()
         self.on_card_removed: Callable[[str], Awaitable[None]] | None = None  # a card's fingerprint
 
@@ -108,20 +109,15 @@ class CardReader:
     # --- what the kiosk hears ----------------------------------------------------------------
 
     def listen(self) -> asyncio.Queue[CardStatus]:
-        queue: asyncio.Queue[CardStatus] = asyncio.Queue(maxsize=16)
-        self._listeners.add(queue)
-        return queue
+        return self._listeners.listen()
 
     def forget(self, queue: asyncio.Queue[CardStatus]) -> None:
-        self._listeners.discard(queue)
+        self._listeners.forget(queue)
 
     def _publish(self) -> None:
         self._version += 1
         self.status = replace(self._status(), version=self._version)
-        for queue in list(self._listeners):
-            if queue.full():  # a stalled listener gets the newest state, not a backlog
-                queue.get_nowait()
-            queue.put_nowait(self.status)
+        self._listeners.publish(self.status)  # a stalled listener gets the newest state, not a backlog
 
     # --- the readers' reports --------------------------------------------------------------------
 

@@ -15,7 +15,6 @@ pseudo-terminals (drivers/sensors/simulators.py): the rest of the agent cannot t
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import tempfile
 import time
@@ -26,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from agent.config import Config, SensorConfig
+from agent.devices.listeners import Listeners
 from agent.devices.live_vitals import TRANSIENT, Held, LiveVitals, said
 from drivers.sensors.ble_link import BleDevice, BleError, BleSensors, Found
 from drivers.sensors.protocols import SERIAL_PROTOCOLS
@@ -94,7 +94,7 @@ class SensorHub:
         self._serial: dict[str, _Serial] = {}
         self._bluetooth: dict[str, Sensor] = {}  # by address
         self._ble: BleSensors | None = None
-        self._listeners: set[asyncio.Queue[dict[str, Any]]] = set()
+        self._listeners: Listeners[dict[str, Any]] = Listeners(QUEUE_EVENTS)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._simulated_ports: list[Any] = []
@@ -303,19 +303,13 @@ class SensorHub:
         return bool(entry and entry.link and entry.link.command(name))
 
     def listen(self) -> asyncio.Queue[dict[str, Any]]:
-        queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(maxsize=QUEUE_EVENTS)
-        self._listeners.add(queue)
-        return queue
+        return self._listeners.listen()
 
     def forget(self, queue: asyncio.Queue[dict[str, Any]]) -> None:
-        self._listeners.discard(queue)
+        self._listeners.forget(queue)
 
     def _publish(self, event: dict[str, Any]) -> None:
-        for queue in list(self._listeners):
-            if queue.full():
-                with contextlib.suppress(asyncio.QueueEmpty):
-                    queue.get_nowait()
-            queue.put_nowait(event)
+        self._listeners.publish(event)
 
 
 def _ble_sensor(device: BleDevice, state: str = "connecting") -> Sensor:
