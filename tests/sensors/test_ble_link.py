@@ -35,6 +35,7 @@ from tests.loopback import eventually
 from tests.sensors.bluez import (
     RACP,
     GlucoseRecords,
+    Peripheral,
     PrivateBluez,
     blood_pressure_monitor,
     glucose_meter,
@@ -97,6 +98,13 @@ class Seen:
         return BleSensors(known, self.measurement, self.state, self.battery, adapter=adapter or bluez.cart_adapter,
                           backoff=(0.2, 1.0), timeout=3.0)
 
+    async def subscribed(self, bluez: PrivateBluez, known: BleDevice, peripheral: Peripheral, characteristic: str) -> BleSensors:
+        """The manager started with `known`, once it subscribed to the peripheral's `characteristic`."""
+        sensors = self.sensors(bluez, [known])
+        await sensors.start()
+        await until(lambda: peripheral.notifying(characteristic), "connected and subscribed")
+        return sensors
+
 
 async def until(check: Callable[[], Any], what: str, timeout: float = 15.0) -> Any:
     """tests.loopback.eventually, polled off the loop so that the loop goes on meanwhile."""
@@ -134,6 +142,7 @@ def no_unexpected_error(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
 
 
 CUFF, KEYBOARD, THERMO, METER, SCALE = "C0:FF:EE:00:00:01", "C0:FF:EE:00:00:02", "C0:FF:EE:00:00:03", "C0:FF:EE:00:00:04", "C0:FF:EE:00:00:05"
+KNOWN_THERMOMETER = BleDevice(THERMO, "Thermomètre", "thermometer", (THERMOMETER_SERVICE,))
 
 
 @pytest.mark.slow
@@ -213,12 +222,10 @@ def test_stored_glucose_records_are_fetched_then_only_the_new_ones_after_a_recon
 def test_a_device_that_vanishes_is_absent_then_connected_again_by_itself(bluez: PrivateBluez) -> None:
     thermo = bluez.add_peripheral(thermometer(THERMO, "Thermomètre"))
     seen = Seen()
-    known = BleDevice(THERMO, "Thermomètre", "thermometer", (THERMOMETER_SERVICE,))
+    known = KNOWN_THERMOMETER
 
     async def scenario() -> None:
-        sensors = seen.sensors(bluez, [known])
-        await sensors.start()
-        await until(lambda: thermo.notifying(TEMPERATURE), "connected and subscribed")
+        sensors = await seen.subscribed(bluez, known, thermo, TEMPERATURE)
         await blocking(thermo.vanish)
         await until(lambda: (THERMO, "absent", OUT_OF_RANGE) in seen.states, "absent, and out of range on the next try")
         await blocking(thermo.come_back)
@@ -242,9 +249,7 @@ def test_bluez_and_the_bus_restarting_are_survived(bluez: PrivateBluez) -> None:
     known = BleDevice(SCALE, "Balance", "scale", (SCALE_SERVICE,))
 
     async def scenario() -> None:
-        sensors = seen.sensors(bluez, [known])
-        await sensors.start()
-        await until(lambda: weighing.notifying(WEIGHT), "connected and subscribed")
+        sensors = await seen.subscribed(bluez, known, weighing, WEIGHT)
         for count, restart in enumerate((bluez.restart_bluezoo, bluez.restart_bus), 1):
             before = len(seen.states)
             await blocking(restart)
@@ -265,12 +270,10 @@ def test_bluez_restarting_after_the_device_came_back_is_survived(bluez: PrivateB
     then BlueZ restarts (the objects numbered from the start again, the old ones never said removed)."""
     thermo = bluez.add_peripheral(thermometer(THERMO, "Thermomètre"))
     seen = Seen()
-    known = BleDevice(THERMO, "Thermomètre", "thermometer", (THERMOMETER_SERVICE,))
+    known = KNOWN_THERMOMETER
 
     async def scenario() -> None:
-        sensors = seen.sensors(bluez, [known])
-        await sensors.start()
-        await until(lambda: thermo.notifying(TEMPERATURE), "connected and subscribed")
+        sensors = await seen.subscribed(bluez, known, thermo, TEMPERATURE)
         await blocking(thermo.vanish)
         await until(lambda: sensors.state(THERMO) == "absent", "absent")
         await blocking(thermo.come_back)
