@@ -156,12 +156,17 @@ def test_a_loose_cuff_is_said_with_no_value(nibp: tuple[PtyPort, SerialSensor, S
     assert max(p or 0 for p in seen.cuff()) < 20  # the cuff never held pressure
 
 
-def test_cancel_stops_the_measurement(nibp: tuple[PtyPort, SerialSensor, Seen]) -> None:
-    device, sensor, seen = nibp
+def inflating_for_a_while(device: PtyPort, sensor: SerialSensor, seen: Seen) -> None:
+    """A measurement started that will not end by itself during the test, its cuff seen inflating."""
     device.simulator.device.inflation_seconds = 30  # type: ignore[attr-defined]
     eventually(lambda: sensor.state == "connected")
     assert sensor.command("measure")
     eventually(lambda: any((p or 0) > 50 for p in seen.cuff()), what="inflating")
+
+
+def test_cancel_stops_the_measurement(nibp: tuple[PtyPort, SerialSensor, Seen]) -> None:
+    device, sensor, seen = nibp
+    inflating_for_a_while(device, sensor, seen)
     assert sensor.command("cancel")
     eventually(lambda: seen.results(), what="the cancelled verdict")
     assert "cancelled" in seen.results()[0].flags and seen.results()[0].value("systolic") is None
@@ -169,10 +174,7 @@ def test_cancel_stops_the_measurement(nibp: tuple[PtyPort, SerialSensor, Seen]) 
 
 def test_the_cable_pulled_mid_measurement_is_absent_then_back(nibp: tuple[PtyPort, SerialSensor, Seen]) -> None:
     device, sensor, seen = nibp
-    device.simulator.device.inflation_seconds = 30  # type: ignore[attr-defined]
-    eventually(lambda: sensor.state == "connected")
-    assert sensor.command("measure")
-    eventually(lambda: any((p or 0) > 50 for p in seen.cuff()), what="inflating")
+    inflating_for_a_while(device, sensor, seen)
     device.pull()
     eventually(lambda: sensor.state == "absent", timeout=5, what="absent")
     assert not sensor.command("measure")  # nothing to write to
