@@ -70,8 +70,7 @@ export function sensorCard(sensor, { dossier, onRecorded, only } = {}) {
 
   async function startMeasure() {
     try {
-      await api("POST", `/sensors/${sensor.id}/measure`);
-      toast(S().measureStarted);
+      toast((await api("POST", `/sensors/${sensor.id}/measure`)).message);  // the agent's sentence
     } catch (error) {
       reportError(error);
     }
