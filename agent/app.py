@@ -43,6 +43,7 @@ from agent.notify.queue import Dispatcher
 from agent.service_manager import ServiceManager
 from agent.store import Store, files
 from agent.store.blobs import BlobStore
+from cloud_sync import queue, smart_auth
 from cloud_sync.worker import SyncWorker
 
 log = logging.getLogger("agent")
@@ -67,6 +68,7 @@ class Agent:
         self._dispatching: asyncio.Task[None] | None = None
         self._housekeeping: asyncio.Task[None] | None = None
         self._sync: SyncWorker | None = None
+        self._sync_http: aiohttp.ClientSession | None = None
         self._syncing: asyncio.Task[None] | None = None
 
     # --- init: build, open nothing ----------------------------------------------------------
@@ -102,7 +104,7 @@ class Agent:
         await self.start_sensors()
         await self.start_http()
         self.start_deliveries()
-        self.start_sync()
+        await self.start_sync()
         self.start_housekeeping()
         self.lifecycle.ready = True
         server = self.config.server
@@ -158,10 +160,22 @@ class Agent:
         self._dispatcher = Dispatcher(self.store, self.config.mail, self.config.sms, self._http)
         self._dispatching = asyncio.get_running_loop().create_task(self._dispatcher.run())
 
-    def start_sync(self) -> None:
-        """The outbox drained to the regional server (nothing sent while [sync] fhir_base_url is empty)."""
-        assert self._http is not None
-        self._sync = SyncWorker(self.store, self.blobs, self.config.sync, self._http)
+    async def start_sync(self) -> None:
+        """The outbox drained to the regional server (nothing sent while [sync] fhir_base_url is empty),
+        over an HTTP session of its own: the cart's client certificate is for the region only."""
+        config = self.config.sync
+        auth: smart_auth.Auth | None = None
+        try:
+            context = smart_auth.ssl_context(config)
+        except smart_auth.AuthError as error:  # said on each try (`telecart sync status`); the cart goes on working
+            context, auth = None, smart_auth.Unusable(str(error))
+            log.error("sync: %s", error, extra=fields(event="sync_tls_unusable"))
+        self._sync_http = aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=context) if context else None)
+        if auth is None and config.auth == "smart":
+            client_id = config.client_id or await self.store.read(queue.cart_id)
+            auth = smart_auth.SmartToken(self._sync_http, config, self.config.storage.data_dir, client_id)
+        self._sync = SyncWorker(self.store, self.blobs, config, self._sync_http, auth,
+                                max_document_bytes=self.config.dossiers.max_upload_mib * 1024 * 1024)
         self._syncing = asyncio.get_running_loop().create_task(self._sync.run())
 
     def start_housekeeping(self) -> None:
@@ -193,8 +207,9 @@ class Agent:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
-        if self._http:
-            await self._http.close()
+        for session in (self._http, self._sync_http):
+            if session:
+                await session.close()
         await self.services.psc.close()
         await self.calls.close()
         await self.devices.sensors.stop()

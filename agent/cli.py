@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import re
 import sys
@@ -203,9 +204,11 @@ def cmd_sync_status(args: argparse.Namespace) -> int:
     from cloud_sync import queue
 
     config = _load(args)
-    state = queue.status(_open_db(config))
+    db = _open_db(config)
+    state = queue.status(db)
     where = config.sync.fhir_base_url or "aucun serveur régional configuré ([sync] fhir_base_url)"
     print(f"serveur : {where}")
+    print(f"authentification : {_sync_auth(config, db)}")
     print(f"en attente d'envoi : {state['pending']}" + (f" (la plus ancienne du {state['oldest']})" if state["oldest"] else ""))
     for name, label in (("sent", "envoyées"), ("conflict", "en conflit (à voir)"), ("refused", "refusées (à voir)"),
                         ("local", "gardées sur le chariot")):
@@ -213,6 +216,48 @@ def cmd_sync_status(args: argparse.Namespace) -> int:
             print(f"{label} : {state['counts'][name]}")
     if state["error"]:
         print(f"dernière erreur : {state['error']} ({state['attempts']} essai(s), prochain à {state['next_try_at']})")
+    return 0
+
+
+def _sync_auth(config: Config, db) -> str:  # type: ignore[no-untyped-def]
+    """Which authentication the sync uses, in words, without a secret."""
+    from cloud_sync import queue, smart_auth
+
+    sync = config.sync
+    said = {"none": "aucune", "bearer": "jeton fixe ([sync] bearer_token)"}.get(sync.auth, "")
+    if sync.auth == "smart":
+        try:
+            key = smart_auth.read_key(config.storage.data_dir)
+            held = f"clé {key.kid}" if key else "pas de clé : lancez « telecart sync enrol »"
+        except smart_auth.AuthError as error:
+            held = str(error)
+        said = f"SMART Backend Services, client « {sync.client_id or queue.cart_id(db)} », {held}"
+    if sync.client_certificate:
+        said += f" ; TLS mutuel, certificat {sync.client_certificate}"
+    return said + (f" ; autorité du serveur {sync.ca_file}" if sync.ca_file else "")
+
+
+def cmd_sync_enrol(args: argparse.Namespace) -> int:
+    """The cart's SMART key (made once, kept unless --new-key) and what the region registers."""
+    from cloud_sync import queue, smart_auth
+
+    config = _load(args)
+    db = _open_db(config)
+    client_id = config.sync.client_id or queue.cart_id(db)
+    try:
+        key, made = smart_auth.make_key(config.storage.data_dir, replace=args.new_key)
+    except smart_auth.AuthError as error:
+        print(f"erreur : {error} (--new-key en fait une autre)", file=sys.stderr)
+        return 1
+    where = smart_auth.key_path(config.storage.data_dir)
+    if args.new_key:
+        print(f"Nouvelle clé du chariot ({where}). La région doit enregistrer ce nouveau JWKS : "
+              "d'ici là, le chariot n'obtient plus de jeton.", file=sys.stderr)
+    else:
+        print(f"Clé du chariot {'créée' if made else 'déjà présente, gardée'} ({where}).", file=sys.stderr)
+    print(f"À donner à la région : l'identifiant client « {client_id} » et le JWKS public ci-dessous "
+          f"(clé {key.kid}) ; la clé privée ne quitte pas le chariot.", file=sys.stderr)
+    print(json.dumps(smart_auth.public_jwks(key), indent=2))
     return 0
 
 
@@ -271,6 +316,10 @@ def build_parser() -> argparse.ArgumentParser:
     sync_status = sync.add_parser("status", help="what waits to be sent, what was, the last error")
     _config_options(sync_status)
     sync_status.set_defaults(func=cmd_sync_status)
+    enrol = sync.add_parser("enrol", help="make the cart's SMART key (once) and print what the region registers")
+    enrol.add_argument("--new-key", action="store_true", help="replace the key: the region must register the new JWKS")
+    _config_options(enrol)
+    enrol.set_defaults(func=cmd_sync_enrol)
 
     audit_cmd = sub.add_parser("audit", help="audit trail").add_subparsers(dest="action", required=True)
     verify = audit_cmd.add_parser("verify", help="check the hash chain; non-zero exit names the first bad record")

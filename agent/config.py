@@ -106,10 +106,31 @@ class SmsConfig(Section):
 class SyncConfig(Section):
     fhir_base_url: str = Field("", description="The regional server's FHIR R4 base URL (e.g. https://telesante.example/fhir). Empty: nothing is sent; the outbox keeps every change until it is set.")
     identifier_base: str = Field("", description="Base of the identifier systems of what this cart sends (each resource carries `<base>/<kind>` and the cart's own id), given by the region to keep carts apart. Empty: urn:telecart:cart:<this cart's id>.")
-    bearer_token: str = Field("", description="A fixed token sent as `Authorization: Bearer …` (a test server, a gateway). Empty: no authorisation header.")
+    auth: str = Field("none", pattern="^(none|bearer|smart)$", description="How the cart proves itself to the regional server: `smart` (SMART Backend Services: an access token obtained with an assertion signed by the cart's own key, made by `telecart sync enrol`, whose public JWKS the region registers), `bearer` (the fixed `bearer_token`) or `none`. Not written: `bearer` when `bearer_token` is set, else `none` (as before this key existed).")
+    bearer_token: str = Field("", description="The fixed token sent as `Authorization: Bearer …` when `auth` is `bearer` (a test server, a gateway).")
+    client_id: str = Field("", description="The cart's SMART client id at the region. Empty: the cart's own id, which `telecart sync enrol` prints.")
+    token_url: str = Field("", description="The region's SMART token endpoint. Empty: read from `<fhir_base_url>/.well-known/smart-configuration`.")
+    scope: str = Field("system/Patient.crus system/Encounter.crus system/Consent.crus system/Observation.crus system/DocumentReference.crus system/Composition.crus system/Practitioner.crus system/Provenance.crus",
+                       min_length=1, description="The SMART v2 scopes asked with each token: create, read, update and search the types the cart sends, nothing else (no delete). A server that checks a transaction Bundle as a whole rather than entry by entry needs `system/*.cruds` here.")
+    client_certificate: str = Field("", description="PEM certificate (chain) of the cart for mutual TLS with the regional server and its token endpoint, with `client_key`. Empty: no client certificate.")
+    client_key: str = Field("", description="PEM private key matching `client_certificate`.")
+    ca_file: str = Field("", description="PEM file of the authority that signed the regional server's certificate, trusted besides the system's (a region's own authority). Empty: the system's authorities only.")
     poll_seconds: float = Field(30, gt=0, description="How often the queue is looked at when nothing woke it.")
     timeout_seconds: float = Field(60, gt=0, description="Give up one sending attempt after this long; it is tried again later.")
     max_backoff_seconds: float = Field(900, gt=0, description="Longest wait between two attempts while the server fails or cannot be reached (doubling from 5 s, with jitter).")
+    pull_seconds: float = Field(300, gt=0, description="How often the cart asks the regional server what it wrote for the cart's dossiers (the expert's opinion, the signed report, documents): one search per dossier it still keeps.")
+    retention_days: int = Field(30, ge=0, description="A closed or cancelled dossier is purged from the cart (its rows, its files, the messages that named it; the resident and the audit trail stay) once the regional server confirmed every part of it and this many days have passed since both its last change and that confirmation; the purge is audited. 0: as soon as it is confirmed. Never while anything of it waits, is in conflict or was refused.")
+
+    @model_validator(mode="after")
+    def _auth_as_configured(self) -> SyncConfig:
+        """A configuration written before `auth` existed keeps sending its bearer token."""
+        if "auth" not in self.model_fields_set:
+            self.auth = "bearer" if self.bearer_token else "none"
+        if self.auth == "bearer" and not self.bearer_token:
+            raise ValueError("auth = \"bearer\" needs a `bearer_token`")
+        if bool(self.client_certificate) != bool(self.client_key):
+            raise ValueError("mutual TLS needs both `client_certificate` and `client_key`")
+        return self
 
 
 class DevicesConfig(Section):

@@ -20,15 +20,19 @@ from agent.store.changes import DocumentChange
 from cloud_sync.identifiers import CartIdentifiers
 
 
-def document_reference(change: DocumentChange, content: bytes, patient_id: str, ids: CartIdentifiers) -> DocumentReference:
-    """`content`: the document's bytes as stored on the cart (its SHA-256 is `change.blob`)."""
+def document_reference(change: DocumentChange, content: bytes, patient_id: str, ids: CartIdentifiers,
+                       signed_copy: bool = False) -> DocumentReference:
+    """`content`: the document's bytes as stored on the cart (its SHA-256 is `change.blob`).
+    `signed_copy`: the copy stamped with the expert's signature, a document of its own that
+    replaces the first (which the cart never updates: created once, like every document)."""
     if hashlib.sha256(content).hexdigest() != change.blob:
         raise ValueError(f"document {change.id}: the bytes are not the ones recorded (blob {change.blob[:12]}…)")
     attachment: dict[str, Any] = {"contentType": change.mime, "data": base64.b64encode(content).decode("ascii"), "size": len(content),
                                   "hash": base64.b64encode(hashlib.sha1(content).digest()).decode("ascii"),  # noqa: S324 (FHIR's choice)
                                   "title": change.name, "creation": change.added_at}
     body: dict[str, Any] = {
-        "resourceType": "DocumentReference", "identifier": [ids.identifier("document", change.id)], "status": "current",
+        "resourceType": "DocumentReference", "status": "current",
+        "identifier": [ids.identifier("document", f"{change.id}.signed" if signed_copy else change.id)],
         "type": {"text": KINDS.get(change.kind_of_document, change.kind_of_document)},
         "subject": {"reference": f"Patient?{ids.search('patient', patient_id)}"},
         "date": change.added_at, "description": change.name,
@@ -37,4 +41,6 @@ def document_reference(change: DocumentChange, content: bytes, patient_id: str, 
     }
     if change.signed_by:
         body["authenticator"] = {"display": change.signed_by}
+    if signed_copy:  # by identifier: valid whether or not the server has the first one yet
+        body["relatesTo"] = [{"code": "replaces", "target": {"type": "DocumentReference", "identifier": ids.identifier("document", change.id)}}]
     return DocumentReference.model_validate(body)

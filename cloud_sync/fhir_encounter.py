@@ -8,6 +8,7 @@ awaiting its report and closed → finished (the call is over), cancelled → ca
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -28,20 +29,26 @@ def _patient(ids: CartIdentifiers, patient_id: str) -> dict[str, str]:
     return {"reference": f"Patient?{ids.search('patient', patient_id)}"}
 
 
-def encounter(change: DossierChange, ids: CartIdentifiers) -> Encounter:
+def encounter(change: DossierChange, ids: CartIdentifiers, professionals: Sequence[dict[str, Any]] = (),
+              ended_at: str | None = None) -> Encounter:
+    """`professionals`: the health professionals who took part (fhir_practitioner.participant_reference);
+    `ended_at`: when the call ended, which then ends the period rather than the booked slot."""
     start = datetime.fromisoformat(change.slot_start.replace("Z", "+00:00"))
+    end = datetime.fromisoformat(ended_at.replace("Z", "+00:00")) if ended_at else start + timedelta(minutes=change.slot_minutes)
     body: dict[str, Any] = {
         "resourceType": "Encounter", "identifier": [ids.identifier("dossier", change.id)],
         "status": STATUS.get(change.state, "unknown"),
         "class": {"system": ACT_CODE, "code": "VR", "display": "virtual"},
         "subject": _patient(ids, change.patient_id),
-        "period": {"start": start.isoformat(), "end": (start + timedelta(minutes=change.slot_minutes)).isoformat()},
+        "period": {"start": start.isoformat(), "end": max(start, end).isoformat()},
     }
     if change.reason:
         body["reasonCode"] = [{"text": change.reason}]
-    if change.specialist:
+    participants = [{"type": [{"text": "professionnel de santé"}], "individual": who} for who in professionals]
+    if change.specialist and not professionals:  # booked, not yet invited
         who = f"{change.specialist} ({change.specialty})" if change.specialty else change.specialist
-        body["participant"] = [{"type": [{"text": "médecin requis"}], "individual": {"display": who}}]
+        participants.append({"type": [{"text": "médecin requis"}], "individual": {"display": who}})
+    body["participant"] = participants or None
     return Encounter.model_validate(body)
 
 

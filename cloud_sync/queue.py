@@ -11,6 +11,8 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from agent.store import outbox
+
 SENT, PENDING, CONFLICT, REFUSED, LOCAL = "sent", "pending", "conflict", "refused", "local"
 
 
@@ -22,18 +24,20 @@ class Entry:
     operation: str
     payload: dict[str, Any]
     attempts: int
+    at: str = ""  # when the change was made on the cart
 
 
 def due(db: Database, now: str, limit: int) -> list[Entry]:
     """The pending entries in the order they were made, up to the first one that must still wait
     (a change is never sent before an earlier one: a vital before its resident)."""
-    rows = list(db.query("SELECT id, entity, entity_id, operation, payload, attempts, next_try_at FROM outbox "
+    rows = list(db.query("SELECT id, entity, entity_id, operation, payload, attempts, next_try_at, at FROM outbox "
                          "WHERE state = 'pending' ORDER BY id LIMIT ?", [limit]))
     entries = []
     for row in rows:
         if row["next_try_at"] and row["next_try_at"] > now:
             break
-        entries.append(Entry(row["id"], row["entity"], row["entity_id"], row["operation"], json.loads(row["payload"]), row["attempts"]))
+        entries.append(Entry(row["id"], row["entity"], row["entity_id"], row["operation"], json.loads(row["payload"]), row["attempts"],
+                             row["at"]))
     return entries
 
 
@@ -62,8 +66,7 @@ def status(db: Database) -> dict[str, Any]:
             "error": last[0] if last else None, "attempts": last[1] if last else 0, "next_try_at": last[2] if last else None}
 
 
-# The dossier an entry belongs to: the dossier itself, or the one its payload names.
-_DOSSIER_OF = "CASE WHEN entity = 'dossier' THEN entity_id ELSE json_extract(payload, '$.dossier_id') END"
+_DOSSIER_OF = outbox.DOSSIER_OF
 
 
 def waiting_dossiers(db: Database) -> tuple[int, str | None]:
@@ -85,8 +88,9 @@ def version_of(db: Database, resource: str) -> tuple[str, str] | None:
     return (row[0], row[1]) if row else None
 
 
-def settle_with_versions(db: Database, entry_id: int, at: str, versions: dict[str, tuple[str, str]]) -> None:
-    """Sent, and where and at which version the server keeps what the cart keeps up to date, at once."""
-    settle(db, entry_id, SENT, at)
+def record_versions(db: Database, at: str, versions: dict[str, tuple[str, str]]) -> None:
+    """Where and at which version the server keeps what the cart keeps up to date, as soon as it
+    confirmed each (an entry of several requests may stop half-way: its retry names the new version)."""
     for resource, (location, etag) in versions.items():
         db["sync_versions"].upsert({"resource": resource, "location": location, "etag": etag, "at": at}, pk="resource")
+

@@ -1,43 +1,59 @@
-"""Which FHIR resources an outbox entry becomes, and how each is written: created once
-(`POST` conditional on its identifier: a vital, a document, a consent) or kept up to date (`PUT`
-conditional on its identifier: the resident and the dossier's encounter, sent whole each time from
-the cart's current rows, so a late state change never sends a stale copy).
+"""Which FHIR resources an outbox entry becomes, and how each is written: created once (`POST`
+conditional on its identifier: a vital, a document, a consent, a professional) or kept up to date
+(`PUT` conditional on its identifier, or at an id made from it: the resident, the dossier's
+encounter and its form, sent whole each time from the cart's current rows, so a late state change
+never sends a stale copy).
 
-Kinds the regional server does not receive yet (invitations, participants, the fiche's text, the
-end of the consultation, shares) raise `NotSent`: the entry stays on the cart, counted apart.
+| entry | resources |
+|---|---|
+| patient | Patient |
+| dossier (created, its states), consultation_end | Encounter |
+| consent | Consent |
+| participant (a health professional) | Practitioner, Encounter |
+| fiche, signature | Composition (the signed report once signed) |
+| vital | Observation |
+| document (added, signed) | DocumentReference (the signed copy replaces the first) |
+
+What stays on the cart raises `NotSent` (state `local`): invitations and shares (messages to
+people, with their addresses), relatives and guests taking part, a document's new name, the
+rating and the amount of the consultation.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
 from fhir.resources.R4B.resource import Resource
 from sqlite_utils import Database
 
+from agent.dossiers.fiche import VITALS
 from agent.store.blobs import BlobStore
-from agent.store.changes import ConsentChange, DocumentChange, DossierChange, PatientChange, VitalChange
+from agent.store.changes import ConsentChange, DocumentChange, DossierChange, ParticipantChange, PatientChange, VitalChange
+from cloud_sync.fhir_bundle import CREATE, PUT, UPSERT
+from cloud_sync.fhir_composition import Fiche, composition
 from cloud_sync.fhir_document import document_reference
 from cloud_sync.fhir_encounter import consent, encounter
 from cloud_sync.fhir_observation import observation
 from cloud_sync.fhir_patient import patient
+from cloud_sync.fhir_practitioner import PROFESSIONAL_ROLES, participant_reference, practitioner
 from cloud_sync.identifiers import CartIdentifiers
 from cloud_sync.queue import Entry
 
-CREATE, UPSERT = "create", "upsert"
-
 
 class NotSent(Exception):
-    """An entry of a kind the regional server does not receive (yet)."""
+    """An entry of a kind the regional server does not receive."""
 
 
 @dataclass(frozen=True)
 class Write:
     resource: Resource
-    how: str  # create | upsert
+    how: str  # fhir_bundle's CREATE | UPSERT | PUT
 
 
-def _patient_of_dossier(db: Database, dossier_id: str) -> str:
-    return db.execute("SELECT patient_id FROM dossiers WHERE id = ?", [dossier_id]).fetchone()[0]
+def _dossier(db: Database, dossier_id: str) -> dict[str, Any]:
+    return next(db.query("SELECT * FROM dossiers WHERE id = ?", [dossier_id]))
 
 
 def _current_patient(db: Database, patient_id: str) -> PatientChange:
@@ -45,24 +61,64 @@ def _current_patient(db: Database, patient_id: str) -> PatientChange:
     return PatientChange(**{k: row[k] for k in PatientChange.model_fields})
 
 
-def _current_dossier(db: Database, dossier_id: str) -> DossierChange:
-    row = next(db.query("SELECT * FROM dossiers WHERE id = ?", [dossier_id]))
-    return DossierChange(**{k: row[k] for k in DossierChange.model_fields})
+def _professionals(db: Database, dossier_id: str, ids: CartIdentifiers) -> list[dict[str, Any]]:
+    rows = db.query("SELECT p.* FROM participants p JOIN rooms r ON r.id = p.room_id WHERE r.dossier_id = ? ORDER BY p.id", [dossier_id])
+    return [participant_reference(_participant(row), str(row["id"]), ids) for row in rows if row["role"] in PROFESSIONAL_ROLES]
+
+
+def _participant(row: dict[str, Any]) -> ParticipantChange:
+    return ParticipantChange(room_id=row["room_id"], dossier_id=None, remote=bool(row["remote"]),
+                             **{k: row[k] for k in ("role", "name", "first_name", "specialty", "rpps")})
+
+
+def _encounter(db: Database, dossier_id: str, ids: CartIdentifiers) -> Write:
+    row = _dossier(db, dossier_id)
+    change = DossierChange(**{k: row[k] for k in DossierChange.model_fields})
+    return Write(encounter(change, ids, _professionals(db, dossier_id, ids), row["ended_at"]), UPSERT)
+
+
+def _vital_line(row: dict[str, Any]) -> str:
+    when = datetime.fromisoformat(row["measured_at"].replace("Z", "+00:00")).strftime("%d/%m/%Y %H:%M %Z").strip()
+    how = f"mesuré par {row['device']}" if row["device"] else "saisi"
+    return f"{VITALS[row['kind']].label} : {row['value']} {row['unit']} ({when}, {how})"
+
+
+def _composition(db: Database, dossier_id: str, ids: CartIdentifiers) -> Write:
+    row = _dossier(db, dossier_id)
+    vitals = [_vital_line(v) for v in db.query("SELECT * FROM vitals WHERE dossier_id = ? ORDER BY measured_at, id", [dossier_id])]
+    fiche = Fiche(dossier_id=dossier_id, patient_id=row["patient_id"], reason=row["reason"], history=row["history"],
+                  observations=row["observations"], expert_opinion=row["expert_opinion"], vitals=vitals,
+                  updated_at=row["updated_at"], signed_by=row["signed_by"], signed_at=row["signed_at"])
+    return Write(composition(fiche, ids), PUT)
 
 
 def writes_for(db: Database, blobs: BlobStore, entry: Entry, ids: CartIdentifiers) -> list[Write]:
-    match entry.entity:
-        case "patient":
+    match entry.entity, entry.operation:
+        case "patient", _:
             return [Write(patient(_current_patient(db, entry.entity_id), ids), UPSERT)]
-        case "dossier":
-            return [Write(encounter(_current_dossier(db, entry.entity_id), ids), UPSERT)]
-        case "consent":
+        case "dossier" | "consultation_end", _:
+            return [_encounter(db, entry.entity_id, ids)]
+        case "consent", _:
             return [Write(consent(ConsentChange(**entry.payload), ids), CREATE)]
-        case "vital":
+        case "participant", _ if entry.payload["role"] in PROFESSIONAL_ROLES:
+            change = ParticipantChange(**entry.payload)
+            writes = [Write(practitioner(change, entry.entity_id, ids), CREATE)]
+            return writes + ([_encounter(db, change.dossier_id, ids)] if change.dossier_id else [])
+        case "fiche" | "signature", _:
+            return [_composition(db, entry.entity_id, ids)]
+        case "vital", _:
             change = VitalChange(**entry.payload)
-            return [Write(observation(entry.entity_id, change, _patient_of_dossier(db, change.dossier_id), ids), CREATE)]
-        case "document" if entry.operation == "create":
+            return [Write(observation(entry.entity_id, change, _dossier(db, change.dossier_id)["patient_id"], ids), CREATE)]
+        case "document", "create" | "sign":
             change = DocumentChange(**entry.payload)
             content = blobs.path_of(change.blob).read_bytes()
-            return [Write(document_reference(change, content, _patient_of_dossier(db, change.dossier_id), ids), CREATE)]
+            patient_id = _dossier(db, change.dossier_id)["patient_id"]
+            return [Write(document_reference(change, content, patient_id, ids, signed_copy=entry.operation == "sign"), CREATE)]
     raise NotSent(f"{entry.entity} {entry.operation}")
+
+
+def signer_of(entry: Entry) -> str | None:
+    """Who attests what the entry wrote: the expert who signed the report or the document."""
+    if entry.entity == "signature" or (entry.entity, entry.operation) == ("document", "sign"):
+        return entry.payload.get("signed_by")
+    return None

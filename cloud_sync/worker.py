@@ -12,6 +12,9 @@ changes were made, each as a transaction Bundle that is the same however often i
   `[sync] max_backoff_seconds` with jitter (or the server's Retry-After), and nothing after it is sent
   meanwhile (order matters: a vital before its resident would be refused).
 - A kind the server does not receive yet stays on the cart (`local`).
+- The cart proves itself as `[sync] auth` says (smart_auth.py): with SMART, a 401 drops the access
+  token and the entry is tried once more at once with a new one; no token to be had (the
+  authorisation server unreachable or refusing the cart) is a retry like a cut link.
 
 Nothing is sent while `[sync] fhir_base_url` is empty; the outbox keeps filling.
 """
@@ -23,6 +26,7 @@ import contextlib
 import json
 import logging
 import random
+import time
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -31,23 +35,31 @@ import aiohttp
 
 from agent.clock import iso
 from agent.config import SyncConfig
-from agent.store import Store
+from agent.dossiers import retention
+from agent.store import Store, files
 from agent.store.blobs import BlobStore
-from cloud_sync import queue
-from cloud_sync.fhir_bundle import transaction, version_key
+from cloud_sync import pull, queue
+from cloud_sync.fhir_bundle import CREATE, version_key
 from cloud_sync.identifiers import CartIdentifiers
-from cloud_sync.to_fhir import UPSERT, NotSent, writes_for
+from cloud_sync.plan import TRANSACTION, requests_for
+from cloud_sync.pull import PullError
+from cloud_sync.smart_auth import Auth, AuthError, static_auth
+from cloud_sync.to_fhir import NotSent, Write, writes_for
 
 log = logging.getLogger("cloud_sync")
 
 FIRST_BACKOFF = 5.0
 BATCH = 50
+PURGE_SECONDS = 3600  # retention counts in days: once an hour is soon enough
 FHIR_JSON = "application/fhir+json"
 
 
 class SyncWorker:
-    def __init__(self, store: Store, blobs: BlobStore, config: SyncConfig, http: aiohttp.ClientSession) -> None:
+    def __init__(self, store: Store, blobs: BlobStore, config: SyncConfig, http: aiohttp.ClientSession, auth: Auth | None = None,
+                 max_document_bytes: int = 20 * 1024 * 1024) -> None:
         self.store, self.blobs, self.config, self.http = store, blobs, config, http
+        self.max_document_bytes = max_document_bytes  # what the region sends back is held to the uploads' limit
+        self.auth = auth or static_auth(config)
         self._wake = asyncio.Event()
 
     def wake(self) -> None:
@@ -56,19 +68,47 @@ class SyncWorker:
 
     async def run(self) -> None:
         ids = await self._identifiers()
+        pulled = purged = float("-inf")  # monotonic: a clock set back or forward changes nothing here
         while True:
             wait = self.config.poll_seconds
             try:
                 wait = await self.drain(ids)
+                if self.config.fhir_base_url and time.monotonic() - pulled >= self.config.pull_seconds:
+                    pulled = time.monotonic()
+                    await self.pull(ids)
+                if time.monotonic() - purged >= PURGE_SECONDS:
+                    purged = time.monotonic()
+                    await self.purge_confirmed(ids)
             except Exception:  # a bug in one mapping must not end the sync for good
                 log.exception("sync round failed")
             self._wake.clear()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), wait)
+                await asyncio.wait_for(self._wake.wait(), min(wait, self.config.pull_seconds))
 
     async def _identifiers(self) -> CartIdentifiers:
-        base = self.config.identifier_base or f"urn:telecart:cart:{await self.store.read(queue.cart_id)}"
-        return CartIdentifiers(base)
+        cart_id = await self.store.read(queue.cart_id)
+        return CartIdentifiers(self.config.identifier_base or f"urn:telecart:cart:{cart_id}", cart_id)
+
+    async def pull(self, ids: CartIdentifiers) -> None:
+        """What the region wrote for the dossiers the cart keeps (pull.py); a server that cannot be
+        asked now is asked at the next round."""
+        try:
+            taken = await pull.pull(self.store, self.blobs, self._fetch, ids, self.max_document_bytes)
+        except PullError as error:
+            log.info("sync: nothing pulled this round (%s)", error)
+            return
+        if taken:
+            log.info("sync: %d item(s) received from the regional server", taken)
+
+    async def purge_confirmed(self, ids: CartIdentifiers) -> None:
+        """Ended dossiers the server confirmed whole, `retention_days` after (agent/dossiers/retention.py)."""
+        cutoff = iso(datetime.now(UTC) - timedelta(days=self.config.retention_days))
+        for dossier_id in await self.store.read(retention.purgeable, cutoff):
+            done = await self.store.write(retention.purge, dossier_id, ids.system("dossier"), ids.system("fiche"),
+                                          self.config.retention_days, essential=True)
+            for blob in done.blobs:  # once the rows are gone for good: a rolled-back purge keeps its files
+                await self.store.write(files.remove_unused, self.blobs, blob, essential=True)
+            log.info("sync: dossier %s purged from the cart", dossier_id[:8])
 
     async def drain(self, ids: CartIdentifiers) -> float:
         """Send what is due; returns how long to wait before the next round."""
@@ -81,31 +121,32 @@ class SyncWorker:
             except NotSent:
                 await self.store.write(queue.settle, entry.id, queue.LOCAL, iso(datetime.now(UTC)))
                 continue
-            keys = [version_key(w.resource) if w.how == UPSERT else None for w in writes]
-            known = [await self.store.read(queue.version_of, k) if k else None for k in keys]
-            if len(writes) == 1 and known[0] is not None:
-                # An update of what the server already keeps: to its own address, naming the version
-                # it replaces (If-Match), so a change made there meanwhile is refused (412), not lost.
-                location, etag = known[0]
-                resource = writes[0].resource.model_copy(update={"id": location.split("/", 1)[1]})  # an update names its target
-                outcome, error, retry_after, answer = await self._send(resource.model_dump_json(exclude_none=True),
-                                                                       method="PUT", path=location, if_match=etag)
-                versions = {keys[0]: (location, answer)} if outcome == "sent" and answer else {}
-            else:
-                bundle = transaction((w.resource, w.how) for w in writes)
-                outcome, error, retry_after, answer = await self._send(bundle.model_dump_json(exclude_none=True))
-                versions = {k: v for k, v in zip(keys, _versions(answer), strict=False) if k and v}
+            outcome, error, retry_after = await self._send_entry(entry, writes, ids)
             now = datetime.now(UTC)
             if outcome == "retry":
                 delay = retry_after or self._backoff(entry.attempts)
                 await self.store.write(queue.retry_later, entry.id, error or "", iso(now + timedelta(seconds=delay)))
                 log.warning("sync: %s %s not sent (%s); next try in %.0f s", entry.entity, entry.entity_id, error, delay)
                 return delay
-            if outcome == "sent":
-                await self.store.write(queue.settle_with_versions, entry.id, iso(now), versions)
-            else:
-                await self.store.write(queue.settle, entry.id, outcome, iso(now), error)
+            await self.store.write(queue.settle, entry.id, outcome, iso(now), error)
         return 0.0 if len(entries) == BATCH else self.config.poll_seconds
+
+    async def _send_entry(self, entry: queue.Entry, writes: list[Write], ids: CartIdentifiers) -> tuple[str, str | None, float | None]:
+        """The entry's requests in order (plan.py), each version the server confirms noted at once;
+        the first that is not sent decides the entry's outcome."""
+        keys = {version_key(w.resource) for w in writes if w.how != CREATE and getattr(w.resource, "identifier", None)}
+        known = {k: v for k in keys if (v := await self.store.read(queue.version_of, k))}
+        for request in requests_for(entry, writes, known, ids):
+            outcome, error, retry_after, answer = await self._send(request.body, request.method, request.path, request.if_match)
+            if outcome != "sent":
+                return outcome, error, retry_after
+            if request.path == TRANSACTION:
+                versions = {k: v for k, v in zip(request.keys, _versions(answer), strict=False) if k and v}
+            else:
+                versions = {request.keys[0]: (request.path, answer)} if answer else {}
+            if versions:
+                await self.store.write(queue.record_versions, iso(datetime.now(UTC)), versions)
+        return "sent", None, None
 
     def _backoff(self, attempts: int) -> float:
         ceiling = min(self.config.max_backoff_seconds, FIRST_BACKOFF * 2 ** attempts)
@@ -115,22 +156,55 @@ class SyncWorker:
         """(sent | conflict | refused | retry, the error in words, the server's Retry-After, its answer:
         the transaction-response's text, or for an update the new ETag)."""
         headers = {"Content-Type": FHIR_JSON, "Accept": FHIR_JSON}
-        if self.config.bearer_token:
-            headers["Authorization"] = f"Bearer {self.config.bearer_token}"
         if if_match:
             headers["If-Match"] = if_match
         url = self.config.fhir_base_url.rstrip("/") + (f"/{path}" if path else "")
         try:
-            async with self.http.request(method, url, data=body.encode(), headers=headers,
-                                         timeout=aiohttp.ClientTimeout(total=self.config.timeout_seconds)) as reply:
-                text = await reply.text()
-                outcome = _outcome(reply.status, text, reply.headers.get("Retry-After"), transaction=not path)
-                return (*outcome, reply.headers.get("ETag") if path else text)  # an update's answer: its new version
+            renewed = False
+            while True:
+                headers.update(await self.auth.headers())
+                async with self.http.request(method, url, data=body.encode(), headers=headers,
+                                             timeout=aiohttp.ClientTimeout(total=self.config.timeout_seconds)) as reply:
+                    if reply.status == 401 and not renewed and self.auth.forget():
+                        renewed = True  # an access token the server no longer takes: once more with a new one
+                        continue
+                    text = await reply.text()
+                    outcome = _outcome(reply.status, text, reply.headers.get("Retry-After"), transaction=not path)
+                    return (*outcome, reply.headers.get("ETag") if path else text)  # an update's answer: its new version
+        except AuthError as error:
+            return "retry", str(error), None, None
         except TimeoutError:
             return "retry", "le serveur ne répond pas", None, None
         except (aiohttp.ClientError, OSError) as error:
             log.info("sync: %r", error)
             return "retry", "serveur injoignable", None, None
+
+
+    async def _fetch(self, where: str, query: dict[str, str] | None) -> dict[str, Any]:
+        """A search or read on the server (a path under the FHIR base, or a URL the server gave
+        that lies under it: a `next` link, a Binary): its JSON, or PullError."""
+        base = self.config.fhir_base_url.rstrip("/")
+        url = where if where.startswith(base + "/") else f"{base}/{where.lstrip('/')}"
+        if "://" in where and not where.startswith(base + "/"):
+            raise PullError(f"adresse hors du serveur régional refusée : {where[:80]}")  # the cart's token goes nowhere else
+        try:
+            for renewed in (False, True):
+                headers = {"Accept": FHIR_JSON, **await self.auth.headers()}
+                async with self.http.get(url, params=query, headers=headers,
+                                         timeout=aiohttp.ClientTimeout(total=self.config.timeout_seconds)) as reply:
+                    if reply.status == 401 and not renewed and self.auth.forget():
+                        continue
+                    if reply.status != 200:
+                        raise PullError(f"HTTP {reply.status}")
+                    answer = await reply.json(content_type=None)
+                    if not isinstance(answer, dict):
+                        raise PullError("réponse illisible")
+                    return answer
+        except AuthError as error:
+            raise PullError(str(error)) from error
+        except (TimeoutError, aiohttp.ClientError, OSError, ValueError) as error:
+            raise PullError(repr(error)) from error
+        raise PullError("HTTP 401")
 
 
 def _outcome(status: int, text: str, retry_after: str | None, transaction: bool = True) -> tuple[str, str | None, float | None]:
