@@ -25,15 +25,23 @@ KINDS = {
 
 def add(db: Database, dossier_id: str, blob: str, inspected: Inspected, size: int, name: str, kind: str, actor: Actor) -> dict[str, Any]:
     dossier = open_dossier(db, dossier_id)
-    row = {
-        "id": str(uuid.uuid4()), "dossier_id": dossier_id, "blob": blob, "name": name, "kind": kind, "mime": inspected.mime,
-        "size": size, "pages": inspected.pages, "width": inspected.width, "height": inspected.height,
-        "added_by": actor.login, "added_at": utc_now_iso(),
-    }
-    db["documents"].insert(row)
+    row = insert(db, dossier_id, blob, inspected, size, name, kind, actor.login)
     audit.append(db, actor.event("document.add", dossier["patient_id"], detail=f"{KINDS[kind]} « {name} »"))
     outbox.record(db, row["id"], Operation.CREATE, _change(row))
     return out(row)
+
+
+def insert(db: Database, dossier_id: str, blob: str, inspected: Inspected, size: int, name: str, kind: str, added_by: str,
+           region_ref: str | None = None) -> dict[str, Any]:
+    """The document's row alone: the caller checks the dossier, audits and queues (or not: what the
+    regional server sent, `region_ref`, never goes back to it)."""
+    row = {
+        "id": str(uuid.uuid4()), "dossier_id": dossier_id, "blob": blob, "name": name, "kind": kind, "mime": inspected.mime,
+        "size": size, "pages": inspected.pages, "width": inspected.width, "height": inspected.height,
+        "added_by": added_by, "added_at": utc_now_iso(), "region_ref": region_ref,
+    }
+    db["documents"].insert(row)
+    return row
 
 
 def _change(row: dict[str, Any]) -> DocumentChange:
@@ -44,7 +52,7 @@ _SHOWN = ("id", "name", "kind", "mime", "size", "pages", "width", "height", "add
 
 
 def out(row: dict[str, Any]) -> dict[str, Any]:
-    return {**{k: row.get(k) for k in _SHOWN}, "kind_label": KINDS[row["kind"]]}
+    return {**{k: row.get(k) for k in _SHOWN}, "kind_label": KINDS[row["kind"]], "from_region": bool(row.get("region_ref"))}
 
 
 def _row(db: Database, dossier_id: str, document_id: str) -> dict[str, Any]:

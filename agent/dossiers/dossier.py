@@ -126,6 +126,7 @@ class Dossier:
     fiche: dict[str, Any] = field(default_factory=dict)
     vitals: list[dict[str, Any]] = field(default_factory=list)  # filled by the caller (agent/fiche.py)
     documents: list[dict[str, Any]] = field(default_factory=list)  # filled by the caller (agent/dossier_documents.py)
+    from_region: list[dict[str, Any]] = field(default_factory=list)  # filled by the caller (agent/dossiers/from_region.py)
     created_at: str = ""
     created_by: str | None = None
     updated_at: str = ""

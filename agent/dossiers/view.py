@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlite_utils import Database
 
 from agent.audit import Actor
-from agent.dossiers import documents, dossier, fiche
+from agent.dossiers import documents, dossier, fiche, from_region
 from agent.links.invitation import Settings
 
 
@@ -16,4 +16,5 @@ def read_whole(db: Database, dossier_id: str, actor: Actor, settings: Settings) 
     if found is not None:
         found.vitals = fiche.vitals_of(db, dossier_id)
         found.documents = documents.list_for(db, dossier_id)
+        found.from_region = from_region.items_of(db, dossier_id)
     return found

@@ -23,6 +23,7 @@ class DocumentOut(BaseModel):
     added_at: str
     signed_by: str | None
     signed_at: str | None
+    from_region: bool = False  # written on the regional server and brought back to the cart
 
 
 class DocumentPatch(Strict):

@@ -136,6 +136,19 @@ class InvitationOut(BaseModel):
     deliveries: list[DeliveryOut]
 
 
+class RegionItemOut(BaseModel):
+    """Something the regional server wrote for the dossier: the expert's opinion as a note, a
+    document (then also among the documents), or one the cart refused (`text` says why)."""
+
+    kind: Literal["note", "document", "refused"]
+    title: str | None
+    author: str | None
+    text: str | None
+    written_at: str | None
+    received_at: str
+    document_id: str | None
+
+
 class SpecialistDossierOut(BaseModel):
     """A dossier as its specialist reads it through their link: without the participants' links."""
 
@@ -152,6 +165,7 @@ class SpecialistDossierOut(BaseModel):
     fiche: dict[str, Any]
     vitals: list[dict[str, Any]]
     documents: list[DocumentOut]
+    from_region: list[RegionItemOut] = Field(default_factory=list, description="What the regional server wrote for it, newest first")
     cancellation: dict[str, Any] | None = Field(None, description="Why, by whom and when the EHPAD cancelled it")
     created_at: str
     created_by: str | None

@@ -532,6 +532,15 @@ export const T = {
     signatureSaved: "Signature enregistrée.",
     report: "Compte rendu (PDF)",
     export: "Tout télécharger (ZIP)",
+    fromRegion: "reçu du serveur régional",
+  },
+  fromRegion: {
+    title: "Reçu du serveur régional",
+    lead: "Ce que le médecin ou la plateforme régionale a écrit pour ce télédossier.",
+    by: (who) => `par ${who}`,
+    received: (when) => `reçu ${when}`,
+    document: "Document ajouté aux documents du dossier",
+    refused: (why) => `Non repris sur le chariot : ${why} Demandez-le à la plateforme régionale.`,
   },
   identityCheck: {
     edit: "Modifier",

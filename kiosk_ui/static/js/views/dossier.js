@@ -6,6 +6,7 @@ import { followPulse, presenceText } from "../pulse.js";
 import { h, icon, reportError, toast, twoTaps } from "../dom.js";
 import { T, ageOn, frDate, frDay, frPhone, frStamp, frTime, frWhen, isSameDay } from "../i18n.js";
 import { documentsCard } from "./dossier_documents.js";
+import { regionCard } from "./region_card.js";
 import { ficheCard } from "./dossier_fiche.js";
 
 const D = () => T.dossier;
@@ -172,6 +173,7 @@ export function dossierView({ id, session, onBack, onEnd, onCall, onIdentity }) 
           fiche),
         h("div", { class: "dossier-column" },
           invitations,
+          regionCard(d),
           documentsCard({ dossier: d, onChanged: changed }),
           cancellationCard(d, () => load()))),
     );

@@ -50,7 +50,8 @@ function documentRow(dossier, doc, { closed, refresh }) {
   return h("li", { class: "document", "data-document": doc.id },
     h("div", { class: "doc-fields" }, name, kind),
     h("div", { class: "hint" }, [G().mime[doc.mime], doc.pages ? G().pages(doc.pages) : null, sizeText(doc.size), frWhen(doc.added_at)].filter(Boolean).join(" · "),
-      doc.signed_by ? h("strong", { class: "signed" }, ` · ${G().signedBy(doc.signed_by)}`) : null),
+      doc.signed_by ? h("strong", { class: "signed" }, ` · ${G().signedBy(doc.signed_by)}`) : null,
+      doc.from_region ? h("strong", { class: "from-region" }, ` · ${G().fromRegion}`) : null),
     h("div", { class: "actions-row" },
       h("a", { class: "button secondary", href: `/api/v1${base}`, download: doc.name }, G().download), sign, sendToPatient));
 }
