@@ -32,3 +32,10 @@ def record(db: Database, entity_id: str, operation: Operation, change: Change) -
 
 def pending_count(db: Database) -> int:
     return db.execute("SELECT count(*) FROM outbox WHERE state = 'pending'").fetchone()[0]
+
+
+# The dossier an entry belongs to: the dossier itself (its states, its fiche, its end), the one its
+# payload names, or for a document's later changes (a new name) the document's own dossier.
+DOSSIER_OF = ("CASE WHEN entity IN ('dossier', 'fiche', 'consultation_end') THEN entity_id "
+              "ELSE coalesce(json_extract(payload, '$.dossier_id'), "
+              "(SELECT dossier_id FROM documents WHERE documents.id = outbox.entity_id AND outbox.entity = 'document')) END")
