@@ -50,7 +50,6 @@ log = logging.getLogger("cloud_sync")
 
 FIRST_BACKOFF = 5.0
 BATCH = 50
-PURGE_SECONDS = 3600  # retention counts in days: once an hour is soon enough
 FHIR_JSON = "application/fhir+json"
 
 
@@ -68,16 +67,15 @@ class SyncWorker:
 
     async def run(self) -> None:
         ids = await self._identifiers()
-        pulled = purged = float("-inf")  # monotonic: a clock set back or forward changes nothing here
+        pulled = float("-inf")  # monotonic: a clock set back or forward changes nothing here
         while True:
             wait = self.config.poll_seconds
             try:
                 wait = await self.drain(ids)
-                if self.config.fhir_base_url and time.monotonic() - pulled >= self.config.pull_seconds:
+                if time.monotonic() - pulled >= self.config.pull_seconds:
                     pulled = time.monotonic()
-                    await self.pull(ids)
-                if time.monotonic() - purged >= PURGE_SECONDS:
-                    purged = time.monotonic()
+                    if self.config.fhir_base_url:
+                        await self.pull(ids)
                     await self.purge_confirmed(ids)
             except Exception:  # a bug in one mapping must not end the sync for good
                 log.exception("sync round failed")

@@ -103,3 +103,31 @@ def test_the_teleconsultation_reaches_the_region_and_what_it_writes_comes_back(t
         assert len(nurse.get(path).json()["from_region"]) == 3
         assert len([d for d in nurse.get(path).json()["documents"] if d["from_region"]]) == 1
         assert server.count("DocumentReference") == 4  # the cart's bilan and the region's three: nothing sent back
+
+
+def test_a_signed_dossier_leaves_the_cart_once_the_region_has_all_of_it(tmp_path: Path) -> None:
+    with fhir_server(tmp_path / "fhir") as server, running_agent(
+            tmp_path / "cart", sync={"fhir_base_url": server.base_url, "poll_seconds": 0.3, "pull_seconds": 0.5,
+                                     "retention_days": 0}) as agent:
+        nurse = logged_in(agent, agent.add_account(Role.NURSE))
+        doctor = logged_in(agent, agent.add_account(Role.DOCTOR))
+        admin = logged_in(agent, agent.add_account(Role.ADMIN))
+        dossier, patient_id = teleconsultation_now(CartBase(agent), nurse, "PURGE", {"email": "c.petit@chu.example"})
+        path = f"{agent.url}{API}/dossiers/{dossier['id']}"
+        photo = nurse.post(f"{path}/documents", files={"file": ("plaie.png", samples.image(), "image/png")}, data={"kind": "photo"})
+        assert photo.status_code == 201, photo.text
+        assert nurse.post(f"{path}/transitions", json={"to": "in_progress"}).status_code == 200
+        assert doctor.patch(f"{path}/fiche", json={"expert_opinion": "Cicatrisation en bonne voie"}).status_code == 200
+        blobs = {p.name for p in (agent.data_dir / "blobs").rglob("*") if p.is_file()}
+        assert nurse.get(path).status_code == 200
+        time.sleep(1.5)  # confirmed but still open: kept
+        assert nurse.get(path).status_code == 200
+
+        assert doctor.post(f"{path}/signature").status_code == 200
+        eventually(lambda: nurse.get(path).status_code == 404, timeout=30, what="the dossier purged from the cart")
+        assert server.count("DocumentReference") == 1 and server.search("Composition")[0]["status"] == "final"  # the region has it all
+        left = {p.name for p in (agent.data_dir / "blobs").rglob("*") if p.is_file()}
+        assert blobs and not (blobs & left)  # the photo's file is gone too
+        assert nurse.get(f"{agent.url}{API}/patients/{patient_id}").status_code == 200  # the resident stays
+        purge = [r for r in audit_items(agent, admin, patient_id=patient_id) if r["action"] == "dossier.purge"]
+        assert len(purge) == 1 and "confirmé par le serveur régional" in purge[0]["detail"]
