@@ -216,6 +216,14 @@ def cmd_sync_status(args: argparse.Namespace) -> int:
             print(f"{label} : {state['counts'][name]}")
     if state["error"]:
         print(f"dernière erreur : {state['error']} ({state['attempts']} essai(s), prochain à {state['next_try_at']})")
+    for title, states in (("à voir par une personne", (queue.CONFLICT, queue.REFUSED)), ("en attente", (queue.PENDING,))):
+        listed = queue.items(db, states, limit=args.limit)
+        if listed:
+            print(f"\n{title} :")
+        for item in listed:
+            dossier = f", télédossier n° {item['dossier_id'][:8]}" if item["dossier_id"] else ""
+            print(f"  n° {item['id']} {item['label']} ({item['operation']}{dossier}) du {item['at']} : {item['state']}, "
+                  f"{item['attempts']} essai(s)" + (f", {item['last_error']}" if item["last_error"] else ""))
     return 0
 
 
@@ -315,6 +323,7 @@ def build_parser() -> argparse.ArgumentParser:
     sync = sub.add_parser("sync", help="the regional server").add_subparsers(dest="action", required=True)
     sync_status = sync.add_parser("status", help="what waits to be sent, what was, the last error")
     _config_options(sync_status)
+    sync_status.add_argument("--limit", type=int, default=20, help="list at most this many entries of each kind (default 20)")
     sync_status.set_defaults(func=cmd_sync_status)
     enrol = sync.add_parser("enrol", help="make the cart's SMART key (once) and print what the region registers")
     enrol.add_argument("--new-key", action="store_true", help="replace the key: the region must register the new JWKS")

@@ -49,6 +49,20 @@ def retry_later(db: Database, entry_id: int, error: str, next_try_at: str) -> No
     db.execute("UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_try_at = ? WHERE id = ?", [error, next_try_at, entry_id])
 
 
+LABELS = {"patient": "résident", "dossier": "télédossier", "consent": "consentement", "participant": "participant",
+          "invitation": "invitation", "fiche": "fiche", "vital": "constante", "document": "document", "signature": "signature",
+          "consultation_end": "fin de téléconsultation", "patient_share": "envoi au résident"}
+
+
+def items(db: Database, states: tuple[str, ...], limit: int = 50) -> list[dict[str, Any]]:
+    """Each entry in these states, oldest first, as a technician reads it: what it is, of which
+    dossier, since when, its tries and its last error."""
+    marks = ", ".join("?" * len(states))
+    return [{**row, "label": LABELS.get(row["entity"], row["entity"])} for row in db.query(
+        f"SELECT id, at, entity, entity_id, operation, state, attempts, last_error, next_try_at, {_DOSSIER_OF} AS dossier_id "
+        f"FROM outbox WHERE state IN ({marks}) ORDER BY id LIMIT ?", [*states, limit])]
+
+
 def counts(db: Database) -> dict[str, int]:
     return {row["state"]: row["n"] for row in db.query("SELECT state, count(*) AS n FROM outbox GROUP BY state")}
 
