@@ -127,6 +127,12 @@ def append_many(db: Database, events: list[AuditEvent]) -> list[AuditRecord]:
     return records
 
 
+def head(db: Database) -> AuditRecord | None:
+    """The chain's last record: its hash seals every record before it."""
+    rows = list(db.query(f"SELECT {', '.join(_COLUMNS)} FROM audit ORDER BY seq DESC LIMIT 1"))
+    return AuditRecord(**rows[0]) if rows else None
+
+
 @dataclass(frozen=True)
 class ChainBreak:
     seq: int

@@ -108,3 +108,13 @@ def record_versions(db: Database, at: str, versions: dict[str, tuple[str, str]])
     for resource, (location, etag) in versions.items():
         db["sync_versions"].upsert({"resource": resource, "location": location, "etag": etag, "at": at}, pk="resource")
 
+
+
+def audit_head_reported(db: Database) -> int:
+    """The number of the last audit record whose hash the server confirmed (0: none yet)."""
+    row = db.execute("SELECT value FROM meta WHERE key = 'audit_head_reported'").fetchone()
+    return int(row[0]) if row else 0
+
+
+def note_audit_head_reported(db: Database, seq: int) -> None:
+    db["meta"].upsert({"key": "audit_head_reported", "value": str(seq)}, pk="key")

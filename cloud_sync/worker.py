@@ -33,12 +33,14 @@ from typing import Any
 
 import aiohttp
 
+from agent import audit
 from agent.clock import iso
 from agent.config import SyncConfig
 from agent.dossiers import retention
 from agent.store import Store, files
 from agent.store.blobs import BlobStore
 from cloud_sync import pull, queue
+from cloud_sync.fhir_audit import audit_head
 from cloud_sync.fhir_bundle import CREATE, version_key
 from cloud_sync.identifiers import CartIdentifiers
 from cloud_sync.plan import TRANSACTION, requests_for
@@ -76,6 +78,7 @@ class SyncWorker:
                     pulled = time.monotonic()
                     if self.config.fhir_base_url:
                         await self.pull(ids)
+                        await self.report_audit_head(ids)
                     await self.purge_confirmed(ids)
             except Exception:  # a bug in one mapping must not end the sync for good
                 log.exception("sync round failed")
@@ -97,6 +100,18 @@ class SyncWorker:
             return
         if taken:
             log.info("sync: %d item(s) received from the regional server", taken)
+
+    async def report_audit_head(self, ids: CartIdentifiers) -> None:
+        """The audit trail's head, when it moved since the server last confirmed one (fhir_audit.py)."""
+        head = await self.store.read(audit.head)
+        if head is None or head.seq <= await self.store.read(queue.audit_head_reported):
+            return
+        event = audit_head(ids, head.seq, head.at, head.hash)
+        outcome, error, _, _ = await self._send(event.model_dump_json(exclude_none=True), "PUT", f"AuditEvent/{event.id}")
+        if outcome == "sent":
+            await self.store.write(queue.note_audit_head_reported, head.seq)
+        else:
+            log.info("sync: audit head not reported (%s)", error)
 
     async def purge_confirmed(self, ids: CartIdentifiers) -> None:
         """Ended dossiers the server confirmed whole, `retention_days` after (agent/dossiers/retention.py)."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import sqlite3
 import time
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ from typing import Any
 import pytest
 
 from agent.access.roles import Role
+from agent.store.database import DATABASE_NAME
 from tests.api.helpers import API, CartBase, audit_items, logged_in, teleconsultation_now
 from tests.documents import samples
 from tests.live import running_agent
@@ -103,6 +105,13 @@ def test_the_teleconsultation_reaches_the_region_and_what_it_writes_comes_back(t
         assert len(nurse.get(path).json()["from_region"]) == 3
         assert len([d for d in nurse.get(path).json()["documents"] if d["from_region"]]) == 1
         assert server.count("DocumentReference") == 4  # the cart's bilan and the region's three: nothing sent back
+
+        # the audit trail's head is reported, its hash the cart's own for that record
+        heads = eventually(lambda: server.search("AuditEvent"), what="the audit head on the server")
+        with sqlite3.connect(agent.data_dir / DATABASE_NAME) as db:
+            for head in heads:
+                seq, digest = (d["valueString"] for d in head["entity"][0]["detail"])
+                assert db.execute("SELECT hash FROM audit WHERE seq = ?", [int(seq)]).fetchone()[0] == digest
 
 
 def test_a_signed_dossier_leaves_the_cart_once_the_region_has_all_of_it(tmp_path: Path) -> None:
