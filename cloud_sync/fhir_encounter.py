@@ -1,9 +1,11 @@
-"""A teleconsultation dossier as a FHIR Encounter: class VR (virtual), its state, its slot, the
-reason, the consulted specialist by name and specialty, the resident by their cart identifier; and
-the consent collected for it as a FHIR Consent (FR Core has profiles for both).
+"""A teleconsultation dossier as a FHIR Appointment (its booked slot) and Encounter (class VR,
+virtual: the consultation itself), with its state, the reason, the professionals taking part, the
+resident by their cart identifier; and the consent collected for it as a FHIR Consent (FR Core has
+profiles for all three).
 
 The dossier's states map onto Encounter.status: programmée → planned, en cours → in-progress,
-awaiting its report and closed → finished (the call is over), cancelled → cancelled.
+awaiting its report and closed → finished (the call is over), cancelled → cancelled; and onto
+Appointment.status: booked, arrived, fulfilled, cancelled.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
+from fhir.resources.R4B.appointment import Appointment
 from fhir.resources.R4B.consent import Consent
 from fhir.resources.R4B.encounter import Encounter
 
@@ -21,6 +24,8 @@ from cloud_sync.identifiers import CartIdentifiers
 ACT_CODE = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
 STATUS = {"draft": "planned", "scheduled": "planned", "in_progress": "in-progress", "awaiting_report": "finished",
           "closed": "finished", "cancelled": "cancelled"}
+APPOINTMENT_STATUS = {"draft": "proposed", "scheduled": "booked", "in_progress": "arrived", "awaiting_report": "fulfilled",
+                      "closed": "fulfilled", "cancelled": "cancelled"}
 CONSENT_SCOPE = "http://terminology.hl7.org/CodeSystem/consentscope"
 CONSENT_CATEGORY = "http://loinc.org"
 
@@ -49,7 +54,27 @@ def encounter(change: DossierChange, ids: CartIdentifiers, professionals: Sequen
         who = f"{change.specialist} ({change.specialty})" if change.specialty else change.specialist
         participants.append({"type": [{"text": "médecin requis"}], "individual": {"display": who}})
     body["participant"] = participants or None
+    body["appointment"] = [{"type": "Appointment", "identifier": ids.identifier("appointment", change.id)}]
     return Encounter.model_validate(body)
+
+
+def appointment(change: DossierChange, ids: CartIdentifiers, professionals: Sequence[dict[str, Any]] = (),
+                cancel_reason: str | None = None) -> Appointment:
+    """The booked slot: the resident and the professionals invited, all expected to take part."""
+    start = datetime.fromisoformat(change.slot_start.replace("Z", "+00:00"))
+    participants = [{"actor": _patient(ids, change.patient_id), "status": "accepted"}]
+    participants += [{"actor": who, "status": "accepted"} for who in professionals]
+    if change.specialist and not professionals:
+        participants.append({"actor": {"display": change.specialist}, "status": "needs-action"})
+    return Appointment.model_validate({
+        "resourceType": "Appointment", "identifier": [ids.identifier("appointment", change.id)],
+        "status": APPOINTMENT_STATUS.get(change.state, "booked"),
+        "cancelationReason": {"text": cancel_reason} if change.state == "cancelled" and cancel_reason else None,
+        "serviceType": [{"text": "Téléconsultation"}], "specialty": [{"text": change.specialty}] if change.specialty else None,
+        "description": change.reason, "start": start.isoformat(),
+        "end": (start + timedelta(minutes=change.slot_minutes)).isoformat(), "minutesDuration": change.slot_minutes,
+        "created": change.created_at[:10], "participant": participants,
+    })
 
 
 def consent(change: ConsentChange, ids: CartIdentifiers) -> Consent:

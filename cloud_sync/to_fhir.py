@@ -7,9 +7,10 @@ never sends a stale copy).
 | entry | resources |
 |---|---|
 | patient | Patient |
-| dossier (created, its states), consultation_end | Encounter |
+| dossier (created, its states) | Appointment, Encounter |
+| consultation_end | Encounter |
 | consent | Consent |
-| participant (a health professional) | Practitioner, Encounter |
+| participant (a health professional) | Practitioner, Appointment, Encounter |
 | fiche, signature | Composition (the signed report once signed) |
 | vital | Observation |
 | document (added, signed) | DocumentReference (the signed copy replaces the first) |
@@ -34,7 +35,7 @@ from agent.store.changes import ConsentChange, DocumentChange, DossierChange, Pa
 from cloud_sync.fhir_bundle import CREATE, PUT, UPSERT
 from cloud_sync.fhir_composition import Fiche, composition
 from cloud_sync.fhir_document import document_reference
-from cloud_sync.fhir_encounter import consent, encounter
+from cloud_sync.fhir_encounter import appointment, consent, encounter
 from cloud_sync.fhir_observation import observation
 from cloud_sync.fhir_patient import patient
 from cloud_sync.fhir_practitioner import PROFESSIONAL_ROLES, participant_reference, practitioner
@@ -77,6 +78,14 @@ def _encounter(db: Database, dossier_id: str, ids: CartIdentifiers) -> Write:
     return Write(encounter(change, ids, _professionals(db, dossier_id, ids), row["ended_at"]), UPSERT)
 
 
+def _booking(db: Database, dossier_id: str, ids: CartIdentifiers) -> list[Write]:
+    """The slot (Appointment) and the consultation (Encounter), both from the current rows."""
+    row = _dossier(db, dossier_id)
+    change = DossierChange(**{k: row[k] for k in DossierChange.model_fields})
+    booked = appointment(change, ids, _professionals(db, dossier_id, ids), row["cancel_reason"])
+    return [Write(booked, UPSERT), _encounter(db, dossier_id, ids)]
+
+
 def _vital_line(row: dict[str, Any]) -> str:
     when = datetime.fromisoformat(row["measured_at"].replace("Z", "+00:00")).strftime("%d/%m/%Y %H:%M %Z").strip()
     how = f"mesuré par {row['device']}" if row["device"] else "saisi"
@@ -96,14 +105,16 @@ def writes_for(db: Database, blobs: BlobStore, entry: Entry, ids: CartIdentifier
     match entry.entity, entry.operation:
         case "patient", _:
             return [Write(patient(_current_patient(db, entry.entity_id), ids), UPSERT)]
-        case "dossier" | "consultation_end", _:
+        case "dossier", _:
+            return _booking(db, entry.entity_id, ids)
+        case "consultation_end", _:
             return [_encounter(db, entry.entity_id, ids)]
         case "consent", _:
             return [Write(consent(ConsentChange(**entry.payload), ids), CREATE)]
         case "participant", _ if entry.payload["role"] in PROFESSIONAL_ROLES:
             change = ParticipantChange(**entry.payload)
             writes = [Write(practitioner(change, entry.entity_id, ids), CREATE)]
-            return writes + ([_encounter(db, change.dossier_id, ids)] if change.dossier_id else [])
+            return writes + (_booking(db, change.dossier_id, ids) if change.dossier_id else [])
         case "fiche" | "signature", _:
             return [_composition(db, entry.entity_id, ids)]
         case "vital", _:

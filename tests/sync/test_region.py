@@ -70,6 +70,8 @@ def test_the_teleconsultation_reaches_the_region_and_what_it_writes_comes_back(t
             "type": {"coding": [{"system": "https://hl7.fr/ig/fhir/core/CodeSystem/fr-core-cs-v2-0203", "code": "RPPS"}]}}
         encounter = server.search("Encounter")[0]
         assert encounter["status"] == "finished"
+        booked = server.search("Appointment")
+        assert len(booked) == 1 and booked[0]["status"] == "fulfilled"
         assert encounter["participant"][0]["individual"]["identifier"]["value"] == RPPS
         signer = eventually(lambda: [p for p in server.search("Provenance") for a in p["agent"]
                                      if a.get("who", {}).get("display", "").startswith("Test ")], what="the signature's provenance")

@@ -13,7 +13,7 @@ import pytest
 from agent.store.changes import ConsentChange, DocumentChange, DossierChange, PatientChange, VitalChange
 from cloud_sync.fhir_bundle import transaction
 from cloud_sync.fhir_document import document_reference
-from cloud_sync.fhir_encounter import consent, encounter
+from cloud_sync.fhir_encounter import appointment, consent, encounter
 from cloud_sync.fhir_observation import observation
 from cloud_sync.fhir_patient import INS_NIA, INS_NIR, patient
 from cloud_sync.identifiers import CartIdentifiers
@@ -95,6 +95,14 @@ def test_a_dossier_is_a_virtual_encounter_with_its_slot_and_its_consent() -> Non
     assert sent["period"] == {"start": "2026-12-06T09:00:00Z", "end": "2026-12-06T09:30:00Z"}
     assert sent["participant"][0]["individual"] == {"display": "Dr Claire PETIT (Dermatologie)"}
     assert as_json(encounter(dossier.model_copy(update={"state": "cancelled"}), IDS))["status"] == "cancelled"
+    assert sent["appointment"] == [{"type": "Appointment", "identifier": {"system": f"{IDS.base}/appointment", "value": "d-1"}}]
+    booked = as_json(appointment(dossier.model_copy(update={"state": "scheduled"}), IDS))
+    assert (booked["status"], booked["start"], booked["end"], booked["minutesDuration"]) == (
+        "booked", "2026-12-06T09:00:00Z", "2026-12-06T09:30:00Z", 30)
+    assert [(p["actor"].get("reference") or p["actor"]["display"], p["status"]) for p in booked["participant"]] == [
+        (f"Patient?identifier={IDS.base}/patient|p-1", "accepted"), ("Dr Claire PETIT", "needs-action")]
+    called_off = as_json(appointment(dossier.model_copy(update={"state": "cancelled"}), IDS, cancel_reason="Résident hospitalisé"))
+    assert (called_off["status"], called_off["cancelationReason"]) == ("cancelled", {"text": "Résident hospitalisé"})
     given = as_json(consent(ConsentChange(dossier_id="d-1", patient_id="p-1", given=True, comment=None, collected_at="2026-12-06T08:55:00Z"), IDS))
     refused = as_json(consent(ConsentChange(dossier_id="d-1", patient_id="p-1", given=False, comment="Refus de la fille",
                                             collected_at="2026-12-06T08:55:00Z"), IDS))
