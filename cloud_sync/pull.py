@@ -28,6 +28,7 @@ from agent.dossiers.intake.content import RejectedDocument, inspect, suggested_e
 from agent.store import Store
 from agent.store.blobs import BlobStore
 from agent.store.files import write_with_file
+from cloud_sync.fhir_client import PullError
 from cloud_sync.identifiers import CartIdentifiers
 
 log = logging.getLogger("cloud_sync")
@@ -40,16 +41,20 @@ MAX_PAGES = 5  # a dossier receives a handful of documents, not hundreds
 KIND_OF_TYPE = {"11488-4": "compte_rendu", "34109-9": "compte_rendu", "57833-6": "ordonnance", "11502-2": "resultat", "34133-9": "courrier"}
 
 
-class PullError(Exception):
-    """The server could not be asked (unreachable, refusing, garbage): try again at the next round."""
-
-
-async def pull(store: Store, blobs: BlobStore, fetch: Fetch, ids: CartIdentifiers, max_bytes: int) -> int:
-    """One round over every dossier the server has; returns how many items were taken."""
-    taken = 0
+async def pull(store: Store, blobs: BlobStore, fetch: Fetch, ids: CartIdentifiers, max_bytes: int) -> tuple[int, set[str]]:
+    """One round over every dossier the server has: how many items were taken, and the residents
+    whose dossier the server no longer has (it lost its data: the worker sends them again)."""
+    taken, lost = 0, set()
     for dossier_id, encounter in await store.read(from_region.dossiers_to_pull, ids.system("dossier")):
+        try:
+            await fetch(encounter, None)
+        except PullError as error:
+            if error.status not in (404, 410):
+                raise
+            lost.add(await store.read(from_region.patient_of, dossier_id))
+            continue
         taken += await pull_dossier(store, blobs, fetch, ids, dossier_id, encounter, max_bytes)
-    return taken
+    return taken, lost
 
 
 async def pull_dossier(store: Store, blobs: BlobStore, fetch: Fetch, ids: CartIdentifiers, dossier_id: str, encounter: str,

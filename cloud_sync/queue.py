@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlite_utils import Database
@@ -27,14 +28,17 @@ class Entry:
     at: str = ""  # when the change was made on the cart
 
 
-def due(db: Database, now: str, limit: int) -> list[Entry]:
+def due(db: Database, now: str, limit: int, longest_wait: float | None = None) -> list[Entry]:
     """The pending entries in the order they were made, up to the first one that must still wait
-    (a change is never sent before an earlier one: a vital before its resident)."""
+    (a change is never sent before an earlier one: a vital before its resident). A wait beyond
+    `longest_wait` seconds from now was set by a clock that was ahead and has since been set back:
+    it is over."""
+    horizon = (datetime.fromisoformat(now) + timedelta(seconds=longest_wait)).isoformat() if longest_wait is not None else None
     rows = list(db.query("SELECT id, entity, entity_id, operation, payload, attempts, next_try_at, at FROM outbox "
                          "WHERE state = 'pending' ORDER BY id LIMIT ?", [limit]))
     entries = []
     for row in rows:
-        if row["next_try_at"] and row["next_try_at"] > now:
+        if row["next_try_at"] and row["next_try_at"] > now and not (horizon and row["next_try_at"] > horizon):
             break
         entries.append(Entry(row["id"], row["entity"], row["entity_id"], row["operation"], json.loads(row["payload"]), row["attempts"],
                              row["at"]))
@@ -118,3 +122,34 @@ def audit_head_reported(db: Database) -> int:
 
 def note_audit_head_reported(db: Database, seq: int) -> None:
     db["meta"].upsert({"key": "audit_head_reported", "value": str(seq)}, pk="key")
+
+
+def patient_of(db: Database, entry_id: int) -> str | None:
+    """The resident an entry is about: itself, or its dossier's."""
+    row = db.execute(f"SELECT CASE WHEN entity = 'patient' THEN entity_id ELSE (SELECT patient_id FROM dossiers WHERE id = {_DOSSIER_OF}) END "
+                     "FROM outbox WHERE id = ?", [entry_id]).fetchone()
+    return row[0] if row else None
+
+
+def _written_for(patient_id: str) -> tuple[str, list[str]]:
+    """SQL matching the versions kept of a resident's resources and their dossiers' (their keys end with the cart's id)."""
+    return ("SELECT resource FROM sync_versions WHERE resource LIKE '%|' || ? OR EXISTS "
+            "(SELECT 1 FROM dossiers d WHERE d.patient_id = ? AND sync_versions.resource LIKE '%|' || d.id)", [patient_id, patient_id])
+
+
+def locations_of_patient(db: Database, patient_id: str) -> list[str]:
+    """Where the server keeps the resident and their dossiers' resources, as the cart last wrote them."""
+    query, params = _written_for(patient_id)
+    return [r[0] for r in db.execute(f"SELECT location FROM sync_versions WHERE resource IN ({query})", params)]
+
+
+def resend_patient(db: Database, patient_id: str) -> int:
+    """The server lost what it had of this resident: everything the cart still holds of them and
+    their dossiers is sent again, in its first order (each write is idempotent: what the server
+    still has is found, not doubled), written afresh rather than as updates of versions it lost."""
+    query, params = _written_for(patient_id)
+    db.execute(f"DELETE FROM sync_versions WHERE resource IN ({query})", params)
+    return db.execute(
+        f"UPDATE outbox SET state = 'pending', attempts = 0, next_try_at = NULL, last_error = NULL, sent_at = NULL "
+        f"WHERE state IN ('sent', 'conflict', 'refused') AND ((entity = 'patient' AND entity_id = ?) "
+        f"OR {_DOSSIER_OF} IN (SELECT id FROM dossiers WHERE patient_id = ?))", [patient_id, patient_id]).rowcount

@@ -44,7 +44,7 @@ def seen(db: Database, dossier_id: str) -> dict[str, str]:
     return {r[0]: r[1] for r in db.execute("SELECT region_ref, version FROM region_items WHERE dossier_id = ?", [dossier_id])}
 
 
-def _patient(db: Database, dossier_id: str) -> str:
+def patient_of(db: Database, dossier_id: str) -> str:
     return db.execute("SELECT patient_id FROM dossiers WHERE id = ?", [dossier_id]).fetchone()[0]
 
 
@@ -56,14 +56,14 @@ def _keep(db: Database, item: RegionItem, kind: str, text: str | None = None, do
 
 def receive_note(db: Database, item: RegionItem, text: str) -> None:
     _keep(db, item, NOTE, text=text)
-    audit.append(db, REGION.event("region.note", _patient(db, item.dossier_id), detail=f"« {item.title} » reçu pour le télédossier n° {item.dossier_id[:8]}"))
+    audit.append(db, REGION.event("region.note", patient_of(db, item.dossier_id), detail=f"« {item.title} » reçu pour le télédossier n° {item.dossier_id[:8]}"))
 
 
 def receive_document(db: Database, item: RegionItem, blob: str, inspected: Inspected, size: int, name: str, kind: str) -> dict[str, Any]:
     """A new version of an item already taken comes as a new document; the first one stays."""
     row = documents.insert(db, item.dossier_id, blob, inspected, size, name, kind, REGION.login, region_ref=item.region_ref)
     _keep(db, item, DOCUMENT, document_id=row["id"])
-    audit.append(db, REGION.event("region.document", _patient(db, item.dossier_id),
+    audit.append(db, REGION.event("region.document", patient_of(db, item.dossier_id),
                                   detail=f"{documents.KINDS[kind]} « {name} » reçu pour le télédossier n° {item.dossier_id[:8]}"))
     return row
 
@@ -72,7 +72,7 @@ def refuse(db: Database, item: RegionItem, reason: str) -> None:
     """Content the cart does not take (not a PDF, JPEG, PNG or text; too large; a PDF with scripts):
     said in the dossier, so a person asks the region for it another way."""
     _keep(db, item, REFUSED, text=reason)
-    audit.append(db, REGION.event("region.document", _patient(db, item.dossier_id), outcome=audit.FAILURE,
+    audit.append(db, REGION.event("region.document", patient_of(db, item.dossier_id), outcome=audit.FAILURE,
                                   detail=f"« {item.title} » refusé : {reason}"))
 
 

@@ -28,8 +28,8 @@ from joserfc.jwk import ECKey
 from agent.config import SyncConfig
 from agent.store.database import DATABASE_NAME
 from cloud_sync import smart_auth
+from cloud_sync.fhir_client import Answer, FhirClient
 from cloud_sync.smart_auth import ASSERTION_TYPE, AuthError, SmartToken, StaticBearer
-from cloud_sync.worker import SyncWorker
 from tests.live import free_port
 from tests.sync.mtls import certificate
 
@@ -192,30 +192,30 @@ def test_a_configured_token_url_is_used_without_discovery(key: ECKey) -> None:
 
 
 def test_a_token_the_server_refuses_is_forgotten_and_the_entry_sent_again_at_once_with_a_new_one(key: ECKey) -> None:
-    async def scenario() -> tuple[Region, tuple[Any, ...]]:
+    async def scenario() -> tuple[Region, Answer]:
         async with region(public(key)) as place, aiohttp.ClientSession() as http:
             auth = SmartToken(http, config(place), key, CLIENT)
-            worker = SyncWorker(None, None, config(place), http, auth)  # type: ignore[arg-type]  # _send needs neither
+            client = FhirClient(http, config(place), auth)
             await auth.headers()
             place.refused.add("token-1")  # revoked, or the server restarted with a new secret
-            return place, await worker._send("{}")
+            return place, await client.send("{}")
 
-    place, (outcome, error, _, _) = run(scenario)
-    assert (outcome, error) == ("sent", None)
+    place, answer = run(scenario)
+    assert (answer.outcome, answer.error) == ("sent", None)
     assert place.seen_tokens == ["token-1", "token-2"]
 
 
 def test_a_second_refusal_waits_for_the_back_off_and_a_fixed_token_is_not_tried_twice(key: ECKey) -> None:
-    async def scenario() -> tuple[Region, list[tuple[Any, ...]]]:
+    async def scenario() -> tuple[Region, list[Answer]]:
         async with region(public(key)) as place, aiohttp.ClientSession() as http:
             place.refused.update({"token-1", "token-2", "fixe"})
-            smart = SyncWorker(None, None, config(place), http, SmartToken(http, config(place), key, CLIENT))  # type: ignore[arg-type]
-            fixed = SyncWorker(None, None, config(place), http, StaticBearer("fixe"))  # type: ignore[arg-type]
-            return place, [await smart._send("{}"), await fixed._send("{}")]
+            smart = FhirClient(http, config(place), SmartToken(http, config(place), key, CLIENT))
+            fixed = FhirClient(http, config(place), StaticBearer("fixe"))
+            return place, [await smart.send("{}"), await fixed.send("{}")]
 
     place, answers = run(scenario)
     assert place.seen_tokens == ["token-1", "token-2", "fixe"]
-    assert [a[0] for a in answers] == ["retry", "retry"] and all("HTTP 401" in str(a[1]) for a in answers)
+    assert [a.outcome for a in answers] == ["retry", "retry"] and all("HTTP 401" in str(a.error) for a in answers)
 
 
 def _garbage() -> web.Response:
@@ -247,17 +247,17 @@ def _no_token() -> web.Response:
 ])
 def test_a_token_endpoint_that_gives_no_token_is_said_in_french_and_tried_again_later(
         key: ECKey, answer: Callable[[], web.Response], said: str) -> None:
-    async def scenario() -> tuple[str, tuple[Any, ...], Region]:
+    async def scenario() -> tuple[str, Answer, Region]:
         async with region(public(key)) as place, aiohttp.ClientSession() as http:
             place.answer = answer
             auth = SmartToken(http, config(place), key, CLIENT)
             with pytest.raises(AuthError) as raised:
                 await auth.headers()
-            return str(raised.value), await SyncWorker(None, None, config(place), http, auth)._send("{}"), place  # type: ignore[arg-type]
+            return str(raised.value), await FhirClient(http, config(place), auth).send("{}"), place
 
     error, sent, place = run(scenario)
     assert error == said
-    assert sent == ("retry", said, None, None)
+    assert (sent.outcome, sent.error, sent.retry_after) == ("retry", said, None)
     assert place.seen_tokens == []  # nothing reached the FHIR server
     assert all(form["client_assertion"] not in error for form in place.forms)
 
