@@ -33,6 +33,7 @@ from cloud_sync.smart_auth import Auth, AuthError
 log = logging.getLogger("cloud_sync")
 
 FHIR_JSON = "application/fhir+json"
+SLOWEST_LINK_BYTES_PER_S = 8_000  # 64 kbit/s: a 4G valise at the edge of a white zone
 SENT, CONFLICT, REFUSED, RETRY, GONE = "sent", "conflict", "refused", "retry", "gone"
 
 
@@ -62,17 +63,23 @@ class FhirClient:
     def base(self) -> str:
         return self.config.fhir_base_url.rstrip("/")
 
-    def _timeout(self) -> aiohttp.ClientTimeout:
-        return aiohttp.ClientTimeout(total=None, connect=self.config.timeout_seconds, sock_read=self.config.timeout_seconds)
+    def _timeout(self, sending: int = 0) -> aiohttp.ClientTimeout:
+        """aiohttp starts waiting for the answer once the body is handed to the kernel, not once it
+        left: what may still sit in buffers gets the time of the slowest link the cart is used on."""
+        return aiohttp.ClientTimeout(total=None, connect=self.config.timeout_seconds,
+                                     sock_read=self.config.timeout_seconds + sending / SLOWEST_LINK_BYTES_PER_S)
 
     async def send(self, body: str, method: str = "POST", path: str = "", if_match: str | None = None) -> Answer:
         """A transaction (`path` empty) or a write to `path`, with its version when it names one."""
-        headers = {"Content-Type": FHIR_JSON, "Accept": FHIR_JSON, **({"If-Match": if_match} if if_match else {})}
+        # return=minimal: the server need not send each resource back (a document's bytes would travel twice)
+        headers = {"Content-Type": FHIR_JSON, "Accept": FHIR_JSON, "Prefer": "return=minimal",
+                   **({"If-Match": if_match} if if_match else {})}
         url = self.base + (f"/{path}" if path else "")
+        data = body.encode()
         try:
             for renewed in (False, True):
                 headers.update(await self.auth.headers())
-                async with self.http.request(method, url, data=body.encode(), headers=headers, timeout=self._timeout()) as reply:
+                async with self.http.request(method, url, data=data, headers=headers, timeout=self._timeout(len(data))) as reply:
                     if reply.status == 401 and not renewed and self.auth.forget():
                         continue  # an access token the server no longer takes: once more with a new one
                     text = _decoded(await reply.read(), reply.charset)
@@ -131,7 +138,7 @@ def answer_of(status: int, text: str, retry_after: str | None, etag: str | None 
             failed = [e.get("response", {}).get("status", "") for e in body.get("entry", [])]
             failed = [s for s in failed if not s.startswith("2")]
             return Answer(REFUSED, f"réponse du serveur : {', '.join(failed)}", text=text) if failed else Answer(SENT, text=text)
-        if not body.get("resourceType") and not etag:
+        if not body.get("resourceType") and text.strip():  # an empty body is what return=minimal asks
             return Answer(RETRY, f"réponse inattendue (HTTP {status}, pas une réponse FHIR) : un portail Wi-Fi ou un relais s'interpose ?")
         return Answer(SENT, text=text, etag=etag or _version_tag(body))
     said = _issue_text(text) or f"HTTP {status}"

@@ -6,13 +6,21 @@
 2. everything else in one transaction Bundle (fhir_bundle.py), with the Provenance of the entry
    naming all it wrote.
 
+A resource the server already holds exactly as the cart would write it again (same content as the
+version it confirmed) is not sent: the Encounter rebuilt for a change that did not touch it costs
+nothing. An entry that then writes nothing sends nothing, but for a signature: its Provenance
+names who signed what the server holds.
+
 The same entry always makes the same requests, whatever was sent before: a retry resends the lot.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+
+from fhir.resources.R4B.resource import Resource
 
 from cloud_sync.fhir_bundle import PUT, UPSERT, full_url, transaction, version_key
 from cloud_sync.fhir_provenance import provenance
@@ -21,6 +29,7 @@ from cloud_sync.queue import Entry
 from cloud_sync.to_fhir import Write, signer_of
 
 TRANSACTION = ""  # a transaction is posted to the server's base
+Known = tuple[str, str, "str | None"]  # where the server keeps it, its version (ETag), the digest of what the cart wrote
 
 
 @dataclass(frozen=True)
@@ -30,29 +39,49 @@ class Request:
     body: str
     if_match: str | None = None
     # the version key (fhir_bundle.version_key) of what each written resource is, in the order the
-    # answer lists them, None for what the cart never updates
+    # answer lists them, None for what the cart never updates; and the digest of its content
     keys: tuple[str | None, ...] = ()
+    digests: tuple[str | None, ...] = ()
 
 
-def requests_for(entry: Entry, writes: Sequence[Write], known: Mapping[str, tuple[str, str]], ids: CartIdentifiers) -> list[Request]:
-    """`known`: where the server keeps each resource the cart keeps up to date and its version, by version key."""
+def digest(resource: Resource) -> str:
+    """What a resource says, whatever its id on the server."""
+    return hashlib.sha256(resource.model_dump_json(exclude_none=True, exclude={"id"}).encode()).hexdigest()
+
+
+def requests_for(entry: Entry, writes: Sequence[Write], known: Mapping[str, Known], ids: CartIdentifiers) -> list[Request]:
+    """`known`: where the server keeps each resource the cart keeps up to date, its version and the
+    digest of what the cart last wrote there, by version key."""
     updates: list[Request] = []
-    bundled: list[tuple[object, str]] = []
+    bundled: list[tuple[Resource, str]] = []
     keys: list[str | None] = []
+    digests: list[str | None] = []
     targets: list[str] = []
+    unchanged: list[str] = []
     for write in writes:
         kept_up_to_date = write.how == UPSERT or (write.how == PUT and getattr(write.resource, "identifier", None))
         key = version_key(write.resource) if kept_up_to_date else None
+        said = digest(write.resource) if key else None
         if key in known:
-            location, etag = known[key]  # type: ignore[index]
+            location, etag, last = known[key]  # type: ignore[index]
+            if said == last:
+                unchanged.append(location)
+                continue  # the server holds this already
             resource = write.resource.model_copy(update={"id": location.split("/", 1)[1]})  # an update names its target
-            updates.append(Request("PUT", location, resource.model_dump_json(exclude_none=True), etag, (key,)))
+            updates.append(Request("PUT", location, resource.model_dump_json(exclude_none=True), etag, (key,), (said,)))
             targets.append(location)
         else:
             bundled.append((write.resource, write.how))
             keys.append(key)
+            digests.append(said)
             targets.append(full_url(write.resource))
-    bundled.append((provenance(ids, entry.id, targets, entry.at, entry.operation != "create", signer_of(entry)), PUT))
+    signer = signer_of(entry)
+    if signer and not targets:  # a signature is recorded even when the signed text reached the server before
+        targets = unchanged
+    if not targets:
+        return []
+    bundled.append((provenance(ids, entry.id, targets, entry.at, entry.operation != "create", signer), PUT))
     keys.append(None)
-    body = transaction(bundled).model_dump_json(exclude_none=True)  # type: ignore[arg-type]
-    return [*updates, Request("POST", TRANSACTION, body, None, tuple(keys))]
+    digests.append(None)
+    body = transaction(bundled).model_dump_json(exclude_none=True)
+    return [*updates, Request("POST", TRANSACTION, body, None, tuple(keys), tuple(digests))]

@@ -45,15 +45,16 @@ async def pull(store: Store, blobs: BlobStore, fetch: Fetch, ids: CartIdentifier
     """One round over every dossier the server has: how many items were taken, and the residents
     whose dossier the server no longer has (it lost its data: the worker sends them again)."""
     taken, lost = 0, set()
-    for dossier_id, encounter in await store.read(from_region.dossiers_to_pull, ids.system("dossier")):
+    for dossier_id, encounter, open_to_more in await store.read(from_region.dossiers_on_server, ids.system("dossier")):
         try:
-            await fetch(encounter, None)
+            await fetch(encounter, None)  # still there? (a server restored empty has forgotten it)
         except PullError as error:
             if error.status not in (404, 410):
                 raise
             lost.add(await store.read(from_region.patient_of, dossier_id))
             continue
-        taken += await pull_dossier(store, blobs, fetch, ids, dossier_id, encounter, max_bytes)
+        if open_to_more:
+            taken += await pull_dossier(store, blobs, fetch, ids, dossier_id, encounter, max_bytes)
     return taken, lost
 
 

@@ -99,18 +99,18 @@ def dossier_waiting(db: Database, dossier_id: str) -> int:
     return db.execute(f"SELECT count(*) FROM outbox WHERE state = 'pending' AND {_DOSSIER_OF} = ?", [dossier_id]).fetchone()[0]
 
 
-def version_of(db: Database, resource: str) -> tuple[str, str] | None:
-    """Where the server keeps `resource` ("Encounter|<system>|<value>") and its version (ETag) as
-    the cart last wrote it; None before the server first confirmed it."""
-    row = db.execute("SELECT location, etag FROM sync_versions WHERE resource = ?", [resource]).fetchone()
-    return (row[0], row[1]) if row else None
+def version_of(db: Database, resource: str) -> tuple[str, str, str | None] | None:
+    """Where the server keeps `resource` ("Encounter|<system>|<value>"), its version (ETag) and the
+    digest of what the cart wrote there; None before the server first confirmed it."""
+    row = db.execute("SELECT location, etag, digest FROM sync_versions WHERE resource = ?", [resource]).fetchone()
+    return (row[0], row[1], row[2]) if row else None
 
 
-def record_versions(db: Database, at: str, versions: dict[str, tuple[str, str]]) -> None:
+def record_versions(db: Database, at: str, versions: dict[str, tuple[str, str, str | None]]) -> None:
     """Where and at which version the server keeps what the cart keeps up to date, as soon as it
     confirmed each (an entry of several requests may stop half-way: its retry names the new version)."""
-    for resource, (location, etag) in versions.items():
-        db["sync_versions"].upsert({"resource": resource, "location": location, "etag": etag, "at": at}, pk="resource")
+    for resource, (location, etag, digest) in versions.items():
+        db["sync_versions"].upsert({"resource": resource, "location": location, "etag": etag, "digest": digest, "at": at}, pk="resource")
 
 
 

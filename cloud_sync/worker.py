@@ -166,9 +166,9 @@ class SyncWorker:
             if answer.outcome != SENT:
                 return answer
             if request.path == TRANSACTION:
-                confirmed = {k: v for k, v in zip(request.keys, versions(answer.text), strict=False) if k and v}
+                confirmed = {k: (*v, d) for k, v, d in zip(request.keys, versions(answer.text), request.digests, strict=False) if k and v}
             else:
-                confirmed = {request.keys[0]: (request.path, answer.etag)} if answer.etag else {}
+                confirmed = {request.keys[0]: (request.path, answer.etag, request.digests[0])} if answer.etag else {}
             if confirmed:
                 await self.store.write(queue.record_versions, iso(datetime.now(UTC)), confirmed)
         return Answer(SENT)

@@ -31,12 +31,13 @@ class RegionItem:
     written_at: str | None
 
 
-def dossiers_to_pull(db: Database, dossier_system: str) -> list[tuple[str, str]]:
-    """(dossier id, where the server keeps its Encounter) for each dossier the server has and that
-    may still receive something: not cancelled (a purged dossier is gone from the cart)."""
-    return [(r[0], r[1]) for r in db.execute(
-        "SELECT d.id, v.location FROM dossiers d JOIN sync_versions v ON v.resource = 'Encounter|' || ? || '|' || d.id "
-        "WHERE d.state != 'cancelled' ORDER BY d.created_at", [dossier_system])]
+def dossiers_on_server(db: Database, dossier_system: str) -> list[tuple[str, str, bool]]:
+    """(dossier id, where the server keeps its Encounter, whether it may still receive something:
+    not cancelled) for each dossier the cart keeps and the server confirmed (a purged dossier is
+    gone from the cart)."""
+    return [(r[0], r[1], r[2] != "cancelled") for r in db.execute(
+        "SELECT d.id, v.location, d.state FROM dossiers d JOIN sync_versions v ON v.resource = 'Encounter|' || ? || '|' || d.id "
+        "ORDER BY d.created_at", [dossier_system])]
 
 
 def seen(db: Database, dossier_id: str) -> dict[str, str]:

@@ -84,7 +84,14 @@ def test_an_entry_makes_the_same_requests_each_time_and_a_known_resource_is_upda
     assert provenance["agent"][1]["who"] == {"display": "Dr Claire PETIT"}
 
     key = first[0].keys[0]
-    update, rest = requests_for(entry, writes, {key: ("Composition/c-9", 'W/"3"')}, IDS)
+    update, rest = requests_for(entry, writes, {key: ("Composition/c-9", 'W/"3"', "what the cart wrote before")}, IDS)
     assert (update.method, update.path, update.if_match, json.loads(update.body)["id"]) == ("PUT", "Composition/c-9", 'W/"3"', "c-9")
     assert json.loads(rest.body)["entry"][0]["resource"]["target"] == [{"reference": "Composition/c-9"}]
     assert rest.keys == (None,)
+    # the server holds it exactly so already: nothing to send, not even a Provenance; but a signature is recorded
+    same = {key: ("Composition/c-9", 'W/"3"', first[0].digests[0])}
+    edit = Entry(6, "fiche", "d-1", "update", {"reason": "Plaie du talon <droit>"}, 0, "2026-12-06T10:01:00Z")
+    assert requests_for(edit, writes, same, IDS) == []
+    (signed,) = requests_for(entry, writes, same, IDS)
+    assert [e["resource"]["resourceType"] for e in json.loads(signed.body)["entry"]] == ["Provenance"]
+    assert json.loads(signed.body)["entry"][0]["resource"]["target"] == [{"reference": "Composition/c-9"}]
