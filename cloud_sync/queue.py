@@ -49,6 +49,12 @@ def settle(db: Database, entry_id: int, state: str, at: str, error: str | None =
     db["outbox"].update(entry_id, {"state": state, "sent_at": at if state == SENT else None, "last_error": error, "next_try_at": None})
 
 
+def settle_sent(db: Database, entry_ids: list[int], at: str) -> None:
+    """Several entries the server confirmed at once (one transaction)."""
+    db.execute(f"UPDATE outbox SET state = 'sent', sent_at = ?, last_error = NULL, next_try_at = NULL "
+               f"WHERE id IN ({', '.join('?' * len(entry_ids))})", [at, *entry_ids])
+
+
 def retry_later(db: Database, entry_id: int, error: str, next_try_at: str) -> None:
     db.execute("UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_try_at = ? WHERE id = ?", [error, next_try_at, entry_id])
 

@@ -14,6 +14,9 @@ means: fhir_client.py.
   any is gone, the server lost them, and everything the cart still holds of that resident is sent
   again (idempotent writes: nothing doubles).
 - A kind the server does not receive stays on the cart (`local`).
+- A run of leaves (vitals, documents, consents: created once, referred to by nothing the cart
+  sends later) goes in one transaction, a round trip for the run rather than for each; if the
+  server does not confirm it whole, they go one by one, each with its own outcome.
 
 Every `[sync] pull_seconds` it also reads back what the region wrote (pull.py), reports the audit
 trail's head (fhir_audit.py) and purges the ended dossiers the server confirmed whole
@@ -45,7 +48,7 @@ from cloud_sync.fhir_audit import audit_head
 from cloud_sync.fhir_bundle import CREATE, version_key
 from cloud_sync.fhir_client import CONFLICT, GONE, REFUSED, RETRY, SENT, Answer, FhirClient, PullError, versions
 from cloud_sync.identifiers import CartIdentifiers
-from cloud_sync.plan import TRANSACTION, Request, requests_for
+from cloud_sync.plan import TRANSACTION, Request, merged, requests_for
 from cloud_sync.smart_auth import Auth, static_auth
 from cloud_sync.to_fhir import NotSent, Write, writes_for
 
@@ -53,6 +56,11 @@ log = logging.getLogger("cloud_sync")
 
 FIRST_BACKOFF = 5.0
 BATCH = 50
+# Created once and never referred to by another change: a run of them can share one transaction
+# (a change that others refer to could not: servers resolve conditional references before the
+# transaction's entries run).
+LEAVES = frozenset({("vital", "create"), ("consent", "create"), ("document", "create"), ("document", "sign")})
+MERGED_BYTES = 2 * 1024 * 1024
 LOST = "le serveur régional avait perdu ce résident : tout ce que le chariot en garde lui est renvoyé"
 
 
@@ -133,7 +141,13 @@ class SyncWorker:
         if not self.config.fhir_base_url:
             return self.config.poll_seconds
         entries = await self.store.read(queue.due, iso(datetime.now(UTC)), BATCH, self.config.max_backoff_seconds)
-        for entry in entries:
+        at = 0
+        while at < len(entries):
+            if together := await self._send_leaves_together(entries[at:], ids):
+                at += together
+                continue
+            entry = entries[at]
+            at += 1
             try:
                 writes = await self.store.read(writes_for, self.blobs, entry, ids)
             except NotSent:
@@ -148,6 +162,28 @@ class SyncWorker:
                 return delay
             await self.store.write(queue.settle, entry.id, answer.outcome, iso(now), answer.error)
         return 0.0 if len(entries) == BATCH else self.config.poll_seconds
+
+    async def _send_leaves_together(self, entries: list[queue.Entry], ids: CartIdentifiers) -> int:
+        """The run of leaves at the head of `entries` (changes nothing else refers to) in one
+        transaction; how many it confirmed. 0: send the first alone (fewer than two, or the merged
+        try was not confirmed: a transaction is all or nothing, so it changed nothing)."""
+        run: list[tuple[queue.Entry, Request]] = []
+        size = 0
+        for entry in entries:
+            if (entry.entity, entry.operation) not in LEAVES:
+                break
+            planned = requests_for(entry, await self.store.read(writes_for, self.blobs, entry, ids), {}, ids)
+            size += sum(len(r.body) for r in planned)
+            if len(planned) != 1 or (run and size > MERGED_BYTES):
+                break
+            run.append((entry, planned[0]))
+        if len(run) < 2:
+            return 0
+        answer = await self.client.send(merged([r for _, r in run]).body)
+        if answer.outcome != SENT:
+            return 0
+        await self.store.write(queue.settle_sent, [e.id for e, _ in run], iso(datetime.now(UTC)))
+        return len(run)
 
     async def _send_entry(self, entry: queue.Entry, writes: list[Write], ids: CartIdentifiers) -> Answer:
         """The entry's requests in order (plan.py), each version the server confirms noted at once;
