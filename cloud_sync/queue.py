@@ -45,8 +45,12 @@ def due(db: Database, now: str, limit: int, longest_wait: float | None = None) -
     return entries
 
 
-def settle(db: Database, entry_id: int, state: str, at: str, error: str | None = None) -> None:
+def settle(db: Database, entry_id: int, state: str, at: str, error: str | None = None,
+           versions: dict[str, tuple[str, str, str | None]] | None = None) -> None:
+    """What became of an entry, with the versions its last request had the server confirm (one
+    transaction on the cart: one fsync per entry)."""
     db["outbox"].update(entry_id, {"state": state, "sent_at": at if state == SENT else None, "last_error": error, "next_try_at": None})
+    record_versions(db, at, versions or {})
 
 
 def settle_sent(db: Database, entry_ids: list[int], at: str) -> None:

@@ -61,6 +61,7 @@ BATCH = 50
 # transaction's entries run).
 LEAVES = frozenset({("vital", "create"), ("consent", "create"), ("document", "create"), ("document", "sign")})
 MERGED_BYTES = 2 * 1024 * 1024
+Confirmed = dict[str, tuple[str, str, "str | None"]]  # version key -> where the server keeps it, its version, the digest written
 LOST = "le serveur régional avait perdu ce résident : tout ce que le chariot en garde lui est renvoyé"
 
 
@@ -153,14 +154,14 @@ class SyncWorker:
             except NotSent:
                 await self.store.write(queue.settle, entry.id, queue.LOCAL, iso(datetime.now(UTC)))
                 continue
-            answer = await self._send_entry(entry, writes, ids)
+            answer, confirmed = await self._send_entry(entry, writes, ids)
             now = datetime.now(UTC)
             if answer.outcome == RETRY:
                 delay = min(answer.retry_after or self._backoff(entry.attempts), self.config.max_backoff_seconds)
                 await self.store.write(queue.retry_later, entry.id, answer.error or "", iso(now + timedelta(seconds=delay)))
                 log.warning("sync: %s %s not sent (%s); next try in %.0f s", entry.entity, entry.entity_id, answer.error, delay)
                 return delay
-            await self.store.write(queue.settle, entry.id, answer.outcome, iso(now), answer.error)
+            await self.store.write(queue.settle, entry.id, answer.outcome, iso(now), answer.error, confirmed)
         return 0.0 if len(entries) == BATCH else self.config.poll_seconds
 
     async def _send_leaves_together(self, entries: list[queue.Entry], ids: CartIdentifiers) -> int:
@@ -185,29 +186,31 @@ class SyncWorker:
         await self.store.write(queue.settle_sent, [e.id for e, _ in run], iso(datetime.now(UTC)))
         return len(run)
 
-    async def _send_entry(self, entry: queue.Entry, writes: list[Write], ids: CartIdentifiers) -> Answer:
-        """The entry's requests in order (plan.py), each version the server confirms noted at once;
-        the first that is not sent decides the entry's outcome."""
+    async def _send_entry(self, entry: queue.Entry, writes: list[Write], ids: CartIdentifiers) -> tuple[Answer, Confirmed]:
+        """The entry's requests in order (plan.py); the first that is not sent decides the entry's
+        outcome. The versions the server confirms are noted as each request is (a retry half-way
+        then names the new ones), the last request's with the entry's outcome."""
         keys = {version_key(w.resource) for w in writes if w.how != CREATE and getattr(w.resource, "identifier", None)}
         known = {k: v for k in keys if (v := await self.store.read(queue.version_of, k))}
+        confirmed: Confirmed = {}
         for request in requests_for(entry, writes, known, ids):
+            if confirmed:
+                await self.store.write(queue.record_versions, iso(datetime.now(UTC)), confirmed)
             answer = await self.client.send(request.body, request.method, request.path, request.if_match)
             if answer.outcome == CONFLICT and request.path != TRANSACTION:
                 answer = await self._own_write_or(answer, request)
             if answer.outcome == GONE or (answer.outcome == REFUSED and answer.status == 404):
                 if await self._resent_if_lost(entry):
-                    return Answer(RETRY, LOST, retry_after=0.1)
+                    return Answer(RETRY, LOST, retry_after=0.1), {}
                 if answer.outcome == GONE:
                     answer = Answer(REFUSED, answer.error)
             if answer.outcome != SENT:
-                return answer
+                return answer, {}
             if request.path == TRANSACTION:
                 confirmed = {k: (*v, d) for k, v, d in zip(request.keys, versions(answer.text), request.digests, strict=False) if k and v}
             else:
                 confirmed = {request.keys[0]: (request.path, answer.etag, request.digests[0])} if answer.etag else {}
-            if confirmed:
-                await self.store.write(queue.record_versions, iso(datetime.now(UTC)), confirmed)
-        return Answer(SENT)
+        return Answer(SENT), confirmed
 
     async def _own_write_or(self, conflict: Answer, request: Request) -> Answer:
         """A 412 on an update: the server's copy is read. What the cart sent (its earlier try went
