@@ -1,5 +1,5 @@
 """The sync to the regional server (cloud_sync/): the real SyncWorker on a real cart store (made by
-the domain functions, as the API makes it: tests/sync/test_faults.py `make_dossiers`) sending to a
+the domain functions, as the API makes it: tests/sync/cart_dossiers.py `make_dossiers`) sending to a
 real FHIR server (sekmet on loopback, tests/sync/fhir_server.py) through the fault proxy
 (tests/sync/fault_proxy.py), which counts the bytes each way and, for the slow link, shapes them.
 
