@@ -8,8 +8,10 @@ import json
 import os
 import re
 import sys
+from datetime import datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import tomli_w
 
@@ -209,22 +211,29 @@ def cmd_sync_status(args: argparse.Namespace) -> int:
     where = config.sync.fhir_base_url or "aucun serveur régional configuré ([sync] fhir_base_url)"
     print(f"serveur : {where}")
     print(f"authentification : {_sync_auth(config, db)}")
-    print(f"en attente d'envoi : {state['pending']}" + (f" (la plus ancienne du {state['oldest']})" if state["oldest"] else ""))
+    zone = ZoneInfo(config.dossiers.timezone)
+    print(f"en attente d'envoi : {state['pending']}" + (f" (la plus ancienne du {_local(state['oldest'], zone)})" if state["oldest"] else ""))
     for name, label in (("sent", "envoyées"), ("conflict", "en conflit (à voir)"), ("refused", "refusées (à voir)"),
                         ("local", "gardées sur le chariot")):
         if state["counts"].get(name):
             print(f"{label} : {state['counts'][name]}")
     if state["error"]:
-        print(f"dernière erreur : {state['error']} ({state['attempts']} essai(s), prochain à {state['next_try_at']})")
+        when = _local(state['next_try_at'], zone) if state['next_try_at'] else 'bientôt'
+        print(f"dernière erreur : {state['error']} ({state['attempts']} essai(s), prochain à {when})")
     for title, states in (("à voir par une personne", (queue.CONFLICT, queue.REFUSED)), ("en attente", (queue.PENDING,))):
         listed = queue.items(db, states, limit=args.limit)
         if listed:
             print(f"\n{title} :")
         for item in listed:
             dossier = f", télédossier n° {item['dossier_id'][:8]}" if item["dossier_id"] else ""
-            print(f"  n° {item['id']} {item['label']} ({item['operation']}{dossier}) du {item['at']} : {item['state']}, "
-                  f"{item['attempts']} essai(s)" + (f", {item['last_error']}" if item["last_error"] else ""))
+            print(f"  n° {item['id']} {item['label']} ({item['operation_label']}{dossier}) du {_local(item['at'], zone)} : "
+                  f"{item['state_label']}, {item['attempts']} essai(s)" + (f", {item['last_error']}" if item["last_error"] else ""))
     return 0
+
+
+def _local(stamp: str, zone: ZoneInfo) -> str:
+    """An ISO instant as a technician reads it: 06/12/2026 12:06:23 in the cart's time zone."""
+    return datetime.fromisoformat(stamp.replace("Z", "+00:00")).astimezone(zone).strftime("%d/%m/%Y %H:%M:%S")
 
 
 def _sync_auth(config: Config, db) -> str:  # type: ignore[no-untyped-def]

@@ -68,11 +68,17 @@ LABELS = {"patient": "résident", "dossier": "télédossier", "consent": "consen
           "consultation_end": "fin de téléconsultation", "patient_share": "envoi au résident"}
 
 
+OPERATIONS = {"create": "création", "update": "mise à jour", "state": "changement d'état", "sign": "signature",
+              "send": "nouvel envoi", "revoke": "révocation"}
+STATES = {PENDING: "en attente", SENT: "envoyé", CONFLICT: "en conflit", REFUSED: "refusé", LOCAL: "gardé sur le chariot"}
+
+
 def items(db: Database, states: tuple[str, ...], limit: int = 50) -> list[dict[str, Any]]:
     """Each entry in these states, oldest first, as a technician reads it: what it is, of which
     dossier, since when, its tries and its last error."""
     marks = ", ".join("?" * len(states))
-    return [{**row, "label": LABELS.get(row["entity"], row["entity"])} for row in db.query(
+    return [{**row, "label": LABELS.get(row["entity"], row["entity"]), "operation_label": OPERATIONS.get(row["operation"], row["operation"]),
+             "state_label": STATES.get(row["state"], row["state"])} for row in db.query(
         f"SELECT id, at, entity, entity_id, operation, state, attempts, last_error, next_try_at, {_DOSSIER_OF} AS dossier_id "
         f"FROM outbox WHERE state IN ({marks}) ORDER BY id LIMIT ?", [*states, limit])]
 

@@ -80,6 +80,6 @@ def test_a_change_made_on_the_server_is_never_overwritten_but_set_aside(tmp_path
         said = eventually(lambda: (s := sync_status(agent.data_dir)) and "en conflit" in s and s, timeout=20, what="the conflict said")
         assert "en attente d'envoi : 0" in said  # set aside for a person; the queue goes on
         listed = said.split("à voir par une personne :", 1)[1]
-        assert f"télédossier (state, télédossier n° {dossier['id'][:8]})" in listed and "conflit sur le serveur" in listed
+        assert f"télédossier (changement d'état, télédossier n° {dossier['id'][:8]})" in listed and ": en conflit" in listed and "conflit sur le serveur" in listed
         kept = server.read("Encounter", encounter["id"])
         assert (kept["reasonCode"][0]["text"], kept["status"]) == ("Motif corrigé par le médecin régulateur", "planned")
