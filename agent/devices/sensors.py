@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import shutil
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
@@ -153,7 +154,12 @@ class SensorHub:
     def _simulated_tables(self) -> list[SensorConfig]:
         from drivers.sensors.simulators import PtyPort, Simulator
 
-        self._simulation_dir = tempfile.TemporaryDirectory(prefix="telecart-sensors-")
+        # In the data directory rather than /tmp: an agent killed (no stop()) leaves nothing behind elsewhere.
+        home = self.config.storage.data_dir
+        home.mkdir(parents=True, exist_ok=True)
+        for left in home.glob("simulated-sensors-*"):  # by an agent that was killed
+            shutil.rmtree(left, ignore_errors=True)
+        self._simulation_dir = tempfile.TemporaryDirectory(prefix="simulated-sensors-", dir=home)
         tables = []
         for name, protocol in SIMULATED:
             if protocol not in SERIAL_PROTOCOLS:
