@@ -32,6 +32,7 @@ from drivers.sensors.ble_link import (
 )
 from drivers.sensors.readings import Measurement, Reading
 from tests.loopback import eventually
+from tests.notify.servers import run_async
 from tests.sensors.bluez import (
     RACP,
     GlucoseRecords,
@@ -124,7 +125,7 @@ def run(scenario: Callable[[], Awaitable[None]]) -> None:
         asyncio.get_running_loop().set_exception_handler(lambda _, context: escaped.append(context))
         await scenario()
 
-    asyncio.run(main())
+    run_async(main())
     assert escaped == []
 
 

@@ -41,6 +41,7 @@ from cloud_sync import worker as sync_worker
 from tests.api.helpers import assert_french, logged_in
 from tests.live import LiveAgent, running_agent
 from tests.loopback import eventually
+from tests.notify.servers import run_async
 from tests.sync.cart_dossiers import OTHER_TYPES, TYPES, Made, make_dossiers, pdf
 from tests.sync.fault_proxy import FaultProxy, fault_proxy
 from tests.sync.fhir_server import FhirServer, fhir_server
@@ -195,7 +196,7 @@ def _worker_round_with_the_clock_ahead(data_dir: Path, base_url: str, ahead: tim
         finally:
             await store.close()
 
-    asyncio.run(run())
+    run_async(run())
     monkeypatch.undo()
 
 

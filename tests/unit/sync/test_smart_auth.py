@@ -31,6 +31,7 @@ from cloud_sync import smart_auth
 from cloud_sync.fhir_client import Answer, FhirClient
 from cloud_sync.smart_auth import ASSERTION_TYPE, AuthError, SmartToken, StaticBearer
 from tests.live import free_port
+from tests.notify.servers import run_async
 from tests.sync.mtls import certificate
 
 T = TypeVar("T")
@@ -85,7 +86,7 @@ class Region:
 
 
 def run(coroutine: Callable[[], Awaitable[T]]) -> T:
-    return asyncio.run(coroutine())  # type: ignore[arg-type]
+    return run_async(coroutine())  # a thread of its own: Playwright may hold this worker's loop
 
 
 @contextlib.asynccontextmanager
