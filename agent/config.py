@@ -110,7 +110,7 @@ class SyncConfig(Section):
     bearer_token: str = Field("", description="The fixed token sent as `Authorization: Bearer …` when `auth` is `bearer` (a test server, a gateway).")
     client_id: str = Field("", description="The cart's SMART client id at the region. Empty: the cart's own id, which `telecart sync enrol` prints.")
     token_url: str = Field("", description="The region's SMART token endpoint. Empty: read from `<fhir_base_url>/.well-known/smart-configuration`.")
-    scope: str = Field("system/Patient.crus system/Encounter.crus system/Consent.crus system/Observation.crus system/DocumentReference.crus system/Composition.crus system/Practitioner.crus system/Provenance.crus",
+    scope: str = Field("system/Patient.crus system/Encounter.crus system/Appointment.crus system/Consent.crus system/Observation.crus system/DocumentReference.crus system/Composition.crus system/Practitioner.crus system/Provenance.crus system/AuditEvent.cu",
                        min_length=1, description="The SMART v2 scopes asked with each token: create, read, update and search the types the cart sends, nothing else (no delete). A server that checks a transaction Bundle as a whole rather than entry by entry needs `system/*.cruds` here.")
     client_certificate: str = Field("", description="PEM certificate (chain) of the cart for mutual TLS with the regional server and its token endpoint, with `client_key`. Empty: no client certificate.")
     client_key: str = Field("", description="PEM private key matching `client_certificate`.")

@@ -338,8 +338,9 @@ def test_a_configuration_written_before_auth_existed_keeps_its_bearer_token() ->
             SyncConfig(**wrong)
     default = SyncConfig().scope.split()
     assert {s.split("/")[1].split(".")[0] for s in default} == {
-        "Patient", "Encounter", "Consent", "Observation", "DocumentReference", "Composition", "Practitioner", "Provenance"}
-    assert all(s.startswith("system/") and s.endswith(".crus") for s in default)  # v2 scopes, never a delete
+        "Patient", "Encounter", "Appointment", "Consent", "Observation", "DocumentReference", "Composition", "Practitioner",
+        "Provenance", "AuditEvent"}  # every type the cart writes (cloud_sync/to_fhir.py, fhir_audit.py), no other
+    assert all(s.startswith("system/") and s.split(".")[1] in ("crus", "cu") for s in default)  # v2 scopes, never a delete
 
 
 # --- mutual TLS -------------------------------------------------------------------------------
