@@ -89,7 +89,7 @@ class SyncWorker:
                     if self.config.fhir_base_url:
                         await self.pull(ids)
                         await self.report_audit_head(ids)
-                    await self.purge_confirmed(ids)
+                    await self.purge_confirmed()
             except Exception:  # a bug in one mapping must not end the sync for good
                 log.exception("sync round failed")
             self._wake.clear()
@@ -127,12 +127,11 @@ class SyncWorker:
         else:
             log.info("sync: audit head not reported (%s)", answer.error)
 
-    async def purge_confirmed(self, ids: CartIdentifiers) -> None:
+    async def purge_confirmed(self) -> None:
         """Ended dossiers the server confirmed whole, `retention_days` after (agent/dossiers/retention.py)."""
         cutoff = iso(datetime.now(UTC) - timedelta(days=self.config.retention_days))
         for dossier_id in await self.store.read(retention.purgeable, cutoff):
-            done = await self.store.write(retention.purge, dossier_id, ids.system("dossier"), ids.system("fiche"),
-                                          self.config.retention_days, essential=True)
+            done = await self.store.write(retention.purge, dossier_id, self.config.retention_days, essential=True)
             for blob in done.blobs:  # once the rows are gone for good: a rolled-back purge keeps its files
                 await self.store.write(files.remove_unused, self.blobs, blob, essential=True)
             log.info("sync: dossier %s purged from the cart", dossier_id[:8])

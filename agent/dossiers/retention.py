@@ -40,7 +40,7 @@ def purgeable(db: Database, cutoff: str) -> list[str]:
             ORDER BY d.updated_at""", {"cutoff": cutoff})]
 
 
-def purge(db: Database, dossier_id: str, dossier_system: str, fiche_system: str, days: int) -> Purged:
+def purge(db: Database, dossier_id: str, days: int) -> Purged:
     """Every row of the dossier but the audit trail's, in one transaction; the purge audited."""
     dossier = db["dossiers"].get(dossier_id)
     blobs = [b for row in db.execute("SELECT blob, original_blob FROM documents WHERE dossier_id = ?", [dossier_id]) for b in row if b]
@@ -63,10 +63,12 @@ def purge(db: Database, dossier_id: str, dossier_system: str, fiche_system: str,
         "DELETE FROM vitals WHERE dossier_id = :d",
         "DELETE FROM fiche_drafts WHERE dossier_id = :d",
         "DELETE FROM consents WHERE dossier_id = :d",
-        "DELETE FROM sync_versions WHERE resource IN ('Encounter|' || :dossiers || '|' || :d, 'Composition|' || :fiches || '|' || :d)",
+        # every version the sync kept of the dossier's resources (Encounter, Appointment, Composition):
+        # their keys end with the dossier's id (cloud_sync/fhir_bundle.py version_key)
+        "DELETE FROM sync_versions WHERE resource LIKE '%|' || :d",
         "DELETE FROM dossiers WHERE id = :d",
     ):
-        db.execute(statement, {"d": dossier_id, "dossiers": dossier_system, "fiches": fiche_system})
+        db.execute(statement, {"d": dossier_id})
     audit.append(db, HOUSEKEEPER.event("dossier.purge", dossier["patient_id"], detail=(
         f"télédossier n° {dossier_id[:8]} supprimé du chariot : confirmé par le serveur régional, conservé {days} jour(s) de plus")))
     return Purged(dossier_id, blobs)

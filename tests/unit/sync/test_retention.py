@@ -21,6 +21,7 @@ SPECIALIST = {"name": "PETIT", "first_name": "Claire", "specialty": "Dermatologi
               "mobile": "+33612345601"}
 NOW = datetime(2030, 3, 4, 9, 0, tzinfo=UTC)
 DOSSIERS, FICHES = "urn:telecart:cart:c/dossier", "urn:telecart:cart:c/fiche"
+APPOINTMENTS, PATIENTS = "urn:telecart:cart:c/appointment", "urn:telecart:cart:c/patient"
 PDF = Inspected(kind="pdf", mime="application/pdf", pages=1)  # type: ignore[arg-type]
 
 
@@ -61,13 +62,19 @@ def test_a_dossier_goes_only_when_confirmed_and_its_time_is_up_and_the_resident_
     db.execute("UPDATE outbox SET state = 'sent' WHERE entity = 'fiche'")
     db.conn.commit()
     assert retention.purgeable(db, cutoff) == [made.id]
-    purged = run(db, retention.purge, made.id, DOSSIERS, FICHES, 30)
+    kept = [f"Encounter|{DOSSIERS}|{made.id}", f"Appointment|{APPOINTMENTS}|{made.id}", f"Composition|{FICHES}|{made.id}",
+            f"Patient|{PATIENTS}|{made.patient['id']}"]
+    for key in kept:
+        db["sync_versions"].insert({"resource": key, "location": "X/1", "etag": 'W/"1"', "at": "2030-03-01T00:00:00Z"})
+    db.conn.commit()
+    purged = run(db, retention.purge, made.id, 30)
 
     assert purged.blobs == ["ab" * 32]
     for table in ("dossiers", "consents", "vitals", "documents", "rooms", "participants", "invitations", "deliveries"):
         assert db[table].count == 0, table
     assert db.execute("SELECT count(*) FROM outbox WHERE entity != 'patient'").fetchone()[0] == 0
     assert db["patients"].count == 1
+    assert [r[0] for r in db.execute("SELECT resource FROM sync_versions")] == kept[3:]  # the resident's version stays with them
     last = next(db.query("SELECT * FROM audit ORDER BY seq DESC LIMIT 1"))
     assert (last["action"], last["actor"]) == ("dossier.purge", "telecart")
     assert "30 jour(s)" in last["detail"]
