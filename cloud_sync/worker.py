@@ -167,11 +167,12 @@ class SyncWorker:
         """The run of leaves at the head of `entries` (changes nothing else refers to) in one
         transaction; how many it confirmed. 0: send the first alone (fewer than two, or the merged
         try was not confirmed: a transaction is all or nothing, so it changed nothing)."""
+        leaves = next((n for n, e in enumerate(entries) if (e.entity, e.operation) not in LEAVES), len(entries))
+        if leaves < 2:
+            return 0  # nothing to merge: not worth building (and reading a document's bytes) twice
         run: list[tuple[queue.Entry, Request]] = []
         size = 0
-        for entry in entries:
-            if (entry.entity, entry.operation) not in LEAVES:
-                break
+        for entry in entries[:leaves]:
             planned = requests_for(entry, await self.store.read(writes_for, self.blobs, entry, ids), {}, ids)
             size += sum(len(r.body) for r in planned)
             if len(planned) != 1 or (run and size > MERGED_BYTES):
