@@ -129,7 +129,6 @@ def record_versions(db: Database, at: str, versions: dict[str, tuple[str, str, s
         db["sync_versions"].upsert({"resource": resource, "location": location, "etag": etag, "digest": digest, "at": at}, pk="resource")
 
 
-
 def audit_head_reported(db: Database) -> int:
     """The number of the last audit record whose hash the server confirmed (0: none yet)."""
     row = db.execute("SELECT value FROM meta WHERE key = 'audit_head_reported'").fetchone()

@@ -72,18 +72,22 @@ def _participant(row: dict[str, Any]) -> ParticipantChange:
                              **{k: row[k] for k in ("role", "name", "first_name", "specialty", "rpps")})
 
 
-def _encounter(db: Database, dossier_id: str, ids: CartIdentifiers) -> Write:
+def _dossier_now(db: Database, dossier_id: str, ids: CartIdentifiers) -> tuple[dict[str, Any], DossierChange, list[dict[str, Any]]]:
+    """The dossier's row, as a change, and the professionals taking part: read once per entry."""
     row = _dossier(db, dossier_id)
-    change = DossierChange(**{k: row[k] for k in DossierChange.model_fields})
-    return Write(encounter(change, ids, _professionals(db, dossier_id, ids), row["ended_at"]), UPSERT)
+    return row, DossierChange(**{k: row[k] for k in DossierChange.model_fields}), _professionals(db, dossier_id, ids)
+
+
+def _encounter(db: Database, dossier_id: str, ids: CartIdentifiers) -> Write:
+    row, change, professionals = _dossier_now(db, dossier_id, ids)
+    return Write(encounter(change, ids, professionals, row["ended_at"]), UPSERT)
 
 
 def _booking(db: Database, dossier_id: str, ids: CartIdentifiers) -> list[Write]:
     """The slot (Appointment) and the consultation (Encounter), both from the current rows."""
-    row = _dossier(db, dossier_id)
-    change = DossierChange(**{k: row[k] for k in DossierChange.model_fields})
-    booked = appointment(change, ids, _professionals(db, dossier_id, ids), row["cancel_reason"])
-    return [Write(booked, UPSERT), _encounter(db, dossier_id, ids)]
+    row, change, professionals = _dossier_now(db, dossier_id, ids)
+    return [Write(appointment(change, ids, professionals, row["cancel_reason"]), UPSERT),
+            Write(encounter(change, ids, professionals, row["ended_at"]), UPSERT)]
 
 
 def _vital_line(row: dict[str, Any]) -> str:
