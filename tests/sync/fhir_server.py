@@ -29,9 +29,7 @@ import contextlib
 import json
 import os
 import secrets
-import signal
 import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -44,6 +42,7 @@ from joserfc import jwt
 from joserfc.jwk import ECKey, KeySet
 
 from tests.live import free_port
+from tests.sync import uvicorn_process
 
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 CLIENT_ID = "telecart-cart-test"
@@ -130,36 +129,18 @@ class FhirServer:
 
     def start(self, timeout: float = 30.0) -> None:
         """Starts it (again, after stop(): same port, same database); returns once /metadata answers."""
-        log = open(self.log_path, "ab")
         env = {k: v for k, v in os.environ.items() if not k.startswith("SEKMET_")}
         env["SEKMET_CONFIG"] = str(self.directory / "settings.yaml")
+
+        def ready() -> bool:
+            reply = requests.get(self.url("metadata"), headers={"Accept": FHIR_JSON}, timeout=1)
+            return reply.status_code == 200 and reply.json().get("fhirVersion", "").startswith("4.0")
         # uvicorn itself rather than `sekmet serve`, for a quiet log: warnings and errors only
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "sekmet.main:app_factory", "--factory", "--host", "127.0.0.1",
-             "--port", str(self.port), "--log-level", "warning", "--no-access-log"],
-            cwd=self.directory, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True)
-        log.close()
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"sekmet exited with {self.proc.returncode}:\n{self.log()[-4000:]}")
-            with contextlib.suppress(requests.ConnectionError, requests.Timeout):
-                reply = requests.get(self.url("metadata"), headers={"Accept": FHIR_JSON}, timeout=1)
-                if reply.status_code == 200 and reply.json().get("fhirVersion", "").startswith("4.0"):
-                    return
-            time.sleep(0.05)
-        raise RuntimeError(f"sekmet not ready after {timeout}s:\n{self.log()[-4000:]}")
+        self.proc = uvicorn_process.start("sekmet.main:app_factory", self.port, self.directory, env, self.log_path, ready, timeout)
 
     def stop(self, timeout: float = 10.0) -> None:
         """Stops the process (SIGTERM, SIGKILL after `timeout`); the database stays for start()."""
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        os.killpg(self.proc.pid, signal.SIGTERM)  # its own session: anything it started goes too
-        try:
-            self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait()
+        uvicorn_process.stop(self.proc, timeout)
 
 
 def _settings(server: FhirServer, inspector_token: str | None, token_lifetime: int) -> dict[str, Any]:
