@@ -115,6 +115,8 @@ class SyncConfig(Section):
     client_certificate: str = Field("", description="PEM certificate (chain) of the cart for mutual TLS with the regional server and its token endpoint, with `client_key`. Empty: no client certificate.")
     client_key: str = Field("", description="PEM private key matching `client_certificate`.")
     ca_file: str = Field("", description="PEM file of the authority that signed the regional server's certificate, trusted besides the system's (a region's own authority). Empty: the system's authorities only.")
+    upload_url: str = Field("", description="The region's resumable upload endpoint beside its FHIR server (the tus 1.0 protocol with its creation extension, e.g. https://telesante.example/files/), for documents larger than `inline_document_bytes`: a link cut during the upload resumes where it stopped, after a reboot too, and the DocumentReference points at the finished file. It takes the same credentials as the FHIR server. Empty: every document travels inside its DocumentReference, one request each.")
+    inline_document_bytes: int = Field(256 * 1024, ge=0, description="With `upload_url` set: a document up to this size still travels inside its DocumentReference (one request, no upload to resume); a larger one is uploaded first.")
     poll_seconds: float = Field(30, gt=0, description="How often the queue is looked at when nothing woke it.")
     timeout_seconds: float = Field(60, gt=0, description="Give up one sending attempt after this long; it is tried again later.")
     max_backoff_seconds: float = Field(900, gt=0, description="Longest wait between two attempts while the server fails or cannot be reached (doubling from 5 s, with jitter).")

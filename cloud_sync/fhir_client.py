@@ -63,28 +63,32 @@ class FhirClient:
     def base(self) -> str:
         return self.config.fhir_base_url.rstrip("/")
 
-    def _timeout(self, sending: int = 0) -> aiohttp.ClientTimeout:
+    def timeout(self, sending: int = 0) -> aiohttp.ClientTimeout:
         """aiohttp starts waiting for the answer once the body is handed to the kernel, not once it
         left: what may still sit in buffers gets the time of the slowest link the cart is used on."""
         return aiohttp.ClientTimeout(total=None, connect=self.config.timeout_seconds,
                                      sock_read=self.config.timeout_seconds + sending / SLOWEST_LINK_BYTES_PER_S)
+
+    async def exchange(self, method: str, url: str, headers: dict[str, str], data: bytes | None = None,
+                       params: dict[str, str] | None = None) -> tuple[aiohttp.ClientResponse, bytes]:
+        """One request with the cart's credentials, and its answer read whole. A 401 drops the
+        access token and the request goes once more at once with a new one. Raises AuthError and
+        aiohttp's, OS and timeout errors (a link that failed)."""
+        for renewed in (False, True):
+            sent = {**headers, **await self.auth.headers()}
+            async with self.http.request(method, url, data=data, params=params, headers=sent, timeout=self.timeout(len(data or b""))) as reply:
+                if reply.status == 401 and not renewed and self.auth.forget():
+                    continue  # an access token the server no longer takes
+                return reply, await reply.read()
+        raise AssertionError("unreachable: the second turn returns")
 
     async def send(self, body: str, method: str = "POST", path: str = "", if_match: str | None = None) -> Answer:
         """A transaction (`path` empty) or a write to `path`, with its version when it names one."""
         # return=minimal: the server need not send each resource back (a document's bytes would travel twice)
         headers = {"Content-Type": FHIR_JSON, "Accept": FHIR_JSON, "Prefer": "return=minimal",
                    **({"If-Match": if_match} if if_match else {})}
-        url = self.base + (f"/{path}" if path else "")
-        data = body.encode()
         try:
-            for renewed in (False, True):
-                headers.update(await self.auth.headers())
-                async with self.http.request(method, url, data=data, headers=headers, timeout=self._timeout(len(data))) as reply:
-                    if reply.status == 401 and not renewed and self.auth.forget():
-                        continue  # an access token the server no longer takes: once more with a new one
-                    text = _decoded(await reply.read(), reply.charset)
-                    said = answer_of(reply.status, text, reply.headers.get("Retry-After"), reply.headers.get("ETag"), transaction=not path)
-                    return replace(said, status=reply.status)
+            reply, raw = await self.exchange(method, self.base + (f"/{path}" if path else ""), headers, body.encode())
         except AuthError as error:
             return Answer(RETRY, str(error))
         except TimeoutError:
@@ -92,7 +96,8 @@ class FhirClient:
         except (aiohttp.ClientError, OSError) as error:
             log.info("sync: %r", error)
             return Answer(RETRY, "serveur injoignable")
-        return Answer(RETRY, "accès refusé par le serveur (HTTP 401) : vérifiez l'identification du chariot")
+        said = answer_of(reply.status, _decoded(raw, reply.charset), reply.headers.get("Retry-After"), reply.headers.get("ETag"), transaction=not path)
+        return replace(said, status=reply.status)
 
     async def fetch(self, where: str, query: dict[str, str] | None = None) -> dict[str, Any]:
         """A search or read (a path under the FHIR base, or a URL the server gave under it: a
@@ -101,22 +106,17 @@ class FhirClient:
             raise PullError(f"adresse hors du serveur régional refusée : {where[:80]}")  # the cart's token goes nowhere else
         url = where if "://" in where else f"{self.base}/{where.lstrip('/')}"
         try:
-            for renewed in (False, True):
-                headers = {"Accept": FHIR_JSON, **await self.auth.headers()}
-                async with self.http.get(url, params=query, headers=headers, timeout=self._timeout()) as reply:
-                    if reply.status == 401 and not renewed and self.auth.forget():
-                        continue
-                    if reply.status != 200:
-                        raise PullError(f"HTTP {reply.status}", reply.status)
-                    found = json.loads(_decoded(await reply.read(), reply.charset))
-                    if not isinstance(found, dict):
-                        raise PullError("réponse illisible")
-                    return found
+            reply, raw = await self.exchange("GET", url, {"Accept": FHIR_JSON}, params=query)
+            if reply.status != 200:
+                raise PullError(f"HTTP {reply.status}", reply.status)
+            found = json.loads(_decoded(raw, reply.charset))
         except AuthError as error:
             raise PullError(str(error)) from error
         except (TimeoutError, aiohttp.ClientError, OSError, ValueError) as error:
             raise PullError(repr(error)) from error
-        raise PullError("HTTP 401", 401)
+        if not isinstance(found, dict):
+            raise PullError("réponse illisible")
+        return found
 
 
 def _decoded(raw: bytes, charset: str | None) -> str:
@@ -149,7 +149,7 @@ def answer_of(status: int, text: str, retry_after: str | None, etag: str | None 
     if status == 409:  # HAPI's answer to two conditional creates at once (a retry meeting its first try): try again
         return Answer(RETRY, f"le serveur traite encore un envoi précédent : {said}")
     if status == 429 or status >= 500:
-        return Answer(RETRY, f"serveur indisponible (HTTP {status})", _retry_after(retry_after))
+        return Answer(RETRY, f"serveur indisponible (HTTP {status})", parse_retry_after(retry_after))
     if status in (401, 403):
         return Answer(RETRY, f"accès refusé par le serveur (HTTP {status}) : vérifiez l'identification du chariot")
     return Answer(REFUSED, f"refusé par le serveur (HTTP {status}) : {said}", text=text)
@@ -168,7 +168,7 @@ def _version_tag(resource: dict[str, Any]) -> str | None:
     return f'W/"{version}"' if version else None
 
 
-def _retry_after(header: str | None) -> float | None:
+def parse_retry_after(header: str | None) -> float | None:
     """Retry-After in seconds, or as an HTTP date (RFC 9110 §10.2.3); None when absent or unreadable."""
     if not header:
         return None

@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from agent.clock import utc_now_iso
 from agent.store import outbox
 
 SENT, PENDING, CONFLICT, REFUSED, LOCAL = "sent", "pending", "conflict", "refused", "local"
@@ -164,7 +165,33 @@ def resend_patient(db: Database, patient_id: str) -> int:
     still has is found, not doubled), written afresh rather than as updates of versions it lost."""
     query, params = _written_for(patient_id)
     db.execute(f"DELETE FROM sync_versions WHERE resource IN ({query})", params)
+    db.execute(f"DELETE FROM sync_uploads WHERE entry_id IN (SELECT id FROM outbox WHERE {_DOSSIER_OF} IN "
+               "(SELECT id FROM dossiers WHERE patient_id = ?))", [patient_id])  # the files went with the rest
     return db.execute(
         f"UPDATE outbox SET state = 'pending', attempts = 0, next_try_at = NULL, last_error = NULL, sent_at = NULL "
         f"WHERE state IN ('sent', 'conflict', 'refused') AND ((entity = 'patient' AND entity_id = ?) "
         f"OR {_DOSSIER_OF} IN (SELECT id FROM dossiers WHERE patient_id = ?))", [patient_id, patient_id]).rowcount
+
+
+def upload_of(db: Database, entry_id: int) -> str | None:
+    """Where the entry's document is being uploaded (resumable_upload.py), if it was begun."""
+    row = db.execute("SELECT url FROM sync_uploads WHERE entry_id = ?", [entry_id]).fetchone()
+    return row[0] if row else None
+
+
+def finished_upload(db: Database, entry_id: int) -> str | None:
+    """Where the entry's document is, once the upload server holds all of it."""
+    row = db.execute("SELECT url FROM sync_uploads WHERE entry_id = ? AND finished_at IS NOT NULL", [entry_id]).fetchone()
+    return row[0] if row else None
+
+
+def note_upload(db: Database, entry_id: int, url: str) -> None:
+    db["sync_uploads"].upsert({"entry_id": entry_id, "url": url, "created_at": utc_now_iso(), "finished_at": None}, pk="entry_id")
+
+
+def upload_finished(db: Database, entry_id: int) -> None:
+    db.execute("UPDATE sync_uploads SET finished_at = ? WHERE entry_id = ?", [utc_now_iso(), entry_id])
+
+
+def forget_upload(db: Database, entry_id: int) -> None:
+    db.execute("DELETE FROM sync_uploads WHERE entry_id = ?", [entry_id])

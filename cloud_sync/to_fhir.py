@@ -13,7 +13,7 @@ never sends a stale copy).
 | participant (a health professional) | Practitioner, Appointment, Encounter |
 | fiche, signature | Composition (the signed report once signed) |
 | vital | Observation |
-| document (added, signed) | DocumentReference (the signed copy replaces the first) |
+| document (added, signed) | DocumentReference (the signed copy replaces the first); a large one uploaded first (resumable_upload.py) |
 
 What stays on the cart raises `NotSent` (state `local`): invitations and shares (messages to
 people, with their addresses), relatives and guests taking part, a document's new name, the
@@ -40,7 +40,8 @@ from cloud_sync.fhir_observation import observation
 from cloud_sync.fhir_patient import patient
 from cloud_sync.fhir_practitioner import PROFESSIONAL_ROLES, participant_reference, practitioner
 from cloud_sync.identifiers import CartIdentifiers
-from cloud_sync.queue import Entry
+from cloud_sync.queue import Entry, finished_upload
+from cloud_sync.resumable_upload import UploadFirst
 
 
 class NotSent(Exception):
@@ -105,7 +106,9 @@ def _composition(db: Database, dossier_id: str, ids: CartIdentifiers) -> Write:
     return Write(composition(fiche, ids), PUT)
 
 
-def writes_for(db: Database, blobs: BlobStore, entry: Entry, ids: CartIdentifiers) -> list[Write]:
+def writes_for(db: Database, blobs: BlobStore, entry: Entry, ids: CartIdentifiers, inline_max: int | None = None) -> list[Write]:
+    """What the entry writes on the server. A document larger than `inline_max` bytes (None: any
+    size inline) names its finished upload, and raises UploadFirst until there is one."""
     match entry.entity, entry.operation:
         case "patient", _:
             return [Write(patient(_current_patient(db, entry.entity_id), ids), UPSERT)]
@@ -126,9 +129,13 @@ def writes_for(db: Database, blobs: BlobStore, entry: Entry, ids: CartIdentifier
             return [Write(observation(entry.entity_id, change, _dossier(db, change.dossier_id)["patient_id"], ids), CREATE)]
         case "document", "create" | "sign":
             change = DocumentChange(**entry.payload)
-            content = blobs.path_of(change.blob).read_bytes()
+            path = blobs.path_of(change.blob)
+            uploaded_to = None
+            if inline_max is not None and (size := path.stat().st_size) > inline_max:
+                if not (uploaded_to := finished_upload(db, entry.id)):
+                    raise UploadFirst(entry.id, path, size, change.mime, change.name)
             patient_id = _dossier(db, change.dossier_id)["patient_id"]
-            return [Write(document_reference(change, content, patient_id, ids, signed_copy=entry.operation == "sign"), CREATE)]
+            return [Write(document_reference(change, path.read_bytes(), patient_id, ids, entry.operation == "sign", uploaded_to), CREATE)]
     raise NotSent(f"{entry.entity} {entry.operation}")
 
 

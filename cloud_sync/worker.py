@@ -13,6 +13,9 @@ means: fhir_client.py.
   that finds nothing): the worker reads where the server kept the resident and their dossiers; if
   any is gone, the server lost them, and everything the cart still holds of that resident is sent
   again (idempotent writes: nothing doubles).
+- A document larger than `[sync] inline_document_bytes`, when the region has a resumable upload
+  endpoint (`[sync] upload_url`), is uploaded first; a cut link resumes it where it stopped
+  (resumable_upload.py), and its entry waits, in order, until the file is whole.
 - A kind the server does not receive stays on the cart (`local`).
 - A run of leaves (vitals, documents, consents: created once, referred to by nothing the cart
   sends later) goes in one transaction, a round trip for the run rather than for each; if the
@@ -49,6 +52,7 @@ from cloud_sync.fhir_bundle import CREATE, version_key
 from cloud_sync.fhir_client import CONFLICT, GONE, REFUSED, RETRY, SENT, Answer, FhirClient, PullError, versions
 from cloud_sync.identifiers import CartIdentifiers
 from cloud_sync.plan import TRANSACTION, Request, merged, requests_for
+from cloud_sync.resumable_upload import ResumableUploads, UploadFirst
 from cloud_sync.smart_auth import Auth, static_auth
 from cloud_sync.to_fhir import NotSent, Write, writes_for
 
@@ -70,6 +74,8 @@ class SyncWorker:
                  max_document_bytes: int = 20 * 1024 * 1024) -> None:
         self.store, self.blobs, self.config = store, blobs, config
         self.client = FhirClient(http, config, auth or static_auth(config))
+        self.uploads = ResumableUploads(self.client, config.upload_url) if config.upload_url else None
+        self.inline_max = config.inline_document_bytes if config.upload_url else None  # larger documents are uploaded first
         self.max_document_bytes = max_document_bytes  # what the region sends back is held to the uploads' limit
         self._wake = asyncio.Event()
 
@@ -149,11 +155,11 @@ class SyncWorker:
             entry = entries[at]
             at += 1
             try:
-                writes = await self.store.read(writes_for, self.blobs, entry, ids)
+                writes = await self._writes(entry, ids)
             except NotSent:
                 await self.store.write(queue.settle, entry.id, queue.LOCAL, iso(datetime.now(UTC)))
                 continue
-            answer, confirmed = await self._send_entry(entry, writes, ids)
+            answer, confirmed = (writes, {}) if isinstance(writes, Answer) else await self._send_entry(entry, writes, ids)
             now = datetime.now(UTC)
             if answer.outcome == RETRY:
                 delay = min(answer.retry_after or self._backoff(entry.attempts), self.config.max_backoff_seconds)
@@ -162,6 +168,19 @@ class SyncWorker:
                 return delay
             await self.store.write(queue.settle, entry.id, answer.outcome, iso(now), answer.error, confirmed)
         return 0.0 if len(entries) == BATCH else self.config.poll_seconds
+
+    async def _writes(self, entry: queue.Entry, ids: CartIdentifiers) -> list[Write] | Answer:
+        """What the entry writes; a large document is uploaded first (resumable_upload.py), and
+        while it is not whole, how far the upload got."""
+        try:
+            return await self.store.read(writes_for, self.blobs, entry, ids, self.inline_max)
+        except UploadFirst as document:
+            assert self.uploads is not None  # only raised with an upload endpoint
+            answer = await self.uploads.upload(self.store, document)
+            if answer.outcome != SENT:
+                return answer
+            log.info("sync: %s uploaded (%d bytes)", document.name, document.size)
+            return await self.store.read(writes_for, self.blobs, entry, ids, self.inline_max)
 
     async def _send_leaves_together(self, entries: list[queue.Entry], ids: CartIdentifiers) -> int:
         """The run of leaves at the head of `entries` (changes nothing else refers to) in one
@@ -173,7 +192,10 @@ class SyncWorker:
         run: list[tuple[queue.Entry, Request]] = []
         size = 0
         for entry in entries[:leaves]:
-            planned = requests_for(entry, await self.store.read(writes_for, self.blobs, entry, ids), {}, ids)
+            try:
+                planned = requests_for(entry, await self.store.read(writes_for, self.blobs, entry, ids, self.inline_max), {}, ids)
+            except UploadFirst:
+                break  # the run ends before a document to upload first: it goes alone
             size += sum(len(r.body) for r in planned)
             if len(planned) != 1 or (run and size > MERGED_BYTES):
                 break

@@ -58,6 +58,7 @@ def purge(db: Database, dossier_id: str, days: int) -> Purged:
         "DELETE FROM rooms WHERE dossier_id = :d",
         "DELETE FROM patient_shares WHERE dossier_id = :d",
         "DELETE FROM region_items WHERE dossier_id = :d",
+        f"DELETE FROM sync_uploads WHERE entry_id IN ({entries})",
         f"DELETE FROM outbox WHERE id IN ({entries})",
         "DELETE FROM documents WHERE dossier_id = :d",
         "DELETE FROM vitals WHERE dossier_id = :d",

@@ -124,3 +124,6 @@ def test_a_document_travels_inside_its_reference_with_its_size_and_hash_and_only
     assert sent["context"]["encounter"][0]["reference"].endswith("/dossier|d-1")
     with pytest.raises(ValueError, match="not the ones recorded"):
         document_reference(change, b"other bytes", "p-1", IDS)
+    uploaded = as_json(document_reference(change, pdf, "p-1", IDS, uploaded_to="https://telesante.example/files/abc"))["content"][0]["attachment"]
+    assert "data" not in uploaded and (uploaded["url"], uploaded["size"], uploaded["hash"]) == (
+        "https://telesante.example/files/abc", attachment["size"], attachment["hash"])  # the region checks the file it holds by them

@@ -66,11 +66,13 @@ def test_a_dossier_goes_only_when_confirmed_and_its_time_is_up_and_the_resident_
             f"Patient|{PATIENTS}|{made.patient['id']}"]
     for key in kept:
         db["sync_versions"].insert({"resource": key, "location": "X/1", "etag": 'W/"1"', "at": "2030-03-01T00:00:00Z"})
+    document_entry = db.execute("SELECT id FROM outbox WHERE entity != 'patient' ORDER BY id DESC").fetchone()[0]  # as if it were a large document's
+    db["sync_uploads"].insert({"entry_id": document_entry, "url": "https://telesante.example/files/abc", "created_at": "2030-03-01T00:00:00Z"})
     db.conn.commit()
     purged = run(db, retention.purge, made.id, 30)
 
     assert purged.blobs == ["ab" * 32]
-    for table in ("dossiers", "consents", "vitals", "documents", "rooms", "participants", "invitations", "deliveries"):
+    for table in ("dossiers", "consents", "vitals", "documents", "rooms", "participants", "invitations", "deliveries", "sync_uploads"):
         assert db[table].count == 0, table
     assert db.execute("SELECT count(*) FROM outbox WHERE entity != 'patient'").fetchone()[0] == 0
     assert db["patients"].count == 1
