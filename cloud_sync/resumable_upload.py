@@ -86,8 +86,8 @@ class ResumableUploads:
             return Answer(RETRY, "le serveur de fichiers a oublié l'envoi en cours : il reprendra du début", retry_after=0.1)
         except _Stop as stop:
             return stop.answer if stop.answer.outcome != RETRY else Answer(
-                RETRY, f"{stop.answer.error} ; fichier « {document.name} » envoyé à {_percent(sent, document.size)}, "
-                       "la suite partira de là", stop.answer.retry_after, status=stop.answer.status)
+                RETRY, f"{stop.answer.error} ; fichier de {_megabytes(document.size)} envoyé à {_percent(sent, document.size)}, "
+                       "la suite partira de là", stop.answer.retry_after, status=stop.answer.status)  # never its name: the technician reads this
         await store.write(queue.upload_finished, document.entry_id)
         return Answer(SENT)
 
@@ -144,6 +144,10 @@ def _refused_or_retry(reply: aiohttp.ClientResponse, doing: str) -> Answer:
     if 400 <= status < 500:
         return Answer(REFUSED, f"refusé par le serveur de fichiers (HTTP {status}, {doing})", status=status)
     return Answer(RETRY, f"réponse inattendue du serveur de fichiers (HTTP {status}, {doing}) : un portail Wi-Fi ou un relais s'interpose ?", status=status)
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / 1_000_000:.1f} Mo".replace(".", ",")
 
 
 def _percent(sent: int | None, size: int) -> str:

@@ -179,7 +179,7 @@ class SyncWorker:
             answer = await self.uploads.upload(self.store, document)
             if answer.outcome != SENT:
                 return answer
-            log.info("sync: %s uploaded (%d bytes)", document.name, document.size)
+            log.info("sync: document of entry %d uploaded (%d bytes)", document.entry_id, document.size)
             return await self.store.read(writes_for, self.blobs, entry, ids, self.inline_max)
 
     async def _send_leaves_together(self, entries: list[queue.Entry], ids: CartIdentifiers) -> int:
