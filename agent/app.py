@@ -43,6 +43,8 @@ from agent.notify.queue import Dispatcher
 from agent.service_manager import ServiceManager
 from agent.store import Store, files
 from agent.store.blobs import BlobStore
+from agent.technician.desk import TechnicianDesk
+from agent.technician.discovery import Announcement, Announcer
 from cloud_sync import queue, smart_auth
 from cloud_sync.worker import SyncWorker
 
@@ -70,6 +72,7 @@ class Agent:
         self._sync: SyncWorker | None = None
         self._sync_http: aiohttp.ClientSession | None = None
         self._syncing: asyncio.Task[None] | None = None
+        self._announcer: Announcer | None = None
 
     # --- init: build, open nothing ----------------------------------------------------------
 
@@ -94,6 +97,7 @@ class Agent:
             allowed_hosts=allowed_hosts(server.host, [server.port, server.https_port], server.public_url, server.allowed_hosts),
             openapi_document=build_document(API, __version__), lifecycle=self.lifecycle, deliveries_wake=self.deliveries_wake,
             psc=PscClient(self.config.psc, server.public_url),
+            technician=TechnicianDesk.named(self.config.technician.cart_name, server.https_port, self.config.technician.page),
         )
 
     # --- start: in order ----------------------------------------------------------------------
@@ -103,6 +107,7 @@ class Agent:
         self.start_card_reader()
         await self.start_sensors()
         await self.start_http()
+        await self.start_announcing()
         self.start_deliveries()
         await self.start_sync()
         self.start_housekeeping()
@@ -130,6 +135,19 @@ class Agent:
         if server.https_port:
             context = await asyncio.get_running_loop().run_in_executor(None, tls.server_context, server, self.config.storage.data_dir)
             await web.TCPSite(self._runner, server.public_host, server.https_port, ssl_context=context, reuse_address=True).start()
+            cert, _ = tls.certificate_files(server, self.config.storage.data_dir)
+            self.services.technician.fingerprint = tls.fingerprint(cert)
+
+    async def start_announcing(self) -> None:
+        """The cart found on the EHPAD's network by zeroconf (agent/technician/discovery.py), when
+        `[technician] announce` and the page are on."""
+        desk, settings = self.services.technician, self.config.technician
+        if not (settings.announce and desk.enabled):
+            return
+        cart_id = await self.store.read(queue.cart_id)
+        self._announcer = Announcer(Announcement(desk.cart_name, desk.https_port, desk.fingerprint.replace(":", "").lower(), cart_id),
+                                    settings.announce_interfaces)
+        await self._announcer.start()
 
     def start_card_reader(self) -> None:
         """Readers watched from now on; a CPS card pulled out locks the sessions it opened."""
@@ -210,6 +228,8 @@ class Agent:
         for session in (self._http, self._sync_http):
             if session:
                 await session.close()
+        if self._announcer:
+            await self._announcer.stop()
         await self.services.psc.close()
         await self.calls.close()
         await self.devices.sensors.stop()

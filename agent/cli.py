@@ -8,10 +8,8 @@ import json
 import os
 import re
 import sys
-from datetime import datetime
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import tomli_w
 
@@ -203,55 +201,11 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
 
 
 def cmd_sync_status(args: argparse.Namespace) -> int:
-    from cloud_sync import queue
+    from agent.technician.sync_report import report
 
     config = _load(args)
-    db = _open_db(config)
-    state = queue.status(db)
-    where = config.sync.fhir_base_url or "aucun serveur régional configuré ([sync] fhir_base_url)"
-    print(f"serveur : {where}")
-    print(f"authentification : {_sync_auth(config, db)}")
-    zone = ZoneInfo(config.dossiers.timezone)
-    print(f"en attente d'envoi : {state['pending']}" + (f" (la plus ancienne du {_local(state['oldest'], zone)})" if state["oldest"] else ""))
-    for name, label in (("sent", "envoyées"), ("conflict", "en conflit (à voir)"), ("refused", "refusées (à voir)"),
-                        ("local", "gardées sur le chariot")):
-        if state["counts"].get(name):
-            print(f"{label} : {state['counts'][name]}")
-    if state["error"]:
-        when = _local(state['next_try_at'], zone) if state['next_try_at'] else 'bientôt'
-        print(f"dernière erreur : {state['error']} ({state['attempts']} essai(s), prochain à {when})")
-    for title, states in (("à voir par une personne", (queue.CONFLICT, queue.REFUSED)), ("en attente", (queue.PENDING,))):
-        listed = queue.items(db, states, limit=args.limit)
-        if listed:
-            print(f"\n{title} :")
-        for item in listed:
-            dossier = f", télédossier n° {item['dossier_id'][:8]}" if item["dossier_id"] else ""
-            print(f"  n° {item['id']} {item['label']} ({item['operation_label']}{dossier}) du {_local(item['at'], zone)} : "
-                  f"{item['state_label']}, {item['attempts']} essai(s)" + (f", {item['last_error']}" if item["last_error"] else ""))
+    print("\n".join(report(_open_db(config), config, args.limit)))
     return 0
-
-
-def _local(stamp: str, zone: ZoneInfo) -> str:
-    """An ISO instant as a technician reads it: 06/12/2026 12:06:23 in the cart's time zone."""
-    return datetime.fromisoformat(stamp.replace("Z", "+00:00")).astimezone(zone).strftime("%d/%m/%Y %H:%M:%S")
-
-
-def _sync_auth(config: Config, db) -> str:  # type: ignore[no-untyped-def]
-    """Which authentication the sync uses, in words, without a secret."""
-    from cloud_sync import queue, smart_auth
-
-    sync = config.sync
-    said = {"none": "aucune", "bearer": "jeton fixe ([sync] bearer_token)"}.get(sync.auth, "")
-    if sync.auth == "smart":
-        try:
-            key = smart_auth.read_key(config.storage.data_dir)
-            held = f"clé {key.kid}" if key else "pas de clé : lancez « telecart sync enrol »"
-        except smart_auth.AuthError as error:
-            held = str(error)
-        said = f"SMART Backend Services, client « {sync.client_id or queue.cart_id(db)} », {held}"
-    if sync.client_certificate:
-        said += f" ; TLS mutuel, certificat {sync.client_certificate}"
-    return said + (f" ; autorité du serveur {sync.ca_file}" if sync.ca_file else "")
 
 
 def cmd_sync_enrol(args: argparse.Namespace) -> int:

@@ -222,6 +222,13 @@ class MediaConfig(Section):
     echo_cancel: str = Field("pipewire", pattern="^(pipewire|device|none)$", description="Who cancels the echo of the speaker in the microphone (aiortc has no canceller): `pipewire` (the image loads PipeWire's echo-cancel module and the cart records its cancelled source), `device` (a USB speakerphone cancels it itself), `none` (headset only). docs/sound.md.")
 
 
+class TechnicianConfig(Section):
+    cart_name: str = Field("", max_length=60, description="The cart's name as technicians find it on the network (e.g. « Chariot 2e étage »). Empty: the machine's host name.")
+    page: bool = Field(True, description="The technician's page on the HTTPS listener (`/technicien` on `[server] https_port`): network, regional enrolment, diagnostics, support bundle; opened with a technician account, or on first boot with the code the cart's screen shows. Never any health data.")
+    announce: bool = Field(False, description="Announce the cart on the local network by multicast DNS (zeroconf, `_telecart._tcp`) so that technicians find its page. On in the appliance's configuration; off by default so that a development machine says nothing on its network.")
+    announce_interfaces: list[str] = Field(default_factory=list, description="Where to announce: interface names or IPv4 addresses (e.g. [\"wlan0\"]). Empty: every interface but loopback.")
+
+
 class LoggingConfig(Section):
     level: str = Field("INFO", pattern="^(DEBUG|INFO|WARNING|ERROR)$", description="Least severe log level written.")
 
@@ -241,6 +248,7 @@ class Config(Section):
     psc: PscConfig = PscConfig()
     call: CallConfig = CallConfig()
     media: MediaConfig = MediaConfig()
+    technician: TechnicianConfig = TechnicianConfig()
     logging: LoggingConfig = LoggingConfig()
 
 

@@ -9,9 +9,27 @@ from __future__ import annotations
 import logging
 import os
 import sys
+from collections import deque
 from typing import Any
 
 PREFIX = "TELECART_"
+RECENT_LINES = 2000
+
+
+class RecentLines(logging.Handler):
+    """The agent's last log lines in memory, formatted: the support bundle's log when the agent
+    does not write to the journal (a development cart, a test)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lines: deque[str] = deque(maxlen=RECENT_LINES)
+        self.setFormatter(KeyValueFormatter())
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            self.lines.append(self.format(record))
+        except Exception:  # a record that cannot be formatted must not break logging
+            self.handleError(record)
 
 
 def fields(**values: Any) -> dict[str, Any]:
@@ -27,6 +45,9 @@ class KeyValueFormatter(logging.Formatter):
         line = super().format(record)
         extra = [f"{k[len(PREFIX):].lower()}={v}" for k, v in record.__dict__.items() if k.startswith(PREFIX)]
         return f"{line} {' '.join(extra)}" if extra else line
+
+
+RECENT = RecentLines()
 
 
 def under_journal() -> bool:
@@ -54,6 +75,7 @@ def setup(level: str) -> str:
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(KeyValueFormatter())
     root.addHandler(handler)
+    root.addHandler(RECENT)
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
     # ICE logs every candidate pair check at INFO: dozens of lines per call, none a nurse or technician needs.
     logging.getLogger("aioice").setLevel(logging.WARNING)

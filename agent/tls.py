@@ -75,3 +75,10 @@ def server_context(server: ServerConfig, data_dir: Path) -> ssl.SSLContext:
     context.minimum_version = ssl.TLSVersion.TLSv1_2
     context.load_cert_chain(cert, key)
     return context
+
+
+def fingerprint(cert_path: Path) -> str:
+    """SHA-256 of the certificate, as browsers show it (AB:CD:…): the technician compares it with
+    the one on the cart's screen before trusting the page."""
+    certificate = x509.load_pem_x509_certificate(cert_path.read_bytes())
+    return ":".join(f"{b:02X}" for b in certificate.fingerprint(hashes.SHA256()))

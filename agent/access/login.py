@@ -45,6 +45,7 @@ class Refusal(StrEnum):
     BAD_CREDENTIALS = "bad_credentials"
     REPLAYED_CODE = "replayed_code"
     ACCOUNT_LOCKED = "account_locked"
+    TECHNICIAN_ONLY = "technician_only"
 
 
 @dataclass(frozen=True)
@@ -87,8 +88,10 @@ def conclude(
     now: float,
     action: str = "login",
     session_id: str | None = None,
+    roles: frozenset[str] | None = None,
 ) -> Outcome:
-    """Record a login (or unlock, when `session_id` is given) attempt; opens or unlocks the session."""
+    """Record a login (or unlock, when `session_id` is given) attempt; opens or unlocks the session.
+    `roles`: the only roles this door lets in (the technician's page on the network)."""
     row = accounts.find_by_login(db, attempted_login)
     name = _actor(attempted_login)
 
@@ -129,6 +132,8 @@ def conclude(
             return fail(Refusal.BAD_CREDENTIALS, "mot de passe ou code erroné")
         method = BY_CHANNEL[channel]
     throttle.clear(db, key)
+    if roles is not None and row["role"] not in roles:  # right credentials at a door not theirs: no session
+        return refuse(Refusal.TECHNICIAN_ONLY, "page technicien : réservée aux comptes technicien")
 
     principal = accounts.principal_of(row)
     token = session = None

@@ -21,6 +21,7 @@ from agent.links.invitation import Settings
 from agent.metrics import Metrics
 from agent.store import Store
 from agent.store.blobs import BlobStore
+from agent.technician.desk import TechnicianDesk
 
 
 @dataclass
@@ -49,6 +50,7 @@ class Services:
     lifecycle: Lifecycle
     psc: PscClient  # Pro Santé Connect, when [psc] enabled
     deliveries_wake: Callable[[], None]  # emails and SMS were just queued: send them now
+    technician: TechnicianDesk  # the technician's page: the cart's name, its certificate's fingerprint, the first-boot code
 
 
 SERVICES: web.AppKey[Services] = web.AppKey("services")

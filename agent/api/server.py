@@ -18,6 +18,7 @@ from agent.api.routing import json_dumps
 from agent.logs import fields
 from agent.refusal import Refused
 from agent.store import StorageFull
+from agent.technician.discovery import local_addresses
 from kiosk_ui import STATIC_DIR
 
 log = logging.getLogger("agent.api")
@@ -80,6 +81,8 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
 
 # What people outside the cart open, and all the HTTPS listener serves (`[server] https_port`).
 OUTSIDE_PATHS = ("/s/", "/d/", "/api/v1/links/", "/static/", "/healthz", "/psc/retour")
+# The technician's page and its API (agent/api/routes/technician.py), when `[technician] page` is on.
+TECHNICIAN_PATHS = ("/technicien", "/api/v1/tech/")
 
 
 def from_outside(request: web.Request) -> bool:
@@ -93,9 +96,13 @@ def from_outside(request: web.Request) -> bool:
 async def exposure_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """The kiosk and the staff API are not there for the network: on the outside listener, any
     other address is a page that does not exist."""
-    if from_outside(request) and not request.path.startswith(OUTSIDE_PATHS):
+    if from_outside(request) and not request.path.startswith(OUTSIDE_PATHS) and not _technician_page(request):
         raise ApiError("route_not_found")
     return await handler(request)
+
+
+def _technician_page(request: web.Request) -> bool:
+    return request.path.startswith(TECHNICIAN_PATHS) and services_of(request).technician.enabled
 
 
 async def _on_prepare(request: web.Request, response: web.StreamResponse) -> None:
@@ -108,8 +115,18 @@ async def _on_prepare(request: web.Request, response: web.StreamResponse) -> Non
 
 @web.middleware
 async def host_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    check_host(request, request.app[SERVICES].allowed_hosts)
+    """A name the cart answers to. On its technician's page, also any of its own addresses of the
+    moment (a technician types the address the cart's screen shows; a DHCP lease may change it): an
+    address literal cannot be a rebinding attacker's domain."""
+    services = request.app[SERVICES]
+    if not (from_outside(request) and _technician_page(request) and _own_address(request.host, services.technician.https_port)):
+        check_host(request, services.allowed_hosts)
     return await handler(request)
+
+
+def _own_address(host: str, port: int) -> bool:
+    address, _, given_port = host.rpartition(":")
+    return given_port == str(port) and address in local_addresses([])
 
 
 @web.middleware
@@ -141,6 +158,12 @@ async def _kiosk(request: web.Request) -> web.FileResponse:
     return web.FileResponse(STATIC_DIR / "index.html", headers={"Cache-Control": "no-cache"})
 
 
+async def _technician(request: web.Request) -> web.FileResponse:
+    if not services_of(request).technician.enabled:
+        raise ApiError("route_not_found")
+    return web.FileResponse(STATIC_DIR / "technician" / "index.html", headers={"Cache-Control": "no-cache"})
+
+
 _STATIC_ROOT = STATIC_DIR.resolve()
 
 
@@ -166,6 +189,7 @@ def build_app(services: Services) -> web.Application:
     app.on_response_prepare.append(_on_prepare)
     API.install(app)
     app.router.add_get("/", _kiosk)
+    app.router.add_get("/technicien", _technician)
     app.router.add_get("/static/{path:.+}", _static)
     app.router.add_get("/s/{room}/{token}", join_page.landing)
     share_page.install(app)

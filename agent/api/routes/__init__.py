@@ -18,8 +18,10 @@ from agent.api.routes import (
     session,
     sync,
     system,
+    technician,
 )
 
-ROUTE_MODULES = (accounts, audit_trail, call, card, directory, documents, dossiers, fiche, link, patients, psc, sensors, session, sync, system)
+ROUTE_MODULES = (accounts, audit_trail, call, card, directory, documents, dossiers, fiche, link, patients, psc, sensors, session, sync, system,
+                 technician)
 
 __all__ = ["API", "ROUTE_MODULES"]

@@ -50,13 +50,15 @@ async def _checked(call: Call, login_name: str, password: str, code: str, moment
     return row, checked
 
 
-async def _attempt(call: Call, login_name: str, password: str, code: str, action: str, session_id: str | None) -> Outcome:
+async def attempt(call: Call, login_name: str, password: str, code: str, action: str, session_id: str | None,
+                  roles: frozenset[str] | None = None) -> Outcome:
+    """A login (or unlock) attempt, recorded; refused as ApiError. `roles`: the only ones let in."""
     services = services_of(call.request)
     policy: LoginPolicy = services.login_policy
     moment = now()
     _, checked = await _checked(call, login_name, password, code, moment)
     outcome = await services.store.write(login.conclude, login_name, checked, code, call.remote_addr, policy, moment, action, session_id,
-                                      essential=True)
+                                      roles, essential=True)
     services.metrics.logins.labels(outcome=outcome.refusal.value if outcome.refusal else "success").inc()
     _refuse(outcome)
     return outcome
@@ -74,7 +76,7 @@ def _refuse(outcome: Outcome) -> None:
            tags=("session",), access=PUBLIC, body=LoginRequest, response=SessionOut, status=201, errors=(401, 423, 429))
 async def create_session(call: Call) -> web.Response:
     body: LoginRequest = call.body
-    outcome = await _attempt(call, body.login.strip().lower(), body.password, body.otp, "login", None)
+    outcome = await attempt(call, body.login.strip().lower(), body.password, body.otp, "login", None)
     assert outcome.session is not None and outcome.token is not None
     response = web.json_response(session_out(call.request, outcome.session).model_dump(mode="json"), status=201, dumps=json_dumps)
     give_session_cookie(response, call.request, outcome.token)
@@ -126,7 +128,7 @@ async def lock_session(call: Call) -> None:
 async def unlock_session(call: Call) -> SessionOut:
     assert call.session is not None
     body: UnlockRequest = call.body
-    await _attempt(call, call.session.principal.login, body.password, body.otp, "session.unlock", call.session.id)
+    await attempt(call, call.session.principal.login, body.password, body.otp, "session.unlock", call.session.id)
     services = services_of(call.request)
     token = call.request.cookies[SESSION_COOKIE]
     fresh = await services.store.read(sessions.find, token, now())

@@ -12,6 +12,26 @@ function side(lockedText) {
   );
 }
 
+// Where the technician's page is and how to trust it (the certificate's fingerprint); on first boot,
+// the one-time code that creates the technician's account (agent/technician/first_boot.py).
+function technicianNote() {
+  const note = h("section", { class: "technician-note", hidden: true, "aria-label": "Page technicien" });
+  api("GET", "/kiosk/technician-access", undefined, { background: true }).then((access) => {
+    if (!access.urls.length && !access.provisioning) return;
+    const where = access.urls.length ? access.urls.map((url) => h("div", { class: "mono" }, url))
+                                     : [h("div", {}, "Le chariot n'a pas encore d'adresse sur le réseau : branchez-le ou connectez-le au Wi-Fi.")];
+    note.replaceChildren(
+      h("h2", {}, access.provisioning ? "Mise en service du chariot" : "Page technicien"),
+      access.provisioning ? h("p", {}, "Sur un ordinateur ou un téléphone du même réseau, ouvrez :") : null,
+      ...where,
+      access.provisioning ? h("p", { class: "first-boot-code" }, "Code de mise en service : ", h("strong", { class: "mono" }, access.code)) : null,
+      h("p", { class: "fingerprint-line" }, "Empreinte du certificat : ", h("span", { class: "mono" }, access.fingerprint)));
+    note.classList.toggle("provisioning", access.provisioning);
+    note.hidden = false;
+  }).catch(() => null);  // an older agent, or none: the login screen stays as it is
+  return note;
+}
+
 function errorBox() {
   return h("div", { class: "alert", role: "alert", hidden: true });
 }
@@ -125,7 +145,7 @@ export function loginView({ onSignedIn }) {
       }
     });
   });
-  const view = h("div", { class: "gate" }, side(null),
+  const view = h("div", { class: "gate" }, h("div", { class: "gate-side-column" }, side(null), technicianNote()),
     h("main", { class: "gate-main" },
       h("div", { class: "card" }, h("h2", {}, T.loginTitle), h("p", { class: "lead" }, T.loginLead),
         withCard(form, onSignedIn, () => form.login.focus(), pscButton()))));

@@ -1,0 +1,188 @@
+"""The technician's page on the EHPAD's network (`/technicien` on the HTTPS listener): opened
+with a technician account only (a nurse's account is refused there: health data stays on the
+cart's screen), or on first boot with the code the cart's screen shows, which creates that
+account. What it shows is the cart's state, never a resident's data; what it does is audited
+under the technician's name."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import segno
+from aiohttp import web
+
+from agent import __version__, audit
+from agent.access import accounts, sessions
+from agent.access.accounts import AccountError
+from agent.access.passwords import MIN_LENGTH, WeakPassword
+from agent.access.rate_limits import LOOPBACK, Door
+from agent.access.roles import Permission, Role
+from agent.api.context import services_of
+from agent.api.errors import ApiError
+from agent.api.guard import SESSION_COOKIE, give_session_cookie
+from agent.api.registry import API
+from agent.api.routes.session import attempt, session_out
+from agent.api.routing import PUBLIC, Call
+from agent.api.schemas.session import LoginRequest, SessionOut
+from agent.api.schemas.technician import (
+    DiagnosticsOut,
+    EnrolmentOut,
+    FirstAccountIn,
+    FirstAccountOut,
+    SyncItemOut,
+    SyncStateOut,
+    TechnicianAccessOut,
+    TechnicianStateOut,
+)
+from agent.technician import diagnostics, support_bundle
+from agent.technician.first_boot import MAX_WRONG, needs_provisioning
+from agent.technician.sync_report import auth_words
+from cloud_sync import queue, smart_auth
+
+_TAGS = ("technicien",)
+TECHNICIANS = frozenset({Role.TECHNICIAN.value})
+FIRST_BOOT_ACTOR = "mise en service"
+
+
+@API.route("GET", "/tech/state", summary="La page technicien : le chariot est-il en mise en service, son nom, l'empreinte de son certificat",
+           tags=_TAGS, access=PUBLIC, response=TechnicianStateOut)
+async def technician_state(call: Call) -> TechnicianStateOut:
+    services = services_of(call.request)
+    desk = services.technician
+    return TechnicianStateOut(provisioning=await services.store.read(needs_provisioning), cart_name=desk.cart_name,
+                              version=__version__, fingerprint=desk.fingerprint)
+
+
+@API.route("GET", "/kiosk/technician-access", summary="Sur l'écran du chariot : l'adresse de la page technicien, l'empreinte du certificat "
+           "et, en mise en service, le code à usage unique", tags=_TAGS, access=PUBLIC, response=TechnicianAccessOut)
+async def technician_access(call: Call) -> TechnicianAccessOut:
+    """Never on the network: the HTTPS listener does not serve this path, and the code is given to
+    the cart's own screen (loopback) only, even when the kiosk's listener is opened wider."""
+    services = services_of(call.request)
+    desk = services.technician
+    provisioning = desk.enabled and await services.store.read(needs_provisioning)
+    return TechnicianAccessOut(provisioning=provisioning, code=desk.first_boot.code if provisioning and call.remote_addr in LOOPBACK else None,
+                               urls=desk.page_urls(), fingerprint=desk.fingerprint, cart_name=desk.cart_name)
+
+
+@API.route("POST", "/tech/first-account", summary="Mise en service : créer le compte technicien avec le code affiché par le chariot",
+           tags=_TAGS, access=PUBLIC, body=FirstAccountIn, response=FirstAccountOut, status=201, errors=(401, 409, 422, 429))
+async def first_account(call: Call) -> FirstAccountOut:
+    services = services_of(call.request)
+    body: FirstAccountIn = call.body
+    services.rate_limits.knock(Door.LOGIN, call.remote_addr)
+    if not await services.store.read(needs_provisioning):
+        raise ApiError("first_boot_over")
+    if not services.technician.first_boot.matches(body.code):
+        await services.store.write(audit.append, audit.AuditEvent(actor=FIRST_BOOT_ACTOR, action="technician.first_account",
+                                   outcome=audit.FAILURE, remote_addr=call.remote_addr, detail="code de mise en service erroné"), essential=True)
+        raise ApiError("first_boot_code_wrong", tries=MAX_WRONG)
+    login = body.login.strip().lower()
+
+    def create(db) -> accounts.NewAccount:  # noqa: ANN001
+        if not needs_provisioning(db):  # two technicians racing with the same code: one account
+            raise ApiError("first_boot_over")
+        return accounts.create_account(db, login, Role.TECHNICIAN, body.password, body.display_name.strip(),
+                                       created_by=f"{FIRST_BOOT_ACTOR} ({call.remote_addr})")
+    try:
+        new = await services.store.write(create, essential=True)
+    except WeakPassword as exc:
+        raise ApiError("weak_password", minimum=MIN_LENGTH) from exc
+    except AccountError as exc:
+        raise ApiError("account_exists" if "already exists" in str(exc) else "login_invalid", login=login) from exc
+    services.technician.first_boot.renew()  # used: the screen stops showing it
+    qr = segno.make(new.otpauth_uri, error="m").svg_data_uri(scale=5, dark="#111", light="#fff")
+    return FirstAccountOut(login=new.principal.login, otpauth_uri=new.otpauth_uri, secret=new.otp_secret, qr_data_uri=qr)
+
+
+@API.route("POST", "/tech/session", summary="Se connecter à la page technicien (compte technicien : mot de passe et code)",
+           tags=_TAGS, access=PUBLIC, body=LoginRequest, response=SessionOut, status=201, errors=(401, 403, 423, 429))
+async def technician_login(call: Call) -> web.Response:
+    body: LoginRequest = call.body
+    outcome = await attempt(call, body.login.strip().lower(), body.password, body.otp, "technician.login", None, TECHNICIANS)
+    assert outcome.session is not None and outcome.token is not None
+    response = web.json_response(session_out(call.request, outcome.session).model_dump(mode="json"), status=201)
+    give_session_cookie(response, call.request, outcome.token)
+    return response
+
+
+@API.route("GET", "/tech/session", summary="La session technicien en cours", tags=_TAGS, access=Permission.DEVICES_MANAGE,
+           response=SessionOut)
+async def technician_session(call: Call) -> SessionOut:
+    assert call.session is not None
+    return session_out(call.request, call.session)
+
+
+@API.route("DELETE", "/tech/session", summary="Se déconnecter de la page technicien", tags=_TAGS, status=204, allow_locked=True)
+async def technician_logout(call: Call) -> web.Response:
+    assert call.session is not None
+    p = call.session.principal
+    event = audit.AuditEvent(actor=p.login, role=p.role.value, action="technician.logout", remote_addr=call.remote_addr)
+    await services_of(call.request).store.write(sessions.close, call.session.id, event, essential=True)
+    response = web.Response(status=204)
+    response.del_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+def _sync_state(db, config) -> SyncStateOut:  # noqa: ANN001
+    state = queue.status(db)
+
+    def item(row: dict[str, Any]) -> SyncItemOut:
+        return SyncItemOut(id=row["id"], at=row["at"], label=row["label"], operation_label=row["operation_label"], state_label=row["state_label"],
+                           dossier=row["dossier_id"][:8] if row["dossier_id"] else None, attempts=row["attempts"], last_error=row["last_error"])
+    return SyncStateOut(server=config.sync.fhir_base_url, authentication=auth_words(config, db), counts=state["counts"],
+                        pending=state["pending"], oldest=state["oldest"], error=state["error"], next_try_at=state["next_try_at"],
+                        problems=[item(r) for r in queue.items(db, (queue.CONFLICT, queue.REFUSED), 100)],
+                        waiting=[item(r) for r in queue.items(db, (queue.PENDING,), 100)])
+
+
+@API.route("GET", "/tech/diagnostics", summary="État du chariot : système, envoi au serveur régional, dernier appel",
+           tags=_TAGS, access=Permission.DEVICES_MANAGE, response=DiagnosticsOut)
+async def technician_diagnostics(call: Call) -> DiagnosticsOut:
+    services = services_of(call.request)
+    system = diagnostics.snapshot(services.config.storage.data_dir, services.lifecycle.started)
+    stats = await services.calls.stats()
+    # who takes part is the dossier's business: the technician sees roles and figures only
+    stats["participants"] = [{k: v for k, v in p.items() if k != "name"} for p in stats["participants"]]
+    return DiagnosticsOut(system=system, sync=await services.store.read(_sync_state, services.config), call=stats)
+
+
+@API.route("GET", "/tech/support-bundle", summary="Dossier de support (journal, configuration sans secret, diagnostic), sans donnée de santé",
+           tags=_TAGS, access=Permission.DEVICES_MANAGE, content_type="application/zip")
+async def technician_support_bundle(call: Call) -> web.Response:
+    services = services_of(call.request)
+    system = diagnostics.snapshot(services.config.storage.data_dir, services.lifecycle.started)
+    content = await services.store.read(support_bundle.bundle, services.config, system)
+    await services.store.write(audit.append, audit.AuditEvent(actor=call.actor.login, role=call.actor.role, action="technician.support_bundle",
+                               remote_addr=call.remote_addr, detail=f"{len(content)} octets"), essential=True)
+    name = f"telecart-support-{services.technician.cart_name}-{time.strftime('%Y%m%d-%H%M%S')}.zip".replace(" ", "_")
+    return web.Response(body=content, content_type="application/zip",
+                        headers={"Content-Disposition": f'attachment; filename="{name.encode("ascii", "replace").decode()}"'})
+
+
+@API.route("GET", "/tech/enrolment", summary="Enrôlement auprès du serveur régional : adresse, identifiant client, clé publique du chariot",
+           tags=_TAGS, access=Permission.DEVICES_MANAGE, response=EnrolmentOut)
+async def technician_enrolment(call: Call) -> EnrolmentOut:
+    services = services_of(call.request)
+    sync = services.config.sync
+    try:
+        key = smart_auth.read_key(services.config.storage.data_dir)
+    except smart_auth.AuthError:
+        key = None
+    return EnrolmentOut(fhir_base_url=sync.fhir_base_url, identifier_base=sync.identifier_base, auth=sync.auth,
+                        client_id=sync.client_id or await services.store.read(queue.cart_id),
+                        jwks=smart_auth.public_jwks(key) if key else None)
+
+
+@API.route("POST", "/tech/enrolment/key", summary="Créer la clé du chariot pour le serveur régional (une fois ; la clé privée reste sur le chariot)",
+           tags=_TAGS, access=Permission.DEVICES_MANAGE, response=EnrolmentOut, status=201)
+async def technician_make_key(call: Call) -> EnrolmentOut:
+    services = services_of(call.request)
+    try:
+        key, made = smart_auth.make_key(services.config.storage.data_dir)
+    except smart_auth.AuthError as error:
+        raise ApiError("bad_request") from error
+    await services.store.write(audit.append, audit.AuditEvent(actor=call.actor.login, role=call.actor.role, action="sync.enrol",
+                               remote_addr=call.remote_addr, detail=f"clé {key.kid} {'créée' if made else 'déjà présente'}"), essential=True)
+    return await technician_enrolment(call)

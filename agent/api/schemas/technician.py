@@ -1,0 +1,76 @@
+"""The technician's page on the EHPAD's network: its first-boot account, its diagnostics. No field
+here ever holds a resident's data."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from agent.api.schemas.common import Strict
+
+
+class TechnicianStateOut(BaseModel):
+    provisioning: bool = Field(description="No technician account yet: the first-boot code shown on the cart's screen opens the page")
+    cart_name: str
+    version: str
+    fingerprint: str = Field(description="SHA-256 of the HTTPS certificate, as the cart's screen shows it (AB:CD:…)")
+
+
+class FirstAccountIn(Strict):
+    code: str = Field(min_length=4, max_length=16, description="The first-boot code shown on the cart's screen")
+    login: str = Field(min_length=2, max_length=40)
+    display_name: str = Field(min_length=1, max_length=80)
+    password: str = Field(min_length=1, max_length=256)
+
+
+class FirstAccountOut(BaseModel):
+    login: str
+    otpauth_uri: str = Field(description="To scan into an authenticator app: the one-time codes of the login")
+    secret: str = Field(description="The same secret, to type when the code cannot be scanned")
+    qr_data_uri: str = Field(description="The otpauth URI as a QR code (an SVG data: URI for an <img>)")
+
+
+class SyncItemOut(BaseModel):
+    id: int
+    at: str
+    label: str
+    operation_label: str
+    state_label: str
+    dossier: str | None = Field(description="The first characters of the dossier's id: never a resident's name")
+    attempts: int
+    last_error: str | None
+
+
+class SyncStateOut(BaseModel):
+    server: str
+    authentication: str
+    counts: dict[str, int]
+    pending: int
+    oldest: str | None
+    error: str | None
+    next_try_at: str | None
+    problems: list[SyncItemOut] = Field(description="Conflicts and refusals: a person must look at them")
+    waiting: list[SyncItemOut]
+
+
+class DiagnosticsOut(BaseModel):
+    system: dict[str, Any] = Field(description="Processor, memory, disk, temperatures, battery, addresses, the agent (agent/technician/diagnostics.py)")
+    sync: SyncStateOut
+    call: dict[str, Any] = Field(description="The last call's statistics (bitrate, frames, losses, round trip), or empty")
+
+
+class EnrolmentOut(BaseModel):
+    fhir_base_url: str
+    identifier_base: str
+    auth: str
+    client_id: str
+    jwks: dict[str, Any] | None = Field(description="The cart's public key set to register at the region (SMART Backend Services), when made")
+
+
+class TechnicianAccessOut(BaseModel):
+    provisioning: bool
+    code: str | None = Field(description="The first-boot code, on the cart's own screen only, while the cart has no technician account")
+    urls: list[str] = Field(description="Where the technician's page is on the EHPAD's network")
+    fingerprint: str
+    cart_name: str

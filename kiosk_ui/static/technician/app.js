@@ -1,0 +1,264 @@
+// The technician's page on the EHPAD's network (agent/api/routes/technician.py): the first-boot
+// account made with the code the cart's screen shows, the technician's login, then the cart's
+// state, its queue to the regional server, its enrolment there and the support bundle. Nothing of
+// a resident is ever asked for or shown here.
+import { h, toast } from "/static/js/dom.js";
+
+const main = document.getElementById("technician");
+const who = document.getElementById("who");
+let csrf = null;
+let refreshing = null;
+
+async function call(method, path, body) {
+  const headers = { Accept: "application/json" };
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  if (method !== "GET" && csrf) headers["X-CSRF-Token"] = csrf;
+  let response;
+  try {
+    response = await fetch(`/api/v1${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body),
+                                              credentials: "same-origin", cache: "no-store" });
+  } catch {
+    throw Object.assign(new Error("Le chariot ne répond pas. Vérifiez que vous êtes sur le même réseau, puis réessayez."), { status: 0 });
+  }
+  if (response.status === 204) return null;
+  const data = await response.json().catch(() => null);
+  if (!response.ok) throw Object.assign(new Error(data?.message || "Une erreur est survenue."), { status: response.status, code: data?.error });
+  return data;
+}
+
+const stamp = (iso) => (iso ? new Intl.DateTimeFormat("fr-FR", { dateStyle: "short", timeStyle: "medium" }).format(new Date(iso)) : "—");
+const size = (bytes) => (bytes >= 1e9 ? `${(bytes / 1e9).toFixed(1)} Go` : `${Math.round(bytes / 1e6)} Mo`).replace(".", ",");
+function duration(seconds) {
+  const d = Math.floor(seconds / 86400), hours = Math.floor((seconds % 86400) / 3600), m = Math.floor((seconds % 3600) / 60);
+  return d ? `${d} j ${hours} h` : hours ? `${hours} h ${m} min` : `${m} min`;
+}
+
+function field(label, attrs) {
+  const id = `f-${attrs.name}`;
+  return h("div", { class: "field" }, h("label", { for: id }, label), h("input", { id, ...attrs }));
+}
+
+function alertBox() {
+  return h("div", { class: "alert error", role: "alert", hidden: true });
+}
+
+function say(box, error) {
+  box.textContent = error.message;
+  box.hidden = false;
+}
+
+// --- the way in ---------------------------------------------------------------------------------
+
+function firstBootForm(state) {
+  const error = alertBox();
+  const form = h("form", { class: "form card technician-gate", novalidate: true },
+    h("h2", {}, "Mise en service du chariot"),
+    h("p", { class: "hint" }, "Ce chariot n'a pas encore de compte technicien. Recopiez le code affiché sur son écran, puis créez votre compte : ",
+      "vous vous connecterez ensuite avec votre mot de passe et le code de votre application d'authentification."),
+    field("Code affiché sur l'écran du chariot", { name: "code", autocomplete: "off", required: true, class: "code", placeholder: "ABCD-EFGH" }),
+    field("Identifiant", { name: "login", autocomplete: "username", required: true, placeholder: "prenom.nom" }),
+    field("Nom affiché", { name: "display_name", autocomplete: "name", required: true }),
+    field("Mot de passe (10 caractères au moins)", { name: "password", type: "password", autocomplete: "new-password", required: true }),
+    field("Mot de passe, encore", { name: "again", type: "password", autocomplete: "new-password", required: true }),
+    error,
+    h("button", { class: "button primary", type: "submit" }, "Créer mon compte technicien"));
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const data = Object.fromEntries(new FormData(form));
+    if (data.password !== data.again) return say(error, new Error("Les deux mots de passe diffèrent."));
+    delete data.again;
+    try {
+      const made = await call("POST", "/tech/first-account", data);
+      showEnrolment(made);
+    } catch (failure) {
+      say(error, failure);
+    }
+  });
+  return form;
+}
+
+function showEnrolment(made) {
+  main.replaceChildren(h("section", { class: "card technician-gate" },
+    h("h2", {}, "Compte créé : une dernière étape"),
+    h("p", {}, `Scannez ce code avec votre application d'authentification (FreeOTP, Google Authenticator…) pour le compte « ${made.login} ».`),
+    h("div", { class: "enrolled" },
+      h("img", { src: made.qr_data_uri, alt: "Code QR à scanner avec l'application d'authentification" }),
+      h("p", {}, "Sans appareil photo, saisissez la clé : ", h("strong", { class: "mono" }, made.secret.replace(/(.{4})/g, "$1 ").trim()))),
+    h("p", { class: "hint" }, "Le code de mise en service ne sert plus : l'écran du chariot ne l'affiche plus."),
+    h("button", { class: "button primary", type: "button", onclick: () => showLogin() }, "J'ai enregistré le code : me connecter")));
+}
+
+function loginForm() {
+  const error = alertBox();
+  const form = h("form", { class: "form card technician-gate", novalidate: true },
+    h("h2", {}, "Connexion technicien"),
+    field("Identifiant", { name: "login", autocomplete: "username", required: true }),
+    field("Mot de passe", { name: "password", type: "password", autocomplete: "current-password", required: true }),
+    field("Code à usage unique", { name: "otp", inputmode: "numeric", autocomplete: "one-time-code", required: true, class: "code", maxlength: 8 }),
+    error,
+    h("button", { class: "button primary", type: "submit" }, "Se connecter"));
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    try {
+      const session = await call("POST", "/tech/session", Object.fromEntries(new FormData(form)));
+      openDesk(session);
+    } catch (failure) {
+      say(error, failure);
+    }
+  });
+  return form;
+}
+
+async function showLogin() {
+  const state = await call("GET", "/tech/state");
+  document.getElementById("cart-name").textContent = state.cart_name;
+  document.getElementById("fingerprint").textContent =
+    `Empreinte du certificat (SHA-256), à comparer avec l'écran du chariot : ${state.fingerprint}`;
+  who.replaceChildren();
+  main.replaceChildren(state.provisioning ? firstBootForm(state) : loginForm());
+}
+
+// --- the desk -----------------------------------------------------------------------------------
+
+const TABS = [["etat", "État du chariot"], ["envoi", "Envoi au serveur régional"], ["region", "Enrôlement régional"], ["support", "Support"]];
+
+function openDesk(session) {
+  csrf = session.csrf_token;
+  who.replaceChildren(h("span", {}, `${session.user.display_name} (technicien·ne)`),
+    h("button", { class: "button ghost", type: "button", onclick: logout }, "Se déconnecter"));
+  show("etat");
+}
+
+async function logout() {
+  clearInterval(refreshing);
+  await call("DELETE", "/tech/session").catch(() => null);
+  csrf = null;
+  showLogin();
+}
+
+async function show(tab) {
+  clearInterval(refreshing);
+  const nav = h("nav", { class: "tabs", "aria-label": "Rubriques" },
+    TABS.map(([id, label]) => h("button", { class: "button secondary", type: "button", "aria-current": id === tab ? "page" : false,
+                                            onclick: () => show(id) }, label)));
+  const body = h("div", { class: "tab-body" }, h("p", {}, "Chargement…"));
+  main.replaceChildren(nav, body);
+  const render = { etat: stateTab, envoi: queueTab, region: regionTab, support: supportTab }[tab];
+  const draw = async () => {
+    try {
+      body.replaceChildren(...await render());
+    } catch (failure) {
+      if (failure.status === 401) return showLogin();
+      body.replaceChildren(h("div", { class: "alert error", role: "alert" }, failure.message));
+    }
+  };
+  await draw();
+  if (tab === "etat" || tab === "envoi") refreshing = setInterval(draw, 5000);
+}
+
+function meter(what, percent) {
+  const bar = h("span");
+  bar.style.width = `${Math.min(100, percent)}%`;  // through the CSSOM: the page's CSP refuses style attributes
+  return h("div", { class: "meter", role: "meter", "aria-valuenow": Math.round(percent), "aria-valuemin": 0, "aria-valuemax": 100,
+                    "aria-label": what }, bar);
+}
+
+function figure(what, value, more, percent, level = "") {
+  return h("div", { class: `figure ${level}` }, h("div", { class: "what" }, what), h("div", { class: "value" }, value),
+    percent === undefined ? null : meter(what, percent), more ? h("div", { class: "more" }, more) : null);
+}
+
+const levelOf = (percent, warn, bad) => (percent >= bad ? "bad" : percent >= warn ? "warn" : "");
+
+async function stateTab() {
+  const { system, sync, call: stats } = await call("GET", "/tech/diagnostics");
+  const hottest = system.temperatures[0];
+  const figures = [
+    figure("Processeur", `${system.cpu.percent} %`, `${system.cpu.cores} cœurs · charge ${system.cpu.load.join(" / ")}`, system.cpu.percent,
+           levelOf(system.cpu.percent, 70, 90)),
+    figure("Mémoire", `${system.memory.percent} %`, `${size(system.memory.available_bytes)} libres sur ${size(system.memory.total_bytes)}`,
+           system.memory.percent, levelOf(system.memory.percent, 80, 92)),
+    figure("Disque des données", `${system.disk.percent} %`, `${size(system.disk.free_bytes)} libres sur ${size(system.disk.total_bytes)}`,
+           system.disk.percent, levelOf(system.disk.percent, 80, 92)),
+    figure("Température", hottest ? `${hottest.celsius} °C` : "non mesurée", hottest ? hottest.sensor : "le matériel ne la donne pas", undefined,
+           hottest && hottest.high && hottest.celsius >= hottest.high ? "bad" : ""),
+    figure("Batterie", system.battery ? `${system.battery.percent} %` : "sur secteur",
+           system.battery ? (system.battery.plugged ? "branchée" : `sur batterie${system.battery.seconds_left ? `, ${duration(system.battery.seconds_left)} restantes` : ""}`)
+             : "pas de batterie détectée", system.battery?.percent, system.battery && !system.battery.plugged ? levelOf(100 - system.battery.percent, 70, 85) : ""),
+    figure("Envoi au serveur régional", `${sync.pending} en attente`, sync.error || (sync.server ? "rien à signaler" : "aucun serveur régional configuré"),
+           undefined, sync.problems.length ? "bad" : sync.error ? "warn" : ""),
+    figure("Agent", `version ${system.agent.version}`, `démarré il y a ${duration(system.agent.uptime_seconds)} · ${size(system.agent.memory_bytes)} · ${system.agent.threads} fils`),
+    figure("Système", system.hostname, `démarré il y a ${duration(system.system_uptime_seconds)}`),
+    figure("Appel", stats.in_call ? `en cours, ${stats.participants.length} participant(s)` : "aucun appel en cours",
+           `caméra active : ${stats.camera?.cameras?.find((c) => c.id === stats.camera.active)?.label || "aucune"}`),
+  ];
+  const addresses = system.addresses.length
+    ? h("table", { class: "items" }, h("thead", {}, h("tr", {}, h("th", {}, "Interface"), h("th", {}, "Adresse"))),
+        h("tbody", {}, system.addresses.map((a) => h("tr", {}, h("td", {}, a.interface), h("td", { class: "mono" }, a.address)))))
+    : h("p", { class: "hint" }, "Aucune adresse réseau hors de la boucle locale.");
+  return [h("section", {}, h("h2", {}, "État du chariot"), h("div", { class: "figures" }, figures)),
+          h("section", {}, h("h2", {}, "Réseau"), addresses)];
+}
+
+function itemsTable(items, empty) {
+  if (!items.length) return h("p", { class: "hint" }, empty);
+  return h("table", { class: "items" },
+    h("thead", {}, h("tr", {}, ["N°", "Élément", "Télédossier", "Depuis", "État", "Essais", "Dernière erreur"].map((t) => h("th", {}, t)))),
+    h("tbody", {}, items.map((i) => h("tr", {}, h("td", {}, i.id), h("td", {}, `${i.label} (${i.operation_label})`), h("td", { class: "mono" }, i.dossier || "—"),
+      h("td", {}, stamp(i.at)), h("td", {}, i.state_label), h("td", {}, i.attempts), h("td", {}, i.last_error || "—")))));
+}
+
+async function queueTab() {
+  const { sync } = await call("GET", "/tech/diagnostics");
+  const counts = [["sent", "envoyés"], ["conflict", "en conflit"], ["refused", "refusés"], ["local", "gardés sur le chariot"]]
+    .map(([k, label]) => `${sync.counts[k] || 0} ${label}`).join(" · ");
+  return [
+    h("section", { class: "card" }, h("h2", {}, "Envoi au serveur régional"),
+      h("p", {}, sync.server ? `Serveur : ${sync.server}` : "Aucun serveur régional configuré : tout reste sur le chariot."),
+      h("p", {}, `Authentification : ${sync.authentication}`),
+      h("p", {}, `${sync.pending} élément(s) en attente${sync.oldest ? `, le plus ancien du ${stamp(sync.oldest)}` : ""} · ${counts}`),
+      sync.error ? h("div", { class: "alert warning", role: "status" }, `Dernière erreur : ${sync.error}${sync.next_try_at ? ` (prochain essai ${stamp(sync.next_try_at)})` : ""}`) : null),
+    h("section", {}, h("h2", {}, "À voir par une personne"), itemsTable(sync.problems, "Aucun conflit ni refus.")),
+    h("section", {}, h("h2", {}, "En attente d'envoi"), itemsTable(sync.waiting, "Rien n'attend.")),
+  ];
+}
+
+async function regionTab() {
+  const enrolment = await call("GET", "/tech/enrolment");
+  const rows = [["Serveur FHIR régional", enrolment.fhir_base_url || "non configuré"], ["Authentification", enrolment.auth],
+                ["Identifiant client du chariot", enrolment.client_id], ["Base des identifiants", enrolment.identifier_base || "par défaut (urn:telecart:cart:…)"]];
+  const key = enrolment.jwks
+    ? [h("p", {}, "Clé publique du chariot (JWKS) à transmettre à la région ; la clé privée ne quitte jamais le chariot :"),
+       h("pre", { class: "jwks" }, JSON.stringify(enrolment.jwks, null, 2)),
+       h("button", { class: "button secondary", type: "button", onclick: () => navigator.clipboard?.writeText(JSON.stringify(enrolment.jwks))
+         .then(() => toast("Clé copiée."), () => toast("Copie impossible : sélectionnez le texte.")) }, "Copier la clé publique")]
+    : [h("p", {}, "Le chariot n'a pas encore de clé pour le serveur régional."),
+       h("button", { class: "button primary", type: "button", onclick: async () => {
+         await call("POST", "/tech/enrolment/key");
+         show("region");
+       } }, "Créer la clé du chariot")];
+  return [h("section", { class: "card" }, h("h2", {}, "Enrôlement auprès du serveur régional"),
+    h("dl", { class: "facts" }, rows.flatMap(([k, v]) => [h("dt", {}, k), h("dd", { class: "mono" }, v)])), ...key)];
+}
+
+async function supportTab() {
+  return [h("section", { class: "card" }, h("h2", {}, "Dossier de support"),
+    h("p", {}, "Un fichier zip pour l'équipe de support : journal de l'agent, configuration (secrets masqués), diagnostic, état de l'envoi, ",
+      "intégrité de la piste d'audit, versions. Il ne contient aucune donnée de santé."),
+    h("a", { class: "button primary", href: "/api/v1/tech/support-bundle", download: "" }, "Télécharger le dossier de support"))];
+}
+
+// --- start --------------------------------------------------------------------------------------
+
+(async () => {
+  try {
+    const session = await call("GET", "/tech/session");
+    const state = await call("GET", "/tech/state");
+    document.getElementById("cart-name").textContent = state.cart_name;
+    document.getElementById("fingerprint").textContent =
+      `Empreinte du certificat (SHA-256), à comparer avec l'écran du chariot : ${state.fingerprint}`;
+    openDesk(session);
+  } catch {
+    showLogin().catch((failure) => main.replaceChildren(h("div", { class: "alert error", role: "alert" }, failure.message)));
+  }
+})();

@@ -1,0 +1,148 @@
+"""The technician's page, as the technician and the nurse meet it, in Chromium: a new cart's screen
+shows the page's address, the certificate's fingerprint and a first-boot code; on a laptop (and a
+phone) of the same network the technician opens the page over HTTPS, checks the fingerprint, makes
+their account with the code (a wrong code is said in French), enrols their authenticator, logs in,
+reads the cart's state and queue, makes the cart's regional key and downloads the support bundle,
+which holds no resident's name. A nurse's account is refused there. Screenshots in test-artifacts/."""
+
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pyotp
+import pytest
+import requests
+from playwright.sync_api import Browser, BrowserContext, Page, expect
+
+from agent.access.roles import Role
+from agent.tls import fingerprint
+from tests.browser.kiosk import PageProblems, open_kiosk, shot
+from tests.live import LiveAgent, free_port, running_agent
+from tests.sync.cart_dossiers import make_dossiers
+
+PHONE = {"width": 390, "height": 844}
+LAPTOP = {"width": 1280, "height": 800}
+
+
+@pytest.fixture(scope="module")
+def cart(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveAgent]:
+    """A new cart (no technician account) that already holds a resident's teleconsultation."""
+    root = tmp_path_factory.mktemp("technician")
+    data = root / "data"
+    make_dossiers(data, 1, name="SECRETNOM")  # a name that must appear nowhere on the page nor in the bundle
+    with running_agent(root, data_dir=data, https_port=free_port(), technician={"cart_name": "Chariot 2e étage"}) as agent:
+        yield agent
+
+
+def _outside(browser: Browser, viewport: dict[str, int]) -> BrowserContext:
+    """A technician's own browser on the EHPAD's network: the cart's certificate is self-signed."""
+    return browser.new_context(viewport=viewport, locale="fr-FR", timezone_id="Europe/Paris", ignore_https_errors=True)
+
+
+def _page_url(agent: LiveAgent) -> str:
+    return f"https://127.0.0.1:{agent.https_port}/technicien"
+
+
+def test_a_new_cart_shows_where_its_technician_page_is_and_the_code_that_opens_it(cart: LiveAgent, page: Page, artifacts: Path) -> None:
+    open_kiosk(page, cart)
+    note = page.locator(".technician-note.provisioning")
+    expect(note).to_contain_text("Mise en service du chariot")
+    expect(note).to_contain_text(f"Empreinte du certificat : {fingerprint(cart.data_dir / 'tls' / 'cart.crt')}")
+    expect(note.locator(".first-boot-code strong")).to_have_text(re.compile(r"^[A-Z2-9]{4}-[A-Z2-9]{4}$"))
+    shot(page, artifacts, "technicien-ecran-mise-en-service.png")
+
+
+def _first_boot_code(agent: LiveAgent) -> str:
+    return requests.get(f"{agent.url}/api/v1/kiosk/technician-access", timeout=5).json()["code"]
+
+
+def test_the_technician_makes_their_account_logs_in_and_takes_the_support_bundle(cart: LiveAgent, browser: Browser, artifacts: Path) -> None:
+    context = _outside(browser, LAPTOP)
+    page = context.new_page()
+    problems = PageProblems()
+    page.on("console", problems.on_console)
+    page.on("pageerror", problems.on_page_error)
+    page.goto(_page_url(cart))
+    expect(page.locator("#fingerprint")).to_contain_text(fingerprint(cart.data_dir / "tls" / "cart.crt"))
+    expect(page.get_by_role("heading", name="Mise en service du chariot")).to_be_visible()
+
+    form = page.locator("form")
+    form.get_by_label("Code affiché sur l'écran du chariot").fill("AAAA-AAAA")
+    form.get_by_label("Identifiant").fill("karim.benali")
+    form.get_by_label("Nom affiché").fill("Karim Benali")
+    form.get_by_label("Mot de passe (10 caractères au moins)").fill("un-long-mot-de-passe")
+    form.get_by_label("Mot de passe, encore").fill("un-long-mot-de-passe")
+    form.get_by_role("button", name="Créer mon compte technicien").click()
+    expect(page.get_by_role("alert")).to_contain_text("Code de mise en service incorrect")
+
+    form.get_by_label("Code affiché sur l'écran du chariot").fill(_first_boot_code(cart).lower().replace("-", " "))  # as typed on a phone
+    form.get_by_role("button", name="Créer mon compte technicien").click()
+    expect(page.get_by_role("heading", name="Compte créé : une dernière étape")).to_be_visible()
+    expect(page.get_by_role("img", name="Code QR à scanner avec l'application d'authentification")).to_be_visible()
+    secret = page.locator(".enrolled strong").inner_text().replace(" ", "")
+    shot(page, artifacts, "technicien-compte-cree.png")
+    assert requests.get(f"{cart.url}/api/v1/kiosk/technician-access", timeout=5).json()["code"] is None  # the screen stops showing it
+
+    page.get_by_role("button", name="J'ai enregistré le code : me connecter").click()
+    page.get_by_label("Identifiant").fill("karim.benali")
+    page.get_by_label("Mot de passe").fill("un-long-mot-de-passe")
+    page.get_by_label("Code à usage unique").fill(pyotp.TOTP(secret).now())
+    page.get_by_role("button", name="Se connecter").click()
+
+    expect(page.locator("#who")).to_contain_text("Karim Benali")
+    expect(page.get_by_role("heading", name="État du chariot")).to_be_visible()
+    for what in ("Processeur", "Mémoire", "Disque des données", "Envoi au serveur régional", "Agent"):
+        expect(page.locator(".figure .what", has_text=what)).to_be_visible()
+    expect(page.locator(".figure", has_text="Agent")).to_contain_text("version")
+    shot(page, artifacts, "technicien-etat-du-chariot.png")
+
+    page.get_by_role("button", name="Envoi au serveur régional").click()
+    expect(page.get_by_role("heading", name="En attente d'envoi")).to_be_visible()
+    expect(page.locator("table.items").last).to_contain_text("résident (création)")  # the queue, never a name
+    expect(page.locator("main")).not_to_contain_text("SECRETNOM")
+    shot(page, artifacts, "technicien-envoi.png")
+
+    page.get_by_role("button", name="Enrôlement régional").click()
+    page.get_by_role("button", name="Créer la clé du chariot").click()
+    expect(page.locator("pre.jwks")).to_contain_text('"crv": "P-384"')
+    shot(page, artifacts, "technicien-enrolement.png")
+
+    page.get_by_role("button", name="Support").click()
+    with page.expect_download() as downloading:
+        page.get_by_role("link", name="Télécharger le dossier de support").click()
+    bundle = zipfile.ZipFile(io.BytesIO(Path(downloading.value.path()).read_bytes()))
+    assert {"lisez-moi.txt", "configuration.toml", "diagnostic.json", "sync.txt", "audit.txt", "versions.txt", "journal.txt"} <= set(bundle.namelist())
+    everything = b"".join(bundle.read(name) for name in bundle.namelist())
+    assert b"SECRETNOM" not in everything and b"agent ready" in bundle.read("journal.txt")
+    assert "piste d'audit intègre" in bundle.read("audit.txt").decode()
+    assert not problems.page_errors and not problems.console_errors, problems
+    context.close()
+
+    actions = [r["action"] for r in _audit_actions(cart)]  # as an administrator reads the trail
+    assert {"account.create", "technician.login", "sync.enrol", "technician.support_bundle"} <= set(actions), actions
+
+
+def _audit_actions(agent: LiveAgent) -> list[dict]:
+    admin = agent.add_account(Role.ADMIN)
+    client = agent.login(admin)
+    return client.get(f"{agent.url}/api/v1/audit", params={"limit": 200}, timeout=5).json()["items"]
+
+
+def test_a_nurse_account_is_refused_on_the_technician_page_and_the_page_fits_a_phone(cart: LiveAgent, browser: Browser,
+                                                                                     artifacts: Path) -> None:
+    nurse = cart.add_account(Role.NURSE)
+    context = _outside(browser, PHONE)
+    page = context.new_page()
+    page.goto(_page_url(cart))
+    page.get_by_label("Identifiant").fill(nurse.login)
+    page.get_by_label("Mot de passe").fill(nurse.password)
+    page.get_by_label("Code à usage unique").fill(nurse.code())
+    page.get_by_role("button", name="Se connecter").click()
+    expect(page.get_by_role("alert")).to_contain_text("réservée aux comptes technicien")
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]  # nothing cut on a phone
+    shot(page, artifacts, "technicien-refus-infirmiere-telephone.png")
+    context.close()
