@@ -28,9 +28,10 @@ PHONE = {"width": 390, "height": 844}
 LAPTOP = {"width": 1280, "height": 800}
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def cart(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveAgent]:
-    """A new cart (no technician account) that already holds a resident's teleconsultation."""
+    """A new cart (no technician account) that already holds a resident's teleconsultation: each
+    test its own, since making the technician's account ends the first boot."""
     root = tmp_path_factory.mktemp("technician")
     data = root / "data"
     make_dossiers(data, 1, name="SECRETNOM")  # a name that must appear nowhere on the page nor in the bundle
@@ -132,8 +133,14 @@ def _audit_actions(agent: LiveAgent) -> list[dict]:
     return client.get(f"{agent.url}/api/v1/audit", params={"limit": 200}, timeout=5).json()["items"]
 
 
-def test_a_nurse_account_is_refused_on_the_technician_page_and_the_page_fits_a_phone(cart: LiveAgent, browser: Browser,
+def test_a_nurse_account_is_refused_on_the_technician_page_and_the_page_fits_a_phone(tmp_path: Path, browser: Browser,
                                                                                      artifacts: Path) -> None:
+    with running_agent(tmp_path, https_port=free_port()) as cart:
+        cart.add_account(Role.TECHNICIAN)  # a cart in service: the page asks for a login, not the first-boot code
+        _nurse_at_the_technicians_door(cart, browser, artifacts)
+
+
+def _nurse_at_the_technicians_door(cart: LiveAgent, browser: Browser, artifacts: Path) -> None:
     nurse = cart.add_account(Role.NURSE)
     context = _outside(browser, PHONE)
     page = context.new_page()

@@ -2,6 +2,7 @@
 // type it, then read the fiche, vitals and documents and write and sign the expert's opinion.
 // The link itself (room and token) is in the address; the session is an HttpOnly cookie.
 import { h, toast } from "/static/js/dom.js";
+import { jsonRequest } from "/static/js/json_request.js";
 
 const main = document.getElementById("specialist");
 const [, , room, token] = location.pathname.split("/");
@@ -10,19 +11,8 @@ const linkApi = `/api/v1/links/${encodeURIComponent(room)}/${encodeURIComponent(
 const csrfKey = `telecart-link-csrf:${room}/${token}`;
 let csrf = sessionStorage.getItem(csrfKey);
 
-async function call(method, path, body) {
-  const headers = { Accept: "application/json" };
-  if (body !== undefined) headers["Content-Type"] = "application/json";
-  if (method !== "GET" && csrf) headers["X-CSRF-Token"] = csrf;
-  let response;
-  try {
-    response = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), credentials: "same-origin" });
-  } catch {
-    throw Object.assign(new Error("Le chariot ne répond pas. Vérifiez votre connexion puis réessayez."), { status: 0 });
-  }
-  const data = await response.json().catch(() => null);
-  if (!response.ok) throw Object.assign(new Error(data?.message || "Une erreur est survenue."), { status: response.status, code: data?.error });
-  return data;
+function call(method, path, body) {
+  return jsonRequest(method, path, body, csrf);
 }
 
 const frDate = (iso) => iso.split("-").reverse().join("/");

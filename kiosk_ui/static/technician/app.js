@@ -3,27 +3,16 @@
 // state, its queue to the regional server, its enrolment there and the support bundle. Nothing of
 // a resident is ever asked for or shown here.
 import { h, toast } from "/static/js/dom.js";
+import { jsonRequest } from "/static/js/json_request.js";
 
 const main = document.getElementById("technician");
 const who = document.getElementById("who");
 let csrf = null;
 let refreshing = null;
 
-async function call(method, path, body) {
-  const headers = { Accept: "application/json" };
-  if (body !== undefined) headers["Content-Type"] = "application/json";
-  if (method !== "GET" && csrf) headers["X-CSRF-Token"] = csrf;
-  let response;
-  try {
-    response = await fetch(`/api/v1${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body),
-                                              credentials: "same-origin", cache: "no-store" });
-  } catch {
-    throw Object.assign(new Error("Le chariot ne répond pas. Vérifiez que vous êtes sur le même réseau, puis réessayez."), { status: 0 });
-  }
-  if (response.status === 204) return null;
-  const data = await response.json().catch(() => null);
-  if (!response.ok) throw Object.assign(new Error(data?.message || "Une erreur est survenue."), { status: response.status, code: data?.error });
-  return data;
+function call(method, path, body) {
+  return jsonRequest(method, `/api/v1${path}`, body, csrf,
+                     "Le chariot ne répond pas. Vérifiez que vous êtes sur le même réseau, puis réessayez.");
 }
 
 const stamp = (iso) => (iso ? new Intl.DateTimeFormat("fr-FR", { dateStyle: "short", timeStyle: "medium" }).format(new Date(iso)) : "—");
