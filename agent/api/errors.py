@@ -27,6 +27,7 @@ MESSAGES: dict[str, tuple[int, str]] = {
     "card_blocked": (423, "Carte CPS bloquée après trop de codes porteur erronés. Elle se débloque avec son code de déblocage : voyez le responsable des cartes de votre établissement. Connectez-vous avec votre identifiant."),
     "card_proof_failed": (401, "La carte n'a pas prouvé son identité (signature invalide) : connexion refusée."),
     "card_not_linked": (403, "La carte CPS de {name} n'est liée à aucun compte actif du chariot : demandez à un administrateur de la lier à votre compte (RPPS {rpps})."),
+    "preview_during_call": (409, "Un appel est en cours sur le chariot : l'aperçu des caméras reviendra quand il sera terminé."),
     "technician_only": (403, "Cette page est réservée aux comptes technicien. Le personnel soignant se connecte sur l'écran du chariot."),
     "first_boot_over": (409, "Le chariot a déjà un compte technicien : connectez-vous avec votre identifiant, votre mot de passe et votre code."),
     "first_boot_code_wrong": (401, "Code de mise en service incorrect. Recopiez celui qu'affiche l'écran du chariot (il change après {tries} essais erronés)."),

@@ -16,7 +16,7 @@ from aiohttp import web
 from agent import audit
 from agent.access import sessions
 from agent.access.rate_limits import LOOPBACK
-from agent.access.roles import GRANTS, Permission
+from agent.access.roles import GRANTS, Permission, Role
 from agent.access.sessions import Session
 from agent.api.context import services_of
 from agent.api.errors import ApiError
@@ -29,6 +29,9 @@ SESSION_COOKIE = "telecart_session"
 # whole site, must not be read as this one.
 GUEST_COOKIE = "telecart_link_session"
 CSRF_HEADER = "X-CSRF-Token"
+# Set on a request that came in on the HTTPS listener the network reaches (agent/api/server.py):
+# there, a staff session passes only if it is a technician's (the technician's page).
+OUTSIDE_REQUEST = "telecart.outside"
 # Set by the kiosk's automatic refreshes: they must not count as a user's touch, or the kiosk
 # would never lock itself.
 BACKGROUND_HEADER = "X-Telecart-Background"
@@ -104,6 +107,14 @@ async def require_session(request: web.Request, allow_locked: bool) -> Session:
     elif request.headers.get(BACKGROUND_HEADER) != "1" and moment - session.last_active >= sessions.touch_interval(services.idle_lock_seconds):
         await services.store.write(sessions.touch, session, moment, essential=True)
     return session
+
+
+async def require_technician_outside(request: web.Request, session: Session) -> None:
+    """From the network, staff routes serve the technician's page only: any other role's session
+    (however it got there) is refused, audited."""
+    if request.get(OUTSIDE_REQUEST) and session.principal.role is not Role.TECHNICIAN:
+        await _audit_refusal(request, "access.forbidden", session, f"{request.method} {request.path} : depuis le réseau")
+        raise ApiError("technician_only")
 
 
 async def require_permission(request: web.Request, session: Session, permission: Permission) -> None:

@@ -153,6 +153,7 @@ def _endpoint(op: Operation) -> Callable[[web.Request], Awaitable[web.StreamResp
             guest = await guard.require_guest(request, needs_csrf=op.needs_csrf)
         elif op.access != PUBLIC:
             session = await guard.require_session(request, op.allow_locked)
+            await guard.require_technician_outside(request, session)
             if isinstance(op.access, Permission):
                 await guard.require_permission(request, session, op.access)
             if op.needs_csrf:

@@ -12,7 +12,7 @@ from aiohttp import web
 from agent.api import join_page, psc_return, room_socket, share_page, vitals_socket
 from agent.api.context import SERVICES, Services, services_of
 from agent.api.errors import ApiError
-from agent.api.guard import check_host
+from agent.api.guard import OUTSIDE_REQUEST, check_host
 from agent.api.routes import API  # importing the package registers every route
 from agent.api.routing import json_dumps
 from agent.logs import fields
@@ -81,8 +81,11 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
 
 # What people outside the cart open, and all the HTTPS listener serves (`[server] https_port`).
 OUTSIDE_PATHS = ("/s/", "/d/", "/api/v1/links/", "/static/", "/healthz", "/psc/retour")
-# The technician's page and its API (agent/api/routes/technician.py), when `[technician] page` is on.
-TECHNICIAN_PATHS = ("/technicien", "/api/v1/tech/")
+# The technician's page and its API (agent/api/routes/technician.py), when `[technician] page` is on,
+# and the staff routes it uses for the devices (their own access checks apply; from outside, only a
+# technician's session passes: routing.py).
+TECHNICIAN_PATHS = ("/technicien", "/api/v1/tech/", "/api/v1/sensors", "/api/v1/bluetooth/", "/api/v1/cameras")
+
 
 
 def from_outside(request: web.Request) -> bool:
@@ -96,8 +99,10 @@ def from_outside(request: web.Request) -> bool:
 async def exposure_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """The kiosk and the staff API are not there for the network: on the outside listener, any
     other address is a page that does not exist."""
-    if from_outside(request) and not request.path.startswith(OUTSIDE_PATHS) and not _technician_page(request):
-        raise ApiError("route_not_found")
+    if from_outside(request):
+        if not request.path.startswith(OUTSIDE_PATHS) and not _technician_page(request):
+            raise ApiError("route_not_found")
+        request[OUTSIDE_REQUEST] = True
     return await handler(request)
 
 

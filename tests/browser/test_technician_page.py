@@ -153,3 +153,34 @@ def _nurse_at_the_technicians_door(cart: LiveAgent, browser: Browser, artifacts:
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]  # nothing cut on a phone
     shot(page, artifacts, "technicien-refus-infirmiere-telephone.png")
     context.close()
+
+
+def test_the_technician_checks_the_sensors_and_aims_each_camera(tmp_path: Path, browser: Browser,
+                                                                                      artifacts: Path) -> None:
+    with running_agent(tmp_path, https_port=free_port()) as cart:
+        technician = cart.add_account(Role.TECHNICIAN)
+        context = _outside(browser, LAPTOP)
+        page = context.new_page()
+        page.goto(_page_url(cart))
+        page.get_by_label("Identifiant").fill(technician.login)
+        page.get_by_label("Mot de passe").fill(technician.password)
+        page.get_by_label("Code à usage unique").fill(technician.code())
+        page.get_by_role("button", name="Se connecter").click()
+
+        page.get_by_role("button", name="Capteurs").click()
+        sensors = page.locator("table.sensors tbody tr")
+        expect(sensors).to_have_count(2)  # the simulated oximeter and blood pressure module
+        expect(sensors.first).to_contain_text("connecté")
+        page.get_by_role("button", name="Chercher des appareils Bluetooth").click()
+        expect(page.get_by_role("alert")).to_contain_text("Bluetooth est désactivé sur ce chariot")
+        shot(page, artifacts, "technicien-capteurs.png")
+
+        page.get_by_role("button", name="Caméras").click()
+        preview = page.get_by_role("img", name="Aperçu de la caméra active")
+        expect(preview).to_be_visible()
+        page.wait_for_function("document.querySelector('img.camera-preview')?.naturalWidth > 0")
+        page.get_by_role("button", name=re.compile("^Voir ")).click()
+        expect(page.locator(".camera-choices .button[aria-pressed='true']")).to_have_count(1)
+        page.wait_for_function("document.querySelector('img.camera-preview')?.naturalWidth > 0")
+        shot(page, artifacts, "technicien-cameras.png")
+        context.close()

@@ -96,3 +96,17 @@ def test_no_technicians_page_when_it_is_switched_off(tmp_path_factory: pytest.Te
             assert requests.get(f"{outside}{path}", verify=certificate, timeout=10).status_code == 404, path
         access = requests.get(f"{agent.url}/api/v1/kiosk/technician-access", timeout=5).json()
         assert (access["provisioning"], access["code"], access["urls"]) == (False, None, [])
+
+
+def test_from_the_network_the_device_routes_serve_a_technician_and_nobody_else(cart: Cart) -> None:
+    technician = cart.agent.add_account(Role.TECHNICIAN)
+    opened = cart.outside("/api/v1/tech/session", "POST", json={"login": technician.login, "password": technician.password, "otp": technician.code()})
+    cookie = {"telecart_session": opened.cookies["telecart_session"]}
+    assert cart.outside("/api/v1/sensors", cookies=cookie).status_code == 200
+    assert cart.outside("/api/v1/cameras/preview", cookies=cookie).status_code == 403  # a resident's picture: health data
+    assert cart.outside("/api/v1/patients", cookies=cookie).status_code == 404  # not there at all
+
+    nurse = cart.agent.login(cart.agent.add_account(Role.NURSE))  # a nurse's session made on the cart's own screen…
+    stolen = {"telecart_session": nurse.cookies["telecart_session"]}
+    refused = cart.outside("/api/v1/sensors", cookies=stolen)  # …is worth nothing from the network
+    assert refused.status_code == 403 and "réservée aux comptes technicien" in refused.json()["message"]

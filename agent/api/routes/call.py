@@ -123,8 +123,13 @@ _BOUNDARY = "telecart-preview"
 @API.route("GET", "/cameras/preview", summary="Aperçu local de la caméra active (flux MJPEG pour une balise <img>)",
            tags=("appel",), access=Permission.HEALTH_READ, content_type=f"multipart/x-mixed-replace; boundary={_BOUNDARY}")
 async def preview(call: Call) -> web.StreamResponse:
-    """Small JPEGs of the newest frame at the preview's rate: the nurse aims the otoscope with it.
-    A slow screen gets fewer frames, never older ones (each write waits for the previous)."""
+    """Small JPEGs of the newest frame at the preview's rate: the nurse aims the otoscope with it."""
+    return await stream_preview(call)
+
+
+async def stream_preview(call: Call) -> web.StreamResponse:
+    """The active camera as MJPEG until the page goes. A slow screen gets fewer frames, never older
+    ones (each write waits for the previous)."""
     services = services_of(call.request)
     hub, media = services.devices.cameras, services.config.media
     response = web.StreamResponse(headers={"Content-Type": f"multipart/x-mixed-replace; boundary={_BOUNDARY}",

@@ -22,8 +22,10 @@ from agent.api.context import services_of
 from agent.api.errors import ApiError
 from agent.api.guard import SESSION_COOKIE, give_session_cookie
 from agent.api.registry import API
+from agent.api.routes.call import stream_preview
 from agent.api.routes.session import attempt, session_out
 from agent.api.routing import PUBLIC, Call
+from agent.api.schemas.call import CameraChoice, CamerasOut
 from agent.api.schemas.session import LoginRequest, SessionOut
 from agent.api.schemas.technician import (
     DiagnosticsOut,
@@ -186,3 +188,29 @@ async def technician_make_key(call: Call) -> EnrolmentOut:
     await services.store.write(audit.append, audit.AuditEvent(actor=call.actor.login, role=call.actor.role, action="sync.enrol",
                                remote_addr=call.remote_addr, detail=f"clé {key.kid} {'créée' if made else 'déjà présente'}"), essential=True)
     return await technician_enrolment(call)
+
+
+@API.route("GET", "/tech/cameras/preview", summary="Aperçu de la caméra active pour la régler (hors appel seulement ; consulté, il est tracé)",
+           tags=_TAGS, access=Permission.DEVICES_MANAGE, content_type="multipart/x-mixed-replace; boundary=telecart-preview", errors=(409,))
+async def technician_camera_preview(call: Call) -> web.StreamResponse:
+    """The technician aims and checks the cameras while installing the cart; never during a call
+    (a resident would be on it), and each look is in the audit trail."""
+    services = services_of(call.request)
+    if services.calls.cart_room is not None:
+        raise ApiError("preview_during_call")
+    await services.store.write(audit.append, audit.AuditEvent(actor=call.actor.login, role=call.actor.role, action="technician.camera_preview",
+                               remote_addr=call.remote_addr, detail=services.devices.cameras.active_label), essential=True)
+    return await stream_preview(call)
+
+
+@API.route("PUT", "/tech/cameras/active", summary="Choisir la caméra à régler (hors appel seulement)", tags=_TAGS,
+           access=Permission.DEVICES_MANAGE, body=CameraChoice, response=CamerasOut, errors=(409,))
+async def technician_switch_camera(call: Call) -> CamerasOut:
+    services = services_of(call.request)
+    if services.calls.cart_room is not None:  # the call's picture is the nurse's to choose
+        raise ApiError("preview_during_call")
+    try:
+        services.devices.cameras.switch(call.body.camera)
+    except KeyError as exc:
+        raise ApiError("camera_unavailable") from exc
+    return CamerasOut(**services.devices.cameras.state())

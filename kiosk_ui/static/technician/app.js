@@ -109,7 +109,8 @@ async function showLogin() {
 
 // --- the desk -----------------------------------------------------------------------------------
 
-const TABS = [["etat", "État du chariot"], ["envoi", "Envoi au serveur régional"], ["region", "Enrôlement régional"], ["support", "Support"]];
+const TABS = [["etat", "État du chariot"], ["capteurs", "Capteurs"], ["cameras", "Caméras"], ["envoi", "Envoi au serveur régional"],
+              ["region", "Enrôlement régional"], ["support", "Support"]];
 
 function openDesk(session) {
   csrf = session.csrf_token;
@@ -132,7 +133,7 @@ async function show(tab) {
                                             onclick: () => show(id) }, label)));
   const body = h("div", { class: "tab-body" }, h("p", {}, "Chargement…"));
   main.replaceChildren(nav, body);
-  const render = { etat: stateTab, envoi: queueTab, region: regionTab, support: supportTab }[tab];
+  const render = { etat: stateTab, capteurs: sensorsTab, cameras: camerasTab, envoi: queueTab, region: regionTab, support: supportTab }[tab];
   const draw = async () => {
     try {
       body.replaceChildren(...await render());
@@ -142,7 +143,7 @@ async function show(tab) {
     }
   };
   await draw();
-  if (tab === "etat" || tab === "envoi") refreshing = setInterval(draw, 5000);
+  if (tab === "etat" || tab === "envoi" || tab === "capteurs") refreshing = setInterval(draw, 5000);
 }
 
 function meter(what, percent) {
@@ -228,6 +229,91 @@ async function regionTab() {
        } }, "Créer la clé du chariot")];
   return [h("section", { class: "card" }, h("h2", {}, "Enrôlement auprès du serveur régional"),
     h("dl", { class: "facts" }, rows.flatMap(([k, v]) => [h("dt", {}, k), h("dd", { class: "mono" }, v)])), ...key)];
+}
+
+// --- devices: what the technician installs, tests and forgets ----------------------------------------
+
+const STATE_CLASS = { connected: "", connecting: "warn", silent: "warn", absent: "bad", error: "bad" };
+
+async function sensorsTab() {
+  const { sensors } = await call("GET", "/sensors");
+  const rows = sensors.map((s) => h("tr", {},
+    h("td", {}, s.name, h("div", { class: "hint" }, `${s.model}${s.simulated ? " (simulé)" : ""}`)),
+    h("td", {}, s.transport === "bluetooth" ? "Bluetooth" : "série"),
+    h("td", { class: STATE_CLASS[s.state] || "" }, s.state_text, s.reason ? h("div", { class: "hint" }, s.reason) : null),
+    h("td", {}, s.battery === null ? "—" : `${s.battery} %`),
+    h("td", {}, s.last_seen ? `reçue à ${new Date(s.last_seen).toLocaleTimeString("fr-FR")}` : "aucune"),
+    h("td", {}, s.transport === "bluetooth"
+      ? h("button", { class: "button secondary", type: "button", onclick: () => forget(s) }, "Oublier") : null)));
+  const table = sensors.length
+    ? h("table", { class: "items sensors" }, h("thead", {}, h("tr", {}, ["Capteur", "Liaison", "État", "Batterie", "Dernière mesure", ""].map((t) => h("th", {}, t)))),
+        h("tbody", {}, rows))
+    : h("p", { class: "hint" }, "Aucun capteur configuré ni associé.");
+  const found = h("div", { class: "found" });
+  const scan = h("button", { class: "button primary", type: "button", onclick: async () => {
+    clearInterval(refreshing);  // the list stays while the technician chooses
+    scan.disabled = true;
+    found.replaceChildren(h("p", {}, "Recherche des appareils Bluetooth à portée (6 secondes)…"));
+    try {
+      const { found: devices } = await call("POST", "/bluetooth/scan", { seconds: 6 });
+      found.replaceChildren(devices.length ? h("ul", { class: "found-list" }, devices.map((d) => h("li", {},
+        `${d.name} (${d.address})${d.rssi === null ? "" : `, signal ${d.rssi} dBm`} `,
+        h("button", { class: "button secondary", type: "button", onclick: () => pair(d) }, "Associer"))))
+        : h("p", {}, "Aucun appareil de santé à portée : allumez-le, mettez-le en mode appairage, puis recommencez."));
+    } catch (failure) {
+      found.replaceChildren(h("div", { class: "alert error", role: "alert" }, failure.message));
+    } finally {
+      scan.disabled = false;
+    }
+  } }, "Chercher des appareils Bluetooth");
+  return [h("section", {}, h("h2", {}, "Capteurs"),
+    h("p", { class: "hint" }, "Un capteur se teste en le posant sur un doigt ou un bras : « Dernière mesure » doit changer. Les valeurs ne s'affichent que sur l'écran du chariot."),
+    table), h("section", { class: "card" }, h("h2", {}, "Associer un appareil Bluetooth"), scan, found)];
+}
+
+async function pair(device) {
+  try {
+    const sensor = await call("POST", "/bluetooth/pairings", { address: device.address });
+    toast(`${sensor.name} associé : il se reconnectera seul.`);
+  } catch (failure) {
+    toast(failure.message);
+  }
+  show("capteurs");
+}
+
+async function forget(sensor) {
+  if (!window.confirm(`Oublier ${sensor.name} ? Il faudra l'associer de nouveau pour s'en servir.`)) return;
+  try {
+    await call("DELETE", `/sensors/${encodeURIComponent(sensor.id)}`);
+    toast(`${sensor.name} oublié.`);
+  } catch (failure) {
+    toast(failure.message);
+  }
+  show("capteurs");
+}
+
+async function camerasTab() {
+  const state = await call("GET", "/cameras");
+  const choose = (camera) => h("button", { class: "button secondary", type: "button", "aria-pressed": camera.id === state.active ? "true" : "false",
+    disabled: !camera.available, onclick: async () => {
+      try {
+        await call("PUT", "/tech/cameras/active", { camera: camera.id });
+      } catch (failure) {
+        toast(failure.message);
+      }
+      show("cameras");
+    } }, camera.id === state.active ? `${camera.label} (active)` : `Voir ${camera.label}`);
+  const preview = h("img", { class: "camera-preview", src: "/api/v1/tech/cameras/preview", alt: "Aperçu de la caméra active" });
+  preview.addEventListener("error", () => preview.replaceWith(h("p", { class: "hint" },
+    "Aperçu indisponible : un appel est peut-être en cours sur le chariot.")));
+  return [h("section", {}, h("h2", {}, "Caméras"),
+    h("p", { class: "hint" }, "La caméra de la salle montre le résident et le soignant ; la caméra d'examen (dermatoscope, otoscope) se branche en USB. ",
+      "Chaque aperçu est tracé ; il n'est pas possible pendant un appel."),
+    h("div", { class: "camera-choices" }, state.cameras.map((c) => h("div", { class: "figure" },
+      h("div", { class: "what" }, c.label), h("div", { class: "more" }, c.available ? (c.simulated ? "simulée" : "branchée") : "débranchée"),
+      choose(c)))),
+    state.notice ? h("div", { class: "alert warning", role: "status" }, state.notice) : null,
+    preview)];
 }
 
 async function supportTab() {
