@@ -45,6 +45,7 @@ from agent.store import Store, files
 from agent.store.blobs import BlobStore
 from agent.technician.desk import TechnicianDesk
 from agent.technician.discovery import Announcement, Announcer
+from agent.technician.network import NetworkManager
 from cloud_sync import queue, smart_auth
 from cloud_sync.worker import SyncWorker
 
@@ -98,6 +99,7 @@ class Agent:
             openapi_document=build_document(API, __version__), lifecycle=self.lifecycle, deliveries_wake=self.deliveries_wake,
             psc=PscClient(self.config.psc, server.public_url),
             technician=TechnicianDesk.named(self.config.technician.cart_name, server.https_port, self.config.technician.page),
+            network=NetworkManager(),
         )
 
     # --- start: in order ----------------------------------------------------------------------

@@ -22,6 +22,7 @@ from agent.metrics import Metrics
 from agent.store import Store
 from agent.store.blobs import BlobStore
 from agent.technician.desk import TechnicianDesk
+from agent.technician.network import NetworkManager
 
 
 @dataclass
@@ -51,6 +52,7 @@ class Services:
     psc: PscClient  # Pro Santé Connect, when [psc] enabled
     deliveries_wake: Callable[[], None]  # emails and SMS were just queued: send them now
     technician: TechnicianDesk  # the technician's page: the cart's name, its certificate's fingerprint, the first-boot code
+    network: NetworkManager  # NetworkManager on the system bus, for the technician's page
 
 
 SERVICES: web.AppKey[Services] = web.AppKey("services")

@@ -40,6 +40,7 @@ class Cart:
 def cart(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cart]:
     port, https_port = free_port(), free_port()
     with running_agent(tmp_path_factory.mktemp("technician-door"), port=port, https_port=https_port,
+                       env={"DBUS_SYSTEM_BUS_ADDRESS": "unix:path=/nonexistent/system_bus_socket"},  # a cart whose NetworkManager is not running
                        server={"host": "0.0.0.0", "public_host": "127.0.0.1"}) as agent:  # noqa: S104 (the kiosk's listener opened wide, as some carts do)
         yield Cart(agent, f"https://127.0.0.1:{https_port}", str(agent.data_dir / "tls" / "cart.crt"))
 
@@ -105,6 +106,8 @@ def test_from_the_network_the_device_routes_serve_a_technician_and_nobody_else(c
     assert cart.outside("/api/v1/sensors", cookies=cookie).status_code == 200
     assert cart.outside("/api/v1/cameras/preview", cookies=cookie).status_code == 403  # a resident's picture: health data
     assert cart.outside("/api/v1/patients", cookies=cookie).status_code == 404  # not there at all
+    no_network_manager = cart.outside("/api/v1/tech/network", cookies=cookie)
+    assert no_network_manager.status_code == 503 and "NetworkManager" in no_network_manager.json()["message"]
 
     nurse = cart.agent.login(cart.agent.add_account(Role.NURSE))  # a nurse's session made on the cart's own screen…
     stolen = {"telecart_session": nurse.cookies["telecart_session"]}

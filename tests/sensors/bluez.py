@@ -48,7 +48,6 @@ import contextlib
 import logging
 import os
 import random
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -65,6 +64,8 @@ from dbus_fast.aio import MessageBus
 from dbus_fast.annotations import DBusBool, DBusBytes, DBusDict, DBusObjectPath, DBusSignature, DBusStr
 from dbus_fast.errors import DBusError
 from dbus_fast.service import PropertyAccess, ServiceInterface, dbus_method, dbus_property
+
+from tests.private_bus import start_bus
 
 log = logging.getLogger(__name__)
 
@@ -342,28 +343,6 @@ class Peripheral:
 
 # --- The processes ------------------------------------------------------------------------------
 
-_BUS_CONFIG = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>system</type>
-  <listen>unix:path={socket}</listen>
-  <auth>EXTERNAL</auth>
-  <policy context="default">
-    <allow user="*"/>
-    <allow own="*"/>
-    <allow send_destination="*" eavesdrop="true"/>
-    <allow eavesdrop="true"/>
-  </policy>
-</busconfig>
-"""
-
-
-def _wait_for(check: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"{what}: not ready after {timeout} s")
-        time.sleep(0.02)
 
 
 def _stop(process: subprocess.Popen[bytes] | None) -> None:
@@ -482,15 +461,11 @@ class PrivateBluez:
         return file
 
     def _start_bus(self) -> None:
-        config = self.directory / "bus.conf"
-        config.write_text(_BUS_CONFIG.format(socket=self.socket))
-        self.socket.unlink(missing_ok=True)
-        self._dbus = subprocess.Popen([shutil.which("dbus-daemon") or "dbus-daemon", f"--config-file={config}", "--nofork", "--nopidfile"],
-                                      stdout=subprocess.DEVNULL, stderr=self._log("dbus.log"))
-        _wait_for(self.socket.exists, 10, "dbus-daemon")
+        self._dbus = start_bus(self.directory, self.socket, self._log("dbus.log"))
 
     def _start_bluezoo(self) -> None:
-        env = dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=self.address)
+        root = str(Path(__file__).resolve().parents[2])  # this file runs as a script there: `tests` importable
+        env = dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=self.address, PYTHONPATH=os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p))
         self._bluezoo = subprocess.Popen([sys.executable, __file__, "--auto-enable", "--scan-interval", "1", "-a", self.cart_address,
                                           *(["-vv"] if self.verbose else [])],
                                          env=env, stdout=subprocess.DEVNULL, stderr=self._log("bluezoo.log"))

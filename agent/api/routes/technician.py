@@ -32,13 +32,20 @@ from agent.api.schemas.technician import (
     EnrolmentOut,
     FirstAccountIn,
     FirstAccountOut,
+    MobileJoinIn,
+    NetworkOut,
     SyncItemOut,
     SyncStateOut,
     TechnicianAccessOut,
     TechnicianStateOut,
+    WifiJoinIn,
+    WifiNetworkOut,
+    WifiNetworksOut,
+    WifiQuery,
 )
 from agent.technician import diagnostics, support_bundle
 from agent.technician.first_boot import MAX_WRONG, needs_provisioning
+from agent.technician.network import NetworkError
 from agent.technician.sync_report import auth_words
 from cloud_sync import queue, smart_auth
 
@@ -214,3 +221,74 @@ async def technician_switch_camera(call: Call) -> CamerasOut:
     except KeyError as exc:
         raise ApiError("camera_unavailable") from exc
     return CamerasOut(**services.devices.cameras.state())
+
+
+# --- network (agent/technician/network.py) -------------------------------------------------------
+
+
+async def _network_device(services, path: str, wifi: bool = False, modem: bool = False) -> dict[str, Any]:  # noqa: ANN001
+    """One of the cart's interfaces NetworkManager lists, of that kind: no other D-Bus object is touched."""
+    overview = await _overview(services)
+    device = next((d for d in overview["devices"] if d["path"] == path and (not wifi or d["wifi"]) and (not modem or d["modem"])), None)
+    if device is None:
+        raise ApiError("not_found")
+    return device
+
+
+async def _overview(services) -> dict[str, Any]:  # noqa: ANN001
+    try:
+        return await services.network.overview()
+    except NetworkError as error:
+        raise ApiError("network_unavailable", reason=str(error)) from error
+
+
+@API.route("GET", "/tech/network", summary="Le réseau du chariot : accès à Internet, chaque interface (filaire, Wi-Fi, 4G) et son adresse",
+           tags=_TAGS, access=Permission.DEVICES_MANAGE, response=NetworkOut, errors=(503,))
+async def technician_network(call: Call) -> NetworkOut:
+    return NetworkOut(**await _overview(services_of(call.request)))
+
+
+@API.route("GET", "/tech/network/wifi", summary="Les réseaux Wi-Fi à portée, du plus fort au plus faible", tags=_TAGS,
+           access=Permission.DEVICES_MANAGE, query=WifiQuery, response=WifiNetworksOut, errors=(503,))
+async def technician_wifi_networks(call: Call) -> WifiNetworksOut:
+    services = services_of(call.request)
+    device = await _network_device(services, call.query.device, wifi=True)
+    try:
+        found = await services.network.wifi_networks(device["path"])
+    except NetworkError as error:
+        raise ApiError("network_unavailable", reason=str(error)) from error
+    return WifiNetworksOut(networks=[WifiNetworkOut(ssid=n.ssid, strength=n.strength, secured=n.secured) for n in found])
+
+
+@API.route("POST", "/tech/network/wifi", summary="Rejoindre un réseau Wi-Fi (le chariot s'y reconnecte ensuite seul)", tags=_TAGS,
+           access=Permission.DEVICES_MANAGE, body=WifiJoinIn, response=NetworkOut, status=201, errors=(404, 422, 503))
+async def technician_join_wifi(call: Call) -> NetworkOut:
+    services = services_of(call.request)
+    body: WifiJoinIn = call.body
+    device = await _network_device(services, body.device, wifi=True)
+    try:
+        network = next((n for n in await services.network.wifi_networks(device["path"]) if n.ssid == body.ssid), None)
+        if network is None:
+            raise ApiError("wifi_not_in_range", ssid=body.ssid)
+        if network.secured and not 8 <= len(body.password) <= 63:
+            raise ApiError("wifi_password_length")
+        await services.network.join_wifi(device["path"], network, body.password)
+    except NetworkError as error:
+        raise ApiError("network_unavailable", reason=str(error)) from error
+    await services.store.write(audit.append, audit.AuditEvent(actor=call.actor.login, role=call.actor.role, action="technician.network",
+                               remote_addr=call.remote_addr, detail=f"Wi-Fi « {body.ssid} » sur {device['interface']}"), essential=True)
+    return NetworkOut(**await _overview(services))
+
+
+@API.route("POST", "/tech/network/mobile", summary="Utiliser le réseau mobile (4G) avec le point d'accès de l'opérateur", tags=_TAGS,
+           access=Permission.DEVICES_MANAGE, body=MobileJoinIn, response=NetworkOut, status=201, errors=(404, 503))
+async def technician_join_mobile(call: Call) -> NetworkOut:
+    services = services_of(call.request)
+    device = await _network_device(services, call.body.device, modem=True)
+    try:
+        await services.network.join_mobile(device["path"], call.body.apn)
+    except NetworkError as error:
+        raise ApiError("network_unavailable", reason=str(error)) from error
+    await services.store.write(audit.append, audit.AuditEvent(actor=call.actor.login, role=call.actor.role, action="technician.network",
+                               remote_addr=call.remote_addr, detail=f"4G, point d'accès « {call.body.apn} » sur {device['interface']}"), essential=True)
+    return NetworkOut(**await _overview(services))

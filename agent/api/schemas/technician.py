@@ -74,3 +74,47 @@ class TechnicianAccessOut(BaseModel):
     urls: list[str] = Field(description="Where the technician's page is on the EHPAD's network")
     fingerprint: str
     cart_name: str
+
+
+class NetworkDeviceOut(BaseModel):
+    path: str = Field(description="NetworkManager's object path of the interface")
+    interface: str
+    kind: str = Field(description="filaire | Wi-Fi | 4G (modem)")
+    wifi: bool
+    modem: bool
+    state: str = Field(description="The interface's state in French")
+    connected: bool
+    connection: str | None = Field(description="The network it is on (the connection's name)")
+    addresses: list[str]
+    signal: int | None = Field(description="Wi-Fi signal strength, %")
+
+
+class NetworkOut(BaseModel):
+    state: str = Field(description="Connectivity in French: Internet, portail captif, limitée, aucune")
+    networking: bool
+    devices: list[NetworkDeviceOut]
+
+
+class WifiNetworkOut(BaseModel):
+    ssid: str
+    strength: int
+    secured: bool
+
+
+class WifiNetworksOut(BaseModel):
+    networks: list[WifiNetworkOut]
+
+
+class WifiQuery(Strict):
+    device: str = Field(min_length=1, max_length=200)
+
+
+class WifiJoinIn(Strict):
+    device: str = Field(min_length=1, max_length=200)
+    ssid: str = Field(min_length=1, max_length=32)
+    password: str = Field("", max_length=63, description="WPA passphrase (8 to 63 characters); empty for an open network")
+
+
+class MobileJoinIn(Strict):
+    device: str = Field(min_length=1, max_length=200)
+    apn: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9.\-]+$", description="The operator's access point name, e.g. orange.fr")

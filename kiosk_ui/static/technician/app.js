@@ -109,7 +109,7 @@ async function showLogin() {
 
 // --- the desk -----------------------------------------------------------------------------------
 
-const TABS = [["etat", "État du chariot"], ["capteurs", "Capteurs"], ["cameras", "Caméras"], ["envoi", "Envoi au serveur régional"],
+const TABS = [["etat", "État du chariot"], ["reseau", "Réseau"], ["capteurs", "Capteurs"], ["cameras", "Caméras"], ["envoi", "Envoi au serveur régional"],
               ["region", "Enrôlement régional"], ["support", "Support"]];
 
 function openDesk(session) {
@@ -133,7 +133,7 @@ async function show(tab) {
                                             onclick: () => show(id) }, label)));
   const body = h("div", { class: "tab-body" }, h("p", {}, "Chargement…"));
   main.replaceChildren(nav, body);
-  const render = { etat: stateTab, capteurs: sensorsTab, cameras: camerasTab, envoi: queueTab, region: regionTab, support: supportTab }[tab];
+  const render = { etat: stateTab, reseau: networkTab, capteurs: sensorsTab, cameras: camerasTab, envoi: queueTab, region: regionTab, support: supportTab }[tab];
   const draw = async () => {
     try {
       body.replaceChildren(...await render());
@@ -229,6 +229,80 @@ async function regionTab() {
        } }, "Créer la clé du chariot")];
   return [h("section", { class: "card" }, h("h2", {}, "Enrôlement auprès du serveur régional"),
     h("dl", { class: "facts" }, rows.flatMap(([k, v]) => [h("dt", {}, k), h("dd", { class: "mono" }, v)])), ...key)];
+}
+
+// --- network: NetworkManager on the cart (agent/technician/network.py) -----------------------------
+
+async function networkTab() {
+  const network = await call("GET", "/tech/network");
+  const rows = network.devices.map((d) => h("tr", {},
+    h("td", {}, d.kind), h("td", { class: "mono" }, d.interface), h("td", { class: d.connected ? "" : "warn" }, d.state),
+    h("td", {}, d.connection || "—"), h("td", { class: "mono" }, d.addresses.join(", ") || "—"), h("td", {}, d.signal === null ? "—" : `${d.signal} %`)));
+  const sections = [h("section", {}, h("h2", {}, "Réseau"),
+    h("p", {}, `Accès à Internet : ${network.state}${network.networking ? "" : " (réseau désactivé)"}`),
+    network.devices.length
+      ? h("table", { class: "items network" }, h("thead", {}, h("tr", {}, ["Liaison", "Interface", "État", "Réseau", "Adresse", "Signal"].map((t) => h("th", {}, t)))),
+          h("tbody", {}, rows))
+      : h("p", { class: "hint" }, "Aucune interface réseau."))];
+  for (const device of network.devices.filter((d) => d.wifi)) sections.push(wifiCard(device));
+  for (const device of network.devices.filter((d) => d.modem)) sections.push(mobileCard(device));
+  return sections;
+}
+
+function wifiCard(device) {
+  const list = h("div", { class: "found" });
+  const search = h("button", { class: "button primary", type: "button", onclick: async () => {
+    search.disabled = true;
+    list.replaceChildren(h("p", {}, "Recherche des réseaux Wi-Fi…"));
+    try {
+      const { networks } = await call("GET", `/tech/network/wifi?device=${encodeURIComponent(device.path)}`);
+      list.replaceChildren(networks.length ? h("ul", { class: "found-list" }, networks.map((n) => h("li", {},
+        h("button", { class: "button secondary", type: "button", onclick: () => list.replaceChildren(joinForm(device, n)) },
+          `${n.ssid} · ${n.strength} %${n.secured ? " · protégé" : " · ouvert"}`))))
+        : h("p", {}, "Aucun réseau Wi-Fi à portée."));
+    } catch (failure) {
+      list.replaceChildren(h("div", { class: "alert error", role: "alert" }, failure.message));
+    } finally {
+      search.disabled = false;
+    }
+  } }, `Chercher les réseaux Wi-Fi (${device.interface})`);
+  return h("section", { class: "card" }, h("h2", {}, `Wi-Fi ${device.interface}`), search, list);
+}
+
+function joinForm(device, network) {
+  const error = alertBox();
+  const form = h("form", { class: "form", novalidate: true },
+    h("p", {}, `Rejoindre « ${network.ssid} » : le chariot s'y reconnectera seul après un redémarrage.`),
+    network.secured ? field("Mot de passe du réseau Wi-Fi", { name: "password", type: "password", autocomplete: "off", required: true, minlength: 8 }) : null,
+    error, h("button", { class: "button primary", type: "submit" }, "Se connecter à ce réseau"));
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    try {
+      await call("POST", "/tech/network/wifi", { device: device.path, ssid: network.ssid, password: form.password?.value || "" });
+      toast(`Le chariot rejoint « ${network.ssid} ».`);
+      show("reseau");
+    } catch (failure) {
+      say(error, failure);
+    }
+  });
+  return form;
+}
+
+function mobileCard(device) {
+  const error = alertBox();
+  const form = h("form", { class: "form", novalidate: true },
+    field("Point d'accès (APN) de l'opérateur", { name: "apn", required: true, placeholder: "orange.fr" }), error,
+    h("button", { class: "button primary", type: "submit" }, "Utiliser le réseau mobile"));
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    try {
+      await call("POST", "/tech/network/mobile", { device: device.path, apn: form.apn.value.trim() });
+      show("reseau");
+    } catch (failure) {
+      say(error, failure);
+    }
+  });
+  return h("section", { class: "card" }, h("h2", {}, `4G ${device.interface}`), form);
 }
 
 // --- devices: what the technician installs, tests and forgets ----------------------------------------
