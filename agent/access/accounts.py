@@ -112,6 +112,11 @@ class AccountView:
     mobile: str | None = None
 
 
+def has_active(db: Database, role: Role) -> bool:
+    """Whether an enabled account of this role exists (a new cart has none)."""
+    return db.execute("SELECT 1 FROM users WHERE role = ? AND disabled = 0 LIMIT 1", [role.value]).fetchone() is not None
+
+
 def overview(db: Database, now: float) -> list[AccountView]:
     rows = db.query(
         """SELECT u.login, u.display_name, u.role, u.disabled, u.created_at, u.idnat, u.email, u.mobile,

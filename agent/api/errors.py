@@ -31,6 +31,7 @@ MESSAGES: dict[str, tuple[int, str]] = {
     "wifi_not_in_range": (422, "Le réseau Wi-Fi « {ssid} » n'est plus à portée : relancez la recherche."),
     "wifi_password_length": (422, "Le mot de passe d'un réseau Wi-Fi protégé a de 8 à 63 caractères."),
     "preview_during_call": (409, "Un appel est en cours sur le chariot : l'aperçu des caméras reviendra quand il sera terminé."),
+    "admin_exists": (409, "L'établissement a déjà un compte administrateur : c'est lui qui crée les autres comptes, sur l'écran du chariot."),
     "technician_only": (403, "Cette page est réservée aux comptes technicien. Le personnel soignant se connecte sur l'écran du chariot."),
     "first_boot_over": (409, "Le chariot a déjà un compte technicien : connectez-vous avec votre identifiant, votre mot de passe et votre code."),
     "first_boot_code_wrong": (401, "Code de mise en service incorrect. Recopiez celui qu'affiche l'écran du chariot (il change après {tries} essais erronés)."),

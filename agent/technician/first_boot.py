@@ -13,6 +13,9 @@ from dataclasses import dataclass, field
 
 from sqlite_utils import Database
 
+from agent.access import accounts
+from agent.access.roles import Role
+
 ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read off a screen and typed on a phone
 MAX_WRONG = 5
 
@@ -29,7 +32,7 @@ def _normalised(typed: str) -> str:
 
 def needs_provisioning(db: Database) -> bool:
     """No enabled technician account: only the first-boot code opens the technician's page."""
-    return db.execute("SELECT 1 FROM users WHERE role = 'technician' AND disabled = 0 LIMIT 1").fetchone() is None
+    return not accounts.has_active(db, Role.TECHNICIAN)
 
 
 @dataclass

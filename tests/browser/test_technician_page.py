@@ -112,6 +112,18 @@ def test_the_technician_makes_their_account_logs_in_and_takes_the_support_bundle
     expect(page.locator("pre.jwks")).to_contain_text('"crv": "P-384"')
     shot(page, artifacts, "technicien-enrolement.png")
 
+    page.get_by_role("button", name="Comptes").click()
+    expect(page.locator("table.accounts")).to_contain_text("karim.benali")
+    page.get_by_label("Identifiant de l'administrateur").fill("sophie.martin")
+    page.get_by_label("Nom affiché").fill("Sophie Martin")
+    page.get_by_label("Mot de passe (10 caractères au moins, choisi par l'administrateur)").fill("mot-de-passe-de-sophie")
+    page.get_by_role("button", name="Créer le compte administrateur").click()
+    expect(page.get_by_role("img", name="Code QR de l'administrateur")).to_be_visible()
+    shot(page, artifacts, "technicien-premier-administrateur.png")
+    page.get_by_role("button", name="Comptes").click()
+    expect(page.locator("table.accounts")).to_contain_text("Administrateur·rice")
+    expect(page.get_by_role("button", name="Créer le compte administrateur")).to_have_count(0)  # once only
+
     page.get_by_role("button", name="Support").click()
     with page.expect_download() as downloading:
         page.get_by_role("link", name="Télécharger le dossier de support").click()

@@ -106,6 +106,13 @@ def test_from_the_network_the_device_routes_serve_a_technician_and_nobody_else(c
     assert cart.outside("/api/v1/sensors", cookies=cookie).status_code == 200
     assert cart.outside("/api/v1/cameras/preview", cookies=cookie).status_code == 403  # a resident's picture: health data
     assert cart.outside("/api/v1/patients", cookies=cookie).status_code == 404  # not there at all
+    csrf = opened.json()["csrf_token"]
+    admin = {"login": "sophie.martin", "display_name": "Sophie Martin", "password": "mot-de-passe-de-sophie"}
+    first = cart.outside("/api/v1/tech/accounts/first-admin", "POST", json=admin, cookies=cookie, headers={"X-CSRF-Token": csrf})
+    assert first.status_code == 201, first.text
+    second = cart.outside("/api/v1/tech/accounts/first-admin", "POST", json={**admin, "login": "autre.admin"}, cookies=cookie,
+                          headers={"X-CSRF-Token": csrf})
+    assert second.status_code == 409 and "déjà un compte administrateur" in second.json()["message"]  # the first one only
     no_network_manager = cart.outside("/api/v1/tech/network", cookies=cookie)
     assert no_network_manager.status_code == 503 and "NetworkManager" in no_network_manager.json()["message"]
 

@@ -17,7 +17,7 @@ from agent.access import accounts, sessions
 from agent.access.accounts import AccountError
 from agent.access.passwords import MIN_LENGTH, WeakPassword
 from agent.access.rate_limits import LOOPBACK, Door
-from agent.access.roles import Permission, Role
+from agent.access.roles import LABELS_FR, Permission, Role
 from agent.api.context import services_of
 from agent.api.errors import ApiError
 from agent.api.guard import SESSION_COOKIE, give_session_cookie
@@ -32,8 +32,11 @@ from agent.api.schemas.technician import (
     EnrolmentOut,
     FirstAccountIn,
     FirstAccountOut,
+    FirstAdminIn,
     MobileJoinIn,
     NetworkOut,
+    StaffAccountOut,
+    StaffAccountsOut,
     SyncItemOut,
     SyncStateOut,
     TechnicianAccessOut,
@@ -94,15 +97,53 @@ async def first_account(call: Call) -> FirstAccountOut:
             raise ApiError("first_boot_over")
         return accounts.create_account(db, login, Role.TECHNICIAN, body.password, body.display_name.strip(),
                                        created_by=f"{FIRST_BOOT_ACTOR} ({call.remote_addr})")
+    new = await _created(services, create, login)
+    services.technician.first_boot.renew()  # used: the screen stops showing it
+    return _enrolment(new)
+
+
+async def _created(services, create, login: str) -> accounts.NewAccount:  # noqa: ANN001
+    """The account made by `create` on the store, its refusals in French."""
     try:
-        new = await services.store.write(create, essential=True)
+        return await services.store.write(create, essential=True)
     except WeakPassword as exc:
         raise ApiError("weak_password", minimum=MIN_LENGTH) from exc
     except AccountError as exc:
         raise ApiError("account_exists" if "already exists" in str(exc) else "login_invalid", login=login) from exc
-    services.technician.first_boot.renew()  # used: the screen stops showing it
+
+
+def _enrolment(new: accounts.NewAccount) -> FirstAccountOut:
+    """What the new account's owner scans into their authenticator app."""
     qr = segno.make(new.otpauth_uri, error="m").svg_data_uri(scale=5, dark="#111", light="#fff")
     return FirstAccountOut(login=new.principal.login, otpauth_uri=new.otpauth_uri, secret=new.otp_secret, qr_data_uri=qr)
+
+
+@API.route("GET", "/tech/accounts", summary="Les comptes du personnel (identifiant, nom, rôle ; jamais de secret)", tags=_TAGS,
+           access=Permission.DEVICES_MANAGE, response=StaffAccountsOut)
+async def technician_accounts(call: Call) -> StaffAccountsOut:
+    def read(db) -> StaffAccountsOut:  # noqa: ANN001
+        views = accounts.overview(db, time.time())
+        return StaffAccountsOut(accounts=[StaffAccountOut(login=v.login, display_name=v.display_name, role_label=LABELS_FR[v.role],
+                                                          disabled=v.disabled, created_at=v.created_at) for v in views],
+                                has_admin=accounts.has_active(db, Role.ADMIN))
+    return await services_of(call.request).store.read(read)
+
+
+@API.route("POST", "/tech/accounts/first-admin", summary="Créer le premier compte administrateur de l'établissement (tant qu'il n'y en a aucun)",
+           tags=_TAGS, access=Permission.DEVICES_MANAGE, body=FirstAdminIn, response=FirstAccountOut, status=201, errors=(409, 422))
+async def technician_first_admin(call: Call) -> FirstAccountOut:
+    """A new cart has no administrator to create the nurses' accounts: the technician makes the
+    first one, once; the administrator makes every other account on the cart's screen (a
+    technician never makes an account that reads health data while one exists)."""
+    body: FirstAdminIn = call.body
+    login = body.login.strip().lower()
+
+    def create(db) -> accounts.NewAccount:  # noqa: ANN001
+        if accounts.has_active(db, Role.ADMIN):
+            raise ApiError("admin_exists")
+        return accounts.create_account(db, login, Role.ADMIN, body.password, body.display_name.strip(),
+                                       created_by=f"{call.actor.login} (page technicien)")
+    return _enrolment(await _created(services_of(call.request), create, login))
 
 
 @API.route("POST", "/tech/session", summary="Se connecter à la page technicien (compte technicien : mot de passe et code)",

@@ -118,3 +118,22 @@ class WifiJoinIn(Strict):
 class MobileJoinIn(Strict):
     device: str = Field(min_length=1, max_length=200)
     apn: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9.\-]+$", description="The operator's access point name, e.g. orange.fr")
+
+
+class StaffAccountOut(BaseModel):
+    login: str
+    display_name: str
+    role_label: str
+    disabled: bool
+    created_at: str
+
+
+class StaffAccountsOut(BaseModel):
+    accounts: list[StaffAccountOut]
+    has_admin: bool = Field(description="An enabled administrator exists; until then the technician may create the first one")
+
+
+class FirstAdminIn(Strict):
+    login: str = Field(min_length=2, max_length=40)
+    display_name: str = Field(min_length=1, max_length=80)
+    password: str = Field(min_length=1, max_length=256)

@@ -110,7 +110,7 @@ async function showLogin() {
 // --- the desk -----------------------------------------------------------------------------------
 
 const TABS = [["etat", "État du chariot"], ["reseau", "Réseau"], ["capteurs", "Capteurs"], ["cameras", "Caméras"], ["envoi", "Envoi au serveur régional"],
-              ["region", "Enrôlement régional"], ["support", "Support"]];
+              ["region", "Enrôlement régional"], ["comptes", "Comptes"], ["support", "Support"]];
 
 function openDesk(session) {
   csrf = session.csrf_token;
@@ -133,7 +133,7 @@ async function show(tab) {
                                             onclick: () => show(id) }, label)));
   const body = h("div", { class: "tab-body" }, h("p", {}, "Chargement…"));
   main.replaceChildren(nav, body);
-  const render = { etat: stateTab, reseau: networkTab, capteurs: sensorsTab, cameras: camerasTab, envoi: queueTab, region: regionTab, support: supportTab }[tab];
+  const render = { etat: stateTab, reseau: networkTab, capteurs: sensorsTab, cameras: camerasTab, envoi: queueTab, region: regionTab, comptes: accountsTab, support: supportTab }[tab];
   const draw = async () => {
     try {
       body.replaceChildren(...await render());
@@ -388,6 +388,43 @@ async function camerasTab() {
       choose(c)))),
     state.notice ? h("div", { class: "alert warning", role: "status" }, state.notice) : null,
     preview)];
+}
+
+// --- staff accounts: the first administrator, then the administrator's own page on the kiosk -------
+
+async function accountsTab() {
+  const { accounts, has_admin: hasAdmin } = await call("GET", "/tech/accounts");
+  const table = h("table", { class: "items accounts" },
+    h("thead", {}, h("tr", {}, ["Identifiant", "Nom", "Rôle", "État", "Créé le"].map((t) => h("th", {}, t)))),
+    h("tbody", {}, accounts.map((a) => h("tr", {}, h("td", { class: "mono" }, a.login), h("td", {}, a.display_name), h("td", {}, a.role_label),
+      h("td", { class: a.disabled ? "warn" : "" }, a.disabled ? "désactivé" : "actif"), h("td", {}, stamp(a.created_at))))));
+  const sections = [h("section", {}, h("h2", {}, "Comptes du personnel"), table)];
+  if (hasAdmin) {
+    sections.push(h("p", { class: "hint" }, "Les comptes des soignants et des médecins se créent par l'administrateur de l'établissement, sur l'écran du chariot."));
+  } else {
+    const error = alertBox();
+    const form = h("form", { class: "form card technician-gate", novalidate: true },
+      h("h2", {}, "Premier compte administrateur"),
+      h("p", { class: "hint" }, "L'établissement n'a pas encore d'administrateur : créez son compte avec lui. Il créera ensuite les comptes des soignants sur l'écran du chariot."),
+      field("Identifiant de l'administrateur", { name: "login", autocomplete: "off", required: true }),
+      field("Nom affiché", { name: "display_name", autocomplete: "off", required: true }),
+      field("Mot de passe (10 caractères au moins, choisi par l'administrateur)", { name: "password", type: "password", autocomplete: "new-password", required: true }),
+      error, h("button", { class: "button primary", type: "submit" }, "Créer le compte administrateur"));
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      try {
+        const made = await call("POST", "/tech/accounts/first-admin", Object.fromEntries(new FormData(form)));
+        form.replaceWith(h("section", { class: "card" }, h("h2", {}, `Compte « ${made.login} » créé`),
+          h("p", {}, "L'administrateur scanne ce code avec son application d'authentification :"),
+          h("div", { class: "enrolled" }, h("img", { src: made.qr_data_uri, alt: "Code QR de l'administrateur" }),
+            h("p", {}, "Ou saisit la clé : ", h("strong", { class: "mono" }, made.secret.replace(/(.{4})/g, "$1 ").trim())))));
+      } catch (failure) {
+        say(error, failure);
+      }
+    });
+    sections.push(form);
+  }
+  return sections;
 }
 
 async function supportTab() {
