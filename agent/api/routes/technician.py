@@ -164,7 +164,8 @@ async def technician_session(call: Call) -> SessionOut:
     return session_out(call.request, call.session)
 
 
-@API.route("DELETE", "/tech/session", summary="Se déconnecter de la page technicien", tags=_TAGS, status=204, allow_locked=True)
+@API.route("DELETE", "/tech/session", summary="Se déconnecter de la page technicien", tags=_TAGS, access=Permission.DEVICES_MANAGE,
+           status=204, allow_locked=True)
 async def technician_logout(call: Call) -> web.Response:
     assert call.session is not None
     p = call.session.principal
