@@ -232,6 +232,38 @@ def cmd_sync_enrol(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_update_apply(args: argparse.Namespace) -> int:
+    """As root: the bundle checked, installed on trial, kept if the agent starts, undone if not."""
+    from agent.update import bundle, releases
+
+    settings = _load(args).update
+    outcome = releases.apply(Path(args.bundle), settings.root, bundle.keyring(settings.keyring), settings.root / ".venv" / "bin" / "python",
+                             releases.systemd_start(settings.unit))
+    print(outcome.detail)
+    return 0 if outcome.installed else 1
+
+
+def cmd_update_rollback_unconfirmed(args: argparse.Namespace) -> int:
+    """At boot, before the agent: an update a power cut left on trial is undone."""
+    from agent.update import releases
+
+    settings = _load(args).update
+    outcome = releases.rollback_unconfirmed(settings.root, releases.systemd_start(settings.unit))
+    if outcome is not None:
+        print(outcome.detail)
+    return 0
+
+
+def cmd_update_status(args: argparse.Namespace) -> int:
+    from agent.update import releases
+
+    state = releases.read_state(_load(args).update.root)
+    print(f"version en service : {state.get('running') or 'inconnue'}" + (f" ; à l'essai : {state['trial']}" if state.get("trial") else ""))
+    for entry in state.get("history", []):
+        print(f"  {entry['at']} {entry['version']} : {entry['outcome']}, {entry['detail']}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="telecart", description="Agent of a Telecart telemedicine cart")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -292,6 +324,18 @@ def build_parser() -> argparse.ArgumentParser:
     enrol.add_argument("--new-key", action="store_true", help="replace the key: the region must register the new JWKS")
     _config_options(enrol)
     enrol.set_defaults(func=cmd_sync_enrol)
+
+    update = sub.add_parser("update", help="the agent's versions (as root)").add_subparsers(dest="action", required=True)
+    apply_cmd = update.add_parser("apply", help="install a signed bundle on trial; undone by itself if it does not start")
+    apply_cmd.add_argument("bundle")
+    _config_options(apply_cmd)
+    apply_cmd.set_defaults(func=cmd_update_apply)
+    unconfirmed = update.add_parser("rollback-unconfirmed", help="at boot: undo an update a power cut left on trial")
+    _config_options(unconfirmed)
+    unconfirmed.set_defaults(func=cmd_update_rollback_unconfirmed)
+    update_status = update.add_parser("status", help="the version in service and the last updates")
+    _config_options(update_status)
+    update_status.set_defaults(func=cmd_update_status)
 
     audit_cmd = sub.add_parser("audit", help="audit trail").add_subparsers(dest="action", required=True)
     verify = audit_cmd.add_parser("verify", help="check the hash chain; non-zero exit names the first bad record")

@@ -229,6 +229,12 @@ class TechnicianConfig(Section):
     announce_interfaces: list[str] = Field(default_factory=list, description="Where to announce: interface names or IPv4 addresses (e.g. [\"wlan0\"]). Empty: every interface but loopback.")
 
 
+class UpdateConfig(Section):
+    root: Path = Field(Path("/opt/telecart"), description="Where the agent's versions live (releases/<version>, `current`, `previous`, update-state.json); the service runs `<root>/current/bin/telecart`. `telecart update apply` (as root) installs a bundle there on trial and undoes it if it does not start.")
+    keyring: Path = Field(Path("/etc/telecart/update-keys"), description="Directory of the publisher's Ed25519 public keys (PEM) an update bundle must be signed with. Empty or absent: every bundle is refused.")
+    unit: str = Field("telecart.service", description="The agent's systemd unit, restarted on the new version (READY=1 within its start timeout, or the update is undone).")
+
+
 class LoggingConfig(Section):
     level: str = Field("INFO", pattern="^(DEBUG|INFO|WARNING|ERROR)$", description="Least severe log level written.")
 
@@ -249,6 +255,7 @@ class Config(Section):
     call: CallConfig = CallConfig()
     media: MediaConfig = MediaConfig()
     technician: TechnicianConfig = TechnicianConfig()
+    update: UpdateConfig = UpdateConfig()
     logging: LoggingConfig = LoggingConfig()
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import re
+import sys
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -195,4 +196,35 @@ def test_the_technician_checks_the_sensors_and_aims_each_camera(tmp_path: Path, 
         expect(page.locator(".camera-choices .button[aria-pressed='true']")).to_have_count(1)
         page.wait_for_function("document.querySelector('img.camera-preview')?.naturalWidth > 0")
         shot(page, artifacts, "technicien-cameras.png")
+        context.close()
+
+
+def test_an_update_undone_by_itself_is_said_on_the_updates_tab(tmp_path: Path, browser: Browser, artifacts: Path) -> None:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from agent.update import bundle as bundles
+    from agent.update.releases import apply
+    from tests.update.wheels import release_wheel
+
+    root, publisher = tmp_path / "opt-telecart", Ed25519PrivateKey.generate()
+    root.mkdir()
+    good, broken = release_wheel(tmp_path / "w1", "0.5.0", "agent.cli:main"), release_wheel(tmp_path / "w2", "0.9.0", "agent.cli:main")
+    starts = {"0.5.0": True, "0.9.0": False}  # the real starts are tests/update's: here, what the page says of them
+    for version, wheel in (("0.5.0", good), ("0.9.0", broken)):
+        apply(bundles.make(tmp_path / f"{version}.tar", version, [wheel], publisher), root, [publisher.public_key()], Path(sys.executable),
+              lambda release: starts[release.name])
+    with running_agent(tmp_path / "cart", https_port=free_port(), update={"root": str(root)}) as cart:
+        technician = cart.add_account(Role.TECHNICIAN)
+        context = _outside(browser, LAPTOP)
+        page = context.new_page()
+        page.goto(_page_url(cart))
+        page.get_by_label("Identifiant").fill(technician.login)
+        page.get_by_label("Mot de passe").fill(technician.password)
+        page.get_by_label("Code à usage unique").fill(technician.code())
+        page.get_by_role("button", name="Se connecter").click()
+        page.get_by_role("button", name="Mises à jour").click()
+        expect(page.get_by_role("alert")).to_have_text(
+            "Dernière mise à jour annulée : la version 0.9.0 ne démarrait pas : retour automatique à la version 0.5.0.")
+        expect(page.locator("table.updates tbody tr")).to_have_count(4)  # 0.5.0 tried and installed, 0.9.0 tried and undone
+        shot(page, artifacts, "technicien-mises-a-jour.png")
         context.close()

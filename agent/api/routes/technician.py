@@ -41,6 +41,8 @@ from agent.api.schemas.technician import (
     SyncStateOut,
     TechnicianAccessOut,
     TechnicianStateOut,
+    UpdateEntryOut,
+    UpdatesOut,
     WifiJoinIn,
     WifiNetworkOut,
     WifiNetworksOut,
@@ -50,6 +52,7 @@ from agent.technician import diagnostics, support_bundle
 from agent.technician.first_boot import MAX_WRONG, needs_provisioning
 from agent.technician.network import NetworkError
 from agent.technician.sync_report import auth_words
+from agent.update import releases
 from cloud_sync import queue, smart_auth
 
 _TAGS = ("technicien",)
@@ -334,3 +337,11 @@ async def technician_join_mobile(call: Call) -> NetworkOut:
     await services.store.write(audit.append, audit.AuditEvent(actor=call.actor.login, role=call.actor.role, action="technician.network",
                                remote_addr=call.remote_addr, detail=f"4G, point d'accès « {call.body.apn} » sur {device['interface']}"), essential=True)
     return NetworkOut(**await _overview(services))
+
+
+@API.route("GET", "/tech/updates", summary="Mises à jour : la version en service, la dernière tentative et son issue (dont un retour automatique)",
+           tags=_TAGS, access=Permission.DEVICES_MANAGE, response=UpdatesOut)
+async def technician_updates(call: Call) -> UpdatesOut:
+    state = releases.read_state(services_of(call.request).config.update.root)
+    return UpdatesOut(agent_version=__version__, running=state.get("running"), trial=state.get("trial"),
+                      history=[UpdateEntryOut(**entry) for entry in state.get("history", [])])

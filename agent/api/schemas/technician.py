@@ -137,3 +137,17 @@ class FirstAdminIn(Strict):
     login: str = Field(min_length=2, max_length=40)
     display_name: str = Field(min_length=1, max_length=80)
     password: str = Field(min_length=1, max_length=256)
+
+
+class UpdateEntryOut(BaseModel):
+    at: str
+    version: str
+    outcome: str = Field(description="installée | à l'essai | annulée | refusée | échouée")
+    detail: str = Field(description="In French: what happened, e.g. the automatic return to the previous version")
+
+
+class UpdatesOut(BaseModel):
+    agent_version: str = Field(description="The version of the agent answering")
+    running: str | None = Field(description="The version the update state names as in service")
+    trial: str | None = Field(description="A version being tried now")
+    history: list[UpdateEntryOut]

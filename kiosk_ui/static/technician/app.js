@@ -110,7 +110,7 @@ async function showLogin() {
 // --- the desk -----------------------------------------------------------------------------------
 
 const TABS = [["etat", "État du chariot"], ["reseau", "Réseau"], ["capteurs", "Capteurs"], ["cameras", "Caméras"], ["envoi", "Envoi au serveur régional"],
-              ["region", "Enrôlement régional"], ["comptes", "Comptes"], ["support", "Support"]];
+              ["region", "Enrôlement régional"], ["comptes", "Comptes"], ["maj", "Mises à jour"], ["support", "Support"]];
 
 function openDesk(session) {
   csrf = session.csrf_token;
@@ -133,7 +133,7 @@ async function show(tab) {
                                             onclick: () => show(id) }, label)));
   const body = h("div", { class: "tab-body" }, h("p", {}, "Chargement…"));
   main.replaceChildren(nav, body);
-  const render = { etat: stateTab, reseau: networkTab, capteurs: sensorsTab, cameras: camerasTab, envoi: queueTab, region: regionTab, comptes: accountsTab, support: supportTab }[tab];
+  const render = { etat: stateTab, reseau: networkTab, capteurs: sensorsTab, cameras: camerasTab, envoi: queueTab, region: regionTab, comptes: accountsTab, maj: updatesTab, support: supportTab }[tab];
   const draw = async () => {
     try {
       body.replaceChildren(...await render());
@@ -425,6 +425,24 @@ async function accountsTab() {
     sections.push(form);
   }
   return sections;
+}
+
+// --- updates: what runs, and what the last update did (agent/update/releases.py) ----------------------
+
+async function updatesTab() {
+  const updates = await call("GET", "/tech/updates");
+  const last = updates.history[0];
+  return [h("section", { class: "card" }, h("h2", {}, "Mises à jour"),
+    h("p", {}, `Version en service : ${updates.agent_version}`),
+    updates.trial ? h("div", { class: "alert warning", role: "status" }, `Version ${updates.trial} à l'essai : elle sera annulée si elle ne démarre pas.`) : null,
+    last && last.outcome === "annulée" ? h("div", { class: "alert error", role: "alert" }, `Dernière mise à jour annulée : ${last.detail}.`) : null,
+    h("p", { class: "hint" }, "Une mise à jour est un paquet signé par l'éditeur, installé à l'essai : si la nouvelle version ne démarre pas, ",
+      "le chariot revient seul à la précédente.")),
+  h("section", {}, h("h2", {}, "Historique"), updates.history.length
+    ? h("table", { class: "items updates" }, h("thead", {}, h("tr", {}, ["Date", "Version", "Issue", "Détail"].map((t) => h("th", {}, t)))),
+        h("tbody", {}, updates.history.map((e) => h("tr", {}, h("td", {}, stamp(e.at)), h("td", { class: "mono" }, e.version),
+          h("td", { class: e.outcome === "annulée" || e.outcome === "refusée" || e.outcome === "échouée" ? "bad" : "" }, e.outcome), h("td", {}, e.detail)))))
+    : h("p", { class: "hint" }, "Aucune mise à jour depuis l'installation."))];
 }
 
 async function supportTab() {
