@@ -248,7 +248,9 @@ def cmd_update_rollback_unconfirmed(args: argparse.Namespace) -> int:
     from agent.update import releases
 
     settings = _load(args).update
-    outcome = releases.rollback_unconfirmed(settings.root, releases.systemd_start(settings.unit))
+    # --no-start at boot: the service starts next, on whichever version `current` then names
+    start = (lambda _release: True) if args.no_start else releases.systemd_start(settings.unit)
+    outcome = releases.rollback_unconfirmed(settings.root, start)
     if outcome is not None:
         print(outcome.detail)
     return 0
@@ -331,6 +333,7 @@ def build_parser() -> argparse.ArgumentParser:
     _config_options(apply_cmd)
     apply_cmd.set_defaults(func=cmd_update_apply)
     unconfirmed = update.add_parser("rollback-unconfirmed", help="at boot: undo an update a power cut left on trial")
+    unconfirmed.add_argument("--no-start", action="store_true", help="only point back at the previous version (before the service starts)")
     _config_options(unconfirmed)
     unconfirmed.set_defaults(func=cmd_update_rollback_unconfirmed)
     update_status = update.add_parser("status", help="the version in service and the last updates")

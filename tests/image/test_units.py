@@ -38,7 +38,7 @@ def test_agent_is_a_notify_service_with_a_watchdog_that_restarts_it() -> None:
     agent = settings("telecart.service")
     assert agent["Type"] == ["notify"] and agent["NotifyAccess"] == ["main"]
     assert int(agent["WatchdogSec"][0]) > 0 and agent["Restart"] == ["on-failure"]
-    assert agent["ExecStart"] == ["/opt/telecart/.venv/bin/telecart run --config /etc/telecart/telecart.toml"]
+    assert agent["ExecStart"] == ["/opt/telecart/current/bin/telecart run --config /etc/telecart/telecart.toml"]
 
 
 def test_agent_runs_as_its_static_user_on_its_state_directory() -> None:
