@@ -95,10 +95,11 @@ def build_release(root: Path, bundle: Path, manifest: Manifest, base_python: Pat
     version = f"python{sys.version_info.major}.{sys.version_info.minor}"
     base_site = subprocess.run([str(base_python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
                                check=True, capture_output=True, text=True).stdout.strip()
-    # addsitedir, not a bare path: the base's own .pth files (an editable install's finder) apply too
-    (building / "lib" / version / "site-packages" / "telecart-base.pth").write_text(f"import site; site.addsitedir({base_site!r})\n")
     subprocess.run([str(base_python), "-m", "pip", "--python", str(building / "bin" / "python"), "install", "--quiet", "--no-index",
                     "--no-deps", "--no-cache-dir", *map(str, wheels)], check=True, capture_output=True)
+    # Only now the base's packages: pip would have found the same version there and installed
+    # nothing. addsitedir, not a bare path: the base's own .pth files (an editable install) apply too.
+    (building / "lib" / version / "site-packages" / "telecart-base.pth").write_text(f"import site; site.addsitedir({base_site!r})\n")
     shutil.rmtree(building / ".wheels")
     # venv scripts name the directory they were made in: made under its final name instead
     shutil.rmtree(release, ignore_errors=True)

@@ -172,3 +172,17 @@ def test_a_trial_cut_by_a_power_failure_is_undone_at_the_next_boot(
     assert undone is not None and not undone.installed and "retour automatique" in undone.detail
     assert current_release(root) == root / "releases" / _good_version(wheels) and service.healthy()
     assert rollback_unconfirmed(root, start) is None  # nothing left on trial
+
+
+def test_the_version_the_base_environment_holds_still_gets_its_own_command(publisher: Ed25519PrivateKey, tmp_path: Path) -> None:
+    """The image's first version is the base's own agent: pip must not find it there and skip it."""
+    from agent import __version__
+
+    root = tmp_path / "opt-telecart"
+    root.mkdir()
+    same = release_wheel(tmp_path / "same", __version__, "agent.cli:main")
+    outcome = apply(bundles.make(tmp_path / "same.tar", __version__, [same], publisher), root, [publisher.public_key()], BASE_PYTHON,
+                    lambda release: (release / "bin" / "telecart").is_file())
+    assert outcome.installed, outcome.detail
+    help_text = subprocess.run([str(root / "current" / "bin" / "telecart"), "--help"], capture_output=True, text=True, timeout=60)
+    assert help_text.returncode == 0 and "telecart" in help_text.stdout
