@@ -21,6 +21,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from av.video.reformatter import VideoReformatter
+
 from agent.config import MediaConfig
 from agent.media.frames import Captured, FrameSlot
 from drivers.camera import CameraLost, FrameSource, simulator, v4l2
@@ -267,12 +269,22 @@ class CameraHub:
         return Snapshot(jpeg, captured.frame.width, captured.frame.height, self.active_label)
 
 
+_REFORMATTERS = threading.local()
+
+
 def _jpeg(captured: Captured, quality: int, width: int | None = None) -> bytes:
+    """The frame as JPEG, converted by this thread's own reformatter: `frame.reformat()` and
+    `to_image()` would use the one PyAV caches on the frame, whose swscale context is not safe to
+    share, and the same published frame is converted at once by the preview's and a snapshot's
+    executor threads (a segfault in libswscale during a call's photo)."""
     frame = captured.frame
-    if width and frame.width > width:
-        frame = frame.reformat(width=width, height=round(frame.height * width / frame.width / 2) * 2)
+    size = {"width": width, "height": round(frame.height * width / frame.width / 2) * 2} if width and frame.width > width else {}
+    reformatter = getattr(_REFORMATTERS, "one", None)
+    if reformatter is None:
+        reformatter = _REFORMATTERS.one = VideoReformatter()
+    rgb = reformatter.reformat(frame, format="rgb24", **size)
     out = io.BytesIO()
-    frame.to_image().save(out, format="JPEG", quality=quality)
+    rgb.to_image().save(out, format="JPEG", quality=quality)  # already rgb24: to_image converts nothing
     return out.getvalue()
 
 

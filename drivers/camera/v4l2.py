@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import av
+from av.video.reformatter import VideoReformatter
 
 from drivers.camera import CameraLost
 
@@ -65,6 +66,7 @@ class V4l2Camera:
         except (av.error.FFmpegError, OSError) as exc:
             raise CameraLost(f"{path}: {exc}") from exc
         self._frames = self._container.decode(video=0)
+        self._reformatter = VideoReformatter()  # this reader's own: its swscale context is never shared
         stream = self._container.streams.video[0]
         self.width, self.height = stream.codec_context.width or width, stream.codec_context.height or height
 
@@ -74,7 +76,10 @@ class V4l2Camera:
         except (StopIteration, av.error.FFmpegError, OSError) as exc:
             raise CameraLost(str(exc) or "end of stream") from exc
         self.width, self.height = frame.width, frame.height
-        return frame
+        # The encoders' format, converted once here, in the capture thread: otherwise each
+        # participant's encoder converts the same published frame in its own thread through the
+        # converter PyAV caches on the frame, which is not safe to share (MJPEG decodes to yuvj422p).
+        return frame if frame.format.name == "yuv420p" else self._reformatter.reformat(frame, format="yuv420p")
 
     def close(self) -> None:
         try:
