@@ -10,8 +10,9 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pyotp
-from playwright.sync_api import ConsoleMessage, Error, Page, expect
+from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Error, Page, expect
 
+from agent.access.roles import Role
 from agent.config import load_config
 from agent.demo import seed
 from agent.links.invitation import settings_from
@@ -131,3 +132,28 @@ def sign_in(page: Page, agent: LiveAgent, account: Account, name: str | None = N
 
 def shot(page: Page, artifacts: Path, name: str) -> None:
     page.screenshot(path=str(artifacts / name))
+
+
+# --- the technician's page (on the HTTPS listener, from a laptop or phone of the network) --------
+
+def technicians_browser(browser: Browser, viewport: dict[str, int] | None = None) -> BrowserContext:
+    """A technician's own browser on the EHPAD's network: the cart's certificate is self-signed."""
+    return browser.new_context(viewport=viewport or VIEWPORT, locale="fr-FR", timezone_id="Europe/Paris", ignore_https_errors=True)
+
+
+def technician_page_url(agent: LiveAgent) -> str:
+    return f"https://127.0.0.1:{agent.https_port}/technicien"
+
+
+def technician_signed_in(browser: Browser, agent: LiveAgent, viewport: dict[str, int] | None = None) -> tuple[BrowserContext, Page]:
+    """A new technician account, logged in on the technician's page (the desk shown)."""
+    technician = agent.add_account(Role.TECHNICIAN)
+    context = technicians_browser(browser, viewport)
+    page = context.new_page()
+    page.goto(technician_page_url(agent))
+    page.get_by_label("Identifiant").fill(technician.login)
+    page.get_by_label("Mot de passe").fill(technician.password)
+    page.get_by_label("Code à usage unique").fill(technician.code())
+    page.get_by_role("button", name="Se connecter").click()
+    expect(page.get_by_role("button", name="Se déconnecter")).to_be_visible()
+    return context, page

@@ -12,7 +12,7 @@ import pytest
 from playwright.sync_api import Browser, expect
 
 from agent.access.roles import Role
-from tests.browser.kiosk import shot
+from tests.browser.kiosk import shot, technician_signed_in
 from tests.live import free_port, running_agent
 from tests.technician.network_manager import available, mocked_network_manager
 
@@ -28,14 +28,7 @@ def test_the_technician_sees_the_wired_link_and_joins_the_wifi(tmp_path: Path, b
         nm.add_access_point(wifi, "EHPAD-Invites", strength=45, secured=False)
         nm.add_access_point(wifi, "EHPAD-Soins", strength=82, secured=True)
         with running_agent(tmp_path, https_port=free_port(), env={"DBUS_SYSTEM_BUS_ADDRESS": nm.address}) as cart:
-            technician = cart.add_account(Role.TECHNICIAN)
-            context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="fr-FR", ignore_https_errors=True)
-            page = context.new_page()
-            page.goto(f"https://127.0.0.1:{cart.https_port}/technicien")
-            page.get_by_label("Identifiant").fill(technician.login)
-            page.get_by_label("Mot de passe").fill(technician.password)
-            page.get_by_label("Code à usage unique").fill(technician.code())
-            page.get_by_role("button", name="Se connecter").click()
+            context, page = technician_signed_in(browser, cart)
 
             page.get_by_role("button", name="Réseau", exact=True).click()
             expect(page.get_by_text("Accès à Internet : Internet")).to_be_visible()
@@ -63,4 +56,4 @@ def test_the_technician_sees_the_wired_link_and_joins_the_wifi(tmp_path: Path, b
             admin = cart.login(cart.add_account(Role.ADMIN))
             trail = admin.get(f"{cart.url}/api/v1/audit", params={"limit": 50}, timeout=5).json()["items"]
             joined = next(r for r in trail if r["action"] == "technician.network")
-            assert joined["actor"] == technician.login and "EHPAD-Soins" in joined["detail"] and PASSPHRASE not in str(trail)
+            assert joined["role"] == "technician" and "EHPAD-Soins" in joined["detail"] and PASSPHRASE not in str(trail)

@@ -17,11 +17,11 @@ from pathlib import Path
 import pyotp
 import pytest
 import requests
-from playwright.sync_api import Browser, BrowserContext, Page, expect
+from playwright.sync_api import Browser, Page, expect
 
 from agent.access.roles import Role
 from agent.tls import fingerprint
-from tests.browser.kiosk import PageProblems, open_kiosk, shot
+from tests.browser.kiosk import PageProblems, open_kiosk, shot, technician_page_url, technician_signed_in, technicians_browser
 from tests.live import LiveAgent, free_port, running_agent
 from tests.sync.cart_dossiers import make_dossiers
 
@@ -40,15 +40,6 @@ def cart(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveAgent]:
         yield agent
 
 
-def _outside(browser: Browser, viewport: dict[str, int]) -> BrowserContext:
-    """A technician's own browser on the EHPAD's network: the cart's certificate is self-signed."""
-    return browser.new_context(viewport=viewport, locale="fr-FR", timezone_id="Europe/Paris", ignore_https_errors=True)
-
-
-def _page_url(agent: LiveAgent) -> str:
-    return f"https://127.0.0.1:{agent.https_port}/technicien"
-
-
 def test_a_new_cart_shows_where_its_technician_page_is_and_the_code_that_opens_it(cart: LiveAgent, page: Page, artifacts: Path) -> None:
     open_kiosk(page, cart)
     note = page.locator(".technician-note.provisioning")
@@ -63,12 +54,12 @@ def _first_boot_code(agent: LiveAgent) -> str:
 
 
 def test_the_technician_makes_their_account_logs_in_and_takes_the_support_bundle(cart: LiveAgent, browser: Browser, artifacts: Path) -> None:
-    context = _outside(browser, LAPTOP)
+    context = technicians_browser(browser, LAPTOP)
     page = context.new_page()
     problems = PageProblems()
     page.on("console", problems.on_console)
     page.on("pageerror", problems.on_page_error)
-    page.goto(_page_url(cart))
+    page.goto(technician_page_url(cart))
     expect(page.locator("#fingerprint")).to_contain_text(fingerprint(cart.data_dir / "tls" / "cart.crt"))
     expect(page.get_by_role("heading", name="Mise en service du chariot")).to_be_visible()
 
@@ -155,9 +146,9 @@ def test_a_nurse_account_is_refused_on_the_technician_page_and_the_page_fits_a_p
 
 def _nurse_at_the_technicians_door(cart: LiveAgent, browser: Browser, artifacts: Path) -> None:
     nurse = cart.add_account(Role.NURSE)
-    context = _outside(browser, PHONE)
+    context = technicians_browser(browser, PHONE)
     page = context.new_page()
-    page.goto(_page_url(cart))
+    page.goto(technician_page_url(cart))
     page.get_by_label("Identifiant").fill(nurse.login)
     page.get_by_label("Mot de passe").fill(nurse.password)
     page.get_by_label("Code à usage unique").fill(nurse.code())
@@ -171,14 +162,7 @@ def _nurse_at_the_technicians_door(cart: LiveAgent, browser: Browser, artifacts:
 def test_the_technician_checks_the_sensors_and_aims_each_camera(tmp_path: Path, browser: Browser,
                                                                                       artifacts: Path) -> None:
     with running_agent(tmp_path, https_port=free_port()) as cart:
-        technician = cart.add_account(Role.TECHNICIAN)
-        context = _outside(browser, LAPTOP)
-        page = context.new_page()
-        page.goto(_page_url(cart))
-        page.get_by_label("Identifiant").fill(technician.login)
-        page.get_by_label("Mot de passe").fill(technician.password)
-        page.get_by_label("Code à usage unique").fill(technician.code())
-        page.get_by_role("button", name="Se connecter").click()
+        context, page = technician_signed_in(browser, cart, LAPTOP)
 
         page.get_by_role("button", name="Capteurs").click()
         sensors = page.locator("table.sensors tbody tr")
@@ -214,14 +198,7 @@ def test_an_update_undone_by_itself_is_said_on_the_updates_tab(tmp_path: Path, b
         apply(bundles.make(tmp_path / f"{version}.tar", version, [wheel], publisher), root, [publisher.public_key()], Path(sys.executable),
               lambda release: starts[release.name])
     with running_agent(tmp_path / "cart", https_port=free_port(), update={"root": str(root)}) as cart:
-        technician = cart.add_account(Role.TECHNICIAN)
-        context = _outside(browser, LAPTOP)
-        page = context.new_page()
-        page.goto(_page_url(cart))
-        page.get_by_label("Identifiant").fill(technician.login)
-        page.get_by_label("Mot de passe").fill(technician.password)
-        page.get_by_label("Code à usage unique").fill(technician.code())
-        page.get_by_role("button", name="Se connecter").click()
+        context, page = technician_signed_in(browser, cart, LAPTOP)
         page.get_by_role("button", name="Mises à jour").click()
         expect(page.get_by_role("alert")).to_have_text(
             "Dernière mise à jour annulée : la version 0.9.0 ne démarrait pas : retour automatique à la version 0.5.0.")
