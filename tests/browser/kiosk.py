@@ -145,15 +145,20 @@ def technician_page_url(agent: LiveAgent) -> str:
     return f"https://127.0.0.1:{agent.https_port}/technicien"
 
 
-def technician_signed_in(browser: Browser, agent: LiveAgent, viewport: dict[str, int] | None = None) -> tuple[BrowserContext, Page]:
-    """A new technician account, logged in on the technician's page (the desk shown)."""
-    technician = agent.add_account(Role.TECHNICIAN)
+def at_the_technician_page(browser: Browser, agent: LiveAgent, account: Account, viewport: dict[str, int] | None = None) -> tuple[BrowserContext, Page]:
+    """`account` typed into the technician page's login form (whatever the page answers)."""
     context = technicians_browser(browser, viewport)
     page = context.new_page()
     page.goto(technician_page_url(agent))
-    page.get_by_label("Identifiant").fill(technician.login)
-    page.get_by_label("Mot de passe").fill(technician.password)
-    page.get_by_label("Code à usage unique").fill(technician.code())
+    page.get_by_label("Identifiant").fill(account.login)
+    page.get_by_label("Mot de passe").fill(account.password)
+    page.get_by_label("Code à usage unique").fill(account.code())
     page.get_by_role("button", name="Se connecter").click()
+    return context, page
+
+
+def technician_signed_in(browser: Browser, agent: LiveAgent, viewport: dict[str, int] | None = None) -> tuple[BrowserContext, Page]:
+    """A new technician account, logged in on the technician's page (the desk shown)."""
+    context, page = at_the_technician_page(browser, agent, agent.add_account(Role.TECHNICIAN), viewport)
     expect(page.get_by_role("button", name="Se déconnecter")).to_be_visible()
     return context, page

@@ -21,7 +21,15 @@ from playwright.sync_api import Browser, Page, expect
 
 from agent.access.roles import Role
 from agent.tls import fingerprint
-from tests.browser.kiosk import PageProblems, open_kiosk, shot, technician_page_url, technician_signed_in, technicians_browser
+from tests.browser.kiosk import (
+    PageProblems,
+    at_the_technician_page,
+    open_kiosk,
+    shot,
+    technician_page_url,
+    technician_signed_in,
+    technicians_browser,
+)
 from tests.live import LiveAgent, free_port, running_agent
 from tests.sync.cart_dossiers import make_dossiers
 
@@ -145,14 +153,7 @@ def test_a_nurse_account_is_refused_on_the_technician_page_and_the_page_fits_a_p
 
 
 def _nurse_at_the_technicians_door(cart: LiveAgent, browser: Browser, artifacts: Path) -> None:
-    nurse = cart.add_account(Role.NURSE)
-    context = technicians_browser(browser, PHONE)
-    page = context.new_page()
-    page.goto(technician_page_url(cart))
-    page.get_by_label("Identifiant").fill(nurse.login)
-    page.get_by_label("Mot de passe").fill(nurse.password)
-    page.get_by_label("Code à usage unique").fill(nurse.code())
-    page.get_by_role("button", name="Se connecter").click()
+    context, page = at_the_technician_page(browser, cart, cart.add_account(Role.NURSE), PHONE)
     expect(page.get_by_role("alert")).to_contain_text("réservée aux comptes technicien")
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]  # nothing cut on a phone
     shot(page, artifacts, "technicien-refus-infirmiere-telephone.png")
