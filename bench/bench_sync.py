@@ -65,6 +65,14 @@ def _queue(data_dir: Path) -> dict[str, int]:
         return dict(db.execute("SELECT state, count(*) FROM outbox GROUP BY state").fetchall())
 
 
+def _pending(watch: sqlite3.Connection) -> bool:
+    """Whether an entry still waits: one look in the (state, id) index. The watch runs on the
+    worker's own event loop every 10 ms, so it must cost next to nothing: counting the whole queue
+    (a new connection and a GROUP BY over 9,000 entries, 1.2-1.6 ms) took about an eighth of the
+    loop from the worker and counted against the cart."""
+    return bool(watch.execute("SELECT EXISTS (SELECT 1 FROM outbox WHERE state = 'pending')").fetchall()[0][0])
+
+
 async def _drain(data_dir: Path, base_url: str, **sync: Any) -> tuple[float, dict[str, int]]:
     """The real SyncWorker on the cart's store, from its start to an empty queue: (seconds, the queue by state)."""
     config = SyncConfig(**{"fhir_base_url": base_url, "poll_seconds": 0.05, "max_backoff_seconds": 1.0, **sync})
@@ -73,20 +81,22 @@ async def _drain(data_dir: Path, base_url: str, **sync: Any) -> tuple[float, dic
     try:
         async with aiohttp.ClientSession() as http:
             worker = SyncWorker(store, BlobStore(data_dir / "blobs"), config, http)
-            started = time.perf_counter()
-            task = asyncio.get_running_loop().create_task(worker.run())
-            try:
-                while (counts := _queue(data_dir)).get("pending"):
-                    if task.done():
-                        task.result()
-                    await asyncio.sleep(0.01)
-                elapsed = time.perf_counter() - started
-            finally:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+            with contextlib.closing(sqlite3.connect(data_dir / DATABASE_NAME, timeout=10)) as watch:
+                started = time.perf_counter()
+                task = asyncio.get_running_loop().create_task(worker.run())
+                try:
+                    while _pending(watch):
+                        if task.done():
+                            task.result()
+                        await asyncio.sleep(0.01)
+                    elapsed = time.perf_counter() - started
+                finally:
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
     finally:
         await store.close()
+    counts = _queue(data_dir)
     if counts.get("conflict") or counts.get("refused"):
         raise RuntimeError(f"the sync set entries aside: {counts}")
     return elapsed, counts

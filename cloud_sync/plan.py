@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 from fhir.resources.R4B.resource import Resource
 
-from cloud_sync.fhir_bundle import PUT, UPSERT, full_url, transaction, version_key
+from cloud_sync.fhir_bundle import PUT, UPSERT, full_url, transaction_json, version_key
 from cloud_sync.fhir_provenance import provenance
 from cloud_sync.identifiers import CartIdentifiers
 from cloud_sync.queue import Entry
@@ -45,16 +45,19 @@ class Request:
     digests: tuple[str | None, ...] = ()
 
 
-def digest(resource: Resource) -> str:
-    """What a resource says, whatever its id on the server."""
-    return hashlib.sha256(resource.model_dump_json(exclude_none=True, exclude={"id"}).encode()).hexdigest()
+def digest(resource: Resource, text: str | None = None) -> str:
+    """What a resource says, whatever its id on the server. `text`: its JSON already written
+    (`model_dump_json(exclude_none=True)`), the same bytes when it has no id."""
+    if text is None or resource.id is not None:
+        text = resource.model_dump_json(exclude_none=True, exclude={"id"})
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def requests_for(entry: Entry, writes: Sequence[Write], known: Mapping[str, Known], ids: CartIdentifiers) -> list[Request]:
     """`known`: where the server keeps each resource the cart keeps up to date, its version and the
     digest of what the cart last wrote there, by version key."""
     updates: list[Request] = []
-    bundled: list[tuple[Resource, str]] = []
+    bundled: list[tuple[Resource, str, str]] = []  # each resource, how it is written, its JSON
     keys: list[str | None] = []
     digests: list[str | None] = []
     targets: list[str] = []
@@ -62,7 +65,8 @@ def requests_for(entry: Entry, writes: Sequence[Write], known: Mapping[str, Know
     for write in writes:
         kept_up_to_date = write.how == UPSERT or (write.how == PUT and getattr(write.resource, "identifier", None))
         key = version_key(write.resource) if kept_up_to_date else None
-        said = digest(write.resource) if key else None
+        text = write.resource.model_dump_json(exclude_none=True)  # written once, for its digest and the Bundle
+        said = digest(write.resource, text) if key else None
         if key in known:
             location, etag, last = known[key]  # type: ignore[index]
             if said == last:
@@ -72,7 +76,7 @@ def requests_for(entry: Entry, writes: Sequence[Write], known: Mapping[str, Know
             updates.append(Request("PUT", location, resource.model_dump_json(exclude_none=True), etag, (key,), (said,)))
             targets.append(location)
         else:
-            bundled.append((write.resource, write.how))
+            bundled.append((write.resource, write.how, text))
             keys.append(key)
             digests.append(said)
             targets.append(full_url(write.resource))
@@ -81,10 +85,11 @@ def requests_for(entry: Entry, writes: Sequence[Write], known: Mapping[str, Know
         targets = unchanged
     if not targets:
         return []
-    bundled.append((provenance(ids, entry.id, targets, entry.at, entry.operation != "create", signer), PUT))
+    made = provenance(ids, entry.id, targets, entry.at, entry.operation != "create", signer)
+    bundled.append((made, PUT, made.model_dump_json(exclude_none=True)))
     keys.append(None)
     digests.append(None)
-    body = transaction(bundled).model_dump_json(exclude_none=True)
+    body = transaction_json(bundled)
     return [*updates, Request("POST", TRANSACTION, body, None, tuple(keys), tuple(digests))]
 
 

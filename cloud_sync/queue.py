@@ -6,6 +6,7 @@ person, or kept on the cart (a kind the regional server does not receive yet).""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -46,18 +47,29 @@ def due(db: Database, now: str, limit: int, longest_wait: float | None = None) -
     return entries
 
 
-def settle(db: Database, entry_id: int, state: str, at: str, error: str | None = None,
-           versions: dict[str, tuple[str, str, str | None]] | None = None) -> None:
-    """What became of an entry, with the versions its last request had the server confirm (one
-    transaction on the cart: one fsync per entry)."""
-    db["outbox"].update(entry_id, {"state": state, "sent_at": at if state == SENT else None, "last_error": error, "next_try_at": None})
-    record_versions(db, at, versions or {})
+@dataclass(frozen=True)
+class Outcome:
+    """What became of an entry: sent (the server confirmed it), a conflict or a refusal for a
+    person, or kept on the cart; with the error a technician reads."""
+    entry_id: int
+    state: str
+    at: str
+    error: str | None = None
 
 
-def settle_sent(db: Database, entry_ids: list[int], at: str) -> None:
-    """Several entries the server confirmed at once (one transaction)."""
-    db.execute(f"UPDATE outbox SET state = 'sent', sent_at = ?, last_error = NULL, next_try_at = NULL "
-               f"WHERE id IN ({', '.join('?' * len(entry_ids))})", [at, *entry_ids])
+Kept = tuple[str, str, "str | None", str]  # where the server keeps a resource, its version (ETag), the digest written, when
+
+
+def settle_all(db: Database, outcomes: Sequence[Outcome], versions: dict[str, Kept]) -> None:
+    """What became of several entries, and where and at which version the server keeps what the
+    cart keeps up to date (by resource, "Encounter|<system>|<value>"), as the server confirmed them,
+    in one transaction: the worker writes the outcomes of many entries at once (one fsync, not one
+    each). Versions confirmed half-way through an entry are among them: its retry names the new ones."""
+    db.conn.executemany("UPDATE outbox SET state = ?, sent_at = ?, last_error = ?, next_try_at = NULL WHERE id = ?",
+                        [(o.state, o.at if o.state == SENT else None, o.error, o.entry_id) for o in outcomes])
+    db.conn.executemany("INSERT INTO sync_versions (resource, location, etag, digest, at) VALUES (?, ?, ?, ?, ?) "
+                        "ON CONFLICT (resource) DO UPDATE SET location = excluded.location, etag = excluded.etag, "
+                        "digest = excluded.digest, at = excluded.at", [(resource, *kept) for resource, kept in versions.items()])
 
 
 def retry_later(db: Database, entry_id: int, error: str, next_try_at: str) -> None:
@@ -116,18 +128,14 @@ def dossier_waiting(db: Database, dossier_id: str) -> int:
     return db.execute(f"SELECT count(*) FROM outbox WHERE state = 'pending' AND {_DOSSIER_OF} = ?", [dossier_id]).fetchone()[0]
 
 
-def version_of(db: Database, resource: str) -> tuple[str, str, str | None] | None:
-    """Where the server keeps `resource` ("Encounter|<system>|<value>"), its version (ETag) and the
-    digest of what the cart wrote there; None before the server first confirmed it."""
-    row = db.execute("SELECT location, etag, digest FROM sync_versions WHERE resource = ?", [resource]).fetchone()
-    return (row[0], row[1], row[2]) if row else None
-
-
-def record_versions(db: Database, at: str, versions: dict[str, tuple[str, str, str | None]]) -> None:
-    """Where and at which version the server keeps what the cart keeps up to date, as soon as it
-    confirmed each (an entry of several requests may stop half-way: its retry names the new version)."""
-    for resource, (location, etag, digest) in versions.items():
-        db["sync_versions"].upsert({"resource": resource, "location": location, "etag": etag, "digest": digest, "at": at}, pk="resource")
+def versions_of(db: Database, resources: Iterable[str]) -> dict[str, tuple[str, str, str | None]]:
+    """Where the server keeps each of `resources` ("Encounter|<system>|<value>"), its version (ETag)
+    and the digest of what the cart wrote there; those the server never confirmed are left out."""
+    wanted = list(resources)
+    if not wanted:
+        return {}
+    rows = db.execute(f"SELECT resource, location, etag, digest FROM sync_versions WHERE resource IN ({', '.join('?' * len(wanted))})", wanted)
+    return {row[0]: (row[1], row[2], row[3]) for row in rows}
 
 
 def audit_head_reported(db: Database) -> int:

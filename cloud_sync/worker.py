@@ -17,6 +17,13 @@ means: fhir_client.py.
   endpoint (`[sync] upload_url`), is uploaded first; a cut link resumes it where it stopped
   (resumable_upload.py), and its entry waits, in order, until the file is whole.
 - A kind the server does not receive stays on the cart (`local`).
+- What became of the entries is written to the store together, one transaction (one fsync) for
+  many entries, at most `SETTLE_SECONDS` after the server confirmed the first of them, at the end of
+  each round (before the worker waits or reads the queue again), and before what reads or changes
+  it (an upload, a resident the server lost); until then the versions the server confirmed are
+  read from memory, so each entry makes the same requests as if the earlier ones had been written
+  at once. Only what the server confirmed waits so: a crash before it is written sends those
+  entries again, which creates nothing twice.
 - A run of leaves (vitals, documents, consents: created once, referred to by nothing the cart
   sends later) goes in one transaction, a round trip for the run rather than for each; if the
   server does not confirm it whole, they go one by one, each with its own outcome.
@@ -39,6 +46,9 @@ from typing import Any
 
 import aiohttp
 from fhir.resources.R4B import get_fhir_model_class
+from fhir.resources.R4B.documentreference import DocumentReference
+from fhir.resources.R4B.resource import Resource
+from sqlite_utils import Database
 
 from agent import audit
 from agent.clock import iso
@@ -51,7 +61,7 @@ from cloud_sync.fhir_audit import audit_head
 from cloud_sync.fhir_bundle import CREATE, version_key
 from cloud_sync.fhir_client import CONFLICT, GONE, REFUSED, RETRY, SENT, Answer, FhirClient, PullError, versions
 from cloud_sync.identifiers import CartIdentifiers
-from cloud_sync.plan import TRANSACTION, Request, merged, requests_for
+from cloud_sync.plan import TRANSACTION, Known, Request, merged, requests_for
 from cloud_sync.resumable_upload import ResumableUploads, UploadFirst
 from cloud_sync.smart_auth import Auth, static_auth
 from cloud_sync.to_fhir import NotSent, Write, writes_for
@@ -65,8 +75,44 @@ BATCH = 50
 # transaction's entries run).
 LEAVES = frozenset({("vital", "create"), ("consent", "create"), ("document", "create"), ("document", "sign")})
 MERGED_BYTES = 2 * 1024 * 1024
+# Outcomes confirmed by the server wait at most this long to be written together: on loopback about
+# fifty entries share one fsync; on a real link, where a request takes longer, fewer.
+SETTLE_SECONDS = 1.0
 Confirmed = dict[str, tuple[str, str, "str | None"]]  # version key -> where the server keeps it, its version, the digest written
+Planned = tuple[queue.Entry, Request]  # a leaf and the one request it makes alone
 LOST = "le serveur régional avait perdu ce résident : tout ce que le chariot en garde lui est renvoyé"
+
+
+class Unwritten:
+    """What became of entries, and the versions the server confirmed for them, not yet written to
+    the store (see the module's docstring): written together by `SyncWorker._write_outcomes`."""
+
+    def __init__(self) -> None:
+        self.outcomes: list[queue.Outcome] = []
+        self.versions: dict[str, queue.Kept] = {}  # as Confirmed, and when
+        self.since: float | None = None  # monotonic: when the oldest of them was confirmed
+
+    def add(self, entry_id: int, state: str, at: str, error: str | None = None, confirmed: Confirmed | None = None) -> None:
+        self.outcomes.append(queue.Outcome(entry_id, state, at, error))
+        self.note(at, confirmed or {})
+
+    def note(self, at: str, confirmed: Confirmed) -> None:
+        """Versions the server confirmed (also half-way through an entry: its retry names them)."""
+        self.versions.update({key: (*kept, at) for key, kept in confirmed.items()})
+        if self.since is None:
+            self.since = time.monotonic()
+
+    def known(self, keys: set[str]) -> dict[str, Known]:
+        """The versions of `keys` confirmed since the store was last written: newer than its own."""
+        return {key: kept[:3] for key, kept in self.versions.items() if key in keys}
+
+    def due(self) -> bool:
+        return self.since is not None and time.monotonic() - self.since >= SETTLE_SECONDS
+
+    def take(self) -> tuple[list[queue.Outcome], dict[str, queue.Kept]]:
+        taken = self.outcomes, self.versions
+        self.outcomes, self.versions, self.since = [], {}, None
+        return taken
 
 
 class SyncWorker:
@@ -78,6 +124,7 @@ class SyncWorker:
         self.inline_max = config.inline_document_bytes if config.upload_url else None  # larger documents are uploaded first
         self.max_document_bytes = max_document_bytes  # what the region sends back is held to the uploads' limit
         self._wake = asyncio.Event()
+        self._unwritten = Unwritten()  # never outlives a drain: the next one reads the queue again
 
     def wake(self) -> None:
         """Something was queued: look now rather than at the next poll."""
@@ -147,77 +194,113 @@ class SyncWorker:
         if not self.config.fhir_base_url:
             return self.config.poll_seconds
         entries = await self.store.read(queue.due, iso(datetime.now(UTC)), BATCH, self.config.max_backoff_seconds)
-        at = 0
-        while at < len(entries):
-            if together := await self._send_leaves_together(entries[at:], ids):
-                at += together
-                continue
-            entry = entries[at]
-            at += 1
-            try:
-                writes = await self._writes(entry, ids)
-            except NotSent:
-                await self.store.write(queue.settle, entry.id, queue.LOCAL, iso(datetime.now(UTC)))
-                continue
-            answer, confirmed = (writes, {}) if isinstance(writes, Answer) else await self._send_entry(entry, writes, ids)
-            now = datetime.now(UTC)
-            if answer.outcome == RETRY:
-                delay = min(answer.retry_after or self._backoff(entry.attempts), self.config.max_backoff_seconds)
-                await self.store.write(queue.retry_later, entry.id, answer.error or "", iso(now + timedelta(seconds=delay)))
-                log.warning("sync: %s %s not sent (%s); next try in %.0f s", entry.entity, entry.entity_id, answer.error, delay)
-                return delay
-            await self.store.write(queue.settle, entry.id, answer.outcome, iso(now), answer.error, confirmed)
-        return 0.0 if len(entries) == BATCH else self.config.poll_seconds
-
-    async def _writes(self, entry: queue.Entry, ids: CartIdentifiers) -> list[Write] | Answer:
-        """What the entry writes; a large document is uploaded first (resumable_upload.py), and
-        while it is not whole, how far the upload got."""
         try:
-            return await self.store.read(writes_for, self.blobs, entry, ids, self.inline_max)
+            return await self._send_due(entries, ids)
+        finally:  # also when cancelled (the agent stopping) or a mapping failed: what the server confirmed is kept
+            await self._write_outcomes()
+
+    async def _send_due(self, entries: list[queue.Entry], ids: CartIdentifiers) -> float:
+        at = 0
+        ahead: asyncio.Future[list[Planned]] | None = None  # the run of leaves after the entry on the wire
+        try:
+            while at < len(entries):
+                if self._unwritten.due():
+                    await self._write_outcomes()
+                run = await ahead if ahead else await self._plan_leaves(entries[at:], ids)
+                ahead = None
+                if together := await self._send_leaves_together(run):
+                    at += together
+                    continue
+                entry = entries[at]
+                at += 1
+                try:
+                    prepared = await self._prepare(entry, ids)
+                except NotSent:
+                    self._unwritten.add(entry.id, queue.LOCAL, iso(datetime.now(UTC)))
+                    continue
+                # The run of leaves that follows is planned while this entry's requests are on the
+                # wire (the server's time, not the cart's): leaves are built from their own entries
+                # (the change as made, a document's bytes by their hash, the dossier's resident),
+                # which nothing changes meanwhile, and planned as creates, whatever the server
+                # confirms of this entry.
+                ahead = asyncio.ensure_future(self._plan_leaves(entries[at:], ids))
+                answer, confirmed = (prepared, {}) if isinstance(prepared, Answer) else await self._send_entry(entry, *prepared, ids)
+                now = datetime.now(UTC)
+                if answer.outcome == RETRY:
+                    delay = min(answer.retry_after or self._backoff(entry.attempts), self.config.max_backoff_seconds)
+                    await self.store.write(queue.retry_later, entry.id, answer.error or "", iso(now + timedelta(seconds=delay)))
+                    log.warning("sync: %s %s not sent (%s); next try in %.0f s", entry.entity, entry.entity_id, answer.error, delay)
+                    return delay
+                self._unwritten.add(entry.id, answer.outcome, iso(now), answer.error, confirmed)
+            return 0.0 if len(entries) == BATCH else self.config.poll_seconds
+        finally:
+            if ahead is not None:  # planned for nothing: the round ends before it
+                ahead.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await ahead
+
+    async def _write_outcomes(self) -> None:
+        """The outcomes and versions kept in memory, written in one transaction (queue.settle_all)."""
+        outcomes, versions = self._unwritten.take()
+        if outcomes or versions:
+            await self.store.write(queue.settle_all, outcomes, versions)
+
+    async def _prepare(self, entry: queue.Entry, ids: CartIdentifiers) -> tuple[list[Write], dict[str, Known]] | Answer:
+        """What the entry writes, built from the current rows, and the versions the store keeps of
+        it, in one trip to the store thread; a large document is uploaded first
+        (resumable_upload.py), and while it is not whole, how far the upload got."""
+        try:
+            return await self.store.read(_writes_and_versions, self.blobs, entry, ids, self.inline_max)
         except UploadFirst as document:
             assert self.uploads is not None  # only raised with an upload endpoint
+            await self._write_outcomes()  # an upload takes its time: what was confirmed before it is written first
             answer = await self.uploads.upload(self.store, document)
             if answer.outcome != SENT:
                 return answer
             log.info("sync: document of entry %d uploaded (%d bytes)", document.entry_id, document.size)
-            return await self.store.read(writes_for, self.blobs, entry, ids, self.inline_max)
+            return await self.store.read(_writes_and_versions, self.blobs, entry, ids, self.inline_max)
 
-    async def _send_leaves_together(self, entries: list[queue.Entry], ids: CartIdentifiers) -> int:
-        """The run of leaves at the head of `entries` (changes nothing else refers to) in one
-        transaction; how many it confirmed. 0: send the first alone (fewer than two, or the merged
-        try was not confirmed: a transaction is all or nothing, so it changed nothing)."""
+    async def _plan_leaves(self, entries: list[queue.Entry], ids: CartIdentifiers) -> list[Planned]:
+        """The run of leaves at the head of `entries` (changes nothing else refers to), each as the
+        one request it makes alone, up to what one transaction may hold; fewer than two: none."""
         leaves = next((n for n, e in enumerate(entries) if (e.entity, e.operation) not in LEAVES), len(entries))
         if leaves < 2:
-            return 0  # nothing to merge: not worth building (and reading a document's bytes) twice
-        run: list[tuple[queue.Entry, Request]] = []
+            return []  # nothing to merge: not worth building (and reading a document's bytes) twice
+        run: list[Planned] = []
         size = 0
-        for entry in entries[:leaves]:
-            try:
-                planned = requests_for(entry, await self.store.read(writes_for, self.blobs, entry, ids, self.inline_max), {}, ids)
-            except UploadFirst:
-                break  # the run ends before a document to upload first: it goes alone
+        for entry, writes in await self.store.read(_leaf_writes, self.blobs, entries[:leaves], ids, self.inline_max):
+            planned = requests_for(entry, writes, {}, ids)
             size += sum(len(r.body) for r in planned)
             if len(planned) != 1 or (run and size > MERGED_BYTES):
                 break
             run.append((entry, planned[0]))
-        if len(run) < 2:
+        return run if len(run) >= 2 else []
+
+    async def _send_leaves_together(self, run: list[Planned]) -> int:
+        """A run of leaves (`_plan_leaves`) in one transaction; how many it confirmed. 0: send the
+        first alone (no run, or the merged try was not confirmed: a transaction is all or nothing,
+        so it changed nothing)."""
+        if not run:
             return 0
         answer = await self.client.send(merged([r for _, r in run]).body)
         if answer.outcome != SENT:
             return 0
-        await self.store.write(queue.settle_sent, [e.id for e, _ in run], iso(datetime.now(UTC)))
+        at = iso(datetime.now(UTC))
+        for entry, _ in run:
+            self._unwritten.add(entry.id, queue.SENT, at)
         return len(run)
 
-    async def _send_entry(self, entry: queue.Entry, writes: list[Write], ids: CartIdentifiers) -> tuple[Answer, Confirmed]:
+    async def _send_entry(self, entry: queue.Entry, writes: list[Write], stored: dict[str, Known],
+                          ids: CartIdentifiers) -> tuple[Answer, Confirmed]:
         """The entry's requests in order (plan.py); the first that is not sent decides the entry's
-        outcome. The versions the server confirms are noted as each request is (a retry half-way
-        then names the new ones), the last request's with the entry's outcome."""
-        keys = {version_key(w.resource) for w in writes if w.how != CREATE and getattr(w.resource, "identifier", None)}
-        known = {k: v for k in keys if (v := await self.store.read(queue.version_of, k))}
+        outcome. `stored`: the versions the store keeps of what it writes, to which those confirmed
+        since are added. The versions the server confirms are noted as each request is (a retry
+        half-way then names the new ones), the last request's with the entry's outcome."""
+        known = {**stored, **self._unwritten.known(_kept_up_to_date(writes))}
         confirmed: Confirmed = {}
         for request in requests_for(entry, writes, known, ids):
             if confirmed:
-                await self.store.write(queue.record_versions, iso(datetime.now(UTC)), confirmed)
+                self._unwritten.note(iso(datetime.now(UTC)), confirmed)
             answer = await self.client.send(request.body, request.method, request.path, request.if_match)
             if answer.outcome == CONFLICT and request.path != TRANSACTION:
                 answer = await self._own_write_or(answer, request)
@@ -250,6 +333,7 @@ class SyncWorker:
 
     async def _resent_if_lost(self, entry: queue.Entry) -> bool:
         """Whether the server lost the entry's resident or their dossiers (then sent again)."""
+        await self._write_outcomes()  # where the server keeps them, and what is sent again, as confirmed so far
         patient_id = await self.store.read(queue.patient_of, entry.id)
         if not patient_id:
             return False
@@ -267,6 +351,43 @@ class SyncWorker:
     def _backoff(self, attempts: int) -> float:
         ceiling = min(self.config.max_backoff_seconds, FIRST_BACKOFF * 2 ** attempts)
         return random.uniform(ceiling / 2, ceiling)  # noqa: S311 (jitter: many carts back on line at once do not retry together)
+
+
+def _kept_up_to_date(writes: list[Write]) -> set[str]:
+    """The version keys of what the entry writes that the cart keeps up to date (not created once)."""
+    return {version_key(w.resource) for w in writes if w.how != CREATE and getattr(w.resource, "identifier", None)}
+
+
+def _writes_and_versions(db: Database, blobs: BlobStore, entry: queue.Entry, ids: CartIdentifiers,
+                         inline_max: int | None) -> tuple[list[Write], dict[str, Known]]:
+    """On the store thread: what the entry writes (to_fhir.writes_for) and the versions kept of it."""
+    writes = writes_for(db, blobs, entry, ids, inline_max)
+    return writes, queue.versions_of(db, _kept_up_to_date(writes))
+
+
+def _leaf_writes(db: Database, blobs: BlobStore, leaves: list[queue.Entry], ids: CartIdentifiers,
+                 inline_max: int | None) -> list[tuple[queue.Entry, list[Write]]]:
+    """On the store thread, in one trip rather than one per leaf: what each leaf of a run writes,
+    up to the first document to upload first (it goes alone), or up to the one whose bytes make
+    the documents read larger than a merged transaction may be (each request holds at least its
+    document's bytes, so the run ends there or before: reading further would be for nothing)."""
+    built: list[tuple[queue.Entry, list[Write]]] = []
+    inline = 0
+    for entry in leaves:
+        try:
+            writes = writes_for(db, blobs, entry, ids, inline_max)
+        except UploadFirst:
+            break
+        built.append((entry, writes))
+        inline += sum(_inline_bytes(w.resource) for w in writes)
+        if inline > MERGED_BYTES:
+            break
+    return built
+
+
+def _inline_bytes(resource: Resource) -> int:
+    """The bytes a DocumentReference holds inline (its base64 in the JSON is longer)."""
+    return sum(len(c.attachment.data or b"") for c in resource.content) if isinstance(resource, DocumentReference) else 0
 
 
 def _same(current: dict[str, Any], sent: str) -> bool:

@@ -11,12 +11,15 @@ import json
 import pytest
 
 from agent.store.changes import ConsentChange, DocumentChange, DossierChange, PatientChange, VitalChange
-from cloud_sync.fhir_bundle import transaction
+from cloud_sync.fhir_bundle import transaction, transaction_json
+from cloud_sync.fhir_composition import Fiche, composition
 from cloud_sync.fhir_document import document_reference
 from cloud_sync.fhir_encounter import appointment, consent, encounter
 from cloud_sync.fhir_observation import observation
 from cloud_sync.fhir_patient import INS_NIA, INS_NIR, patient
+from cloud_sync.fhir_provenance import provenance
 from cloud_sync.identifiers import CartIdentifiers
+from cloud_sync.plan import digest
 
 IDS = CartIdentifiers("https://telesante.example/fhir/sid/telecart/chariot-12")
 RESIDENT = PatientChange(
@@ -84,6 +87,27 @@ def test_the_same_changes_make_the_same_bundle_each_create_conditional() -> None
         {"method": "POST", "url": "Patient", "ifNoneExist": "identifier=https://telesante.example/fhir/sid/telecart/chariot-12/patient|p-1"},
         {"method": "POST", "url": "Observation", "ifNoneExist": "identifier=https://telesante.example/fhir/sid/telecart/chariot-12/vital|9"}]
     assert len({e["fullUrl"] for e in first["entry"]}) == 2 and all(e["fullUrl"].startswith("urn:uuid:") for e in first["entry"])
+
+
+def test_the_bundle_written_from_each_resource_s_json_is_the_very_text_the_bundle_model_writes() -> None:
+    """plan.py writes each resource's JSON once (for its digest too) and puts the Bundle together
+    from those: the bytes sent must be the ones the validated Bundle model writes, whatever the
+    resources hold (accents, quotes, markup, line breaks, numbers, base64, an id of its own)."""
+    vital = VitalChange(dossier_id="d-1", kind_of_vital="temperature", value="37.8", unit="°C", measured_at="2026-12-06T09:42:00.123Z",
+                        source="saisie", device="Thermomètre « Braun » \"ThermoScan\"")
+    pdf = b"%PDF-1.4 r\xe9sultat \x00\xff"
+    document = DocumentChange(id="doc-1", dossier_id="d-1", blob=hashlib.sha256(pdf).hexdigest(), name="compte-rendu <v2>.pdf",
+                              kind_of_document="resultat", mime="application/pdf", size=len(pdf), added_at="2026-12-06T09:50:00Z")
+    fiche = Fiche(dossier_id="d-1", patient_id="p-1", reason="Plaie du talon <droit> & \"rougeur\"", history="Diabète\nAVC en 2019",
+                  observations=None, expert_opinion=None, vitals=["Température : 37.8 °C"], updated_at="2026-12-06T09:45:00Z")
+    cart = CartIdentifiers(IDS.base, "chariot-12")  # the cart authors the fiche and the Provenance
+    written = [(patient(RESIDENT, cart), "upsert"), (observation("9", vital, "p-1", cart), "create"),
+               (document_reference(document, pdf, "p-1", cart), "create"), (composition(fiche, cart), "put"),
+               (provenance(cart, 7, ["urn:uuid:a", "Encounter/e-1"], "2026-12-06T09:50:00.5Z", True, "Dr Claire PETIT"), "put")]
+    texts = [(resource, how, resource.model_dump_json(exclude_none=True)) for resource, how in written]
+    assert transaction_json(texts) == transaction(written).model_dump_json(exclude_none=True)
+    for resource, _, text in texts:  # the digest from the JSON already written, or without its id when it has one
+        assert digest(resource, text) == hashlib.sha256(resource.model_dump_json(exclude_none=True, exclude={"id"}).encode()).hexdigest()
 
 
 def test_a_dossier_is_a_virtual_encounter_with_its_slot_and_its_consent() -> None:
