@@ -79,7 +79,6 @@ MERGED_BYTES = 2 * 1024 * 1024
 # fifty entries share one fsync; on a real link, where a request takes longer, fewer.
 SETTLE_SECONDS = 1.0
 Confirmed = dict[str, tuple[str, str, "str | None"]]  # version key -> where the server keeps it, its version, the digest written
-Planned = tuple[queue.Entry, Request]  # a leaf and the one request it makes alone
 LOST = "le serveur régional avait perdu ce résident : tout ce que le chariot en garde lui est renvoyé"
 
 
@@ -201,43 +200,28 @@ class SyncWorker:
 
     async def _send_due(self, entries: list[queue.Entry], ids: CartIdentifiers) -> float:
         at = 0
-        ahead: asyncio.Future[list[Planned]] | None = None  # the run of leaves after the entry on the wire
-        try:
-            while at < len(entries):
-                if self._unwritten.due():
-                    await self._write_outcomes()
-                run = await ahead if ahead else await self._plan_leaves(entries[at:], ids)
-                ahead = None
-                if together := await self._send_leaves_together(run):
-                    at += together
-                    continue
-                entry = entries[at]
-                at += 1
-                try:
-                    prepared = await self._prepare(entry, ids)
-                except NotSent:
-                    self._unwritten.add(entry.id, queue.LOCAL, iso(datetime.now(UTC)))
-                    continue
-                # The run of leaves that follows is planned while this entry's requests are on the
-                # wire (the server's time, not the cart's): leaves are built from their own entries
-                # (the change as made, a document's bytes by their hash, the dossier's resident),
-                # which nothing changes meanwhile, and planned as creates, whatever the server
-                # confirms of this entry.
-                ahead = asyncio.ensure_future(self._plan_leaves(entries[at:], ids))
-                answer, confirmed = (prepared, {}) if isinstance(prepared, Answer) else await self._send_entry(entry, *prepared, ids)
-                now = datetime.now(UTC)
-                if answer.outcome == RETRY:
-                    delay = min(answer.retry_after or self._backoff(entry.attempts), self.config.max_backoff_seconds)
-                    await self.store.write(queue.retry_later, entry.id, answer.error or "", iso(now + timedelta(seconds=delay)))
-                    log.warning("sync: %s %s not sent (%s); next try in %.0f s", entry.entity, entry.entity_id, answer.error, delay)
-                    return delay
-                self._unwritten.add(entry.id, answer.outcome, iso(now), answer.error, confirmed)
-            return 0.0 if len(entries) == BATCH else self.config.poll_seconds
-        finally:
-            if ahead is not None:  # planned for nothing: the round ends before it
-                ahead.cancel()
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await ahead
+        while at < len(entries):
+            if self._unwritten.due():
+                await self._write_outcomes()
+            if together := await self._send_leaves_together(entries[at:], ids):
+                at += together
+                continue
+            entry = entries[at]
+            at += 1
+            try:
+                prepared = await self._prepare(entry, ids)
+            except NotSent:
+                self._unwritten.add(entry.id, queue.LOCAL, iso(datetime.now(UTC)))
+                continue
+            answer, confirmed = (prepared, {}) if isinstance(prepared, Answer) else await self._send_entry(entry, *prepared, ids)
+            now = datetime.now(UTC)
+            if answer.outcome == RETRY:
+                delay = min(answer.retry_after or self._backoff(entry.attempts), self.config.max_backoff_seconds)
+                await self.store.write(queue.retry_later, entry.id, answer.error or "", iso(now + timedelta(seconds=delay)))
+                log.warning("sync: %s %s not sent (%s); next try in %.0f s", entry.entity, entry.entity_id, answer.error, delay)
+                return delay
+            self._unwritten.add(entry.id, answer.outcome, iso(now), answer.error, confirmed)
+        return 0.0 if len(entries) == BATCH else self.config.poll_seconds
 
     async def _write_outcomes(self) -> None:
         """The outcomes and versions kept in memory, written in one transaction (queue.settle_all)."""
@@ -260,13 +244,14 @@ class SyncWorker:
             log.info("sync: document of entry %d uploaded (%d bytes)", document.entry_id, document.size)
             return await self.store.read(_writes_and_versions, self.blobs, entry, ids, self.inline_max)
 
-    async def _plan_leaves(self, entries: list[queue.Entry], ids: CartIdentifiers) -> list[Planned]:
-        """The run of leaves at the head of `entries` (changes nothing else refers to), each as the
-        one request it makes alone, up to what one transaction may hold; fewer than two: none."""
+    async def _send_leaves_together(self, entries: list[queue.Entry], ids: CartIdentifiers) -> int:
+        """The run of leaves at the head of `entries` (changes nothing else refers to) in one
+        transaction; how many it confirmed. 0: send the first alone (fewer than two, or the merged
+        try was not confirmed: a transaction is all or nothing, so it changed nothing)."""
         leaves = next((n for n, e in enumerate(entries) if (e.entity, e.operation) not in LEAVES), len(entries))
         if leaves < 2:
-            return []  # nothing to merge: not worth building (and reading a document's bytes) twice
-        run: list[Planned] = []
+            return 0  # nothing to merge: not worth building (and reading a document's bytes) twice
+        run: list[tuple[queue.Entry, Request]] = []
         size = 0
         for entry, writes in await self.store.read(_leaf_writes, self.blobs, entries[:leaves], ids, self.inline_max):
             planned = requests_for(entry, writes, {}, ids)
@@ -274,13 +259,7 @@ class SyncWorker:
             if len(planned) != 1 or (run and size > MERGED_BYTES):
                 break
             run.append((entry, planned[0]))
-        return run if len(run) >= 2 else []
-
-    async def _send_leaves_together(self, run: list[Planned]) -> int:
-        """A run of leaves (`_plan_leaves`) in one transaction; how many it confirmed. 0: send the
-        first alone (no run, or the merged try was not confirmed: a transaction is all or nothing,
-        so it changed nothing)."""
-        if not run:
+        if len(run) < 2:
             return 0
         answer = await self.client.send(merged([r for _, r in run]).body)
         if answer.outcome != SENT:
