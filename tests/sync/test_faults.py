@@ -20,8 +20,6 @@ import signal
 import sqlite3
 import time
 from collections import Counter
-from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -40,24 +38,10 @@ from tests.api.helpers import assert_french, logged_in
 from tests.live import LiveAgent, running_agent
 from tests.notify.servers import run_async
 from tests.sync.cart_dossiers import make_dossiers, pdf
-from tests.sync.fault_proxy import FaultProxy, fault_proxy
-from tests.sync.fhir_server import FhirServer, fhir_server
 from tests.sync.outcomes import assert_exactly, drained, on_server, problems, queue_counts, sync_config, sync_status, wait_until
+from tests.sync.rig import Rig
 
 pytestmark = pytest.mark.slow
-
-@dataclass
-class Rig:
-    server: FhirServer
-    proxy: FaultProxy
-    data_dir: Path
-
-
-@pytest.fixture
-def rig(tmp_path: Path) -> Iterator[Rig]:
-    with fhir_server(tmp_path / "fhir") as server, fault_proxy(server.port) as proxy:
-        yield Rig(server, proxy, tmp_path / "cart" / "data")
-
 
 # --- the tests ------------------------------------------------------------------------------------
 

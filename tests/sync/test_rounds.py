@@ -10,8 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sqlite3
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -27,24 +26,10 @@ from agent.store.database import DATABASE_NAME, connect
 from cloud_sync import worker as sync_worker
 from tests.notify.servers import run_async
 from tests.sync.cart_dossiers import NURSE, make_dossiers
-from tests.sync.fault_proxy import FaultProxy, fault_proxy
-from tests.sync.fhir_server import FhirServer, fhir_server
 from tests.sync.outcomes import assert_exactly, problems, sync_config
+from tests.sync.rig import Rig
 
 pytestmark = pytest.mark.slow
-
-
-@dataclass
-class Rig:
-    server: FhirServer
-    proxy: FaultProxy
-    data_dir: Path
-
-
-@pytest.fixture
-def rig(tmp_path: Path) -> Iterator[Rig]:
-    with fhir_server(tmp_path / "fhir") as server, fault_proxy(server.port) as proxy:
-        yield Rig(server, proxy, tmp_path / "cart" / "data")
 
 
 def one_round(rig: Rig, until: Callable[[], bool] | None = None, then: Callable[[], None] | None = None,
