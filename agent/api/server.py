@@ -124,7 +124,8 @@ async def host_middleware(request: web.Request, handler: Handler) -> web.StreamR
     moment (a technician types the address the cart's screen shows; a DHCP lease may change it): an
     address literal cannot be a rebinding attacker's domain."""
     services = request.app[SERVICES]
-    if not (from_outside(request) and _technician_page(request) and _own_address(request.host, services.technician.https_port)):
+    if request.host not in services.allowed_hosts and not (  # the system's addresses asked only when the name is none of ours
+            from_outside(request) and _technician_page(request) and _own_address(request.host, services.technician.https_port)):
         check_host(request, services.allowed_hosts)
     return await handler(request)
 
