@@ -117,13 +117,21 @@ async def blocking(call: Callable[..., Any], *args: Any) -> Any:
     return await asyncio.to_thread(call, *args)
 
 
+SCENARIO_SECONDS = 120.0  # each step waits 15-20 s at most; a scenario past this is stuck (a CI run once hung here for good)
+
+
 def run(scenario: Callable[[], Awaitable[None]]) -> None:
-    """Runs the scenario on a fresh loop; anything that reached the loop's exception handler fails it."""
+    """Runs the scenario on a fresh loop; anything that reached the loop's exception handler fails
+    it, and so does a scenario still waiting after SCENARIO_SECONDS (a failure, not a stalled run)."""
     escaped: list[dict[str, Any]] = []
 
     async def main() -> None:
         asyncio.get_running_loop().set_exception_handler(lambda _, context: escaped.append(context))
-        await scenario()
+        try:
+            await asyncio.wait_for(scenario(), SCENARIO_SECONDS)
+        except TimeoutError:
+            raise AssertionError(f"the scenario was still waiting after {SCENARIO_SECONDS:.0f} s: a step that never ends "
+                                 "(start, stop, or a GATT call of the manager)") from None
 
     run_async(main())
     assert escaped == []
