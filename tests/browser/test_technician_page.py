@@ -35,6 +35,9 @@ from tests.sync.cart_dossiers import make_dossiers
 
 PHONE = {"width": 390, "height": 844}
 LAPTOP = {"width": 1280, "height": 800}
+# A function, not an expression: Playwright evals an expression again on every poll,
+# which the page's CSP (no 'unsafe-eval') refuses once the first check has failed.
+PREVIEW_SHOWS_A_FRAME = "() => document.querySelector('img.camera-preview')?.naturalWidth > 0"
 
 
 @pytest.fixture
@@ -176,10 +179,10 @@ def test_the_technician_checks_the_sensors_and_aims_each_camera(tmp_path: Path, 
         page.get_by_role("button", name="Caméras").click()
         preview = page.get_by_role("img", name="Aperçu de la caméra active")
         expect(preview).to_be_visible()
-        page.wait_for_function("document.querySelector('img.camera-preview')?.naturalWidth > 0")
+        page.wait_for_function(PREVIEW_SHOWS_A_FRAME)
         page.get_by_role("button", name=re.compile("^Voir ")).click()
         expect(page.locator(".camera-choices .button[aria-pressed='true']")).to_have_count(1)
-        page.wait_for_function("document.querySelector('img.camera-preview')?.naturalWidth > 0")
+        page.wait_for_function(PREVIEW_SHOWS_A_FRAME)
         shot(page, artifacts, "technicien-cameras.png")
         context.close()
 
