@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 import time
 
@@ -46,6 +47,7 @@ from agent.store.blobs import BlobStore
 from agent.technician.desk import TechnicianDesk
 from agent.technician.discovery import Announcement, Announcer
 from agent.technician.network import NetworkManager
+from agent.technician.system_clock import SystemClock
 from cloud_sync import queue, smart_auth
 from cloud_sync.worker import SyncWorker
 
@@ -97,9 +99,10 @@ class Agent:
             rate_limits=RateLimits(), idle_lock_seconds=sec.idle_lock_minutes * 60, password_checks=asyncio.Semaphore(2),
             allowed_hosts=allowed_hosts(server.host, [server.port, server.https_port], server.public_url, server.allowed_hosts),
             openapi_document=build_document(API, __version__), lifecycle=self.lifecycle, deliveries_wake=self.deliveries_wake,
-            psc=PscClient(self.config.psc, server.public_url),
+            psc=PscClient(self.config.psc, server.public_url, self.config.network.http_proxy),
             technician=TechnicianDesk.named(self.config.technician.cart_name, server.https_port, self.config.technician.page),
             network=NetworkManager(),
+            clock=SystemClock(),
         )
 
     # --- start: in order ----------------------------------------------------------------------
@@ -176,7 +179,7 @@ class Agent:
         await self.devices.sensors.start(await self.store.read(bluetooth_pairings.paired))
 
     def start_deliveries(self) -> None:
-        self._http = aiohttp.ClientSession()
+        self._http = aiohttp.ClientSession(proxy=self.config.network.http_proxy or None)
         self._dispatcher = Dispatcher(self.store, self.config.mail, self.config.sms, self._http)
         self._dispatching = asyncio.get_running_loop().create_task(self._dispatcher.run())
 
@@ -190,7 +193,10 @@ class Agent:
         except smart_auth.AuthError as error:  # said on each try (`telecart sync status`); the cart goes on working
             context, auth = None, smart_auth.Unusable(str(error))
             log.error("sync: %s", error, extra=fields(event="sync_tls_unusable"))
-        self._sync_http = aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=context) if context else None)
+        # The EHPAD's proxy, if any ([network] http_proxy): aiohttp tunnels HTTPS through it with
+        # CONNECT, so the client certificate and the server's verification are end to end.
+        self._sync_http = aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=context) if context else None,
+                                                proxy=self.config.network.http_proxy or None)
         if auth is None and config.auth == "smart":
             client_id = config.client_id or await self.store.read(queue.cart_id)
             auth = smart_auth.SmartToken(self._sync_http, config, self.config.storage.data_dir, client_id)
@@ -242,16 +248,29 @@ class Agent:
         log.info("agent stopped", extra=fields(event="stopped"))
 
 
-async def serve(config: Config) -> None:
-    """Run until SIGTERM or SIGINT."""
+RESTART_STATUS = 75  # EX_TEMPFAIL: the unit's Restart=on-failure starts the agent again
+
+
+async def serve(config: Config) -> int:
+    """Run until SIGTERM or SIGINT (exit status 0), or until the technician's page asks for a
+    restart under systemd (RESTART_STATUS)."""
     agent = Agent(config)
     stop = asyncio.Event()
+    restarting = False
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    if os.environ.get("NOTIFY_SOCKET"):  # without a service manager, nobody would start it again
+
+        def restart() -> None:
+            nonlocal restarting
+            restarting = True
+            stop.set()
+        agent.lifecycle.restart = restart
     try:
         await agent.start()
         await stop.wait()
-        log.info("stopping on signal", extra=fields(event="stopping"))
+        log.info("restarting to apply new settings" if restarting else "stopping on signal", extra=fields(event="stopping"))
     finally:
         await agent.stop()
+    return RESTART_STATUS if restarting else 0

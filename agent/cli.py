@@ -59,8 +59,7 @@ def _open_db(config: Config):  # type: ignore[no-untyped-def]
 def cmd_run(args: argparse.Namespace) -> int:
     config = _load(args)
     setup_logging(config.logging.level)
-    asyncio.run(serve(config))
-    return 0
+    return asyncio.run(serve(config))
 
 
 def cmd_demo(args: argparse.Namespace) -> int:

@@ -229,6 +229,10 @@ class TechnicianConfig(Section):
     announce_interfaces: list[str] = Field(default_factory=list, description="Where to announce: interface names or IPv4 addresses (e.g. [\"wlan0\"]). Empty: every interface but loopback.")
 
 
+class NetworkConfig(Section):
+    http_proxy: str = Field("", pattern=r"^(|https?://\S+)$", description="The EHPAD's web proxy (e.g. http://proxy.ehpad.local:3128, `user:password@` allowed) through which the agent reaches the regional server, the SMS gateway and Pro Santé Connect; set from the technician's page. Empty: direct. NetworkManager's own proxy setting carries only a PAC address for the desktop's browser, which the agent does not read: hence this key.")
+
+
 class UpdateConfig(Section):
     root: Path = Field(Path("/opt/telecart"), description="Where the agent's versions live (releases/<version>, `current`, `previous`, update-state.json); the service runs `<root>/current/bin/telecart`. `telecart update apply` (as root) installs a bundle there on trial and undoes it if it does not start.")
     keyring: Path = Field(Path("/etc/telecart/update-keys"), description="Directory of the publisher's Ed25519 public keys (PEM) an update bundle must be signed with. Empty or absent: every bundle is refused.")
@@ -255,6 +259,7 @@ class Config(Section):
     call: CallConfig = CallConfig()
     media: MediaConfig = MediaConfig()
     technician: TechnicianConfig = TechnicianConfig()
+    network: NetworkConfig = NetworkConfig()
     update: UpdateConfig = UpdateConfig()
     logging: LoggingConfig = LoggingConfig()
 
@@ -284,13 +289,36 @@ def load_config(path: Path | None, overrides: dict[str, dict[str, Any]] | None =
             raise ConfigError(f"cannot read configuration file {path}: {exc.strerror}") from exc
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"configuration file {path} is not valid TOML: {exc}") from exc
+    from_file = {section: dict(values) if isinstance(values, dict) else values for section, values in raw.items()}
     for section, values in (overrides or {}).items():
         raw.setdefault(section, {}).update(values)
     try:
-        return Config.model_validate(raw)
+        config = Config.model_validate(raw)
     except ValidationError as exc:
         origin = f"configuration file {path}" if path else "configuration"
         raise ConfigError(f"{origin}: {_describe(exc)}") from exc
+    return _with_site_settings(config, from_file, overrides or {})
+
+
+def _with_site_settings(config: Config, from_file: dict[str, Any], overrides: dict[str, dict[str, Any]]) -> Config:
+    """The technician's settings (agent/site_settings.py) over the file, under the command line;
+    settings that no longer validate are ignored with a warning, never a refusal to start."""
+    from agent import site_settings
+
+    site = site_settings.read(config.storage.data_dir)
+    if not site:
+        return config
+    layered = from_file
+    for layer in (site, overrides):
+        for section, values in layer.items():
+            layered.setdefault(section, {}).update(values)
+    try:
+        return Config.model_validate(layered)
+    except ValidationError as exc:
+        import logging
+
+        logging.getLogger(__name__).warning("the technician's settings are ignored: %s", _describe(exc))
+        return config
 
 
 # Values `telecart config show` never prints: a screen or a support ticket is no place for them.
@@ -305,7 +333,17 @@ def masked(config: Config) -> Config:
         current = getattr(config, section)
         if getattr(current, key):
             sections[section] = current.model_copy(update={key: MASK})
+    if "@" in config.network.http_proxy:
+        sections["network"] = config.network.model_copy(update={"http_proxy": masked_url(config.network.http_proxy)})
     return config.model_copy(update=sections)
+
+
+def masked_url(url: str) -> str:
+    """The address readable, its `user:password@` masked (a proxy's)."""
+    if "@" not in url:
+        return url
+    scheme, _, rest = url.partition("://")
+    return f"{scheme}://{MASK}@{rest.rpartition('@')[2]}"
 
 
 def as_toml_dict(config: Config) -> dict[str, Any]:

@@ -78,8 +78,9 @@ def challenge_of(verifier: str) -> str:
 # --- the provider ---------------------------------------------------------------------------------
 
 class PscClient:
-    def __init__(self, config: PscConfig, public_url: str) -> None:
+    def __init__(self, config: PscConfig, public_url: str, proxy: str = "") -> None:
         self.config = config
+        self.proxy = proxy or None
         self.link_redirect_uri = config.link_redirect_uri or f"{public_url.rstrip('/')}/psc/retour"
         self._http: aiohttp.ClientSession | None = None
         self._metadata: dict[str, Any] | None = None
@@ -88,7 +89,7 @@ class PscClient:
     @property
     def http(self) -> aiohttp.ClientSession:
         if self._http is None:  # made at the first login, in the running loop
-            self._http = aiohttp.ClientSession()
+            self._http = aiohttp.ClientSession(proxy=self.proxy)
         return self._http
 
     async def close(self) -> None:

@@ -23,6 +23,7 @@ from agent.store import Store
 from agent.store.blobs import BlobStore
 from agent.technician.desk import TechnicianDesk
 from agent.technician.network import NetworkManager
+from agent.technician.system_clock import SystemClock
 
 
 @dataclass
@@ -31,6 +32,9 @@ class Lifecycle:
 
     started: float
     ready: bool = False
+    # Set by agent.app.serve under systemd: stop cleanly with exit status 75, which the unit's
+    # Restart=on-failure turns into a restart (settings from the technician's page apply at start).
+    restart: Callable[[], None] | None = None
 
 
 @dataclass(frozen=True)
@@ -53,6 +57,7 @@ class Services:
     deliveries_wake: Callable[[], None]  # emails and SMS were just queued: send them now
     technician: TechnicianDesk  # the technician's page: the cart's name, its certificate's fingerprint, the first-boot code
     network: NetworkManager  # NetworkManager on the system bus, for the technician's page
+    clock: SystemClock  # systemd-timedated on the system bus, for the technician's page
 
 
 SERVICES: web.AppKey[Services] = web.AppKey("services")

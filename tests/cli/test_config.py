@@ -177,3 +177,22 @@ def test_links_follow_the_port_the_agent_answers_on_unless_a_public_url_is_given
     assert load_config(None, {"server": {"port": 8191}}).server.public_url == "http://127.0.0.1:8191"
     given = load_config(None, {"server": {"port": 8191, "public_url": "https://chariot-12.ehpad.example"}})
     assert given.server.public_url == "https://chariot-12.ehpad.example"
+
+
+def test_the_technicians_settings_lie_over_the_file_under_the_command_line_and_a_broken_file_is_ignored(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    config = tmp_path / "telecart.toml"
+    config.write_text('[dossiers]\ntimezone = "Europe/Paris"\n[sync]\nfhir_base_url = "https://old.example/fhir"\n')
+    (data / "site-settings.toml").write_text('[dossiers]\ntimezone = "America/Cayenne"\n[network]\nhttp_proxy = "http://u:pw@proxy:3128"\n'
+                                             '[server]\nport = 1\n')  # not settable from the page: never read
+    shown = tomllib.loads(telecart("config", "show", "--config", str(config), "--data-dir", str(data)).stdout)
+    assert shown["dossiers"]["timezone"] == "America/Cayenne" and shown["server"]["port"] == 8080
+    assert shown["sync"]["fhir_base_url"] == "https://old.example/fhir"
+    assert shown["network"]["http_proxy"] == "http://••••••••@proxy:3128"  # the proxy's password is never printed
+
+    (data / "site-settings.toml").write_text('[dossiers]\ntimezone = "Mars/Olympus"\n')  # no longer validates: the file's value stands
+    shown = tomllib.loads(telecart("config", "show", "--config", str(config), "--data-dir", str(data)).stdout)
+    assert shown["dossiers"]["timezone"] == "Europe/Paris"
+    (data / "site-settings.toml").write_text("not [toml")
+    assert tomllib.loads(telecart("config", "show", "--config", str(config), "--data-dir", str(data)).stdout)["dossiers"]["timezone"] == "Europe/Paris"

@@ -20,11 +20,12 @@ connection and marks the interface activated at once.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -105,25 +106,44 @@ def mocked_network_manager(root: Path) -> Iterator[MockedNetworkManager]:
     directory = root / "nm"
     directory.mkdir(parents=True)
     nm = MockedNetworkManager(directory, directory / "system_bus")
+    with mocked_system_services(directory, nm.socket, {"networkmanager": None}, monitor=NM) as processes:
+        nm.processes = processes
+        wait_until_it_answers(lambda: nm.call(NM_PATH, "org.freedesktop.DBus.Properties", "Get", "ss", [NM, "Version"]), directory)
+        yield nm
+
+
+def wait_until_it_answers(ask: Callable[[], Any], directory: Path, seconds: float = 15) -> None:
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            ask()
+            return
+        except (AssertionError, OSError):
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the mocked service did not start:\n{(directory / 'dbusmock.log').read_text()}") from None
+            time.sleep(0.1)
+
+
+@contextlib.contextmanager
+def mocked_system_services(directory: Path, socket: Path, templates: dict[str, dict[str, Any] | None],
+                           monitor: str | None = None) -> Iterator[list[subprocess.Popen[bytes]]]:
+    """A private system bus with python-dbusmock serving each template (with its parameters), and
+    dbus-monitor recording the calls to `monitor`'s interface in monitor.log."""
+    processes: list[subprocess.Popen[bytes]] = []
     logs = [open(directory / name, "ab") for name in ("dbus.log", "dbusmock.log", "monitor.log")]
     try:
-        nm.processes.append(start_bus(directory, nm.socket, logs[0]))
-        env = {**os.environ, "DBUS_SYSTEM_BUS_ADDRESS": nm.address}
-        nm.processes.append(subprocess.Popen([SYSTEM_PYTHON, "-m", "dbusmock", "--template", "networkmanager"], env=env,
-                                             stdout=logs[1], stderr=logs[1]))
-        nm.processes.append(subprocess.Popen(["dbus-monitor", "--address", nm.address, f"interface='{NM}'"], stdout=logs[2], stderr=logs[2]))
-        deadline = time.monotonic() + 15
-        while True:
-            try:
-                nm.call(NM_PATH, "org.freedesktop.DBus.Properties", "Get", "ss", [NM, "Version"])
-                break
-            except (AssertionError, OSError):
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"the mocked NetworkManager did not start:\n{(directory / 'dbusmock.log').read_text()}") from None
-                time.sleep(0.1)
-        yield nm
+        processes.append(start_bus(directory, socket, logs[0]))
+        env = {**os.environ, "DBUS_SYSTEM_BUS_ADDRESS": f"unix:path={socket}"}
+        for template, parameters in templates.items():
+            extra = ["--parameters", json.dumps(parameters)] if parameters else []
+            processes.append(subprocess.Popen([SYSTEM_PYTHON, "-m", "dbusmock", "--template", template, *extra], env=env,
+                                              stdout=logs[1], stderr=logs[1]))
+        if monitor:
+            processes.append(subprocess.Popen(["dbus-monitor", "--address", f"unix:path={socket}", f"interface='{monitor}'"],
+                                              stdout=logs[2], stderr=logs[2]))
+        yield processes
     finally:
-        for process in reversed(nm.processes):
+        for process in reversed(processes):
             process.terminate()
             with contextlib.suppress(subprocess.TimeoutExpired):
                 process.wait(5)

@@ -19,9 +19,10 @@ from agent.api.routes import (
     sync,
     system,
     technician,
+    technician_settings,
 )
 
 ROUTE_MODULES = (accounts, audit_trail, call, card, directory, documents, dossiers, fiche, link, patients, psc, sensors, session, sync, system,
-                 technician)
+                 technician, technician_settings)
 
 __all__ = ["API", "ROUTE_MODULES"]

@@ -1,39 +1,20 @@
 // The technician's page on the EHPAD's network (agent/api/routes/technician.py): the first-boot
 // account made with the code the cart's screen shows, the technician's login, then the cart's
 // state, its queue to the regional server, its enrolment there and the support bundle. Nothing of
-// a resident is ever asked for or shown here.
+// a resident is ever asked for or shown here. The clock, the cart's settings and the sound test
+// are in settings.js.
 import { h, toast } from "/static/js/dom.js";
-import { jsonRequest } from "/static/js/json_request.js";
+import { alertBox, call, field, say, setCsrf, stamp } from "/static/technician/desk.js";
+import { clockTab, proxyCard, regionSettingsCard, soundTab } from "/static/technician/settings.js";
 
 const main = document.getElementById("technician");
 const who = document.getElementById("who");
-let csrf = null;
 let refreshing = null;
 
-function call(method, path, body) {
-  return jsonRequest(method, `/api/v1${path}`, body, csrf,
-                     "Le chariot ne répond pas. Vérifiez que vous êtes sur le même réseau, puis réessayez.");
-}
-
-const stamp = (iso) => (iso ? new Intl.DateTimeFormat("fr-FR", { dateStyle: "short", timeStyle: "medium" }).format(new Date(iso)) : "—");
 const size = (bytes) => (bytes >= 1e9 ? `${(bytes / 1e9).toFixed(1)} Go` : `${Math.round(bytes / 1e6)} Mo`).replace(".", ",");
 function duration(seconds) {
   const d = Math.floor(seconds / 86400), hours = Math.floor((seconds % 86400) / 3600), m = Math.floor((seconds % 3600) / 60);
   return d ? `${d} j ${hours} h` : hours ? `${hours} h ${m} min` : `${m} min`;
-}
-
-function field(label, attrs) {
-  const id = `f-${attrs.name}`;
-  return h("div", { class: "field" }, h("label", { for: id }, label), h("input", { id, ...attrs }));
-}
-
-function alertBox() {
-  return h("div", { class: "alert error", role: "alert", hidden: true });
-}
-
-function say(box, error) {
-  box.textContent = error.message;
-  box.hidden = false;
 }
 
 // --- the way in ---------------------------------------------------------------------------------
@@ -109,11 +90,11 @@ async function showLogin() {
 
 // --- the desk -----------------------------------------------------------------------------------
 
-const TABS = [["etat", "État du chariot"], ["reseau", "Réseau"], ["capteurs", "Capteurs"], ["cameras", "Caméras"], ["envoi", "Envoi au serveur régional"],
-              ["region", "Enrôlement régional"], ["comptes", "Comptes"], ["maj", "Mises à jour"], ["support", "Support"]];
+const TABS = [["etat", "État du chariot"], ["reseau", "Réseau"], ["capteurs", "Capteurs"], ["cameras", "Caméras"], ["son", "Son"], ["heure", "Heure"],
+              ["envoi", "Envoi au serveur régional"], ["region", "Enrôlement régional"], ["comptes", "Comptes"], ["maj", "Mises à jour"], ["support", "Support"]];
 
 function openDesk(session) {
-  csrf = session.csrf_token;
+  setCsrf(session.csrf_token);
   who.replaceChildren(h("span", {}, `${session.user.display_name} (technicien·ne)`),
     h("button", { class: "button ghost", type: "button", onclick: logout }, "Se déconnecter"));
   show("etat");
@@ -122,7 +103,7 @@ function openDesk(session) {
 async function logout() {
   clearInterval(refreshing);
   await call("DELETE", "/tech/session").catch(() => null);
-  csrf = null;
+  setCsrf(null);
   showLogin();
 }
 
@@ -133,7 +114,8 @@ async function show(tab) {
                                             onclick: () => show(id) }, label)));
   const body = h("div", { class: "tab-body" }, h("p", {}, "Chargement…"));
   main.replaceChildren(nav, body);
-  const render = { etat: stateTab, reseau: networkTab, capteurs: sensorsTab, cameras: camerasTab, envoi: queueTab, region: regionTab, comptes: accountsTab, maj: updatesTab, support: supportTab }[tab];
+  const render = { etat: stateTab, reseau: networkTab, capteurs: sensorsTab, cameras: camerasTab, son: soundTab, heure: () => clockTab(() => show("heure")),
+                   envoi: queueTab, region: regionTab, comptes: accountsTab, maj: updatesTab, support: supportTab }[tab];
   const draw = async () => {
     try {
       body.replaceChildren(...await render());
@@ -228,13 +210,20 @@ async function regionTab() {
          show("region");
        } }, "Créer la clé du chariot")];
   return [h("section", { class: "card" }, h("h2", {}, "Enrôlement auprès du serveur régional"),
-    h("dl", { class: "facts" }, rows.flatMap(([k, v]) => [h("dt", {}, k), h("dd", { class: "mono" }, v)])), ...key)];
+    h("dl", { class: "facts" }, rows.flatMap(([k, v]) => [h("dt", {}, k), h("dd", { class: "mono" }, v)])), ...key),
+    await regionSettingsCard(() => show("region"))];
 }
 
 // --- network: NetworkManager on the cart (agent/technician/network.py) -----------------------------
 
 async function networkTab() {
-  const network = await call("GET", "/tech/network");
+  let network;
+  try {
+    network = await call("GET", "/tech/network");
+  } catch (failure) {  // without NetworkManager, the proxy is still the agent's to set
+    if (failure.status !== 503) throw failure;
+    return [h("div", { class: "alert error", role: "alert" }, failure.message), await proxyCard(() => show("reseau"))];
+  }
   const rows = network.devices.map((d) => h("tr", {},
     h("td", {}, d.kind), h("td", { class: "mono" }, d.interface), h("td", { class: d.connected ? "" : "warn" }, d.state),
     h("td", {}, d.connection || "—"), h("td", { class: "mono" }, d.addresses.join(", ") || "—"), h("td", {}, d.signal === null ? "—" : `${d.signal} %`)));
@@ -246,6 +235,7 @@ async function networkTab() {
       : h("p", { class: "hint" }, "Aucune interface réseau."))];
   for (const device of network.devices.filter((d) => d.wifi)) sections.push(wifiCard(device));
   for (const device of network.devices.filter((d) => d.modem)) sections.push(mobileCard(device));
+  sections.push(await proxyCard(() => show("reseau")));
   return sections;
 }
 
