@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.image.units import THRESHOLDS, exposure, verify
+from tests.image.units import THRESHOLDS, VERIFIED, exposure, verify
 
 pytestmark = pytest.mark.image
 BOOT = Path(__file__).resolve().parent / "boot"
@@ -29,6 +29,12 @@ def test_units_verify_and_stay_under_their_thresholds_in_the_built_tree(image_tr
     assert checked.returncode == 0 and checked.stderr.strip() == "", checked.stderr
     level, run = exposure(image_tree, unit)
     assert run.returncode == 0 and level <= THRESHOLDS[unit], run.stdout[-1500:]
+
+
+@pytest.mark.parametrize("unit", VERIFIED)
+def test_the_data_mount_verifies_in_the_built_tree(image_tree: Path, unit: str) -> None:
+    checked = verify(image_tree, unit)
+    assert checked.returncode == 0 and checked.stderr.strip() == "", checked.stderr
 
 
 def _boot(tree: Path, out: Path, check: str, *binds: str) -> dict[str, str]:
@@ -93,9 +99,23 @@ def test_the_cart_speaks_french_on_paris_time(booted: dict[str, str]) -> None:
     assert booted["localtime.txt"].strip().endswith("zoneinfo/Europe/Paris")
 
 
+def test_the_agent_started_with_its_key_sealed_and_no_clear_key_on_disk(booted: dict[str, str]) -> None:
+    """No TPM in a container: telecart-key.service sealed it with the host key (--with-key=auto)."""
+    key = _properties(booted["key.state"])
+    assert (key["ActiveState"], key["Result"]) == ("active", "success"), booted["journal.txt"][-4000:]
+    assert booted["credstore.txt"].split()[:4] == ["root", "root", "600", "/var/lib/telecart-credstore/telecart.key"]
+    assert booted["clear-key.txt"] == "", booted["clear-key.txt"]  # no secret.key in /var/lib/telecart
+    assert booted["agent-credential.txt"].strip() == "telecart.key", booted["agent-credential.txt"]
+    # The data mount is skipped in a container (no disk of its own), not failed.
+    assert _properties(booted["mount.state"]) == {"ActiveState": "inactive", "ConditionResult": "no"}
+
+
 def test_the_telecart_command_runs_as_the_agents_user_and_leaves_no_root_file(booted: dict[str, str]) -> None:
     assert booted["users-add.txt"].rstrip().endswith("exit 0"), booted["users-add.txt"]
     assert "technicien" in booted["users-list.txt"] and booted["users-list.txt"].rstrip().endswith("exit 0")
+    # The command opened the sealed key (the agent's sealed values open with it) and left no trace.
+    assert booted["cli-key.txt"].strip() == "nothing under /run/telecart-cli-credentials", booted["cli-key.txt"]
+    assert booted["as-telecart.txt"].rstrip().endswith("exit 1") and "sealed" in booted["as-telecart.txt"]
     assert booted["not-telecart.txt"] == "", booted["not-telecart.txt"]
     assert booted["data-dir.txt"].split()[:3] == ["telecart", "telecart", "700"]
     groups = booted["id-telecart.txt"]

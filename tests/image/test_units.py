@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.image.units import ANALYZE, THRESHOLDS, exposure, settings, stub_root, verify
+from tests.image.units import ANALYZE, THRESHOLDS, VERIFIED, exposure, settings, stub_root, verify
 
 needs_analyze = pytest.mark.skipif(ANALYZE is None, reason="systemd-analyze is not installed (Debian: systemd)")
 
@@ -19,7 +19,7 @@ def root(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @needs_analyze
-@pytest.mark.parametrize("unit", sorted(THRESHOLDS))
+@pytest.mark.parametrize("unit", [*sorted(THRESHOLDS), *VERIFIED])
 def test_unit_verifies_without_a_warning(root: Path, unit: str) -> None:
     result = verify(root, unit)
     assert result.returncode == 0, result.stderr

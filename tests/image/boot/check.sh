@@ -21,6 +21,18 @@ echo "exit $?" >> "$out/users-add.txt"
 telecart users list > "$out/users-list.txt" 2>&1
 echo "exit $?" >> "$out/users-list.txt"
 find /var/lib/telecart ! -user telecart > "$out/not-telecart.txt" 2>&1
+# The key the wrapper opened lived only in its own mount namespace.
+{ ls -A /run/telecart-cli-credentials; echo "nothing under /run/telecart-cli-credentials"; } > "$out/cli-key.txt" 2>&1
+# As telecart, with the key sealed, the wrapper refuses rather than make a clear key.
+setpriv --reuid=telecart --regid=telecart --init-groups telecart users list > "$out/as-telecart.txt" 2>&1
+echo "exit $?" >> "$out/as-telecart.txt"
+
+# The agent's key: sealed by telecart-key.service, loaded by the agent as a credential.
+systemctl show -p ActiveState -p Result telecart-key.service > "$out/key.state"
+stat -c '%U %G %a %n' /var/lib/telecart-credstore/telecart.key > "$out/credstore.txt" 2>&1
+ls /var/lib/telecart/secret.key > "$out/clear-key.txt" 2>/dev/null
+ls "/run/credentials/telecart.service" > "$out/agent-credential.txt" 2>&1
+systemctl show -p ActiveState -p ConditionResult var-lib-telecart.mount > "$out/mount.state"
 stat -c '%U %G %a %n' /var/lib/telecart > "$out/data-dir.txt"
 id telecart > "$out/id-telecart.txt"
 
