@@ -242,6 +242,25 @@ def cmd_update_apply(args: argparse.Namespace) -> int:
     return 0 if outcome.installed else 1
 
 
+def cmd_update_apply_incoming(args: argparse.Namespace) -> int:
+    """As root (telecart-update.service, started by its .path unit): each bundle the technician's
+    page dropped in the data directory, taken out of the agent's reach, then applied."""
+    from agent.update import bundle, incoming, releases
+
+    config = _load(args)
+    settings = config.update
+    failed = 0
+    for taken in incoming.take(config.storage.data_dir, settings.root / "incoming"):
+        try:
+            outcome = releases.apply(taken, settings.root, bundle.keyring(settings.keyring), settings.root / ".venv" / "bin" / "python",
+                                     releases.systemd_start(settings.unit))
+        finally:
+            taken.unlink(missing_ok=True)
+        print(outcome.detail)
+        failed += not outcome.installed
+    return 1 if failed else 0
+
+
 def cmd_update_rollback_unconfirmed(args: argparse.Namespace) -> int:
     """At boot, before the agent: an update a power cut left on trial is undone."""
     from agent.update import releases
@@ -331,6 +350,9 @@ def build_parser() -> argparse.ArgumentParser:
     apply_cmd.add_argument("bundle")
     _config_options(apply_cmd)
     apply_cmd.set_defaults(func=cmd_update_apply)
+    from_page = update.add_parser("apply-incoming", help="apply the bundles the technician's page dropped in the data directory")
+    _config_options(from_page)
+    from_page.set_defaults(func=cmd_update_apply_incoming)
     unconfirmed = update.add_parser("rollback-unconfirmed", help="at boot: undo an update a power cut left on trial")
     unconfirmed.add_argument("--no-start", action="store_true", help="only point back at the previous version (before the service starts)")
     _config_options(unconfirmed)

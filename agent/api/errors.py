@@ -29,6 +29,8 @@ MESSAGES: dict[str, tuple[int, str]] = {
     "card_not_linked": (403, "La carte CPS de {name} n'est liée à aucun compte actif du chariot : demandez à un administrateur de la lier à votre compte (RPPS {rpps})."),
     "network_unavailable": (503, "{reason}"),
     "clock_unavailable": (503, "{reason}"),
+    "sound_test_busy": (409, "Test du son impossible maintenant : un appel ou un autre test est en cours sur le chariot."),
+    "update_refused": (422, "Mise à jour refusée : {reason}. Rien n'a été installé."),
     "clock_ntp_on": (409, "L'heure réseau (NTP) est active : coupez-la avant de régler l'heure à la main."),
     "timezone_unknown": (422, "Fuseau horaire inconnu : {zone}."),
     "setting_invalid": (422, "Réglage refusé ({field}) : une adresse web complète est attendue, par exemple https://serveur.exemple/fhir ou http://proxy:3128."),

@@ -13,6 +13,7 @@ from typing import Any
 import psutil
 
 from agent import __version__
+from agent.technician.encryption import data_encryption
 
 _AGENT = psutil.Process(os.getpid())
 _AGENT.cpu_percent(None)  # the first reading of a process is always 0: start its clock now
@@ -63,7 +64,8 @@ def snapshot(data_dir: Path, agent_started: float) -> dict[str, Any]:
         "cpu": {"percent": round(psutil.cpu_percent(None), 1), "cores": psutil.cpu_count() or 1,
                 "load": [round(x, 2) for x in psutil.getloadavg()]},
         "memory": {"total_bytes": memory.total, "available_bytes": memory.available, "percent": memory.percent},
-        "disk": {"path": str(data_dir), "total_bytes": disk.total, "free_bytes": disk.free, "percent": disk.percent},
+        "disk": {"path": str(data_dir), "total_bytes": disk.total, "free_bytes": disk.free, "percent": disk.percent,
+                 "encryption": data_encryption(data_dir)},
         "temperatures": _temperatures(),
         "battery": _battery(),
         "addresses": _addresses(),

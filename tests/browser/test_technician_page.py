@@ -102,6 +102,8 @@ def test_the_technician_makes_their_account_logs_in_and_takes_the_support_bundle
     for what in ("Processeur", "Mémoire", "Disque des données", "Envoi au serveur régional", "Agent"):
         expect(page.locator(".figure .what", has_text=what)).to_be_visible()
     expect(page.locator(".figure", has_text="Agent")).to_contain_text("version")
+    # this machine's disk is not the image's LUKS2 partition: the page says so, in red
+    expect(page.locator(".figure.bad", has_text="Chiffrement des données")).to_contain_text("NON")
     shot(page, artifacts, "technicien-etat-du-chariot.png")
 
     page.get_by_role("button", name="Envoi au serveur régional").click()
@@ -209,3 +211,66 @@ def test_an_update_undone_by_itself_is_said_on_the_updates_tab(tmp_path: Path, b
         expect(page.locator("table.updates tbody tr")).to_have_count(4)  # 0.5.0 tried and installed, 0.9.0 tried and undone
         shot(page, artifacts, "technicien-mises-a-jour.png")
         context.close()
+
+
+def test_the_technician_uploads_a_signed_update_and_a_foreign_one_is_refused(tmp_path: Path, browser: Browser, artifacts: Path) -> None:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from agent.update import bundle as bundles
+    from agent.update import incoming, releases
+    from tests.update.wheels import release_wheel
+
+    root, keys, publisher = tmp_path / "opt-telecart", tmp_path / "update-keys", Ed25519PrivateKey.generate()
+    root.mkdir()
+    keys.mkdir()
+    (keys / "editeur.pem").write_bytes(publisher.public_key().public_bytes(serialization.Encoding.PEM,
+                                                                           serialization.PublicFormat.SubjectPublicKeyInfo))
+    wheel = release_wheel(tmp_path / "w", "0.6.0", "agent.cli:main")
+    (tmp_path / "signed").mkdir()
+    (tmp_path / "foreign").mkdir()
+    signed = bundles.make(tmp_path / "signed" / "telecart-0.6.0.tar", "0.6.0", [wheel], publisher)
+    foreign = bundles.make(tmp_path / "foreign" / "telecart-0.6.0.tar", "0.6.0", [wheel], Ed25519PrivateKey.generate())
+    with running_agent(tmp_path / "cart", https_port=free_port(), update={"root": str(root), "keyring": str(keys)}) as cart:
+        context, page = technician_signed_in(browser, cart, LAPTOP)
+        page.get_by_role("button", name="Mises à jour").click()
+        page.get_by_label("Paquet de mise à jour").set_input_files(str(foreign))
+        page.get_by_role("button", name="Installer cette mise à jour").click()
+        expect(page.get_by_role("alert")).to_contain_text("Mise à jour refusée")
+        expect(page.get_by_role("alert")).to_contain_text("Rien n'a été installé")
+        waiting = incoming.incoming_dir(cart.data_dir)
+        assert not list(waiting.glob("*")) and not list(waiting.parent.glob(".upload-*"))  # nothing kept of it
+
+        page.get_by_label("Paquet de mise à jour").set_input_files(str(signed))
+        page.get_by_role("button", name="Installer cette mise à jour").click()
+        expect(page.locator(".toast")).to_contain_text("Version 0.6.0 vérifiée")
+        assert [p.name for p in waiting.glob("*.tar")] == ["telecart-0.6.0.tar"]
+
+        # Root's telecart-update.service (`telecart update apply-incoming`), the agent's start played here
+        taken = incoming.take(cart.data_dir, root / "incoming")
+        assert not list(waiting.glob("*")) and [p.parent for p in taken] == [root / "incoming"]
+        releases.apply(taken[0], root, bundles.keyring(keys), Path(sys.executable), lambda release: True)
+        page.get_by_role("button", name="Mises à jour").click()
+        expect(page.locator("table.updates tbody tr").first).to_contain_text("installée")
+        shot(page, artifacts, "technicien-mise-a-jour-deposee.png")
+        context.close()
+
+        admin = cart.login(cart.add_account(Role.ADMIN))
+        trail = admin.get(f"{cart.url}/api/v1/audit", params={"limit": 50}, timeout=5).json()["items"]
+        said = [(r["outcome"], r["detail"]) for r in trail if r["action"] == "technician.update"]
+        assert ("success", "version 0.6.0 déposée") in said and any(outcome == "failure" for outcome, _ in said)
+
+
+def test_root_takes_only_real_files_out_of_the_agents_reach(tmp_path: Path) -> None:
+    from agent.update import incoming
+
+    data = tmp_path / "data"
+    waiting = incoming.incoming_dir(data)
+    waiting.mkdir(parents=True)
+    secret = tmp_path / "shadow"
+    secret.write_text("root's")
+    (waiting / "telecart-9.9.9.tar").symlink_to(secret)  # what an agent turned hostile could drop
+    (waiting / "telecart-1.0.0.tar").write_bytes(b"a bundle")
+    taken = incoming.take(data, tmp_path / "root-incoming")
+    assert [p.name for p in taken] == ["telecart-1.0.0.tar"] and taken[0].read_bytes() == b"a bundle"
+    assert not list(waiting.iterdir()) and secret.read_text() == "root's"

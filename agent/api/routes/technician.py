@@ -6,11 +6,14 @@ under the technician's name."""
 
 from __future__ import annotations
 
+import asyncio
 import time
+from collections.abc import AsyncIterator
 from typing import Any
 
 import segno
-from aiohttp import web
+from aiohttp import BodyPartReader, web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from agent import __version__, audit
 from agent.access import accounts, sessions
@@ -42,6 +45,7 @@ from agent.api.schemas.technician import (
     TechnicianAccessOut,
     TechnicianStateOut,
     UpdateEntryOut,
+    UpdateQueuedOut,
     UpdatesOut,
     WifiJoinIn,
     WifiNetworkOut,
@@ -52,7 +56,8 @@ from agent.technician import diagnostics, support_bundle
 from agent.technician.first_boot import MAX_WRONG, needs_provisioning
 from agent.technician.network import NetworkError
 from agent.technician.sync_report import auth_words
-from agent.update import releases
+from agent.update import incoming, releases
+from agent.update.bundle import BundleRefused
 from cloud_sync import queue, smart_auth
 
 _TAGS = ("technicien",)
@@ -337,6 +342,47 @@ async def technician_join_mobile(call: Call) -> NetworkOut:
     await services.store.write(audit.append, audit.AuditEvent(actor=call.actor.login, role=call.actor.role, action="technician.network",
                                remote_addr=call.remote_addr, detail=f"4G, point d'accès « {call.body.apn} » sur {device['interface']}"), essential=True)
     return NetworkOut(**await _overview(services))
+
+
+@API.route("POST", "/tech/updates", summary="Déposer un paquet de mise à jour signé : vérifié aussitôt, installé à l'essai par le système",
+           tags=_TAGS, access=Permission.DEVICES_MANAGE, response=UpdateQueuedOut, status=202, errors=(422,), upload=True)
+async def technician_upload_update(call: Call) -> UpdateQueuedOut:
+    services = services_of(call.request)
+    loop = asyncio.get_running_loop()
+
+    async def check(verify, path, keys):  # noqa: ANN001, ANN202
+        return await loop.run_in_executor(None, verify, path, keys)
+    try:
+        manifest = await incoming.receive(_file_part(call.request), services.config.storage.data_dir, services.config.update.keyring,
+                                          UPDATE_LIMIT, check)
+    except BundleRefused as refused:
+        await _audited_update(call, audit.FAILURE, str(refused))
+        raise ApiError("update_refused", reason=str(refused)) from refused
+    await _audited_update(call, audit.SUCCESS, f"version {manifest.version} déposée")
+    return UpdateQueuedOut(version=manifest.version)
+
+
+UPDATE_LIMIT = 512 * 1024 * 1024
+
+
+async def _file_part(request: web.Request) -> AsyncIterator[bytes]:
+    """The `file` part of the form, chunk by chunk, never whole in memory."""
+    try:
+        reader = await request.multipart()
+        while (part := await reader.next()) is not None:
+            if isinstance(part, BodyPartReader) and part.name == "file":
+                while chunk := await part.read_chunk(1 << 20):
+                    yield chunk
+                return
+    except (ValueError, AssertionError, HttpProcessingError) as exc:
+        raise ApiError("bad_request") from exc
+    raise ApiError("file_missing")
+
+
+async def _audited_update(call: Call, outcome: str, detail: str) -> None:
+    await services_of(call.request).store.write(audit.append, audit.AuditEvent(
+        actor=call.actor.login, role=call.actor.role, action="technician.update", outcome=outcome, remote_addr=call.remote_addr,
+        detail=detail), essential=True)
 
 
 @API.route("GET", "/tech/updates", summary="Mises à jour : la version en service, la dernière tentative et son issue (dont un retour automatique)",

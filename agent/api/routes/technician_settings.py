@@ -16,9 +16,19 @@ from agent.api.context import services_of
 from agent.api.errors import ApiError
 from agent.api.registry import API
 from agent.api.routing import Call
-from agent.api.schemas.technician_settings import ClockOut, NtpIn, SiteSettingsIn, SiteSettingsOut, TimeIn, TimezoneIn, ZoneOut
+from agent.api.schemas.technician_settings import (
+    ClockOut,
+    NtpIn,
+    SiteSettingsIn,
+    SiteSettingsOut,
+    SoundTestOut,
+    TimeIn,
+    TimezoneIn,
+    ZoneOut,
+)
 from agent.config import MASK, Config, NetworkConfig, masked_url
 from agent.technician.system_clock import FRENCH_ZONES, ClockError, all_zones
+from drivers.audio.sound_check import check_sound
 
 _TAGS = ("technicien",)
 RESTART_DELAY = 0.5  # seconds: the answer leaves before the agent stops
@@ -163,3 +173,26 @@ def _restart_soon(services) -> dict[str, bool]:  # noqa: ANN001
         return {"restart_by_hand": True}
     asyncio.get_running_loop().call_later(RESTART_DELAY, services.lifecycle.restart)
     return {"restarting": True}
+
+
+# --- sound: the loudspeaker and the microphone (drivers/audio/sound_check.py) ---------------------
+
+_sound_test = asyncio.Lock()
+
+
+@API.route("POST", "/tech/sound-test", summary="Tester le son : le chariot joue des bips et vérifie que son micro les entend (hors appel)",
+           tags=_TAGS, access=Permission.DEVICES_MANAGE, response=SoundTestOut, errors=(409,))
+async def technician_sound_test(call: Call) -> SoundTestOut:
+    """Never during a call (the beeps would go to the room and the call); one test at a time. The
+    raw microphone is tested: PipeWire's echo-cancelled source is meant not to hear the speaker."""
+    services = services_of(call.request)
+    if services.calls.cart_room is not None or _sound_test.locked():
+        raise ApiError("sound_test_busy")
+    media = services.config.media
+    microphone = media.audio_input if media.audio_input and media.audio_input != "echo-cancel-source" else "default"
+    async with _sound_test:
+        heard = await check_sound(microphone, media.audio_backend)
+    await _audited(call, "technician.sound_test", heard.verdict)
+    return SoundTestOut(played=heard.played, playback_error=heard.playback_error, microphone_error=heard.microphone_error,
+                        peak_dbfs=heard.peak_dbfs, rms_dbfs=heard.rms_dbfs, silent=heard.silent, heard=heard.tone_heard,
+                        verdict=heard.verdict, ok=heard.ok, microphone=microphone)

@@ -151,3 +151,7 @@ class UpdatesOut(BaseModel):
     running: str | None = Field(description="The version the update state names as in service")
     trial: str | None = Field(description="A version being tried now")
     history: list[UpdateEntryOut]
+
+
+class UpdateQueuedOut(BaseModel):
+    version: str = Field(description="The bundle's version, signature checked: the system installs it on trial in the next seconds")

@@ -53,3 +53,19 @@ class SiteSettingsOut(BaseModel):
     restart_pending: bool
     restarting: bool = Field(False, description="The agent restarts now to apply what was saved (a few seconds)")
     restart_by_hand: bool = Field(False, description="Saved, but no service manager restarts the agent: restart it to apply")
+
+
+class SoundTestOut(BaseModel):
+    """drivers/audio/sound_check.py's SoundCheck: the loudspeaker played, the microphone's level and
+    whether it heard the beeps, and the verdict in French."""
+
+    played: bool
+    playback_error: str | None
+    microphone_error: str | None
+    peak_dbfs: float | None
+    rms_dbfs: float | None
+    silent: bool
+    heard: bool
+    verdict: str
+    ok: bool
+    microphone: str = Field(description="The microphone tested (the raw one, before PipeWire's echo canceller)")

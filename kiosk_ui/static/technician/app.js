@@ -152,6 +152,10 @@ async function stateTab() {
            system.memory.percent, levelOf(system.memory.percent, 80, 92)),
     figure("Disque des données", `${system.disk.percent} %`, `${size(system.disk.free_bytes)} libres sur ${size(system.disk.total_bytes)}`,
            system.disk.percent, levelOf(system.disk.percent, 80, 92)),
+    figure("Chiffrement des données", system.disk.encryption.encrypted ? `oui (${system.disk.encryption.scheme})` : "NON",
+           system.disk.encryption.encrypted ? "partition chiffrée, ouverte par la puce TPM du chariot"
+             : "les données de santé sont en clair sur le disque : chariot à réinstaller avec l'image Telecart", undefined,
+           system.disk.encryption.encrypted ? "" : "bad"),
     figure("Température", hottest ? `${hottest.celsius} °C` : "non mesurée", hottest ? hottest.sensor : "le matériel ne la donne pas", undefined,
            hottest && hottest.high && hottest.celsius >= hottest.high ? "bad" : ""),
     figure("Batterie", system.battery ? `${system.battery.percent} %` : "sur secteur",
@@ -427,12 +431,37 @@ async function updatesTab() {
     updates.trial ? h("div", { class: "alert warning", role: "status" }, `Version ${updates.trial} à l'essai : elle sera annulée si elle ne démarre pas.`) : null,
     last && last.outcome === "annulée" ? h("div", { class: "alert error", role: "alert" }, `Dernière mise à jour annulée : ${last.detail}.`) : null,
     h("p", { class: "hint" }, "Une mise à jour est un paquet signé par l'éditeur, installé à l'essai : si la nouvelle version ne démarre pas, ",
-      "le chariot revient seul à la précédente.")),
+      "le chariot revient seul à la précédente."), uploadForm()),
   h("section", {}, h("h2", {}, "Historique"), updates.history.length
     ? h("table", { class: "items updates" }, h("thead", {}, h("tr", {}, ["Date", "Version", "Issue", "Détail"].map((t) => h("th", {}, t)))),
         h("tbody", {}, updates.history.map((e) => h("tr", {}, h("td", {}, stamp(e.at)), h("td", { class: "mono" }, e.version),
           h("td", { class: e.outcome === "annulée" || e.outcome === "refusée" || e.outcome === "échouée" ? "bad" : "" }, e.outcome), h("td", {}, e.detail)))))
     : h("p", { class: "hint" }, "Aucune mise à jour depuis l'installation."))];
+}
+
+function uploadForm() {
+  const error = alertBox();
+  const form = h("form", { class: "form", novalidate: true },
+    field("Paquet de mise à jour (fichier .tar fourni par l'éditeur)", { name: "file", type: "file", accept: ".tar,application/x-tar", required: true }),
+    error, h("button", { class: "button primary", type: "submit" }, "Installer cette mise à jour"));
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    if (!form.file.files.length) return say(error, new Error("Choisissez le fichier de la mise à jour."));
+    const button = form.querySelector("button");
+    button.disabled = true;
+    button.textContent = "Envoi et vérification…";
+    try {
+      const queued = await call("POST", "/tech/updates", new FormData(form));
+      toast(`Version ${queued.version} vérifiée : le chariot l'installe à l'essai et redémarre son agent (une à deux minutes).`);
+      setTimeout(() => show("maj"), 4000);
+    } catch (failure) {
+      say(error, failure);
+    } finally {
+      button.disabled = false;
+      button.textContent = "Installer cette mise à jour";
+    }
+  });
+  return form;
 }
 
 async function supportTab() {
