@@ -193,6 +193,4 @@ async def technician_sound_test(call: Call) -> SoundTestOut:
     async with _sound_test:
         heard = await check_sound(microphone, media.audio_backend)
     await _audited(call, "technician.sound_test", heard.verdict)
-    return SoundTestOut(played=heard.played, playback_error=heard.playback_error, microphone_error=heard.microphone_error,
-                        peak_dbfs=heard.peak_dbfs, rms_dbfs=heard.rms_dbfs, silent=heard.silent, heard=heard.tone_heard,
-                        verdict=heard.verdict, ok=heard.ok, microphone=microphone)
+    return SoundTestOut(check=heard, microphone=microphone)

@@ -8,6 +8,7 @@ from datetime import datetime
 from pydantic import BaseModel, Field
 
 from agent.api.schemas.common import Strict
+from drivers.audio.sound_check import SoundCheck
 
 
 class ZoneOut(BaseModel):
@@ -56,16 +57,6 @@ class SiteSettingsOut(BaseModel):
 
 
 class SoundTestOut(BaseModel):
-    """drivers/audio/sound_check.py's SoundCheck: the loudspeaker played, the microphone's level and
-    whether it heard the beeps, and the verdict in French."""
-
-    played: bool
-    playback_error: str | None
-    microphone_error: str | None
-    peak_dbfs: float | None
-    rms_dbfs: float | None
-    silent: bool
-    heard: bool
-    verdict: str
-    ok: bool
+    check: SoundCheck = Field(description="drivers/audio/sound_check.py's answer: the loudspeaker played, the microphone's level, "
+                              "whether it heard the beeps, the verdict in French")
     microphone: str = Field(description="The microphone tested (the raw one, before PipeWire's echo canceller)")

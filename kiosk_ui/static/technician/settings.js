@@ -139,14 +139,14 @@ export async function soundTab() {
     test.disabled = true;
     result.replaceChildren(h("p", {}, "Le chariot joue des bips et écoute son micro…"));
     try {
-      const heard = await call("POST", "/tech/sound-test");
+      const { check: heard } = await call("POST", "/tech/sound-test");
       result.replaceChildren(h("div", { class: `alert ${heard.ok ? "success" : "warning"}`, role: "status" }, heard.verdict),
         h("div", { class: "figures" },
           h("div", { class: "figure" }, h("div", { class: "what" }, "Haut-parleur"), h("div", { class: "value" }, heard.played ? "a joué" : "muet"),
             heard.playback_error ? h("div", { class: "more" }, heard.playback_error) : null),
           h("div", { class: `figure ${heard.silent ? "bad" : ""}` }, h("div", { class: "what" }, "Micro"),
             h("div", { class: "value" }, heard.peak_dbfs === null ? "—" : `${Math.round(heard.peak_dbfs)} dB`),
-            h("div", { class: "more" }, heard.silent ? "n'entend rien" : heard.heard ? "entend le haut-parleur" : "n'entend pas les bips"))));
+            h("div", { class: "more" }, heard.silent ? "n'entend rien" : heard.tone_heard ? "entend le haut-parleur" : "n'entend pas les bips"))));
     } catch (failure) {
       result.replaceChildren(h("div", { class: "alert error", role: "alert" }, failure.message));
     } finally {
