@@ -83,6 +83,8 @@ MESSAGES: dict[str, tuple[int, str]] = {
     "file_too_large": (413, "Le fichier dépasse la taille maximale de {limit} Mo."),
     "not_a_pdf": (409, "Seul un document PDF peut recevoir une signature ou être envoyé au résident."),
     "no_signature": (409, "Chargez d'abord votre signature dans vos paramètres."),
+    "no_signature_image": (409, "Chargez d'abord l'image de votre signature (une fois : elle est gardée pour vos prochains liens vers ce chariot)."),
+    "prescription_empty": (422, "L'ordonnance est vide : ajoutez au moins un médicament ou un texte."),
     "link_session_missing": (401, "Accès au télédossier expiré ou absent : rouvrez votre lien d'invitation et demandez un nouveau code."),
     "not_a_specialist_link": (403, "Ce lien permet de rejoindre la téléconsultation, pas d'ouvrir le télédossier (réservé au médecin requis)."),
     "link_refused": (403, "{reason}"),

@@ -23,10 +23,16 @@ KINDS = {
 }
 
 
-def add(db: Database, dossier_id: str, blob: str, inspected: Inspected, size: int, name: str, kind: str, actor: Actor) -> dict[str, Any]:
+def add(db: Database, dossier_id: str, blob: str, inspected: Inspected, size: int, name: str, kind: str, actor: Actor,
+        signed_by: str | None = None) -> dict[str, Any]:
+    """`signed_by`: a document made signed (a prescription written and signed on the specialist's page)."""
     dossier = open_dossier(db, dossier_id)
     row = insert(db, dossier_id, blob, inspected, size, name, kind, actor.login)
-    audit.append(db, actor.event("document.add", dossier["patient_id"], detail=f"{KINDS[kind]} « {name} »"))
+    if signed_by:
+        row.update(signed_by=signed_by, signed_at=row["added_at"])
+        db["documents"].update(row["id"], {"signed_by": signed_by, "signed_at": row["added_at"]})
+    audit.append(db, actor.event("document.add", dossier["patient_id"], detail=f"{KINDS[kind]} « {name} »"
+                                 + (f", signé par {signed_by}" if signed_by else "")))
     outbox.record(db, row["id"], Operation.CREATE, _change(row))
     return out(row)
 

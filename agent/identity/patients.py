@@ -72,13 +72,17 @@ class Identity:
 
     @property
     def display_name(self) -> str:
-        """As French identity rules print it: used (or birth) name in capitals, then first name."""
-        return f"{(self.used_name or self.birth_name).upper()} {self.first_names[0]}"
+        return display_name(self.used_name, self.birth_name, self.first_names)
 
     @property
     def shown_ins(self) -> str | None:
         """The INS is shown and sent only for a qualified identity (French identity rules)."""
         return self.ins if self.identity_status == QUALIFIED else None
+
+
+def display_name(used_name: str | None, birth_name: str, first_names: list[str]) -> str:
+    """As French identity rules print it: used (or birth) name in capitals, then first name."""
+    return f"{(used_name or birth_name).upper()} {first_names[0]}"
 
 
 _FIELDS = ("birth_name", "used_name", "birth_date", "sex", "identity_status", "birth_insee", "birth_country", "ins",

@@ -12,6 +12,7 @@ from agent.api.routes import (
     dossiers,
     fiche,
     link,
+    link_documents,
     patients,
     psc,
     sensors,
@@ -22,7 +23,7 @@ from agent.api.routes import (
     technician_settings,
 )
 
-ROUTE_MODULES = (accounts, audit_trail, call, card, directory, documents, dossiers, fiche, link, patients, psc, sensors, session, sync, system,
+ROUTE_MODULES = (accounts, audit_trail, call, card, directory, documents, dossiers, fiche, link, link_documents, patients, psc, sensors, session, sync, system,
                  technician, technician_settings)
 
 __all__ = ["API", "ROUTE_MODULES"]

@@ -4,6 +4,7 @@ download, rename and type, a staff member's signature stamped on a PDF; and that
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import UTC, datetime
 
 from aiohttp import web
@@ -14,13 +15,14 @@ from agent.api.errors import ApiError
 from agent.api.registry import API
 from agent.api.responses import NO_STORE, file_response
 from agent.api.routing import SESSION, Call
-from agent.api.schemas.documents import DocumentOut, DocumentPatch, ShareIn, ShareOut
+from agent.api.schemas.documents import DocumentOut, DocumentPatch, NewsItemOut, NewsOut, NewsQuery, ShareIn, ShareOut
 from agent.api.uploads import read_upload, save_upload
-from agent.clock import iso
-from agent.dossiers import documents
+from agent.clock import iso, utc_now_iso
+from agent.dossiers import documents, prescription
 from agent.dossiers.intake import RejectedDocument
 from agent.dossiers.intake.receive import DECODES
 from agent.dossiers.intake.stamp import prepare_signature, stamp
+from agent.identity.patients import display_name
 from agent.links import patient_share
 from agent.notify import masked
 from agent.store.files import write_with_file
@@ -115,3 +117,25 @@ async def send_to_patient(call: Call) -> ShareOut:
                                      services.config.dossiers.download_link_days, settings.zone, datetime.now(UTC))
     services.deliveries_wake()
     return ShareOut(email=masked(shared.email), mobile=masked(shared.mobile), expires_at=iso(shared.expires_at))
+
+
+@API.route("GET", "/documents/news", summary="Les documents venus de l'extérieur depuis un instant (ordonnance du médecin requis, réponse de la région) : "
+           "l'écran du chariot les annonce", tags=("documents",), access=Permission.HEALTH_READ, query=NewsQuery, response=NewsOut)
+async def documents_news(call: Call) -> NewsOut:
+    """Polled by the kiosk in the background: what arrived after `since` (the kiosk's last answer's
+    `now`, or nothing: only `now`, so that opening the kiosk does not announce the past)."""
+    services = services_of(call.request)
+    now = utc_now_iso()
+    if call.query.since is None:
+        return NewsOut(now=now, items=[])
+
+    def read(db) -> list[NewsItemOut]:  # noqa: ANN001
+        items = []
+        for row in prescription.recent_from_outside(db, call.query.since):
+            who = db.execute("SELECT p.used_name, p.birth_name, p.first_names FROM dossiers d JOIN patients p ON p.id = d.patient_id WHERE d.id = ?",
+                             [row["dossier_id"]]).fetchone()
+            items.append(NewsItemOut(dossier_id=row["dossier_id"], document_id=row["id"], kind_label=documents.KINDS[row["kind"]],
+                                     added_by=row["added_by"], added_at=row["added_at"],
+                                     resident=display_name(who[0], who[1], json.loads(who[2])) if who else ""))
+        return items
+    return NewsOut(now=now, items=await services.store.read(read))

@@ -40,3 +40,21 @@ class ShareOut(BaseModel):
     email: str = Field(description="Masked")
     mobile: str = Field(description="Masked")
     expires_at: str
+
+
+class NewsQuery(Strict):
+    since: str | None = Field(None, max_length=40, description="The `now` of the previous answer (ISO 8601)")
+
+
+class NewsItemOut(BaseModel):
+    dossier_id: str
+    document_id: str
+    kind_label: str
+    added_by: str
+    added_at: str
+    resident: str = Field(description="The resident's name, as the kiosk shows it")
+
+
+class NewsOut(BaseModel):
+    now: str = Field(description="Ask again with since=now")
+    items: list[NewsItemOut]

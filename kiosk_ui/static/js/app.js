@@ -1,6 +1,7 @@
 // The kiosk: login -> activity view; lock screen after idle time or on demand; admin's audit trail.
 import { api, setCsrfToken } from "./api.js";
 import { followCard } from "./card.js";
+import { followNews } from "./news.js";
 import { followVitals } from "./vitals.js";
 import { h, toast } from "./dom.js";
 import { T } from "./i18n.js";
@@ -198,6 +199,7 @@ async function checkCall() {
   }
 }
 setInterval(checkCall, 3000);
+followNews({ isOpen: () => Boolean(state.session && state.stopIdle), onOpen: (id) => go(`dossier/${id}`) });
 
 // The card reader changed: a CPS card pulled out has locked the session it opened (the agent did
 // it before saying so), and the screen follows at once.

@@ -3,6 +3,7 @@
 // The link itself (room and token) is in the address; the session is an HttpOnly cookie.
 import { h, toast } from "/static/js/dom.js";
 import { jsonRequest } from "/static/js/json_request.js";
+import { ownDocuments } from "/static/specialist/own_documents.js";
 
 const main = document.getElementById("specialist");
 const [, , room, token] = location.pathname.split("/");
@@ -163,7 +164,8 @@ function render(d) {
         : h("p", { class: "hint" }, "Aucune constante relevée.")),
     h("section", { class: "card" }, h("h2", {}, "Documents"),
       d.documents.length ? h("ul", { class: "documents" }, d.documents.map((doc) => h("li", {},
-        h("a", { href: `${linkApi}/documents/${encodeURIComponent(doc.id)}`, target: "_blank", rel: "noopener" }, doc.name), ` — ${doc.kind_label}`)))
+        h("a", { href: `${linkApi}/documents/${encodeURIComponent(doc.id)}`, target: "_blank", rel: "noopener" }, doc.name),
+        ` — ${doc.kind_label}${doc.signed_by ? `, signé par ${doc.signed_by}` : ""}`)))
         : h("p", { class: "hint" }, "Aucun document.")),
     h("section", { class: "card expert" }, h("h2", {}, "Avis de l'expert"),
       closed ? h("p", { class: "signed" }, `Signé par ${d.fiche.signed_by} le ${frStamp(d.fiche.signed_at)}`) : null,
@@ -171,6 +173,9 @@ function render(d) {
       h("div", { class: "actions-row" }, save, sign,
         h("a", { class: "button secondary", href: `${linkApi}/report.pdf` }, "Compte rendu (PDF)"))),
   );
+  if (!closed && d.state !== "cancelled") {
+    ownDocuments({ linkApi, call, reload: showDossier }).then((cards) => main.append(...cards)).catch(handle);
+  }
 }
 
 function handle(error) {

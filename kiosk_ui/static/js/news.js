@@ -1,0 +1,55 @@
+// What arrives from outside the cart (GET /documents/news): a prescription the specialist wrote on
+// their page, a document they added, the regional server's answer. Heard at once (a soft two-note
+// chime) and shown until a nurse opens it or closes it; only while a session is open, in the
+// background (the poll neither keeps the kiosk awake nor survives a lock).
+import { api } from "./api.js";
+import { h } from "./dom.js";
+
+const PERIOD_MS = 4000;
+
+function chime() {
+  try {
+    const audio = new AudioContext();
+    [[660, 0], [880, 0.22]].forEach(([frequency, at]) => {
+      const tone = audio.createOscillator(), gain = audio.createGain();
+      tone.frequency.value = frequency;
+      gain.gain.setValueAtTime(0.0001, audio.currentTime + at);
+      gain.gain.exponentialRampToValueAtTime(0.25, audio.currentTime + at + 0.02);
+      gain.gain.exponentialRampToValueAtTime(0.0001, audio.currentTime + at + 0.35);
+      tone.connect(gain).connect(audio.destination);
+      tone.start(audio.currentTime + at);
+      tone.stop(audio.currentTime + at + 0.4);
+    });
+    setTimeout(() => audio.close(), 1500);
+  } catch { /* no sound device: the notice still shows */ }
+}
+
+// `isOpen()`: a session is open and unlocked; `onOpen(dossierId)`: show that dossier.
+export function followNews({ isOpen, onOpen }) {
+  const shelf = h("div", { class: "news", "aria-live": "assertive" });
+  document.body.append(shelf);
+  let since = null;
+  const tick = async () => {
+    if (!isOpen()) {
+      since = null;  // after a lock or a new login: announce from then on, not the past
+      shelf.replaceChildren();
+    } else {
+      try {
+        const news = await api("GET", `/documents/news${since ? `?since=${encodeURIComponent(since)}` : ""}`, undefined, { background: true });
+        since = news.now;
+        if (news.items.length) chime();
+        for (const item of news.items) shelf.append(notice(item, onOpen));
+      } catch { /* offline or locked: the next tick tries again */ }
+    }
+    setTimeout(tick, PERIOD_MS);
+  };
+  tick();
+}
+
+function notice(item, onOpen) {
+  const box = h("div", { class: "news-item", role: "alert" },
+    h("div", {}, h("strong", {}, `${item.kind_label} de ${item.added_by}`), h("div", {}, `pour ${item.resident}`)),
+    h("button", { class: "button primary", type: "button", onclick: () => { box.remove(); onOpen(item.dossier_id); } }, "Ouvrir le télédossier"),
+    h("button", { class: "button secondary", type: "button", "aria-label": "Fermer l'annonce", onclick: () => box.remove() }, "✕"));
+  return box;
+}
