@@ -30,6 +30,14 @@ const S = {
   by: (who, when) => `demandé par ${who} ${when}`,
   loading: "Chargement…",
 };
+// The kiosk's stylesheet has no rule for these: set through the CSSOM (the page's CSP refuses
+// style attributes). A lasting notice in amber, as the other warnings; a group of big choices, one per line.
+const styled = (node, css) => { node.style.cssText = css; return node; };
+const GROUP_STYLE = "display: flex; flex-direction: column; gap: 4px; margin: 0; padding: 0; border: 0";
+const SECTION_STYLE = "display: flex; flex-direction: column; gap: 12px; margin-top: 8px; padding-top: 16px; border-top: 1px solid var(--grey-300)";
+const LEGEND_STYLE = "padding: 0; margin-bottom: 4px; font-weight: 600";
+const NOTICE_STYLE = "margin: 0; padding: 12px 16px; border: 2px solid var(--amber-800); border-radius: var(--radius); "
+  + "background: var(--amber-100); color: var(--amber-800); font-weight: 600";
 // While a message is leaving, ask again after these delays (about two minutes), as the invitations do.
 const FOLLOW_MS = [1500, 2000, 3000, 5000, 10000, 15000, 30000, 30000];
 
@@ -59,13 +67,13 @@ function sendForm(dossier, state, done) {
   const note = h("textarea", { id: "mssante-note", rows: 3, maxlength: 2000 });
   const submit = h("button", { class: "button primary", type: "submit" }, S.send);
   const form = h("form", { class: "form mssante-form" },
-    h("fieldset", { class: "choice", style: "flex-direction: column; align-items: stretch" },
-      h("legend", {}, S.recipient), choices, h("label", { class: "check" }, other, S.typed),
+    styled(h("fieldset", {},
+      styled(h("legend", {}, S.recipient), LEGEND_STYLE), choices, h("label", { class: "check" }, other, S.typed),
       h("div", { class: "field" }, h("label", { for: "mssante-address" }, S.typedLabel),
-        h("span", { class: "hint", id: "mssante-address-hint" }, S.typedHint), typed)),
-    h("fieldset", { class: "choice", style: "flex-direction: column; align-items: stretch" },
-      h("legend", {}, S.documents), h("label", { class: "check" }, report, S.report),
-      pdfs.map((doc, i) => h("label", { class: "check" }, docs[i], doc.name))),
+        h("span", { class: "hint", id: "mssante-address-hint" }, S.typedHint), typed)), GROUP_STYLE),
+    styled(h("fieldset", {},
+      styled(h("legend", {}, S.documents), LEGEND_STYLE), h("label", { class: "check" }, report, S.report),
+      pdfs.map((doc, i) => h("label", { class: "check" }, docs[i], doc.name))), GROUP_STYLE),
     h("div", { class: "field" }, h("label", { for: "mssante-note" }, S.note), note),
     h("div", { class: "actions-row" }, submit,
       h("button", { class: "button secondary", type: "button", onclick: () => done(false) }, S.cancel)));
@@ -94,8 +102,8 @@ function sendForm(dossier, state, done) {
 
 // The section the dossier's documents card shows under its documents.
 export function mssanteSend({ dossier }) {
-  const box = h("section", { class: "mssante", "aria-labelledby": "mssante-title" },
-    h("h3", { id: "mssante-title" }, S.title), h("p", { class: "hint" }, S.loading));
+  const box = styled(h("section", { class: "mssante", "aria-labelledby": "mssante-title" },
+    h("h3", { id: "mssante-title" }, S.title), h("p", { class: "hint" }, S.loading)), SECTION_STYLE);
   let follow = null;
   let followed = 0;
   let formShown = false;
@@ -131,9 +139,9 @@ export function mssanteSend({ dossier }) {
   function render(state) {
     const list = messageList(state);
     shown = list;
-    const parts = [h("h3", { id: "mssante-title" }, S.title)];
+    const parts = [styled(h("h3", { id: "mssante-title" }, S.title), "margin: 0")];
     if (!state.configured) {
-      parts.push(h("p", { class: "notice-box", role: "status" }, state.notice));
+      parts.push(styled(h("p", { class: "notice-box mssante-off", role: "status" }, state.notice), NOTICE_STYLE));
     } else if (formShown) {
       parts.push(h("p", { class: "hint" }, S.lead), h("p", { class: "hint" }, S.from(state.sender)),
         sendForm(dossier, state, () => { formShown = false; load(); }));
