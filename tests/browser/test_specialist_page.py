@@ -4,6 +4,7 @@ expert's opinion and signs it."""
 
 from __future__ import annotations
 
+import contextlib
 import re
 import sqlite3
 from collections.abc import Iterator
@@ -33,14 +34,20 @@ class Cart(CartBase):
     nurse: requests.Session
 
 
-@pytest.fixture(scope="module")
-def cart(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cart]:
+@contextlib.contextmanager
+def specialist_cart(root: Path) -> Iterator[Cart]:
+    """A cart whose invitations' codes go out by SMS to a gateway the test reads, and a nurse on it."""
     gateway = SmsGateway()
     port = free_port()
-    with sms_gateway(gateway) as url, running_agent(tmp_path_factory.mktemp("specialist"), port=port,
-                                                     server={"public_url": f"http://127.0.0.1:{port}"}, sms={"gateway_url": url},
+    with sms_gateway(gateway) as url, running_agent(root, port=port, server={"public_url": f"http://127.0.0.1:{port}"}, sms={"gateway_url": url},
                                                      dossiers={"establishment": "EHPAD Les Tilleuls"}) as agent:
         yield Cart(agent, gateway, logged_in(agent, agent.add_account(Role.NURSE)))
+
+
+@pytest.fixture(scope="module")
+def cart(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cart]:
+    with specialist_cart(tmp_path_factory.mktemp("specialist")) as made:
+        yield made
 
 
 def scheduled_dossier(cart: Cart, mobile: str, resident: tuple[str, str, str] = ("FONTAINE", "Odette", "1935-02-11"),

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,12 +17,18 @@ from pypdf import PdfReader
 from agent.access.roles import Role
 from tests.api.helpers import patient
 from tests.browser.kiosk import shot, sign_in
-from tests.browser.test_specialist_page import Cart, cart, open_with_code  # noqa: F401  (the module's cart)
+from tests.browser.test_specialist_page import Cart, open_with_code, specialist_cart
 from tests.browser.test_touch import check_screen
 from tests.documents.samples import signature_image
 
 pytestmark = pytest.mark.browser
 DESKTOP = {"width": 1280, "height": 800}
+
+
+@pytest.fixture(scope="module")
+def cart(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cart]:
+    with specialist_cart(tmp_path_factory.mktemp("prescription")) as made:
+        yield made
 
 
 def _dossier_for_doctor(cart: Cart, mobile: str, rpps: str = "10101234567") -> dict:
