@@ -51,6 +51,7 @@ MAX_COPIES = 5
 # Why CUPS refused, for the audit trail (the nurse reads agent/api/errors.py's sentence).
 _REFUSALS = {
     "print_server_down": "service d'impression injoignable",
+    "printing_missing": "bibliothèque CUPS absente du chariot",
     "printer_missing": "imprimante introuvable",
     "no_printer": "aucune imprimante choisie ni par défaut",
     "printer_refusing": "l'imprimante refuse les impressions",

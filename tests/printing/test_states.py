@@ -4,7 +4,13 @@ attributes are those Debian's cups 2.4 gave in tests/printing/ and in the measur
 
 from __future__ import annotations
 
+import sys
+
+import pytest
+
+from agent.printing import cups_client
 from agent.printing.states import job_status, printer_status
+from agent.refusal import Refused
 
 IDLE = {"printer-state": 3, "printer-state-reasons": ["none"], "printer-state-message": ""}
 
@@ -54,3 +60,11 @@ def test_other_troubles_of_a_stopped_printer() -> None:
 def test_a_ready_printer_in_the_technician_s_list() -> None:
     assert (printer_status(IDLE).state, printer_status(IDLE).label) == ("ready", "prête")
     assert printer_status({**IDLE, "printer-state-reasons": ["toner-low-warning"]}).label == "prête"
+
+
+def test_a_cart_without_libcups_cannot_print_but_says_why(monkeypatch: pytest.MonkeyPatch) -> None:
+    """pycups is imported on first use: an image without libcups2 starts, and the nurse is told."""
+    monkeypatch.setitem(sys.modules, "cups", None)  # `import cups` raises ImportError
+    with pytest.raises(Refused) as refused:
+        cups_client.submit("/run/cups/cups.sock", "", "Telecart test", b"%PDF-1.4")
+    assert refused.value.code == "printing_missing"
