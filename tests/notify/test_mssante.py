@@ -309,3 +309,22 @@ def test_a_directory_address_is_used_and_the_purge_takes_the_messages(pki: Pki, 
     assert (message["recipient"], message["recipient_name"], message["state"]) == ("claire.petit@chu-tours.mssante.fr", "Dr Claire Petit", "pending")
     assert message["last_error"] == "Serveur MSSanté injoignable (connexion refusée) ; nouvel essai plus tard"
     assert (messages_left, deliveries_left) == (0, 0)  # the dossier gone, its messages and their queue rows too
+
+
+def test_an_operator_the_cart_does_not_trust_gets_nothing(pki: Pki, data_dir: Path, tmp_path: Path) -> None:
+    """The cart checks the operator too: a server certificate from another authority is refused, the message waits."""
+    made = prepare(data_dir)
+    other = make_pki(tmp_path / "other")
+    inbox = OperatorInbox()
+    with operator(pki, "tls", inbox) as port:
+        config = configured(pki, port, ca_file=str(other.ca))
+
+        async def scenario() -> Any:
+            async with opened_store(data_dir) as store:
+                await queue_one(store, config, made)
+                await dispatcher(store, config, data_dir, Clock()).drain()
+                return await delivery_row(store)
+        state, attempts, error, _ = run_async(scenario())
+    assert (state, attempts) == ("pending", 1)
+    assert error == "Certificat du serveur MSSanté non reconnu par le chariot ([mssante] ca_file) ; nouvel essai plus tard"
+    assert inbox.received == []
