@@ -204,6 +204,30 @@ def test_cups_down_is_said_in_french_and_nothing_is_lost(cart: PrintCart) -> Non
     assert (job if job["done"] else cart.until(job["id"], "printed"))["state"] == "printed"
 
 
+def test_a_waiting_job_outlives_a_cups_restart(cart: PrintCart, on_the_floor_printer: None) -> None:
+    """Out of paper, then CUPS stops: the page is told CUPS no longer answers and keeps the last
+    state; CUPS back (its spool kept the job) and paper put in, the job comes out."""
+    original = samples.pdf(["Ordonnance en attente de papier"])
+    document_id = cart.upload("attente.pdf", original)
+    cart.cups.set_mode("etage", "media-empty")
+    job = cart.print_document(document_id).json()
+    if job["state"] != "no_paper":
+        job = cart.until(job["id"], "no_paper")
+    cart.cups.stop()
+    try:
+        deadline = time.monotonic() + 6
+        while not (seen := cart.job(job["id"]))["unreachable"] and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert (seen["unreachable"], seen["state"], seen["done"]) == (True, "no_paper", False)
+        assert seen["message"].startswith("Le service d'impression ne répond plus : dernier état connu, « plus de papier ».")
+    finally:
+        cart.cups.start()
+    cart.cups.set_mode("etage", "ok")
+    done = cart.until(job["id"], "printed")
+    assert not done["unreachable"]
+    assert (cart.floor_out / f"job-{job['cups_job']}.pdf").read_bytes() == original
+
+
 def test_only_the_cart_s_pdfs_and_only_staff_who_read_the_dossier(cart: PrintCart) -> None:
     photo = cart.upload("plaie.png", samples.image("PNG", (32, 32)), kind="photo")
     body = assert_error(cart.print_document(photo), 409, "not_printable")
