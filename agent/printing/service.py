@@ -176,11 +176,11 @@ class PrintService:
         """Wait until the job is done or meets trouble, `timeout` at most."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
-        while not (job.status.done or job.status.trouble):
+        while True:
+            job.changed.clear()  # before looking: an update from now on wakes the wait below
             remaining = deadline - loop.time()
-            if remaining <= 0:
+            if job.status.done or job.status.trouble or remaining <= 0:
                 return
-            job.changed.clear()
             try:
                 await asyncio.wait_for(job.changed.wait(), remaining)
             except TimeoutError:
