@@ -18,6 +18,7 @@ from pypdf import PdfReader
 from agent.access.roles import Role
 from tests.api.helpers import API, patient
 from tests.browser.kiosk import shot, sign_in
+from tests.browser.test_touch import check_screen
 from tests.documents import samples
 from tests.live import LiveAgent, running_agent
 from tests.printing.cups_server import CupsServer, available, cups_server
@@ -99,6 +100,7 @@ def test_out_of_paper_then_paper_back(page: Page, setting: Setting, artifacts: P
         expect(row.get_by_role("button", name="Imprimer « ordonnance.pdf »")).to_be_disabled()  # not twice once the paper is back
         expect(state.get_by_role("button", name="Annuler l'impression")).to_be_visible()
         shot(page, artifacts, "impression-plus-de-papier.png")
+        check_screen(page, "impression en attente de papier")  # touch targets, text sizes, no sideways scroll
 
         setting.cups.set_mode("pharmacie", "ok")  # paper put back: the page, polling, sees the job come out
         expect(state.locator(".badge")).to_have_text("imprimé", timeout=10_000)
@@ -124,6 +126,7 @@ def test_cups_down_says_so_and_nothing_is_lost(page: Page, setting: Setting, art
         expect(button).to_be_enabled()
         expect(page.locator("li.document", has_text="Ordonnance")).to_be_visible()  # the dossier is as it was
         shot(page, artifacts, "impression-cups-injoignable.png")
+        check_screen(page, "impression, CUPS injoignable")
     finally:
         setting.cups.start()
     button.tap()  # CUPS back: the same tap prints
