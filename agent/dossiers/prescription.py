@@ -17,9 +17,9 @@ from typing import Any
 from sqlite_utils import Database
 
 from agent.clock import french_date
-from agent.dossiers import fiche
+from agent.dossiers import documents, fiche
 from agent.dossiers.dossier import open_dossier
-from agent.identity.patients import QUALIFIED
+from agent.identity.patients import QUALIFIED, display_name
 from agent.links.invitation import Settings
 from agent.report.prescription import Medicine, PrescriptionData
 
@@ -75,9 +75,12 @@ def prescription_data(db: Database, dossier_id: str, settings: Settings, special
 
 
 def recent_from_outside(db: Database, since: str) -> list[dict[str, Any]]:
-    """Documents that came from outside the cart's staff after `since` (ISO): a specialist's
-    prescription or upload, a participant's during the call, what the regional server sent. The
-    kiosk announces them; a nurse's own uploads are not news to her."""
-    return [dict(r) for r in db.query(
-        "SELECT d.id, d.dossier_id, d.kind, d.added_by, d.added_at FROM documents d "
-        "WHERE d.added_at > ? AND d.added_by NOT IN (SELECT login FROM users) ORDER BY d.added_at LIMIT 20", [since])]
+    """Documents that came from outside the cart's staff after `since` (ISO), with the resident's
+    name: a specialist's prescription or upload, a participant's during the call, what the regional
+    server sent. The kiosk announces them; a nurse's own uploads are not news to her."""
+    rows = db.query(
+        "SELECT d.id, d.dossier_id, d.kind, d.added_by, d.added_at, p.used_name, p.birth_name, p.first_names FROM documents d "
+        "JOIN dossiers x ON x.id = d.dossier_id JOIN patients p ON p.id = x.patient_id "
+        "WHERE d.added_at > ? AND d.added_by NOT IN (SELECT login FROM users) ORDER BY d.added_at LIMIT 20", [since])
+    return [{"dossier_id": r["dossier_id"], "document_id": r["id"], "kind_label": documents.KINDS[r["kind"]], "added_by": r["added_by"],
+             "added_at": r["added_at"], "resident": display_name(r["used_name"], r["birth_name"], json.loads(r["first_names"]))} for r in rows]

@@ -137,3 +137,40 @@ def test_a_prescription_needs_a_signature_and_something_prescribed(cart: Cart) -
     assert empty.status_code == 422 and "vide" in empty.json()["message"]
     kinds = [d["kind"] for d in cart.nurse.get(cart.url(f"/dossiers/{dossier['id']}")).json()["documents"]]
     assert "ordonnance" not in kinds  # nothing made of either
+
+
+def test_the_specialist_sends_a_pdf_to_a_relative_and_invites_a_colleague_into_the_dossier(browser: Browser, cart: Cart, artifacts: Path) -> None:
+    from tests.documents.samples import pdf as sample_pdf
+    from tests.loopback import eventually
+
+    dossier = _dossier_for_doctor(cart, "0612345692", rpps="10108888888")
+    uploaded = cart.nurse.post(cart.url(f"/dossiers/{dossier['id']}/documents"), data={"kind": "resultat"},
+                               files={"file": ("bilan.pdf", sample_pdf(), "application/pdf")})
+    assert uploaded.status_code == 201, uploaded.text
+    context = browser.new_context(viewport=DESKTOP, has_touch=True, locale="fr-FR", timezone_id="Europe/Paris")
+    doctor = context.new_page()
+    open_with_code(doctor, cart, dossier["invitations"][0]["link"], "+33612345692")
+
+    doctor.get_by_label("Document", exact=True).select_option(label="bilan.pdf (Résultat d'examen)")
+    doctor.get_by_label("E-mail (reçoit le lien ; vide : celui du résident)").fill("fille.fontaine@example.org")
+    doctor.get_by_label("Portable (reçoit le code ; vide : celui du résident)").fill("0699887766")
+    doctor.get_by_role("button", name="Envoyer le document").click()
+    expect(doctor.locator(".toast")).to_contain_text("Lien envoyé à f")  # masked; the code goes by SMS when the link is opened
+
+    doctor.get_by_label("Nom", exact=True).fill("BLANC")
+    doctor.get_by_label("Prénom", exact=True).fill("Marc")
+    doctor.get_by_label("Spécialité").fill("Angiologie")
+    doctor.get_by_label("Téléphone portable").fill("0677665544")
+    doctor.screenshot(path=str(artifacts / "specialiste-confrere.png"), full_page=True)
+    check_screen(doctor, "invitation d'un confrère")
+    doctor.get_by_role("button", name="Envoyer l'invitation").click()
+    expect(doctor.locator(".toast")).to_contain_text("Invitation envoyée à Marc BLANC")
+    invitation = eventually(lambda: [t["text"] for t in cart.sms.texts if t["to"] == "+33677665544"])[-1]
+    assert "/s/" in invitation  # his own link
+    context.close()
+    people = cart.nurse.get(cart.url(f"/dossiers/{dossier['id']}")).json()["invitations"]
+    assert any(p["name"].upper().startswith("BLANC") and p["role"] == "specialist" for p in people), people
+    admin = cart.agent.login(cart.agent.add_account(Role.ADMIN))
+    trail = admin.get(f"{cart.agent.url}/api/v1/audit", params={"limit": 50}, timeout=5).json()["items"]
+    sent = [r for r in trail if r["action"] == "document.send"]
+    assert sent and sent[0]["actor"] == "Dr Antoine Roux" and "bilan.pdf" in sent[0]["detail"]

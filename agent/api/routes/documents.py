@@ -4,7 +4,6 @@ download, rename and type, a staff member's signature stamped on a PDF; and that
 from __future__ import annotations
 
 import asyncio
-import json
 from datetime import UTC, datetime
 
 from aiohttp import web
@@ -22,7 +21,6 @@ from agent.dossiers import documents, prescription
 from agent.dossiers.intake import RejectedDocument
 from agent.dossiers.intake.receive import DECODES
 from agent.dossiers.intake.stamp import prepare_signature, stamp
-from agent.identity.patients import display_name
 from agent.links import patient_share
 from agent.notify import masked
 from agent.store.files import write_with_file
@@ -128,14 +126,5 @@ async def documents_news(call: Call) -> NewsOut:
     now = utc_now_iso()
     if call.query.since is None:
         return NewsOut(now=now, items=[])
-
-    def read(db) -> list[NewsItemOut]:  # noqa: ANN001
-        items = []
-        for row in prescription.recent_from_outside(db, call.query.since):
-            who = db.execute("SELECT p.used_name, p.birth_name, p.first_names FROM dossiers d JOIN patients p ON p.id = d.patient_id WHERE d.id = ?",
-                             [row["dossier_id"]]).fetchone()
-            items.append(NewsItemOut(dossier_id=row["dossier_id"], document_id=row["id"], kind_label=documents.KINDS[row["kind"]],
-                                     added_by=row["added_by"], added_at=row["added_at"],
-                                     resident=display_name(who[0], who[1], json.loads(who[2])) if who else ""))
-        return items
-    return NewsOut(now=now, items=await services.store.read(read))
+    news = await services.store.read(prescription.recent_from_outside, call.query.since)
+    return NewsOut(now=now, items=[NewsItemOut(**item) for item in news])

@@ -1,4 +1,4 @@
-"""The specialist's own documents, from their link page, while their link session lasts (seed 001
+"""The specialist's own documents and colleagues, from their link page, while their link session lasts (seed 001
 §3–4): a file they add (PDF, JPEG, PNG, checked like every upload, a PDF signed with their
 signature image if they ask), their signature image (uploaded once, kept for their later links to
 this cart), and a prescription written on the page, made a signed read-only PDF in the dossier.
@@ -14,13 +14,17 @@ from agent.api.context import services_of
 from agent.api.errors import ApiError
 from agent.api.registry import API
 from agent.api.routing import GUEST, Call
-from agent.api.schemas.documents import DocumentOut
-from agent.api.schemas.prescriptions import PrescriptionIn, SignatureImageOut
+from agent.api.schemas.documents import DocumentOut, ShareIn, ShareOut
+from agent.api.schemas.prescriptions import ColleagueIn, ColleagueOut, PrescriptionIn, SignatureImageOut
 from agent.api.uploads import read_upload, save_upload
-from agent.dossiers import documents, prescription
+from agent.clock import iso
+from agent.dossiers import documents, dossier, prescription
 from agent.dossiers.intake.content import inspect
 from agent.dossiers.intake.receive import DECODES
 from agent.dossiers.intake.stamp import RejectedDocument, prepare_signature, stamp
+from agent.links import patient_share
+from agent.links.invitation import ParticipantRole
+from agent.notify import masked
 from agent.report.prescription import Medicine, render
 from agent.store.files import write_with_file
 
@@ -112,3 +116,31 @@ async def guest_prescription(call: Call) -> DocumentOut:
     name = f"Ordonnance {data.prescriber} {data.written_at[:10].replace('/', '-')}.pdf"
     return DocumentOut(**await write_with_file(services.store, services.blobs, pdf, lambda db, blob: documents.add(
         db, call.guest.dossier_id, blob, inspected, len(pdf), name, "ordonnance", call.actor, signed_by=call.guest.name)))
+
+
+@API.route("POST", "/links/{room}/{token}/documents/{document}/send", summary="Envoyer un PDF du télédossier au résident ou à un proche : "
+           "lien par e-mail, code par SMS", tags=_TAGS, access=GUEST, body=ShareIn, response=ShareOut, status=201, errors=(409, 422))
+async def guest_send_to_patient(call: Call) -> ShareOut:
+    """The same share as the nurse's (agent/links/patient_share.py): a link by e-mail, its code by SMS."""
+    services = services_of(call.request)
+    settings = services.dossier_settings
+    shared = await services.store.write(patient_share.share, call.guest.dossier_id, call.request.match_info["document"], call.body.email,
+                                        call.body.mobile, call.actor, settings.public_url, settings.establishment,
+                                        services.config.dossiers.download_link_days, settings.zone, datetime.now(UTC))
+    services.deliveries_wake()
+    return ShareOut(email=masked(shared.email), mobile=masked(shared.mobile), expires_at=iso(shared.expires_at))
+
+
+@API.route("POST", "/links/{room}/{token}/invitations", summary="Inviter un confrère : au télédossier (il lit et donne son avis) ou à l'appel seulement",
+           tags=_TAGS, access=GUEST, body=ColleagueIn, response=ColleagueOut, status=201, errors=(409, 422))
+async def guest_invite_colleague(call: Call) -> ColleagueOut:
+    """Seed 001 §3.2: the doctor asks a colleague's opinion. Invited into the dossier, the colleague
+    gets a specialist's link (the dossier, the call, the opinion); into the call, a professional's."""
+    services = services_of(call.request)
+    body: ColleagueIn = call.body
+    role = ParticipantRole.SPECIALIST if body.access == "dossier" else ParticipantRole.PROFESSIONAL
+    person = body.model_dump(exclude={"access"})
+    await services.store.write(dossier.invite_participant, call.guest.dossier_id, role, person, call.actor, services.dossier_settings)
+    services.deliveries_wake()
+    return ColleagueOut(name=" ".join(x for x in (body.first_name, body.name) if x), access=body.access,
+                        sent_to=masked(body.email) if body.email else masked(body.mobile))

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from typing import Literal
 
-from agent.api.schemas.common import Strict
+from pydantic import BaseModel, Field, model_validator
+
+from agent.api.schemas.common import NAME_PATTERN, ContactIn, Strict
 
 
 class MedicineIn(Strict):
@@ -20,3 +22,27 @@ class PrescriptionIn(Strict):
 
 class SignatureImageOut(BaseModel):
     present: bool = Field(description="The specialist has a signature image on this cart (kept for their next links)")
+
+
+class ColleagueIn(ContactIn):
+    """A colleague the specialist invites (seed 001 §3.2)."""
+
+    access: Literal["dossier", "call"] = Field(description="`dossier`: reads the dossier, joins the call, may give an opinion; `call`: the call only")
+    name: str = Field(min_length=1, max_length=100, pattern=NAME_PATTERN)
+    first_name: str | None = Field(None, max_length=60, pattern=NAME_PATTERN)
+    specialty: str | None = Field(None, max_length=80)
+    rpps: str | None = Field(None, pattern=r"^[0-9]{11}$")
+    email: str | None = Field(None, max_length=254)
+    mobile: str | None = Field(None, max_length=32)
+
+    @model_validator(mode="after")
+    def _reachable(self) -> ColleagueIn:
+        if not (self.email or self.mobile):
+            raise ValueError("l'invitation part par e-mail ou SMS : indiquez l'un ou l'autre")
+        return self
+
+
+class ColleagueOut(BaseModel):
+    name: str
+    access: str
+    sent_to: str = Field(description="Masked")

@@ -3,6 +3,7 @@
 // The link itself (room and token) is in the address; the session is an HttpOnly cookie.
 import { h, toast } from "/static/js/dom.js";
 import { jsonRequest } from "/static/js/json_request.js";
+import { colleagueCard } from "/static/specialist/colleague.js";
 import { ownDocuments } from "/static/specialist/own_documents.js";
 
 const main = document.getElementById("specialist");
@@ -174,7 +175,8 @@ function render(d) {
         h("a", { class: "button secondary", href: `${linkApi}/report.pdf` }, "Compte rendu (PDF)"))),
   );
   if (!closed && d.state !== "cancelled") {
-    ownDocuments({ linkApi, call, reload: showDossier }).then((cards) => main.append(...cards)).catch(handle);
+    const pdfs = d.documents.filter((doc) => doc.mime === "application/pdf");
+    ownDocuments({ linkApi, call, reload: showDossier, pdfs }).then((cards) => main.append(...cards, colleagueCard({ linkApi, call }))).catch(handle);
   }
 }
 

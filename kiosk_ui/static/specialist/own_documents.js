@@ -17,9 +17,37 @@ function say(box, error) {
 }
 
 // `call(method, path, body)`: the page's API with its CSRF token; `reload()`: the dossier again.
-export async function ownDocuments({ linkApi, call, reload }) {
+// `pdfs`: the dossier's PDF documents, which the doctor may send to the resident or a relative.
+export async function ownDocuments({ linkApi, call, reload, pdfs }) {
   const { present } = await call("GET", `${linkApi}/signature-image`);
-  return [signatureCard(linkApi, call, present, reload), prescriptionCard(linkApi, call, present, reload), addDocumentCard(linkApi, call, present, reload)];
+  return [signatureCard(linkApi, call, present, reload), prescriptionCard(linkApi, call, present, reload), addDocumentCard(linkApi, call, present, reload),
+          ...(pdfs.length ? [sendCard(linkApi, call, pdfs)] : [])];
+}
+
+function sendCard(linkApi, call, pdfs) {
+  const error = alertBox();
+  const which = h("select", { id: "send-document" }, pdfs.map((doc) => h("option", { value: doc.id }, `${doc.name} (${doc.kind_label})`)));
+  const email = h("input", { id: "send-email", type: "email", autocomplete: "off" });
+  const mobile = h("input", { id: "send-mobile", type: "tel", autocomplete: "off" });
+  const form = h("form", { class: "form", novalidate: true },
+    h("div", { class: "field" }, h("label", { for: "send-document" }, "Document"), which),
+    h("div", { class: "form-row" },
+      h("div", { class: "field" }, h("label", { for: "send-email" }, "E-mail (reçoit le lien ; vide : celui du résident)"), email),
+      h("div", { class: "field" }, h("label", { for: "send-mobile" }, "Portable (reçoit le code ; vide : celui du résident)"), mobile)),
+    error, h("button", { class: "button primary", type: "submit" }, "Envoyer le document"));
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    error.hidden = true;
+    try {
+      const sent = await call("POST", `${linkApi}/documents/${encodeURIComponent(which.value)}/send`,
+                              { email: email.value.trim() || null, mobile: mobile.value.trim() || null });
+      toast(`Lien envoyé à ${sent.email}, code au ${sent.mobile}.`);
+    } catch (failure) {
+      say(error, failure);
+    }
+  });
+  return h("section", { class: "card send-document" }, h("h2", {}, "Envoyer un document au résident ou à un proche"),
+    h("p", { class: "hint" }, "Un lien de téléchargement part par e-mail et son code par SMS ; le lien expire après quelques jours."), form);
 }
 
 function signatureCard(linkApi, call, present, reload) {
