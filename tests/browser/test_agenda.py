@@ -181,6 +181,12 @@ def test_the_api_gives_the_day_in_the_carts_zone_with_overlaps_and_invitations(c
     assert leroy["invitees"][0]["name"] == "Dr Anne ROUX" and leroy["invitees"][0]["delivery"] == "failed"
     assert "400" in (leroy["invitees"][0]["channels"][0]["last_error"] or "")
     assert dupont["invitees"][0]["delivery"] == "sent" and not dupont["invitees"][0]["opened_link"]
+    # Dr Petit opens her link (the room not open yet): the agenda knows she has seen it.
+    client = cart.agent.login(nurse)
+    link = client.get(f"{cart.agent.url}{API}/dossiers/{dupont['id']}").json()["invitations"][0]["link"]
+    assert requests.get(link, timeout=10).status_code == 200
+    opened = {i["resident"]: i for i in agenda_of(cart, client, cart.day)["items"]}
+    assert opened["DUPONT Marcel"]["invitees"][0]["opened_link"] and not opened["MARTIN Jeanne"]["invitees"][0]["opened_link"]
     # A week from tomorrow holds them too; a technician reads no resident's name (403).
     assert len(agenda_of(cart, cart.agent.login(nurse), cart.day, 7)["items"]) >= 3
     technician = cart.agent.login(cart.agent.add_account(Role.TECHNICIAN))
@@ -216,7 +222,9 @@ def test_the_day_shows_overlaps_room_windows_and_a_failed_invitation(page: Page,
     assert a and b and a["x"] + a["width"] <= b["x"] + 1 and abs(a["width"] - b["width"]) < 2
     assert b["y"] > a["y"]  # 10 h 30 below 10 h 00
     expect(page.locator(".room-window")).to_have_count(3)
-    expect(dupont.locator(".invitee")).to_have_text("Dr Claire PETIT : invitation envoyée, lien pas encore ouvert")
+    expect(martin.locator(".invitee")).to_have_text("Dr Luc MOREAU : invitation envoyée, lien pas encore ouvert")
+    if dupont.locator(".invitee[data-status=opened]").count():  # the API test opened her link
+        expect(dupont.locator(".invitee")).to_have_text("Dr Claire PETIT : a ouvert son lien")
     shot(page, artifacts, "agenda-2-demain-matin.png")
     check_screen(page, "agenda, demain")
 
