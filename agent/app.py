@@ -18,6 +18,7 @@ import logging
 import os
 import signal
 import time
+from datetime import UTC, datetime
 
 import aiohttp
 from aiohttp import web
@@ -37,6 +38,7 @@ from agent.clock import now
 from agent.config import Config
 from agent.devices import Devices, bluetooth_pairings, devices_from_config
 from agent.devices.sensors import Sensor
+from agent.dossiers import expertise
 from agent.links import invitation
 from agent.logs import fields
 from agent.metrics import Metrics
@@ -214,6 +216,8 @@ class Agent:
                 if purged:
                     log.info("purged %d expired sessions", purged)
                 await self.store.write(throttle.purge_stale, now(), essential=True)
+                if await self.store.write(expertise.remind_due, datetime.now(UTC), self.dossier_settings):
+                    self.deliveries_wake()
             except Exception:  # a full disk or a locked database must not end housekeeping for good
                 log.exception("housekeeping failed; retrying later", extra=fields(event="housekeeping_failed"))
             await asyncio.sleep(HOUSEKEEPING_SECONDS)

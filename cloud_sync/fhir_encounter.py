@@ -38,14 +38,16 @@ def encounter(change: DossierChange, ids: CartIdentifiers, professionals: Sequen
               ended_at: str | None = None) -> Encounter:
     """`professionals`: the health professionals who took part (fhir_practitioner.participant_reference);
     `ended_at`: when the call ended, which then ends the period rather than the booked slot."""
-    start = datetime.fromisoformat(change.slot_start.replace("Z", "+00:00"))
-    end = datetime.fromisoformat(ended_at.replace("Z", "+00:00")) if ended_at else start + timedelta(minutes=change.slot_minutes)
+    # A téléexpertise has no slot: its period starts when it was asked and ends when answered.
+    start = datetime.fromisoformat((change.slot_start or change.created_at).replace("Z", "+00:00"))
+    end = (datetime.fromisoformat(ended_at.replace("Z", "+00:00")) if ended_at
+           else start + timedelta(minutes=change.slot_minutes) if change.slot_minutes else None)
     body: dict[str, Any] = {
         "resourceType": "Encounter", "identifier": [ids.identifier("dossier", change.id)],
         "status": STATUS.get(change.state, "unknown"),
         "class": {"system": ACT_CODE, "code": "VR", "display": "virtual"},
         "subject": _patient(ids, change.patient_id),
-        "period": {"start": start.isoformat(), "end": max(start, end).isoformat()},
+        "period": {"start": start.isoformat(), "end": max(start, end).isoformat() if end else None},
     }
     if change.reason:
         body["reasonCode"] = [{"text": change.reason}]
@@ -54,7 +56,8 @@ def encounter(change: DossierChange, ids: CartIdentifiers, professionals: Sequen
         who = f"{change.specialist} ({change.specialty})" if change.specialty else change.specialist
         participants.append({"type": [{"text": "médecin requis"}], "individual": {"display": who}})
     body["participant"] = participants or None
-    body["appointment"] = [{"type": "Appointment", "identifier": ids.identifier("appointment", change.id)}]
+    if change.slot_start:
+        body["appointment"] = [{"type": "Appointment", "identifier": ids.identifier("appointment", change.id)}]
     return Encounter.model_validate(body)
 
 

@@ -87,8 +87,10 @@ def _encounter(db: Database, dossier_id: str, ids: CartIdentifiers) -> Write:
 def _booking(db: Database, dossier_id: str, ids: CartIdentifiers) -> list[Write]:
     """The slot (Appointment) and the consultation (Encounter), both from the current rows."""
     row, change, professionals = _dossier_now(db, dossier_id, ids)
-    return [Write(appointment(change, ids, professionals, row["cancel_reason"]), UPSERT),
-            Write(encounter(change, ids, professionals, row["ended_at"]), UPSERT)]
+    consultation = Write(encounter(change, ids, professionals, row["ended_at"]), UPSERT)
+    if change.slot_start is None:  # a téléexpertise books no slot: no Appointment
+        return [consultation]
+    return [Write(appointment(change, ids, professionals, row["cancel_reason"]), UPSERT), consultation]
 
 
 def _vital_line(row: dict[str, Any]) -> str:

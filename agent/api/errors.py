@@ -62,6 +62,8 @@ MESSAGES: dict[str, tuple[int, str]] = {
     "specialist_unknown": (422, "Ce professionnel n'est plus dans l'annuaire. Choisissez-en un autre ou saisissez-le."),
     "specialist_unreachable": (422, "{name} n'a ni e-mail ni téléphone portable dans l'annuaire : il ne pourrait pas recevoir l'invitation."),
     "slot_overlap": (409, "La téléconsultation de {other} occupe déjà le chariot : il ne peut être que dans une salle à la fois. Choisissez un autre créneau, ou confirmez pour programmer les deux."),
+    "deadline_too_close": (422, "L'échéance d'une téléexpertise laisse au moins quelques heures à l'expert pour répondre."),
+    "expertise_has_no_call": (409, "Une téléexpertise n'a pas d'appel : l'expert répond par écrit dans le télédossier."),
     "slot_in_past": (422, "Le créneau choisi est déjà passé. Choisissez une heure à venir, ou « Maintenant »."),
     "bad_transition": (409, "La téléconsultation est « {current} » : elle ne peut pas passer à « {wanted} »."),
     "invitation_live": (409, "Ce lien est toujours valable : utilisez « Renvoyer l'invitation »."),

@@ -24,6 +24,7 @@ from agent.audit import Actor
 from agent.call.messages import MAX_MESSAGE_BYTES
 from agent.call.room import SCREEN, RoomRefused, member_of
 from agent.clock import now
+from agent.dossiers import dossier
 from agent.links import invitation
 from agent.links.invitation import Admission, LinkRefused
 
@@ -48,6 +49,8 @@ async def participant_socket(request: web.Request) -> web.StreamResponse:
             services.metrics.forged_links.labels("room").inc()
         raise ApiError("link_refused", reason=refusal_text(outcome, services.dossier_settings.zone))
     admission: Admission = outcome
+    if admission.dossier_id and await services.store.read(dossier.kind_of, admission.dossier_id) == dossier.TELEEXPERTISE:
+        raise ApiError("expertise_has_no_call")
     live = services.calls.room(admission.room_id, admission.dossier_id, admission.window)
     member_id = member_id_of(admission)
     socket = web.WebSocketResponse(heartbeat=HEARTBEAT_SECONDS, max_msg_size=MAX_MESSAGE_BYTES)

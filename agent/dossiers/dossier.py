@@ -63,6 +63,9 @@ ACCOMPANIMENT_ROLES = {"relative": ParticipantRole.RELATIVE, "professional": Par
 DEFAULT_MINUTES_NOW = 30
 
 
+TELECONSULTATION, TELEEXPERTISE = "teleconsultation", "teleexpertise"
+
+
 class DossierRefused(Refused):
     """A rule of the dossier refused the request."""
 
@@ -84,6 +87,10 @@ class NewDossier:
     slot_minutes: int = DEFAULT_MINUTES_NOW
     reason: str | None = None
     confirm_overlap: bool = False  # the nurse read which consultation already holds the cart then, and goes on
+    # A téléexpertise (an opinion in writing, no call): no slot, the answer awaited by `deadline`.
+    kind: str = TELECONSULTATION
+    deadline: datetime | None = None
+    question: str | None = None
 
 
 # While a consultation is planned or running it holds the cart: one cart is in one room at a time.
@@ -131,6 +138,8 @@ class Dossier:
     created_by: str | None = None
     updated_at: str = ""
     cancellation: dict[str, Any] | None = None  # reason, by, at
+    kind: str = TELECONSULTATION
+    expertise: dict[str, Any] | None = None  # a téléexpertise's question and deadline (ISO)
 
     @property
     def state_label(self) -> str:
@@ -154,13 +163,19 @@ def create(db: Database, new: NewDossier, actor: Actor, settings: Settings, now:
     if patient is None:
         raise DossierRefused("patient_unknown")
     specialist = _resolve_specialist(db, new.specialist)
+    expertise = new.kind == TELEEXPERTISE
     start = new.slot_start or now
-    if start < now - timedelta(minutes=5):
-        raise DossierRefused("slot_in_past")
-    window = invitation.window_for_slot(start, new.slot_minutes, settings.opens_before_minutes, settings.stays_open_minutes)
-    if new.slot_start is None:  # "now": the room opens at once
-        window = Window(now, window.closes_at)
-    others = overlapping(db, start, start + timedelta(minutes=new.slot_minutes))
+    if expertise:  # the expert's link opens the dossier from now until the deadline (and the report time after)
+        if new.deadline is None or new.deadline <= now + timedelta(minutes=30):
+            raise DossierRefused("deadline_too_close")
+        window, others = Window(now, new.deadline), []
+    else:
+        if start < now - timedelta(minutes=5):
+            raise DossierRefused("slot_in_past")
+        window = invitation.window_for_slot(start, new.slot_minutes, settings.opens_before_minutes, settings.stays_open_minutes)
+        if new.slot_start is None:  # "now": the room opens at once
+            window = Window(now, window.closes_at)
+        others = overlapping(db, start, start + timedelta(minutes=new.slot_minutes))
     if others and not new.confirm_overlap:
         audit.append_many(db, [actor.event("dossier.list", o.patient_id, detail=f"créneau déjà pris par le télédossier n° {o.dossier_id[:8]}")
                                for o in others])
@@ -175,16 +190,19 @@ def create(db: Database, new: NewDossier, actor: Actor, settings: Settings, now:
     outbox.record(db, dossier_id, Operation.CREATE, ConsentChange(
         dossier_id=dossier_id, patient_id=new.patient_id, given=new.consent_given, comment=new.consent_comment, collected_at=stamp))
     row = {
-        "id": dossier_id, "patient_id": new.patient_id, "state": DossierState.SCHEDULED.value, "reason": new.reason,
+        # A téléexpertise is under way from the start: the expert may answer at once.
+        "id": dossier_id, "patient_id": new.patient_id, "reason": new.reason,
+        "state": (DossierState.IN_PROGRESS if expertise else DossierState.SCHEDULED).value,
         "specialist": directory.doctor_name(specialist["name"], specialist.get("first_name")), "specialty": specialist.get("specialty"),
-        "slot_start": iso(start), "slot_minutes": new.slot_minutes, "accompaniment": new.accompaniment,
-        "created_at": stamp, "updated_at": stamp, "created_by": actor.login,
+        "slot_start": None if expertise else iso(start), "slot_minutes": None if expertise else new.slot_minutes,
+        "accompaniment": new.accompaniment, "created_at": stamp, "updated_at": stamp, "created_by": actor.login,
     }
     db["dossiers"].insert(row)
     outbox.record(db, dossier_id, Operation.CREATE, DossierChange(**{k: row[k] for k in DossierChange.model_fields}))
     room_id = invitation.create_room(db, window, actor, dossier_id)
     specialist_id = invitation.add_participant(db, room_id, ParticipantRole.SPECIALIST, specialist)
-    db["dossiers"].update(dossier_id, {"specialist_id": specialist_id})
+    db["dossiers"].update(dossier_id, {"specialist_id": specialist_id, "kind": new.kind, "question": new.question,
+                                       "deadline": iso(new.deadline) if expertise and new.deadline else None})
     to_invite = [specialist_id]
     if new.accompaniment in ACCOMPANIMENT_ROLES and new.companion:
         remote = bool(new.companion.get("remote"))
@@ -196,7 +214,8 @@ def create(db: Database, new: NewDossier, actor: Actor, settings: Settings, now:
     overlap_text = "".join(f", chevauche le télédossier n° {o.dossier_id[:8]} (confirmé)" for o in others)
     audit.append_many(db, [
         actor.event("consent.record", new.patient_id, detail=f"télédossier n° {dossier_id[:8]}, {consent_text}"),
-        actor.event("dossier.create", new.patient_id, detail=f"télédossier n° {dossier_id[:8]}, programmé{overlap_text}"),
+        actor.event("dossier.create", new.patient_id, detail=f"télédossier n° {dossier_id[:8]}, "
+                    + (f"téléexpertise, avis attendu avant le {iso(new.deadline)}" if expertise and new.deadline else f"programmé{overlap_text}")),
     ])
     for participant_id in to_invite:
         invitation.send_invitation(db, invitation.invite(db, participant_id, actor), actor, settings, new.patient_id)
@@ -309,6 +328,7 @@ def load(db: Database, dossier_id: str, settings: Settings) -> Dossier | None:
         fiche={k: r[k] for k in ("reason", "history", "observations", "expert_opinion", "signed_by", "signed_at")},
         cancellation={"reason": r["cancel_reason"], "by": r["cancelled_by"], "at": r["cancelled_at"]} if r["cancelled_at"] else None,
         created_at=r["created_at"], created_by=r["created_by"], updated_at=r["updated_at"],
+        kind=r["kind"], expertise={"question": r["question"], "deadline": r["deadline"]} if r["kind"] == TELEEXPERTISE else None,
     )
 
 
@@ -338,6 +358,11 @@ def transition(db: Database, dossier_id: str, to: DossierState, actor: Actor, by
     audit.append(db, actor.event("dossier.state", row[1], detail=f"télédossier n° {dossier_id[:8]} : {STATE_LABELS[current]} → {STATE_LABELS[to]}"))
     outbox.record(db, dossier_id, Operation.STATE, DossierStateChange(state=to.value))
     return to
+
+
+def kind_of(db: Database, dossier_id: str) -> str | None:
+    row = db.execute("SELECT kind FROM dossiers WHERE id = ?", [dossier_id]).fetchone()
+    return row[0] if row else None
 
 
 def open_dossier(db: Database, dossier_id: str) -> dict[str, Any]:

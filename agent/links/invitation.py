@@ -315,6 +315,26 @@ class Message:
     sms: str
 
 
+def expertise_message(*, establishment: str, greeting: str, link: str, deadline: datetime, zone: ZoneInfo, reminder: bool = False) -> Message:
+    """A téléexpertise asked of the expert: an opinion in writing by `deadline`, no call. No patient
+    name either: the link (and its one-time code) opens the dossier."""
+    by = f"{long_date(deadline, zone)} à {clock_time(deadline, zone)}"
+    again = "Rappel : " if reminder else ""
+    subject = f"{again}Demande de téléexpertise {establishment} — avis attendu avant le {by}"
+    email = (
+        f"{greeting},\n\n"
+        + ("Nous n'avons pas encore reçu votre avis : l'échéance approche.\n\n" if reminder else "")
+        + f"{establishment} vous demande votre avis d'expert par écrit (téléexpertise, sans appel), avant le {by}.\n\n"
+        f"Ce lien ouvre le télédossier (motif, question posée, photos, documents, constantes) ; un code à usage unique vous est "
+        f"envoyé pour l'ouvrir, puis vous écrivez et signez votre avis en ligne :\n\n{link}\n\n"
+        f"Rien à installer. Ce lien vous est personnel : ne le transférez pas.\n\n"
+        f"— {establishment}, envoyé par le chariot de téléconsultation Telecart\n"
+    )
+    sms = (f"{again}{establishment} : demande de téléexpertise, avis attendu avant le {deadline.astimezone(zone):%d/%m} à "
+           f"{clock_time(deadline, zone).replace(' ', '')}. Lien personnel : {link}")
+    return Message(subject, email, sms)
+
+
 def invitation_message(*, establishment: str, greeting: str, link: str, slot_start: datetime | None,
                        slot_minutes: int | None, window: Window, zone: ZoneInfo) -> Message:
     """What a participant receives: when, how to join, and that the link is personal. No patient
@@ -348,23 +368,26 @@ def person_name(person: dict[str, Any]) -> str:
     return f"{(person.get('name') or '').upper()} {person.get('first_name') or ''}".strip()
 
 
-def send_invitation(db: Database, invitation_id: str, actor: Actor, settings: Settings, patient_id: str | None) -> None:
-    """Queue the email and/or SMS of an invitation (a first sending or a resend)."""
+def send_invitation(db: Database, invitation_id: str, actor: Actor, settings: Settings, patient_id: str | None,
+                    reminder: bool = False) -> None:
+    """Queue the email and/or SMS of an invitation (a first sending, a resend, a téléexpertise's reminder)."""
     inv = db["invitations"].get(invitation_id)
     person = db["participants"].get(inv["participant_id"])
     room = db["rooms"].get(inv["room_id"])
-    slot_start = slot_minutes = None
-    if room["dossier_id"]:
-        d = db["dossiers"].get(room["dossier_id"])
-        slot_start, slot_minutes = parse_iso(d["slot_start"]), d["slot_minutes"]
+    d = db["dossiers"].get(room["dossier_id"]) if room["dossier_id"] else None
     role = ParticipantRole(person["role"])
     name = person_name(person)
     greeting = _greeting(role, person)
     link = link_url(settings.public_url, signing_key(db), room["id"], invitation_id)
-    message = invitation_message(
-        establishment=settings.establishment, greeting=greeting, link=link, slot_start=slot_start, slot_minutes=slot_minutes,
-        window=Window(parse_iso(room["opens_at"]), parse_iso(room["closes_at"])), zone=settings.zone,
-    )
+    if d is not None and d["deadline"]:
+        message = expertise_message(establishment=settings.establishment, greeting=greeting, link=link, deadline=parse_iso(d["deadline"]),
+                                    zone=settings.zone, reminder=reminder)
+    else:
+        message = invitation_message(
+            establishment=settings.establishment, greeting=greeting, link=link,
+            slot_start=parse_iso(d["slot_start"]) if d and d["slot_start"] else None, slot_minutes=d["slot_minutes"] if d else None,
+            window=Window(parse_iso(room["opens_at"]), parse_iso(room["closes_at"])), zone=settings.zone,
+        )
     channels = []
     if person["email"]:
         deliveries.enqueue(db, "email", person["email"], message.subject, message.email, "invitation", invitation_id)

@@ -81,8 +81,8 @@ class DossierChange(Change):
     reason: str | None
     specialist: str | None
     specialty: str | None
-    slot_start: str
-    slot_minutes: int
+    slot_start: str | None  # none for a téléexpertise: it holds no time of the cart
+    slot_minutes: int | None
     accompaniment: str
     created_at: str
     updated_at: str

@@ -31,6 +31,8 @@ for model in Change.__subclasses__():
 NOT_SYNCED = {
     ("PUT", "/api/v1/cameras/active"): "which camera is shown: the cart's state, not the dossier's",
     ("PUT", "/api/v1/me/signature"): "a staff member's own signature image: the cart's, not a dossier's (a document signed with it is synced)",
+    ("POST", "/api/v1/dossiers/{id}/mssante"): "a message to a professional's MSSanté mailbox: audited on the cart; what it carries is synced already",
+    ("PUT", "/api/v1/links/{room}/{token}/signature-image"): "a specialist's own signature image, the same (their prescriptions are synced)",
     ("PUT", "/api/v1/wizard/draft"): "a nurse's unfinished form: stays on the cart until it becomes a dossier",
     ("PUT", "/api/v1/dossiers/{id}/fiche/draft"): "what a nurse is typing before « Enregistrer la fiche »: her working copy, not the record",
     ("DELETE", "/api/v1/visio/{room}/call"): "leaving a Visio SMS room: no dossier",
@@ -139,6 +141,15 @@ def test_every_write_of_health_data_enters_the_outbox_typed(cart: Cart) -> None:
     guest.headers["X-CSRF-Token"] = guest.post(cart.url(f"{link}/session"), json={"code": code}).json()["csrf_token"]
     step("PATCH", "/links/{room}/{token}/fiche", f"{link}/fiche", {("fiche", "update")}, client=guest,
          json={"expert_opinion": "Pas de signe de gravité."})
+    assert guest.put(cart.url(f"{link}/signature-image"), files={"file": ("signature.png", samples.signature_image())}).status_code == 200
+    added = step("POST", "/links/{room}/{token}/documents", f"{link}/documents", {("document", "create")}, client=guest, status=201,
+                 files={"file": ("courrier.pdf", samples.pdf())}, data={"kind": "courrier"}).json()
+    step("POST", "/links/{room}/{token}/prescriptions", f"{link}/prescriptions", {("document", "create")}, client=guest, status=201,
+         json={"medicines": [{"name": "Paracétamol 1 g", "dosage": "1 comprimé si douleur"}]})
+    step("POST", "/links/{room}/{token}/documents/{document}/send", f"{link}/documents/{added['id']}/send", {("patient_share", "create")},
+         client=guest, status=201, json={})
+    step("POST", "/links/{room}/{token}/invitations", f"{link}/invitations", {("participant", "create"), ("invitation", "create")},
+         client=guest, status=201, json={"access": "dossier", "name": "BLANC", "first_name": "Marc", "mobile": "0612340005"})
     step("POST", "/dossiers/{id}/end", f"{base}/end", {("consultation_end", "create")}, json={"rating": 5})
     step("POST", "/links/{room}/{token}/signature", f"{link}/signature", {("signature", "create"), ("dossier", "state")}, client=guest)
 
@@ -157,6 +168,9 @@ def test_every_write_of_health_data_enters_the_outbox_typed(cart: Cart) -> None:
     step("POST", "/dossiers/{id}/cancellation", f"/dossiers/{third['id']}/cancellation", {("dossier", "state"), ("invitation", "revoke")},
          json={"reason": "Résident hospitalisé"})
     step("POST", "/visio", "/visio", {("participant", "create"), ("invitation", "create")}, status=201, json={"mobile": "0612340004"})
+    step("POST", "/expertises", "/expertises", {("consent", "create"), ("dossier", "create"), ("participant", "create"), ("invitation", "create")},
+         status=201, json={"patient_id": made["id"], "consent": {"given": True}, "reason": "Plaie", "question": "Avis ?", "deadline_hours": 48,
+                           "specialist": {"name": "PETIT", "specialty": "Dermatologie", "mobile": "0612340002"}})
 
     health_writes = {(op.method, op.path) for op in ROUTES.operations if op.method in ("POST", "PATCH", "PUT", "DELETE")
                      and (getattr(op.access, "value", op.access) in ("health.write", "guest"))}

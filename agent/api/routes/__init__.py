@@ -10,6 +10,7 @@ from agent.api.routes import (
     directory,
     documents,
     dossiers,
+    expertise,
     fiche,
     link,
     link_documents,
@@ -23,7 +24,7 @@ from agent.api.routes import (
     technician_settings,
 )
 
-ROUTE_MODULES = (accounts, audit_trail, call, card, directory, documents, dossiers, fiche, link, link_documents, patients, psc, sensors, session, sync, system,
+ROUTE_MODULES = (accounts, audit_trail, call, card, directory, documents, dossiers, expertise, fiche, link, link_documents, patients, psc, sensors, session, sync, system,
                  technician, technician_settings)
 
 __all__ = ["API", "ROUTE_MODULES"]

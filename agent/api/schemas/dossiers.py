@@ -170,6 +170,8 @@ class SpecialistDossierOut(BaseModel):
     created_at: str
     created_by: str | None
     updated_at: str
+    kind: Literal["teleconsultation", "teleexpertise"] = Field("teleconsultation", description="A call, or an opinion in writing without one")
+    expertise: dict[str, Any] | None = Field(None, description="A téléexpertise's question and deadline (ISO 8601)")
 
 
 class LinkDossierOut(SpecialistDossierOut):

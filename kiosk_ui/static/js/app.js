@@ -14,6 +14,7 @@ import { callStatsView } from "./views/call_stats.js";
 import { consultationEndView } from "./views/consultation_end.js";
 import { directoryView } from "./views/directory.js";
 import { dossierView } from "./views/dossier.js";
+import { expertiseView } from "./views/expertise_request.js";
 import { identityPage } from "./views/identity_check.js";
 import { residentPage } from "./views/resident.js";
 import { residentsView } from "./views/residents.js";
@@ -38,7 +39,9 @@ const PAGES = {
     onOpenDossier: (id) => go(`dossier/${id}`) }),
   residents: () => residentsView({ onOpen: (patient) => go(`resident/${patient.id}`) }),
   resident: ({ param, session }) => residentPage({ patientId: param, session, onBack: () => go("residents"),
-    onOpenDossier: (id) => go(`dossier/${id}`), onNewConsultation: () => go(`nouvelle/${param}`) }),
+    onOpenDossier: (id) => go(`dossier/${id}`), onNewConsultation: () => go(`nouvelle/${param}`), onNewExpertise: () => go(`expertise/${param}`) }),
+  // "#/expertise/<resident>": a téléexpertise asked for that resident.
+  expertise: ({ param }) => expertiseView({ patientId: param, onCreated: (d) => go(`dossier/${d.id}`), onCancel: () => go(`resident/${param}`) }),
   journal: auditView,
   technique: callStatsView,
   capteurs: sensorsPage,

@@ -28,15 +28,23 @@ function chime() {
 export function followNews({ isOpen, onOpen }) {
   const shelf = h("div", { class: "news", "aria-live": "assertive" });
   document.body.append(shelf);
-  let since = null;
+  // Kept across a reload of the page (the same session goes on): nothing arrived meanwhile is lost.
+  let since = sessionStorage.getItem("telecart-news-since");
+  let wasOpen = false;
   const tick = async () => {
     if (!isOpen()) {
-      since = null;  // after a lock or a new login: announce from then on, not the past
-      shelf.replaceChildren();
+      if (wasOpen) {  // locked or signed out: announce from the next opening on, not the past
+        sessionStorage.removeItem("telecart-news-since");
+        since = null;
+        shelf.replaceChildren();
+      }
+      wasOpen = false;
     } else {
+      wasOpen = true;
       try {
         const news = await api("GET", `/documents/news${since ? `?since=${encodeURIComponent(since)}` : ""}`, undefined, { background: true });
         since = news.now;
+        sessionStorage.setItem("telecart-news-since", since);
         if (news.items.length) chime();
         for (const item of news.items) shelf.append(notice(item, onOpen));
       } catch { /* offline or locked: the next tick tries again */ }

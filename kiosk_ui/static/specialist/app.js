@@ -135,7 +135,8 @@ function render(d) {
     } catch (error) { handle(error); }
   });
   // The first screen (seed 001): who, why, and the two things a doctor with two minutes does.
-  const roomOpen = d.room && Date.parse(d.room.opens_at) <= Date.now() && Date.now() < Date.parse(d.room.closes_at)
+  const expertise = d.kind === "teleexpertise" ? d.expertise : null;  // an opinion in writing: no call
+  const roomOpen = !expertise && d.room && Date.parse(d.room.opens_at) <= Date.now() && Date.now() < Date.parse(d.room.closes_at)
     && d.state !== "cancelled";
   main.replaceChildren(
     h("div", { class: "specialist-head" },
@@ -144,14 +145,17 @@ function render(d) {
       h("span", { class: `badge state-${d.state}` }, d.state_label)),
     h("section", { class: "card first-screen" },
       h("p", { class: "reason" }, h("strong", {}, "Motif : "), d.fiche.reason || "non renseigné"),
+      expertise ? h("p", { class: "reason" }, h("strong", {}, "Question posée : "), expertise.question) : null,
+      expertise ? h("p", { class: "expertise-deadline" }, `Téléexpertise (sans appel) : avis attendu avant le ${frStamp(expertise.deadline)}.`) : null,
       h("div", { class: "choices" },
         h("a", { class: "button secondary large", href: "#dossier", onclick: () => { document.getElementById("dossier")?.scrollIntoView(); } },
           "Ouvrir le télédossier"),
         roomOpen ? h("a", { class: "button primary large", href: `${location.pathname}?vue=appel` }, "Rejoindre l'appel")
-          : h("p", { class: "hint" }, d.room ? `La salle ouvre le ${frStamp(d.room.opens_at)}.` : ""))),
+          : h("p", { class: "hint" }, d.room && !expertise ? `La salle ouvre le ${frStamp(d.room.opens_at)}.` : ""))),
     h("span", { id: "dossier" }),
-    h("section", { class: "card" }, h("h2", {}, "Téléconsultation"), facts([
+    h("section", { class: "card" }, h("h2", {}, expertise ? "Téléexpertise" : "Téléconsultation"), facts([
       ["Créneau", d.slot ? `${frStamp(d.slot.start)}, ${d.slot.duration_minutes} min` : null],
+      ["Avis attendu avant le", expertise ? frStamp(expertise.deadline) : null],
       ["Consentement", d.consent.given ? "Recueilli" : `Non recueilli : ${d.consent.comment}`],
     ])),
     text("Antécédents", d.fiche.history),

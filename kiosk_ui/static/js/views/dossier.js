@@ -72,14 +72,15 @@ function invitationCard(dossier, inv, reload) {
 // "Entrer en salle" while the room is open and the dossier not closed.
 function roomOpen(d) {
   // Signed is not gone: while its window lasts the room may still hold the call (issue 17).
-  if (!d.room || ["cancelled", "draft"].includes(d.state)) return false;
+  // A téléexpertise has no call: its "room" is only how long the expert's link opens the dossier.
+  if (!d.room || ["cancelled", "draft"].includes(d.state) || d.kind === "teleexpertise") return false;
   const now = Date.now();
   return Date.parse(d.room.opens_at) <= now && now < Date.parse(d.room.closes_at);
 }
 
 // The room opens later today: say when, where "Entrer en salle" will be.
 function roomLater(d) {
-  return d.room && !["closed", "cancelled", "draft"].includes(d.state) && Date.now() < Date.parse(d.room.opens_at)
+  return d.room && d.kind !== "teleexpertise" && !["closed", "cancelled", "draft"].includes(d.state) && Date.now() < Date.parse(d.room.opens_at)
     && isSameDay(d.room.opens_at, new Date().toISOString());
 }
 
@@ -228,7 +229,7 @@ function dossierHead(d, { onBack, onCall, onEnd, onIdentity }) {
         h("button", { class: "linkish", type: "button", "data-identity": "", onclick: () => onIdentity(p.id) }, T.identityCheck.open))),
     roomOpen(d) ? h("button", { id: "enter-room", class: "button primary", type: "button", onclick: onCall }, D().enterRoom)
       : roomLater(d) ? h("span", { class: "hint room-later" }, D().roomOpensAt(frTime(new Date(d.room.opens_at)))) : null,
-    d.state === "in_progress" ? h("button", { class: "button secondary", type: "button", onclick: onEnd }, D().end) : null,
+    d.state === "in_progress" && d.kind !== "teleexpertise" ? h("button", { class: "button secondary", type: "button", onclick: onEnd }, D().end) : null,
     h("span", { class: `badge state-${d.state}` }, T.states[d.state] || d.state_label));
 }
 
@@ -245,11 +246,14 @@ function regionalState(dossierId) {
 function consultationCard(d) {
   const companion = d.accompaniment.companion;
   const room = d.room ? roomWindow(d.room) : null;
+  const expertise = d.kind === "teleexpertise" ? d.expertise : null;
+  const late = expertise && d.state !== "closed" && Date.parse(expertise.deadline) < Date.now();
   return h("section", { class: "card" },
-    h("h2", {}, D().consultation),
+    h("h2", {}, expertise ? "Téléexpertise : avis écrit, sans appel" : D().consultation),
     h("dl", { class: "facts" },
-      ...fact(D().slot, d.slot ? keep(`${frWhen(d.slot.start)} · ${T.minutes(d.slot.duration_minutes)}`) : null),
-      ...fact(D().room, room),
+      ...(expertise ? [...fact("Question posée", expertise.question),
+                       ...fact("Avis attendu avant le", h("span", { class: late ? "late" : "" }, frWhen(expertise.deadline) + (late ? " — échéance dépassée" : "")))]
+        : [...fact(D().slot, d.slot ? keep(`${frWhen(d.slot.start)} · ${T.minutes(d.slot.duration_minutes)}`) : null), ...fact(D().room, room)]),
       ...fact(D().specialist, d.specialist ? T.withSpecialist(d.specialist.display_name || d.specialist.name, d.specialist.specialty) : null),
       ...fact(D().accompaniment, T.wizard.kinds[d.accompaniment.kind].title
         + (companion ? ` : ${[companion.name.toUpperCase(), companion.first_name].filter(Boolean).join(" ")} (${companion.remote ? D().remote : D().present})` : "")),

@@ -17,7 +17,7 @@ function consultationRow(d, onOpen) {
     d.reason ? h("span", { class: "meta" }, d.reason) : null);
 }
 
-export function residentPage({ patientId, session, onBack, onOpenDossier, onNewConsultation }) {
+export function residentPage({ patientId, session, onBack, onOpenDossier, onNewConsultation, onNewExpertise }) {
   const canWrite = session.user.permissions.includes("health.write");
   const list = h("div", { class: "panel-body" }, h("p", { class: "hint" }, T.wizard.loading));
   api("GET", `/dossiers?${new URLSearchParams({ patient_id: patientId })}`).then(({ items }) => {
@@ -29,6 +29,7 @@ export function residentPage({ patientId, session, onBack, onOpenDossier, onNewC
     h("div", { class: "page-head" },
       h("button", { class: "button secondary", type: "button", onclick: onBack }, R().back),
       h("h1", {}, R().title),
+      canWrite ? h("button", { class: "button secondary", type: "button", onclick: onNewExpertise }, "Demander une téléexpertise") : null,
       canWrite ? h("button", { class: "button primary", type: "button", "data-new-consultation": "", onclick: onNewConsultation },
         icon("plus"), T.newConsultation) : null),
     h("div", { class: "resident-grid" },
