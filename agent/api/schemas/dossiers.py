@@ -49,20 +49,25 @@ class AccompanimentIn(Strict):
         return self
 
 
-class ParticipantIn(ContactIn):
-    """Another participant invited to a dossier's room, during the call or before it."""
+class InviteeIn(ContactIn):
+    """Someone invited by link: a name, and an e-mail or a mobile for the invitation."""
 
-    role: Literal["relative", "professional"] = Field(description="A relative, or another health professional")
     name: str = Field(min_length=1, max_length=100, pattern=NAME_PATTERN)
     first_name: str | None = Field(None, max_length=60, pattern=NAME_PATTERN)
     email: str | None = Field(None, max_length=254)
     mobile: str | None = Field(None, max_length=32)
 
     @model_validator(mode="after")
-    def _reachable(self) -> ParticipantIn:
+    def _reachable(self) -> InviteeIn:
         if not (self.email or self.mobile):
             raise ValueError("l'invitation part par e-mail ou SMS : indiquez l'un ou l'autre")
         return self
+
+
+class ParticipantIn(InviteeIn):
+    """Another participant invited to a dossier's room, during the call or before it."""
+
+    role: Literal["relative", "professional"] = Field(description="A relative, or another health professional")
 
 
 class SpecialistIn(ContactIn):

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field
 
-from agent.api.schemas.common import NAME_PATTERN, ContactIn, Strict
+from agent.api.schemas.common import Strict
+from agent.api.schemas.dossiers import InviteeIn
 
 
 class MedicineIn(Strict):
@@ -24,22 +25,12 @@ class SignatureImageOut(BaseModel):
     present: bool = Field(description="The specialist has a signature image on this cart (kept for their next links)")
 
 
-class ColleagueIn(ContactIn):
+class ColleagueIn(InviteeIn):
     """A colleague the specialist invites (seed 001 §3.2)."""
 
     access: Literal["dossier", "call"] = Field(description="`dossier`: reads the dossier, joins the call, may give an opinion; `call`: the call only")
-    name: str = Field(min_length=1, max_length=100, pattern=NAME_PATTERN)
-    first_name: str | None = Field(None, max_length=60, pattern=NAME_PATTERN)
     specialty: str | None = Field(None, max_length=80)
     rpps: str | None = Field(None, pattern=r"^[0-9]{11}$")
-    email: str | None = Field(None, max_length=254)
-    mobile: str | None = Field(None, max_length=32)
-
-    @model_validator(mode="after")
-    def _reachable(self) -> ColleagueIn:
-        if not (self.email or self.mobile):
-            raise ValueError("l'invitation part par e-mail ou SMS : indiquez l'un ou l'autre")
-        return self
 
 
 class ColleagueOut(BaseModel):
