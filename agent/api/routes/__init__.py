@@ -4,6 +4,7 @@
 from agent.api.registry import API
 from agent.api.routes import (
     accounts,
+    agenda,
     audit_trail,
     call,
     card,
@@ -25,6 +26,6 @@ from agent.api.routes import (
 )
 
 ROUTE_MODULES = (accounts, audit_trail, call, card, directory, documents, dossiers, expertise, fiche, link, link_documents, patients, psc, sensors, session, sync, system,
-                 technician, technician_settings)
+                 technician, technician_settings, agenda)
 
 __all__ = ["API", "ROUTE_MODULES"]

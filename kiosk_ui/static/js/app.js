@@ -8,6 +8,7 @@ import { T } from "./i18n.js";
 import { watchIdle } from "./idle.js";
 import { accountsView } from "./views/accounts.js";
 import { activityView } from "./views/activity.js";
+import { agendaView } from "./views/agenda.js";
 import { auditView } from "./views/audit.js";
 import { callView, unattendedCallView } from "./views/call.js";
 import { callStatsView } from "./views/call_stats.js";
@@ -35,8 +36,13 @@ const PAGES = {
     onCall: (id) => go(`appel/${id}`) }),
   visio: () => visioView({ onBack: () => go("activite"), onCall: (room) => go(`appel/visio/${room}`) }),
   // "#/nouvelle/<resident>": started from a resident's page, that resident chosen.
-  nouvelle: ({ param }) => wizardView({ patientId: param, onCreated: (dossier) => go(`dossier/${dossier.id}`),
-    onOpenDossier: (id) => go(`dossier/${id}`) }),
+  // "#/nouvelle/creneau/2026-12-07T14:30": started from a free slot of the agenda, that slot chosen.
+  nouvelle: ({ param }) => wizardView({ patientId: param?.startsWith("creneau/") ? null : param,
+    slot: param?.startsWith("creneau/") ? param.slice("creneau/".length) : null,
+    onCreated: (dossier) => go(`dossier/${dossier.id}`), onOpenDossier: (id) => go(`dossier/${id}`) }),
+  // "#/agenda/jour/2026-12-07", "#/agenda/semaine/2026-12-07": the cart's agenda.
+  agenda: ({ param, session }) => agendaView({ session, param, onOpen: (id) => go(`dossier/${id}`),
+    onCreateAt: (day, time) => go(`nouvelle/creneau/${day}T${time}`), onMove: (where) => go(`agenda/${where}`) }),
   residents: () => residentsView({ onOpen: (patient) => go(`resident/${patient.id}`) }),
   resident: ({ param, session }) => residentPage({ patientId: param, session, onBack: () => go("residents"),
     onOpenDossier: (id) => go(`dossier/${id}`), onNewConsultation: () => go(`nouvelle/${param}`), onNewExpertise: () => go(`expertise/${param}`) }),

@@ -9,6 +9,7 @@ export function shell({ session, current, onNavigate, onSettings, onLock, onLogo
   const navItems = [];
   if (perms.has("health.write")) navItems.push({ id: "nouvelle", label: T.navNew, icon: "plus" });
   if (perms.has("health.read")) navItems.push({ id: "residents", label: T.navResidents, icon: "list" });
+  if (perms.has("health.read")) navItems.push({ id: "agenda", label: T.navAgenda, icon: "calendar" });
   if (perms.has("audit.read")) navItems.push({ id: "journal", label: T.navAudit, icon: "shield" });
   if (perms.has("directory.manage")) navItems.push({ id: "annuaire", label: T.navDirectory, icon: "list" });
   if (perms.has("users.manage")) navItems.push({ id: "comptes", label: T.navAccounts, icon: "lock" });

@@ -4,7 +4,7 @@
 // change: a reload, a lock or a power cut resumes where the nurse was; "Retour" keeps it all.
 import { api } from "../api.js";
 import { h, reportError, toast, twoTaps } from "../dom.js";
-import { T } from "../i18n.js";
+import { T, frWhen } from "../i18n.js";
 import { STEPS } from "./wizard_steps.js";
 
 const SAVE_DELAY_MS = 600;
@@ -34,8 +34,9 @@ function stepBar(draft, goTo) {
     }));
 }
 
-// `patientId`: started from a resident's page, that resident already chosen.
-export function wizardView({ onCreated, onOpenDossier, patientId = null }) {
+// `patientId`: started from a resident's page, that resident already chosen. `slot`
+// ("2026-12-07T14:30", the cart's clock): started from a free slot of the agenda, that slot chosen.
+export function wizardView({ onCreated, onOpenDossier, patientId = null, slot = null }) {
   const root = h("div", { class: "wizard" });
   let draft = null;
   let shownAlert = null;
@@ -101,9 +102,22 @@ export function wizardView({ onCreated, onOpenDossier, patientId = null }) {
         reportError(error);
       }
     }
+    if (/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}$/.test(slot || "")) return startAt(slot, saved);
     if (saved) toast(T.wizard.resumed);
     render();
   })();
+
+  // The slot tapped in the agenda goes into the draft, a new one or the one under way (the nurse
+  // may have gone to the agenda to find a time); a reload resumes the draft, it does not ask again.
+  async function startAt(chosen, saved) {
+    const [date, time] = chosen.split("T");
+    draft.slot = { ...draft.slot, now: false, date, time };
+    history.replaceState(null, "", "#/nouvelle");
+    await saver.save();
+    const said = T.wizard.slotFromAgenda(frWhen(new Date(`${date}T${time}`).toISOString()));
+    toast(saved ? `${said} ${T.wizard.resumed}` : said);
+    render();
+  }
   return root;
 }
 
