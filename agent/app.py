@@ -42,6 +42,7 @@ from agent.dossiers import expertise
 from agent.links import invitation
 from agent.logs import fields
 from agent.metrics import Metrics
+from agent.notify.mssante import MssanteSender
 from agent.notify.queue import Dispatcher
 from agent.service_manager import ServiceManager
 from agent.store import Store, files
@@ -182,7 +183,8 @@ class Agent:
 
     def start_deliveries(self) -> None:
         self._http = aiohttp.ClientSession(proxy=self.config.network.http_proxy or None)
-        self._dispatcher = Dispatcher(self.store, self.config.mail, self.config.sms, self._http)
+        self._dispatcher = Dispatcher(self.store, self.config.mail, self.config.sms, self._http,
+                                      senders={"mssante": MssanteSender(self.config.mssante, self.blobs)})
         self._dispatching = asyncio.get_running_loop().create_task(self._dispatcher.run())
 
     async def start_sync(self) -> None:

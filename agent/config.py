@@ -103,6 +103,20 @@ class SmsConfig(Section):
     timeout_seconds: float = Field(15, gt=0, description="Give up one sending attempt after this long; the queue tries again later.")
 
 
+class MssanteConfig(Section):
+    host: str = Field("", description="The MSSanté operator's SMTP server through which the cart sends a dossier's PDFs to a health professional's secure health messaging address (e.g. smtp.operateur.mssante.fr). Empty, or without `sender`, `client_certificate` and `client_key`: nothing is sent, and the dossier page says why.")
+    port: int = Field(465, ge=1, le=65535, description="Port of the operator's SMTP server (465 with `tls`, 587 with `starttls`).")
+    security: str = Field("tls", pattern="^(tls|starttls)$", description="`tls` (encrypted from the start) or `starttls` (upgrade after connecting). There is no clear-text mode: MSSanté is TLS 1.2 or later with the cart's client certificate.")
+    client_certificate: str = Field("", description="PEM certificate (chain) of the cart or of the structure (an IGC-Santé server/organisation certificate) with which the operator authenticates the cart.")
+    client_key: str = Field("", description="PEM private key matching `client_certificate`, readable by the agent only.")
+    ca_file: str = Field("", description="PEM file of the authorities that signed the operator's certificate (e.g. IGC-Santé), trusted besides the system's. Empty: the system's authorities only.")
+    sender: str = Field("", description="The cart's (or structure's) MSSanté address, From: of every message (e.g. chariot.tilleuls@ehpad-tilleuls.mssante.fr).")
+    product_reference: str = Field("", description="The software's reference given by the ANS convergence platform, sent as the X-MSS-NIL header on every message. Empty: the header is left out.")
+    allowed_domains: list[str] = Field(default_factory=lambda: ["mssante.fr"], description="A recipient's address must be in one of these domains or their subdomains (MSSanté addresses end in mssante.fr). Empty: any address.")
+    max_message_mib: int = Field(10, ge=1, le=100, description="Largest message (its PDFs and their IHE-XDM copy, once encoded) the cart hands to the operator, in MiB; a larger sending is refused on the page.")
+    timeout_seconds: float = Field(60, gt=0, description="Give up one sending attempt after this long; the queue tries again later.")
+
+
 class SyncConfig(Section):
     fhir_base_url: str = Field("", description="The regional server's FHIR R4 base URL (e.g. https://telesante.example/fhir). Empty: nothing is sent; the outbox keeps every change until it is set.")
     identifier_base: str = Field("", description="Base of the identifier systems of what this cart sends (each resource carries `<base>/<kind>` and the cart's own id), given by the region to keep carts apart. Empty: urn:telecart:cart:<this cart's id>.")
@@ -250,6 +264,7 @@ class Config(Section):
     dossiers: DossiersConfig = DossiersConfig()
     mail: MailConfig = MailConfig()
     sms: SmsConfig = SmsConfig()
+    mssante: MssanteConfig = MssanteConfig()
     sync: SyncConfig = SyncConfig()
     devices: DevicesConfig = DevicesConfig()
     card: CardConfig = CardConfig()

@@ -30,10 +30,10 @@ import json
 import logging
 import sqlite3
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import aiohttp
 from sqlite_utils import Database
@@ -50,7 +50,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-CHANNELS = ("email", "sms")
+CHANNELS = ("email", "sms", "mssante")  # mssante: agent/notify/mssante.py, through `Dispatcher(senders=...)`
 SCRUBBED_BODY = "[contenu effacé après envoi]"
 SECRET_PURPOSES = frozenset({"otp"})
 """Purposes whose erased body is also checkpointed out of the WAL at once (a code: even sealed,
@@ -234,13 +234,21 @@ def _json_list(values: list[object]) -> str:
 # --- on the event loop ------------------------------------------------------------------------
 
 
+class ChannelSender(Protocol):
+    """One attempt on a channel of its own (agent/notify/mssante.py): DeliveryError on failure."""
+
+    timeout_seconds: float
+
+    def send(self, delivery: Delivery) -> Awaitable[None]: ...
+
+
 class Dispatcher:
     """Sends what the queue holds, one message at a time, each attempt bounded by its channel's
     `timeout_seconds`, so one dead relay or slow gateway delays a batch, never blocks it."""
 
     def __init__(
         self, store: Store, mail: MailConfig, sms: SmsConfig, http: aiohttp.ClientSession, *,
-        clock: Callable[[], float] = time.time, batch_size: int = BATCH_SIZE,
+        clock: Callable[[], float] = time.time, batch_size: int = BATCH_SIZE, senders: Mapping[str, ChannelSender] | None = None,
     ) -> None:
         self.store = store
         self.mail = mail
@@ -248,8 +256,10 @@ class Dispatcher:
         self.http = http
         self.clock = clock
         self.batch_size = batch_size
+        self.senders = dict(senders or {})  # channels beyond email and SMS (mssante)
         # Long enough for a whole batch of attempts that all run into their timeout.
-        self.lease_seconds = batch_size * (max(mail.timeout_seconds, sms.timeout_seconds) + 5) + 60
+        timeouts = [mail.timeout_seconds, sms.timeout_seconds, *(s.timeout_seconds for s in self.senders.values())]
+        self.lease_seconds = batch_size * (max(timeouts) + 5) + 60
         self._wake = asyncio.Event()
 
     def wake(self) -> None:
@@ -303,6 +313,8 @@ class Dispatcher:
                 await send_mail(self.mail, delivery.recipient, delivery.subject or "", delivery.body)
             elif delivery.channel == "sms":
                 await send_sms(self.sms, self.http, delivery.recipient, delivery.body)
+            elif delivery.channel in self.senders:
+                await self.senders[delivery.channel].send(delivery)
             else:
                 raise DeliveryError(f"Canal d'envoi inconnu : {delivery.channel}", permanent=True)
         except DeliveryError as exc:

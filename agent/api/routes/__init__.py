@@ -15,6 +15,7 @@ from agent.api.routes import (
     fiche,
     link,
     link_documents,
+    mssante,
     patients,
     psc,
     sensors,
@@ -26,6 +27,6 @@ from agent.api.routes import (
 )
 
 ROUTE_MODULES = (accounts, audit_trail, call, card, directory, documents, dossiers, expertise, fiche, link, link_documents, patients, psc, sensors, session, sync, system,
-                 technician, technician_settings, agenda)
+                 technician, technician_settings, mssante, agenda)
 
 __all__ = ["API", "ROUTE_MODULES"]

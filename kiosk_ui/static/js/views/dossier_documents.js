@@ -4,6 +4,7 @@
 import { api } from "../api.js";
 import { h, reportError, toast } from "../dom.js";
 import { T, frWhen } from "../i18n.js";
+import { mssanteSend } from "./mssante_send.js";
 
 const G = () => T.documents;
 const ACCEPT = "application/pdf,image/jpeg,image/png";
@@ -124,5 +125,6 @@ export function documentsCard({ dossier, onChanged }) {
     closed ? null : signatureBox(),
     h("div", { class: "actions-row" },
       h("a", { class: "button secondary", href: `/api/v1/dossiers/${dossier.id}/report.pdf`, download: "" }, G().report),
-      h("a", { class: "button secondary", href: `/api/v1/dossiers/${dossier.id}/export`, download: "" }, G().export)));
+      h("a", { class: "button secondary", href: `/api/v1/dossiers/${dossier.id}/export`, download: "" }, G().export)),
+    mssanteSend({ dossier }));
 }
