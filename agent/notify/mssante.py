@@ -52,6 +52,7 @@ from agent import __version__, audit
 from agent.audit import Actor
 from agent.config import MssanteConfig
 from agent.dossiers.directory import doctor_name
+from agent.dossiers.documents import KINDS
 from agent.dossiers.dossier import DossierRefused
 from agent.identity import contacts
 from agent.links.invitation import Settings
@@ -73,8 +74,6 @@ REFUSED_TLS = ("Le serveur MSSanté a fermé la connexion sécurisée : certific
                "ou serveur indisponible ; nouvel essai plus tard")
 DOCUMENT_GONE = "Un document de l'envoi n'est plus sur le chariot (télédossier supprimé) : refaites l'envoi"
 
-KIND_LABELS = {"ordonnance": "Ordonnance", "compte_rendu": "Compte rendu", "photo": "Photo", "resultat": "Résultat d'examen",
-               "courrier": "Courrier", "autre": "Document"}
 # The document's type as LOINC where the French framework (CI-SIS) uses one for it; the others keep
 # the cart's own kind (see docs/architecture.md: what is and is not done).
 LOINC_TYPES = {"compte_rendu": ("11488-4", "Compte rendu de consultation"), "ordonnance": ("57833-6", "Prescription de produits de santé"),
@@ -350,7 +349,7 @@ def metadata_xml(payload: dict[str, Any], contents: list[bytes]) -> str:
         doc = f"Document{i:02d}"
         created = f["created_at"].replace("-", "").replace(":", "").replace("T", "")[:14]
         type_code, type_display, type_scheme = (*LOINC_TYPES[f["kind"]], "2.16.840.1.113883.6.1") if f["kind"] in LOINC_TYPES \
-            else (f["kind"], KIND_LABELS.get(f["kind"], "Document"), "urn:telecart:kind")
+            else (f["kind"], KINDS.get(f["kind"], "Document"), "urn:telecart:kind")
         objects.append(
             f'<rim:ExtrinsicObject id="{doc}" mimeType="application/pdf" objectType="urn:uuid:7edca82f-054d-47f2-a032-9b2a5b5186c1">'
             + _slot("creationTime", created) + _slot("languageCode", "fr-FR") + _slot("hash", hashlib.sha1(data).hexdigest())  # noqa: S324 (XDS says SHA-1)
