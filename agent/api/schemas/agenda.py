@@ -3,15 +3,24 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
+import re
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, BeforeValidator, Field, field_validator
 
 from agent.api.schemas.common import Strict
 
 
+def _calendar_day(value: object) -> object:
+    if isinstance(value, str) and not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value):
+        raise ValueError("une date AAAA-MM-JJ")
+    return value
+
+
 class AgendaQuery(Strict):
-    first_day: dt.date | None = Field(None, alias="from", description="First day shown (YYYY-MM-DD, the cart's calendar); today when absent")
+    # YYYY-MM-DD only: lax parsing would read "0" or a timestamp as a day of 1970
+    first_day: Annotated[dt.date, BeforeValidator(_calendar_day)] | None = Field(
+        None, alias="from", description="First day shown (YYYY-MM-DD, the cart's calendar); today when absent")
     days: int = Field(1, description="1: a day; 7: a week from `from`")
 
     @field_validator("days")
