@@ -44,6 +44,7 @@ from agent.logs import fields
 from agent.metrics import Metrics
 from agent.notify.mssante import MssanteSender
 from agent.notify.queue import Dispatcher
+from agent.printing.service import PrintService
 from agent.service_manager import ServiceManager
 from agent.store import Store, files
 from agent.store.blobs import BlobStore
@@ -106,6 +107,7 @@ class Agent:
             technician=TechnicianDesk.named(self.config.technician.cart_name, server.https_port, self.config.technician.page),
             network=NetworkManager(),
             clock=SystemClock(),
+            printing=PrintService(self.config.printing, self.store, self.blobs, self.dossier_settings),
         )
 
     # --- start: in order ----------------------------------------------------------------------
@@ -245,6 +247,7 @@ class Agent:
         if self._announcer:
             await self._announcer.stop()
         await self.services.psc.close()
+        await self.services.printing.close()  # before the store: unfinished prints get their outcome audited
         await self.calls.close()
         await self.devices.sensors.stop()
         await self.devices.card.stop()

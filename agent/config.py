@@ -253,6 +253,11 @@ class UpdateConfig(Section):
     unit: str = Field("telecart.service", description="The agent's systemd unit, restarted on the new version (READY=1 within its start timeout, or the update is undone).")
 
 
+class PrintingConfig(Section):
+    server: str = Field("", description="The CUPS server the cart prints through: a host, host:port or the path of its socket (e.g. `/run/cups/cups.sock`, `print.ehpad.local:631`). Empty: the system's (CUPS_SERVER, /etc/cups/client.conf, else the cart's own cupsd).")
+    printer: str = Field("", max_length=127, description="The CUPS queue the nurse's prints go to (the pharmacy's or the care unit's printer), as `lpstat -p` names it; chosen on the technician's page. Empty: the CUPS server's default destination.")
+
+
 class LoggingConfig(Section):
     level: str = Field("INFO", pattern="^(DEBUG|INFO|WARNING|ERROR)$", description="Least severe log level written.")
 
@@ -276,6 +281,7 @@ class Config(Section):
     technician: TechnicianConfig = TechnicianConfig()
     network: NetworkConfig = NetworkConfig()
     update: UpdateConfig = UpdateConfig()
+    printing: PrintingConfig = PrintingConfig()
     logging: LoggingConfig = LoggingConfig()
 
 

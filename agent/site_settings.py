@@ -2,7 +2,8 @@
 
 The configuration file (/etc/telecart/telecart.toml on the cart) belongs to root and to the
 image: the agent, which runs as its own user, cannot and must not rewrite it. The few settings a
-technician gives in the field (the time zone of the cart's dates, the regional server's address)
+technician gives in the field (the time zone of the cart's dates, the regional server's address,
+the printer)
 are kept instead in `site-settings.toml` in the data directory, written by the agent, and laid
 over the file at start: the file < these settings < the command line. Only the keys of
 `SETTABLE` are ever read from it, so a hand-edited or stale file can set nothing else.
@@ -31,6 +32,7 @@ SETTABLE = frozenset({
     ("sync", "fhir_base_url"),
     ("sync", "upload_url"),
     ("network", "http_proxy"),
+    ("printing", "printer"),
 })
 
 

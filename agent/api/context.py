@@ -19,6 +19,7 @@ from agent.config import Config
 from agent.devices import Devices
 from agent.links.invitation import Settings
 from agent.metrics import Metrics
+from agent.printing.service import PrintService
 from agent.store import Store
 from agent.store.blobs import BlobStore
 from agent.technician.desk import TechnicianDesk
@@ -58,6 +59,7 @@ class Services:
     technician: TechnicianDesk  # the technician's page: the cart's name, its certificate's fingerprint, the first-boot code
     network: NetworkManager  # NetworkManager on the system bus, for the technician's page
     clock: SystemClock  # systemd-timedated on the system bus, for the technician's page
+    printing: PrintService  # a dossier's PDFs to the EHPAD's printer through CUPS (agent/printing/)
 
 
 SERVICES: web.AppKey[Services] = web.AppKey("services")

@@ -84,7 +84,7 @@ OUTSIDE_PATHS = ("/s/", "/d/", "/api/v1/links/", "/static/", "/healthz", "/psc/r
 # The technician's page and its API (agent/api/routes/technician.py), when `[technician] page` is on,
 # and the staff routes it uses for the devices (their own access checks apply; from outside, only a
 # technician's session passes: routing.py).
-TECHNICIAN_PATHS = ("/technicien", "/api/v1/tech/", "/api/v1/sensors", "/api/v1/bluetooth/", "/api/v1/cameras")
+TECHNICIAN_PATHS = ("/technicien", "/api/v1/tech/", "/api/v1/sensors", "/api/v1/bluetooth/", "/api/v1/cameras", "/api/v1/printers")
 
 
 

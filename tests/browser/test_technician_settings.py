@@ -133,3 +133,32 @@ def test_the_technician_tests_the_speaker_and_the_microphone(pulse_server: Pulse
         expect(page.locator(".figure", has_text="Micro")).to_contain_text("entend le haut-parleur")
         shot(page, artifacts, "technicien-son.png")
         context.close()
+
+
+def test_the_technician_chooses_the_printer_and_the_cart_keeps_it(tmp_path: Path, browser: Browser, artifacts: Path) -> None:
+    """A real CUPS with two queues (tests/printing/cups_server.py): the page lists them with their
+    state; the one chosen is the cart's from then on, and after a restart."""
+    from tests.printing.cups_server import available as cups_available
+    from tests.printing.cups_server import cups_server
+
+    if (why := cups_available()) is not None:
+        pytest.skip(why)
+    with cups_server() as cups:
+        cups.add_pdf_printer("soins", info="Imprimante des soins", location="2e étage")
+        cups.add_test_printer("pharmacie")
+        cups.set_default("soins")
+        with running_agent(tmp_path, https_port=free_port(), printing={"server": cups.address}) as cart:
+            context, page = technician_signed_in(browser, cart)
+            page.get_by_role("button", name="Imprimante", exact=True).click()
+            rows = page.locator("table.printers tbody tr")
+            expect(rows).to_have_count(2)
+            expect(rows.filter(has_text="Imprimante des soins")).to_contain_text("utilisée par le chariot")  # CUPS's default until chosen
+            rows.filter(has_text="pharmacie").get_by_role("button", name="Utiliser celle-ci").click()
+            expect(page.locator(".toast")).to_contain_text("Les impressions iront à « pharmacie »")
+            expect(rows.filter(has_text="pharmacie")).to_contain_text("utilisée par le chariot")
+            shot(page, artifacts, "technicien-imprimante.png")
+            context.close()
+        assert tomllib.loads((cart.data_dir / FILE_NAME).read_text())["printing"] == {"printer": "pharmacie"}
+        with running_agent(tmp_path, data_dir=cart.data_dir, printing={"server": cups.address}) as again:
+            technician = again.login(again.add_account(Role.TECHNICIAN))
+            assert technician.get(f"{again.url}/api/v1/printers", timeout=10).json()["chosen"] == "pharmacie"

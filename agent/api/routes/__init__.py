@@ -17,6 +17,7 @@ from agent.api.routes import (
     link_documents,
     mssante,
     patients,
+    printing,
     psc,
     sensors,
     session,
@@ -27,6 +28,6 @@ from agent.api.routes import (
 )
 
 ROUTE_MODULES = (accounts, audit_trail, call, card, directory, documents, dossiers, expertise, fiche, link, link_documents, patients, psc, sensors, session, sync, system,
-                 technician, technician_settings, mssante, agenda)
+                 technician, technician_settings, mssante, printing, agenda)
 
 __all__ = ["API", "ROUTE_MODULES"]

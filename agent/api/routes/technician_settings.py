@@ -19,6 +19,7 @@ from agent.api.routing import Call
 from agent.api.schemas.technician_settings import (
     ClockOut,
     NtpIn,
+    PrinterChoiceIn,
     SiteSettingsIn,
     SiteSettingsOut,
     SoundTestOut,
@@ -194,3 +195,16 @@ async def technician_sound_test(call: Call) -> SoundTestOut:
         heard = await check_sound(microphone, media.audio_backend)
     await _audited(call, "technician.sound_test", heard.verdict)
     return SoundTestOut(check=heard, microphone=microphone)
+
+
+# --- the printer (agent/printing/): which CUPS queue the nurse's prints go to ---------------------
+
+
+@API.route("PUT", "/tech/printer", summary="Choisir l'imprimante du chariot (vide : celle que le service d'impression a par défaut)",
+           tags=_TAGS, access=Permission.DEVICES_MANAGE, body=PrinterChoiceIn, status=204, errors=(409, 503))
+async def technician_choose_printer(call: Call) -> None:
+    """Applies at once (the print service's queue) and is kept for the next start (site settings)."""
+    services = services_of(call.request)
+    chosen = await services.printing.choose(call.body.printer)
+    site_settings.write(services.config.storage.data_dir, "printing", "printer", chosen)
+    await _audited(call, "technician.printer", "imprimante : " + (chosen or "celle du service d'impression par défaut"))

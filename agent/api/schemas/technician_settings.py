@@ -60,3 +60,7 @@ class SoundTestOut(BaseModel):
     check: SoundCheck = Field(description="drivers/audio/sound_check.py's answer: the loudspeaker played, the microphone's level, "
                               "whether it heard the beeps, the verdict in French")
     microphone: str = Field(description="The microphone tested (the raw one, before PipeWire's echo canceller)")
+
+
+class PrinterChoiceIn(Strict):
+    printer: str = Field(max_length=127, description="A CUPS queue's name; empty: the server's default destination")

@@ -5,7 +5,7 @@
 // are in settings.js.
 import { h, toast } from "/static/js/dom.js";
 import { alertBox, call, field, say, setCsrf, stamp } from "/static/technician/desk.js";
-import { clockTab, proxyCard, regionSettingsCard, soundTab } from "/static/technician/settings.js";
+import { clockTab, printerTab, proxyCard, regionSettingsCard, soundTab } from "/static/technician/settings.js";
 
 const main = document.getElementById("technician");
 const who = document.getElementById("who");
@@ -90,7 +90,7 @@ async function showLogin() {
 
 // --- the desk -----------------------------------------------------------------------------------
 
-const TABS = [["etat", "État du chariot"], ["reseau", "Réseau"], ["capteurs", "Capteurs"], ["cameras", "Caméras"], ["son", "Son"], ["heure", "Heure"],
+const TABS = [["etat", "État du chariot"], ["reseau", "Réseau"], ["capteurs", "Capteurs"], ["cameras", "Caméras"], ["son", "Son"], ["imprimante", "Imprimante"], ["heure", "Heure"],
               ["envoi", "Envoi au serveur régional"], ["region", "Enrôlement régional"], ["comptes", "Comptes"], ["maj", "Mises à jour"], ["support", "Support"]];
 
 function openDesk(session) {
@@ -114,7 +114,7 @@ async function show(tab) {
                                             onclick: () => show(id) }, label)));
   const body = h("div", { class: "tab-body" }, h("p", {}, "Chargement…"));
   main.replaceChildren(nav, body);
-  const render = { etat: stateTab, reseau: networkTab, capteurs: sensorsTab, cameras: camerasTab, son: soundTab, heure: () => clockTab(() => show("heure")),
+  const render = { etat: stateTab, reseau: networkTab, capteurs: sensorsTab, cameras: camerasTab, son: soundTab, imprimante: () => printerTab(() => show("imprimante")), heure: () => clockTab(() => show("heure")),
                    envoi: queueTab, region: regionTab, comptes: accountsTab, maj: updatesTab, support: supportTab }[tab];
   const draw = async () => {
     try {

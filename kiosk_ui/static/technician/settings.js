@@ -157,3 +157,36 @@ export async function soundTab() {
     h("p", { class: "hint" }, "Le chariot joue quelques bips sur son haut-parleur et vérifie que son micro les entend : ",
       "montez le volume et éloignez le micro de tout bruit. Impossible pendant un appel."), test, result)];
 }
+
+// --- the printer (agent/printing/): which CUPS queue the nurse's prints go to -------------------------
+
+export async function printerTab(reshow) {
+  let found;
+  try {
+    found = await call("GET", "/printers");
+  } catch (failure) {
+    if (failure.status !== 503 && failure.status !== 409) throw failure;
+    return [h("section", { class: "card" }, h("h2", {}, "Imprimante"), h("div", { class: "alert error", role: "alert" }, failure.message))];
+  }
+  const choose = async (name) => {
+    try {
+      await call("PUT", "/tech/printer", { printer: name });
+      toast(name ? `Les impressions iront à « ${name} ».` : "Les impressions iront à l'imprimante par défaut du service d'impression.");
+      reshow();
+    } catch (failure) {
+      toast(failure.message);
+    }
+  };
+  const rows = found.printers.map((p) => h("tr", {},
+    h("td", {}, h("strong", {}, p.info || p.name), h("div", { class: "hint mono" }, p.name), p.location ? h("div", { class: "hint" }, p.location) : null),
+    h("td", { class: ["ready", "printing"].includes(p.state) && p.accepting ? "" : "warn" }, p.label, p.message ? h("div", { class: "hint" }, p.message) : null),
+    h("td", {}, p.is_default ? "par défaut" : ""),
+    h("td", {}, p.is_chosen ? h("span", { class: "chosen" }, "utilisée par le chariot")
+      : h("button", { class: "button secondary", type: "button", onclick: () => choose(p.name) }, "Utiliser celle-ci"))));
+  return [h("section", {}, h("h2", {}, "Imprimante"),
+    h("p", { class: "hint" }, `Service d'impression : ${found.server || "celui du système"}. Les soignants impriment ordonnances et comptes rendus depuis le télédossier.`),
+    found.printers.length
+      ? h("table", { class: "items printers" }, h("thead", {}, h("tr", {}, ["Imprimante", "État", "", ""].map((t) => h("th", {}, t)))), h("tbody", {}, rows))
+      : h("div", { class: "alert warning", role: "status" }, "Aucune imprimante n'est installée sur le service d'impression."),
+    found.chosen ? h("button", { class: "button secondary", type: "button", onclick: () => choose("") }, "Revenir à l'imprimante par défaut") : null)];
+}

@@ -5,6 +5,7 @@ import { api } from "../api.js";
 import { h, reportError, toast } from "../dom.js";
 import { T, frWhen } from "../i18n.js";
 import { mssanteSend } from "./mssante_send.js";
+import { printButton } from "./print_button.js";
 
 const G = () => T.documents;
 const ACCEPT = "application/pdf,image/jpeg,image/png";
@@ -54,7 +55,8 @@ function documentRow(dossier, doc, { closed, refresh }) {
       doc.signed_by ? h("strong", { class: "signed" }, ` · ${G().signedBy(doc.signed_by)}`) : null,
       doc.from_region ? h("strong", { class: "from-region" }, ` · ${G().fromRegion}`) : null),
     h("div", { class: "actions-row" },
-      h("a", { class: "button secondary", href: `/api/v1${base}`, download: doc.name }, G().download), sign, sendToPatient));
+      h("a", { class: "button secondary", href: `/api/v1${base}`, download: doc.name }, G().download), sign, sendToPatient,
+      doc.mime === "application/pdf" ? printButton({ dossierId: dossier.id, documentId: doc.id, name: doc.name }) : null));
 }
 
 // "Ma signature": uploaded once (a photo or scan), then applied to PDFs with one tap.

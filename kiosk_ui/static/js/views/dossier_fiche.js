@@ -8,6 +8,7 @@ import { h, reportError, toast, twoTaps } from "../dom.js";
 import { T, frWhen } from "../i18n.js";
 import { checkupView } from "./checkup.js";
 import { liveVitalsPanel } from "./live_vitals_panel.js";
+import { printButton } from "./print_button.js";
 
 const F = () => T.fiche;
 
@@ -76,6 +77,7 @@ export function ficheCard({ dossier, session, onChanged }) {
     doctor && !closed ? area("fiche-opinion", F().opinion, f.expert_opinion, { rows: 4 })
       : h("p", { class: "prose" }, f.expert_opinion || F().opinionWaiting),
     f.signed_by ? h("p", { class: "signed" }, F().signedBy(f.signed_by, frWhen(f.signed_at))) : null,
+    printButton({ dossierId: dossier.id }),
     h("div", { class: "actions-row fiche-actions" }, save, status,
       doctor && !closed ? h("button", { class: "button secondary", type: "button", "data-sign": "", onclick: twoTaps(F().sign, F().signConfirm, signNow) }, F().sign) : null));
 
