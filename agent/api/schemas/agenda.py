@@ -12,8 +12,9 @@ from agent.api.schemas.common import Strict
 
 
 def _calendar_day(value: object) -> object:
-    if isinstance(value, str) and not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value):
-        raise ValueError("une date AAAA-MM-JJ")
+    # the cart's own years only: a week before 0001-01-01 or after 9999 cannot be computed
+    if isinstance(value, str) and not re.fullmatch(r"(19|20|21)[0-9]{2}-[0-9]{2}-[0-9]{2}", value):
+        raise ValueError("une date AAAA-MM-JJ, entre 1900 et 2199")
     return value
 
 

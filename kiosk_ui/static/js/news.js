@@ -31,12 +31,31 @@ export function followNews({ isOpen, onOpen }) {
   // Kept across a reload of the page (the same session goes on): nothing arrived meanwhile is lost.
   let since = sessionStorage.getItem("telecart-news-since");
   let wasOpen = false;
+  // During a call nothing covers the call's screen: notices wait for its end, and what came for
+  // the dossier of that call (the doctor's photo, their document) was seen in the call already.
+  let held = [];
+  let callDossier = null;
+  const announce = (items) => {
+    const call = location.hash.match(/^#\/appel\/(.+)$/);
+    shelf.hidden = Boolean(call);  // notices shown before the call wait behind it
+    if (call) {
+      callDossier = call[1];
+      held.push(...items);
+      return;
+    }
+    const shown = [...held.filter((item) => item.dossier_id !== callDossier), ...items];
+    held = [];
+    callDossier = null;
+    if (shown.length) chime();
+    for (const item of shown) shelf.append(notice(item, onOpen));
+  };
   const tick = async () => {
     if (!isOpen()) {
       if (wasOpen) {  // locked or signed out: announce from the next opening on, not the past
         sessionStorage.removeItem("telecart-news-since");
         since = null;
         shelf.replaceChildren();
+        held = [];
       }
       wasOpen = false;
     } else {
@@ -45,9 +64,10 @@ export function followNews({ isOpen, onOpen }) {
         const news = await api("GET", `/documents/news${since ? `?since=${encodeURIComponent(since)}` : ""}`, undefined, { background: true });
         since = news.now;
         sessionStorage.setItem("telecart-news-since", since);
-        if (news.items.length) chime();
-        for (const item of news.items) shelf.append(notice(item, onOpen));
-      } catch { /* offline or locked: the next tick tries again */ }
+        announce(news.items);
+      } catch { /* offline or locked: the next tick tries again */
+        announce([]);  // a call that ended meanwhile still lets its held notices out
+      }
     }
     setTimeout(tick, PERIOD_MS);
   };
