@@ -17,6 +17,7 @@ starts again at that latency and every test starts at once.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -146,13 +147,20 @@ class PulseServer:
                         pass  # the noise player's last write, cut short
 
 
-@pytest.fixture(scope="module")
-def pulse_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PulseServer]:
+@contextlib.contextmanager
+def running_pulse_server(directory: Path) -> Iterator[PulseServer]:
+    """A started server in `directory`, stopped after; the test skipped without pulseaudio."""
     if shutil.which("pulseaudio") is None or shutil.which("pacat") is None:
         pytest.skip("pulseaudio and pulseaudio-utils are not installed (scripts/bootstrap test)")
-    server = PulseServer(tmp_path_factory.mktemp("pulse"))
+    server = PulseServer(directory)
     try:
         server.start()
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="module")
+def pulse_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PulseServer]:
+    with running_pulse_server(tmp_path_factory.mktemp("pulse")) as server:
+        yield server

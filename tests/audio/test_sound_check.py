@@ -4,7 +4,6 @@ the "microphone" hears is what the server carried."""
 
 from __future__ import annotations
 
-import asyncio
 import socket
 import time
 from pathlib import Path
@@ -15,6 +14,7 @@ import pytest
 from drivers.audio import RATE
 from drivers.audio import sound_check as sc
 from tests.audio.pulse_server import PulseServer
+from tests.notify.servers import run_async
 
 SECONDS = 1.5  # the shortest recording the check allows: the beeps and half a second of delay
 BOUND = SECONDS + sc.STARTUP_SECONDS + 0.5  # the check's own bound, and a little for the loop
@@ -22,7 +22,7 @@ BOUND = SECONDS + sc.STARTUP_SECONDS + 0.5  # the check's own bound, and a littl
 
 def check(device: str, backend: str = "pulse", **kwargs) -> sc.SoundCheck:
     started = time.monotonic()
-    result = asyncio.run(sc.check_sound(device, backend, seconds=SECONDS, **kwargs))
+    result = run_async(sc.check_sound(device, backend, seconds=SECONDS, **kwargs))
     assert time.monotonic() - started < BOUND
     return result
 

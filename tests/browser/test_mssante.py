@@ -11,8 +11,9 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from agent.access.roles import Role
-from tests.api.helpers import API, logged_in, patient
+from tests.api.helpers import API, logged_in
 from tests.browser.kiosk import agent_in, shot, sign_in
+from tests.browser.test_dossier_page import new_dossier as dossier_under_way
 from tests.documents import samples
 from tests.live import LiveAgent
 from tests.notify.mssante_server import CART_CN, OperatorInbox, make_pki, operator
@@ -22,14 +23,9 @@ DOCTOR = "antoine.roux@chu-tours.mssante.fr"
 
 
 def new_dossier(agent: LiveAgent, pdf: bytes) -> str:
+    """The dossier page's own (a teleconsultation under way with the directory's doctor), with a PDF."""
+    dossier_id = dossier_under_way(agent)
     nurse = logged_in(agent, agent.add_account(Role.NURSE))
-    made = nurse.post(f"{agent.url}{API}/patients", json=patient(birth_name="GARNIER", first_names=["Lucienne"], sex="F",
-                                                                 birth_date="1936-05-17", confirm_duplicate=True)).json()
-    reply = nurse.post(f"{agent.url}{API}/dossiers", json={
-        "patient_id": made["id"], "consent": {"given": True}, "accompaniment": {"kind": "alone"},
-        "specialist": {"directory_id": 1}, "slot": {"now": True}, "confirm_overlap": True})
-    assert reply.status_code == 201, reply.text
-    dossier_id = reply.json()["id"]
     added = nurse.post(f"{agent.url}{API}/dossiers/{dossier_id}/documents", files={"file": ("ordonnance.pdf", pdf, "application/pdf")},
                        data={"kind": "ordonnance"})
     assert added.status_code == 201, added.text

@@ -50,6 +50,8 @@ def test_the_specialist_signs_a_prescription_that_the_kiosk_announces_and_the_pd
     kiosk_context = browser.new_context(viewport=DESKTOP, has_touch=True, locale="fr-FR", timezone_id="Europe/Paris")
     kiosk = kiosk_context.new_page()
     sign_in(kiosk, cart.agent, nurse)
+    with kiosk.expect_response(lambda r: "/documents/news?since=" in r.url, timeout=15_000):
+        pass  # the kiosk listens from before the doctor writes (it polls every few seconds)
 
     doctor_context = browser.new_context(viewport=DESKTOP, locale="fr-FR", timezone_id="Europe/Paris")
     doctor = doctor_context.new_page()

@@ -20,7 +20,7 @@ from playwright.sync_api import Browser, expect
 from agent.access.roles import Role
 from agent.app import RESTART_STATUS
 from agent.site_settings import FILE_NAME
-from tests.audio.pulse_server import PulseServer, pulse_server  # noqa: F401  (the fixture)
+from tests.audio.pulse_server import running_pulse_server
 from tests.browser.kiosk import shot, technician_signed_in
 from tests.live import free_port, running_agent
 from tests.sync.cart_dossiers import make_dossiers
@@ -122,10 +122,11 @@ def test_the_regional_server_and_the_proxy_set_on_the_page_apply_after_the_agent
     notify.close()
 
 
-def test_the_technician_tests_the_speaker_and_the_microphone(pulse_server: PulseServer, tmp_path: Path, browser: Browser,
-                                                             artifacts: Path) -> None:
+def test_the_technician_tests_the_speaker_and_the_microphone(tmp_path: Path, browser: Browser, artifacts: Path) -> None:
     """A real PulseAudio server whose default microphone hears the loudspeaker (tests/audio/pulse_server.py)."""
-    with running_agent(tmp_path, https_port=free_port(), env={"PULSE_SERVER": pulse_server.address}) as cart:
+    (tmp_path / "pulse").mkdir()
+    with running_pulse_server(tmp_path / "pulse") as pulse, \
+            running_agent(tmp_path, https_port=free_port(), env={"PULSE_SERVER": pulse.address}) as cart:
         context, page = technician_signed_in(browser, cart)
         page.get_by_role("button", name="Son", exact=True).click()
         page.get_by_role("button", name="Tester le haut-parleur et le micro").click()

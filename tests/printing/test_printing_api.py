@@ -6,7 +6,6 @@ down or the printer is gone."""
 
 from __future__ import annotations
 
-import asyncio
 import io
 import re
 import time
@@ -27,6 +26,7 @@ from agent.refusal import Refused
 from tests.api.helpers import API, assert_error, audit_items, patient
 from tests.documents import samples
 from tests.live import LiveAgent, running_agent
+from tests.notify.servers import run_async
 from tests.printing.cups_server import CupsServer, available, cups_server, printed
 
 pytestmark = pytest.mark.skipif(available() is not None, reason=str(available()))
@@ -271,7 +271,7 @@ def test_the_chosen_printer_is_checked_against_cups(cart: PrintCart) -> None:
             assert (listed.chosen, listed.default, [q.name for q in listed.queues]) == ("", "pdf", ["etage", "pdf"])
         finally:
             await service.close()
-    asyncio.run(scenario())
+    run_async(scenario())
     with pytest.raises(Refused) as refused:
         cups_client.submit(cart.cups.address, "disparue", "Telecart test", samples.pdf(["x"]))
     assert (refused.value.code, refused.value.params) == ("printer_missing", {"printer": "disparue"})

@@ -34,18 +34,18 @@ export function followNews({ isOpen, onOpen }) {
   // During a call nothing covers the call's screen: notices wait for its end, and what came for
   // the dossier of that call (the doctor's photo, their document) was seen in the call already.
   let held = [];
-  let callDossier = null;
+  let lastCall = { dossier: null, until: 0 };  // what a poll fetches late (a page behind another) still counts as seen
   const announce = (items) => {
     const call = location.hash.match(/^#\/appel\/(.+)$/);
     shelf.hidden = Boolean(call);  // notices shown before the call wait behind it
     if (call) {
-      callDossier = call[1];
+      lastCall = { dossier: call[1], until: Date.now() + 60_000 };
       held.push(...items);
       return;
     }
-    const shown = [...held.filter((item) => item.dossier_id !== callDossier), ...items];
+    const seen = (item) => item.dossier_id === lastCall.dossier && Date.now() < lastCall.until;
+    const shown = [...held, ...items].filter((item) => !seen(item));
     held = [];
-    callDossier = null;
     if (shown.length) chime();
     for (const item of shown) shelf.append(notice(item, onOpen));
   };
