@@ -25,4 +25,4 @@ class CardOut(BaseModel):
 
 class CardLogin(Strict):
     pin: str = Field(pattern=r"^[0-9]{4,8}$", description="The card's PIN (code porteur)")
-    confirm_last_try: bool = Field(False, description="The person chose to spend the card's last PIN try")
+    confirm_last_try: bool = Field(False, strict=True, description="The person chose to spend the card's last PIN try (true or false, not 0 or 1)")
