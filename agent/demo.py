@@ -99,8 +99,10 @@ def seed(db: Database, settings: invitation.Settings) -> bool:
         pros = [directory.add(db, dict(zip(("name", "first_name", "specialty", "rpps", "email", "mobile"), p)), admin).id
                 for p in PROFESSIONALS]
         relative = {"name": "LEFEBVRE", "first_name": "Paul", "remote": True, "email": "paul.lefebvre@example.org"}
+        # The running consultation began at the last quarter hour and lasts 45 min: a demo cart shown
+        # (or tested) in the half hour after seeding still has it running.
         plan = (  # resident, state, reason, specialist, accompaniment, companion, slot start, minutes
-            (ids[0], DossierState.IN_PROGRESS, "Plaie du talon gauche, évolution", pros[0], "relative", relative, _slot(-0.25), 30),
+            (ids[0], DossierState.IN_PROGRESS, "Plaie du talon gauche, évolution", pros[0], "relative", relative, _slot(0), 45),
             (ids[1], DossierState.SCHEDULED, "Avis sur troubles du rythme", pros[1], "alone", None, _slot(2), 30),
             (ids[2], DossierState.SCHEDULED, "Suivi escarre sacrée", pros[0], "alone", None, _slot(26), 20),
             (ids[4], DossierState.AWAITING_REPORT, "Otalgie droite", pros[2], "alone", None, _slot(-26), 20),

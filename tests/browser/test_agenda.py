@@ -282,6 +282,8 @@ def test_a_free_slot_opens_the_wizard_with_that_time_and_creates_there(page: Pag
     row.get_by_role("button", name="Choisir").tap()
     for step in ("Validation de l'identité", "Consentement"):
         expect(page.locator(".stepbar li[aria-current=step]")).to_contain_text(step)
+        if step == "Validation de l'identité":  # the card loaded: "Suivant" no longer moves under the finger
+            expect(page.locator(".identity-name")).to_have_text("DUPONT Marcel")
         if step == "Consentement":
             page.locator("label.big-choice", has_text="Consentement recueilli").tap()
         page.get_by_role("button", name="Suivant", exact=True).tap()
