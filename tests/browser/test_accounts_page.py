@@ -4,19 +4,30 @@ the nurse feels it (her session, her next login) and in the audit trail."""
 
 from __future__ import annotations
 
-import dataclasses
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
+import pyotp
 import pytest
 import requests
 from playwright.sync_api import Page, expect
 
 from agent.access.roles import Role
 from tests.api.helpers import API, audit_items, logged_in
-from tests.browser.kiosk import shot, sign_in
+from tests.browser.kiosk import agent_in, shot, sign_in
 from tests.live import LiveAgent
 
 pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def demo_agent(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveAgent]:
+    """The demo agent, taking one-time codes two 30-s steps either side of now (the most
+    [security] otp_valid_window allows): the nurse logs in three times with her renewed secret, a
+    code works once, and each login has a step of its own without waiting for the next one."""
+    with agent_in(tmp_path_factory.mktemp("demo"), demo=True, config_toml="[security]\notp_valid_window = 2\n") as agent:
+        yield agent
 
 
 def can_log_in(agent: LiveAgent, login: str, password: str, code: str) -> int:
@@ -48,9 +59,10 @@ def test_the_admin_ends_sessions_renews_the_code_and_password_and_disables_an_ac
     expect(panel.locator("img.otp-qr")).to_be_visible()
     secret = panel.locator(".otp-secret").inner_text().replace(" ", "")
     shot(page, artifacts, "comptes-nouveau-code.png")
-    assert can_log_in(demo_agent, nurse.login, nurse.password, nurse.code()) == 401
-    renewed = dataclasses.replace(nurse, secret=secret, _last_step=0)
-    assert can_log_in(demo_agent, nurse.login, nurse.password, renewed.code()) == 201
+    old, renewed = pyotp.TOTP(nurse.secret), pyotp.TOTP(secret)
+    step = int(time.time() // 30)  # codes of `step` to `step + 2` are taken for the next minute
+    assert can_log_in(demo_agent, nurse.login, nurse.password, old.generate_otp(step + 1)) == 401  # not a replay: never used
+    assert can_log_in(demo_agent, nurse.login, nurse.password, renewed.generate_otp(step)) == 201
     panel.get_by_role("button", name="C'est scanné, masquer le code").tap()
     expect(panel).to_be_hidden()
 
@@ -62,16 +74,16 @@ def test_the_admin_ends_sessions_renews_the_code_and_password_and_disables_an_ac
     page.locator("#account-password").fill("un-mot-de-passe-neuf")
     page.get_by_role("button", name="Enregistrer").tap()
     expect(page.locator("#toasts")).to_contain_text("Mot de passe de")
-    assert can_log_in(demo_agent, nurse.login, "un-mot-de-passe-neuf", renewed.code()) == 201
+    assert can_log_in(demo_agent, nurse.login, "un-mot-de-passe-neuf", renewed.generate_otp(step + 1)) == 201
 
     # She leaves: disabled (two taps), she logs in nowhere; given back, she does again.
     row.get_by_role("button", name="Désactiver").tap()
     row.get_by_role("button", name="Confirmer la désactivation").tap()
     expect(row).to_contain_text("Désactivé")
-    assert can_log_in(demo_agent, nurse.login, "un-mot-de-passe-neuf", renewed.code()) == 401
+    assert can_log_in(demo_agent, nurse.login, "un-mot-de-passe-neuf", renewed.generate_otp(step + 2)) == 401  # never used
     row.get_by_role("button", name="Réactiver").tap()
     expect(row).to_contain_text("Actif")
-    assert can_log_in(demo_agent, nurse.login, "un-mot-de-passe-neuf", renewed.code()) == 201
+    assert can_log_in(demo_agent, nurse.login, "un-mot-de-passe-neuf", renewed.generate_otp(step + 2)) == 201  # the refusal did not use it
 
     trail = audit_items(demo_agent, logged_in(demo_agent, demo_agent.add_account(Role.ADMIN)))
     acts = {r["action"] for r in trail if r["actor"] == admin.login and nurse.login in (r["detail"] or "")}
