@@ -17,13 +17,15 @@ import contextlib
 import logging
 import os
 import signal
+import socket
 import time
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import aiohttp
 from aiohttp import web
 
-from agent import __version__, tls
+from agent import __version__, demo, tls
 from agent.access import sessions, throttle
 from agent.access.login import LoginPolicy
 from agent.access.psc import PscClient
@@ -43,7 +45,10 @@ from agent.links import invitation
 from agent.logs import fields
 from agent.metrics import Metrics
 from agent.notify.mssante import MssanteSender
-from agent.notify.queue import Dispatcher
+from agent.notify.queue import CHANNELS, Dispatcher
+from agent.practice.mode import Practice, practice_config
+from agent.practice.sending import SendsNothing
+from agent.practice.specialist import SimulatedSpecialist
 from agent.printing.service import PrintService
 from agent.service_manager import ServiceManager
 from agent.store import Store, files
@@ -108,12 +113,24 @@ class Agent:
             network=NetworkManager(),
             clock=SystemClock(),
             printing=PrintService(self.config.printing, self.store, self.blobs, self.dossier_settings),
+            practice=Practice(self.config.practice, self.config.storage.data_dir, self._start_practice, self.store) if self.config.practice.enabled else None,
         )
+
+    async def _start_practice(self, practice: Practice, sock: socket.socket) -> PracticeAgent:
+        agent = PracticeAgent(practice_config(self.config, practice.directory, sock.getsockname()[1]), self.devices, practice, sock)
+        try:
+            await agent.start()
+        except BaseException:
+            await agent.stop()
+            raise
+        return agent
 
     # --- start: in order ----------------------------------------------------------------------
 
     async def start(self) -> None:
         await self.start_store()
+        if self.services.practice is not None:  # a practice a power cut or a crash ended
+            await asyncio.get_running_loop().run_in_executor(None, self.services.practice.erase)
         self.start_card_reader()
         await self.start_sensors()
         await self.start_http()
@@ -246,6 +263,8 @@ class Agent:
                 await session.close()
         if self._announcer:
             await self._announcer.stop()
+        if self.services.practice is not None:  # before the devices it borrows
+            await self.services.practice.leave()
         await self.services.psc.close()
         await self.services.printing.close()  # before the store: unfinished prints get their outcome audited
         await self.calls.close()
@@ -255,6 +274,60 @@ class Agent:
             await self._runner.cleanup()
         await self.store.close()
         log.info("agent stopped", extra=fields(event="stopped"))
+
+
+class PracticeAgent(Agent):
+    """The practice mode's own agent (agent/practice/): the demo in a directory of its own, the cart's
+    devices borrowed from the real agent, on a loopback socket made by the mode; messages sent by a
+    sender that sends nothing, no sync, no printing, a simulated specialist in its calls. Stopping
+    it leaves the devices to their owner."""
+
+    def __init__(self, config: Config, devices: Devices, practice: Practice, sock: socket.socket) -> None:
+        self._borrowed, self._practice, self._sock = devices, practice, sock
+        super().__init__(config)
+        self.specialist = SimulatedSpecialist(self.store, self.blobs, self.dossier_settings, config.call,
+                                              config.practice.prescription_after_seconds)
+        self.calls.on_cart_entered = self.specialist.cart_entered
+
+    def init_devices(self) -> Devices:
+        return self._borrowed
+
+    def init_services(self) -> Services:
+        return replace(super().init_services(), practice=self._practice, in_practice=True,
+                       printing=PrintService(self.config.printing, self.store, self.blobs, self.dossier_settings, practice=True))
+
+    async def start(self) -> None:
+        await self.start_store()
+        await self.store.write(demo.seed, self.dossier_settings)
+        await self.start_http()
+        self.start_deliveries()
+        self.lifecycle.ready = True
+
+    async def start_http(self) -> None:
+        self._runner = web.AppRunner(build_app(self.services), access_log=None, handle_signals=False, shutdown_timeout=1.0)
+        await self._runner.setup()
+        await web.SockSite(self._runner, self._sock).start()
+
+    def start_deliveries(self) -> None:
+        self._http = aiohttp.ClientSession()
+        self._dispatcher = Dispatcher(self.store, self.config.mail, self.config.sms, self._http,
+                                      senders={channel: SendsNothing() for channel in CHANNELS})
+        self._dispatching = asyncio.get_running_loop().create_task(self._dispatcher.run())
+
+    async def stop(self) -> None:
+        self.lifecycle.ready = False
+        await self.specialist.close()
+        if self._dispatching:
+            self._dispatching.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._dispatching
+        if self._http:
+            await self._http.close()
+        await self.services.printing.close()
+        await self.calls.close()
+        if self._runner:
+            await self._runner.cleanup()
+        await self.store.close()
 
 
 RESTART_STATUS = 75  # EX_TEMPFAIL: the unit's Restart=on-failure starts the agent again

@@ -258,6 +258,12 @@ class PrintingConfig(Section):
     printer: str = Field("", max_length=127, description="The CUPS queue the nurse's prints go to (the pharmacy's or the care unit's printer), as `lpstat -p` names it; chosen on the technician's page. Empty: the CUPS server's default destination.")
 
 
+class PracticeConfig(Section):
+    enabled: bool = Field(True, description="The nurses' practice mode (« Entraînement », from the kiosk's settings): demo residents in a directory of their own, a simulated specialist who joins the call and writes a prescription, nothing sent, printed or synced, everything erased on leaving. Off: the kiosk does not offer it.")
+    port: int = Field(0, ge=0, le=65535, description="Loopback port of the practice kiosk (its own agent beside the real one, reached as http://practice.localhost:PORT so that its cookies are not the kiosk's). 0: any free port.")
+    prescription_after_seconds: float = Field(60, gt=0, le=3600, description="The simulated specialist writes a prescription this long after joining the call.")
+
+
 class LoggingConfig(Section):
     level: str = Field("INFO", pattern="^(DEBUG|INFO|WARNING|ERROR)$", description="Least severe log level written.")
 
@@ -282,6 +288,7 @@ class Config(Section):
     network: NetworkConfig = NetworkConfig()
     update: UpdateConfig = UpdateConfig()
     printing: PrintingConfig = PrintingConfig()
+    practice: PracticeConfig = PracticeConfig()
     logging: LoggingConfig = LoggingConfig()
 
 

@@ -73,6 +73,15 @@ def find_by_login(db: Database, login: str) -> dict | None:
     return rows[0] | {"otp_secret": keys_of(db).unseal(rows[0]["otp_secret"])} if rows else None
 
 
+def copy_account(db: Database, row: dict) -> Principal:
+    """An account as another cart's store keeps it: the practice mode's copy of the nurse who enters
+    it (agent/practice/), with her password, second factor and card, so that she unlocks her
+    practice screen as she unlocks the real one. `row` is as `find_by_login` gives it."""
+    db.execute("DELETE FROM users WHERE login = ?", [row["login"]])  # a demo account of the same name
+    copied = {k: v for k, v in row.items() if k != "id"} | {"otp_secret": keys_of(db).seal(row["otp_secret"])}
+    return principal_of(db["users"].get(db["users"].insert(copied).last_pk))
+
+
 def principal_of(row: dict) -> Principal:
     return Principal(row["id"], row["login"], row["display_name"], Role(row["role"]))
 

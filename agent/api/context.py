@@ -19,6 +19,7 @@ from agent.config import Config
 from agent.devices import Devices
 from agent.links.invitation import Settings
 from agent.metrics import Metrics
+from agent.practice.mode import Practice
 from agent.printing.service import PrintService
 from agent.store import Store
 from agent.store.blobs import BlobStore
@@ -60,6 +61,8 @@ class Services:
     network: NetworkManager  # NetworkManager on the system bus, for the technician's page
     clock: SystemClock  # systemd-timedated on the system bus, for the technician's page
     printing: PrintService  # a dossier's PDFs to the EHPAD's printer through CUPS (agent/printing/)
+    practice: Practice | None = None  # the practice mode (agent/practice/); None where it is off
+    in_practice: bool = False  # these services are the practice agent's: demo data, nothing sent
 
 
 SERVICES: web.AppKey[Services] = web.AppKey("services")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -71,7 +72,9 @@ class Calls:
         self.rooms: dict[str, LiveRoom] = {}
         self.cart_room: LiveRoom | None = None
         self._closers: dict[str, asyncio.TimerHandle] = {}
-        self.hub.subscribe(self._camera_changed)
+        self._unsubscribe = self.hub.subscribe(self._camera_changed)
+        # Told when the cart has entered a room (the practice mode's simulated doctor then comes).
+        self.on_cart_entered: Callable[[LiveRoom], None] | None = None
 
     @property
     def cart_name(self) -> str:
@@ -106,6 +109,8 @@ class Calls:
         self.vitals.follow(live)
         await live.cart_enters(self.cart_name)
         self._count()
+        if self.on_cart_entered is not None:
+            self.on_cart_entered(live)
         return live
 
     async def leave(self, room_id: str, actor: Actor, *, ended: bool = False) -> None:
@@ -235,6 +240,7 @@ class Calls:
         self._metrics.call_members.set(len(live.members) if live else 0)
 
     async def close(self) -> None:
+        self._unsubscribe()  # the practice mode's calls end before the devices they borrowed
         await self.vitals.close()
         for handle in self._closers.values():
             handle.cancel()

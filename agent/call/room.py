@@ -65,6 +65,7 @@ class Member:
     sharing: bool = False
     audio_only: bool = False
     stats: dict[str, Any] = field(default_factory=dict)
+    takes_cart_media: bool = True  # False: the practice mode's simulated doctor, whom nobody watches through
 
     def public(self) -> dict[str, Any]:
         return {"id": self.id, "name": self.name, "role": self.role, "muted": self.muted, "video_off": self.video_off,
@@ -176,13 +177,13 @@ class LiveRoom:
         if member_id not in self.members and len(self.remotes()) >= self.calls.config.max_remote_participants:
             raise RoomRefused("La salle est complète : trois participants à distance au plus.")
 
-    async def join(self, member_id: str, name: str, role: str, socket: web.WebSocketResponse) -> Member:
+    async def join(self, member_id: str, name: str, role: str, socket: web.WebSocketResponse, *, takes_cart_media: bool = True) -> Member:
         self.check_can_join(member_id)
         previous = self.members.get(member_id)
         if previous is not None and previous.socket is not None:  # the same link opened again (a reload)
             await self._send(previous.socket, {"type": "ended", "text": "Cette invitation a été ouverte ailleurs."})
             await previous.socket.close()
-        member = Member(member_id, name, role, socket=socket)
+        member = Member(member_id, name, role, socket=socket, takes_cart_media=takes_cart_media)
         self.members[member_id] = member
         await self._send(socket, self._welcome(member_id, name, role))
         await self._broadcast({"type": "joined", "member": member.public()}, but=member_id)
@@ -421,7 +422,7 @@ class LiveRoom:
         return role == ParticipantRole.SPECIALIST.value or (you == CART and self.screen_actor is not None)
 
     async def _start_peer(self, member: Member) -> None:
-        if member.socket is None:
+        if member.socket is None or not member.takes_cart_media:
             return
         socket = member.socket
         peer = CartPeer(member.id, self.calls.hub, self.calls.microphone, self.calls.config,

@@ -256,7 +256,7 @@ class Dispatcher:
         self.http = http
         self.clock = clock
         self.batch_size = batch_size
-        self.senders = dict(senders or {})  # channels beyond email and SMS (mssante)
+        self.senders = dict(senders or {})  # channels beyond email and SMS (mssante), or instead of them (practice)
         # Long enough for a whole batch of attempts that all run into their timeout.
         timeouts = [mail.timeout_seconds, sms.timeout_seconds, *(s.timeout_seconds for s in self.senders.values())]
         self.lease_seconds = batch_size * (max(timeouts) + 5) + 60
@@ -309,12 +309,12 @@ class Dispatcher:
     async def _attempt(self, delivery: Delivery) -> None:
         who = masked(delivery.recipient)
         try:
-            if delivery.channel == "email":
+            if delivery.channel in self.senders:  # a sender given takes its channel (practice mode: every channel)
+                await self.senders[delivery.channel].send(delivery)
+            elif delivery.channel == "email":
                 await send_mail(self.mail, delivery.recipient, delivery.subject or "", delivery.body)
             elif delivery.channel == "sms":
                 await send_sms(self.sms, self.http, delivery.recipient, delivery.body)
-            elif delivery.channel in self.senders:
-                await self.senders[delivery.channel].send(delivery)
             else:
                 raise DeliveryError(f"Canal d'envoi inconnu : {delivery.channel}", permanent=True)
         except DeliveryError as exc:

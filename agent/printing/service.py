@@ -55,6 +55,7 @@ _REFUSALS = {
     "printer_missing": "imprimante introuvable",
     "no_printer": "aucune imprimante choisie ni par défaut",
     "printer_refusing": "l'imprimante refuse les impressions",
+    "practice_no_print": "mode entraînement",
 }
 
 
@@ -103,7 +104,8 @@ class Printers:
 
 
 class PrintService:
-    def __init__(self, config: PrintingConfig, store: Store, blobs: BlobStore, settings: Settings) -> None:
+    def __init__(self, config: PrintingConfig, store: Store, blobs: BlobStore, settings: Settings, *, practice: bool = False) -> None:
+        self.practice = practice  # the practice mode's: nothing reaches a printer (a fictitious prescription at the pharmacy)
         self.server = config.server
         self.printer = config.printer
         self._store, self._blobs, self._settings = store, blobs, settings
@@ -135,6 +137,8 @@ class PrintService:
         copies = max(1, min(MAX_COPIES, copies))
         server, chosen = self.server, self.printer
         try:
+            if self.practice:
+                raise PrintRefused("practice_no_print")
             queue, cups_id = await self._call(cups_client.submit, server, chosen, printable.title, pdf, copies)
         except PrintRefused as refused:
             await self._record(actor.event(action, printable.patient_id, audit.FAILURE,

@@ -17,6 +17,7 @@ from agent.api.routes import (
     link_documents,
     mssante,
     patients,
+    practice,
     printing,
     psc,
     sensors,
@@ -28,6 +29,6 @@ from agent.api.routes import (
 )
 
 ROUTE_MODULES = (accounts, audit_trail, call, card, directory, documents, dossiers, expertise, fiche, link, link_documents, patients, psc, sensors, session, sync, system,
-                 technician, technician_settings, mssante, printing, agenda)
+                 technician, technician_settings, mssante, printing, agenda, practice)
 
 __all__ = ["API", "ROUTE_MODULES"]

@@ -24,6 +24,7 @@ import { settingsView } from "./views/settings.js";
 import { visioView } from "./views/visio.js";
 import { wizardView } from "./views/wizard.js";
 import { lockView, loginView } from "./views/gate.js";
+import { markPractice } from "./views/practice.js";
 import { shell } from "./views/shell.js";
 
 const app = document.getElementById("app");
@@ -231,4 +232,5 @@ async function boot() {
   }
 }
 
+markPractice();
 boot();

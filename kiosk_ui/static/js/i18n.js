@@ -397,6 +397,21 @@ export const T = {
   settingsTitle: "Paramètres",
   settingsLead: "Votre signature (photo ou scan d'une signature à l'encre sur papier blanc) s'appose sur les PDF d'un télédossier d'un seul geste.",
   openSettings: "Paramètres",
+  practice: {
+    badge: "ENTRAÎNEMENT",
+    strip: "Résidents fictifs, médecin simulé : rien n'est envoyé ni imprimé, tout est effacé en sortant.",
+    leave: "Quitter l'entraînement",
+    leaveConfirm: "Toucher encore : tout effacer et quitter",
+    leaving: "Fin de l'entraînement…",
+    title: "Entraînement",
+    lead: "Apprenez tout le parcours sur le chariot lui-même : créer un télédossier, recueillir le consentement, prendre les constantes, "
+      + "entrer en salle avec un médecin simulé qui vous parle et vous envoie une ordonnance.",
+    rules: "Les résidents et les médecins sont fictifs. Rien n'est envoyé à personne, rien n'est imprimé ni transmis au serveur régional ; "
+      + "tout est effacé quand vous quittez l'entraînement. Vos vrais télédossiers ne sont pas touchés.",
+    start: "Commencer l'entraînement",
+    resume: "Reprendre l'entraînement",
+    starting: "Préparation de l'entraînement…",
+  },
   directoryAdmin: {
     title: "Annuaire des professionnels",
     lead: "Les professionnels que les infirmier·ères choisissent comme médecin requis. Ils reçoivent les invitations à l'e-mail et au portable indiqués ici.",

@@ -26,7 +26,8 @@ export function syncChip() {
     chip.dataset.started = "1";
     try {
       const s = await api("GET", "/sync", undefined, { background: true });
-      const text = said(s);
+      // The practice sends nothing to the region, by design: its queue is not a problem to show.
+      const text = document.body.classList.contains("practice") ? null : said(s);
       chip.hidden = !text;
       chip.textContent = text || "";
       chip.title = text || "";  // the whole sentence, when the line cuts it

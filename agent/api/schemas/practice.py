@@ -1,0 +1,25 @@
+"""The practice mode as the kiosk sees it (agent/practice/)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+from agent.api.schemas.common import Strict
+
+
+class PracticeOut(BaseModel):
+    inside: bool = Field(description="This agent is the practice one: every screen says « ENTRAÎNEMENT »")
+    offered: bool = Field(description="The kiosk may offer the practice mode ([practice] enabled, and not already inside it)")
+    active: bool = Field(description="A practice is under way on this cart")
+
+
+class PracticeEntryOut(BaseModel):
+    url: str = Field(description="Where the kiosk goes: the practice kiosk, entered once with the code it carries (a minute)")
+
+
+class PracticeLeftOut(BaseModel):
+    back_to: str = Field(description="The real kiosk, where the screen goes back")
+
+
+class EntryQuery(Strict):
+    code: str = Field(max_length=64)

@@ -1,0 +1,63 @@
+// The practice mode (agent/practice/): on the real kiosk, the card that starts it (in
+// « Paramètres »); on the practice kiosk, the strip every screen carries, with the way out.
+import { api } from "../api.js";
+import { h, reportError, twoTaps } from "../dom.js";
+import { T } from "../i18n.js";
+
+const P = () => T.practice;
+
+// The practice kiosk's strip, above every screen (the login and lock screens and the call too).
+export function practiceStrip() {
+  const leave = async (button) => {
+    button.disabled = true;
+    button.textContent = P().leaving;
+    try {
+      const { back_to: backTo } = await api("POST", "/practice/leave");
+      location.assign(backTo);
+    } catch (error) {
+      reportError(error);
+      button.disabled = false;
+      button.textContent = P().leave;
+    }
+  };
+  const button = h("button", { class: "button practice-leave", type: "button" }, P().leave);
+  button.onclick = twoTaps(P().leave, P().leaveConfirm, () => leave(button));
+  return h("div", { class: "practice-strip", role: "region", "aria-label": P().badge },
+    h("strong", { class: "practice-badge" }, P().badge),
+    h("span", { class: "practice-text" }, P().strip),
+    button);
+}
+
+// « Paramètres »: start (or resume) a practice, when this cart offers it.
+export function practiceCard() {
+  const card = h("section", { class: "card form practice-card", hidden: true });
+  api("GET", "/practice").then((state) => {
+    if (!state.offered) return;
+    const start = h("button", { class: "button primary large", type: "button", "data-start-practice": "" },
+      state.active ? P().resume : P().start);
+    start.onclick = async () => {
+      start.disabled = true;
+      start.textContent = P().starting;
+      try {
+        const { url } = await api("POST", "/practice");
+        location.assign(url);
+      } catch (error) {
+        reportError(error);
+        start.disabled = false;
+        start.textContent = state.active ? P().resume : P().start;
+      }
+    };
+    card.replaceChildren(h("h2", {}, P().title), h("p", {}, P().lead), h("p", { class: "hint" }, P().rules), h("div", { class: "actions" }, start));
+    card.hidden = false;
+  }).catch(reportError);
+  return card;
+}
+
+// At start: the practice kiosk says so on every screen.
+export async function markPractice() {
+  const state = await api("GET", "/practice", undefined, { background: true }).catch(() => null);
+  if (!state || !state.inside) return;
+  document.body.classList.add("practice");
+  document.body.prepend(practiceStrip());
+  document.title = `${P().badge} — Telecart`;
+}

@@ -1,0 +1,85 @@
+"""The practice mode's doors, against the live agent (issue 15): the one-time entry, what the
+practice agent refuses to do for real, the way out, and a practice a power cut ended, erased at
+the next start. The whole journey in Chromium is tests/call/test_practice.py."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import requests
+
+from agent.access.roles import Role
+from tests.api.helpers import API, assert_french, logged_in, running_agent
+from tests.loopback import eventually
+
+
+def _practice_client(url: str) -> tuple[requests.Session, str]:
+    """A client of the practice agent: its host name is Chromium's (practice.localhost), its address loopback."""
+    parts = urlsplit(url)
+    session = requests.Session()
+    session.headers["Host"] = parts.netloc
+    return session, f"http://127.0.0.1:{parts.port}"
+
+
+def test_a_practice_is_entered_once_per_code_sends_nothing_prints_nothing_and_leaves_nothing(tmp_path: Path) -> None:
+    leftover = tmp_path / "data"
+    (leftover / "practice" / "blobs").mkdir(parents=True)
+    (leftover / "practice" / "telecart.db").write_bytes(b"a practice a power cut ended")
+    with running_agent(tmp_path, data_dir=leftover) as agent:
+        assert not (leftover / "practice").exists()  # erased at start
+        nurse_account = agent.add_account(Role.NURSE)
+        nurse = logged_in(agent, nurse_account)
+        assert nurse.get(f"{agent.url}{API}/practice").json() == {"inside": False, "offered": True, "active": False}
+        admin = logged_in(agent, agent.add_account(Role.ADMIN))
+        assert admin.post(f"{agent.url}{API}/practice").status_code == 403  # no health data, no practice of it
+
+        url = nurse.post(f"{agent.url}{API}/practice").json()["url"]
+        assert url.startswith("http://practice.localhost:") and (leftover / "practice" / "telecart.db").exists()
+        practice, base = _practice_client(url)
+        entered = practice.get(base + urlsplit(url).path + "?" + urlsplit(url).query, allow_redirects=False)
+        assert entered.status_code == 303 and entered.headers["Location"] == "/#/activite"
+        assert "telecart_session" in entered.cookies
+        again = requests.get(base + urlsplit(url).path + "?" + urlsplit(url).query, headers={"Host": urlsplit(url).netloc},
+                             allow_redirects=False)
+        assert again.status_code == 303 and "telecart_session" not in again.cookies  # once only
+
+        session = practice.get(f"{base}{API}/session").json()
+        assert session["user"]["login"] == nurse_account.login  # the same nurse, her account copied in
+        assert practice.get(f"{base}{API}/practice").json() == {"inside": True, "offered": False, "active": True}
+        practice.headers["X-CSRF-Token"] = session["csrf_token"]
+        refused = practice.post(f"{base}{API}/practice")
+        assert refused.status_code == 409
+        assert_french(refused.json()["message"])
+
+        # The demo is there; its invitations are "sent" to nobody.
+        dossiers = practice.get(f"{base}{API}/dossiers").json()["items"]
+        assert {d["patient_name"] for d in dossiers} >= {"LEFEBVRE Jeanne"}
+        running = next(d for d in dossiers if d["state"] == "in_progress")
+        invitations = eventually(lambda: [i for i in practice.get(f"{base}{API}/dossiers/{running['id']}").json()["invitations"]
+                                          if all(d["state"] == "sent" for d in i["deliveries"])] or None)
+        assert invitations
+        report = practice.post(f"{base}{API}/dossiers/{running['id']}/report/print", json={"copies": 1})
+        assert report.status_code == 409 and "rien n'est imprimé" in report.json()["message"]
+        # The real cart holds none of it.
+        assert nurse.get(f"{agent.url}{API}/patients", params={"q": "LEFEBVRE"}).json()["items"] == []
+        assert nurse.post(f"{agent.url}{API}/practice/leave").status_code == 409
+
+        left = practice.post(f"{base}{API}/practice/leave")
+        assert left.status_code == 200 and left.json()["back_to"] == f"{agent.url}/"
+        eventually(lambda: not (leftover / "practice").exists() or None)
+        assert nurse.get(f"{agent.url}{API}/practice").json()["active"] is False
+        try:
+            requests.get(f"{base}/healthz", timeout=2)
+            raise AssertionError("the practice agent still answers")
+        except requests.ConnectionError:
+            pass
+
+
+def test_a_cart_without_practice_does_not_offer_it(tmp_path: Path) -> None:
+    with running_agent(tmp_path, practice={"enabled": False}) as agent:
+        nurse = logged_in(agent, agent.add_account(Role.NURSE))
+        assert nurse.get(f"{agent.url}{API}/practice").json()["offered"] is False
+        refused = nurse.post(f"{agent.url}{API}/practice")
+        assert refused.status_code == 404
+        assert_french(refused.json()["message"])
