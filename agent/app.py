@@ -76,6 +76,8 @@ class Agent:
         self.devices = self.init_devices()
         self.calls = self.init_calls()
         self.services = self.init_services()
+        if self.services.practice is not None and not self.services.in_practice:
+            self.services.practice.real_presence = self.calls.presence
         self._runner: web.AppRunner | None = None
         self._http: aiohttp.ClientSession | None = None
         self._dispatcher: Dispatcher | None = None

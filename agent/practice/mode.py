@@ -60,6 +60,9 @@ class Practice:
         self._lock = asyncio.Lock()
         self.back_to: str | None = None  # where the kiosk was before: where « Quitter » takes it back
         self.who: tuple[str, str | None] | None = None  # the last nurse let in (login, role)
+        # Who waits in the real cart's rooms (Calls.presence): a real doctor must not wait unseen
+        # while the nurse practises. Set by the real agent.
+        self.real_presence: Callable[[], list[dict]] = list
 
     @property
     def active(self) -> bool:
@@ -99,6 +102,10 @@ class Practice:
         """The login a one-time entry code lets in, once; None when unknown or expired."""
         entry = self._entries.pop(code, None)
         return entry.login if entry and entry.expires > time.monotonic() else None
+
+    def real_callers(self) -> list[str]:
+        """The names of those waiting for the cart in a real room now (the practice strip says so)."""
+        return [person["name"] for room in self.real_presence() if not room["cart_in_call"] for person in room["present"] + room["waiting"]]
 
     async def principal(self, login: str) -> Principal | None:
         assert self._instance is not None

@@ -14,7 +14,7 @@ from tests.api.helpers import API, assert_french, logged_in, running_agent
 from tests.loopback import eventually
 
 
-def _practice_client(url: str) -> tuple[requests.Session, str]:
+def practice_client(url: str) -> tuple[requests.Session, str]:
     """A client of the practice agent: its host name is Chromium's (practice.localhost), its address loopback."""
     parts = urlsplit(url)
     session = requests.Session()
@@ -36,7 +36,7 @@ def test_a_practice_is_entered_once_per_code_sends_nothing_prints_nothing_and_le
 
         url = nurse.post(f"{agent.url}{API}/practice").json()["url"]
         assert url.startswith("http://practice.localhost:") and (leftover / "practice" / "telecart.db").exists()
-        practice, base = _practice_client(url)
+        practice, base = practice_client(url)
         entered = practice.get(base + urlsplit(url).path + "?" + urlsplit(url).query, allow_redirects=False)
         assert entered.status_code == 303 and entered.headers["Location"] == "/#/activite"
         assert "telecart_session" in entered.cookies

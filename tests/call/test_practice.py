@@ -7,21 +7,28 @@ cart holds none of the demo, and the real audit trail says she practised."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import io
 import re
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
+import aiohttp
 import pytest
 from playwright.sync_api import Browser, expect
 from pypdf import PdfReader
 
 from agent.access.roles import Role
-from tests.api.helpers import logged_in
+from tests.api.helpers import API, logged_in
+from tests.api.test_practice import practice_client
 from tests.browser.kiosk import fill_login, open_kiosk, shot
 from tests.browser.test_touch import check_screen
 from tests.call.harness import AUDIO_PROBE, VIDEO_PROBE, Cart, cart_with_mail, in_media_browser, new_page
+from tests.call.test_room_rules import receive, socket_url
+from tests.loopback import eventually
+from tests.notify.servers import run_async
 
 pytestmark = pytest.mark.browser
 PRESCRIPTION_AFTER = 8  # seconds after the doctor joins (a minute on a real cart)
@@ -114,3 +121,40 @@ def test_a_nurse_practises_a_consultation_with_the_simulated_doctor_and_nothing_
     admin = logged_in(cart.agent, cart.agent.add_account(Role.ADMIN))
     trail = admin.get(cart.url("/audit"), params={"actor": account.login}).json()["items"]
     assert {e["action"] for e in trail} >= {"practice.enter", "practice.leave"}
+
+
+def test_a_real_doctor_waiting_is_said_inside_the_practice(cart: Cart, artifacts: Path) -> None:
+    """While the nurse practises, the real cart's rooms go on: someone waiting in one is named over
+    the practice kiosk, with the way out, so that no real doctor waits unseen."""
+    real = cart.dossier("vrai.medecin@chu.example")
+    url = cart.nurse.post(cart.url("/practice")).json()["url"]
+    practice, base = practice_client(url)
+
+    async def doctor_waits(until: threading.Event) -> None:
+        async with aiohttp.ClientSession() as session, session.ws_connect(socket_url(real["invitations"][0]["link"])) as ws:
+            await receive(ws, "welcome")
+            await asyncio.to_thread(until.wait, 30)
+
+    def scenario(browser: Browser) -> None:
+        _, page = new_page(browser, has_touch=True)
+        page.goto(url)  # the kiosk's jump, as « Commencer l'entraînement » makes it
+        expect(page.locator(".practice-strip")).to_contain_text("ENTRAÎNEMENT")
+        alert = page.locator(".practice-real-call")
+        expect(alert).to_be_hidden()
+        gone = threading.Event()
+        doctor = threading.Thread(target=lambda: run_async(doctor_waits(gone)))
+        doctor.start()
+        try:
+            expect(alert).to_contain_text("Vrai appel : Dr Claire PETIT attend le chariot en salle.", timeout=15_000)
+            expect(alert.get_by_role("button", name="Quitter l'entraînement pour répondre")).to_be_visible()
+            shot(page, artifacts, "entrainement-6-vrai-appel.png")
+        finally:
+            gone.set()
+            doctor.join()
+        expect(alert).to_be_hidden(timeout=15_000)  # the doctor left: nothing to answer any more
+
+    try:
+        in_media_browser(scenario)
+    finally:
+        practice.post(f"{base}{API}/practice/leave")
+        eventually(lambda: not (cart.agent.data_dir / "practice").exists() or None)

@@ -14,7 +14,7 @@ from agent.api.errors import ApiError
 from agent.api.guard import give_session_cookie
 from agent.api.registry import API
 from agent.api.routing import PUBLIC, Call
-from agent.api.schemas.practice import EntryQuery, PracticeEntryOut, PracticeLeftOut, PracticeOut
+from agent.api.schemas.practice import EntryQuery, PracticeEntryOut, PracticeLeftOut, PracticeOut, RealCallersOut
 from agent.clock import now
 from agent.practice.mode import Practice
 
@@ -36,6 +36,17 @@ async def practice_state(call: Call) -> PracticeOut:
     practice = services.practice
     return PracticeOut(inside=services.in_practice, offered=practice is not None and not services.in_practice,
                        active=practice is not None and practice.active)
+
+
+@API.route("GET", "/practice/real-callers", summary="Dans l'entraînement : qui attend le chariot dans une vraie salle", tags=_TAGS,
+           response=RealCallersOut, allow_locked=True, errors=(409,))
+async def real_callers(call: Call) -> RealCallersOut:
+    """A real doctor must not wait unseen while the nurse practises: the practice strip asks this
+    every few seconds and says who waits."""
+    services = services_of(call.request)
+    if not services.in_practice or services.practice is None:
+        raise ApiError("practice_not_inside")
+    return RealCallersOut(names=services.practice.real_callers())
 
 
 @API.route("POST", "/practice", summary="Commencer (ou reprendre) l'entraînement : l'adresse du kiosque d'entraînement, à usage unique",

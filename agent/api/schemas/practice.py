@@ -13,6 +13,10 @@ class PracticeOut(BaseModel):
     active: bool = Field(description="A practice is under way on this cart")
 
 
+class RealCallersOut(BaseModel):
+    names: list[str] = Field(description="Who waits for the cart in a real room now (the nurse leaves the practice to answer)")
+
+
 class PracticeEntryOut(BaseModel):
     url: str = Field(description="Where the kiosk goes: the practice kiosk, entered once with the code it carries (a minute)")
 

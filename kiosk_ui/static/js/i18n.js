@@ -411,6 +411,8 @@ export const T = {
     start: "Commencer l'entraînement",
     resume: "Reprendre l'entraînement",
     starting: "Préparation de l'entraînement…",
+    realCall: (names) => `Vrai appel : ${names} attend le chariot en salle.`,
+    realCallLeave: "Quitter l'entraînement pour répondre",
   },
   directoryAdmin: {
     title: "Annuaire des professionnels",

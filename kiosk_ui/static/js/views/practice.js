@@ -5,6 +5,7 @@ import { h, reportError, twoTaps } from "../dom.js";
 import { T } from "../i18n.js";
 
 const P = () => T.practice;
+const REAL_CALL_PERIOD_MS = 5000;
 
 // The practice kiosk's strip, above every screen (the login and lock screens and the call too).
 export function practiceStrip() {
@@ -22,10 +23,27 @@ export function practiceStrip() {
   };
   const button = h("button", { class: "button practice-leave", type: "button" }, P().leave);
   button.onclick = twoTaps(P().leave, P().leaveConfirm, () => leave(button));
+  const answer = h("button", { class: "button primary", type: "button" }, P().realCallLeave);
+  answer.onclick = () => leave(answer);  // one tap: a real doctor waits, the practice holds nothing real
+  const realCall = h("div", { class: "practice-real-call", role: "alert", hidden: true }, h("span", {}), answer);
+  watchRealCallers(realCall);
   return h("div", { class: "practice-strip", role: "region", "aria-label": P().badge },
     h("strong", { class: "practice-badge" }, P().badge),
     h("span", { class: "practice-text" }, P().strip),
-    button);
+    button, realCall);
+}
+
+// A real doctor in a real room while the nurse practises: said over everything, until she leaves.
+function watchRealCallers(alert) {
+  const tick = async () => {
+    const seen = await api("GET", "/practice/real-callers", undefined, { background: true }).catch(() => null);
+    if (seen) {
+      alert.hidden = seen.names.length === 0;
+      alert.firstChild.textContent = seen.names.length ? P().realCall(seen.names.join(", ")) : "";
+    }
+    setTimeout(tick, REAL_CALL_PERIOD_MS);
+  };
+  tick();
 }
 
 // « Paramètres »: start (or resume) a practice, when this cart offers it.
