@@ -42,6 +42,15 @@ def long_date(moment: datetime, zone: ZoneInfo) -> str:
     return f"{_DAYS[local.weekday()]} {local.day} {_MONTHS[local.month - 1]} {local.year}"
 
 
+STAMP = "%d/%m/%Y à %H:%M"
+
+
+def local_stamp(zone: ZoneInfo, moment: datetime | None = None, fmt: str = STAMP) -> str:
+    """A moment (now, if none) as the cart writes it on its papers, in its own time zone:
+    "03/02/2025 à 14:05" (`fmt`: another strftime, "%d/%m/%Y" for the day alone)."""
+    return (datetime.now(UTC) if moment is None else moment).astimezone(zone).strftime(fmt)
+
+
 def clock_time(moment: datetime, zone: ZoneInfo) -> str:
     """"14 h 05", as French typography writes times."""
     local = moment.astimezone(zone)

@@ -11,12 +11,12 @@ document; the kiosk hears of it through `recent_from_specialists`.
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlite_utils import Database
 
-from agent.clock import french_date
+from agent.clock import french_date, local_stamp, parse_iso
 from agent.dossiers import documents, fiche
 from agent.dossiers.dossier import open_dossier
 from agent.identity.patients import QUALIFIED, display_name
@@ -65,9 +65,9 @@ def prescription_data(db: Database, dossier_id: str, settings: Settings, special
     weights = [v for v in fiche.vitals_of(db, dossier_id) if v["kind"] == "weight"]
     if weights:
         last = weights[-1]
-        measured = datetime.fromisoformat(last["measured_at"].replace("Z", "+00:00")).astimezone(settings.zone).strftime("%d/%m/%Y")
+        measured = local_stamp(settings.zone, parse_iso(last["measured_at"]), "%d/%m/%Y")
         details.append(("Poids", f"{last['value'].replace('.', ',')} {last['unit']} (le {measured})"))
-    written = (now or datetime.now(UTC)).astimezone(settings.zone).strftime("%d/%m/%Y à %H:%M")
+    written = local_stamp(settings.zone, now)
     return PrescriptionData(prescriber=prescriber_name(specialist), specialty=specialist.get("specialty") or "", rpps=specialist.get("rpps") or "",
                             contact=specialist.get("email") or "", establishment=settings.establishment, dossier_number=dossier_id[:8],
                             written_at=written, patient_name=name, patient_details=details, medicines=medicines, notes=notes,

@@ -50,6 +50,7 @@ from sqlite_utils import Database
 
 from agent import __version__, audit
 from agent.audit import Actor
+from agent.clock import local_stamp
 from agent.config import MssanteConfig
 from agent.dossiers.directory import doctor_name
 from agent.dossiers.documents import KINDS
@@ -239,7 +240,7 @@ def enqueue_sending(db: Database, dossier_id: str, sending: Sending, actor: Acto
     payload = {
         "message_id": make_msgid(idstring=message_id[:8], domain=sender_domain), "subject": subject_for(patient, [f["title"] for f in files]),
         "recipient_name": name, "note": sending.note.strip(), "author": author, "establishment": settings.establishment,
-        "sent_on": now.astimezone(settings.zone).strftime("%d/%m/%Y à %H:%M"), "submitted_at": now.strftime("%Y%m%d%H%M%S"),
+        "sent_on": local_stamp(settings.zone, now), "submitted_at": now.strftime("%Y%m%d%H%M%S"),
         "patient": patient, "cart_id": db.execute("SELECT value FROM meta WHERE key = 'cart_id'").fetchone()[0], "files": files,
     }
     db["mssante_messages"].insert({

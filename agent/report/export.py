@@ -7,14 +7,13 @@ import io
 import json
 import re
 import zipfile
-from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from sqlite_utils import Database
 
 from agent import audit
 from agent.audit import Actor
-from agent.clock import french_date, parse_iso
+from agent.clock import french_date, local_stamp, parse_iso
 from agent.dossiers import documents, fiche
 from agent.dossiers.dossier import load
 from agent.identity.patients import QUALIFIED
@@ -31,7 +30,7 @@ KINDS = {"alone": "Résident seul avec l'équipe soignante", "relative": "Résid
 def _when(iso: str | None, zone: ZoneInfo) -> str:
     if not iso:
         return ""
-    return parse_iso(iso).astimezone(zone).strftime("%d/%m/%Y à %H:%M")
+    return local_stamp(zone, parse_iso(iso))
 
 
 def _staff_name(db: Database, login: str | None) -> str:
@@ -62,7 +61,7 @@ def report_data(db: Database, dossier_id: str, settings: Settings) -> ReportData
         slot = f"{_when(found.slot['start'], zone)}, {found.slot['duration_minutes']} min"
     return ReportData(
         establishment=settings.establishment, dossier_number=dossier_id[:8],
-        generated_at=datetime.now(UTC).astimezone(zone).strftime("%d/%m/%Y à %H:%M"),
+        generated_at=local_stamp(zone),
         patient=ReportPatient(
             display_name=found.patient["display_name"], birth_name=p["birth_name"], used_name=p["used_name"],
             first_names=json.loads(p["first_names"]), birth_date=french_date(p["birth_date"]), sex=SEXES[p["sex"]],

@@ -16,7 +16,7 @@ from agent.api.responses import NO_STORE, file_response
 from agent.api.routing import SESSION, Call
 from agent.api.schemas.documents import DocumentOut, DocumentPatch, NewsItemOut, NewsOut, NewsQuery, ShareIn, ShareOut
 from agent.api.uploads import read_upload, save_upload
-from agent.clock import iso, utc_now_iso
+from agent.clock import iso, local_stamp, utc_now_iso
 from agent.dossiers import documents, prescription
 from agent.dossiers.intake import RejectedDocument
 from agent.dossiers.intake.receive import DECODES
@@ -70,7 +70,7 @@ async def sign_document(call: Call) -> DocumentOut:
         raise ApiError("not_a_pdf")
     signer = call.session.principal.display_name
     settings = services.dossier_settings
-    when = datetime.now(UTC).astimezone(settings.zone).strftime("%d/%m/%Y à %H:%M")
+    when = local_stamp(settings.zone)
     loop = asyncio.get_running_loop()
     stamped = await loop.run_in_executor(None, lambda: stamp(services.blobs.get(row["blob"]), services.blobs.get(signature), signer=signer, signed_at=when))
     updated = await write_with_file(services.store, services.blobs, stamped, lambda db, blob: documents.mark_signed(

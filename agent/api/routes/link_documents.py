@@ -17,7 +17,7 @@ from agent.api.routing import GUEST, Call
 from agent.api.schemas.documents import DocumentOut, ShareIn, ShareOut
 from agent.api.schemas.prescriptions import ColleagueIn, ColleagueOut, PrescriptionIn, SignatureImageOut
 from agent.api.uploads import read_upload, save_upload
-from agent.clock import iso
+from agent.clock import iso, local_stamp
 from agent.dossiers import documents, dossier, prescription
 from agent.dossiers.intake.content import inspect
 from agent.dossiers.intake.receive import DECODES
@@ -85,15 +85,11 @@ async def guest_add_document(call: Call) -> DocumentOut:
 async def _stamped(call: Call, document: dict, signature: bytes) -> dict:
     services = services_of(call.request)
     row = await services.store.write(documents.opened, call.guest.dossier_id, document["id"], call.actor, essential=True)
-    when = _now_text(services)
+    when = local_stamp(services.dossier_settings.zone)
     loop = asyncio.get_running_loop()
     signed = await loop.run_in_executor(None, lambda: stamp(services.blobs.get(row["blob"]), signature, signer=call.guest.name, signed_at=when))
     return await write_with_file(services.store, services.blobs, signed, lambda db, blob: documents.mark_signed(
         db, call.guest.dossier_id, document["id"], blob, len(signed), call.guest.name, call.actor))
-
-
-def _now_text(services) -> str:  # noqa: ANN001
-    return datetime.now(UTC).astimezone(services.dossier_settings.zone).strftime("%d/%m/%Y à %H:%M")
 
 
 @API.route("POST", "/links/{room}/{token}/prescriptions", summary="Rédiger une ordonnance : signée de sa signature, datée, versée au télédossier en PDF",
