@@ -5,6 +5,8 @@ traces them. A signature stamped on a PDF replaces its content and keeps the ori
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from sqlite_utils import Database
@@ -14,6 +16,7 @@ from agent.audit import Actor
 from agent.clock import utc_now_iso
 from agent.dossiers.dossier import DossierRefused, open_dossier
 from agent.dossiers.intake import Inspected
+from agent.refusal import Refused
 from agent.store import outbox
 from agent.store.changes import DocumentChange, DocumentPatchChange, Operation
 
@@ -67,6 +70,32 @@ def _row(db: Database, dossier_id: str, document_id: str) -> dict[str, Any]:
     if not rows:
         raise DossierRefused("not_found")
     return rows[0]
+
+
+@dataclass(frozen=True)
+class Pdf:
+    """One of a dossier's PDFs and the resident it is about: what printing it, sending it to the
+    resident and sending it by MSSanté need."""
+
+    id: str
+    dossier_id: str
+    patient_id: str
+    name: str
+    kind: str
+    blob: str
+    size: int
+    added_at: str
+
+
+def pdf_of(db: Database, dossier_id: str, document_id: str, not_pdf: Callable[[str], Refused]) -> Pdf:
+    """The dossier's document `document_id`, if it is a PDF. Refused: DossierRefused("not_found")
+    when the dossier has no such document; `not_pdf(its name)` when it is not a PDF (each use says
+    why in its own words: it cannot be printed, sent to the resident, sent by MSSanté)."""
+    row = _row(db, dossier_id, document_id)
+    if row["mime"] != "application/pdf":
+        raise not_pdf(row["name"])
+    return Pdf(id=document_id, dossier_id=dossier_id, patient_id=row["patient_id"], name=row["name"], kind=row["kind"], blob=row["blob"],
+               size=row["size"], added_at=row["added_at"])
 
 
 def list_for(db: Database, dossier_id: str) -> list[dict[str, Any]]:

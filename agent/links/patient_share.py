@@ -16,7 +16,7 @@ from agent import audit
 from agent.access import link_codes
 from agent.audit import Actor
 from agent.clock import clock_time, long_date, utc_now_iso
-from agent.dossiers.dossier import DossierRefused
+from agent.dossiers.documents import pdf_of
 from agent.notify import masked
 from agent.notify import queue as deliveries
 from agent.refusal import Refused
@@ -38,14 +38,8 @@ class Shared:
 
 def share(db: Database, dossier_id: str, document_id: str, email: str | None, mobile: str | None, actor: Actor,
           public_url: str, establishment: str, days: int, zone: ZoneInfo, now: datetime) -> Shared:
-    rows = list(db.query("SELECT d.mime, d.name, x.patient_id FROM documents d JOIN dossiers x ON x.id = d.dossier_id "
-                         "WHERE d.id = ? AND d.dossier_id = ?", [document_id, dossier_id]))
-    if not rows:
-        raise DossierRefused("not_found")
-    doc = rows[0]
-    if doc["mime"] != "application/pdf":
-        raise ShareRefused("not_a_pdf")
-    patient = db["patients"].get(doc["patient_id"])
+    doc = pdf_of(db, dossier_id, document_id, lambda _name: ShareRefused("not_a_pdf"))
+    patient = db["patients"].get(doc.patient_id)
     email, mobile = email or patient["email"], mobile or patient["mobile"]
     if not email or not mobile:
         raise ShareRefused("patient_unreachable")
@@ -64,7 +58,7 @@ def share(db: Database, dossier_id: str, document_id: str, email: str | None, mo
             f"Un code à usage unique vous sera envoyé par SMS au {masked(mobile)} pour l'ouvrir. "
             f"Le lien est valable jusqu'au {until}.\n\nCe lien vous est personnel : ne le transférez pas.\n\n— {establishment}\n")
     deliveries.enqueue(db, "email", email, f"{establishment} — un document vous attend", text, "document_link", document_id)
-    audit.append(db, actor.event("document.send", doc["patient_id"], detail=f"« {doc['name']} » envoyé au patient ({masked(email)})"))
+    audit.append(db, actor.event("document.send", doc.patient_id, detail=f"« {doc.name} » envoyé au patient ({masked(email)})"))
     return Shared(token, expires, email, mobile)
 
 

@@ -53,7 +53,7 @@ from agent.audit import Actor
 from agent.clock import local_stamp
 from agent.config import MssanteConfig
 from agent.dossiers.directory import doctor_name
-from agent.dossiers.documents import KINDS
+from agent.dossiers.documents import KINDS, pdf_of
 from agent.dossiers.dossier import DossierRefused
 from agent.identity import contacts
 from agent.links.invitation import Settings
@@ -218,16 +218,10 @@ def enqueue_sending(db: Database, dossier_id: str, sending: Sending, actor: Acto
                       "kind": "compte_rendu", "data": base64.b64encode(pdf).decode("ascii"), "created_at": deliveries.iso(datetime.now(UTC).timestamp())})
         shown.append({"id": REPORT, "name": "Compte rendu de téléconsultation"})
     for document_id in dict.fromkeys(sending.document_ids):
-        doc = db.execute("SELECT name, kind, mime, blob, size, added_at FROM documents WHERE id = ? AND dossier_id = ?",
-                         [document_id, dossier_id]).fetchone()
-        if doc is None:
-            raise DossierRefused("not_found")
-        doc_name, kind, mime, blob, doc_size, added_at = doc
-        if mime != "application/pdf":
-            raise Refused("mssante_not_pdf", name=doc_name)
-        size += doc_size
-        files.append({"name": _file_name(doc_name, used), "title": doc_name, "kind": kind, "blob": blob, "created_at": added_at})
-        shown.append({"id": document_id, "name": doc_name})
+        pdf = pdf_of(db, dossier_id, document_id, lambda name: Refused("mssante_not_pdf", name=name))
+        size += pdf.size
+        files.append({"name": _file_name(pdf.name, used), "title": pdf.name, "kind": pdf.kind, "blob": pdf.blob, "created_at": pdf.added_at})
+        shown.append({"id": document_id, "name": pdf.name})
     # Each PDF twice (attached, and in the XDM archive, which hardly compresses a PDF), in base64.
     encoded = size * 2 * 4 // 3 + 64 * 1024
     if encoded > config.max_message_mib * 1024 * 1024:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from sqlite_utils import Database
 
 from agent import audit
-from agent.dossiers.documents import KINDS
+from agent.dossiers.documents import KINDS, pdf_of
 from agent.links.invitation import Settings
 from agent.refusal import Refused
 from agent.report.export import report_data
@@ -28,16 +28,10 @@ class Printable:
 
 
 def document(db: Database, dossier_id: str, document_id: str) -> Printable:
-    rows = list(db.query("SELECT d.name, d.kind, d.mime, d.blob, x.patient_id FROM documents d JOIN dossiers x ON x.id = d.dossier_id "
-                         "WHERE d.id = ? AND d.dossier_id = ?", [document_id, dossier_id]))
-    if not rows:
-        raise Refused("not_found")
-    row = rows[0]
-    if row["mime"] != "application/pdf":
-        raise Refused("not_printable", name=row["name"])
-    kind = KINDS.get(row["kind"], "Document")
-    return Printable(dossier_id, row["patient_id"], f"{kind} « {row['name']} »", f"Telecart {kind.lower()} {dossier_id[:8]}",
-                     document_id=document_id, blob=row["blob"])
+    pdf = pdf_of(db, dossier_id, document_id, lambda name: Refused("not_printable", name=name))
+    kind = KINDS.get(pdf.kind, "Document")
+    return Printable(dossier_id, pdf.patient_id, f"{kind} « {pdf.name} »", f"Telecart {kind.lower()} {dossier_id[:8]}",
+                     document_id=document_id, blob=pdf.blob)
 
 
 def report(db: Database, dossier_id: str, settings: Settings) -> Printable:
