@@ -5,7 +5,7 @@ A specialist has no account on the cart: their signature image is kept under who
 say they are (their RPPS number, else their e-mail), so their next link to this cart finds it.
 A prescription is made into a read-only PDF (agent/report/prescription.py), signed with that
 image, dated, added to the dossier as an "ordonnance" and sent to the regional server like any
-document; the kiosk hears of it through `recent_from_specialists`.
+document; the kiosk hears of it through agent/dossiers/news.py.
 """
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ from typing import Any
 from sqlite_utils import Database
 
 from agent.clock import french_date, local_stamp, parse_iso
-from agent.dossiers import documents, fiche
+from agent.dossiers import fiche
 from agent.dossiers.dossier import open_dossier
-from agent.identity.patients import QUALIFIED, display_name
+from agent.identity.patients import QUALIFIED
 from agent.links.invitation import Settings
 from agent.report.prescription import Medicine, PrescriptionData
 
@@ -72,24 +72,3 @@ def prescription_data(db: Database, dossier_id: str, settings: Settings, special
                             contact=specialist.get("email") or "", establishment=settings.establishment, dossier_number=dossier_id[:8],
                             written_at=written, patient_name=name, patient_details=details, medicines=medicines, notes=notes,
                             signature_png=signature_png)
-
-
-def recent_from_outside(db: Database, since: str) -> list[dict[str, Any]]:
-    """What came from outside the cart's staff after `since` (ISO), with the resident's name: a
-    specialist's prescription or upload, a participant's during the call, what the regional server
-    sent, and an expert's signed opinion (the answer to a téléexpertise). The kiosk announces them;
-    a nurse's own uploads are not news to her."""
-    rows = db.query(
-        """SELECT * FROM (
-             SELECT d.dossier_id, d.id AS document_id, d.kind, d.added_by AS who, d.added_at AS at, x.patient_id FROM documents d
-               JOIN dossiers x ON x.id = d.dossier_id WHERE d.added_at > :since AND d.added_by NOT IN (SELECT login FROM users)
-             UNION ALL
-             SELECT x.id, '', CASE x.kind WHEN 'teleexpertise' THEN 'expertise' ELSE 'opinion' END, x.signed_by, x.signed_at, x.patient_id
-               FROM dossiers x WHERE x.signed_at > :since) n
-           JOIN patients p ON p.id = n.patient_id ORDER BY n.at LIMIT 20""", {"since": since})
-    return [{"dossier_id": r["dossier_id"], "document_id": r["document_id"], "kind_label": _NEWS_LABELS.get(r["kind"]) or documents.KINDS[r["kind"]],
-             "added_by": r["who"], "added_at": r["at"], "resident": display_name(r["used_name"], r["birth_name"], json.loads(r["first_names"]))}
-            for r in rows]
-
-
-_NEWS_LABELS = {"expertise": "Réponse à la téléexpertise", "opinion": "Avis signé"}

@@ -17,7 +17,7 @@ from agent.api.routing import SESSION, Call
 from agent.api.schemas.documents import DocumentOut, DocumentPatch, NewsItemOut, NewsOut, NewsQuery, ShareIn, ShareOut
 from agent.api.uploads import read_upload, save_upload
 from agent.clock import iso, local_stamp, utc_now_iso
-from agent.dossiers import documents, prescription
+from agent.dossiers import documents, news
 from agent.dossiers.intake import RejectedDocument
 from agent.dossiers.intake.receive import DECODES
 from agent.dossiers.intake.stamp import prepare_signature, stamp
@@ -126,5 +126,5 @@ async def documents_news(call: Call) -> NewsOut:
     now = utc_now_iso()
     if call.query.since is None:
         return NewsOut(now=now, items=[])
-    news = await services.store.read(prescription.recent_from_outside, call.query.since)
-    return NewsOut(now=now, items=[NewsItemOut(**item) for item in news])
+    items = await services.store.read(news.recent_from_outside, call.query.since)
+    return NewsOut(now=now, items=[NewsItemOut(**item) for item in items])

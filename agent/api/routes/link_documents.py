@@ -2,7 +2,7 @@
 §3–4): a file they add (PDF, JPEG, PNG, checked like every upload, a PDF signed with their
 signature image if they ask), their signature image (uploaded once, kept for their later links to
 this cart), and a prescription written on the page, made a signed read-only PDF in the dossier.
-Everything is audited under their name and announced on the kiosk (agent/dossiers/prescription.py
+Everything is audited under their name and announced on the kiosk (agent/dossiers/news.py
 `recent_from_outside`)."""
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ import pytest
 from sqlite_utils import Database
 
 from agent.audit import Actor
-from agent.dossiers import dossier, expertise, fiche, prescription
+from agent.dossiers import dossier, expertise, fiche, news
 from agent.dossiers.dossier import NewDossier
 from agent.identity import patients
 from agent.links.invitation import ParticipantRole, Settings
@@ -70,6 +70,6 @@ def test_the_expert_is_reminded_once_when_the_time_comes_and_not_after_answering
     run(db, fiche.update, other, {"expert_opinion": "Pas d'avis vasculaire nécessaire."}, expert)
     run(db, fiche.sign, other, expert, "Dr Lucie Martin")
     assert run(db, expertise.remind_due, NOW + timedelta(hours=4), settings) == 0  # answered: nothing to remind
-    news = run(db, prescription.recent_from_outside, "2000-01-01T00:00:00Z")
-    assert [(n["dossier_id"], n["kind_label"], n["added_by"]) for n in news] == [(other, "Réponse à la téléexpertise", "Dr Lucie Martin")]
+    items = run(db, news.recent_from_outside, "2000-01-01T00:00:00Z")
+    assert [(n["dossier_id"], n["kind_label"], n["added_by"]) for n in items] == [(other, "Réponse à la téléexpertise", "Dr Lucie Martin")]
     assert dossier_id != other
