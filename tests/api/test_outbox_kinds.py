@@ -40,6 +40,7 @@ NOT_SYNCED = {
     ("POST", "/api/v1/call/snapshot"): "covered by tests/call (a photo: a document entry through the same intake as uploads)",
     ("POST", "/api/v1/sensors/{id}/measure"): "a blood pressure cuff told to inflate: the device's business; its result, recorded, is synced",
     ("POST", "/api/v1/vitals/checkup"): "a check-up begins: values measured before are no longer offered (the cart's state)",
+    ("POST", "/api/v1/practice"): "the practice mode starts: demo data in a store of its own, never synced (tests/api/test_practice.py)",
 }
 
 

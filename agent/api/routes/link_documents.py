@@ -19,13 +19,13 @@ from agent.api.schemas.prescriptions import ColleagueIn, ColleagueOut, Prescript
 from agent.api.uploads import read_upload, save_upload
 from agent.clock import iso, local_stamp
 from agent.dossiers import documents, dossier, prescription
-from agent.dossiers.intake.content import inspect
 from agent.dossiers.intake.receive import DECODES
 from agent.dossiers.intake.stamp import RejectedDocument, prepare_signature, stamp
+from agent.dossiers.prescription_filing import file_prescription
 from agent.links import patient_share
 from agent.links.invitation import ParticipantRole
 from agent.notify import masked
-from agent.report.prescription import Medicine, render
+from agent.report.prescription import Medicine
 from agent.store.files import write_with_file
 
 _TAGS = ("specialist",)
@@ -104,14 +104,8 @@ async def guest_prescription(call: Call) -> DocumentOut:
     signature = await _signature(services, specialist)
     if signature is None:
         raise ApiError("no_signature_image")
-    data = await services.store.read(prescription.prescription_data, call.guest.dossier_id, services.dossier_settings, specialist, medicines,
-                                     body.notes.strip(), signature)
-    loop = asyncio.get_running_loop()
-    pdf = await loop.run_in_executor(None, render, data)
-    inspected = await loop.run_in_executor(None, lambda: inspect(pdf, max_bytes=len(pdf) + 1))
-    name = f"Ordonnance {data.prescriber} {data.written_at[:10].replace('/', '-')}.pdf"
-    return DocumentOut(**await write_with_file(services.store, services.blobs, pdf, lambda db, blob: documents.add(
-        db, call.guest.dossier_id, blob, inspected, len(pdf), name, "ordonnance", call.actor, signed_by=call.guest.name)))
+    return DocumentOut(**await file_prescription(services.store, services.blobs, services.dossier_settings, call.guest.dossier_id, specialist,
+                                                 medicines, body.notes.strip(), signature, call.actor, call.guest.name))
 
 
 @API.route("POST", "/links/{room}/{token}/documents/{document}/send", summary="Envoyer un PDF du télédossier au résident ou à un proche : "
