@@ -176,3 +176,33 @@ def test_the_specialist_sends_a_pdf_to_a_relative_and_invites_a_colleague_into_t
     trail = admin.get(f"{cart.agent.url}/api/v1/audit", params={"limit": 50}, timeout=5).json()["items"]
     sent = [r for r in trail if r["action"] == "document.send"]
     assert sent and sent[0]["actor"] == "Dr Antoine Roux" and "bilan.pdf" in sent[0]["detail"]
+
+
+def test_on_a_phone_the_specialist_writes_and_signs_a_prescription_without_sideways_scrolling(browser: Browser, cart: Cart, artifacts: Path,
+                                                                                             tmp_path: Path) -> None:
+    """The specialist between two patients, on their phone (390 px): the same form, nothing cut or
+    wider than the screen, and the prescription in the dossier."""
+    dossier = _dossier_for_doctor(cart, "0612345693", rpps="10107777777")
+    phone = {"width": 390, "height": 844}
+    context = browser.new_context(viewport=phone, has_touch=True, is_mobile=True, locale="fr-FR", timezone_id="Europe/Paris")
+    doctor = context.new_page()
+    open_with_code(doctor, cart, dossier["invitations"][0]["link"], "+33612345693")
+    (tmp_path / "signature.png").write_bytes(signature_image())
+    doctor.get_by_label("Image de ma signature (JPEG ou PNG)").set_input_files(str(tmp_path / "signature.png"))
+    doctor.get_by_role("button", name="Charger ma signature").tap()
+    expect(doctor.get_by_text("Votre signature est enregistrée sur ce chariot")).to_be_visible()
+    doctor.get_by_label("Médicament, forme et dosage").fill("Amoxicilline 500 mg, gélule")
+    doctor.get_by_label("Posologie").fill("1 gélule matin, midi et soir")
+    doctor.get_by_label("Durée").fill("7 jours")
+    sign = doctor.get_by_role("button", name="Signer et verser l'ordonnance au télédossier")
+    sign.scroll_into_view_if_needed()
+    box = sign.bounding_box()
+    assert box and box["x"] >= 0 and box["x"] + box["width"] <= phone["width"], box
+    assert doctor.evaluate("document.documentElement.scrollWidth") <= phone["width"]
+    doctor.screenshot(path=str(artifacts / "specialiste-ordonnance-telephone.png"), full_page=True)
+    sign.tap()
+    doctor.get_by_role("button", name="Confirmer : signer l'ordonnance (1 médicament)").tap()
+    expect(doctor.locator(".toast")).to_contain_text("Ordonnance signée et versée au télédossier")
+    kinds = [d["kind"] for d in cart.nurse.get(cart.url(f"/dossiers/{dossier['id']}")).json()["documents"]]
+    assert kinds.count("ordonnance") == 1
+    context.close()
