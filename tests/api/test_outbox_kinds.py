@@ -38,6 +38,8 @@ NOT_SYNCED = {
     ("DELETE", "/api/v1/visio/{room}/call"): "leaving a Visio SMS room: no dossier",
     ("POST", "/api/v1/visio/{room}/call"): "entering a Visio SMS room: no dossier",
     ("POST", "/api/v1/call/snapshot"): "covered by tests/call (a photo: a document entry through the same intake as uploads)",
+    ("POST", "/api/v1/cameras/snapshot"): "a photo handed to the kiosk and saved nowhere; the téléexpertise request uploads it "
+                                           "as a document (POST /dossiers/{id}/documents, walked above)",
     ("POST", "/api/v1/sensors/{id}/measure"): "a blood pressure cuff told to inflate: the device's business; its result, recorded, is synced",
     ("POST", "/api/v1/vitals/checkup"): "a check-up begins: values measured before are no longer offered (the cart's state)",
     ("POST", "/api/v1/practice"): "the practice mode starts: demo data in a store of its own, never synced (tests/api/test_practice.py)",

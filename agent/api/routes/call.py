@@ -1,5 +1,6 @@
 """The cart in the call: enter and leave a dossier's room, the cameras and their preview, the
-snapshot, and the technician's statistics. The WebSockets are in agent/api/room_socket.py."""
+snapshot (into the call's dossier, or handed to the kiosk unsaved for a téléexpertise being
+written), and the technician's statistics. The WebSockets are in agent/api/room_socket.py."""
 
 from __future__ import annotations
 
@@ -12,10 +13,11 @@ from agent.api.context import services_of
 from agent.api.errors import ApiError
 from agent.api.guard import unattended_screen
 from agent.api.registry import API
+from agent.api.responses import NO_STORE
 from agent.api.routing import PUBLIC, SESSION, Call
 from agent.api.schemas.call import CallOut, CallStatsOut, CameraChoice, CamerasOut, UnattendedOut
 from agent.api.schemas.documents import DocumentOut
-from agent.call.calls import CallRefused
+from agent.call.calls import SNAPSHOT_WAIT, CallRefused
 from agent.call.room import RoomRefused
 from agent.clock import iso
 from agent.devices.cameras import preview_jpeg
@@ -115,6 +117,18 @@ async def switch_camera(call: Call) -> CamerasOut:
     except KeyError as exc:
         raise ApiError("camera_unavailable") from exc
     return CamerasOut(**hub.state())
+
+
+@API.route("POST", "/cameras/snapshot", summary="Photo en pleine résolution de la caméra active (JPEG), rendue sans être enregistrée : "
+           "la demande de téléexpertise l'ajoute au télédossier une fois créé", tags=("appel",), access=Permission.HEALTH_WRITE,
+           content_type="image/jpeg", errors=(409,))
+async def camera_snapshot(call: Call) -> web.Response:
+    """The kiosk keeps the photo until the nurse sends her request (then it is uploaded as a
+    document of the new dossier) or drops it: nothing is written here."""
+    shot = await services_of(call.request).devices.cameras.snapshot(timeout=SNAPSHOT_WAIT)
+    if shot is None:
+        raise ApiError("snapshot_failed", reason="La caméra ne donne pas d'image : photo impossible.")
+    return web.Response(body=shot.jpeg, content_type="image/jpeg", headers=NO_STORE)
 
 
 _BOUNDARY = "telecart-preview"

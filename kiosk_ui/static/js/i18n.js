@@ -561,6 +561,56 @@ export const T = {
     cancel: "Annuler le bilan",
     stepOf: (i, n) => `Étape ${i} sur ${n}`,
   },
+  // The cart's cameras on a screen (views/exam_camera.js): the call's and the téléexpertise's.
+  cameras: {
+    group: "Caméra",
+    unplugged: (label) => `${label} (débranchée)`,
+  },
+  // A téléexpertise asked from a resident's page (views/expertise_request.js).
+  expertise: {
+    title: "Demander une téléexpertise",
+    lead: "L'expert donne son avis par écrit, sans appel, avant l'échéance : il reçoit un lien personnel, lit le télédossier et signe sa réponse. "
+      + "Les photos prises ici partent avec la demande ; ajoutez ensuite les documents et les constantes sur la page du télédossier.",
+    consent: "Consentement du résident à la téléexpertise",
+    consentGiven: "Recueilli auprès du résident ou de son représentant",
+    consentRefused: "Non recueilli (urgence, impossibilité)",
+    consentWhyNot: "Pourquoi le consentement n'a pas été recueilli",
+    expert: "Expert",
+    typeExpert: "Saisir un expert à la main…",
+    name: "Nom de l'expert",
+    firstName: "Prénom",
+    specialty: "Spécialité",
+    rpps: "RPPS (facultatif)",
+    email: "E-mail",
+    mobile: "Téléphone portable",
+    reason: "Motif",
+    reasonExample: "Plaie du talon gauche",
+    question: "Question posée à l'expert",
+    deadline: "Réponse attendue sous",
+    delays: [[24, "24 heures"], [48, "48 heures"], [72, "3 jours"], [168, "7 jours"]],
+    cancel: "Annuler",
+    send: "Envoyer la demande à l'expert",
+    sending: "Envoi de la demande…",
+    sendingPhotos: (i, n) => `Envoi des photos : ${i} sur ${n}…`,
+    sent: (photos) => `Demande de téléexpertise envoyée à l'expert${photos ? `, avec ${photos === 1 ? "1 photo" : `${photos} photos`}` : ""}.`,
+    // The dossier exists and the expert is invited: the photos that did not follow are added on its page.
+    photosNotAdded: (failed, why) => `Demande envoyée à l'expert, mais ${failed === 1 ? "une photo n'a" : `${failed} photos n'ont`} `
+      + `pas pu être ajoutée${failed > 1 ? "s" : ""} au télédossier : ajoutez-${failed > 1 ? "les" : "la"} dans «\u00a0Documents\u00a0», sur cette page. ${why}`,
+    photos: {
+      title: "Photos",
+      lead: "Cadrez la plaie ou la lésion avec la caméra d'examen, puis touchez «\u00a0Prendre une photo\u00a0». Elles partent avec la demande ; rien n'est enregistré avant.",
+      preview: "Aperçu de la caméra active",
+      take: "Prendre une photo",
+      taking: "Photo en cours…",
+      none: "Aucune photo pour l'instant.",
+      count: (n) => (n === 1 ? "1 photo jointe à la demande" : `${n} photos jointes à la demande`),
+      alt: (i) => `Photo ${i} de la demande`,
+      remove: "Retirer",
+      removed: "Photo retirée de la demande.",
+      // "Photo caméra d'examen 14h05", as the call's snapshots are named (agent/call/calls.py).
+      name: (camera, time) => `Photo ${camera.toLowerCase()} ${time.replace(/ /g, "")}`,
+    },
+  },
   documents: {
     title: "Documents",
     add: "Ajouter des documents",

@@ -168,9 +168,7 @@ function render(d) {
           h("td", {}, `${v.value.replace(".", ",")} ${v.unit}`), h("td", {}, frStamp(v.measured_at))))))
         : h("p", { class: "hint" }, "Aucune constante relevée.")),
     h("section", { class: "card" }, h("h2", {}, "Documents"),
-      d.documents.length ? h("ul", { class: "documents" }, d.documents.map((doc) => h("li", {},
-        h("a", { href: `${linkApi}/documents/${encodeURIComponent(doc.id)}`, target: "_blank", rel: "noopener" }, doc.name),
-        ` — ${doc.kind_label}${doc.signed_by ? `, signé par ${doc.signed_by}` : ""}`)))
+      d.documents.length ? h("ul", { class: "documents" }, d.documents.map(documentItem))
         : h("p", { class: "hint" }, "Aucun document.")),
     h("section", { class: "card expert" }, h("h2", {}, "Avis de l'expert"),
       closed ? h("p", { class: "signed" }, `Signé par ${d.fiche.signed_by} le ${frStamp(d.fiche.signed_at)}`) : null,
@@ -182,6 +180,17 @@ function render(d) {
     const pdfs = d.documents.filter((doc) => doc.mime === "application/pdf");
     ownDocuments({ linkApi, call, reload: showDossier, pdfs }).then((cards) => main.append(...cards, colleagueCard({ linkApi, call }))).catch(handle);
   }
+}
+
+// A document by its name; a photo (the nurse's, from the exam camera) shown as well, as large as
+// the page allows, since a wound is judged on the picture.
+function documentItem(doc) {
+  const href = `${linkApi}/documents/${encodeURIComponent(doc.id)}`;
+  return h("li", {},
+    h("a", { href, target: "_blank", rel: "noopener" }, doc.name),
+    ` — ${doc.kind_label}${doc.signed_by ? `, signé par ${doc.signed_by}` : ""}`,
+    doc.mime.startsWith("image/") ? h("a", { class: "document-photo", href, target: "_blank", rel: "noopener" },
+      h("img", { src: href, alt: doc.name, loading: "lazy" })) : null);
 }
 
 function handle(error) {

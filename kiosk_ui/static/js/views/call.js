@@ -5,6 +5,7 @@ import { api } from "../api.js";
 import { field, h, reportError, toast } from "../dom.js";
 import { T, ageOn, frDate } from "../i18n.js";
 import { holdIdle } from "../idle.js";
+import { cameraPreview, cameraSwitch } from "./exam_camera.js";
 import { Room } from "/static/call/mesh.js";
 import { chatPanel, lobbyPanel, participantsPanel, peerTiles, tabs, toggle } from "/static/call/ui.js";
 
@@ -38,7 +39,7 @@ export function callView({ param, onEnded, onBack }) {
     const release = holdIdle();
     const grid = h("div", { class: "remote-grid" });
     const waiting = h("div", { class: "waiting" }, h("p", {}, id ? T.callInvited.waiting : T.callInvited.waitingVisio));
-    const preview = h("img", { class: "preview", alt: "Ce que voit le médecin", src: "/api/v1/cameras/preview" });
+    const preview = cameraPreview({ cls: "preview", alt: "Ce que voit le médecin" });
     const cameras = cameraSwitch(call.camera);
     const snapshot = snapshotButton();
     const close = holdCallScreen({ param, room, release });
@@ -89,26 +90,6 @@ async function showDossier(dossierId, residentEl, waiting) {
     reportError(error);
     return [];
   }
-}
-
-// The cameras as buttons, the active one pressed, an unplugged one greyed; `notice` says why the
-// picture changed by itself. `render(state)` shows a state the agent sent.
-function cameraSwitch(initial) {
-  const el = h("div", { class: "camera-switch", role: "group", "aria-label": "Caméra" });
-  const notice = h("p", { class: "camera-notice", hidden: true });
-  const render = (state) => {
-    el.replaceChildren(...state.cameras.map((c) => h("button", {
-      class: `button ${c.id === state.active ? "primary" : "secondary"}`, type: "button", "data-camera": c.id,
-      "aria-pressed": String(c.id === state.active), disabled: !c.available,
-      onclick: async () => {
-        try { render(await api("PUT", "/cameras/active", { camera: c.id })); } catch (error) { reportError(error); }
-      },
-    }, c.available ? c.label : `${c.label} (débranchée)`)));
-    notice.textContent = state.notice || "";
-    notice.hidden = !state.notice;
-  };
-  render(initial);
-  return { el, notice, render };
 }
 
 // "Prendre une photo": a still of the active camera into the dossier, one at a time.
