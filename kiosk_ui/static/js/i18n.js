@@ -561,6 +561,16 @@ export const T = {
     cancel: "Annuler le bilan",
     stepOf: (i, n) => `Étape ${i} sur ${n}`,
   },
+  // « Imprimer » on a dossier's page (views/print_button.js); the job's state comes in French from the agent.
+  printing: {
+    print: "Imprimer",
+    printReport: "Imprimer le compte rendu",
+    printDocument: (name) => `Imprimer « ${name} »`,
+    sending: "Envoi à l'imprimante…",
+    cancel: "Annuler l'impression",
+    still: "L'impression n'est plus suivie ici : regardez l'imprimante.",
+    agentAway: "Le chariot ne répond pas : l'impression n'est peut-être pas partie. Regardez l'imprimante avant de réessayer.",
+  },
   // The cart's cameras on a screen (views/exam_camera.js): the call's and the téléexpertise's.
   cameras: {
     group: "Caméra",

@@ -8,16 +8,9 @@
 //   printButton({ dossierId })                      the report (compte rendu)
 import { api } from "../api.js";
 import { h } from "../dom.js";
+import { T } from "../i18n.js";
 
-const P = {
-  print: "Imprimer",
-  printReport: "Imprimer le compte rendu",
-  printDocument: (name) => `Imprimer « ${name} »`,
-  sending: "Envoi à l'imprimante…",
-  cancel: "Annuler l'impression",
-  still: "L'impression n'est plus suivie ici : regardez l'imprimante.",
-  agentAway: "Le chariot ne répond pas : l'impression n'est peut-être pas partie. Regardez l'imprimante avant de réessayer.",
-};
+const P = () => T.printing;
 
 const POLL_MS = 2000;
 const GIVE_UP_MS = 15 * 60 * 1000;  // the agent follows the job 30 min and audits its outcome; the page stops sooner
@@ -33,7 +26,7 @@ function badgeClass(job) {
 export function printButton({ dossierId, documentId = null, name = "" }) {
   const path = documentId ? `/dossiers/${dossierId}/documents/${documentId}/print` : `/dossiers/${dossierId}/report/print`;
   const button = h("button", { class: "button secondary print", type: "button", "data-print": documentId || "report",
-    "aria-label": documentId ? P.printDocument(name) : P.printReport }, documentId ? P.print : P.printReport);
+    "aria-label": documentId ? P().printDocument(name) : P().printReport }, documentId ? P().print : P().printReport);
   const state = h("div", { class: "print-state", role: "status", "aria-live": "polite" });
   state.style.display = "flex";
   state.style.flexWrap = "wrap";
@@ -52,11 +45,11 @@ export function printButton({ dossierId, documentId = null, name = "" }) {
     clearTimeout(timer);
     button.disabled = false;
     if (error.code === "session_locked" || error.status === 401) say();  // the lock or login screen says it
-    else say(h("p", { class: "alert", role: "alert" }, error.code === "network" ? P.agentAway : error.message));
+    else say(h("p", { class: "alert", role: "alert" }, error.code === "network" ? P().agentAway : error.message));
   };
 
   function show(job) {
-    const cancel = job.done ? null : h("button", { class: "button secondary danger", type: "button", onclick: () => cancelJob(job) }, P.cancel);
+    const cancel = job.done ? null : h("button", { class: "button secondary danger", type: "button", onclick: () => cancelJob(job) }, P().cancel);
     say(h("span", { class: badgeClass(job), "data-state": job.state }, job.label), cancel,
       h("p", { class: "hint print-message" }, job.message));
     button.disabled = !job.done;  // one job at a time: a second would print twice once the paper is back
@@ -67,7 +60,7 @@ export function printButton({ dossierId, documentId = null, name = "" }) {
   async function poll(job) {
     if (!box.isConnected) return;  // the page changed: the agent goes on following the job
     if (Date.now() - since > GIVE_UP_MS) {
-      say(h("p", { class: "hint" }, P.still));
+      say(h("p", { class: "hint" }, P().still));
       button.disabled = false;
       return;
     }
@@ -91,7 +84,7 @@ export function printButton({ dossierId, documentId = null, name = "" }) {
   button.addEventListener("click", async () => {
     button.disabled = true;
     since = Date.now();
-    say(h("span", { class: "hint" }, P.sending));
+    say(h("span", { class: "hint" }, P().sending));
     try {
       show(await api("POST", path, {}));
     } catch (error) {
