@@ -19,6 +19,7 @@ from sqlite_utils import Database
 from agent import audit
 from agent.audit import Actor
 from agent.clock import utc_now_iso
+from agent.identity.names import begins_with, marks, spelt_near
 from agent.identity.phonetic import key, normalise, search_columns
 from agent.refusal import Refused
 from agent.store import outbox
@@ -132,10 +133,9 @@ def likely_duplicates(db: Database, new: NewIdentity) -> list[Identity]:
     fear most (two files, two histories), so creation asks for confirmation first."""
     columns = search_columns(new.birth_name, new.used_name, new.first_names)
     sounds = [s for s in (columns["birth_name_phon"], columns["used_name_phon"]) if s]
-    marks = ", ".join("?" for _ in sounds)
     rows = db.query(
         f"SELECT * FROM patients WHERE birth_date = ? AND first_name_phon = ? "
-        f"AND (birth_name_phon IN ({marks}) OR used_name_phon IN ({marks})) ORDER BY created_at LIMIT 5",
+        f"AND (birth_name_phon IN ({marks(sounds)}) OR used_name_phon IN ({marks(sounds)})) ORDER BY created_at LIMIT 5",
         [new.birth_date.isoformat(), columns["first_name_phon"], *sounds, *sounds],
     )
     return [_from_row(row) for row in rows]
@@ -237,14 +237,6 @@ class SearchCriteria:
         return any((self.name, self.first_name, self.birth_date, self.ins, self.sex))
 
 
-def begins_with(column: str, start: str) -> tuple[str, list[str]]:
-    """A clause for rows whose `column` begins with `start`, and its parameters: a range, not LIKE
-    'xy%', because SQLite serves ranges (and ORs of them) from the column's index."""
-    if not start:
-        return f"({column} IS NOT NULL)", []
-    return f"({column} >= ? AND {column} < ?)", [start, start[:-1] + chr(ord(start[-1]) + 1)]
-
-
 @dataclass
 class _Query:
     where: list[str] = field(default_factory=list)
@@ -263,22 +255,12 @@ def _candidates(db: Database, c: SearchCriteria) -> list[dict]:
         q.add("ins = ?", c.ins)
     if c.sex:
         q.add("sex = ?", c.sex)
-    if c.name:
-        norm, phon = normalise(c.name), key(c.name)
-        if c.mode == "exact":
-            q.add("(birth_name_norm = ? OR used_name_norm = ?)", norm, norm)
-        elif c.mode == "phonetic":
-            q.add("(birth_name_phon = ? OR used_name_phon = ?)", phon, phon)
-        else:  # approaching: same first two letters or same sound, then scored by similarity.
-            (birth, birth_range), (used, used_range) = begins_with("birth_name_norm", norm[:2]), begins_with("used_name_norm", norm[:2])
-            q.add(f"({birth} OR {used} OR birth_name_phon = ? OR used_name_phon = ?)", *birth_range, *used_range, phon, phon)
-    if c.first_name:
-        if c.mode == "exact":
-            q.add("first_name_norm = ?", normalise(c.first_name))
-        elif c.mode == "phonetic":
-            q.add("first_name_phon = ?", key(c.first_name))
+    if c.mode == "approaching":
+        _approaching(db, q, c)
+    else:
+        kind, form = ("norm", normalise) if c.mode == "exact" else ("phon", key)
+        _holding(q, kind, [form(c.name)] if c.name else None, [form(c.first_name)] if c.first_name else None)
     clause = " AND ".join(q.where) or "1"
-    # Only what scoring needs: a broad approaching search may touch thousands of rows.
     cursor = db.conn.execute(f"SELECT {', '.join(SCORED)} FROM patients WHERE {clause}", q.params)
     return [dict(zip(SCORED, values)) for values in cursor]
 
@@ -286,18 +268,44 @@ def _candidates(db: Database, c: SearchCriteria) -> list[dict]:
 SCORED = ("id", "birth_name_norm", "used_name_norm", "first_name_norm")  # the columns ranking reads
 
 
+def _approaching(db: Database, q: _Query, c: SearchCriteria) -> None:
+    """Candidates share the name's first two letters or its sound, as they always did; only those
+    holding a name (and first name) spelt near enough to pass the scoring are read, through the
+    indexes, instead of every candidate (names.py). The candidates' rule is kept as a filter: `+`
+    keeps SQLite from reading the candidates by it."""
+    if c.name:
+        norm, phon = normalise(c.name), key(c.name)
+        (birth, birth_range), (used, used_range) = (begins_with(f"+{column}", norm[:2]) for column in ("birth_name_norm", "used_name_norm"))
+        q.add(f"({birth} OR {used} OR +birth_name_phon = ? OR +used_name_phon = ?)", *birth_range, *used_range, phon, phon)
+    near = [sorted(spelt_near(db, normalise(asked), APPROACHING_THRESHOLD)) if asked else None for asked in (c.name, c.first_name)]
+    _holding(q, "norm", *near)
+
+
+def _holding(q: _Query, kind: str, names: list[str] | None, first_names: list[str] | None) -> None:
+    """Rows whose birth or used name is one of `names` and whose first name one of `first_names`
+    (None: any), one branch per name column, so that SQLite reads each branch from an index
+    ((name, first name) when both are asked: migration 25) and only the rows that hold them."""
+    first = f"first_name_{kind} IN ({marks(first_names)})" if first_names is not None else ""
+    if names is None:
+        if first_names is not None:
+            q.add(first, *first_names)
+        return
+    branches = [" AND ".join(filter(None, (f"{column}_{kind} IN ({marks(names)})", first))) for column in ("birth_name", "used_name")]
+    q.add(f"({' OR '.join(branches)})", *(2 * [*names, *(first_names or [])]))
+
+
 def _name_score(row: dict, name: str) -> float:
     """Similarity 0-100 of a normalised name to the row's birth or used name (stored normalised)."""
     return max(fuzz.ratio(name, row["birth_name_norm"]), fuzz.ratio(name, row["used_name_norm"]) if row["used_name_norm"] else 0.0)
 
 
-def _scores(row: dict, c: SearchCriteria) -> list[float]:
-    """Similarities of the names asked for (dates, INS and sex were matched exactly in SQL)."""
+def _scores(row: dict, name: str | None, first_name: str | None) -> list[float]:
+    """Similarities of the names asked for, normalised (dates, INS and sex were matched exactly in SQL)."""
     scores = []
-    if c.name:
-        scores.append(_name_score(row, normalise(c.name)))
-    if c.first_name:
-        scores.append(float(fuzz.ratio(normalise(c.first_name), row["first_name_norm"])))
+    if name is not None:
+        scores.append(_name_score(row, name))
+    if first_name is not None:
+        scores.append(float(fuzz.ratio(first_name, row["first_name_norm"])))
     return scores
 
 
@@ -305,8 +313,9 @@ def search(db: Database, c: SearchCriteria, actor: Actor, limit: int = 50, offse
     """Identities matching `c`, best match first, with a match rate 0-100 (the mean similarity of the
     names asked for); (the page asked for, total number of matches)."""
     scored = []
+    name, first_name = (normalise(asked) if asked else None for asked in (c.name, c.first_name))
     for row in _candidates(db, c):
-        scores = _scores(row, c)
+        scores = _scores(row, name, first_name)
         if c.mode == "approaching" and any(score < APPROACHING_THRESHOLD for score in scores):
             continue
         scored.append((round(sum(scores) / len(scores), 2) if scores else 100.0, row))
@@ -319,7 +328,7 @@ def ranked_page(db: Database, scored: list[tuple[float, dict]], actor: Actor, li
     scored.sort(key=lambda item: (-item[0], item[1]["birth_name_norm"], item[1]["id"]))
     shown = scored[offset:offset + limit]
     full = {row["id"]: row for row in db.query(
-        f"SELECT * FROM patients WHERE id IN ({', '.join('?' for _ in shown)})", [row["id"] for _, row in shown])}
+        f"SELECT * FROM patients WHERE id IN ({marks(shown)})", [row["id"] for _, row in shown])}
     page = [_from_row(full[row["id"]], match) for match, row in shown]
     _audit_shown(db, actor, page, f"{detail} : {len(page)} sur {len(scored)}", action="patient.search")
     return page, len(scored)

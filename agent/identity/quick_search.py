@@ -11,6 +11,7 @@ Dates and INS are matched exactly. The detailed search of seed 000 §2.2.1 stays
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
@@ -19,7 +20,8 @@ from sqlite_utils import Database
 
 from agent.audit import Actor
 from agent.identity import ins as ins_rules
-from agent.identity.patients import APPROACHING_THRESHOLD, SCORED, Identity, begins_with, ranked_page
+from agent.identity.names import begins_with, marks, spelt_near, uses, uses_beginning
+from agent.identity.patients import APPROACHING_THRESHOLD, SCORED, Identity, ranked_page
 from agent.identity.phonetic import key, normalise
 
 # Names, used names, first names: a typed word may be any of them.
@@ -93,10 +95,12 @@ def _rows(db: Database, where: list[str], params: list[object]) -> list[dict]:
 
 def _beginning(db: Database, typed: Typed) -> list[tuple[float, dict]]:
     """Every word begins one of the names. Rated 100 when the word is the whole name, else by how
-    much of the name was typed: « DUPONT » before « DUPONTEL » for "dupont"."""
+    much of the name was typed: « DUPONT » before « DUPONTEL » for "dupont". The rows are read
+    through the names beginning as the word that begins fewest of them does."""
     where, params = _filters(typed)
+    indexed = _read_through(typed.words, lambda word: uses_beginning(db, word))
     for word in typed.words:
-        clauses = [begins_with(column, word) for column in _NORM]
+        clauses = [begins_with(f"{'' if word in indexed else '+'}{column}", word) for column in _NORM]
         where.append("(" + " OR ".join(c for c, _ in clauses) + ")")
         params += [p for _, ps in clauses for p in ps]
     found = []
@@ -106,10 +110,16 @@ def _beginning(db: Database, typed: Typed) -> list[tuple[float, dict]]:
     return found
 
 
-def _word_score(word: str, row: dict) -> float:
+def _read_through(words: tuple[str, ...], uses: Callable[[str], int]) -> set[str]:
+    """The word whose rows SQLite reads, the others filtering them: the one the fewest names of the
+    identities begin with or are near, by `uses` (without statistics, SQLite cannot tell)."""
+    distinct = list(dict.fromkeys(words))
+    return {min(distinct, key=uses)} if len(distinct) > 1 else set(distinct)
+
+
+def _word_score(word: str, sound: str, row: dict) -> float:
     """How near the word is to the nearest of the names: its spelling (as typed so far: "DUPN" is
-    near "DUPO…"), or the full mark of a name that sounds the same."""
-    sound = key(word)
+    near "DUPO…"), or the full mark of a name that sounds the same (`sound`: the word's key)."""
     best = 0.0
     for norm, phon in zip(_NORM, _PHON):
         name = row[norm]
@@ -122,16 +132,28 @@ def _word_score(word: str, row: dict) -> float:
 
 
 def _approaching(db: Database, typed: Typed) -> list[tuple[float, dict]]:
-    """Each word spelt nearly as one of the names, or sounding the same."""
+    """Each word spelt nearly as one of the names, or sounding the same. The candidates hold a name
+    that begins as the first word does or sounds like it, as they always did; of them, only the rows
+    holding a name near each word are read (names.py), through the indexes of the names near the
+    word the identities hold least often. `+` keeps SQLite from reading the rows by the other rules."""
     where, params = _filters(typed)
     first = typed.words[0]
-    clauses = [begins_with(column, first[:2]) for column in _NORM]
-    sounds = [f"{column} = ?" for column in _PHON]
-    where.append("(" + " OR ".join([c for c, _ in clauses] + sounds) + ")")
+    clauses = [begins_with(f"+{column}", first[:2]) for column in _NORM]
+    same_sound = [f"+{column} = ?" for column in _PHON]
+    where.append("(" + " OR ".join([c for c, _ in clauses] + same_sound) + ")")
     params += [p for _, ps in clauses for p in ps] + [key(first)] * len(_PHON)
+    sounds = {word: key(word) for word in typed.words}
+    near = {word: (sorted(spelt_near(db, word, APPROACHING_THRESHOLD, as_typed=True)), sound) for word, sound in sounds.items()}
+    indexed = _read_through(typed.words, lambda word: uses(db, *near[word]))
+    for word, (spelt, sound) in near.items():
+        plus = "" if word in indexed else "+"
+        branches = [f"{plus}{column} IN ({marks(spelt)})" for column in _NORM]
+        branches += [f"{plus}{column} = ?" for column in _PHON] if sound else []
+        where.append("(" + " OR ".join(branches) + ")")
+        params += 3 * spelt + ([sound] * len(_PHON) if sound else [])
     found = []
     for row in _rows(db, where, params):
-        scores = [_word_score(word, row) for word in typed.words]
+        scores = [_word_score(word, sounds[word], row) for word in typed.words]
         if all(score >= APPROACHING_THRESHOLD for score in scores):
             found.append((round(sum(scores) / len(scores), 2), row))
     return found
