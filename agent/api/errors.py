@@ -114,6 +114,7 @@ MESSAGES: dict[str, tuple[int, str]] = {
     "practice_off": (404, "Le mode entraînement n'est pas activé sur ce chariot ([practice] enabled)."),
     "practice_already": (409, "Vous êtes déjà dans le mode entraînement."),
     "practice_not_inside": (409, "Ce kiosque n'est pas celui de l'entraînement : il n'y a rien à quitter."),
+    "practice_code_expired": (401, "Ce passage vers l'entraînement a expiré : identifiez-vous avec votre mot de passe habituel, ou quittez l'entraînement."),
     "practice_no_print": (409, "En entraînement, rien n'est imprimé : une ordonnance fictive ne doit pas arriver à la pharmacie. Hors entraînement, ce bouton imprime pour de vrai."),
     "print_server_down": (503, "Le service d'impression (CUPS) ne répond pas : rien n'a été imprimé, le document reste dans le télédossier. Réessayez dans un instant ; si cela dure, prévenez le support technique."),
     "printing_missing": (503, "L'impression n'est pas installée sur ce chariot (bibliothèque CUPS absente) : rien n'a été imprimé. Prévenez le support technique."),

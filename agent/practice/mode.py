@@ -96,7 +96,7 @@ class Practice:
             code = secrets.token_urlsafe(24)
             now = time.monotonic()
             self._entries = {c: e for c, e in self._entries.items() if e.expires > now} | {code: Entry(account["login"], now + ENTRY_SECONDS)}
-            return f"{self.url}/practice/enter?code={code}"
+            return f"{self.url}/#/entree/{code}"  # in the fragment: the kiosk posts it, no log ever holds it
 
     def take_entry(self, code: str) -> str | None:
         """The login a one-time entry code lets in, once; None when unknown or expired."""

@@ -4,6 +4,7 @@ the next start. The whole journey in Chromium is tests/call/test_practice.py."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -35,14 +36,14 @@ def test_a_practice_is_entered_once_per_code_sends_nothing_prints_nothing_and_le
         assert admin.post(f"{agent.url}{API}/practice").status_code == 403  # no health data, no practice of it
 
         url = nurse.post(f"{agent.url}{API}/practice").json()["url"]
-        assert url.startswith("http://practice.localhost:") and (leftover / "practice" / "telecart.db").exists()
+        assert re.fullmatch(r"http://practice\.localhost:\d+/#/entree/[A-Za-z0-9_-]+", url) and (leftover / "practice" / "telecart.db").exists()
         practice, base = practice_client(url)
-        entered = practice.get(base + urlsplit(url).path + "?" + urlsplit(url).query, allow_redirects=False)
-        assert entered.status_code == 303 and entered.headers["Location"] == "/#/activite"
-        assert "telecart_session" in entered.cookies
-        again = requests.get(base + urlsplit(url).path + "?" + urlsplit(url).query, headers={"Host": urlsplit(url).netloc},
-                             allow_redirects=False)
-        assert again.status_code == 303 and "telecart_session" not in again.cookies  # once only
+        code = url.rsplit("/", 1)[1]
+        entered = practice.post(f"{base}{API}/practice/enter", json={"code": code})
+        assert entered.status_code == 201 and "telecart_session" in entered.cookies
+        again = requests.post(f"{base}{API}/practice/enter", json={"code": code}, headers={"Host": urlsplit(url).netloc})
+        assert again.status_code == 401 and "telecart_session" not in again.cookies  # once only
+        assert_french(again.json()["message"])
 
         session = practice.get(f"{base}{API}/session").json()
         assert session["user"]["login"] == nurse_account.login  # the same nurse, her account copied in

@@ -13,8 +13,10 @@ from agent.api.context import services_of
 from agent.api.errors import ApiError
 from agent.api.guard import give_session_cookie
 from agent.api.registry import API
-from agent.api.routing import PUBLIC, Call
-from agent.api.schemas.practice import EntryQuery, PracticeEntryOut, PracticeLeftOut, PracticeOut, RealCallersOut
+from agent.api.routes.session import session_out
+from agent.api.routing import PUBLIC, Call, json_dumps
+from agent.api.schemas.practice import EntryIn, PracticeEntryOut, PracticeLeftOut, PracticeOut, RealCallersOut
+from agent.api.schemas.session import SessionOut
 from agent.clock import now
 from agent.practice.mode import Practice
 
@@ -65,21 +67,23 @@ async def enter_practice(call: Call) -> PracticeEntryOut:
     return PracticeEntryOut(url=url)
 
 
-@API.route("GET", "/practice/enter", summary="Entrer dans le kiosque d'entraînement avec le code à usage unique",
-           tags=_TAGS, access=PUBLIC, query=EntryQuery, status=303, absolute=True, content_type="text/html", errors=(404,))
+@API.route("POST", "/practice/enter", summary="Entrer dans le kiosque d'entraînement avec le code à usage unique (la session s'ouvre)",
+           tags=_TAGS, access=PUBLIC, body=EntryIn, response=SessionOut, status=201, errors=(401, 409))
 async def practice_entry(call: Call) -> web.Response:
-    """The nurse's session opens here; an expired code leads to the practice's login screen, where
-    her own password works (her account was copied in)."""
+    """The practice kiosk's first request: the code came in its address's fragment (never in a log).
+    An expired one leads to the practice's login screen, where her own password works (her account
+    was copied in)."""
     services = services_of(call.request)
     if not services.in_practice or services.practice is None:
-        raise ApiError("route_not_found")
-    response = web.Response(status=303, headers={"Location": "/#/activite"})
-    login = services.practice.take_entry(call.query.code)
+        raise ApiError("practice_not_inside")
+    login = services.practice.take_entry(call.body.code)
     principal = await services.practice.principal(login) if login else None
-    if principal is not None:
-        token, _ = await services.store.write(sessions.open_session, principal, "practice", call.remote_addr, now(),
-                                              services.login_policy.session_seconds, essential=True)
-        give_session_cookie(response, call.request, token)
+    if principal is None:
+        raise ApiError("practice_code_expired")
+    token, session = await services.store.write(sessions.open_session, principal, "practice", call.remote_addr, now(),
+                                                services.login_policy.session_seconds, essential=True)
+    response = web.json_response(session_out(call.request, session).model_dump(mode="json"), status=201, dumps=json_dumps)
+    give_session_cookie(response, call.request, token)
     return response
 
 

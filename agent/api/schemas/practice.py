@@ -25,5 +25,5 @@ class PracticeLeftOut(BaseModel):
     back_to: str = Field(description="The real kiosk, where the screen goes back")
 
 
-class EntryQuery(Strict):
-    code: str = Field(max_length=64)
+class EntryIn(Strict):
+    code: str = Field(min_length=1, max_length=64, description="The one-time code of the practice kiosk's address")

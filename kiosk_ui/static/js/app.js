@@ -24,7 +24,7 @@ import { settingsView } from "./views/settings.js";
 import { visioView } from "./views/visio.js";
 import { wizardView } from "./views/wizard.js";
 import { lockView, loginView } from "./views/gate.js";
-import { markPractice } from "./views/practice.js";
+import { enterPractice, markPractice } from "./views/practice.js";
 import { shell } from "./views/shell.js";
 
 const app = document.getElementById("app");
@@ -225,6 +225,7 @@ window.addEventListener("telecart:locked", () => { if (state.session) showLock()
 window.addEventListener("telecart:signed-out", showLogin);
 
 async function boot() {
+  await enterPractice();  // "#/entree/<code>": the jump from the real kiosk into the practice one
   try {
     enter(await api("GET", "/session"));
   } catch {

@@ -79,3 +79,16 @@ export async function markPractice() {
   document.body.prepend(practiceStrip());
   document.title = `${P().badge} — Telecart`;
 }
+
+// The practice kiosk opened by the real one, "#/entree/<one-time code>": the code opens the nurse's
+// session here and leaves the address (an expired one: the login screen, her password works).
+export async function enterPractice() {
+  const match = location.hash.match(/^#\/entree\/([A-Za-z0-9_-]+)$/);
+  if (!match) return;
+  history.replaceState(null, "", "#/activite");
+  try {
+    await api("POST", "/practice/enter", { code: match[1] });
+  } catch (error) {
+    reportError(error);
+  }
+}
