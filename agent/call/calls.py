@@ -22,6 +22,7 @@ from agent.devices import Devices
 from agent.dossiers.dossier import DossierRefused, DossierState, transition
 from agent.dossiers.intake.receive import receive
 from agent.links.invitation import Settings, Window
+from agent.media.shared_video import SharedVideo
 from agent.metrics import Metrics
 from agent.refusal import Refused
 from agent.store import Store
@@ -68,6 +69,8 @@ class Calls:
         self._store, self._blobs, self._metrics, self._settings = store, blobs, metrics, settings
         self.hub = devices.cameras
         self.microphone = devices.microphone
+        # VP8 is encoded once for every participant; H.264 (old iPhones) by each participant's sender.
+        self.shared_video = SharedVideo(self.hub) if config.video_codec == "VP8" else None
         self.vitals = VitalsRelay(devices.sensors)
         self.rooms: dict[str, LiveRoom] = {}
         self.cart_room: LiveRoom | None = None

@@ -22,6 +22,7 @@ from aiortc import RTCConfiguration, RTCIceServer, RTCIceTransportPolicy, RTCPee
 from agent.config import CallConfig, IceServer
 from agent.devices.cameras import CameraHub
 from agent.devices.microphone import Microphone
+from agent.media.shared_video import PacketTrack, SharedVideo, listen_to_receiver
 from agent.media.tracks import CartAudioTrack, CartVideoTrack
 
 log = logging.getLogger("agent.call")
@@ -67,13 +68,14 @@ def browser_ice_servers(config: CallConfig, name: str, expires: int) -> list[dic
 
 class CartPeer:
     def __init__(self, member_id: str, hub: CameraHub, microphone: Microphone, config: CallConfig, send: Send,
-                 on_failed: Callable[[str], None], expires: int) -> None:
+                 on_failed: Callable[[str], None], expires: int, shared: SharedVideo | None = None) -> None:
         self.member_id = member_id
+        self._shared = shared  # VP8: the camera encoded once for every participant (agent/media/shared_video.py)
         self._expires = expires  # the end of the room: TURN credentials made for it last that long
         self._hub, self._microphone, self._config, self._send = hub, microphone, config, send
         self._on_failed = on_failed
         self.pc: RTCPeerConnection | None = None
-        self._video: CartVideoTrack | None = None
+        self._video: CartVideoTrack | PacketTrack | None = None
         self._audio: CartAudioTrack | None = None
         self._video_sender: RTCRtpSender | None = None
         self.video_enabled = True
@@ -85,8 +87,11 @@ class CartPeer:
         await self.close()
         pc = RTCPeerConnection(rtc_configuration(self._config, self._expires))
         self.pc = pc
-        self._video, self._audio = CartVideoTrack(self._hub), CartAudioTrack(self._microphone)
+        self._video = self._shared.viewer() if self._shared is not None else CartVideoTrack(self._hub)
+        self._audio = CartAudioTrack(self._microphone)
         video = pc.addTransceiver(self._video, direction="sendonly")
+        if self._shared is not None and isinstance(self._video, PacketTrack):
+            listen_to_receiver(video.sender, self._video, self._shared)
         preferred = "video/" + self._config.video_codec
         codecs = RTCRtpSender.getCapabilities("video").codecs
         video.setCodecPreferences([c for c in codecs if c.mimeType == preferred] +
@@ -95,6 +100,8 @@ class CartPeer:
         pc.addTransceiver(self._audio, direction="sendonly")
         if not self.video_enabled:
             self._video_sender.replaceTrack(None)
+            if isinstance(self._video, PacketTrack):
+                self._video.pause()
 
         @pc.on("connectionstatechange")
         async def _state() -> None:
@@ -122,6 +129,10 @@ class CartPeer:
         self.video_enabled = enabled
         if self._video_sender is not None:
             self._video_sender.replaceTrack(self._video if enabled else None)
+        if isinstance(self._video, PacketTrack) and enabled:
+            self._video.resume()
+        elif isinstance(self._video, PacketTrack):
+            self._video.pause()
 
     @property
     def connection_state(self) -> str:

@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from agent.config import CallConfig
     from agent.devices.cameras import CameraHub
     from agent.devices.microphone import Microphone
+    from agent.media.shared_video import SharedVideo
 
 log = logging.getLogger("agent.call")
 
@@ -100,6 +101,7 @@ class RoomHost(Protocol):
     config: CallConfig
     hub: CameraHub
     microphone: Microphone
+    shared_video: SharedVideo | None  # VP8: one encoder for every participant
 
     async def snapshot(self, live: LiveRoom, requested_by: str, actor: Actor | None = None) -> dict[str, Any]: ...
 
@@ -426,7 +428,7 @@ class LiveRoom:
             return
         socket = member.socket
         peer = CartPeer(member.id, self.calls.hub, self.calls.microphone, self.calls.config,
-                        lambda payload: self._send(socket, payload), self._peer_failed, self.credentials_expire)
+                        lambda payload: self._send(socket, payload), self._peer_failed, self.credentials_expire, self.calls.shared_video)
         peer.video_enabled = not member.audio_only
         self.peers[member.id] = peer
         try:

@@ -27,22 +27,19 @@ def _copy(frame: av.VideoFrame) -> av.VideoFrame:
     return frame.reformat(format="yuv420p")
 
 
-class CartVideoTrack(MediaStreamTrack):
-    kind = "video"
+class CameraFrames:
+    """What one consumer of the camera sends next: the newest frame after the last it took; the
+    last one again after KEEPALIVE_SECONDS without a new one (a still after a camera was lost);
+    a notice while the camera starts or the video is off. Borrows the camera while it lives."""
 
     def __init__(self, hub: CameraHub) -> None:
-        super().__init__()
         self._hub = hub
         self._seq = 0
         self._still_frame: av.VideoFrame | None = None
         self._still_text = ""
         hub.acquire()
-        self.frames_sent = 0
-        self.size = (0, 0)
 
-    async def recv(self) -> av.VideoFrame:
-        if self.readyState != "live":
-            raise MediaStreamError
+    async def next(self) -> av.VideoFrame:
         slot = self._hub.slot
         captured = await slot.next_after(self._seq, KEEPALIVE_SECONDS)
         if captured is not None:
@@ -56,8 +53,6 @@ class CartVideoTrack(MediaStreamTrack):
             frame = self._still(self._hub.active_label + " : démarrage…", slot.now_pts())
         if self._hub.video_off:
             frame = self._still(VIDEO_OFF_TEXT, frame.pts)
-        self.frames_sent += 1
-        self.size = (frame.width, frame.height)
         return frame
 
     def _still(self, text: str, pts: int) -> av.VideoFrame:
@@ -67,9 +62,33 @@ class CartVideoTrack(MediaStreamTrack):
         frame.pts, frame.time_base = pts, TIME_BASE
         return frame
 
+    def close(self) -> None:
+        self._hub.release()
+
+
+class CartVideoTrack(MediaStreamTrack):
+    """The camera as frames, encoded by this participant's own sender (H.264; VP8 goes through
+    agent/media/shared_video.py, encoded once for all)."""
+
+    kind = "video"
+
+    def __init__(self, hub: CameraHub) -> None:
+        super().__init__()
+        self._frames = CameraFrames(hub)
+        self.frames_sent = 0
+        self.size = (0, 0)
+
+    async def recv(self) -> av.VideoFrame:
+        if self.readyState != "live":
+            raise MediaStreamError
+        frame = await self._frames.next()
+        self.frames_sent += 1
+        self.size = (frame.width, frame.height)
+        return frame
+
     def stop(self) -> None:
         if self.readyState == "live":
-            self._hub.release()
+            self._frames.close()
         super().stop()
 
 
