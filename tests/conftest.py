@@ -7,8 +7,19 @@ import pytest
 
 from tests.card.harness import ANTOINE, CLAIRE, NADIA, CardDeck, Pcscd, card_deck, machine_reader
 from tests.live import LiveAgent, running_agent
+from tests.netns import enter_private_network
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Before xdist starts its workers: the run moves into a network namespace of its own (tests/netns.py)."""
+    if hasattr(config, "workerinput"):
+        return  # a worker: already inside its parent's namespace
+    why_not = enter_private_network()
+    if why_not:
+        config.issue_config_time_warning(pytest.PytestConfigWarning(
+            f"tests run on the machine's own network namespace ({why_not}): the calls' ICE may use its address"), stacklevel=2)
 
 
 @pytest.fixture

@@ -1,0 +1,41 @@
+"""The whole test run in a network namespace of its own, so that no test's traffic touches the
+machine's interfaces: the calls' ICE (aioice skips 127.0.0.1 and would pick the machine's address,
+../shared/notes/webrtc-scale-here.md §0), mDNS, the servers the tests start.
+
+Made once, in the pytest process that starts the others (xdist's workers inherit it, so they
+share one loopback: the machine's pcscd that one worker starts is reachable by the other). In it:
+loopback up, and a veth pair with both ends inside (10.77.0.1 and 10.77.0.2), which gives the ICE
+stacks an address that is not loopback without any packet leaving the namespace.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import shutil
+import subprocess
+
+CLONE_NEWNET = 0x40000000
+ADDRESSES = {"tn0": "10.77.0.1/24", "tn1": "10.77.0.2/24"}
+OFF = "TELECART_TEST_NETNS"  # =0: run on the machine's own network namespace (a developer without root)
+
+
+def enter_private_network() -> str | None:
+    """Move this process (its main thread: every process and thread started after) into a new
+    network namespace. Returns why not, when it could not (not root, no `ip`), else None."""
+    if os.environ.get(OFF) == "0":
+        return f"{OFF}=0"
+    if os.geteuid() != 0 or not shutil.which("ip"):
+        return "needs root and iproute2"
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.unshare(CLONE_NEWNET) != 0:
+        return f"unshare: {os.strerror(ctypes.get_errno())}"
+    commands = [["ip", "link", "set", "lo", "up"], ["ip", "link", "add", "tn0", "type", "veth", "peer", "name", "tn1"]]
+    for name, address in ADDRESSES.items():
+        commands += [["ip", "addr", "add", address, "dev", name], ["ip", "link", "set", name, "up"]]
+    for command in commands:
+        run = subprocess.run(command, capture_output=True, text=True)
+        if run.returncode != 0:
+            return f"{' '.join(command)}: {run.stderr.strip()}"
+    os.environ[OFF] = "inside"  # said to whoever asks (and to the workers)
+    return None
