@@ -25,6 +25,7 @@ class Professional:
     email: str | None
     mobile: str | None
     active: bool
+    mssante: str | None = None  # their secure health messaging address (agent/notify/mssante.py sets it)
 
     @property
     def display_name(self) -> str:
@@ -40,7 +41,7 @@ _COLUMNS = ("name", "first_name", "specialty", "rpps", "email", "mobile")
 
 
 def _from_row(row: dict[str, Any]) -> Professional:
-    return Professional(id=row["id"], active=bool(row["active"]), **{k: row[k] for k in _COLUMNS})
+    return Professional(id=row["id"], active=bool(row["active"]), mssante=row.get("mssante"), **{k: row[k] for k in _COLUMNS})
 
 
 def add(db: Database, fields: dict[str, Any], actor: Actor) -> Professional:

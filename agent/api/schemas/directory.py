@@ -32,6 +32,7 @@ class ProfessionalOut(BaseModel):
     mobile: str | None
     active: bool
     display_name: str
+    mssante: str | None = Field(None, description="Their MSSanté address, set with PUT /directory/{id}/mssante")
 
 
 class DirectorySearch(Strict):

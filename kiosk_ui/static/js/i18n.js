@@ -416,7 +416,8 @@ export const T = {
   },
   directoryAdmin: {
     title: "Annuaire des professionnels",
-    lead: "Les professionnels que les infirmier·ères choisissent comme médecin requis. Ils reçoivent les invitations à l'e-mail et au portable indiqués ici.",
+    lead: "Les professionnels que les infirmier·ères choisissent comme médecin requis. Ils reçoivent les invitations à l'e-mail et au portable indiqués ici, "
+      + "et les documents envoyés par messagerie sécurisée à leur adresse MSSanté.",
     addTitle: "Ajouter un professionnel",
     name: "Nom *", firstName: "Prénom", specialty: "Spécialité *", rpps: "N° RPPS (11 chiffres)", email: "E-mail", mobile: "Téléphone portable",
     add: "Ajouter à l'annuaire",
@@ -424,6 +425,16 @@ export const T = {
     who: "Professionnel", colSpecialty: "Spécialité", colRpps: "RPPS", contacts: "Coordonnées",
     withdraw: "Retirer", restore: "Rétablir",
     withdrawn: "Professionnel retiré : il ne sera plus proposé.", restored: "Professionnel rétabli.",
+    colMssante: "Adresse MSSanté",
+    noMssante: "Aucune adresse",
+    mssanteAdd: "Ajouter", mssanteEdit: "Modifier",
+    mssanteAddFor: (name) => `Ajouter l'adresse MSSanté de ${name}`, mssanteEditFor: (name) => `Modifier l'adresse MSSanté de ${name}`,
+    mssanteFor: (name) => `Adresse MSSanté de ${name}`,
+    mssanteHint: "Par exemple prenom.nom@hopital.mssante.fr. Les infirmier·ères la choisissent pour envoyer les PDF d'un télédossier. Vide : l'adresse est effacée.",
+    mssanteSave: "Enregistrer",
+    cancel: "Annuler",
+    mssanteSaved: (name) => `Adresse MSSanté de ${name} enregistrée.`,
+    mssanteCleared: (name) => `Adresse MSSanté de ${name} effacée.`,
   },
   visio: {
     button: "Visio SMS",
