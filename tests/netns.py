@@ -4,7 +4,7 @@ machine's interfaces: the calls' ICE (aioice skips 127.0.0.1 and would pick the 
 
 Made once, in the pytest process that starts the others (xdist's workers inherit it, so they
 share one loopback: the machine's pcscd that one worker starts is reachable by the other). In it:
-loopback up, and a veth pair with both ends inside (10.77.0.1 and 10.77.0.2), which gives the ICE
+loopback up, and a veth pair with both ends inside (10.77.0.1 and 10.77.0.2, the default route into it), which gives the ICE
 stacks an address that is not loopback without any packet leaving the namespace.
 """
 
@@ -33,6 +33,9 @@ def enter_private_network() -> str | None:
     commands = [["ip", "link", "set", "lo", "up"], ["ip", "link", "add", "tn0", "type", "veth", "peer", "name", "tn1"]]
     for name, address in ADDRESSES.items():
         commands += [["ip", "addr", "add", address, "dev", name], ["ip", "link", "set", name, "up"]]
+    # A default route into the pair: Chromium gathers no candidate at all without one (nothing
+    # leaves: what goes out of tn0 arrives at tn1, in here).
+    commands.append(["ip", "route", "add", "default", "dev", "tn0"])
     for command in commands:
         run = subprocess.run(command, capture_output=True, text=True)
         if run.returncode != 0:

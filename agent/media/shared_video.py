@@ -44,8 +44,8 @@ class SharedVideo:
         self._task: asyncio.Task[None] | None = None
         self._keyframe_wanted = True
         self._last_keyframe = 0.0
-        self._codec: av.VideoCodecContext | None = None
-        self.bitrate = DEFAULT_BITRATE
+        self.bitrate = DEFAULT_BITRATE  # wanted
+        self.encoding_bitrate = 0  # what the encoder runs at (after the next frame)
         self.frames_encoded = 0
         self.size = (0, 0)
 
@@ -55,6 +55,7 @@ class SharedVideo:
         """A track for one participant's sender; it starts at the next key frame."""
         track = PacketTrack(self)
         self._viewers.add(track)
+        self.retarget()
         self.request_keyframe()
         if self._task is None:
             self._task = asyncio.get_running_loop().create_task(self._run(CameraFrames(self._hub)))
@@ -73,21 +74,27 @@ class SharedVideo:
 
     def retarget(self) -> None:
         """The weakest viewer's estimate, within VP8's range; the encoder restarts only for a real change."""
-        estimates = [v.estimate for v in self._viewers if v.estimate is not None]
+        # A viewer not heard from yet counts as a new connection does in aiortc: DEFAULT_BITRATE
+        # (a path just opened has not shown what it carries).
+        estimates = [v.estimate or DEFAULT_BITRATE for v in self._viewers]
         target = max(MIN_BITRATE, min(MAX_BITRATE, min(estimates))) if estimates else self.bitrate
         if abs(target - self.bitrate) / self.bitrate > BITRATE_STEP:
-            self.bitrate = target
-            self._codec = None  # libvpx takes a new rate only at its start; a key frame follows for all
+            self.bitrate = target  # libvpx takes a new rate only at its start: the encoder restarts, a key frame for all
 
     # --- the encoder ----------------------------------------------------------------------------
 
     async def _run(self, frames: CameraFrames) -> None:
+        # An encoder of this run's own: a run cancelled while its thread still encodes (the last
+        # viewer left, another came at once) must never share a libvpx context with the next one.
+        encoder = _Encoder()
         loop = asyncio.get_running_loop()
         try:
             while True:
                 frame = await frames.next()
                 keyframe = self._keyframe_wanted and time.monotonic() - self._last_keyframe >= KEYFRAME_INTERVAL
-                packets = await loop.run_in_executor(None, self._encode, frame, keyframe)
+                packets = await loop.run_in_executor(None, encoder.encode, frame, keyframe, self.bitrate)
+                self.frames_encoded += 1
+                self.size, self.encoding_bitrate = encoder.size, encoder.bitrate
                 for packet in packets:
                     if packet.is_keyframe:
                         self._keyframe_wanted, self._last_keyframe = False, time.monotonic()
@@ -101,22 +108,28 @@ class SharedVideo:
                 viewer.stop()
         finally:
             frames.close()
-            self._codec = None
 
-    def _encode(self, frame: av.VideoFrame, keyframe: bool) -> list[av.Packet]:
-        """In a worker thread: one frame to VP8 packets, stamped for the senders."""
+
+class _Encoder:
+    """libvpx, used by one thread at a time (each frame awaited before the next)."""
+
+    def __init__(self) -> None:
+        self._codec: av.VideoCodecContext | None = None
+        self.size = (0, 0)
+        self.bitrate = 0
+
+    def encode(self, frame: av.VideoFrame, keyframe: bool, bitrate: int) -> list[av.Packet]:
+        """One frame to VP8 packets, stamped for the senders."""
         if frame.format.name != "yuv420p":
             frame = frame.reformat(format="yuv420p")
-        codec = self._codec
-        if codec is None or (codec.width, codec.height) != (frame.width, frame.height):
-            codec = self._codec = _vp8(frame.width, frame.height, self.bitrate)
+        if self._codec is None or self.size != (frame.width, frame.height) or bitrate != self.bitrate:
+            self._codec = _vp8(frame.width, frame.height, bitrate)
+            self.size, self.bitrate = (frame.width, frame.height), bitrate
             keyframe = True  # a new encoder starts with one anyway; say it to the viewers
         frame.pict_type = av.video.frame.PictureType.I if keyframe else av.video.frame.PictureType.NONE
-        packets = codec.encode(frame)
+        packets = self._codec.encode(frame)
         for packet in packets:
             packet.pts, packet.time_base = frame.pts, TIME_BASE
-        self.frames_encoded += 1
-        self.size = (frame.width, frame.height)
         return packets
 
 
@@ -148,6 +161,7 @@ class PacketTrack(MediaStreamTrack):
         self._queue: asyncio.Queue[av.Packet] = asyncio.Queue(QUEUE_PACKETS)
         self._waiting_keyframe = True
         self.paused = False  # audio only for this viewer for now: nothing queued, no key frame asked
+        self._reading = False  # its sender started (aiortc reads once ICE and DTLS are done)
         self.estimate: int | None = None
         self.frames_sent = 0
 
@@ -158,11 +172,12 @@ class PacketTrack(MediaStreamTrack):
     def offer(self, packet: av.Packet) -> None:
         if self.paused or self._waiting_keyframe and not packet.is_keyframe:
             return
-        if self._queue.full():  # its sender fell behind: a clean restart at the next key frame
+        if self._queue.full():  # its sender fell behind (or has not started): a clean restart at the next key frame
             while not self._queue.empty():
                 self._queue.get_nowait()
             self._waiting_keyframe = True
-            self._source.request_keyframe()
+            if self._reading:  # a sender not started yet (ICE, DTLS) asks when it starts, not every 4 frames
+                self._source.request_keyframe()
             return
         self._waiting_keyframe = False
         self._queue.put_nowait(packet)
@@ -180,6 +195,10 @@ class PacketTrack(MediaStreamTrack):
     async def recv(self) -> av.Packet:
         if self.readyState != "live":
             raise MediaStreamError
+        if not self._reading:  # the transport is up: the picture starts now, at a key frame
+            self._reading = True
+            if self._queue.empty():
+                self._source.request_keyframe()
         packet = await self._queue.get()
         self.frames_sent += 1
         return packet

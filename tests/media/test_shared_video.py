@@ -89,13 +89,45 @@ def test_the_bitrate_follows_the_weakest_viewer() -> None:
         strong.estimate, weak.estimate = 1_400_000, LOW
         shared.retarget()
         await asyncio.gather(_take(strong, 5), _take(weak, 5))
-        lowered, encoding_low = shared.bitrate, shared._codec.bit_rate
+        lowered, encoding_low = shared.bitrate, shared.encoding_bitrate
         weak.stop()  # the weak one leaves: the strong one's estimate rules at once
         await _take(strong, 5)
-        raised, encoding_high = shared.bitrate, shared._codec.bit_rate
+        raised, encoding_high = shared.bitrate, shared.encoding_bitrate
         strong.stop()
         return lowered, encoding_low, raised, encoding_high
 
     lowered, encoding_low, raised, encoding_high = run_async(scenario())
     assert lowered == encoding_low == LOW
     assert raised == encoding_high == 1_400_000
+
+
+RELAY = """
+import asyncio
+from tests.media.test_shared_video import _hub
+from agent.media.shared_video import SharedVideo
+
+async def main():
+    shared = SharedVideo(_hub())
+    for _ in range(25):  # the last viewer leaves while its frame is in the encoder, the next comes at once
+        viewer = shared.viewer()
+        await asyncio.wait_for(viewer.recv(), 10)
+        viewer.stop()
+    last = shared.viewer()
+    packet = await asyncio.wait_for(last.recv(), 10)
+    last.stop()
+    print(packet.is_keyframe)
+
+asyncio.run(main())
+"""
+
+
+def test_a_viewer_replaced_at_once_never_shares_an_encoder_still_at_work() -> None:
+    """A participant's connection replaced (a reconnect) cancels the encoder's run while its thread
+    may still be encoding, and a new run starts at once: the two must not share a libvpx context
+    (that crashed the agent without a word). In a process of its own: a crash must fail the test."""
+    import subprocess
+    import sys
+
+    run = subprocess.run([sys.executable, "-c", RELAY], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, f"exit {run.returncode}: {run.stderr[-2000:]}"
+    assert run.stdout.strip() == "True"
