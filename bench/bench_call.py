@@ -413,8 +413,15 @@ def _window(agent: psutil.Process, viewers: list[Viewer], stats_client: Any, sta
     return Window(cpu / wall, readings, sent_fps, sent_kbps)
 
 
-def _link(dossier: dict[str, Any], role: str, agent_url: str) -> str:
-    link = next(i["link"] for i in dossier["invitations"] if i["role"] == role and not i.get("revoked_at"))
+def _invite(cart: Any, dossier: dict[str, Any], name: str, first_name: str, email: str) -> Any:
+    """Another professional invited into the call (POST /dossiers/{id}/invitations)."""
+    return cart.nurse.post(cart.url(f"/dossiers/{dossier['id']}/invitations"), json={
+        "role": "professional", "name": name, "first_name": first_name, "email": email})
+
+
+def _link(dossier: dict[str, Any], role: str, agent_url: str, name: str | None = None) -> str:
+    link = next(i["link"] for i in dossier["invitations"]
+                if i["role"] == role and not i.get("revoked_at") and (name is None or i["name"] == name))
     return link if link.startswith("http") else agent_url + link
 
 
@@ -435,7 +442,7 @@ def figures() -> Iterator[dict[str, Any]]:
             yardstick = chromium_to_chromium(browser)
             yard = yardstick.reading
             with scratch_dir("call") as work, cart_with_mail(
-                work, media={"camera_width": WIDTH, "camera_height": HEIGHT, "camera_fps": FPS}, call={"video_codec": "VP8"},
+                work, media={"camera_width": WIDTH, "camera_height": HEIGHT, "camera_fps": FPS}, call={"video_codec": "VP8", "lobby": False},  # the media measured, not the waiting room
             ) as cart:
                 assert cart.agent.proc is not None
                 agent = psutil.Process(cart.agent.proc.pid)
@@ -458,8 +465,13 @@ def figures() -> Iterator[dict[str, Any]]:
                     yield figure("call.g2g_video.p95_ms", video_only.p(95), "ms", baseline=yard.p(95))
                     _leave(viewers.pop())
 
-                    # One viewer as participants are: the specialist, picture in step with the sound.
-                    viewers.append(_join(browser, _link(dossier, "specialist", cart.agent.url)))
+                    # One viewer as participants are, picture in step with the sound: the join page a
+                    # specialist's « Rejoindre l'appel » opens, here through a professional's link (the
+                    # specialist's own asks for a one-time code first).
+                    first = _invite(cart, dossier, "LEROY", "Claire", "claire.leroy@example.org")
+                    if first.status_code != 201:
+                        raise RuntimeError(f"no participant: POST /dossiers/{{id}}/invitations answered {first.status_code}")
+                    viewers.append(_join(browser, _link(first.json(), "professional", cart.agent.url, "LEROY")))
                     yield figure("call.first_frame_ms", viewers[0].first_frame_ms, "ms", baseline=yardstick.first_frame_ms)
                     one = _window(agent, viewers, technician, stats_url)
                     seen = one.readings[0]
@@ -476,10 +488,9 @@ def figures() -> Iterator[dict[str, Any]]:
                         "baseline_ms_per_frame": one.ms_per_frame}
 
                     # Three viewers: another professional, invited during the call (when the agent can).
-                    third = cart.nurse.post(cart.url(f"/dossiers/{dossier['id']}/invitations"), json={
-                        "role": "professional", "name": "MARTIN", "first_name": "Paul", "email": "paul.martin@example.org"})
+                    third = _invite(cart, dossier, "MARTIN", "Paul", "paul.martin@example.org")
                     if third.status_code == 201:
-                        viewers.append(_join(browser, _link(third.json(), "professional", cart.agent.url)))
+                        viewers.append(_join(browser, _link(third.json(), "professional", cart.agent.url, "MARTIN")))
                         three = _window(agent, viewers, technician, stats_url)
                         yield figure("call.cpu.three_viewers", three.cpu_per_s, "cpu_s/s", baseline=one.cpu_per_s) | three.extra() | {
                             "baseline_ms_per_frame": one.ms_per_frame}
