@@ -4,8 +4,9 @@ machine's interfaces: the calls' ICE (aioice skips 127.0.0.1 and would pick the 
 
 Made once, in the pytest process that starts the others (xdist's workers inherit it, so they
 share one loopback: the machine's pcscd that one worker starts is reachable by the other). In it:
-loopback up, and a veth pair with both ends inside (10.77.0.1 and 10.77.0.2, the default route into it), which gives the ICE
-stacks an address that is not loopback without any packet leaving the namespace.
+loopback up, and a veth pair with both ends inside (10.77.0.1 and 10.77.0.2, the default route
+into it), which gives the ICE stacks an address that is not loopback without any packet leaving
+the namespace.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import ctypes
 import os
 import shutil
 import subprocess
+from pathlib import Path
 
 CLONE_NEWNET = 0x40000000
 ADDRESSES = {"tn0": "10.77.0.1/24", "tn1": "10.77.0.2/24"}
@@ -34,11 +36,23 @@ def enter_private_network() -> str | None:
     for name, address in ADDRESSES.items():
         commands += [["ip", "addr", "add", address, "dev", name], ["ip", "link", "set", name, "up"]]
     # A default route into the pair: Chromium gathers no candidate at all without one (nothing
-    # leaves: what goes out of tn0 arrives at tn1, in here).
+    # leaves: what goes out of tn0 arrives at tn1, in here). The machine's name servers are made
+    # unreachable, so a name lookup fails at once as it would offline, instead of waiting seconds
+    # for an answer that cannot come (the tests of a dead network look names up).
     commands.append(["ip", "route", "add", "default", "dev", "tn0"])
+    for server in _name_servers():
+        commands.append(["ip", "-6" if ":" in server else "-4", "route", "add", "unreachable", server])
     for command in commands:
         run = subprocess.run(command, capture_output=True, text=True)
         if run.returncode != 0:
             return f"{' '.join(command)}: {run.stderr.strip()}"
     os.environ[OFF] = "inside"  # said to whoever asks (and to the workers)
     return None
+
+
+def _name_servers() -> list[str]:
+    try:
+        lines = Path("/etc/resolv.conf").read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return []
+    return [line.split()[1] for line in lines if line.startswith("nameserver ") and len(line.split()) > 1]

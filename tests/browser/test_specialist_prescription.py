@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, expect
+from playwright.sync_api import Browser, Page, expect
 from pypdf import PdfReader
 
 from agent.access.roles import Role
@@ -43,6 +43,20 @@ def _dossier_for_doctor(cart: Cart, mobile: str, rpps: str = "10101234567") -> d
     return dossier
 
 
+def load_signature(doctor: Page, tmp_path: Path) -> None:
+    """The doctor's signature image, loaded once on their page."""
+    (tmp_path / "signature.png").write_bytes(signature_image())
+    doctor.get_by_label("Image de ma signature (JPEG ou PNG)").set_input_files(str(tmp_path / "signature.png"))
+    doctor.get_by_role("button", name="Charger ma signature").click()
+    expect(doctor.get_by_text("Votre signature est enregistrée sur ce chariot")).to_be_visible()
+
+
+def first_medicine(doctor: Page) -> None:
+    doctor.get_by_label("Médicament, forme et dosage").fill("Amoxicilline 500 mg, gélule")
+    doctor.get_by_label("Posologie").fill("1 gélule matin, midi et soir")
+    doctor.get_by_label("Durée").fill("7 jours")
+
+
 def test_the_specialist_signs_a_prescription_that_the_kiosk_announces_and_the_pdf_carries(browser: Browser, cart: Cart, artifacts: Path,
                                                                                            tmp_path: Path) -> None:
     dossier = _dossier_for_doctor(cart, "0612345690")
@@ -59,14 +73,8 @@ def test_the_specialist_signs_a_prescription_that_the_kiosk_announces_and_the_pd
     expect(doctor.get_by_role("heading", name="Rédiger une ordonnance")).to_be_visible()
     sign = doctor.get_by_role("button", name="Signer et verser l'ordonnance au télédossier")
     expect(sign).to_be_disabled()  # no signature image yet
-    (tmp_path / "signature.png").write_bytes(signature_image())
-    doctor.get_by_label("Image de ma signature (JPEG ou PNG)").set_input_files(str(tmp_path / "signature.png"))
-    doctor.get_by_role("button", name="Charger ma signature").click()
-    expect(doctor.get_by_text("Votre signature est enregistrée sur ce chariot")).to_be_visible()
-
-    doctor.get_by_label("Médicament, forme et dosage").fill("Amoxicilline 500 mg, gélule")
-    doctor.get_by_label("Posologie").fill("1 gélule matin, midi et soir")
-    doctor.get_by_label("Durée").fill("7 jours")
+    load_signature(doctor, tmp_path)
+    first_medicine(doctor)
     doctor.get_by_role("button", name="Ajouter un médicament").click()
     second = doctor.locator("fieldset.medicine").nth(1)
     second.get_by_label("Médicament, forme et dosage").fill("Paracétamol 1 g, comprimé")
@@ -187,13 +195,8 @@ def test_on_a_phone_the_specialist_writes_and_signs_a_prescription_without_sidew
     context = browser.new_context(viewport=phone, has_touch=True, is_mobile=True, locale="fr-FR", timezone_id="Europe/Paris")
     doctor = context.new_page()
     open_with_code(doctor, cart, dossier["invitations"][0]["link"], "+33612345693")
-    (tmp_path / "signature.png").write_bytes(signature_image())
-    doctor.get_by_label("Image de ma signature (JPEG ou PNG)").set_input_files(str(tmp_path / "signature.png"))
-    doctor.get_by_role("button", name="Charger ma signature").tap()
-    expect(doctor.get_by_text("Votre signature est enregistrée sur ce chariot")).to_be_visible()
-    doctor.get_by_label("Médicament, forme et dosage").fill("Amoxicilline 500 mg, gélule")
-    doctor.get_by_label("Posologie").fill("1 gélule matin, midi et soir")
-    doctor.get_by_label("Durée").fill("7 jours")
+    load_signature(doctor, tmp_path)
+    first_medicine(doctor)
     sign = doctor.get_by_role("button", name="Signer et verser l'ordonnance au télédossier")
     sign.scroll_into_view_if_needed()
     box = sign.bounding_box()
