@@ -39,7 +39,8 @@ def font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
         return ImageFont.load_default(size=size)
 
 
-def _portrait(name: str, mouth_open: float, breath: float) -> np.ndarray:
+def _portrait(name: str, mouth_open: float, breath: float, big: ImageFont.FreeTypeFont | ImageFont.ImageFont,
+              small: ImageFont.FreeTypeFont | ImageFont.ImageFont) -> np.ndarray:
     """One frame: a doctor in a white coat before a blue wall, their name and the practice badge."""
     img = Image.new("RGB", (WIDTH, HEIGHT), (46, 86, 130))
     draw = ImageDraw.Draw(img)
@@ -53,7 +54,6 @@ def _portrait(name: str, mouth_open: float, breath: float) -> np.ndarray:
         draw.ellipse((eye - 6, 145 - rise, eye + 6, 157 - rise), fill=(40, 40, 40))
     mouth = 3 + int(14 * mouth_open)
     draw.ellipse((cx - 16, 188 - rise - mouth // 2, cx + 16, 188 - rise + mouth // 2), fill=(150, 60, 60))
-    big, small = font(30), font(20)
     draw.text((350, 120), name, font=big, fill=(255, 255, 255))
     draw.text((350, 162), "Médecin simulé", font=small, fill=(220, 230, 240))
     draw.rounded_rectangle((350, 200, 560, 240), radius=8, fill=(230, 120, 20))
@@ -82,12 +82,14 @@ class Voice:
 
 
 class Portrait:
-    """The frames of the doctor's picture, drawn once (a third of a second of CPU)."""
+    """The frames of the doctor's picture, drawn once (a third of a second of CPU: made in a
+    worker thread, never on the event loop that carries the call)."""
 
     def __init__(self, name: str) -> None:
+        big, small = font(30), font(20)
         breaths = [(1 + math.sin(2 * math.pi * i / CYCLE)) / 2 for i in range(CYCLE)]
-        self.still = [_portrait(name, 0.0, b) for b in breaths]
-        self.talking = [_portrait(name, abs(math.sin(math.pi * i / 4)), b) for i, b in enumerate(breaths)]
+        self.still = [_portrait(name, 0.0, b, big, small) for b in breaths]
+        self.talking = [_portrait(name, abs(math.sin(math.pi * i / 4)), b, big, small) for i, b in enumerate(breaths)]
 
 
 class _Paced(MediaStreamTrack):

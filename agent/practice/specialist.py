@@ -125,10 +125,11 @@ class SimulatedSpecialist:
             return
         name = prescription.prescriber_name(who)
         member_id = member_of(who["id"])
-        if member_id in live.members:  # the nurse opened the doctor's link herself: one doctor is enough
+        portrait = await asyncio.get_running_loop().run_in_executor(None, Portrait, name)
+        if member_id in live.members or not live.cart_in_call:  # the nurse opened the doctor's link herself, or left
             return
         line = BotLine()
-        media = _Media(Portrait(name), Voice(), self._call, live.credentials_expire, lambda m: live.handle(member_id, line, json.dumps(m)))
+        media = _Media(portrait, Voice(), self._call, live.credentials_expire, lambda m: live.handle(member_id, line, json.dumps(m)))
         await live.join(member_id, name, ParticipantRole.SPECIALIST.value, line, takes_cart_media=False)  # type: ignore[arg-type]
         log.info("practice: the simulated specialist joined room %s", live.id)
         acts = asyncio.get_running_loop().create_task(self._act(live, who, name, member_id, line, media))
