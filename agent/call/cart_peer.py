@@ -22,8 +22,9 @@ from aiortc import RTCConfiguration, RTCIceServer, RTCIceTransportPolicy, RTCPee
 from agent.config import CallConfig, IceServer
 from agent.devices.cameras import CameraHub
 from agent.devices.microphone import Microphone
+from agent.media.shared_audio import AudioPacketTrack, shared_audio
 from agent.media.shared_video import PacketTrack, SharedVideo, listen_to_receiver
-from agent.media.tracks import CartAudioTrack, CartVideoTrack
+from agent.media.tracks import CartVideoTrack
 
 log = logging.getLogger("agent.call")
 
@@ -76,7 +77,7 @@ class CartPeer:
         self._on_failed = on_failed
         self.pc: RTCPeerConnection | None = None
         self._video: CartVideoTrack | PacketTrack | None = None
-        self._audio: CartAudioTrack | None = None
+        self._audio: AudioPacketTrack | None = None
         self._video_sender: RTCRtpSender | None = None
         self.video_enabled = True
         self.started_at = time.monotonic()
@@ -88,7 +89,7 @@ class CartPeer:
         pc = RTCPeerConnection(rtc_configuration(self._config, self._expires))
         self.pc = pc
         self._video = self._shared.viewer() if self._shared is not None else CartVideoTrack(self._hub)
-        self._audio = CartAudioTrack(self._microphone)
+        self._audio = shared_audio(self._microphone).listener()  # Opus encoded once, with FEC
         video = pc.addTransceiver(self._video, direction="sendonly")
         if self._shared is not None and isinstance(self._video, PacketTrack):
             listen_to_receiver(video.sender, self._video, self._shared)
@@ -99,9 +100,7 @@ class CartPeer:
         self._video_sender = video.sender
         pc.addTransceiver(self._audio, direction="sendonly")
         if not self.video_enabled:
-            self._video_sender.replaceTrack(None)
-            if isinstance(self._video, PacketTrack):
-                self._video.pause()
+            self.set_video(False)
 
         @pc.on("connectionstatechange")
         async def _state() -> None:
@@ -125,14 +124,14 @@ class CartPeer:
         await self.pc.setRemoteDescription(RTCSessionDescription(sdp=description["sdp"], type=description["type"]))
 
     def set_video(self, enabled: bool) -> None:
-        """Audio only for a poor link: the camera stops going to this participant, nothing else."""
+        """« Connexion faible », chosen by the participant: sound, and the camera as a still picture
+        made again every few seconds (VP8, agent/media/ladder.py's STILL); H.264's per-participant
+        encoder sends no picture at all."""
         self.video_enabled = enabled
-        if self._video_sender is not None:
+        if isinstance(self._video, PacketTrack):
+            self._video.set_still(not enabled)
+        elif self._video_sender is not None:
             self._video_sender.replaceTrack(self._video if enabled else None)
-        if isinstance(self._video, PacketTrack) and enabled:
-            self._video.resume()
-        elif isinstance(self._video, PacketTrack):
-            self._video.pause()
 
     @property
     def connection_state(self) -> str:
@@ -158,6 +157,9 @@ class CartPeer:
         if self._video is not None:
             result["frames_sent"] = self._video.frames_sent
             result["width"], result["height"] = self._video.size
+        if isinstance(self._video, PacketTrack) and self._video.rung is not None:
+            result["quality"] = self._video.rung.name  # its place on the ladder (agent/media/ladder.py)
+            result["estimate_kbps"] = round(self._video.link.bitrate / 1000) if self._video.link.bitrate else None
         return result
 
     async def close(self) -> None:

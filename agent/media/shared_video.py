@@ -1,12 +1,14 @@
-"""The cart's camera encoded once for every participant (issue 16): one VP8 encoder, its packets
-handed to each participant's sender, which packs an av.Packet into RTP without encoding it again
-(aiortc's RTCRtpSender). Three viewers cost about one.
+"""The cart's camera encoded once for every participant on the same rung of the quality ladder
+(issue 16): one VP8 encoder per rung in use, its packets handed to each participant's sender,
+which packs an av.Packet into RTP without encoding it again (aiortc's RTCRtpSender). Three
+viewers on a good link cost about one; a viewer on a poor link gets a smaller picture of its
+own (agent/media/ladder.py) instead of lowering everybody's.
 
-What each viewer's sender hears back is routed here: a key frame asked by any of them (PLI, FIR,
-or a viewer joining) is made for all, at most once per KEYFRAME_INTERVAL; the bitrate follows the
-weakest viewer's estimate (REMB), so nobody is sent more than their link carries. A viewer whose
-sender falls behind loses its queue and waits for the next key frame rather than decoding a
-broken picture.
+What each viewer's receiver reports is routed here: a key frame asked by a viewer (PLI, FIR, or
+joining) is made by its rung's encoder for everyone on it, at most once per KEYFRAME_INTERVAL; its
+estimate (REMB) and its losses (receiver reports) place it on the ladder, and each encoder runs
+at the weakest of its viewers' rates. A viewer whose sender falls behind loses its queue and
+waits for the next key frame rather than decoding a broken picture.
 """
 
 from __future__ import annotations
@@ -19,13 +21,14 @@ import time
 from typing import Any
 
 import av
-from aiortc.codecs.vpx import DEFAULT_BITRATE, MAX_BITRATE, MIN_BITRATE, number_of_threads
+from aiortc.codecs.vpx import DEFAULT_BITRATE, number_of_threads
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from aiortc.rtcrtpsender import RTCRtpSender
-from aiortc.rtp import RTCP_PSFB_APP, RTCP_PSFB_FIR, RTCP_PSFB_PLI, RtcpPsfbPacket, unpack_remb_fci
+from aiortc.rtp import RTCP_PSFB_APP, RTCP_PSFB_FIR, RTCP_PSFB_PLI, RtcpPsfbPacket, RtcpRrPacket, RtcpSrPacket, unpack_remb_fci
 
 from agent.devices.cameras import CameraHub
-from agent.media.frames import TIME_BASE
+from agent.media.frames import CLOCK_RATE, TIME_BASE
+from agent.media.ladder import STILL, Climber, LinkEstimate, OutputRate, Rung
 from agent.media.tracks import CameraFrames
 
 log = logging.getLogger("agent.media")
@@ -33,78 +36,147 @@ log = logging.getLogger("agent.media")
 KEYFRAME_INTERVAL = 0.5  # seconds: a burst of requests (three viewers losing the same packet) makes one key frame
 QUEUE_PACKETS = 4  # a sender this far behind is dropped to the next key frame
 BITRATE_STEP = 0.1  # a new target within 10 % of the current one does not restart the encoder
+LEAST_BITRATE = 30_000  # bit/s: under this libvpx makes no picture worth sending
 
 
 class SharedVideo:
-    """One encoder per camera hub, alive while at least one viewer watches."""
+    """The camera's encoders, one per rung someone watches, each alive while it has a viewer."""
 
     def __init__(self, hub: CameraHub) -> None:
         self._hub = hub
-        self._viewers: set[PacketTrack] = set()
+        self.encodings: dict[Rung, Encoding] = {}
+
+    def viewer(self) -> PacketTrack:
+        """A track for one participant's sender, on the top rung; it starts at the next key frame."""
+        track = PacketTrack(self)
+        self.place(track)
+        return track
+
+    def place(self, track: PacketTrack) -> None:
+        """Puts a viewer on the encoding of its rung: the still picture when its person chose
+        « connexion faible », else the rung its link carries."""
+        current = track.encoding
+        starved = current is not None and current.starved
+        rung = STILL if track.still else track.climber.follow(track.link.bitrate, starved)
+        if current is not None and current.rung == rung:
+            current.retarget()
+            return
+        if current is not None:
+            log.info("video viewer moves from %s to %s (estimate %s bit/s)", current.rung.name, rung.name, track.link.bitrate)
+            self._leave(current, track)
+        encoding = self.encodings.get(rung)
+        if encoding is None:
+            encoding = self.encodings[rung] = Encoding(self._hub, rung)
+        encoding.join(track)
+
+    def leave(self, track: PacketTrack) -> None:
+        if track.encoding is not None:
+            self._leave(track.encoding, track)
+
+    def _leave(self, encoding: Encoding, track: PacketTrack) -> None:
+        encoding.leave(track)
+        if not encoding.viewers:
+            self.encodings.pop(encoding.rung, None)
+
+    def request_keyframe(self) -> None:
+        for encoding in self.encodings.values():
+            encoding.request_keyframe()
+
+    @property
+    def frames_encoded(self) -> int:
+        return sum(e.frames_encoded for e in self.encodings.values())
+
+
+class Encoding:
+    """One rung's encoder: the camera's frames at the rung's size and rate, encoded for the
+    viewers on it at the weakest of their rates."""
+
+    def __init__(self, hub: CameraHub, rung: Rung) -> None:
+        self._hub = hub
+        self.rung = rung
+        self.viewers: set[PacketTrack] = set()
         self._task: asyncio.Task[None] | None = None
         self._keyframe_wanted = True
         self._last_keyframe = 0.0
-        self.bitrate = DEFAULT_BITRATE  # wanted
+        self.bitrate = min(DEFAULT_BITRATE, rung.ceiling)  # wanted
         self.encoding_bitrate = 0  # what the encoder runs at (after the next frame)
         self.frames_encoded = 0
         self.size = (0, 0)
+        self.output = OutputRate()
 
-    # --- viewers --------------------------------------------------------------------------------
+    @property
+    def starved(self) -> bool:
+        """It spends what it is given: the picture would take more than its viewers' links carry."""
+        return self.encoding_bitrate > 0 and self.output.starved(self.encoding_bitrate)
 
-    def viewer(self) -> PacketTrack:
-        """A track for one participant's sender; it starts at the next key frame."""
-        track = PacketTrack(self)
-        self._viewers.add(track)
+    def join(self, track: PacketTrack) -> None:
+        self.viewers.add(track)
+        track.move_to(self)
         self.retarget()
         self.request_keyframe()
         if self._task is None:
             self._task = asyncio.get_running_loop().create_task(self._run(CameraFrames(self._hub)))
-        return track
 
     def leave(self, track: PacketTrack) -> None:
-        self._viewers.discard(track)
-        if self._viewers:
+        self.viewers.discard(track)
+        if self.viewers:
             self.retarget()  # the weakest may have left
         elif self._task is not None:
             self._task.cancel()
             self._task = None
 
+    @property
+    def running(self) -> bool:
+        return self._task is not None
+
     def request_keyframe(self) -> None:
         self._keyframe_wanted = True
 
     def retarget(self) -> None:
-        """The weakest viewer's estimate, within VP8's range; the encoder restarts only for a real change."""
+        """The weakest viewer's estimate, within the rung's range; the encoder restarts only for a real change."""
         # A viewer not heard from yet counts as a new connection does in aiortc: DEFAULT_BITRATE
         # (a path just opened has not shown what it carries).
-        estimates = [v.estimate or DEFAULT_BITRATE for v in self._viewers]
-        target = max(MIN_BITRATE, min(MAX_BITRATE, min(estimates))) if estimates else self.bitrate
+        estimates = [v.link.bitrate or DEFAULT_BITRATE for v in self.viewers]
+        if not estimates:
+            return
+        target = max(LEAST_BITRATE, min(self.rung.ceiling, min(estimates)))
         if abs(target - self.bitrate) / self.bitrate > BITRATE_STEP:
             self.bitrate = target  # libvpx takes a new rate only at its start: the encoder restarts, a key frame for all
-
-    # --- the encoder ----------------------------------------------------------------------------
 
     async def _run(self, frames: CameraFrames) -> None:
         # An encoder of this run's own: a run cancelled while its thread still encodes (the last
         # viewer left, another came at once) must never share a libvpx context with the next one.
         encoder = _Encoder()
         loop = asyncio.get_running_loop()
+        # The next frame taken: a rung slower than the camera skips frames (with half a camera
+        # frame of slack, so that 15 of 30 frames a second are taken, not 10).
+        interval = CLOCK_RATE / self.rung.fps
+        slack = min(interval / 4, CLOCK_RATE / 60)
+        due = 0
         try:
             while True:
                 frame = await frames.next()
-                keyframe = self._keyframe_wanted and time.monotonic() - self._last_keyframe >= KEYFRAME_INTERVAL
-                packets = await loop.run_in_executor(None, encoder.encode, frame, keyframe, self.bitrate)
+                if frame.pts < due:
+                    continue
+                due = frame.pts + interval - slack
+                wanted = self._keyframe_wanted and time.monotonic() - self._last_keyframe >= KEYFRAME_INTERVAL
+                keyframe = wanted or self.rung.every_frame_a_key
+                size = self.rung.size(frame.width, frame.height)
+                packets = await loop.run_in_executor(None, encoder.encode, frame, keyframe, self.bitrate, size)
                 self.frames_encoded += 1
                 self.size, self.encoding_bitrate = encoder.size, encoder.bitrate
                 for packet in packets:
+                    if not packet.is_keyframe:  # what the picture steadily needs: a key frame is a one-off
+                        self.output.add(packet.size)
                     if packet.is_keyframe:
                         self._keyframe_wanted, self._last_keyframe = False, time.monotonic()
-                    for viewer in list(self._viewers):
+                    for viewer in list(self.viewers):
                         viewer.offer(packet)
         except asyncio.CancelledError:
             raise
         except Exception:  # an encoder that fails must say so; the viewers' tracks end with it
             log.exception("shared video encoder stopped")
-            for viewer in list(self._viewers):
+            for viewer in list(self.viewers):
                 viewer.stop()
         finally:
             frames.close()
@@ -118,18 +190,20 @@ class _Encoder:
         self.size = (0, 0)
         self.bitrate = 0
 
-    def encode(self, frame: av.VideoFrame, keyframe: bool, bitrate: int) -> list[av.Packet]:
-        """One frame to VP8 packets, stamped for the senders."""
-        if frame.format.name != "yuv420p":
-            frame = frame.reformat(format="yuv420p")
-        if self._codec is None or self.size != (frame.width, frame.height) or bitrate != self.bitrate:
-            self._codec = _vp8(frame.width, frame.height, bitrate)
-            self.size, self.bitrate = (frame.width, frame.height), bitrate
+    def encode(self, frame: av.VideoFrame, keyframe: bool, bitrate: int, size: tuple[int, int]) -> list[av.Packet]:
+        """One frame, at `size`, to VP8 packets stamped for the senders."""
+        pts = frame.pts
+        if frame.format.name != "yuv420p" or (frame.width, frame.height) != size:
+            frame = frame.reformat(width=size[0], height=size[1], format="yuv420p")  # a new frame: the camera's stays as it is
+        if self._codec is None or self.size != size or bitrate != self.bitrate:
+            self._codec = _vp8(size[0], size[1], bitrate)
+            self.size, self.bitrate = size, bitrate
             keyframe = True  # a new encoder starts with one anyway; say it to the viewers
         frame.pict_type = av.video.frame.PictureType.I if keyframe else av.video.frame.PictureType.NONE
+        frame.pts, frame.time_base = pts, TIME_BASE
         packets = self._codec.encode(frame)
         for packet in packets:
-            packet.pts, packet.time_base = frame.pts, TIME_BASE
+            packet.pts, packet.time_base = pts, TIME_BASE
         return packets
 
 
@@ -150,47 +224,56 @@ def _vp8(width: int, height: int, bitrate: int) -> av.VideoCodecContext:
 
 
 class PacketTrack(MediaStreamTrack):
-    """One viewer's share of the encoder: the packets since its last key frame, at most
-    QUEUE_PACKETS behind; `estimate` is what its receiver last said it can take (REMB)."""
+    """One viewer's share of its rung's encoder: the packets since its last key frame, at most
+    QUEUE_PACKETS behind. `link` is what its receiver says its link carries, `climber` its place
+    on the ladder, `still` its person's choice of « connexion faible »."""
 
     kind = "video"
 
     def __init__(self, source: SharedVideo) -> None:
         super().__init__()
         self._source = source
+        self.encoding: Encoding | None = None
+        self.link = LinkEstimate()
+        self.climber = Climber()
+        self.still = False
         self._queue: asyncio.Queue[av.Packet] = asyncio.Queue(QUEUE_PACKETS)
         self._waiting_keyframe = True
-        self.paused = False  # audio only for this viewer for now: nothing queued, no key frame asked
         self._reading = False  # its sender started (aiortc reads once ICE and DTLS are done)
-        self.estimate: int | None = None
         self.frames_sent = 0
 
     @property
     def size(self) -> tuple[int, int]:
-        return self._source.size
+        return self.encoding.size if self.encoding is not None else (0, 0)
+
+    @property
+    def rung(self) -> Rung | None:
+        return self.encoding.rung if self.encoding is not None else None
+
+    def move_to(self, encoding: Encoding) -> None:
+        """On another rung's encoder: what is queued still plays, the new picture starts at its key frame."""
+        self.encoding, self._waiting_keyframe = encoding, True
+
+    def set_still(self, still: bool) -> None:
+        self.still = still
+        self._source.place(self)
+
+    def _ask_keyframe(self) -> None:
+        if self.encoding is not None:
+            self.encoding.request_keyframe()
 
     def offer(self, packet: av.Packet) -> None:
-        if self.paused or self._waiting_keyframe and not packet.is_keyframe:
+        if self._waiting_keyframe and not packet.is_keyframe:
             return
         if self._queue.full():  # its sender fell behind (or has not started): a clean restart at the next key frame
             while not self._queue.empty():
                 self._queue.get_nowait()
             self._waiting_keyframe = True
             if self._reading:  # a sender not started yet (ICE, DTLS) asks when it starts, not every 4 frames
-                self._source.request_keyframe()
+                self._ask_keyframe()
             return
         self._waiting_keyframe = False
         self._queue.put_nowait(packet)
-
-    def pause(self) -> None:
-        self.paused = True
-        while not self._queue.empty():
-            self._queue.get_nowait()
-
-    def resume(self) -> None:
-        """Sent again after a pause (audio only for a while): from a key frame."""
-        self.paused, self._waiting_keyframe = False, True
-        self._source.request_keyframe()
 
     async def recv(self) -> av.Packet:
         if self.readyState != "live":
@@ -198,7 +281,7 @@ class PacketTrack(MediaStreamTrack):
         if not self._reading:  # the transport is up: the picture starts now, at a key frame
             self._reading = True
             if self._queue.empty():
-                self._source.request_keyframe()
+                self._ask_keyframe()
         packet = await self._queue.get()
         self.frames_sent += 1
         return packet
@@ -210,19 +293,24 @@ class PacketTrack(MediaStreamTrack):
 
 
 def listen_to_receiver(sender: RTCRtpSender, track: PacketTrack, source: SharedVideo) -> None:
-    """What this viewer's receiver reports about the picture reaches the shared encoder: aiortc's
+    """What this viewer's receiver reports about the picture reaches the shared encoders: aiortc's
     sender would act on it for an encoder of its own, which a packet-fed sender does not have."""
     handle = sender._handle_rtcp_packet
 
     async def observed(packet: Any) -> None:
         if isinstance(packet, RtcpPsfbPacket) and packet.fmt in (RTCP_PSFB_PLI, RTCP_PSFB_FIR):
-            source.request_keyframe()
+            track._ask_keyframe()
         elif isinstance(packet, RtcpPsfbPacket) and packet.fmt == RTCP_PSFB_APP:
             with contextlib.suppress(ValueError):
                 bitrate, ssrcs = unpack_remb_fci(packet.fci)
                 if sender._ssrc in ssrcs:
-                    track.estimate = bitrate
-                    source.retarget()
+                    track.link.on_remb(bitrate, app_limited=track.encoding is not None and not track.encoding.starved)
+                    source.place(track)
+        elif isinstance(packet, (RtcpRrPacket, RtcpSrPacket)):
+            for report in packet.reports:
+                if report.ssrc == sender._ssrc and track.encoding is not None:
+                    track.link.on_loss(report.fraction_lost / 256, track.encoding.encoding_bitrate or track.encoding.bitrate)
+                    source.place(track)
         await handle(packet)
 
     sender._handle_rtcp_packet = observed  # type: ignore[method-assign]

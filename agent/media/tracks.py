@@ -1,19 +1,14 @@
-"""The cart's tracks as aiortc sends them: one video and one audio track per remote participant,
-all fed by the one camera hub and the one microphone (each participant's encoder runs at its
-own pace, see frames.py)."""
+"""The camera's frames as the encoders take them (frames.py), and the video track of a codec
+encoded per participant (H.264; VP8 and the sound are encoded once for all: shared_video.py,
+shared_audio.py)."""
 
 from __future__ import annotations
 
-import fractions
-
 import av
-import numpy as np
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
 from agent.devices.cameras import CameraHub
-from agent.devices.microphone import Microphone
 from agent.media.frames import TIME_BASE
-from drivers.audio import RATE, SAMPLES
 from drivers.camera import simulator
 
 KEEPALIVE_SECONDS = 1.0  # a still picture is sent again this often, so a new viewer sees it
@@ -89,38 +84,4 @@ class CartVideoTrack(MediaStreamTrack):
     def stop(self) -> None:
         if self.readyState == "live":
             self._frames.close()
-        super().stop()
-
-
-class CartAudioTrack(MediaStreamTrack):
-    kind = "audio"
-
-    def __init__(self, microphone: Microphone) -> None:
-        super().__init__()
-        self._microphone = microphone
-        self._queue = microphone.listen()
-        self._pts = -SAMPLES
-        self._started: float | None = None
-
-    async def recv(self) -> av.AudioFrame:
-        if self.readyState != "live":
-            raise MediaStreamError
-        samples, captured = await self._queue.get()
-        if self._microphone.muted:
-            samples = np.zeros(SAMPLES, dtype=np.int16)
-        frame = av.AudioFrame.from_ndarray(samples.reshape(1, -1), format="s16", layout="mono")
-        frame.sample_rate = RATE
-        # Time follows the capture clock in whole 20 ms steps: 20 ms dropped on the way (a stalled
-        # queue) leave a gap the receiver conceals, instead of sound running late behind the picture.
-        if self._started is None:
-            self._started = captured
-        on_clock = round((captured - self._started) * RATE / SAMPLES) * SAMPLES
-        self._pts = max(self._pts + SAMPLES, on_clock)
-        frame.pts = self._pts
-        frame.time_base = fractions.Fraction(1, RATE)
-        return frame
-
-    def stop(self) -> None:
-        if self.readyState == "live":
-            self._microphone.leave(self._queue)
         super().stop()

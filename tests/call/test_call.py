@@ -4,6 +4,7 @@ the other; chat, snapshot and camera switch go through the real screens."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -185,6 +186,8 @@ def test_the_technician_sees_the_quality_of_the_call_live(cart: Cart, artifacts:
         expect(row).to_contain_text("1280 × 720", timeout=15_000)
         expect(row).to_contain_text("VP8")
         expect(row).to_contain_text("direct (réseau local)")
+        expect(row).to_contain_text("lien estimé", timeout=15_000)  # the ladder's rung and the link it reckons
+        expect(row.locator("td").last).to_contain_text(re.compile(r"720p|360p|180p"))
         shot(page, artifacts, "call-technician.png")
         cart.nurse.delete(cart.url(f"/dossiers/{dossier['id']}/call"))
 

@@ -1,18 +1,22 @@
-"""The camera encoded once for every participant (agent/media/shared_video.py), with the simulated
-camera and the real libvpx encoder: three viewers get the same packets from one encoder, each
-starts at a key frame, a key frame asked by one is made for all (and not again at once), a paused
-viewer asks nothing, a viewer that falls behind restarts at the next key frame, and the bitrate
-follows the weakest viewer (REMB). Decoded back with libvpx: what a viewer receives is a picture."""
+"""The camera encoded once for every participant on the same rung (agent/media/shared_video.py),
+with the simulated camera and the real libvpx encoder: three viewers get the same packets from one
+encoder, each starts at a key frame, a key frame asked by one is made for all (and not again at
+once), a viewer that falls behind restarts at the next key frame, a viewer whose link carries less
+gets a smaller picture of its own while the others keep theirs, and « connexion faible » gets a
+still picture every few seconds. Decoded back with libvpx: what a viewer receives is a picture."""
 
 from __future__ import annotations
 
 import asyncio
+import time
 
 import av
+import numpy as np
 
 from agent.config import MediaConfig
-from agent.devices.cameras import CameraHub, cameras_from_config
+from agent.devices.cameras import Camera, CameraHub, cameras_from_config
 from agent.media import shared_video
+from agent.media.ladder import DOWN_HOLD
 from agent.media.shared_video import SharedVideo
 from tests.notify.servers import run_async
 
@@ -22,6 +26,30 @@ LOW = 320_000
 def _hub() -> CameraHub:
     media = MediaConfig(camera_width=960, camera_height=540, camera_fps=30)  # the simulator's stamp needs 688 px
     return CameraHub(cameras_from_config(media, simulate=True), width=960, height=540)
+
+
+class _Noise:
+    """A camera filming snow: every pixel changes every frame, so an encoder spends all the rate
+    it is given (the simulated room is nearly still and needs almost none)."""
+
+    width, height = 960, 540
+
+    def __init__(self) -> None:
+        self._next = time.monotonic()
+        self._random = np.random.default_rng(7)
+
+    def read(self) -> av.VideoFrame:
+        self._next += 1 / 30
+        time.sleep(max(0.0, self._next - time.monotonic()))
+        planes = self._random.integers(0, 256, (self.height * 3 // 2, self.width), dtype=np.uint8)
+        return av.VideoFrame.from_ndarray(planes, format="yuv420p")
+
+    def close(self) -> None:
+        pass
+
+
+def _snowy_hub() -> CameraHub:
+    return CameraHub([Camera("room", "Neige", _Noise)], width=960, height=540)
 
 
 async def _take(track, count: int) -> list[av.Packet]:  # noqa: ANN001
@@ -50,55 +78,118 @@ def test_three_viewers_share_one_encoder_and_each_starts_at_a_key_frame() -> Non
     decoder = av.CodecContext.create("libvpx", "r")
     pictures = [f for p in late[1] for f in decoder.decode(p)]
     assert pictures and (pictures[-1].width, pictures[-1].height) == (960, 540)
-    assert shared._task is None  # nobody watches: the encoder stopped, the camera released
+    assert not shared.encodings  # nobody watches: the encoder stopped, the camera released
 
 
-def test_key_frames_asked_in_a_burst_make_one_and_a_paused_or_late_viewer_restarts_cleanly() -> None:
+def test_key_frames_asked_in_a_burst_make_one_and_a_late_viewer_restarts_cleanly() -> None:
     async def scenario() -> dict:
         shared = SharedVideo(_hub())
-        watching, paused = shared.viewer(), shared.viewer()
+        watching = shared.viewer()
         await _take(watching, 5)
-        paused.pause()
         for _ in range(3):  # three viewers losing the same packet
             shared.request_keyframe()
         burst = await _take(watching, 30)  # a second: the key frame comes once KEYFRAME_INTERVAL has passed since the last
-        after_pause = paused._queue.qsize()
-        paused.resume()
-        resumed = await _take(paused, 3)
         slow = shared.viewer()
         await asyncio.sleep(0.6)  # its sender never reads: it falls QUEUE_PACKETS behind
         fell_behind = slow._waiting_keyframe or slow._queue.qsize() <= shared_video.QUEUE_PACKETS
-        for track in (watching, paused, slow):
+        for track in (watching, slow):
             track.stop()
-        return {"burst": burst, "after_pause": after_pause, "resumed": resumed, "fell_behind": fell_behind}
+        return {"burst": burst, "fell_behind": fell_behind}
 
     seen = run_async(scenario())
     assert sum(p.is_keyframe for p in seen["burst"]) == 1, "three requests, one key frame"
-    assert seen["after_pause"] == 0  # nothing queued while paused
-    assert seen["resumed"][0].is_keyframe
     assert seen["fell_behind"]
 
 
-def test_the_bitrate_follows_the_weakest_viewer() -> None:
-    """(The simulated picture is nearly still: libvpx needs few bits at any rate, so the encoder's
-    own setting is what is read, after the frames that follow the change.)"""
-    async def scenario() -> tuple[int, int, int, int]:
-        shared = SharedVideo(_hub())
-        strong, weak = shared.viewer(), shared.viewer()
-        await asyncio.gather(_take(strong, 3), _take(weak, 3))
-        strong.estimate, weak.estimate = 1_400_000, LOW
-        shared.retarget()
-        await asyncio.gather(_take(strong, 5), _take(weak, 5))
-        lowered, encoding_low = shared.bitrate, shared.encoding_bitrate
-        weak.stop()  # the weak one leaves: the strong one's estimate rules at once
-        await _take(strong, 5)
-        raised, encoding_high = shared.bitrate, shared.encoding_bitrate
-        strong.stop()
-        return lowered, encoding_low, raised, encoding_high
+def _decoded_size(packets: list[av.Packet]) -> tuple[int, int]:
+    decoder = av.CodecContext.create("libvpx", "r")
+    pictures = [f for p in packets for f in decoder.decode(p)]
+    return pictures[-1].width, pictures[-1].height
 
-    lowered, encoding_low, raised, encoding_high = run_async(scenario())
-    assert lowered == encoding_low == LOW
-    assert raised == encoding_high == 1_400_000
+
+def test_a_viewer_on_a_poor_link_gets_a_smaller_picture_of_its_own() -> None:
+    """(The encoders' own settings are read, after the frames that follow the change.)"""
+    async def scenario(hub: CameraHub) -> dict:
+        shared = SharedVideo(hub)
+        strong, weak = shared.viewer(), shared.viewer()
+        await asyncio.gather(_take(strong, 30), _take(weak, 30))  # a second at 500 kbit/s: the snow takes it all
+        for _ in range(2):  # two reports, DOWN_HOLD apart
+            strong.link.on_remb(1_400_000)
+            weak.link.on_remb(LOW)  # its receiver's estimate: 320 kbit/s
+            for track in (strong, weak):
+                shared.place(track)
+            await asyncio.sleep(DOWN_HOLD)
+        strong_packets, weak_packets = await asyncio.gather(_take(strong, 8), _take(weak, 8))
+        seen = {"encoders": len(shared.encodings), "strong": (strong.rung.name, strong.encoding.encoding_bitrate),
+                "weak": (weak.rung.name, weak.encoding.encoding_bitrate), "weak_starts_at_key": weak_packets[0].is_keyframe,
+                "sizes": (_decoded_size(strong_packets), _decoded_size(weak_packets))}
+        await _take(weak, 30)
+        for _ in range(2):
+            weak.link.on_loss(0.8, LOW)  # then 80 % of its packets lost: lower still
+            shared.place(weak)
+            await asyncio.sleep(DOWN_HOLD)
+        seen["lossy"] = weak.rung.name
+        weak.stop()
+        await _take(strong, 3)
+        seen["after"] = len(shared.encodings)  # the weak one left: its encoder stopped
+        strong.stop()
+        return seen
+
+    seen = run_async(scenario(_snowy_hub()))
+    assert seen["encoders"] == 2
+    assert seen["strong"] == ("720p", 1_400_000)  # the strong link keeps its picture and rate
+    assert seen["weak"] == ("360p", LOW)
+    assert seen["weak_starts_at_key"]
+    assert seen["sizes"] == ((960, 540), (640, 360))  # the camera's own size (under 720p), and 360p
+    assert seen["lossy"] == "360p à 15 i/s"  # 320k less half of 80 %: 192 kbit/s
+    assert seen["after"] == 1
+
+
+def test_the_camera_turned_off_for_a_while_comes_back_as_large_as_before() -> None:
+    """The « vidéo coupée » still takes few bits; its receiver's estimate falls with what it
+    receives, which says nothing of the link: the camera comes back at the size and rate it had."""
+    async def scenario() -> tuple:
+        hub = _hub()
+        shared = SharedVideo(hub)
+        viewer = shared.viewer()
+        await _take(viewer, 30)
+        viewer.link.on_remb(1_000_000)
+        shared.place(viewer)
+        hub.set_video_off(True)
+        await _take(viewer, 30)
+        for _ in range(3):  # what Chromium says while it receives the still
+            viewer.link.on_remb(150_000, app_limited=not viewer.encoding.starved)
+            shared.place(viewer)
+            await asyncio.sleep(DOWN_HOLD / 2)
+        hub.set_video_off(False)
+        await _take(viewer, 10)
+        seen = viewer.rung.name, viewer.encoding.bitrate
+        viewer.stop()
+        return seen
+
+    assert run_async(scenario()) == ("720p", 1_000_000)
+
+
+def test_connexion_faible_sends_a_still_picture_every_few_seconds() -> None:
+    async def scenario() -> dict:
+        shared = SharedVideo(_hub())
+        viewer = shared.viewer()
+        await _take(viewer, 3)
+        viewer.set_still(True)
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        stills = await _take(viewer, 2)
+        took = loop.time() - started
+        viewer.set_still(False)
+        moving = await _take(viewer, 10)
+        viewer.stop()
+        return {"stills": stills, "took": took, "moving": moving}
+
+    seen = run_async(scenario())
+    assert all(p.is_keyframe for p in seen["stills"])  # each picture stands alone (any may be the only one for a while)
+    assert seen["took"] >= 2.5  # two pictures: the first at once, the next about 3 s later
+    assert _decoded_size(seen["stills"]) == (640, 360)
+    assert seen["moving"][0].is_keyframe and not any(p.is_keyframe for p in seen["moving"][1:])
 
 
 RELAY = """

@@ -66,6 +66,8 @@ class SentStats(BaseModel):
     frames_sent: int | None = None
     width: int | None = None
     height: int | None = None
+    quality: str | None = Field(None, description="The rung of the quality ladder this participant's link carries (720p, 360p, 360p à 15 i/s, 180p à 15 i/s, image fixe); VP8 only")
+    estimate_kbps: int | None = Field(None, description="What the cart reckons this participant's link carries (REMB and losses)")
 
 
 class ParticipantStatsOut(BaseModel):

@@ -1,0 +1,150 @@
+"""How much picture a viewer's link carries (issue 16): a ladder of sizes and frame rates, each
+viewer on the rung its link carries, so that a poor link gets a smaller picture that moves
+instead of a large one that freezes, and one weak viewer does not lower everybody's picture.
+
+What a link carries is read from what its receiver reports, as WebRTC's own congestion control
+does (GCC): the receiver's estimate (REMB, from the growth of the delay) and the share of packets
+lost in its receiver reports. A viewer steps down when its link has not carried its rung for two
+seconds, and up one rung only after the link has carried the next one, with a margin, for a
+while: a picture that changes size every few seconds is worse than a steady smaller one.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Rung:
+    name: str
+    height: int  # the picture's height at most (the camera's own when smaller); the width keeps the shape
+    fps: float
+    floor: int  # the least bitrate this rung is worth (bit/s): under it, the rung below looks better
+    ceiling: int  # the most it is given
+    every_frame_a_key: bool = False  # each picture stands alone (the still picture of « connexion faible »)
+
+    def size(self, width: int, height: int) -> tuple[int, int]:
+        if height <= self.height:
+            return width, height
+        return max(2, round(width * self.height / height / 2) * 2), self.height
+
+
+LADDER = (
+    Rung("720p", 720, 30, 450_000, 1_500_000),
+    Rung("360p", 360, 30, 200_000, 600_000),
+    Rung("360p à 15 i/s", 360, 15, 100_000, 250_000),
+    Rung("180p à 15 i/s", 180, 15, 40_000, 120_000),
+)
+# « Connexion faible », chosen by a person: sound, and a picture that stands alone every 3 s.
+STILL = Rung("image fixe", 360, 1 / 3, 150_000, 150_000, every_frame_a_key=True)
+
+DOWN_HOLD = 2.0  # seconds under a rung's floor, starved, before the picture shrinks (two reports, not one odd one)
+UP_MARGIN = 1.25  # the estimate must pass the upper rung's floor by this much ...
+UP_HOLD = 4.0  # ... for this long (seconds) before the picture grows again
+LOSS_HIGH, LOSS_LOW = 0.10, 0.02  # GCC's loss thresholds: above, cut in proportion; under, grow
+LOSS_GROWTH = 1.05  # per receiver report (about one a second) while little is lost
+
+
+class LinkEstimate:
+    """What one viewer's link carries (bit/s), None until its receiver has said anything: the
+    lower of its delay-based estimate (REMB) and a loss-based one, as in GCC."""
+
+    def __init__(self) -> None:
+        self.remb: int | None = None
+        self.loss_based: int | None = None
+        self.fraction_lost = 0.0
+
+    def on_remb(self, bitrate: int, app_limited: bool = False) -> None:
+        """`app_limited`: the sender put out much less than it could (a still picture, the camera
+        turned off). A receiver's estimate follows what it receives, so a lower one then says
+        nothing about the link and is not taken (GCC does the same in its application-limited
+        periods); a higher one is."""
+        if app_limited and self.remb is not None and bitrate < self.remb:
+            return
+        self.remb = bitrate
+
+    def on_loss(self, fraction_lost: float, sending_at: int) -> None:
+        """A receiver report: `fraction_lost` (0..1) of what was sent at `sending_at` bit/s."""
+        self.fraction_lost = fraction_lost
+        if fraction_lost > LOSS_HIGH:
+            self.loss_based = int(sending_at * (1 - fraction_lost / 2))
+        elif fraction_lost < LOSS_LOW and self.loss_based is not None:
+            self.loss_based = int(self.loss_based * LOSS_GROWTH)
+            if self.remb is not None and self.loss_based > self.remb:
+                self.loss_based = None  # the losses are over: the delay-based estimate rules again
+
+    @property
+    def bitrate(self) -> int | None:
+        known = [b for b in (self.remb, self.loss_based) if b is not None]
+        return min(known) if known else None
+
+
+class Climber:
+    """One viewer's place on the ladder. A new viewer starts at the top, as aiortc starts a new
+    connection at its default rate: a path just opened has not shown what it carries."""
+
+    def __init__(self) -> None:
+        self.index = 0
+        self._below_since: float | None = None
+        self._above_since: float | None = None
+
+    @property
+    def rung(self) -> Rung:
+        return LADDER[self.index]
+
+    def follow(self, estimate: int | None, starved: bool, now: float | None = None) -> Rung:
+        """The rung for this estimate. Down, as far as the estimate says at once, once the picture
+        has been `starved` (its encoder spending all the rate it is given) under the rung's floor
+        for DOWN_HOLD seconds; up one rung at a time after UP_HOLD seconds above the upper rung's
+        floor with UP_MARGIN."""
+        if estimate is None:
+            return self.rung
+        now = time.monotonic() if now is None else now
+        if starved and estimate < self.rung.floor and self.index < len(LADDER) - 1:
+            if self._below_since is None:
+                self._below_since = now
+            if now - self._below_since >= DOWN_HOLD:
+                while self.index < len(LADDER) - 1 and estimate < LADDER[self.index].floor:
+                    self.index += 1
+                self._below_since = self._above_since = None
+            return self.rung
+        self._below_since = None
+        if self.index > 0 and estimate >= LADDER[self.index - 1].floor * UP_MARGIN:
+            if self._above_since is None:
+                self._above_since = now
+            elif now - self._above_since >= UP_HOLD:
+                self.index -= 1
+                self._above_since = None
+        else:
+            self._above_since = None
+        return self.rung
+
+
+class OutputRate:
+    """What an encoder really puts out (bit/s) over the last WINDOW seconds: a receiver's estimate
+    is only a limit when the sender wants more (WebRTC's estimators cap theirs at 1.5 times what
+    they receive, so a plain picture that needs 150 kbit/s draws an estimate of 250 on any link)."""
+
+    WINDOW = 2.0
+    STARVED = 0.7  # putting out this share of its target or more: it would use more if given
+
+    def __init__(self) -> None:
+        self._sizes: deque[tuple[float, int]] = deque()
+
+    def add(self, size: int, now: float | None = None) -> None:
+        now = time.monotonic() if now is None else now
+        self._sizes.append((now, size))
+        while self._sizes and self._sizes[0][0] < now - self.WINDOW:
+            self._sizes.popleft()
+
+    def bitrate(self, now: float | None = None) -> int:
+        now = time.monotonic() if now is None else now
+        if not self._sizes:
+            return 0
+        span = max(now - self._sizes[0][0], 0.5)
+        return int(sum(size for at, size in self._sizes if at >= now - self.WINDOW) * 8 / min(span, self.WINDOW))
+
+    def starved(self, target: int, now: float | None = None) -> bool:
+        return self.bitrate(now) >= target * self.STARVED

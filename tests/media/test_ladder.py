@@ -1,0 +1,61 @@
+"""The quality ladder's rules (agent/media/ladder.py): what a link carries is read from the
+receiver's estimate and its losses, a viewer steps down at once and up only after the link has
+carried the next rung for a while."""
+
+from __future__ import annotations
+
+from agent.media.ladder import DOWN_HOLD, LADDER, UP_HOLD, Climber, LinkEstimate, OutputRate
+
+
+def test_a_viewer_steps_down_when_starved_for_a_while_and_up_one_rung_after_the_link_held() -> None:
+    climber = Climber()
+    assert climber.follow(None, starved=True).name == "720p"  # not heard from yet: the top, as a new connection starts
+    assert climber.follow(90_000, starved=False, now=0).name == "720p"  # a picture that takes little stays large
+    assert climber.follow(90_000, starved=True, now=0).name == "720p"  # one low report is not yet a poor link
+    assert climber.follow(90_000, starved=True, now=DOWN_HOLD).name == "180p à 15 i/s"  # down past two rungs at once
+    assert climber.follow(400_000, starved=True, now=3).name == "180p à 15 i/s"  # better, but not for long enough
+    assert climber.follow(400_000, starved=True, now=3 + UP_HOLD).name == "360p à 15 i/s"  # one rung up after holding
+    assert climber.follow(260_000, starved=True, now=4 + UP_HOLD).name == "360p à 15 i/s"  # under the margin: the wait starts again
+    assert climber.follow(400_000, starved=True, now=5 + UP_HOLD).name == "360p à 15 i/s"
+    assert climber.follow(400_000, starved=True, now=5 + 2 * UP_HOLD).name == "360p"
+    assert climber.follow(400_000, starved=True, now=100).name == "360p"  # 400k is not 720p's floor with the margin
+
+
+def test_a_receiver_estimate_that_only_follows_a_still_picture_is_not_taken_for_the_link() -> None:
+    link = LinkEstimate()
+    link.on_remb(900_000)
+    link.on_remb(120_000, app_limited=True)  # the camera was off: the receiver got little, its estimate fell
+    assert link.bitrate == 900_000
+    link.on_remb(1_000_000, app_limited=True)
+    link.on_remb(400_000)  # sending all it may: that is the link
+    assert link.bitrate == 400_000
+
+
+def test_an_encoder_is_starved_when_it_puts_out_what_it_is_given() -> None:
+    output = OutputRate()
+    for i in range(60):  # 2 s at 30 frames a second, 1500 bytes each: 360 kbit/s
+        output.add(1500, now=i / 30)
+    assert 340_000 < output.bitrate(now=2.0) < 380_000
+    assert output.starved(400_000, now=2.0) and not output.starved(600_000, now=2.0)
+
+
+def test_the_link_is_what_the_lower_of_delay_and_loss_says() -> None:
+    link = LinkEstimate()
+    assert link.bitrate is None
+    link.on_remb(800_000)
+    link.on_loss(0.05, sending_at=800_000)  # 5 % lost: GCC holds
+    assert link.bitrate == 800_000
+    link.on_loss(0.20, sending_at=800_000)  # 20 % lost: the rate drops by half of it
+    assert link.bitrate == 720_000
+    for _ in range(2):
+        link.on_loss(0.0, sending_at=720_000)  # nothing lost: it grows back 5 % a report
+    assert link.bitrate == int(int(720_000 * 1.05) * 1.05)
+    link.on_loss(0.0, sending_at=793_800)
+    assert link.bitrate == 800_000 and link.loss_based is None  # back above the delay estimate: that rules again
+
+
+def test_each_rung_is_smaller_or_slower_than_the_one_above() -> None:
+    sizes = [r.size(1280, 720) for r in LADDER]
+    assert sizes == [(1280, 720), (640, 360), (640, 360), (320, 180)]
+    assert all(a.floor > b.floor for a, b in zip(LADDER, LADDER[1:]))
+    assert LADDER[0].size(960, 540) == (960, 540)  # never larger than the camera
