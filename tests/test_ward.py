@@ -1,0 +1,151 @@
+"""tests/ward.py does what it says: behind `block_udp` no UDP passes either way and only the
+allowed TCP port opens; `shape` caps the rate and drops about the asked share of the packets,
+both ways. Counted, not timed, with wide bounds: the receivers' buffers hold all that arrives, so a
+loaded machine slows the senders (who time themselves), never what is measured."""
+
+from __future__ import annotations
+
+import socket
+import time
+from collections.abc import Iterator
+
+import pytest
+from aioice.ice import get_host_addresses
+
+from tests.netns import ADDRESSES
+from tests.ward import Ward, ward
+
+SO_RCVBUFFORCE = getattr(socket, "SO_RCVBUFFORCE", 33)
+
+
+@pytest.fixture
+def w() -> Iterator[Ward]:
+    why_not = Ward.unavailable()
+    if why_not:
+        pytest.skip(why_not)
+    with ward() as made:
+        yield made
+
+
+def receiver(sock: socket.socket, host: str) -> tuple[socket.socket, tuple[str, int]]:
+    """`sock` bound to a free port of `host`, with room for everything a test sends."""
+    sock.setsockopt(socket.SOL_SOCKET, SO_RCVBUFFORCE, 8 << 20)
+    sock.bind((host, 0))
+    return sock, sock.getsockname()
+
+
+def send_paced(sock: socket.socket, to: tuple[str, int], count: int, size: int, seconds: float) -> tuple[int, float]:
+    """`count` datagrams of `size` bytes spread over `seconds`: how many the sender's kernel took
+    (a silent drop further on still counts as sent) and how long sending really took."""
+    payload = b"\x5a" * size
+    start, sent = time.monotonic(), 0
+    for i in range(count):
+        if sock.sendto(payload, to) == size:
+            sent += 1
+        if i % 10 == 9:
+            time.sleep(max(0.0, start + seconds * (i + 1) / count - time.monotonic()))
+    return sent, time.monotonic() - start
+
+
+def drain(sock: socket.socket, quiet: float = 0.5) -> list[int]:
+    """The size of every datagram waiting, until none came for `quiet` s."""
+    sock.settimeout(quiet)
+    arrived = []
+    while True:
+        try:
+            arrived.append(len(sock.recv(65536)))
+        except TimeoutError:
+            return arrived
+
+
+def test_a_ward_adds_no_address_the_other_tests_ice_would_gather(w: Ward) -> None:
+    """The xdist workers share the run's namespace: a ward must not give their calls a candidate
+    that vanishes with it."""
+    assert set(get_host_addresses(use_ipv4=True, use_ipv6=True)) == {address.split("/")[0] for address in ADDRESSES.values()}
+    inside = w.run(["ip", "-o", "addr", "show"], capture_output=True, text=True, check=True).stdout
+    assert f"inet {w.address}/24" in inside and "10.77." not in inside and "inet6" not in inside, inside
+
+
+def test_behind_block_udp_no_udp_passes_either_way_and_only_the_allowed_tcp_port_opens(w: Ward) -> None:
+    outside_udp, outside_address = receiver(socket.socket(socket.AF_INET, socket.SOCK_DGRAM), w.outside)
+    inside_udp, inside_address = receiver(w.socket(), w.address)
+    allowed, closed = socket.create_server((w.outside, 0)), socket.create_server((w.outside, 0))
+    from_ward, from_outside = w.socket(), socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    with outside_udp, inside_udp, allowed, closed, from_ward, from_outside:
+        # Open, both ways pass (the control).
+        assert send_paced(from_ward, outside_address, 5, 100, 0.05)[0] == 5
+        assert send_paced(from_outside, inside_address, 5, 100, 0.05)[0] == 5
+        assert (len(drain(outside_udp)), len(drain(inside_udp))) == (5, 5)
+
+        w.block_udp(allow_tcp=[(w.outside, allowed.getsockname()[1])])
+        # The ward's sends succeed and vanish, as behind a real firewall; so do the answers to it.
+        assert send_paced(from_ward, outside_address, 20, 100, 0.1)[0] == 20
+        assert send_paced(from_outside, inside_address, 30, 100, 0.1)[0] == 30
+        assert (drain(outside_udp), drain(inside_udp)) == ([], [])
+        assert w.dropped()["udp"] == 50
+
+        # TCP to the allowed port: a connection, both ways.
+        with w.socket(kind=socket.SOCK_STREAM) as client:
+            client.settimeout(10)
+            client.connect(allowed.getsockname())
+            accepted, _ = allowed.accept()
+            with accepted:
+                client.sendall(b"ward")
+                assert accepted.recv(16) == b"ward"
+                accepted.sendall(b"outside")
+                assert client.recv(16) == b"outside"
+        # Any other port stays shut, though something listens there.
+        with w.socket(kind=socket.SOCK_STREAM) as client:
+            client.settimeout(1)
+            with pytest.raises(TimeoutError):
+                client.connect(closed.getsockname())
+        assert w.dropped()["other"] >= 1
+
+        w.unblock()
+        assert send_paced(from_ward, outside_address, 5, 100, 0.05)[0] == 5
+        assert len(drain(outside_udp)) == 5
+
+
+RATE_KBIT = 800
+PACKET = 1200  # bytes of UDP payload: 1242 on the wire, which tbf counts
+QUEUE_MS = 100
+
+
+@pytest.mark.parametrize("direction", ["up", "down"])
+def test_shape_caps_the_rate(w: Ward, direction: str) -> None:
+    """Five times the rate offered for 1.5 s: what arrives is what the rate carries while the
+    sender sent, plus what the bucket and the queue held (unshaped, all of it would arrive)."""
+    w.shape(RATE_KBIT, queue_ms=QUEUE_MS)
+    if direction == "up":
+        sender, (sink, address) = w.socket(), receiver(socket.socket(socket.AF_INET, socket.SOCK_DGRAM), w.outside)
+    else:
+        sender, (sink, address) = socket.socket(socket.AF_INET, socket.SOCK_DGRAM), receiver(w.socket(), w.address)
+    with sender, sink:
+        count = int(5 * RATE_KBIT * 1000 / 8 / PACKET * 1.5)
+        sent, seconds = send_paced(sender, address, count, PACKET, 1.5)
+        arrived = drain(sink)
+    assert sent == count
+    carried = RATE_KBIT * 1000 / 8 * PACKET / (PACKET + 42)  # payload bytes per second at the cap
+    most = carried * (seconds + QUEUE_MS / 1000) + 2 * 1514  # the queue's content and the bucket's two frames
+    report = f"{len(arrived)} of {count} datagrams over {seconds:.2f} s: {sum(arrived) * 8 / seconds / 1000:.0f} kbit/s at a cap of {RATE_KBIT}"
+    assert 0.4 * carried * seconds < sum(arrived) < 1.1 * most, report
+    assert w.dropped()[f"queue-{direction}"] > 0, report  # the rest waited too long in the queue
+
+
+@pytest.mark.parametrize("direction", ["up", "down"])
+def test_shape_drops_about_the_asked_share(w: Ward, direction: str) -> None:
+    """1000 datagrams at a rate the link carries, 20 % loss asked: about 200 lost (a binomial draw:
+    the bounds are six standard deviations), and the loss rule accounts for every one of them."""
+    w.shape(None, loss=0.2)
+    if direction == "up":
+        sender, (sink, address) = w.socket(), receiver(socket.socket(socket.AF_INET, socket.SOCK_DGRAM), w.outside)
+    else:
+        sender, (sink, address) = socket.socket(socket.AF_INET, socket.SOCK_DGRAM), receiver(w.socket(), w.address)
+    with sender, sink:
+        sent, _ = send_paced(sender, address, 1000, 200, 0.5)
+        arrived = drain(sink)
+    lost = sent - len(arrived)
+    assert 0.12 < lost / sent < 0.28, f"{lost} of {sent} lost at 20 % asked"
+    dropped = w.dropped()
+    assert dropped[f"loss-{direction}"] == lost, dropped
+    assert dropped["loss-up" if direction == "down" else "loss-down"] == 0, dropped
