@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -206,15 +207,30 @@ class PscConfig(Section):
     acr_values: str = Field("eidas1", description="Level of authentication asked (eidas1: the e-CPS app).")
 
 
+# What both aiortc and browsers take: TURN over TLS (turns:) runs over TCP only (no DTLS), and a
+# host is a name or an IPv4 address (aiortc parses no [IPv6] literal). aiortc refuses anything
+# else only when a call starts, and skips a turns: over UDP without a word: refused here, at start.
+_ICE_URL = re.compile(r"stun:[^?:/\s]+(:\d{1,5})?|turn:[^?:/\s]+(:\d{1,5})?(\?transport=(udp|tcp))?|turns:[^?:/\s]+(:\d{1,5})?(\?transport=tcp)?")
+
+
 class IceServer(Section):
-    urls: list[str] = Field(min_length=1, description="stun:host:port, turn:host:port?transport=udp|tcp")
+    urls: list[str] = Field(min_length=1, description="stun:host[:port], turn:host[:port][?transport=udp|tcp], turns:host[:port][?transport=tcp] (TLS over TCP: on port 443 it passes firewalls that let only HTTPS out)")
     username: str = ""
     credential: str = ""
     secret: str = Field("", description="coturn's static-auth-secret (use-auth-secret): the cart then makes each participant, and itself, a credential of its own that expires with the room, instead of handing out `credential`")
 
+    @field_validator("urls")
+    @classmethod
+    def _urls_spoken(cls, urls: list[str]) -> list[str]:
+        for url in urls:
+            if not _ICE_URL.fullmatch(url):
+                raise ValueError(f"{url!r} is not stun:host[:port], turn:host[:port][?transport=udp|tcp] "
+                                 "or turns:host[:port][?transport=tcp]")
+        return urls
+
 
 class CallConfig(Section):
-    ice_servers: list[IceServer] = Field(default_factory=list, description="STUN and TURN servers given to every peer of the call, e.g. `[{urls = [\"turn:turn.example.fr:3478\"], secret = \"…\"}]` (coturn's shared secret: short-lived credentials per participant) or with a fixed `username` and `credential` (docs/coturn.md). Empty: direct connections only, which work on the EHPAD's own network. The cart itself uses the first TURN server only (aiortc takes one).")
+    ice_servers: list[IceServer] = Field(default_factory=list, description="STUN and TURN servers given to every peer of the call, e.g. `[{urls = [\"turns:turn.example.fr:443?transport=tcp\", \"turn:turn.example.fr:3478\"], secret = \"…\"}]` (coturn's shared secret: short-lived credentials per participant) or with a fixed `username` and `credential` (docs/coturn.md). `turns:` is TURN over TLS: on port 443 it passes hospital firewalls that drop UDP and let only HTTPS out; browsers try every URL, the cart uses the first TURN URL only (aiortc takes one): list the one its own network lets out first. Empty: direct connections only, which work on the EHPAD's own network.")
     ice_transport_policy: str = Field("all", pattern="^(all|relay)$", description="`relay` forces every media path through the TURN server (networks that block peer-to-peer traffic); `all` tries direct paths first.")
     auto_answer: bool = Field(False, description="The cart joins the call by itself when an invited participant enters the room during its window (carts left without staff at the screen). Off: the nurse taps « Entrer en salle ».")
     video_codec: str = Field("VP8", pattern="^(VP8|H264)$", description="Codec of the cart's video. VP8 costs half of aiortc's H.264 on a 2-core cart at 720p (bench/README.md); H.264 for old iPhones.")

@@ -15,15 +15,8 @@ another one runs in the same thread (tests/browser's session-wide browser, in a 
 from __future__ import annotations
 
 import contextlib
-import os
-import random
-import signal
-import socket
-import struct
-import subprocess
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -33,11 +26,11 @@ from playwright.sync_api import Browser, Page
 
 from tests.browser.kiosk import problems_of
 from tests.call.harness import AUDIO_PROBE, VIDEO_PROBE, Cart, cart_with_mail, in_media_browser, new_page
+from tests.call.turn import Turn, running_coturn
 from tests.loopback import eventually
 
 pytestmark = pytest.mark.browser
 
-TURNSERVER = "/usr/bin/turnserver"
 JOIN = "Rejoindre la téléconsultation"
 SPECIALIST = "claire.petit@chu.example"
 RELATIVE = {"kind": "relative", "companion": {"name": "LEFEBVRE", "first_name": "Paul", "remote": True,
@@ -46,99 +39,16 @@ PROFESSIONAL = {"role": "professional", "name": "MOREAU", "first_name": "Julie",
 HEARD = 0.001  # root mean square of a sound someone hears; silence is 0 (Chromium's fake microphone beeps)
 
 
-# --- coturn on loopback ---------------------------------------------------------------------------
-
-@dataclass
-class Turn:
-    port: int
-    relay_ports: range
-    log_path: Path
-
-    def url(self, transport: str) -> str:
-        return f"turn:127.0.0.1:{self.port}?transport={transport}"
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace") if self.log_path.exists() else "(no coturn log)"
-
-
-def free_udp_and_tcp_port() -> int:
-    """A port free on 127.0.0.1 for both UDP and TCP (coturn listens on both)."""
-    for _ in range(50):
-        with socket.socket() as tcp:
-            tcp.bind(("127.0.0.1", 0))
-            port = tcp.getsockname()[1]
-            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
-                try:
-                    udp.bind(("127.0.0.1", port))
-                except OSError:
-                    continue
-                return port
-    raise RuntimeError("no port free for both UDP and TCP")
-
-
-def stun_answers(port: int, timeout: float = 0.2) -> bool:
-    """True when a STUN Binding request to 127.0.0.1:`port` gets its success response."""
-    transaction = os.urandom(12)
-    request = struct.pack("!HHI", 0x0001, 0, 0x2112A442) + transaction
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
-        udp.settimeout(timeout)
-        try:
-            udp.sendto(request, ("127.0.0.1", port))
-            answer = udp.recv(2048)
-        except OSError:  # timeout, or "connection refused" (nothing listens yet)
-            return False
-    return len(answer) >= 20 and answer[:2] == b"\x01\x01" and answer[8:20] == transaction
-
-
-def turn_config(turn: Turn, directory: Path, secret: str | None = None) -> str:
-    """The settings of ../shared/notes/webrtc-here.md, on ports of this test run: loopback only,
-    long-term credentials test:test (or coturn's shared secret), no TLS, relays to loopback allowed
-    (never in production)."""
-    credentials = ["use-auth-secret", f"static-auth-secret={secret}"] if secret else ["lt-cred-mech", "user=test:test"]
-    return "\n".join([
-        "listening-ip=127.0.0.1", f"listening-port={turn.port}", "relay-ip=127.0.0.1",
-        f"min-port={turn.relay_ports.start}", f"max-port={turn.relay_ports.stop - 1}",
-        *credentials, "realm=test", "fingerprint",
-        "no-tls", "no-dtls", "no-cli", "no-tcp-relay", "allow-loopback-peers",
-        "no-stdout-log", "simple-log", f"log-file={turn.log_path}", f"pidfile={directory / 'turnserver.pid'}",
-        f"userdb={directory / 'turndb'}", "verbose", "",
-    ])
-
+# --- coturn on loopback (tests/call/turn.py) -----------------------------------------------------
 
 @pytest.fixture
 def coturn(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Turn]:
     """coturn on 127.0.0.1, ready when it answers STUN; stopped at the end, its log printed when
     the test failed."""
-    directory = tmp_path / "coturn"
-    directory.mkdir()
-    # Relayed ports below Linux's ephemeral range (32768+), a block of 100 of our own: another
-    # coturn of a parallel run is unlikely to want the same.
-    first = random.randrange(20000, 32600, 100)
-    turn = Turn(free_udp_and_tcp_port(), range(first, first + 100), directory / "turnserver.log")
-    config = directory / "turnserver.conf"
-    config.write_text(turn_config(turn, directory, getattr(request, "param", None)), encoding="utf-8")
-    with open(directory / "turnserver.out", "ab") as output:  # what it says before its log file opens
-        proc = subprocess.Popen([TURNSERVER, "-c", str(config)], stdout=output, stderr=output, stdin=subprocess.DEVNULL)
     failed_before = request.session.testsfailed
-    try:
-        deadline = time.monotonic() + 10
-        while not stun_answers(turn.port):
-            if proc.poll() is not None:
-                raise RuntimeError(f"turnserver exited with {proc.returncode}:\n{turn.log()}")
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"turnserver does not answer STUN on {turn.port} after 10 s:\n{turn.log()}")
-            time.sleep(0.05)
+    with running_coturn(tmp_path / "coturn", getattr(request, "param", None),
+                        failed=lambda: request.session.testsfailed > failed_before) as turn:
         yield turn
-    finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(5)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-        if request.session.testsfailed > failed_before:
-            print(f"--- coturn's log ({turn.log_path}) ---\n{turn.log()}")
 
 
 # --- browsers -------------------------------------------------------------------------------------
