@@ -128,7 +128,7 @@ def test_shape_caps_the_rate(w: Ward, direction: str) -> None:
     carried = RATE_KBIT * 1000 / 8 * PACKET / (PACKET + 42)  # payload bytes per second at the cap
     most = carried * (seconds + QUEUE_MS / 1000) + 2 * 1514  # the queue's content and the bucket's two frames
     report = f"{len(arrived)} of {count} datagrams over {seconds:.2f} s: {sum(arrived) * 8 / seconds / 1000:.0f} kbit/s at a cap of {RATE_KBIT}"
-    assert 0.4 * carried * seconds < sum(arrived) < 1.1 * most, report
+    assert 0.25 * carried * seconds < sum(arrived) < 1.1 * most, report  # low bound loose: a starved sender offers less
     assert w.dropped()[f"queue-{direction}"] > 0, report  # the rest waited too long in the queue
 
 
