@@ -6,7 +6,8 @@ What a link carries is read from what its receiver reports, as WebRTC's own cong
 does (GCC): the receiver's estimate (REMB, from the growth of the delay) and the share of packets
 lost in its receiver reports. A viewer steps down when its link has not carried its rung for two
 seconds, and up one rung only after the link has carried the next one, with a margin, for a
-while: a picture that changes size every few seconds is worse than a steady smaller one.
+while: a picture that changes size every few seconds is worse than a steady smaller one. An
+estimate that falls while the encoder sends far less than it may (a still picture) is not taken.
 """
 
 from __future__ import annotations
@@ -40,11 +41,15 @@ LADDER = (
 # « Connexion faible », chosen by a person: sound, and a picture that stands alone every 3 s.
 STILL = Rung("image fixe", 360, 1 / 3, 150_000, 150_000, every_frame_a_key=True)
 
-DOWN_HOLD = 2.0  # seconds under a rung's floor, starved, before the picture shrinks (two reports, not one odd one)
+DOWN_HOLD = 2.0  # seconds under a rung's floor before the picture shrinks (two reports, not one odd one)
 UP_MARGIN = 1.25  # the estimate must pass the upper rung's floor by this much ...
 UP_HOLD = 4.0  # ... for this long (seconds) before the picture grows again
+FULL = 0.95  # an estimate this close to a rung's ceiling: the link carries all the rung can use
 LOSS_HIGH, LOSS_LOW = 0.10, 0.02  # GCC's loss thresholds: above, cut in proportion; under, grow
 LOSS_GROWTH = 1.05  # per receiver report (about one a second) while little is lost
+# The sound's share of a link: Opus at 40 kbit/s (shared_audio.py) and its 50 packets a second of
+# IP, UDP, RTP and SRTP headers (~58 bytes each). Receivers' estimates (REMB) count all streams.
+SOUND_ON_THE_WIRE = 64_000
 
 
 class LinkEstimate:
@@ -80,6 +85,13 @@ class LinkEstimate:
         known = [b for b in (self.remb, self.loss_based) if b is not None]
         return min(known) if known else None
 
+    @property
+    def for_video(self) -> int | None:
+        """What is left for the picture once the sound has its share: on a poor link the picture
+        gives way, the sound does not (both go the same way, in the same queues)."""
+        total = self.bitrate
+        return None if total is None else max(0, total - SOUND_ON_THE_WIRE)
+
 
 class Climber:
     """One viewer's place on the ladder. A new viewer starts at the top, as aiortc starts a new
@@ -94,24 +106,27 @@ class Climber:
     def rung(self) -> Rung:
         return LADDER[self.index]
 
-    def follow(self, estimate: int | None, starved: bool, now: float | None = None) -> Rung:
-        """The rung for this estimate. Down, as far as the estimate says at once, once the picture
-        has been `starved` (its encoder spending all the rate it is given) under the rung's floor
-        for DOWN_HOLD seconds; up one rung at a time after UP_HOLD seconds above the upper rung's
-        floor with UP_MARGIN."""
+    def follow(self, estimate: int | None, now: float | None = None) -> Rung:
+        """The rung for this estimate: down, as far as the estimate says, once it has stayed under
+        the rung's floor for DOWN_HOLD seconds; up one rung at a time after UP_HOLD seconds above
+        the upper rung's floor with UP_MARGIN, or at this rung's ceiling."""
         if estimate is None:
             return self.rung
         now = time.monotonic() if now is None else now
-        if starved and estimate < self.rung.floor and self.index < len(LADDER) - 1:
+        if estimate < self.rung.floor and self.index < len(LADDER) - 1:
             if self._below_since is None:
                 self._below_since = now
             if now - self._below_since >= DOWN_HOLD:
                 while self.index < len(LADDER) - 1 and estimate < LADDER[self.index].floor:
                     self.index += 1
-                self._below_since = self._above_since = None
+                self._below_since = None
+            self._above_since = None
             return self.rung
         self._below_since = None
-        if self.index > 0 and estimate >= LADDER[self.index - 1].floor * UP_MARGIN:
+        # The link carries the upper rung, or all this rung can put out: a receiver's estimate
+        # rises to at most 1.5 times what it receives, so under a rung's ceiling it may never
+        # reach the upper rung's floor however good the link; the step up is the probe.
+        if self.index > 0 and (estimate >= LADDER[self.index - 1].floor * UP_MARGIN or estimate >= self.rung.ceiling * FULL):
             if self._above_since is None:
                 self._above_since = now
             elif now - self._above_since >= UP_HOLD:
@@ -123,12 +138,12 @@ class Climber:
 
 
 class OutputRate:
-    """What an encoder really puts out (bit/s) over the last WINDOW seconds: a receiver's estimate
-    is only a limit when the sender wants more (WebRTC's estimators cap theirs at 1.5 times what
-    they receive, so a plain picture that needs 150 kbit/s draws an estimate of 250 on any link)."""
+    """What an encoder really puts out (bit/s) over the last WINDOW seconds, key frames included.
+    Far under what it is given, it is application-limited (a still picture, the camera turned
+    off): its receivers' estimates then follow the little they receive, not their links."""
 
     WINDOW = 2.0
-    STARVED = 0.7  # putting out this share of its target or more: it would use more if given
+    APP_LIMITED = 0.4  # under this share of its target: libvpx at its rate puts out 60-100 % of it for a moving picture
 
     def __init__(self) -> None:
         self._sizes: deque[tuple[float, int]] = deque()
@@ -141,10 +156,11 @@ class OutputRate:
 
     def bitrate(self, now: float | None = None) -> int:
         now = time.monotonic() if now is None else now
-        if not self._sizes:
+        recent = [(at, size) for at, size in self._sizes if at >= now - self.WINDOW]
+        if not recent:
             return 0
-        span = max(now - self._sizes[0][0], 0.5)
-        return int(sum(size for at, size in self._sizes if at >= now - self.WINDOW) * 8 / min(span, self.WINDOW))
+        span = min(max(now - recent[0][0], 0.5), self.WINDOW)
+        return int(sum(size for _, size in recent) * 8 / span)
 
-    def starved(self, target: int, now: float | None = None) -> bool:
-        return self.bitrate(now) >= target * self.STARVED
+    def app_limited(self, target: int, now: float | None = None) -> bool:
+        return self.bitrate(now) < target * self.APP_LIMITED

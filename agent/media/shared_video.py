@@ -25,10 +25,11 @@ from aiortc.codecs.vpx import DEFAULT_BITRATE, number_of_threads
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from aiortc.rtcrtpsender import RTCRtpSender
 from aiortc.rtp import RTCP_PSFB_APP, RTCP_PSFB_FIR, RTCP_PSFB_PLI, RtcpPsfbPacket, RtcpRrPacket, RtcpSrPacket, unpack_remb_fci
+from av.video.reformatter import VideoReformatter
 
 from agent.devices.cameras import CameraHub
 from agent.media.frames import CLOCK_RATE, TIME_BASE
-from agent.media.ladder import STILL, Climber, LinkEstimate, OutputRate, Rung
+from agent.media.ladder import SOUND_ON_THE_WIRE, STILL, Climber, LinkEstimate, OutputRate, Rung
 from agent.media.tracks import CameraFrames
 
 log = logging.getLogger("agent.media")
@@ -56,8 +57,7 @@ class SharedVideo:
         """Puts a viewer on the encoding of its rung: the still picture when its person chose
         « connexion faible », else the rung its link carries."""
         current = track.encoding
-        starved = current is not None and current.starved
-        rung = STILL if track.still else track.climber.follow(track.link.bitrate, starved)
+        rung = STILL if track.still else track.climber.follow(track.link.for_video)
         if current is not None and current.rung == rung:
             current.retarget()
             return
@@ -105,9 +105,10 @@ class Encoding:
         self.output = OutputRate()
 
     @property
-    def starved(self) -> bool:
-        """It spends what it is given: the picture would take more than its viewers' links carry."""
-        return self.encoding_bitrate > 0 and self.output.starved(self.encoding_bitrate)
+    def app_limited(self) -> bool:
+        """It puts out far less than it is given (a still picture): its viewers' estimates then
+        follow what they receive, not what their links carry."""
+        return self.encoding_bitrate > 0 and self.output.app_limited(self.encoding_bitrate)
 
     def join(self, track: PacketTrack) -> None:
         self.viewers.add(track)
@@ -133,10 +134,11 @@ class Encoding:
         self._keyframe_wanted = True
 
     def retarget(self) -> None:
-        """The weakest viewer's estimate, within the rung's range; the encoder restarts only for a real change."""
+        """The weakest viewer's estimate (less the sound's share), within the rung's range; the
+        encoder restarts only for a real change."""
         # A viewer not heard from yet counts as a new connection does in aiortc: DEFAULT_BITRATE
         # (a path just opened has not shown what it carries).
-        estimates = [v.link.bitrate or DEFAULT_BITRATE for v in self.viewers]
+        estimates = [v.link.for_video or DEFAULT_BITRATE for v in self.viewers]
         if not estimates:
             return
         target = max(LEAST_BITRATE, min(self.rung.ceiling, min(estimates)))
@@ -166,8 +168,7 @@ class Encoding:
                 self.frames_encoded += 1
                 self.size, self.encoding_bitrate = encoder.size, encoder.bitrate
                 for packet in packets:
-                    if not packet.is_keyframe:  # what the picture steadily needs: a key frame is a one-off
-                        self.output.add(packet.size)
+                    self.output.add(packet.size)
                     if packet.is_keyframe:
                         self._keyframe_wanted, self._last_keyframe = False, time.monotonic()
                     for viewer in list(self.viewers):
@@ -187,6 +188,9 @@ class _Encoder:
 
     def __init__(self) -> None:
         self._codec: av.VideoCodecContext | None = None
+        # Its own scaler: `frame.reformat()` uses the one PyAV caches on the frame, and two rungs'
+        # threads scaling the same camera frame at once through one swscale context crash the agent.
+        self._scaler = VideoReformatter()
         self.size = (0, 0)
         self.bitrate = 0
 
@@ -194,7 +198,9 @@ class _Encoder:
         """One frame, at `size`, to VP8 packets stamped for the senders."""
         pts = frame.pts
         if frame.format.name != "yuv420p" or (frame.width, frame.height) != size:
-            frame = frame.reformat(width=size[0], height=size[1], format="yuv420p")  # a new frame: the camera's stays as it is
+            frame = self._scaler.reformat(frame, width=size[0], height=size[1], format="yuv420p")  # a new frame
+        # else the camera's own frame, as shared with any other rung at the camera's size (a camera
+        # of 360p or less): their key frame marks may cross, an extra or a late key frame at worst
         if self._codec is None or self.size != size or bitrate != self.bitrate:
             self._codec = _vp8(size[0], size[1], bitrate)
             self.size, self.bitrate = size, bitrate
@@ -304,12 +310,13 @@ def listen_to_receiver(sender: RTCRtpSender, track: PacketTrack, source: SharedV
             with contextlib.suppress(ValueError):
                 bitrate, ssrcs = unpack_remb_fci(packet.fci)
                 if sender._ssrc in ssrcs:
-                    track.link.on_remb(bitrate, app_limited=track.encoding is not None and not track.encoding.starved)
+                    track.link.on_remb(bitrate, app_limited=track.encoding is not None and track.encoding.app_limited)
                     source.place(track)
         elif isinstance(packet, (RtcpRrPacket, RtcpSrPacket)):
             for report in packet.reports:
                 if report.ssrc == sender._ssrc and track.encoding is not None:
-                    track.link.on_loss(report.fraction_lost / 256, track.encoding.encoding_bitrate or track.encoding.bitrate)
+                    sending = (track.encoding.encoding_bitrate or track.encoding.bitrate) + SOUND_ON_THE_WIRE
+                    track.link.on_loss(report.fraction_lost / 256, sending)
                     source.place(track)
         await handle(packet)
 

@@ -31,16 +31,14 @@ def test_two_participants_share_one_opus_encoder_whose_speech_carries_fec() -> N
         heard = await asyncio.gather(*(asyncio.wait_for(t.recv(), 10) for t in (first, second)))
         packets = [await asyncio.wait_for(first.recv(), 5) for _ in range(100)]  # 2 s
         other = [second._queue.get_nowait() for _ in range(second._queue.qsize())]
-        encoded = source.packets_encoded
         first.stop()
         second.stop()
         await asyncio.sleep(0.05)
-        return heard, packets, other, encoded, source._task
+        return heard, packets, other, source._task
 
-    heard, packets, other, encoded, task = run_async(scenario())
+    heard, packets, other, task = run_async(scenario())
     assert heard[0] is heard[1]  # the same packet object: encoded once for both
     assert set(map(id, other)) <= set(map(id, packets))
-    assert encoded <= 101 + 10
     assert task is None  # nobody listens: the encoder stopped, the microphone released
     steps = [b.pts - a.pts for a, b in zip(packets, packets[1:])]
     assert all(step > 0 and step % 960 == 0 for step in steps)  # whole 20 ms steps on the capture clock (a gap on a loaded machine)

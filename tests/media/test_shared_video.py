@@ -16,7 +16,7 @@ import numpy as np
 from agent.config import MediaConfig
 from agent.devices.cameras import Camera, CameraHub, cameras_from_config
 from agent.media import shared_video
-from agent.media.ladder import DOWN_HOLD
+from agent.media.ladder import DOWN_HOLD, SOUND_ON_THE_WIRE
 from agent.media.shared_video import SharedVideo
 from tests.notify.servers import run_async
 
@@ -137,11 +137,11 @@ def test_a_viewer_on_a_poor_link_gets_a_smaller_picture_of_its_own() -> None:
 
     seen = run_async(scenario(_snowy_hub()))
     assert seen["encoders"] == 2
-    assert seen["strong"] == ("720p", 1_400_000)  # the strong link keeps its picture and rate
-    assert seen["weak"] == ("360p", LOW)
+    assert seen["strong"] == ("720p", 1_400_000 - SOUND_ON_THE_WIRE)  # the strong link keeps its picture and rate
+    assert seen["weak"] == ("360p", LOW - SOUND_ON_THE_WIRE)  # what its link carries, less the sound's share
     assert seen["weak_starts_at_key"]
     assert seen["sizes"] == ((960, 540), (640, 360))  # the camera's own size (under 720p), and 360p
-    assert seen["lossy"] == "360p à 15 i/s"  # 320k less half of 80 %: 192 kbit/s
+    assert seen["lossy"] == "360p à 15 i/s"  # 320k less half of 80 %: 192 kbit/s, 128 for the picture
     assert seen["after"] == 1
 
 
@@ -158,7 +158,7 @@ def test_the_camera_turned_off_for_a_while_comes_back_as_large_as_before() -> No
         hub.set_video_off(True)
         await _take(viewer, 30)
         for _ in range(3):  # what Chromium says while it receives the still
-            viewer.link.on_remb(150_000, app_limited=not viewer.encoding.starved)
+            viewer.link.on_remb(150_000, app_limited=viewer.encoding.app_limited)
             shared.place(viewer)
             await asyncio.sleep(DOWN_HOLD / 2)
         hub.set_video_off(False)
@@ -167,7 +167,7 @@ def test_the_camera_turned_off_for_a_while_comes_back_as_large_as_before() -> No
         viewer.stop()
         return seen
 
-    assert run_async(scenario()) == ("720p", 1_000_000)
+    assert run_async(scenario()) == ("720p", 1_000_000 - SOUND_ON_THE_WIRE)
 
 
 def test_connexion_faible_sends_a_still_picture_every_few_seconds() -> None:
