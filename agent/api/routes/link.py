@@ -18,12 +18,12 @@ from agent.api.join_page import refusal_text
 from agent.api.registry import API
 from agent.api.responses import file_response
 from agent.api.routing import GUEST, PUBLIC, Call
-from agent.api.schemas.dossiers import LinkDossierOut
+from agent.api.schemas.dossiers import LinkDossierOut, RoomPresenceOut
 from agent.api.schemas.link import CodeIn, CodeRequest, CodeSent, CodeStatus, ExpertOpinionIn, LinkSessionOut
 from agent.dossiers import documents, fiche
 from agent.dossiers.view import read_whole
-from agent.links import specialist_access
-from agent.links.invitation import LinkRefused
+from agent.links import invitation, specialist_access
+from agent.links.invitation import LinkRefused, ParticipantRole
 from agent.report import export
 
 
@@ -130,3 +130,29 @@ async def guest_report(call: Call) -> web.Response:
         raise ApiError("not_found")
     return file_response(made[0], "application/pdf", f"compte-rendu-{call.guest.dossier_id[:8]}.pdf")
 
+
+@API.route("GET", "/links/{room}/{token}/room", summary="Qui est déjà dans la salle (le chariot, les participants, la salle d'attente), "
+           "pour le médecin requis avant d'entrer", tags=("specialist",), access=PUBLIC, response=RoomPresenceOut, errors=(403,))
+async def room_presence(call: Call) -> RoomPresenceOut:
+    """Seed 001 §3.1: « Si la salle est déjà occupée, vous verrez le nombre de participants apparaitre
+    ainsi que leur nom ». The specialist's page asks every few seconds while it is open.
+
+    The link is checked as the room's socket checks it (issued, this room, not revoked, within its
+    window) and must be the specialist's: their link alone enters the room, where the welcome names
+    these same people, so this tells a link's holder nothing the room would not. A relative's or a
+    professional's link waits in the lobby and learns nothing of the room: refused. Not the link
+    session: asking does not keep it alive, so a page left open still ends after the idle time. No
+    resident's data (the names `Calls.presence` gives the kiosk), so no audit record."""
+    services = services_of(call.request)
+    match = call.request.match_info
+    try:
+        admission = await services.store.read(invitation.admit, match["room"], match["token"], datetime.now(UTC))
+    except LinkRefused as exc:
+        if exc.admission is None:
+            services.metrics.forged_links.labels("presence").inc()
+        raise _link_error(exc, call) from exc
+    if admission.role is not ParticipantRole.SPECIALIST:
+        raise ApiError("not_a_specialist_link")
+    here = next((room for room in services.calls.presence() if room["room"] == admission.room_id), None)
+    return RoomPresenceOut(**(here or {"room": admission.room_id, "dossier_id": admission.dossier_id, "cart_in_call": False,
+                                       "present": [], "waiting": []}))

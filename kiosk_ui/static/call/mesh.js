@@ -203,6 +203,21 @@ export class Room extends EventTarget {
     this.refreshVideoSenders();
   }
 
+  // Another camera or microphone chosen during the call (devices.js put its track in our stream):
+  // it takes the old one's place on every sender, muted or not as we are, without renegotiating.
+  useDevice(track) {
+    if (track.kind === "video") {
+      track.enabled = !this.state.video_off;
+      if (!this.state.sharing) this.useVideo(track); // a shared screen stays; the camera comes back after it
+      return;
+    }
+    track.enabled = !this.state.muted;
+    for (const [id, pc] of this.pcs) {
+      if (id === "cart") continue; // the cart only sends to us
+      for (const t of pc.getTransceivers()) if (t.receiver.track.kind === "audio" && t.sender.track) t.sender.replaceTrack(track).catch(() => {});
+    }
+  }
+
   refreshVideoSenders() {
     for (const id of this.pcs.keys()) if (id !== "cart") this.resendVideo(id);
   }

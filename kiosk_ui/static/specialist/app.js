@@ -3,8 +3,10 @@
 // The link itself (room and token) is in the address; the session is an HttpOnly cookie.
 import { h, toast } from "/static/js/dom.js";
 import { jsonRequest } from "/static/js/json_request.js";
+import { WIDE, besideOpen, openBeside } from "/static/specialist/beside.js";
 import { colleagueCard } from "/static/specialist/colleague.js";
 import { ownDocuments } from "/static/specialist/own_documents.js";
+import { roomPresence } from "/static/specialist/presence.js";
 
 const main = document.getElementById("specialist");
 const [, , room, token] = location.pathname.split("/");
@@ -12,6 +14,9 @@ const linkApi = `/api/v1/links/${encodeURIComponent(room)}/${encodeURIComponent(
 // Per link: one tab may open a second doctor's or dossier's link after the first.
 const csrfKey = `telecart-link-csrf:${room}/${token}`;
 let csrf = sessionStorage.getItem(csrfKey);
+// The opinion being written, kept in this tab until saved: a session ended meanwhile (a long call
+// beside the dossier) asks a new code, and the text is still there after it.
+const draftKey = `telecart-link-opinion:${room}/${token}`;
 
 function call(method, path, body) {
   return jsonRequest(method, path, body, csrf);
@@ -112,12 +117,16 @@ function text(title, value) {
 function render(d) {
   const p = d.patient;
   const closed = d.state === "closed";
-  const opinion = h("textarea", { id: "opinion", rows: 8, disabled: closed }, d.fiche.expert_opinion || "");
+  const draft = closed ? null : sessionStorage.getItem(draftKey);
+  const opinion = h("textarea", { id: "opinion", rows: 8, disabled: closed }, draft ?? (d.fiche.expert_opinion || ""));
+  opinion.addEventListener("input", () => sessionStorage.setItem(draftKey, opinion.value));
   const save = h("button", { class: "button secondary", type: "button", hidden: closed }, "Enregistrer");
   const sign = h("button", { class: "button primary", type: "button", hidden: closed }, "Signer et clôturer");
   save.addEventListener("click", async () => {
     try {
-      render(await call("PATCH", `${linkApi}/fiche`, { expert_opinion: opinion.value }));
+      const saved = await call("PATCH", `${linkApi}/fiche`, { expert_opinion: opinion.value });
+      sessionStorage.removeItem(draftKey);
+      render(saved);
       toast("Avis enregistré.");
     } catch (error) { handle(error); }
   });
@@ -130,6 +139,7 @@ function render(d) {
     }
     try {
       await call("PATCH", `${linkApi}/fiche`, { expert_opinion: opinion.value });
+      sessionStorage.removeItem(draftKey);
       render(await call("POST", `${linkApi}/signature`));
       toast("Avis signé : le télédossier est clôturé.");
     } catch (error) { handle(error); }
@@ -150,8 +160,9 @@ function render(d) {
       h("div", { class: "choices" },
         h("a", { class: "button secondary large", href: "#dossier", onclick: () => { document.getElementById("dossier")?.scrollIntoView(); } },
           "Ouvrir le télédossier"),
-        roomOpen ? h("a", { class: "button primary large", href: `${location.pathname}?vue=appel` }, "Rejoindre l'appel")
-          : h("p", { class: "hint" }, d.room && !expertise ? `La salle ouvre le ${frStamp(d.room.opens_at)}.` : ""))),
+        roomOpen ? joinLink(d) : h("p", { class: "hint" }, d.room && !expertise ? `La salle ouvre le ${frStamp(d.room.opens_at)}.` : "")),
+      roomOpen ? h("p", { class: "beside-note" }, "L'appel est ouvert à gauche ; le télédossier reste ici.") : null,
+      roomOpen ? roomPresence(linkApi) : null),
     h("span", { id: "dossier" }),
     h("section", { class: "card" }, h("h2", {}, expertise ? "Téléexpertise" : "Téléconsultation"), facts([
       ["Créneau", d.slot ? `${frStamp(d.slot.start)}, ${d.slot.duration_minutes} min` : null],
@@ -160,16 +171,8 @@ function render(d) {
     ])),
     text("Antécédents", d.fiche.history),
     text("Observations cliniques", d.fiche.observations),
-    h("section", { class: "card" }, h("h2", {}, "Constantes"),
-      d.vitals.length ? h("table", { class: "records" },
-        h("thead", {}, h("tr", {}, h("th", {}, "Constante"), h("th", {}, "Valeur"), h("th", {}, "Mesurée le"))),
-        h("tbody", {}, d.vitals.map((v) => h("tr", {},
-          h("td", {}, v.label, h("span", { class: "source" }, v.device ? `mesurée par ${v.device}` : "saisie à la main", v.warnings ? ` — ${v.warnings}` : "")),
-          h("td", {}, `${v.value.replace(".", ",")} ${v.unit}`), h("td", {}, frStamp(v.measured_at))))))
-        : h("p", { class: "hint" }, "Aucune constante relevée.")),
-    h("section", { class: "card" }, h("h2", {}, "Documents"),
-      d.documents.length ? h("ul", { class: "documents" }, d.documents.map(documentItem))
-        : h("p", { class: "hint" }, "Aucun document.")),
+    vitalsCard(d),
+    documentsCard(d),
     h("section", { class: "card expert" }, h("h2", {}, "Avis de l'expert"),
       closed ? h("p", { class: "signed" }, `Signé par ${d.fiche.signed_by} le ${frStamp(d.fiche.signed_at)}`) : null,
       h("div", { class: "field" }, h("label", { for: "opinion", class: "sr-only" }, "Avis de l'expert"), opinion),
@@ -179,6 +182,43 @@ function render(d) {
   if (!closed && d.state !== "cancelled") {
     const pdfs = d.documents.filter((doc) => doc.mime === "application/pdf");
     ownDocuments({ linkApi, call, reload: showDossier, pdfs }).then((cards) => main.append(...cards, colleagueCard({ linkApi, call }))).catch(handle);
+  }
+}
+
+function vitalsCard(d) {
+  return h("section", { class: "card", "data-part": "vitals" }, h("h2", {}, "Constantes"),
+    d.vitals.length ? h("table", { class: "records" },
+      h("thead", {}, h("tr", {}, h("th", {}, "Constante"), h("th", {}, "Valeur"), h("th", {}, "Mesurée le"))),
+      h("tbody", {}, d.vitals.map((v) => h("tr", {},
+        h("td", {}, v.label, h("span", { class: "source" }, v.device ? `mesurée par ${v.device}` : "saisie à la main", v.warnings ? ` — ${v.warnings}` : "")),
+        h("td", {}, `${v.value.replace(".", ",")} ${v.unit}`), h("td", {}, frStamp(v.measured_at))))))
+      : h("p", { class: "hint" }, "Aucune constante relevée."));
+}
+
+function documentsCard(d) {
+  return h("section", { class: "card", "data-part": "documents" }, h("h2", {}, "Documents"),
+    d.documents.length ? h("ul", { class: "documents" }, d.documents.map(documentItem))
+      : h("p", { class: "hint" }, "Aucun document."));
+}
+
+// « Rejoindre l'appel »: on a phone the room's own page; on a desktop screen the room beside the
+// dossier (beside.js), which then refreshes its vitals and documents as the room announces them
+// (a photo asked for, a document sent), without touching what the doctor is writing.
+function joinLink(d) {
+  return h("a", { class: "button primary large join-call", href: `${location.pathname}?vue=appel`, onclick: (event) => {
+    if (!window.matchMedia(WIDE).matches || besideOpen()) return;
+    event.preventDefault();
+    openBeside({ room, token, name: d.specialist ? d.specialist.display_name : "", onNotice: refreshRecords });
+  } }, "Rejoindre l'appel");
+}
+
+async function refreshRecords() {
+  try {
+    const d = await call("GET", `${linkApi}/dossier`);
+    main.querySelector('[data-part="vitals"]')?.replaceWith(vitalsCard(d));
+    main.querySelector('[data-part="documents"]')?.replaceWith(documentsCard(d));
+  } catch (error) {
+    if (error.status === 401) codeStep();  // the dossier's side asks its code again; the call goes on
   }
 }
 
