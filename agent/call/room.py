@@ -342,8 +342,10 @@ class LiveRoom:
                 if member_id == CART:
                     self.calls.microphone.muted = message.muted
                     self.calls.hub.set_video_off(message.video_off)
+                    for peer_id, peer in self.peers.items():  # « connexion faible » on the cart: for everyone
+                        peer.set_video(not self._poor_link(peer_id))
                 elif member_id in self.peers:
-                    self.peers[member_id].set_video(not message.audio_only)
+                    self.peers[member_id].set_video(not self._poor_link(member_id))
                 await self._broadcast({"type": "member", "member": member.public()}, but=None)
             case messages.AskUnmute(to=target) | messages.Remove(to=target):
                 if member.role not in MODERATORS:
@@ -423,13 +425,19 @@ class LiveRoom:
     def _moderates(self, you: str, role: str) -> bool:
         return role == ParticipantRole.SPECIALIST.value or (you == CART and self.screen_actor is not None)
 
+    def _poor_link(self, member_id: str) -> bool:
+        """« Connexion faible » chosen by this participant or on the cart: the cart's camera goes to
+        them as a still picture every few seconds, with the sound."""
+        cart = self.members.get(CART)
+        return self.members[member_id].audio_only or (cart is not None and cart.audio_only)
+
     async def _start_peer(self, member: Member) -> None:
         if member.socket is None or not member.takes_cart_media:
             return
         socket = member.socket
         peer = CartPeer(member.id, self.calls.hub, self.calls.microphone, self.calls.config,
                         lambda payload: self._send(socket, payload), self._peer_failed, self.credentials_expire, self.calls.shared_video)
-        peer.video_enabled = not member.audio_only
+        peer.video_enabled = not self._poor_link(member.id)
         self.peers[member.id] = peer
         try:
             await peer.offer()

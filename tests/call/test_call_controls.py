@@ -227,7 +227,7 @@ def test_a_muted_specialist_is_silent_and_asked_to_unmute(cart: Cart) -> None:
     in_media_browser(scenario)
 
 
-def test_the_kiosk_cuts_the_carts_microphone_and_camera(cart: Cart) -> None:
+def test_the_kiosk_cuts_the_carts_microphone_and_camera_or_chooses_connexion_faible(cart: Cart) -> None:
     def scenario(browser: Browser) -> None:
         with call(cart, browser, "chariot-muet@chu.example") as c:
             kiosk, specialist = c.kiosk, c.specialist
@@ -254,6 +254,16 @@ def test_the_kiosk_cuts_the_carts_microphone_and_camera(cart: Cart) -> None:
             expect(cart_flags).to_have_text("")
             eventually(lambda: picture_size(specialist, "cart") == (1280, 720), timeout=15, what="the cart's camera back in 720p")
             assert playing(specialist, "cart", 1.0)["fps"] > 5
+
+            # A poor network at the EHPAD: the nurse chooses « Connexion faible » for the cart, the
+            # specialist gets the sound and a still picture every few seconds.
+            kiosk.get_by_role("button", name="Connexion faible").tap()
+            expect(kiosk.locator("#poor-link")).to_have_text("Revenir à la vidéo")
+            eventually(lambda: 1 <= cart_frames_advance(specialist, 6.5) <= 3, timeout=30,
+                       what="a still picture of the cart every few seconds")
+            heard(specialist, "cart")
+            kiosk.get_by_role("button", name="Revenir à la vidéo").tap()
+            eventually(lambda: cart_frames_advance(specialist, 1.0) > 5, timeout=15, what="the cart's moving picture back")
 
     in_media_browser(scenario)
 

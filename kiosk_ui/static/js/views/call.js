@@ -49,6 +49,8 @@ export function callView({ param, onEnded, onBack }) {
     const connection = h("p", { class: "connection", hidden: true }, "Connexion au chariot perdue : reconnexion…");
     const mute = toggle({ id: "mute", on: "Activer le micro du chariot", off: "Couper le micro du chariot", onChange: (v) => room.setState({ muted: v }) });
     const videoOff = toggle({ id: "video", on: "Activer la caméra", off: "Couper la caméra", onChange: (v) => room.setState({ video_off: v }) });
+    // A poor network at the EHPAD: the sound, and the pictures as stills every few seconds.
+    const poorLink = toggle({ id: "poor-link", on: "Revenir à la vidéo", off: "Connexion faible", onChange: (v) => room.setState({ audio_only: v }) });
     const resident = h("p", { class: "resident-on-call", hidden: true });
     let invited = [];
     const readDossier = () => showDossier(id, resident, waiting).then((people) => { invited = people; room.emit("members", {}); });
@@ -57,9 +59,9 @@ export function callView({ param, onEnded, onBack }) {
       h("aside", { class: "side" },
         h("section", { class: "card own-view" }, h("h2", {}, "Ce que voit le médecin"), preview, cameras.notice, cameras.el, id ? snapshot : null),
         sidePanels(room, id, () => invited, readDossier)),
-      h("div", { class: "controls" }, mute, videoOff, leave, end));
+      h("div", { class: "controls" }, mute, videoOff, poorLink, leave, end));
     if (id) readDossier();
-    followCartState(room, mute, videoOff);
+    followCartState(room, mute, videoOff, poorLink);
     peerTiles(room, grid, { onCount: (n) => { waiting.hidden = n > 0; } });
     announceRoomEvents(room, { cameras, connection, finish });
     room.connect();
@@ -149,13 +151,14 @@ function sidePanels(room, dossierId, invited, onInvited) {
 }
 
 // Back in a call the cart was already in, its buttons show whether it is muted or its video off.
-function followCartState(room, mute, videoOff) {
+function followCartState(room, mute, videoOff, poorLink) {
   room.addEventListener("welcome", ({ detail }) => {
     const cart = detail.members.find((m) => m.id === "cart");
     if (!cart) return;
     mute.set(cart.muted);
     videoOff.set(cart.video_off);
-    Object.assign(room.state, { muted: cart.muted, video_off: cart.video_off });
+    poorLink.set(cart.audio_only);
+    Object.assign(room.state, { muted: cart.muted, video_off: cart.video_off, audio_only: cart.audio_only });
   });
 }
 
