@@ -236,6 +236,8 @@ class CallConfig(Section):
     video_codec: str = Field("VP8", pattern="^(VP8|H264)$", description="Codec of the cart's video. VP8 costs half of aiortc's H.264 on a 2-core cart at 720p (bench/README.md); H.264 for old iPhones.")
     lobby: bool = Field(True, description="People other than the consulted specialist (a relative, another professional, a Visio SMS guest) wait in a lobby with the name they typed until the nurse at the cart or the specialist lets them in: a forwarded link is not a live camera on a resident. Off: every genuine link enters at once.")
     max_remote_participants: int = Field(3, ge=1, le=3, description="Remote participants at once in a room (specialist, relative, another professional); the room is a full mesh, the cart encodes once per participant.")
+    sfu_url: str = Field("", pattern=r"^(|wss?://\S+)$", description="The region's Janus (a WebSocket URL, e.g. `wss://janus.region.example/janus`), through which a room of many participants goes: the cart publishes its camera and microphone once into a VideoRoom and each participant receives them from Janus instead of from the cart (docs/janus.md). Empty: every room is the direct mesh. Groundwork: the room does not use it yet.")
+    sfu_from: int = Field(4, ge=1, le=100, description="From this many remote participants (counted as `max_remote_participants` counts them) a room goes through `sfu_url` when it is set; fewer stay on the direct mesh, which needs no server. 1: every room through Janus.")
 
 
 class MediaConfig(Section):
