@@ -159,7 +159,7 @@ class CartPeer:
             result["width"], result["height"] = self._video.size
         if isinstance(self._video, PacketTrack) and self._video.rung is not None:
             result["quality"] = self._video.rung.name  # its place on the ladder (agent/media/ladder.py)
-            result["estimate_kbps"] = round(self._video.link.bitrate / 1000) if self._video.link.bitrate else None
+            result["estimate_kbps"] = round(self._video.link.bitrate / 1000) if self._video.link.bitrate else None  # sound included
         return result
 
     async def close(self) -> None:

@@ -45,6 +45,8 @@ DOWN_HOLD = 2.0  # seconds under a rung's floor before the picture shrinks (two 
 UP_MARGIN = 1.25  # the estimate must pass the upper rung's floor by this much ...
 UP_HOLD = 4.0  # ... for this long (seconds) before the picture grows again
 FULL = 0.95  # an estimate this close to a rung's ceiling: the link carries all the rung can use
+FAR_UNDER = 0.6  # under this share of a rung's floor the picture shrinks even with nothing lost
+LOSSY_REPORTS = 3  # a link is lossy while any of its last receiver reports lost LOSS_LOW or more
 LOSS_HIGH, LOSS_LOW = 0.10, 0.02  # GCC's loss thresholds: above, cut in proportion; under, grow
 LOSS_GROWTH = 1.05  # per receiver report (about one a second) while little is lost
 # The sound's share of a link: Opus at 40 kbit/s (shared_audio.py) and its 50 packets a second of
@@ -60,6 +62,7 @@ class LinkEstimate:
         self.remb: int | None = None
         self.loss_based: int | None = None
         self.fraction_lost = 0.0
+        self._recent_losses: deque[float] = deque(maxlen=LOSSY_REPORTS)
 
     def on_remb(self, bitrate: int, app_limited: bool = False) -> None:
         """`app_limited`: the sender put out much less than it could (a still picture, the camera
@@ -73,12 +76,17 @@ class LinkEstimate:
     def on_loss(self, fraction_lost: float, sending_at: int) -> None:
         """A receiver report: `fraction_lost` (0..1) of what was sent at `sending_at` bit/s."""
         self.fraction_lost = fraction_lost
+        self._recent_losses.append(fraction_lost)
         if fraction_lost > LOSS_HIGH:
             self.loss_based = int(sending_at * (1 - fraction_lost / 2))
         elif fraction_lost < LOSS_LOW and self.loss_based is not None:
             self.loss_based = int(self.loss_based * LOSS_GROWTH)
             if self.remb is not None and self.loss_based > self.remb:
                 self.loss_based = None  # the losses are over: the delay-based estimate rules again
+
+    @property
+    def lossy(self) -> bool:
+        return any(lost >= LOSS_LOW for lost in self._recent_losses)
 
     @property
     def bitrate(self) -> int | None:
@@ -106,14 +114,17 @@ class Climber:
     def rung(self) -> Rung:
         return LADDER[self.index]
 
-    def follow(self, estimate: int | None, now: float | None = None) -> Rung:
+    def follow(self, estimate: int | None, lossy: bool, now: float | None = None) -> Rung:
         """The rung for this estimate: down, as far as the estimate says, once it has stayed under
-        the rung's floor for DOWN_HOLD seconds; up one rung at a time after UP_HOLD seconds above
-        the upper rung's floor with UP_MARGIN, or at this rung's ceiling."""
+        the rung's floor for DOWN_HOLD seconds on a `lossy` link (or far under it); up one rung at a
+        time after UP_HOLD seconds above the upper rung's floor with UP_MARGIN, or at this rung's
+        ceiling. A receiver's estimate also dips when its computer is busy (it reads delay): with
+        nothing lost, a dip lowers the rate, not the picture's size."""
         if estimate is None:
             return self.rung
         now = time.monotonic() if now is None else now
-        if estimate < self.rung.floor and self.index < len(LADDER) - 1:
+        poor = estimate < self.rung.floor and (lossy or estimate < self.rung.floor * FAR_UNDER)
+        if poor and self.index < len(LADDER) - 1:
             if self._below_since is None:
                 self._below_since = now
             if now - self._below_since >= DOWN_HOLD:

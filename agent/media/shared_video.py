@@ -57,7 +57,7 @@ class SharedVideo:
         """Puts a viewer on the encoding of its rung: the still picture when its person chose
         « connexion faible », else the rung its link carries."""
         current = track.encoding
-        rung = STILL if track.still else track.climber.follow(track.link.for_video)
+        rung = STILL if track.still else track.climber.follow(track.link.for_video, track.link.lossy)
         if current is not None and current.rung == rung:
             current.retarget()
             return

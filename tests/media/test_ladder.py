@@ -9,25 +9,48 @@ from agent.media.ladder import DOWN_HOLD, LADDER, SOUND_ON_THE_WIRE, UP_HOLD, Cl
 
 def test_a_viewer_steps_down_after_a_while_under_its_floor_and_up_one_rung_after_the_link_held() -> None:
     climber = Climber()
-    assert climber.follow(None).name == "720p"  # not heard from yet: the top, as a new connection starts
-    assert climber.follow(90_000, now=0).name == "720p"  # one low report is not yet a poor link
-    assert climber.follow(500_000, now=1).name == "720p"
-    assert climber.follow(90_000, now=2).name == "720p"  # the wait starts again
-    assert climber.follow(90_000, now=2 + DOWN_HOLD).name == "180p à 15 i/s"  # down past two rungs at once
-    assert climber.follow(400_000, now=5).name == "180p à 15 i/s"  # better, but not for long enough
-    assert climber.follow(400_000, now=5 + UP_HOLD).name == "360p à 15 i/s"  # one rung up after holding
-    assert climber.follow(260_000, now=6 + UP_HOLD).name == "360p à 15 i/s"  # under the margin: the wait starts again
-    assert climber.follow(400_000, now=7 + UP_HOLD).name == "360p à 15 i/s"
-    assert climber.follow(400_000, now=7 + 2 * UP_HOLD).name == "360p"
-    assert climber.follow(400_000, now=100).name == "360p"  # 400k: not 720p's floor with the margin, nor 360p's ceiling
-    assert climber.follow(400_000, now=100 + UP_HOLD).name == "360p"
+    assert climber.follow(None, lossy=True).name == "720p"  # not heard from yet: the top, as a new connection starts
+    assert climber.follow(90_000, lossy=True, now=0).name == "720p"  # one low report is not yet a poor link
+    assert climber.follow(500_000, lossy=True, now=1).name == "720p"
+    assert climber.follow(90_000, lossy=True, now=2).name == "720p"  # the wait starts again
+    assert climber.follow(90_000, lossy=True, now=2 + DOWN_HOLD).name == "180p à 15 i/s"  # down past two rungs at once
+    assert climber.follow(400_000, lossy=True, now=5).name == "180p à 15 i/s"  # better, but not for long enough
+    assert climber.follow(400_000, lossy=True, now=5 + UP_HOLD).name == "360p à 15 i/s"  # one rung up after holding
+    assert climber.follow(260_000, lossy=True, now=6 + UP_HOLD).name == "360p à 15 i/s"  # under the margin: the wait starts again
+    assert climber.follow(400_000, lossy=True, now=7 + UP_HOLD).name == "360p à 15 i/s"
+    assert climber.follow(400_000, lossy=True, now=7 + 2 * UP_HOLD).name == "360p"
+    assert climber.follow(400_000, lossy=True, now=100).name == "360p"  # 400k: not 720p's floor with the margin, nor 360p's ceiling
+    assert climber.follow(400_000, lossy=True, now=100 + UP_HOLD).name == "360p"
     climber = Climber()
-    climber.follow(120_000, now=0)
-    assert climber.follow(120_000, now=DOWN_HOLD).name == "360p à 15 i/s"
+    climber.follow(120_000, lossy=True, now=0)
+    assert climber.follow(120_000, lossy=True, now=DOWN_HOLD).name == "360p à 15 i/s"
     # The receiver's estimate stops at 1.5 times what it gets: at this rung's ceiling (250k) it
     # may never reach 360p's floor with the margin (250k); at the ceiling is enough to try.
-    assert climber.follow(240_000, now=10).name == "360p à 15 i/s"
-    assert climber.follow(240_000, now=10 + UP_HOLD).name == "360p"
+    assert climber.follow(240_000, lossy=True, now=10).name == "360p à 15 i/s"
+    assert climber.follow(240_000, lossy=True, now=10 + UP_HOLD).name == "360p"
+
+
+def test_with_nothing_lost_a_dip_of_the_estimate_lowers_the_rate_not_the_size() -> None:
+    """A receiver's estimate reads delay, which a busy computer adds too: 400k with nothing lost
+    keeps 720p (at 400k); far under its floor, or with losses, the picture shrinks."""
+    climber = Climber()
+    climber.follow(400_000, lossy=False, now=0)
+    assert climber.follow(400_000, lossy=False, now=10).name == "720p"
+    assert climber.follow(400_000, lossy=True, now=10 + DOWN_HOLD).name == "720p"  # the wait starts with the loss
+    assert climber.follow(400_000, lossy=True, now=10 + 2 * DOWN_HOLD).name == "360p"
+    far = Climber()
+    far.follow(200_000, lossy=False, now=0)
+    assert far.follow(200_000, lossy=False, now=DOWN_HOLD).name == "360p"  # under 60 % of 720p's floor
+
+
+def test_a_link_is_lossy_while_one_of_its_last_reports_lost_something() -> None:
+    link = LinkEstimate()
+    assert not link.lossy
+    link.on_loss(0.05, sending_at=500_000)
+    assert link.lossy
+    for _ in range(3):
+        link.on_loss(0.0, sending_at=500_000)
+    assert not link.lossy
 
 
 def test_a_receiver_estimate_that_only_follows_a_still_picture_is_not_taken_for_the_link() -> None:
