@@ -89,7 +89,7 @@ class JanusClient:
         self.url = url
         self._http, self._ws = http, ws
         self._transactions = (f"t{n}" for n in itertools.count(1))
-        self._waiting: dict[str, asyncio.Future[dict[str, Any]]] = {}
+        self._waiting: dict[str, tuple[asyncio.Future[dict[str, Any]], bool]] = {}  # transaction: (answer, an ack answers)
         self._handles: dict[int, JanusHandle] = {}
         self.session_id: int | None = None
         self._reader = asyncio.get_running_loop().create_task(self._read())
@@ -126,8 +126,7 @@ class JanusClient:
         if self.session_id is not None and "session_id" not in message and body["janus"] not in ("create", "info"):
             message["session_id"] = self.session_id
         answer: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
-        answer.ack_answers = ack_answers  # type: ignore[attr-defined]
-        self._waiting[transaction] = answer
+        self._waiting[transaction] = (answer, ack_answers)
         name = body["janus"] if body["janus"] != "message" else str(body.get("body", {}).get("request", "message"))
         try:
             await self._ws.send_json(message)
@@ -201,7 +200,7 @@ class JanusClient:
                 self._dispatch(message)
         finally:
             self.closed.set()
-            for answer in self._waiting.values():
+            for answer, _ in self._waiting.values():
                 if not answer.done():
                     answer.set_result({"janus": "error", "error": {"code": 0, "reason": "the connection to Janus closed"}})
             for handle in self._handles.values():
@@ -209,8 +208,8 @@ class JanusClient:
 
     def _dispatch(self, message: dict[str, Any]) -> None:
         kind = message.get("janus")
-        answer = self._waiting.get(message.get("transaction", ""))
-        if answer is not None and not answer.done() and (kind != "ack" or answer.ack_answers):  # type: ignore[attr-defined]
+        answer, ack_answers = self._waiting.get(message.get("transaction", ""), (None, False))
+        if answer is not None and not answer.done() and (kind != "ack" or ack_answers):
             answer.set_result(message)
             return
         if kind in ("ack", "success") or (kind == "error" and answer is not None):

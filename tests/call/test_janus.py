@@ -3,8 +3,10 @@ and participants subscribing to it (issue 16, beyond the mesh): agent/call/janus
 real server, with the cart's real shared encoders (the simulated camera and microphone).
 
 - Janus takes the cart's publication: the room is made with the VideoRoom's admin key, the cart's
-  one peer connection comes up, Janus lists the cart as publishing, and what Janus refuses (a
-  room that does not exist, a wrong PIN, no admin key) comes back as JanusError with Janus's code.
+  one peer connection comes up, Janus lists the cart as publishing, Janus's REMB (the room's
+  bitrate) reaches the shared encoder, the room is found again by a restarted cart, and what
+  Janus refuses (a room that does not exist, a wrong PIN, no admin key) comes back as JanusError
+  with Janus's code.
 - Three participants' Chromium pages, speaking Janus's WebSocket API by themselves (the JavaScript
   below), each present the cart's moving 1280x720 picture and hear its beep, while the cart
   encodes its camera once: one encoder, as many frames as one viewer's.
@@ -22,7 +24,7 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 
-from agent.call.janus import NO_SUCH_ROOM, UNAUTHORIZED, VIDEOROOM, JanusClient, JanusError, JanusRoom
+from agent.call.janus import NO_SUCH_ROOM, ROOM_BITRATE, UNAUTHORIZED, VIDEOROOM, JanusClient, JanusError, JanusRoom
 from agent.config import MediaConfig
 from agent.devices.cameras import CameraHub, cameras_from_config
 from agent.devices.microphone import Microphone
@@ -66,6 +68,8 @@ def test_the_cart_publishes_once_and_janus_says_what_it_refuses(janus: JanusServ
             sent = room.video.frames_sent if room.video else 0
             await asyncio.sleep(1)
             moving = (room.video.frames_sent if room.video else 0) - sent
+            # Janus's REMB (the room's bitrate) reached the shared encoder through listen_to_receiver
+            estimate = await _eventually(lambda: _estimate(room), timeout=5)
             # Refusals, each as JanusError with Janus's code and reason
             refusals = {}
             async with await JanusClient.connect(janus.url) as other:
@@ -86,7 +90,8 @@ def test_the_cart_publishes_once_and_janus_says_what_it_refuses(janus: JanusServ
             found_again = (not again.created, [p["id"] for p in await again.participants()])
             await again.close()
             return {"subscription": subscription, "listed": listed, "moving": moving, "refusals": refusals,
-                    "found_again": found_again, "room_id": room.room_id, "encodings": len(shared.encodings)}
+                    "found_again": found_again, "room_id": room.room_id, "encodings": len(shared.encodings),
+                    "estimate": estimate, "rung": room.video.rung.name if room.video and room.video.rung else None}
         finally:
             await room.close()
 
@@ -96,6 +101,7 @@ def test_the_cart_publishes_once_and_janus_says_what_it_refuses(janus: JanusServ
     assert outcome["listed"] == [{"id": subscription.feed, "display": "chariot", "publisher": True}], outcome["listed"]
     assert outcome["moving"] >= 10, f"the cart's sender took {outcome['moving']} frames in 1 s"
     assert outcome["encodings"] == 1
+    assert (outcome["estimate"], outcome["rung"]) == (ROOM_BITRATE, "720p"), "Janus's REMB did not reach the shared encoder"
     refusals = outcome["refusals"]
     assert set(refusals) == {"no room", "wrong pin", "no admin key"}, refusals
     assert refusals["no room"].code == NO_SUCH_ROOM and "123456789" in refusals["no room"].reason
@@ -105,16 +111,22 @@ def test_the_cart_publishes_once_and_janus_says_what_it_refuses(janus: JanusServ
     assert outcome["found_again"] == (True, [subscription.feed])
 
 
+async def _estimate(room: JanusRoom) -> int | None:
+    return room.video.link.bitrate if room.video is not None else None
+
+
 async def _publishing(room: JanusRoom) -> list[dict]:
     participants = await room.participants()
     shown = [{k: p.get(k) for k in ("id", "display", "publisher")} for p in participants]
     return shown if any(p["publisher"] for p in shown) else []
 
 
-def test_a_closed_connection_is_a_clear_error(janus: JanusServer) -> None:
+def test_keepalive_and_a_closed_connection_is_a_clear_error(janus: JanusServer) -> None:
     async def scenario() -> JanusError:
         client = await JanusClient.connect(janus.url)
         await client.create_session()
+        kept = await client.request({"janus": "keepalive"}, ack_answers=True)  # what the keepalive task sends every 25 s
+        assert kept["janus"] == "ack" and kept["session_id"] == client.session_id, kept
         await client.close()
         try:
             await client.attach(VIDEOROOM)
@@ -270,7 +282,8 @@ def test_three_participants_see_and_hear_the_cart_published_once(janus: JanusSer
         assert page["tracks"] == {"video": 1, "audio": 1}, page
         video = page["video"]
         assert (video["width"], video["height"]) == (WIDTH, HEIGHT), f"participant {number}: {video}"
-        assert video["fps"] >= 8, f"participant {number}: the cart's picture does not move ({video['fps']:.1f} fps)"
+        # 28-30 fps on a quiet 2-core machine, 13 at a load of 13: moving, whatever the load
+        assert video["fps"] >= 5, f"participant {number}: the cart's picture does not move ({video['fps']:.1f} fps)"
         assert video["delays"], f"participant {number}: the simulated camera's time stamp was not read back"
         assert page["loudness"] > 0.01, f"participant {number} does not hear the cart's beep ({page['loudness']})"
         assert page["janus_at"].startswith("10.77.0."), page["janus_at"]  # through Janus, in the run's namespace
