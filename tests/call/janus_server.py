@@ -34,6 +34,7 @@ import pytest
 
 from agent.call.janus import JanusClient, JanusError
 from tests.live import free_port
+from tests.netns import OFF
 from tests.notify.servers import run_async
 
 JANUS = "/usr/bin/janus"
@@ -64,6 +65,9 @@ def unavailable() -> str | None:
     """Why Janus cannot run here (None: it can)."""
     if not Path(JANUS).exists() or not (SYSTEM_CONFIG / "janus.jcfg").exists():
         return "Debian's janus is not installed (apt-get install janus, or scripts/bootstrap test)"
+    if os.environ.get(OFF) != "inside":
+        # Janus would gather the machine's own addresses: no test media goes there
+        return "Janus runs only in the test run's own network namespace (tests/netns.py: root needed)"
     return None
 
 
