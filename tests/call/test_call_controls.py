@@ -1,6 +1,6 @@
 """The call's controls, as the people in it notice them: a microphone muted (silence on the other
 side, "micro coupé" on the kiosk) and the request to unmute it, the cart's own microphone and
-camera cut from the kiosk, "audio seul" for a poor link, screen sharing, a relative removed by
+camera cut from the kiosk, « connexion faible » for a poor link, screen sharing, a relative removed by
 the specialist, and a chat message that stays text.
 
 Each test drives the real pages in Chromium (fake camera and microphone: a moving picture and a
@@ -119,6 +119,19 @@ def playing(page: Page, peer: str, seconds: float = 1.0) -> dict:
     """What the page's video of `peer` presents over `seconds`, once it has a picture."""
     eventually(lambda: picture_size(page, peer)[0] > 0, timeout=15, what=f"a picture of {peer}")
     return page.evaluate(VIDEO_PROBE, [f"video[data-peer={peer}]", seconds])
+
+
+TILE_FRAMES = """(peer) => {
+  const video = document.querySelector(`.tile[data-peer="${peer}"] video`);
+  return video ? video.getVideoPlaybackQuality().totalVideoFrames : null;
+}"""
+
+
+def frames_of_tile(page: Page, peer: str, seconds: float) -> int:
+    """How many frames of `peer`'s tile the page presented in `seconds`."""
+    before = page.evaluate(TILE_FRAMES, peer)
+    time.sleep(seconds)
+    return page.evaluate(TILE_FRAMES, peer) - before
 
 
 def cart_frames_advance(page: Page, seconds: float = 1.5) -> int:
@@ -293,16 +306,21 @@ def test_connexion_faible_sends_that_participant_sound_and_a_still_picture(cart:
             kiosk, specialist = c.kiosk, c.specialist
             assert cart_frames_advance(specialist, 1.0) > 5
 
-            specialist.get_by_role("button", name="Audio seul (connexion faible)").click()
+            doctor_frames = lambda seconds: frames_of_tile(kiosk, c.doctor, seconds)  # noqa: E731
+            assert doctor_frames(1.0) > 5  # the specialist's camera moves on the cart's screen
+
+            specialist.get_by_role("button", name="Connexion faible").click()
             expect(specialist.locator("#audio-only")).to_have_text("Revenir à la vidéo")
-            expect(kiosk.locator(f".tile[data-peer={c.doctor}] .tile-flags")).to_have_text("audio seul")
+            expect(kiosk.locator(f".tile[data-peer={c.doctor}] .tile-flags")).to_have_text("connexion faible")
             kiosk.get_by_role("tab", name="Participants").tap()
-            expect(kiosk.locator(f".member[data-member={c.doctor}]")).to_contain_text("audio seul")
+            expect(kiosk.locator(f".member[data-member={c.doctor}]")).to_contain_text("connexion faible")
             # The cart's camera comes as a still picture made again every 3 s (a smaller one: 360p)
             eventually(lambda: 1 <= cart_frames_advance(specialist, 6.5) <= 3, timeout=30,
                        what="a still picture of the cart every few seconds")
             assert picture_size(specialist, "cart") == (640, 360)
             heard(specialist, "cart")  # the sound goes on
+            # and the other way: the specialist's camera reaches the cart's screen as a still too
+            eventually(lambda: 1 <= doctor_frames(6.5) <= 3, timeout=30, what="a still picture of the specialist on the kiosk")
 
             specialist.get_by_role("button", name="Revenir à la vidéo").click()
             expect(kiosk.locator(f".tile[data-peer={c.doctor}] .tile-flags")).to_have_text("")

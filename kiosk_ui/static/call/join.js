@@ -151,7 +151,7 @@ function controls(call, room, stream, tiles, cart) {
     toggle({ id: "mute", on: "Activer le micro", off: "Couper le micro", onChange: (v) => room.setState({ muted: v }) }),
     toggle({ id: "video", on: "Activer la caméra", off: "Couper la caméra", onChange: (v) => room.setState({ video_off: v }) }),
     navigator.mediaDevices.getDisplayMedia ? h("button", { id: "share", class: "button control", type: "button", onclick: () => share(room, stream) }, "Partager l'écran") : null,
-    toggle({ id: "audio-only", on: "Revenir à la vidéo", off: "Audio seul (connexion faible)", onChange: (v) => room.setState({ audio_only: v }) }),
+    toggle({ id: "audio-only", on: "Revenir à la vidéo", off: "Connexion faible", onChange: (v) => room.setState({ audio_only: v }) }),
     call.professional ? h("button", { id: "snapshot", class: "button control", type: "button", onclick: () => { room.send({ type: "snapshot" }); toast("Photo demandée au chariot…"); } }, "Prendre une photo") : null,
     documents ? documentButton(documents) : null,
     dossierLink ? h("a", { class: "button control", href: dossierLink, target: "_blank", rel: "noopener" }, "Ouvrir le télédossier") : null,

@@ -4,6 +4,7 @@
 // - "screen": the kiosk's browser, which receives participants and sends nothing;
 // - "p<n>": another participant, both ways; whoever arrives last offers.
 // Descriptions are sent whole (ICE gathered first): aiortc takes no trickled candidates.
+import { stillOf } from "./still.js";
 
 const GATHER_MS = 2000; // send what is gathered by then (an unreachable STUN server must not stall a call)
 const DISCONNECTED_MS = 4000; // "disconnected" this long: the path is gone, make a new one
@@ -180,9 +181,17 @@ export class Room extends EventTarget {
     }
   }
 
+  // What we send `peerId`: the camera (or shared screen), or its still every few seconds when
+  // « connexion faible » is chosen by us or by them (the kiosk's choice is the cart member's).
   sendableVideo(peerId) {
-    const peer = this.members.get(peerId);
-    return this.state.audio_only || (peer && peer.audio_only) ? null : this.videoTrack;
+    const peer = this.members.get(peerId === "screen" ? "cart" : peerId);
+    if (!this.state.audio_only && !(peer && peer.audio_only)) return this.videoTrack;
+    if (!this.videoTrack) return null;
+    if (!this.still || this.still.camera !== this.videoTrack) {
+      if (this.still) this.still.stop();
+      this.still = stillOf(this.videoTrack);
+    }
+    return this.still.track;
   }
 
   // --- what the person does ----------------------------------------------------------------
@@ -223,7 +232,7 @@ export class Room extends EventTarget {
   }
 
   applyAudioOnly(member) {
-    if (this.me && member.id !== this.me.id) this.resendVideo(member.id);
+    if (this.me && member.id !== this.me.id) this.resendVideo(member.id === "cart" ? "screen" : member.id);
   }
 
   // What we send this peer as video: the camera, the shared screen, or nothing (audio only).

@@ -16,7 +16,7 @@ export function videoTile({ id, label, mirrored = false, muted = false, main = f
     setLabel(text) { name.textContent = text; },
     setMember(member) {
       flags.textContent = [member.muted ? "micro coupé" : "", member.video_off ? "vidéo coupée" : "",
-        member.sharing ? "partage d'écran" : "", member.audio_only ? "audio seul" : ""].filter(Boolean).join(" · ");
+        member.sharing ? "partage d'écran" : "", member.audio_only ? "connexion faible" : ""].filter(Boolean).join(" · ");
     },
   };
 }
@@ -85,7 +85,7 @@ export function participantsPanel(room, { canModerate, invited = () => [] }) {
       ] : [];
       return h("li", { class: "member", "data-member": m.id },
         h("div", {}, h("strong", {}, me ? `${m.name} (vous)` : m.name), h("span", { class: "hint" }, ROLE[m.role] || m.role,
-          m.muted ? " · micro coupé" : "", m.audio_only ? " · audio seul" : "")),
+          m.muted ? " · micro coupé" : "", m.audio_only ? " · connexion faible" : "")),
         h("div", { class: "member-actions" }, actions));
     }));
   };
