@@ -56,6 +56,8 @@ class SharedVideo:
     def place(self, track: PacketTrack) -> None:
         """Puts a viewer on the encoding of its rung: the still picture when its person chose
         « connexion faible », else the rung its link carries."""
+        if track.readyState != "live":  # a late report for a stopped track must not start an encoder
+            return
         current = track.encoding
         rung = STILL if track.still else track.climber.follow(track.link.for_video, track.link.lossy)
         if current is not None and current.rung == rung:

@@ -132,6 +132,9 @@ def test_a_viewer_on_a_poor_link_gets_a_smaller_picture_of_its_own() -> None:
         weak.stop()
         await _take(strong, 3)
         seen["after"] = len(shared.encodings)  # the weak one left: its encoder stopped
+        weak.still = True  # a report placing it elsewhere, after its sender stopped
+        shared.place(weak)
+        seen["after_late_report"] = len(shared.encodings)
         strong.stop()
         return seen
 
@@ -142,7 +145,7 @@ def test_a_viewer_on_a_poor_link_gets_a_smaller_picture_of_its_own() -> None:
     assert seen["weak_starts_at_key"]
     assert seen["sizes"] == ((960, 540), (640, 360))  # the camera's own size (under 720p), and 360p
     assert seen["lossy"] == "360p à 15 i/s"  # 320k less half of 80 %: 192 kbit/s, 128 for the picture
-    assert seen["after"] == 1
+    assert seen["after"] == seen["after_late_report"] == 1
 
 
 def test_the_camera_turned_off_for_a_while_comes_back_as_large_as_before() -> None:
