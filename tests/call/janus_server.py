@@ -22,7 +22,6 @@ import os
 import random
 import re
 import shutil
-import signal
 import socket
 import subprocess
 import time
@@ -36,6 +35,7 @@ from agent.call.janus import JanusClient, JanusError
 from tests.live import free_port
 from tests.netns import OFF
 from tests.notify.servers import run_async
+from tests.processes import end
 
 JANUS = "/usr/bin/janus"
 SYSTEM_CONFIG = Path("/etc/janus")
@@ -169,10 +169,4 @@ def janus_server(directory: Path, timeout: float = 15) -> Iterator[JanusServer]:
             time.sleep(0.1)
         yield server
     finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(5)
+        end(process)

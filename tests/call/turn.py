@@ -11,7 +11,6 @@ import fcntl
 import ipaddress
 import os
 import random
-import signal
 import socket
 import ssl
 import struct
@@ -26,6 +25,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from tests.processes import end
 
 TURNSERVER = "/usr/bin/turnserver"
 CERTUTIL = "/usr/bin/certutil"
@@ -188,13 +189,7 @@ def running_coturn(directory: Path, secret: str | None = None, *, host: str = "1
             time.sleep(0.05)
         yield turn
     finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(5)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        end(proc, wait=5)
         if failed():
             print(f"--- coturn's log ({turn.log_path}) ---\n{turn.log()}")
 

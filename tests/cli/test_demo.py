@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import re
-import signal
 import subprocess
 import sys
 import time
@@ -19,6 +18,7 @@ import requests
 
 from tests.cli.cli import assert_plain_error, telecart
 from tests.live import LiveAgent, free_port
+from tests.processes import end
 
 _ROW = re.compile(r"^(?P<login>[a-z0-9._-]+)\s+(?P<password>\S+)\s+(?P<role>nurse|doctor|technician|admin)\s+"
                   r"(?P<code>\d{6})\s+(?P<secret>[A-Z2-7]{16,})\s*$")
@@ -68,14 +68,7 @@ def start_demo(data_dir: Path, port: int, log: Path, timeout: float = 30) -> Dem
 
 
 def stop(proc: subprocess.Popen[str]) -> int:
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-    return proc.returncode
+    return end(proc)
 
 
 @pytest.fixture(scope="module")
