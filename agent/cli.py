@@ -1,4 +1,9 @@
-"""The `telecart` command."""
+"""The `telecart` command.
+
+Each command imports what it uses, when it runs: `run` and `demo` the agent (agent/app.py), the
+account commands the accounts and the store, `config show` the configuration only. An operator's
+`telecart users list` does not load the agent's web server, call stack and sync client first.
+"""
 
 from __future__ import annotations
 
@@ -9,21 +14,27 @@ import os
 import re
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import tomli_w
-
-from agent import audit, demo
-from agent.access import accounts, otp
-from agent.access.passwords import WeakPassword
 from agent.access.roles import Role
-from agent.app import serve
-from agent.config import Config, ConfigError, annotated_toml, as_toml_dict, load_config, masked
-from agent.links.invitation import settings_from
-from agent.logs import setup as setup_logging
-from agent.store import transaction
-from agent.store.database import DATABASE_NAME, connect
-from agent.store.migrations import SchemaTooNew
+from agent.config import Config, ConfigError, load_config
+
+if TYPE_CHECKING:
+    from agent.access import accounts
+
+
+def _sqlite_utils_without_numpy() -> None:
+    """sqlite-utils imports numpy whenever it is installed, only to map numpy's number types to
+    column types; nothing here stores a numpy value, and numpy costs 12 MiB and a tenth of a second
+    at every start (the call's media stack brings it later, if a call comes). So sqlite-utils is
+    imported once with numpy hidden, before any module of the agent imports it."""
+    if "sqlite_utils.db" in sys.modules or "numpy" in sys.modules:
+        return
+    sys.modules["numpy"] = None  # type: ignore[assignment]  # `import numpy` raises ImportError
+    try:
+        import sqlite_utils.db  # noqa: F401
+    finally:
+        del sys.modules["numpy"]
 
 
 def _config_options(parser: argparse.ArgumentParser, server: bool = False) -> None:
@@ -52,17 +63,26 @@ def _load(args: argparse.Namespace) -> Config:
 
 
 def _open_db(config: Config):  # type: ignore[no-untyped-def]
+    from agent.store.database import DATABASE_NAME, connect
+
     config.storage.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     return connect(config.storage.data_dir / DATABASE_NAME)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from agent.app import serve
+    from agent.logs import setup as setup_logging
+
     config = _load(args)
     setup_logging(config.logging.level)
     return asyncio.run(serve(config))
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    from agent import demo
+    from agent.access import otp
+    from agent.links.invitation import settings_from
+
     args.simulate = True
     config = _load(args)
     db = _open_db(config)
@@ -80,6 +100,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_config_show(args: argparse.Namespace) -> int:
+    import tomli_w
+
+    from agent.config import annotated_toml, as_toml_dict, masked
+
     config = masked(_load(args))
     sys.stdout.write(annotated_toml(config) if args.doc else tomli_w.dumps(as_toml_dict(config)))
     return 0
@@ -90,6 +114,10 @@ def cmd_users_add(args: argparse.Namespace) -> int:
         print("error: give the password on standard input with --password-stdin", file=sys.stderr)
         return 2
     password = sys.stdin.readline().rstrip("\n")
+    from agent.access import accounts
+    from agent.access.passwords import WeakPassword
+    from agent.store import transaction
+
     db = _open_db(_load(args))
     try:
         with transaction(db):
@@ -112,6 +140,10 @@ def _print_enrolment(new: accounts.NewAccount) -> None:
 
 def _manage(args: argparse.Namespace, act, done: str) -> int:  # type: ignore[no-untyped-def]
     """One audited act on an account, in one transaction, by the person at the terminal."""
+    from agent.access import accounts
+    from agent.access.passwords import WeakPassword
+    from agent.store import transaction
+
     db = _open_db(_load(args))
     try:
         with transaction(db):
@@ -130,14 +162,20 @@ def _by() -> str:
 
 
 def cmd_users_disable(args: argparse.Namespace) -> int:
+    from agent.access import accounts
+
     return _manage(args, lambda db: accounts.set_disabled(db, args.login, True, _by()), "Account '{login}' disabled; its sessions ended.")
 
 
 def cmd_users_enable(args: argparse.Namespace) -> int:
+    from agent.access import accounts
+
     return _manage(args, lambda db: accounts.set_disabled(db, args.login, False, _by()), "Account '{login}' enabled.")
 
 
 def cmd_users_logout(args: argparse.Namespace) -> int:
+    from agent.access import accounts
+
     return _manage(args, lambda db: accounts.end_sessions(db, args.login, _by()), "{result} session(s) of '{login}' ended.")
 
 
@@ -146,17 +184,23 @@ def cmd_users_password(args: argparse.Namespace) -> int:
         print("error: give the new password on standard input with --password-stdin", file=sys.stderr)
         return 2
     password = sys.stdin.readline().rstrip("\n")
+    from agent.access import accounts
+
     return _manage(args, lambda db: accounts.reset_password(db, args.login, password, _by()),
                    "Password of '{login}' changed; its sessions ended.")
 
 
 def cmd_users_otp_reset(args: argparse.Namespace) -> int:
+    from agent.access import accounts
+
     return _manage(args, lambda db: accounts.reenroll_otp(db, args.login, _by()),
                    "New one-time-code secret for '{login}'; the old authenticator no longer works.")
 
 
 def cmd_users_card(args: argparse.Namespace) -> int:
     """The CPS card (its RPPS) that logs the account in, or none with --unlink."""
+    from agent.access import accounts
+
     if bool(args.rpps) == args.unlink or (args.rpps and not re.fullmatch(r"[0-9]{11}", args.rpps)):
         print("error: give the card's 11-digit RPPS number, or --unlink", file=sys.stderr)
         return 2
@@ -170,6 +214,8 @@ def cmd_users_card(args: argparse.Namespace) -> int:
 
 
 def cmd_users_list(args: argparse.Namespace) -> int:
+    from agent.access import accounts
+
     db = _open_db(_load(args))
     for principal in accounts.list_accounts(db):
         print(f"{principal.login:<20} {principal.role.value:<11} {principal.display_name}")
@@ -177,6 +223,9 @@ def cmd_users_list(args: argparse.Namespace) -> int:
 
 
 def cmd_users_otp(args: argparse.Namespace) -> int:
+    from agent import demo
+    from agent.access import accounts, otp
+
     db = _open_db(_load(args))
     if not demo.is_seeded(db):
         print("error: current codes are shown only for demo data directories", file=sys.stderr)
@@ -190,6 +239,8 @@ def cmd_users_otp(args: argparse.Namespace) -> int:
 
 
 def cmd_audit_verify(args: argparse.Namespace) -> int:
+    from agent import audit
+
     db = _open_db(_load(args))
     checked, broken = audit.verify(db)
     if broken is not None:
@@ -370,13 +421,22 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    _sqlite_utils_without_numpy()
     try:
         return args.func(args)
-    except (ConfigError, SchemaTooNew) as exc:
+    except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:
+        if "agent.store.migrations" in sys.modules:  # only a command that opened the database can meet it
+            from agent.store.migrations import SchemaTooNew
+
+            if isinstance(exc, SchemaTooNew):
+                print(f"error: {exc}", file=sys.stderr)
+                return 2
+        raise
 
 
 if __name__ == "__main__":
