@@ -8,12 +8,17 @@ systemd, /healthz answers 200) ... SIGTERM -> stop, in reverse.
 Each consumer gets only what it uses: the calls their store, blobs, metrics, settings and
 devices; request handlers the `Services` of agent/api/context.py. Nothing imports this module
 but the CLI, so no module reaches back into the whole agent.
+
+The media stack (aiortc, PyAV, numpy) is not imported here nor by anything the start imports: the
+calls, the cameras and the practice mode load it when first used (docs/architecture.md, "What
+loads when"); tests/architecture/test_start_weight.py holds it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 import logging
 import os
 import signal
@@ -25,7 +30,7 @@ from datetime import UTC, datetime
 import aiohttp
 from aiohttp import web
 
-from agent import __version__, demo, tls
+from agent import __version__, tls
 from agent.access import sessions, throttle
 from agent.access.login import LoginPolicy
 from agent.access.psc import PscClient
@@ -48,7 +53,6 @@ from agent.notify.mssante import MssanteSender
 from agent.notify.queue import CHANNELS, Dispatcher
 from agent.practice.mode import Practice, practice_config
 from agent.practice.sending import SendsNothing
-from agent.practice.specialist import SimulatedSpecialist
 from agent.printing.service import PrintService
 from agent.service_manager import ServiceManager
 from agent.store import Store, files
@@ -119,6 +123,8 @@ class Agent:
         )
 
     async def _start_practice(self, practice: Practice, sock: socket.socket) -> PracticeAgent:
+        # The simulated doctor's media (aiortc, Pillow, PyAV) and the demo data, loaded off the loop.
+        await asyncio.get_running_loop().run_in_executor(None, _load_practice)
         agent = PracticeAgent(practice_config(self.config, practice.directory, sock.getsockname()[1]), self.devices, practice, sock)
         try:
             await agent.start()
@@ -278,6 +284,11 @@ class Agent:
         log.info("agent stopped", extra=fields(event="stopped"))
 
 
+def _load_practice() -> None:
+    for module in ("agent.practice.specialist", "agent.demo"):
+        importlib.import_module(module)
+
+
 class PracticeAgent(Agent):
     """The practice mode's own agent (agent/practice/): the demo in a directory of its own, the cart's
     devices borrowed from the real agent, on a loopback socket made by the mode; messages sent by a
@@ -285,6 +296,8 @@ class PracticeAgent(Agent):
     it leaves the devices to their owner."""
 
     def __init__(self, config: Config, devices: Devices, practice: Practice, sock: socket.socket) -> None:
+        from agent.practice.specialist import SimulatedSpecialist
+
         self._borrowed, self._practice, self._sock = devices, practice, sock
         super().__init__(config)
         self.specialist = SimulatedSpecialist(self.store, self.blobs, self.dossier_settings, config.call,
@@ -299,6 +312,8 @@ class PracticeAgent(Agent):
                        printing=PrintService(self.config.printing, self.store, self.blobs, self.dossier_settings, practice=True))
 
     async def start(self) -> None:
+        from agent import demo
+
         await self.start_store()
         await self.store.write(demo.seed, self.dossier_settings)
         await self.start_http()

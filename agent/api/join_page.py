@@ -71,6 +71,7 @@ async def landing(request: web.Request) -> web.Response:
             admission, services.config.dossiers.report_window_hours).contains(now))):
         return _specialist_shell(settings.establishment)
     if isinstance(outcome, Admission):
+        services.calls.load_media()  # while they check their camera: their connection then finds it loaded
         lobby = services.config.call.lobby and outcome.role is not invitation.ParticipantRole.SPECIALIST
         return _room_shell(outcome, request.path, settings.establishment, bool(specialist), lobby)
     if outcome.reason is Refusal.NOT_YET and outcome.admission:

@@ -3,6 +3,9 @@ being its only credential, and `/ws/call` for the kiosk, on the nurse's session.
 
 A link that does not open the room now (wrong, revoked, out of its window) is refused before the
 upgrade: it never reaches the room or its signalling. Every entry is audited.
+
+agent/call/room.py (and the media stack behind it) is imported once a socket has a room to enter:
+the agent starts without it (agent/call/calls.py, `Calls.load_media`).
 """
 
 from __future__ import annotations
@@ -22,7 +25,6 @@ from agent.api.join_page import refusal_text
 from agent.api.uploads import read_upload, save_upload
 from agent.audit import Actor
 from agent.call.messages import MAX_MESSAGE_BYTES
-from agent.call.room import SCREEN, RoomRefused, member_of
 from agent.clock import now
 from agent.dossiers import dossier
 from agent.links import invitation
@@ -32,6 +34,8 @@ HEARTBEAT_SECONDS = 15.0  # a browser that vanished (network drop) is noticed wi
 
 
 def member_id_of(admission: Admission) -> str:
+    from agent.call.room import member_of
+
     return member_of(admission.participant_id)
 
 
@@ -51,6 +55,9 @@ async def participant_socket(request: web.Request) -> web.StreamResponse:
     admission: Admission = outcome
     if admission.dossier_id and await services.store.read(dossier.kind_of, admission.dossier_id) == dossier.TELEEXPERTISE:
         raise ApiError("expertise_has_no_call")
+    await asyncio.shield(services.calls.load_media())
+    from agent.call.room import RoomRefused
+
     live = services.calls.room(admission.room_id, admission.dossier_id, admission.window)
     member_id = member_id_of(admission)
     socket = web.WebSocketResponse(heartbeat=HEARTBEAT_SECONDS, max_msg_size=MAX_MESSAGE_BYTES)
@@ -105,6 +112,8 @@ async def kiosk_socket(request: web.Request) -> web.StreamResponse:
     live = services.calls.cart_room
     if live is None:
         raise ApiError("not_in_call")
+    from agent.call.room import SCREEN
+
     socket = web.WebSocketResponse(heartbeat=HEARTBEAT_SECONDS, max_msg_size=MAX_MESSAGE_BYTES)
     await socket.prepare(request)
     nurse = Actor(session.principal.login, session.principal.role.value, request.remote) if session else None

@@ -1,6 +1,11 @@
 """The calls of the cart: its rooms while they are live, the one the cart is in, and what the
 cart does in them (enter, leave, snapshots, auto-answer), with the dossier's state and the audit
-trail kept in step."""
+trail kept in step.
+
+The rooms and the media stack they bring (aiortc, PyAV, numpy: most of the agent's memory) are
+imported when a call first needs them, in a worker thread (`Calls.load_media`): when the cart
+enters a room, when a participant's link page opens or their socket comes. An agent nobody calls
+never loads them (docs/architecture.md, "What loads when")."""
 
 from __future__ import annotations
 
@@ -8,13 +13,12 @@ import asyncio
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlite_utils import Database
 
 from agent import audit
 from agent.audit import Actor
-from agent.call.room import LiveRoom, Member, RoomRefused, member_of
 from agent.call.vitals_relay import VitalsRelay
 from agent.clock import clock_time
 from agent.config import CallConfig
@@ -22,11 +26,14 @@ from agent.devices import Devices
 from agent.dossiers.dossier import DossierRefused, DossierState, transition
 from agent.dossiers.intake.receive import receive
 from agent.links.invitation import Settings, Window
-from agent.media.shared_video import SharedVideo
 from agent.metrics import Metrics
 from agent.refusal import Refused
 from agent.store import Store
 from agent.store.blobs import BlobStore
+
+if TYPE_CHECKING:
+    from agent.call.room import LiveRoom, Member
+    from agent.media.shared_video import SharedVideo
 
 log = logging.getLogger("agent.call")
 # A camera just switched to, on a loaded cart, may take seconds to give its first fresh frame; the
@@ -38,6 +45,16 @@ AUTO_ANSWER = Actor("chariot", "cart", None)
 
 class CallRefused(Refused):
     """The cart cannot enter or act in a call now (codes in agent/api/errors.py)."""
+
+
+def _load_media() -> None:
+    """The live room and, through it, the cart's peer: aiortc, PyAV, numpy, the camera's encoder
+    and tracks; and what the capture threads import when they start, so the first frame and the
+    first sound wait for nothing more than before (run in a worker thread by `Calls.load_media`)."""
+    import agent.call.room  # noqa: F401
+    import drivers.audio.device  # noqa: F401
+    import drivers.audio.simulator  # noqa: F401
+    import drivers.camera.simulator  # noqa: F401
 
 
 def _state_of(db: Database, dossier_id: str) -> DossierState | None:
@@ -69,8 +86,8 @@ class Calls:
         self._store, self._blobs, self._metrics, self._settings = store, blobs, metrics, settings
         self.hub = devices.cameras
         self.microphone = devices.microphone
-        # VP8 is encoded once for every participant; H.264 (old iPhones) by each participant's sender.
-        self.shared_video = SharedVideo(self.hub) if config.video_codec == "VP8" else None
+        self._shared_video: SharedVideo | None = None
+        self._media: asyncio.Future[None] | None = None
         self.vitals = VitalsRelay(devices.sensors)
         self.rooms: dict[str, LiveRoom] = {}
         self.cart_room: LiveRoom | None = None
@@ -83,8 +100,35 @@ class Calls:
     def cart_name(self) -> str:
         return f"Chariot — {self._settings.establishment}"
 
+    @property
+    def shared_video(self) -> SharedVideo | None:
+        """VP8 is encoded once for every participant (its encoder made with the first one's peer);
+        H.264 (old iPhones) by each participant's sender."""
+        if self._shared_video is None and self.config.video_codec == "VP8":
+            from agent.media.shared_video import SharedVideo
+
+            self._shared_video = SharedVideo(self.hub)
+        return self._shared_video
+
+    def load_media(self) -> asyncio.Future[None]:
+        """The media stack imported once, in a worker thread, so the event loop goes on serving
+        while it loads (tenths of a second on a cart). Awaited before a room is made; started
+        without waiting when a participant's page opens, so their connection finds it ready."""
+        if self._media is None:
+            self._media = asyncio.get_running_loop().run_in_executor(None, _load_media)
+            self._media.add_done_callback(self._media_loaded)
+        return self._media
+
+    def _media_loaded(self, loading: asyncio.Future[None]) -> None:
+        if loading.cancelled() or loading.exception() is not None:
+            log.error("the call's media stack did not load: %r", None if loading.cancelled() else loading.exception())
+            self._media = None  # tried again by the next call
+
     def room(self, room_id: str, dossier_id: str | None, window: Window) -> LiveRoom:
-        """The live room, made when its first person arrives; it closes with its window."""
+        """The live room, made when its first person arrives; it closes with its window. The
+        callers await `load_media` first (otherwise the import happens here, on the loop)."""
+        from agent.call.room import LiveRoom
+
         live = self.rooms.get(room_id)
         if live is None:
             live = self.rooms[room_id] = LiveRoom(self, room_id, dossier_id, window)
@@ -104,6 +148,7 @@ class Calls:
             raise CallRefused("room_closed")
         if self.cart_room is not None and self.cart_room.id != room_id:
             raise CallRefused("cart_busy")
+        await asyncio.shield(self.load_media())
         live = self.room(room_id, dossier_id, window)
         if dossier_id:
             await self._store.write(_call_started, dossier_id, actor)
@@ -145,6 +190,8 @@ class Calls:
     async def revoked(self, room_id: str, participant_id: int) -> None:
         live = self.rooms.get(room_id)
         if live is not None:
+            from agent.call.room import member_of
+
             await live.remove(member_of(participant_id), "L'établissement a annulé votre invitation : vous avez quitté la salle.")
 
     async def consultation_ended(self, dossier_id: str) -> None:
@@ -158,6 +205,8 @@ class Calls:
         """Invited again after a revocation: their new link enters a live room again."""
         live = self.rooms.get(room_id)
         if live is not None:
+            from agent.call.room import member_of
+
             live.removed.discard(member_of(participant_id))
 
     def member_left(self, member_id: str, role: str) -> None:
@@ -168,6 +217,8 @@ class Calls:
 
     async def snapshot(self, live: LiveRoom, requested_by: str, actor: Actor | None = None) -> dict[str, Any]:
         """A full-resolution still of the active camera, saved as a photo of the room's dossier."""
+        from agent.call.room import RoomRefused
+
         if live.dossier_id is None:
             raise RoomRefused("Pas de télédossier pour cette visio : la photo ne peut pas être enregistrée.")
         loop = asyncio.get_running_loop()

@@ -12,11 +12,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from agent.call.room import LiveRoom
 from agent.devices.sensors import SensorHub
 from agent.links.invitation import ParticipantRole
+
+if TYPE_CHECKING:  # the room brings the media stack, loaded when a call first needs it (agent/call/calls.py)
+    from agent.call.room import LiveRoom
 
 log = logging.getLogger("agent.call")
 

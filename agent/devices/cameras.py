@@ -8,24 +8,31 @@ watch, and the camera closes a little after the last one leaves.
 A camera that stops giving frames (unplugged) is marked missing: the hub falls back to another
 camera, or to a still frame that says so, and tries the missing one again every few seconds, so
 plugging it back is enough.
+
+Nothing here loads PyAV, numpy or Pillow until a viewer comes: the FrameSlot is made by the first
+`acquire` (`watching` imports it in a worker thread first), a camera's driver is imported by the
+thread that opens it, and listing the cameras (the kiosk, the technician's page) reads /dev/v4l
+only.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 import io
 import logging
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-
-from av.video.reformatter import VideoReformatter
+from typing import TYPE_CHECKING
 
 from agent.config import MediaConfig
-from agent.media.frames import Captured, FrameSlot
-from drivers.camera import CameraLost, FrameSource, simulator, v4l2
+from drivers.camera import CameraLost, FrameSource, v4l2
+
+if TYPE_CHECKING:
+    from agent.media.frames import Captured, FrameSlot
 
 log = logging.getLogger("agent.media")
 
@@ -48,8 +55,8 @@ def cameras_from_config(config: MediaConfig, simulate: bool) -> list[Camera]:
     simulated room camera when none is found, so the call still shows something that says why.
     A camera named in the configuration wins over --simulate (a bench with one real camera)."""
     w, h, fps = config.camera_width, config.camera_height, config.camera_fps
-    simulated = {"room": lambda: simulator.SimulatedCamera(simulator.ROOM, w, h, fps),
-                 "exam": lambda: simulator.SimulatedCamera(simulator.EXAM, h * 4 // 3, h, fps)}
+    simulated = {"room": lambda: _simulated("ROOM", w, h, fps),
+                 "exam": lambda: _simulated("EXAM", h * 4 // 3, h, fps)}
     found = [] if simulate else [device.id for device in v4l2.enumerate_cameras()]
     names = {"room": config.room_camera or (found[0] if found else ""),
              "exam": config.exam_camera or (found[1] if len(found) > 1 else "")}
@@ -65,6 +72,14 @@ def cameras_from_config(config: MediaConfig, simulate: bool) -> list[Camera]:
         log.warning("no camera found: the call shows a simulated picture")
         cameras.insert(0, Camera("room", "Aucune caméra détectée", simulated["room"], simulated=True))
     return cameras
+
+
+def _simulated(scene: str, width: int, height: int, fps: float) -> FrameSource:
+    """A simulated camera, opened by the capture thread: its drawing (numpy, Pillow, PyAV) is
+    imported then, not when the agent starts."""
+    from drivers.camera import simulator
+
+    return simulator.SimulatedCamera(getattr(simulator, scene), width, height, fps)
 
 
 class _Capture(threading.Thread):
@@ -109,7 +124,7 @@ class CameraHub:
         assert cameras, "at least the simulated room camera"
         self.cameras = {camera.id: camera for camera in cameras}
         self.active_id = cameras[0].id
-        self.slot = FrameSlot()
+        self._slot: FrameSlot | None = None
         self.notice: str | None = None  # what the nurse and the specialist should know (a camera lost)
         self.video_off = False
         self._size = (width, height)
@@ -119,6 +134,16 @@ class CameraHub:
         self._retrying: dict[str, asyncio.Task[None]] = {}
         self._listeners: list[Callable[[], None]] = []
         self._loop: asyncio.AbstractEventLoop | None = None
+
+    @property
+    def slot(self) -> FrameSlot:
+        """Where the capture thread publishes, made when first needed (a viewer, a still): frames
+        are PyAV's, loaded only then."""
+        if self._slot is None:
+            from agent.media.frames import FrameSlot
+
+            self._slot = FrameSlot()
+        return self._slot
 
     # --- who is watching ----------------------------------------------------------------------
 
@@ -144,6 +169,8 @@ class CameraHub:
 
     @contextlib.asynccontextmanager
     async def watching(self):  # noqa: ANN201
+        if self._slot is None:  # the first viewer: PyAV loads in a worker thread, the loop goes on serving
+            await asyncio.get_running_loop().run_in_executor(None, importlib.import_module, "agent.media.frames")
         self.acquire()
         try:
             yield self
@@ -188,6 +215,8 @@ class CameraHub:
                     self._start(fallback.id)
             else:
                 self.notice = f"{camera.label} débranchée : rebranchez-la, l'image reviendra seule."
+                from drivers.camera import simulator
+
                 self.slot.publish(simulator.still(*self._size, self.notice))
         if camera_id not in self._retrying:
             self._retrying[camera_id] = asyncio.get_running_loop().create_task(self._retry(camera_id))
@@ -281,6 +310,8 @@ def _jpeg(captured: Captured, quality: int, width: int | None = None) -> bytes:
     size = {"width": width, "height": round(frame.height * width / frame.width / 2) * 2} if width and frame.width > width else {}
     reformatter = getattr(_REFORMATTERS, "one", None)
     if reformatter is None:
+        from av.video.reformatter import VideoReformatter  # loaded already by the frame's maker
+
         reformatter = _REFORMATTERS.one = VideoReformatter()
     rgb = reformatter.reformat(frame, format="rgb24", **size)
     out = io.BytesIO()

@@ -4,6 +4,9 @@ fanned out to every participant's track.
 Frames are queued, not dropped like video: a gap in sound is worse than a gap in picture. Each
 listener's queue is short (200 ms), so a stalled listener loses its oldest audio instead of
 building a delay.
+
+PyAV and numpy are imported by the capture thread when the first listener comes (a call), not
+when the agent starts.
 """
 
 from __future__ import annotations
@@ -13,14 +16,13 @@ import contextlib
 import logging
 import threading
 import time
-
-import av
-import numpy as np
+from typing import TYPE_CHECKING
 
 from agent.config import MediaConfig
 from drivers.audio import SAMPLES
-from drivers.audio.device import device_frames
-from drivers.audio.simulator import beep_frames
+
+if TYPE_CHECKING:
+    import numpy as np
 
 log = logging.getLogger("agent.media")
 
@@ -59,6 +61,11 @@ class Microphone:
             self._thread = None
 
     def _run(self, stop: threading.Event) -> None:
+        import av
+
+        from drivers.audio.device import device_frames
+        from drivers.audio.simulator import beep_frames
+
         source = beep_frames() if self._simulate else None
         try:
             if source is None:
@@ -79,6 +86,10 @@ class Microphone:
             self._silence(stop)
 
     def _silence(self, stop: threading.Event) -> None:
+        import numpy as np
+
+        from drivers.audio.simulator import beep_frames
+
         silence = np.zeros(SAMPLES, dtype=np.int16)
         for _ in beep_frames():
             if stop.is_set() or self._loop is None or self._loop.is_closed():

@@ -19,6 +19,9 @@ With `[media] echo_cancel = "pipewire"` the call records `echo-cancel-source`, f
 canceller removes what the loudspeaker plays: that source is *meant* not to hear the beeps. Test
 the raw microphone (its PulseAudio source name, or `default`) to know whether the loudspeaker
 reaches it.
+
+numpy and PyAV are imported when a check runs: the technician's page and its schemas import
+this module at the agent's start.
 """
 
 from __future__ import annotations
@@ -31,12 +34,12 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-
-import av
-import numpy as np
+from typing import TYPE_CHECKING
 
 from drivers.audio import RATE
-from drivers.audio.device import device_frames
+
+if TYPE_CHECKING:
+    import numpy as np
 
 log = logging.getLogger("drivers.audio.sound_check")
 
@@ -139,6 +142,8 @@ class _Outcome:
 
 def tone() -> np.ndarray:
     """The test tone as 48 kHz mono 16-bit samples."""
+    import numpy as np
+
     t = np.arange(int(TONE_SECONDS * RATE)) / RATE
     on = np.zeros_like(t)
     fade = int(FADE_SECONDS * RATE)
@@ -216,6 +221,8 @@ async def _pulse(device: str, output: str | None, server: str | None, seconds: f
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(process.wait(), 1.0)
     if buffer:
+        import numpy as np
+
         recording.samples = np.frombuffer(bytes(buffer[: len(buffer) // 2 * 2]), dtype="<i2").astype(np.int16)
     elif recorder.returncode is not None and recorder.returncode >= 0:  # parec gave up by itself
         recording.error = _pulse_error(await _stderr(recorder), "record", device)
@@ -269,6 +276,11 @@ def _pulse_error(stderr: str, side: str, device: str) -> str:
 
 
 async def _alsa(device: str, output: str | None, seconds: float, deadline: float) -> tuple[_Outcome, _Outcome]:
+    import av
+    import numpy as np
+
+    from drivers.audio.device import device_frames
+
     loop = asyncio.get_running_loop()
     playback, recording = _Outcome(), _Outcome()
     stop = threading.Event()
@@ -371,8 +383,11 @@ def _av_error(exc: Exception, side: str, device: str) -> str:
 def _call_reader_error(backend: str) -> str | None:
     if backend == "pulse":  # device.py falls back on parec, which this test has just used
         return None
-    if backend == "alsa" and backend not in av.formats_available:
-        return f"L'appel ne peut pas lire le micro : PyAV est installé sans « {backend} »"
+    if backend == "alsa":
+        import av
+
+        if backend not in av.formats_available:
+            return f"L'appel ne peut pas lire le micro : PyAV est installé sans « {backend} »"
     return None
 
 
@@ -380,6 +395,8 @@ def _call_reader_error(backend: str) -> str | None:
 
 
 def _dbfs(value: float) -> float:
+    import numpy as np
+
     return round(max(FLOOR_DBFS, float(20 * np.log10(value / 32768))), 1) if value > 0 else FLOOR_DBFS
 
 
@@ -387,6 +404,8 @@ def levels(samples: np.ndarray) -> tuple[float, float]:
     """Peak and RMS of 16-bit samples in dBFS (FLOOR_DBFS for digital silence)."""
     if samples.size == 0:
         return FLOOR_DBFS, FLOOR_DBFS
+    import numpy as np
+
     x = samples.astype(np.float64)
     return _dbfs(float(np.max(np.abs(x)))), _dbfs(float(np.sqrt(np.mean(x * x))))
 
@@ -402,6 +421,8 @@ def tone_contrast(samples: np.ndarray) -> tuple[float, float]:
     beep_frames = BEEPS * round(BEEP_SECONDS * 100)
     if count < 2 * beep_frames:
         return 0.0, 0.0
+    import numpy as np
+
     frames = samples[: count * _FRAME].astype(np.float64).reshape(count, _FRAME) * np.hanning(_FRAME)
     power = np.abs(np.fft.rfft(frames, axis=1)) ** 2
     bin_ = round(TONE_HZ * _FRAME / RATE)

@@ -4,13 +4,17 @@
 `simulator` draws frames (a clock, a frame counter and a machine-readable time stamp) for carts
 without a camera and for the tests. Both are `FrameSource`s: a blocking `read()` that a capture
 thread calls (agent/devices/cameras.py), never the event loop.
+
+PyAV, numpy and Pillow are imported by the sources themselves, when a camera is first opened: the
+agent starts and idles without them (docs/architecture.md, "What loads when").
 """
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-import av
+if TYPE_CHECKING:
+    import av
 
 
 class CameraLost(Exception):

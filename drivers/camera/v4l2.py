@@ -11,11 +11,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
-
-import av
-from av.video.reformatter import VideoReformatter
+from typing import TYPE_CHECKING
 
 from drivers.camera import CameraLost
+
+if TYPE_CHECKING:
+    import av
 
 BY_ID = Path("/dev/v4l/by-id")
 _NAME = re.compile(r"^(?:usb|pci|platform)-(?P<model>.+?)(?:_(?P<serial>[0-9A-Za-z]{4,}))?-video-index0$")
@@ -54,6 +55,9 @@ class V4l2Camera:
     a plain stream whose format FFmpeg recognises."""
 
     def __init__(self, path: str, width: int, height: int, fps: float, input_format: str = "mjpeg") -> None:
+        import av  # here, not at the top: listing the cameras must not load PyAV
+        from av.video.reformatter import VideoReformatter
+
         container_format: str | None = "v4l2"
         options = {"video_size": f"{width}x{height}", "framerate": f"{fps:g}"}
         if input_format:
@@ -71,6 +75,8 @@ class V4l2Camera:
         self.width, self.height = stream.codec_context.width or width, stream.codec_context.height or height
 
     def read(self) -> av.VideoFrame:
+        import av
+
         try:
             frame = next(self._frames)
         except (StopIteration, av.error.FFmpegError, OSError) as exc:
@@ -82,6 +88,8 @@ class V4l2Camera:
         return frame if frame.format.name == "yuv420p" else self._reformatter.reformat(frame, format="yuv420p")
 
     def close(self) -> None:
+        import av
+
         try:
             self._container.close()
         except (av.error.FFmpegError, OSError):

@@ -18,7 +18,6 @@ from agent.api.routing import PUBLIC, SESSION, Call
 from agent.api.schemas.call import CallOut, CallStatsOut, CameraChoice, CamerasOut, UnattendedOut
 from agent.api.schemas.documents import DocumentOut
 from agent.call.calls import SNAPSHOT_WAIT, CallRefused
-from agent.call.room import RoomRefused
 from agent.clock import iso
 from agent.devices.cameras import preview_jpeg
 from agent.links import invitation
@@ -90,6 +89,8 @@ async def snapshot(call: Call) -> DocumentOut:
     calls = services_of(call.request).calls
     if calls.cart_room is None:
         raise CallRefused("not_in_call")
+    from agent.call.room import RoomRefused  # loaded with the room the cart is in
+
     try:
         added = await calls.snapshot(calls.cart_room, requested_by="l'équipe soignante", actor=call.actor)
     except RoomRefused as refused:

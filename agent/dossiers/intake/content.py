@@ -33,6 +33,8 @@ Choices a reader of the code would otherwise have to guess:
 - **Every exception from pypdf or Pillow becomes a `RejectedDocument`**: hostile files make them
   raise IndexError, KeyError, RecursionError, zlib errors and more, which must never reach the
   caller as a 500.
+- **pypdf and Pillow are imported by the first document inspected**, not when the agent starts
+  (docs/architecture.md, "What loads when").
 """
 
 from __future__ import annotations
@@ -40,12 +42,10 @@ from __future__ import annotations
 import io
 import math
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from PIL import Image
-from pypdf import PageObject, PdfReader
-from pypdf.errors import DependencyError, FileNotDecryptedError, WrongPasswordError
-from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject, NameObject
+if TYPE_CHECKING:
+    from pypdf import PageObject, PdfReader
 
 Kind = Literal["pdf", "jpeg", "png"]
 
@@ -151,6 +151,9 @@ def _pdf_pages(data: bytes) -> int:
         raise RejectedDocument("pdf_unreadable")  # truncated: the end of the file never arrived
     if any(token in data for token in _ACTIVE_TOKENS):
         raise RejectedDocument("pdf_scripts")
+    from pypdf import PdfReader
+    from pypdf.errors import DependencyError, FileNotDecryptedError, WrongPasswordError
+
     try:
         reader = PdfReader(io.BytesIO(data), strict=False)
         if reader.is_encrypted:
@@ -185,6 +188,8 @@ def _check_page(page: PageObject) -> None:
 def _has_active_content(reader: PdfReader) -> bool:
     """Walks every object reachable from the trailer, each indirect object once, without recursion
     (hostile nesting must not exhaust the stack); raw items, so a reference cycle ends."""
+    from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject, NameObject
+
     seen: set[tuple[int, int]] = set()
     stack: list[object] = [reader.trailer]
     while stack:
@@ -208,6 +213,8 @@ def _has_active_content(reader: PdfReader) -> bool:
 
 def _image_size(data: bytes, kind: Kind, max_pixels: int) -> tuple[int, int]:
     """Width and height of an image that fully decodes; its size is judged before decoding."""
+    from PIL import Image
+
     formats = [_PILLOW_FORMAT[kind]]
     try:
         with Image.open(io.BytesIO(data), formats=formats) as image:  # reads the header only

@@ -24,6 +24,8 @@ Choices a reader of the code would otherwise have to guess:
   had their cross-reference repaired on reading, and appending to a repaired file could produce
   one no viewer opens. Other pages keep their objects; only the last page's content and resources
   change.
+- Pillow, pypdf and reportlab are imported by the first signature prepared or stamped, not when
+  the agent starts (docs/architecture.md, "What loads when").
 """
 
 from __future__ import annotations
@@ -34,16 +36,14 @@ import unicodedata
 from array import array
 from dataclasses import dataclass
 from itertools import accumulate
-
-from PIL import Image, ImageChops, ImageFilter, ImageOps
-from pypdf import PageObject, PdfReader, PdfWriter, Transformation
-from pypdf.errors import DependencyError, FileNotDecryptedError
-from reportlab.lib.units import mm
-from reportlab.lib.utils import ImageReader
-from reportlab.pdfbase.pdfmetrics import stringWidth
-from reportlab.pdfgen.canvas import Canvas
+from typing import TYPE_CHECKING
 
 from agent.dossiers.intake.content import RejectedDocument, inspect
+
+if TYPE_CHECKING:
+    from PIL import Image
+    from pypdf import PageObject, Transformation
+    from reportlab.lib.utils import ImageReader
 
 SIGNATURE_MAX_BYTES = 5 * 1024 * 1024
 SIGNATURE_MAX_PIXELS = 30_000_000
@@ -55,6 +55,7 @@ _TRIM = 0.005  # share of the ink left out on each side of the crop (dust)
 _MIN_INK_SHARE = 1 / 2000  # of the image's area, else there is no signature on it
 _MIN_INK_PIXELS = 25
 
+mm = 72 / 25.4  # PDF points in a millimetre (reportlab.lib.units.mm)
 _STAMP_WIDTH = 50 * mm
 _STAMP_MAX_HEIGHT = 25 * mm
 _MARGIN = 10 * mm
@@ -71,6 +72,8 @@ def prepare_signature(data: bytes) -> bytes:
     """A PNG of the signature's ink on a transparent background, cropped and at most 600 px wide."""
     if inspect(data, max_bytes=SIGNATURE_MAX_BYTES, max_pixels=SIGNATURE_MAX_PIXELS).kind == "pdf":
         raise RejectedDocument("signature_unusable", NOT_AN_IMAGE)
+    from PIL import Image, ImageOps
+
     try:
         with Image.open(io.BytesIO(data), formats=["JPEG", "PNG"]) as original:
             original.thumbnail((_WORKING_SIDE, _WORKING_SIDE))  # JPEG: decoded already reduced
@@ -92,6 +95,8 @@ def prepare_signature(data: bytes) -> bytes:
 
 def _on_white(image: Image.Image) -> Image.Image:
     """RGB, with any transparent parts shown as the white paper they stand for."""
+    from PIL import Image
+
     if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
         rgba = image.convert("RGBA")
         paper = Image.new("RGBA", rgba.size, "white")
@@ -101,6 +106,8 @@ def _on_white(image: Image.Image) -> Image.Image:
 
 def _ink_alpha(gray: Image.Image) -> Image.Image:
     """Opacity of each pixel: how much darker it is than the paper around it."""
+    from PIL import Image, ImageChops, ImageFilter
+
     factor = max(1, min(gray.size) // 50)
     paper = gray.reduce(factor).filter(ImageFilter.MaxFilter(5)).resize(gray.size, Image.Resampling.BILINEAR)
     darker = ImageChops.subtract(paper, gray)
@@ -110,6 +117,8 @@ def _ink_alpha(gray: Image.Image) -> Image.Image:
 
 def _ink_bounds(alpha: Image.Image) -> tuple[int, int, int, int] | None:
     """The crop box around the ink, with a margin; None when there is no ink worth the name."""
+    from PIL import Image
+
     ink = alpha.point(lambda v: 1 if v >= 128 else 0).convert("F")
     width, height = ink.size
     columns = [v * height for v in _floats(ink.resize((width, 1), Image.Resampling.BOX))]
@@ -138,6 +147,9 @@ def _span(profile: list[float]) -> tuple[int, int]:
 def stamp(pdf: bytes, signature_png: bytes, *, signer: str, signed_at: str) -> bytes:
     """A copy of the PDF whose last page carries the signature and "Signé par … le …" in its
     bottom-right corner; the other pages and the page count are unchanged."""
+    from pypdf import PdfReader, PdfWriter
+    from pypdf.errors import DependencyError, FileNotDecryptedError
+
     try:
         reader = PdfReader(io.BytesIO(pdf))
         if reader.is_encrypted:
@@ -174,6 +186,8 @@ class _Frame:
 
     @classmethod
     def of(cls, page: PageObject) -> _Frame:
+        from pypdf import Transformation
+
         media, crop = page.mediabox, page.cropbox
         x0, y0 = max(media.left, crop.left), max(media.bottom, crop.bottom)
         x1, y1 = min(media.right, crop.right), min(media.top, crop.top)
@@ -196,6 +210,9 @@ class _Frame:
 def _signature_reader(signature_png: bytes) -> ImageReader:
     """The stored signature, checked again: it is ours (from prepare_signature), so anything
     larger than it could be is refused before decoding."""
+    from PIL import Image
+    from reportlab.lib.utils import ImageReader
+
     try:
         with Image.open(io.BytesIO(signature_png), formats=["PNG"]) as image:
             if max(image.size) > SIGNATURE_MAX_SIDE:
@@ -208,6 +225,10 @@ def _signature_reader(signature_png: bytes) -> ImageReader:
 
 def _overlay(frame: _Frame, signature: ImageReader, caption: str) -> PageObject:
     """One page of the displayed size with the signature and its caption in the bottom-right."""
+    from pypdf import PdfReader
+    from reportlab.pdfbase.pdfmetrics import stringWidth
+    from reportlab.pdfgen.canvas import Canvas
+
     margin = min(_MARGIN, frame.width * 0.05, frame.height * 0.05)
     room = frame.width - 2 * margin
     font_size = _FONT_SIZE
