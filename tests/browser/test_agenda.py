@@ -255,7 +255,7 @@ def test_the_week_view(page: Page, cart: Cart, artifacts: Path) -> None:
     shot(page, artifacts, "agenda-4-semaine.png")
     check_screen(page, "agenda, semaine")
     # The week of today: today's column marked, "now" drawn in it.
-    page.get_by_role("button", name="Aujourd'hui").tap()
+    page.get_by_role("button", name="Aujourd'hui", exact=True).tap()
     today = datetime.now(PARIS).date().isoformat()
     expect(page.locator(".agenda-col.today")).to_have_attribute("data-day", today)
     expect(page.locator(".agenda-days .day-name.today")).to_have_attribute("aria-current", "date")
