@@ -242,3 +242,15 @@ def chromium_home(directory: Path, ca: Path) -> Path:
     for command in (["-N", "--empty-password"], ["-A", "-t", "C,,", "-n", "telecart-test-authority", "-i", str(ca)]):
         subprocess.run([CERTUTIL, "-d", f"sql:{database}", *command], check=True, capture_output=True, timeout=30)
     return directory
+
+
+def assert_relayed_call(video: object, sound: object, path: dict | None, heard: float) -> None:
+    """What a relayed call must show: the cart's camera at its full 720p and moving, its beep heard,
+    and the path from Chromium's relayed address to the cart's, nothing but relay candidates offered."""
+    assert isinstance(video, dict), f"the cart's video gave no frame: {video}"
+    assert (video["width"], video["height"]) == (1280, 720), video
+    assert video["fps"] > 5, video  # 30 on an idle machine: only a frozen picture fails here
+    assert isinstance(sound, (int, float)) and sound > heard, f"the cart's beep is not heard: {sound}"
+    assert path and path["state"] == "connected", path
+    assert path["local"] == "relay" and path["remote"] == "relay", path
+    assert set(path["gathered"]) == {"relay"}, path  # relay-only: no host candidate was even offered
