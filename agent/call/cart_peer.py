@@ -17,7 +17,15 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from aiortc import RTCConfiguration, RTCIceServer, RTCIceTransportPolicy, RTCPeerConnection, RTCRtpSender, RTCSessionDescription
+from aiortc import (
+    MediaStreamTrack,
+    RTCConfiguration,
+    RTCIceServer,
+    RTCIceTransportPolicy,
+    RTCPeerConnection,
+    RTCRtpSender,
+    RTCSessionDescription,
+)
 
 from agent.config import CallConfig, IceServer
 from agent.devices.cameras import CameraHub
@@ -67,6 +75,21 @@ def browser_ice_servers(config: CallConfig, name: str, expires: int) -> list[dic
     return servers
 
 
+def send_cart_media(pc: RTCPeerConnection, video: MediaStreamTrack, audio: MediaStreamTrack, codec: str,
+                    shared: SharedVideo | None) -> RTCRtpSender:
+    """The cart's camera and microphone on `pc`, sent only: `codec` preferred (with its
+    retransmissions), and what the receiver reports routed to the shared encoders when the
+    picture is one of theirs. Returns the video's sender."""
+    transceiver = pc.addTransceiver(video, direction="sendonly")
+    if shared is not None and isinstance(video, PacketTrack):
+        listen_to_receiver(transceiver.sender, video, shared)
+    codecs = RTCRtpSender.getCapabilities("video").codecs
+    transceiver.setCodecPreferences([c for c in codecs if c.mimeType == "video/" + codec] +
+                                    [c for c in codecs if c.mimeType == "video/rtx"])
+    pc.addTransceiver(audio, direction="sendonly")
+    return transceiver.sender
+
+
 class CartPeer:
     def __init__(self, member_id: str, hub: CameraHub, microphone: Microphone, config: CallConfig, send: Send,
                  on_failed: Callable[[str], None], expires: int, shared: SharedVideo | None = None) -> None:
@@ -90,15 +113,7 @@ class CartPeer:
         self.pc = pc
         self._video = self._shared.viewer() if self._shared is not None else CartVideoTrack(self._hub)
         self._audio = shared_audio(self._microphone).listener()  # Opus encoded once, with FEC
-        video = pc.addTransceiver(self._video, direction="sendonly")
-        if self._shared is not None and isinstance(self._video, PacketTrack):
-            listen_to_receiver(video.sender, self._video, self._shared)
-        preferred = "video/" + self._config.video_codec
-        codecs = RTCRtpSender.getCapabilities("video").codecs
-        video.setCodecPreferences([c for c in codecs if c.mimeType == preferred] +
-                                  [c for c in codecs if c.mimeType == "video/rtx"])
-        self._video_sender = video.sender
-        pc.addTransceiver(self._audio, direction="sendonly")
+        self._video_sender = send_cart_media(pc, self._video, self._audio, self._config.video_codec, self._shared)
         if not self.video_enabled:
             self.set_video(False)
 

@@ -33,12 +33,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
-from aiortc import RTCConfiguration, RTCPeerConnection, RTCRtpSender, RTCSessionDescription
+from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 
+from agent.call.cart_peer import send_cart_media
 from agent.devices.microphone import Microphone
 from agent.media.ladder import LADDER
 from agent.media.shared_audio import AudioPacketTrack, shared_audio
-from agent.media.shared_video import PacketTrack, SharedVideo, listen_to_receiver
+from agent.media.shared_video import PacketTrack, SharedVideo
 
 log = logging.getLogger("agent.call")
 
@@ -352,11 +353,7 @@ class JanusRoom:
         pc = self.pc = RTCPeerConnection(self._rtc)
         self.video = self._shared.viewer()
         self.audio = shared_audio(self._microphone).listener()
-        video = pc.addTransceiver(self.video, direction="sendonly")
-        listen_to_receiver(video.sender, self.video, self._shared)  # Janus's PLI and REMB reach the shared encoder
-        codecs = RTCRtpSender.getCapabilities("video").codecs
-        video.setCodecPreferences([c for c in codecs if c.mimeType == "video/VP8"] + [c for c in codecs if c.mimeType == "video/rtx"])
-        pc.addTransceiver(self.audio, direction="sendonly")
+        send_cart_media(pc, self.video, self.audio, "VP8", self._shared)  # Janus's PLI and REMB reach the shared encoder
 
         @pc.on("connectionstatechange")
         async def _state() -> None:
