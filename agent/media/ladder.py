@@ -61,7 +61,6 @@ class LinkEstimate:
     def __init__(self) -> None:
         self.remb: int | None = None
         self.loss_based: int | None = None
-        self.fraction_lost = 0.0
         self._recent_losses: deque[float] = deque(maxlen=LOSSY_REPORTS)
 
     def on_remb(self, bitrate: int, app_limited: bool = False) -> None:
@@ -75,7 +74,6 @@ class LinkEstimate:
 
     def on_loss(self, fraction_lost: float, sending_at: int) -> None:
         """A receiver report: `fraction_lost` (0..1) of what was sent at `sending_at` bit/s."""
-        self.fraction_lost = fraction_lost
         self._recent_losses.append(fraction_lost)
         if fraction_lost > LOSS_HIGH:
             self.loss_based = int(sending_at * (1 - fraction_lost / 2))

@@ -42,7 +42,6 @@ class SharedAudio:
         self._microphone = microphone
         self.listeners: set[AudioPacketTrack] = set()
         self._task: asyncio.Task[None] | None = None
-        self.packets_encoded = 0
 
     def listener(self) -> AudioPacketTrack:
         track = AudioPacketTrack(self)
@@ -80,7 +79,6 @@ class SharedAudio:
                     # Opus delays its output by a few ms (its look-ahead) and stamps it so; the
                     # capture time of the frame is the one the receiver must play it at.
                     packet.pts, packet.time_base = pts, TIME_BASE
-                    self.packets_encoded += 1
                     for listener in list(self.listeners):
                         listener.offer(packet)
         finally:

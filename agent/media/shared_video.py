@@ -128,10 +128,6 @@ class Encoding:
             self._task.cancel()
             self._task = None
 
-    @property
-    def running(self) -> bool:
-        return self._task is not None
-
     def request_keyframe(self) -> None:
         self._keyframe_wanted = True
 
