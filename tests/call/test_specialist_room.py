@@ -258,11 +258,17 @@ def test_the_camera_and_microphone_are_chosen_remembered_and_switched_in_the_cal
     chromium.run(scenario)
 
 
-def test_the_layout_changes_which_picture_is_large_and_the_cart_goes_into_a_window(cart: Cart, chromium: Chromium, artifacts: Path) -> None:
-    address = "affichage@chu.example"
+def cart_in_call_with(cart: Cart, address: str) -> str:
+    """A dossier consulting `address`, the cart in its room: the specialist's emailed link."""
     dossier = cart.dossier(address)
     link = cart.emailed_link(address)
     assert cart.nurse.post(cart.url(f"/dossiers/{dossier['id']}/call")).status_code == 200
+    return link
+
+
+def test_the_layout_changes_which_picture_is_large_and_the_cart_goes_into_a_window(cart: Cart, chromium: Chromium, artifacts: Path) -> None:
+    address = "affichage@chu.example"
+    link = cart_in_call_with(cart, address)
 
     def scenario(browser: Browser) -> None:
         with contexts(browser) as open_page:
@@ -381,9 +387,7 @@ def test_on_a_phone_the_room_keeps_its_own_page(cart: Cart, chromium: Chromium, 
     """390 px: « Rejoindre l'appel » opens the room's page as before; its new buttons and lists fit
     a finger and the width."""
     address = "telephone@chu.example"
-    dossier = cart.dossier(address)
-    link = cart.emailed_link(address)
-    assert cart.nurse.post(cart.url(f"/dossiers/{dossier['id']}/call")).status_code == 200
+    link = cart_in_call_with(cart, address)
 
     def scenario(browser: Browser) -> None:
         with contexts(browser) as open_page:
