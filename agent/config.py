@@ -229,15 +229,25 @@ class IceServer(Section):
         return urls
 
 
+MESH_LIMIT = 3  # remote participants the direct mesh holds (the cart's uplink, every browser's connections)
+
+
 class CallConfig(Section):
     ice_servers: list[IceServer] = Field(default_factory=list, description="STUN and TURN servers given to every peer of the call, e.g. `[{urls = [\"turns:turn.example.fr:443?transport=tcp\", \"turn:turn.example.fr:3478\"], secret = \"…\"}]` (coturn's shared secret: short-lived credentials per participant) or with a fixed `username` and `credential` (docs/coturn.md). `turns:` is TURN over TLS: on port 443 it passes hospital firewalls that drop UDP and let only HTTPS out; browsers try every URL, the cart uses the first TURN URL only (aiortc takes one): list the one its own network lets out first. Empty: direct connections only, which work on the EHPAD's own network.")
     ice_transport_policy: str = Field("all", pattern="^(all|relay)$", description="`relay` forces every media path through the TURN server (networks that block peer-to-peer traffic); `all` tries direct paths first.")
     auto_answer: bool = Field(False, description="The cart joins the call by itself when an invited participant enters the room during its window (carts left without staff at the screen). Off: the nurse taps « Entrer en salle ».")
     video_codec: str = Field("VP8", pattern="^(VP8|H264)$", description="Codec of the cart's video. VP8 costs half of aiortc's H.264 on a 2-core cart at 720p (bench/README.md); H.264 for old iPhones.")
     lobby: bool = Field(True, description="People other than the consulted specialist (a relative, another professional, a Visio SMS guest) wait in a lobby with the name they typed until the nurse at the cart or the specialist lets them in: a forwarded link is not a live camera on a resident. Off: every genuine link enters at once.")
-    max_remote_participants: int = Field(3, ge=1, le=3, description="Remote participants at once in a room (specialist, relative, another professional); the room is a full mesh, the cart encodes once per participant.")
-    sfu_url: str = Field("", pattern=r"^(|wss?://\S+)$", description="The region's Janus (a WebSocket URL, e.g. `wss://janus.region.example/janus`), through which a room of many participants goes: the cart publishes its camera and microphone once into a VideoRoom and each participant receives them from Janus instead of from the cart (docs/janus.md). Empty: every room is the direct mesh. Groundwork: the room does not use it yet.")
+    max_remote_participants: int = Field(3, ge=1, le=12, description="Remote participants at once in a room (specialist, relative, another professional). The direct mesh holds three (each costs the cart an uplink copy and every browser a connection): more needs `sfu_url`.")
+    sfu_url: str = Field("", pattern=r"^(|wss?://\S+)$", description="The region's Janus (a WebSocket URL, e.g. `wss://janus.region.example/janus`), through which a room of many participants goes: the cart publishes its camera and microphone once into a VideoRoom, each participant publishes theirs and receives the others' from Janus. Only the cart speaks to this URL (the participants' pages negotiate through the cart's room; their media go to Janus). Empty: every room is the direct mesh (docs/janus.md).")
     sfu_from: int = Field(4, ge=1, le=100, description="From this many remote participants (counted as `max_remote_participants` counts them) a room goes through `sfu_url` when it is set; fewer stay on the direct mesh, which needs no server. 1: every room through Janus.")
+    sfu_admin_key: str = Field("", description="The `admin_key` of Janus's VideoRoom plugin, when it is configured with one (only who shows it may create rooms). Prefer a file readable only by the agent for this configuration.")
+
+    @model_validator(mode="after")
+    def _mesh_holds_three(self) -> CallConfig:
+        if self.max_remote_participants > MESH_LIMIT and not self.sfu_url:
+            raise ValueError(f"max_remote_participants above {MESH_LIMIT} needs sfu_url (the direct mesh holds {MESH_LIMIT})")
+        return self
 
 
 class MediaConfig(Section):
@@ -368,7 +378,8 @@ def _with_site_settings(config: Config, from_file: dict[str, Any], overrides: di
 
 
 # Values `telecart config show` never prints: a screen or a support ticket is no place for them.
-SECRET_FIELDS = (("mail", "password"), ("sms", "bearer_token"), ("sync", "bearer_token"), ("server", "metrics_token"), ("psc", "client_secret"))
+SECRET_FIELDS = (("mail", "password"), ("sms", "bearer_token"), ("sync", "bearer_token"), ("server", "metrics_token"), ("psc", "client_secret"),
+                 ("call", "sfu_admin_key"))
 MASK = "••••••••"
 
 

@@ -10,6 +10,8 @@ never loads them (docs/architecture.md, "What loads when")."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -25,7 +27,7 @@ from agent.config import CallConfig
 from agent.devices import Devices
 from agent.dossiers.dossier import DossierRefused, DossierState, transition
 from agent.dossiers.intake.receive import receive
-from agent.links.invitation import Settings, Window
+from agent.links.invitation import Settings, Window, signing_key
 from agent.metrics import Metrics
 from agent.refusal import Refused
 from agent.store import Store
@@ -33,6 +35,7 @@ from agent.store.blobs import BlobStore
 
 if TYPE_CHECKING:
     from agent.call.room import LiveRoom, Member
+    from agent.call.sfu_path import SfuPath
     from agent.media.shared_video import SharedVideo
 
 log = logging.getLogger("agent.call")
@@ -123,6 +126,28 @@ class Calls:
         if loading.cancelled() or loading.exception() is not None:
             log.error("the call's media stack did not load: %r", None if loading.cancelled() else loading.exception())
             self._media = None  # tried again by the next call
+
+    async def open_sfu(self, live: LiveRoom) -> SfuPath:
+        """The room's VideoRoom on the region's Janus, made or found again: its PIN and secret
+        derived from the cart's own key, so that the cart, restarted, finds its room again."""
+        from agent.call.cart_peer import rtc_configuration
+        from agent.call.janus import JanusRoom
+        from agent.call.sfu_path import SfuPath
+
+        shared = self.shared_video
+        assert shared is not None, "Janus rooms are VP8: the room checks the codec first"
+        key = await self._store.write(signing_key)
+        pin, secret = (hmac.new(key, f"janus-{what}:{live.id}".encode(), hashlib.sha256).hexdigest()[:32] for what in ("pin", "secret"))
+        janus = JanusRoom(self.config.sfu_url, live.id, shared, self.microphone, pin=pin, secret=secret,
+                          admin_key=self.config.sfu_admin_key, rtc=rtc_configuration(self.config, live.credentials_expire),
+                          description=f"Telecart {self._settings.establishment}")
+        path = SfuPath(janus, live.send_to, live.viewers)
+        try:
+            await path.open()
+        except BaseException:
+            await janus.close(destroy=False)
+            raise
+        return path
 
     def room(self, room_id: str, dossier_id: str | None, window: Window) -> LiveRoom:
         """The live room, made when its first person arrives; it closes with its window. The

@@ -17,7 +17,9 @@ Two layers:
   participant's page needs to subscribe by itself (Janus's URL, the room, the cart's feed and the
   room's PIN), as plain data.
 
-Not wired into the room yet: the room and the participants' pages still use the mesh.
+The room (agent/call/room.py) goes through Janus from `[call] sfu_from` participants on, by
+agent/call/sfu_path.py: the cart negotiates each participant's publication and subscriptions on
+their behalf (`publish_for`, `subscribe`, `start`), so their pages never speak to Janus.
 """
 
 from __future__ import annotations
@@ -205,7 +207,8 @@ class JanusClient:
                 if not answer.done():
                     answer.set_result({"janus": "error", "error": {"code": 0, "reason": "the connection to Janus closed"}})
             for handle in self._handles.values():
-                handle.events.put_nowait({"janus": "closed"})
+                with contextlib.suppress(asyncio.QueueFull):
+                    handle.events.put_nowait({"janus": "closed"})
 
     def _dispatch(self, message: dict[str, Any]) -> None:
         kind = message.get("janus")
@@ -217,7 +220,8 @@ class JanusClient:
             return
         handle = self._handles.get(int(message.get("sender") or 0))
         if handle is not None:
-            handle.events.put_nowait(message)
+            if not handle.events.full():  # nobody reads a subscription's events (media, slowlink…): keep the first ones only
+                handle.events.put_nowait(message)
         elif kind == "timeout":
             log.warning("Janus ended the session %s (timeout)", message.get("session_id"))
         else:
@@ -229,7 +233,7 @@ class JanusHandle:
 
     def __init__(self, client: JanusClient, handle_id: int, plugin: str) -> None:
         self.client, self.id, self.plugin = client, handle_id, plugin
-        self.events: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self.events: asyncio.Queue[dict[str, Any]] = asyncio.Queue(maxsize=200)
 
     async def message(self, body: dict[str, Any], jsep: dict[str, str] | None = None, timeout: float = REQUEST_TIMEOUT) -> dict[str, Any]:
         """A request to the plugin: returns the plugin's data, with the answer's `jsep` (Janus's
@@ -317,6 +321,8 @@ class JanusRoom:
         self.audio: AudioPacketTrack | None = None
         self.feed: int | None = None
         self.created = False  # this object created the room (else it found it)
+        self._publications: dict[str, tuple[JanusHandle, int]] = {}  # a participant's: their handle and feed
+        self._subscriptions: dict[tuple[str, str], JanusHandle] = {}  # (who watches, whose feed)
 
     async def open(self) -> None:
         """Connects to Janus and makes the room, or finds it when it exists (the same pin is
@@ -384,6 +390,89 @@ class JanusRoom:
         listed = await self._handle.message({"request": "listparticipants", "room": self.room_id})
         return list(listed.get("participants", []))
 
+    # --- the participants' media, negotiated by the cart on their behalf ----------------------------
+
+    def feed_of(self, owner: str) -> int | None:
+        publication = self._publications.get(owner)
+        return publication[1] if publication else None
+
+    async def publish_for(self, owner: str, offer: dict[str, str]) -> dict[str, str]:
+        """A participant's camera and microphone into the room: their browser's whole offer in,
+        Janus's answer out. Their page never speaks to Janus (nor learns its PIN): the cart joins
+        for them, under their member id."""
+        client = self._client()
+        await self.withdraw(owner)
+        handle = await client.attach(VIDEOROOM)
+        try:
+            joined = await handle.message({"request": "join", "ptype": "publisher", "room": self.room_id, "pin": self.pin,
+                                           "display": owner})
+            configured = await handle.message({"request": "configure", "audio": True, "video": True}, jsep=offer)
+        except JanusError:
+            await handle.detach()
+            raise
+        answer = configured.get("jsep")
+        if not answer:
+            await handle.detach()
+            raise JanusError(0, "Janus answered the publication without an SDP answer", "configure")
+        self._publications[owner] = (handle, int(joined["id"]))
+        return {"type": answer["type"], "sdp": answer["sdp"]}
+
+    async def wait_published(self, owner: str, timeout: float = REQUEST_TIMEOUT) -> None:
+        """Until Janus says `owner`'s publication is up: before, a subscription to it is refused
+        (428, no such feed)."""
+        publication = self._publications.get(owner)
+        if publication is None:
+            raise JanusError(0, f"{owner} has not published", "event")
+        await publication[0].event(lambda e: e.get("janus") == "webrtcup", timeout)
+
+    async def withdraw(self, owner: str) -> None:
+        """A participant's publication out of the room (Janus hangs up their path, and their
+        subscribers' paths to them)."""
+        publication = self._publications.pop(owner, None)
+        if publication is not None:
+            await publication[0].detach()
+
+    async def subscribe(self, viewer: str, owner: str, feed: int) -> dict[str, str]:
+        """`viewer` to receive `owner`'s feed: Janus's offer, for the viewer's page to answer
+        (`start`). Replaces an earlier subscription of the same pair."""
+        client = self._client()
+        await self.unsubscribe(viewer, owner)
+        handle = await client.attach(VIDEOROOM)
+        try:
+            joined = await handle.message({"request": "join", "ptype": "subscriber", "room": self.room_id, "pin": self.pin,
+                                           "streams": [{"feed": feed}]})
+        except JanusError:
+            await handle.detach()
+            raise
+        offer = joined.get("jsep")
+        if not offer:
+            await handle.detach()
+            raise JanusError(0, "Janus gave no offer for the subscription", "join")
+        self._subscriptions[(viewer, owner)] = handle
+        return {"type": offer["type"], "sdp": offer["sdp"]}
+
+    async def start(self, viewer: str, owner: str, answer: dict[str, str]) -> None:
+        handle = self._subscriptions.get((viewer, owner))
+        if handle is None:
+            raise JanusError(0, f"{viewer} has no subscription to {owner}", "start")
+        await handle.message({"request": "start"}, jsep=answer)
+
+    async def unsubscribe(self, viewer: str, owner: str) -> None:
+        handle = self._subscriptions.pop((viewer, owner), None)
+        if handle is not None:
+            await handle.detach()
+
+    async def forget(self, who: str) -> None:
+        """Everything of `who` in the room: their publication, what they watch, who watches them."""
+        await self.withdraw(who)
+        for viewer, owner in [pair for pair in self._subscriptions if who in pair]:
+            await self.unsubscribe(viewer, owner)
+
+    def _client(self) -> JanusClient:
+        if self.client is None or self.client.closed.is_set():
+            raise JanusError(0, "the connection to Janus is closed", "message")
+        return self.client
+
     async def unpublish(self) -> None:
         """The cart's media out of the room (the room stays: the participants' pages wait for it)."""
         pc, self.pc = self.pc, None
@@ -408,5 +497,7 @@ class JanusRoom:
         if destroy and self.created and self._handle is not None and not self.client.closed.is_set():
             with contextlib.suppress(JanusError):
                 await self._handle.message({"request": "destroy", "room": self.room_id, "secret": self.secret}, timeout=3)
-        await self.client.close()
+        await self.client.close()  # the session's end detaches every handle
         self.client, self._handle = None, None
+        self._publications.clear()
+        self._subscriptions.clear()

@@ -70,9 +70,11 @@ class Snapshot(_Message):
 
 
 class Reconnect(_Message):
-    """The browser lost the cart's media (ICE failed or stayed disconnected): a new connection."""
+    """The browser lost a media path it did not offer (ICE failed or stayed disconnected): a new
+    connection. `to`: whose media, through Janus ("cart" or a participant); none: the cart's."""
 
     type: Literal["reconnect"]
+    to: Annotated[str, _ID] | None = None
 
 
 class Stats(_Message):

@@ -8,6 +8,12 @@ Topology (docs/architecture.md, "The call"): every remote participant's browser 
 The cart relays the signalling and the chat; it never decodes a participant's video, which keeps
 a 2-core cart for encoding its own.
 
+From `[call] sfu_from` remote participants on, when `[call] sfu_url` is set, the room goes through
+the region's Janus instead (agent/call/sfu_path.py): everybody sends once to Janus and receives
+the others from it; the cart negotiates every path over the same sockets, and tells the pages
+with a `topology` message. It stays there until it closes, or goes back to the mesh when Janus is
+lost and the mesh can hold who is left.
+
 Offers: the cart's media peer always offers (it chooses the codec); between browsers, the one who
 arrives offers to those already there, and a participant always offers to the kiosk's screen.
 
@@ -32,7 +38,10 @@ from aiohttp import web
 from agent.audit import Actor
 from agent.call import messages
 from agent.call.cart_peer import CartPeer, browser_ice_servers
+from agent.call.janus import JanusError
+from agent.call.sfu_path import SfuPath
 from agent.clock import iso
+from agent.config import MESH_LIMIT
 from agent.links.invitation import ROLE_LABELS, ParticipantRole, Window
 
 if TYPE_CHECKING:
@@ -51,6 +60,7 @@ def member_of(participant_id: int) -> str:
     return f"p{participant_id}"
 
 
+SFU_RETRIES = (1.0, 2.0, 4.0, 8.0)  # seconds between tries to reach Janus again; then the mesh, if it can hold the room
 LOBBY_SIZE = 5  # people waiting at once; beyond, a link is told to come back later
 WAITING_TEXT = "Vous êtes en salle d'attente. L'équipe soignante ou le médecin va vous faire entrer ; gardez cette page ouverte."
 
@@ -111,6 +121,8 @@ class RoomHost(Protocol):
 
     async def member_joined(self, live: LiveRoom, member: Member) -> None: ...
 
+    async def open_sfu(self, live: LiveRoom) -> SfuPath: ...
+
 
 class LiveRoom:
     def __init__(self, calls: RoomHost, room_id: str, dossier_id: str | None, window: Window) -> None:
@@ -124,7 +136,9 @@ class LiveRoom:
         self.admitted: set[str] = set()  # let in once: a reload or a network drop does not send them back to wait
         self.screen_actor: Actor | None = None  # the nurse behind the kiosk's screen; None when it answered alone
         self.chat: list[dict[str, Any]] = []
-        self._closing: asyncio.TimerHandle | None = None
+        self.sfu: SfuPath | None = None  # the room goes through Janus (None: the mesh)
+        self._sfu_watch: asyncio.Task[None] | None = None
+        self.closed = False
 
     # --- the cart -----------------------------------------------------------------------------
 
@@ -141,6 +155,9 @@ class LiveRoom:
         hub = self.calls.hub
         self.members[CART] = Member(CART, name, CART, muted=self.calls.microphone.muted, video_off=hub.video_off)
         await self._broadcast({"type": "joined", "member": self.members[CART].public()}, but=None)
+        if self.sfu is not None:
+            await self._publish_cart(self.sfu)
+            return
         for member in self.remotes():
             await self._start_peer(member)
 
@@ -151,6 +168,9 @@ class LiveRoom:
         for peer in list(self.peers.values()):
             await peer.close()
         self.peers.clear()
+        if self.sfu is not None:
+            with contextlib.suppress(JanusError):
+                await self.sfu.cart_out()
         if self.screen is not None:
             await self._send(self.screen, {"type": "ended", "text": "Vous avez quitté la salle."})
             await self.screen.close()
@@ -165,22 +185,40 @@ class LiveRoom:
                 await self.screen.close()
         self.screen, self.screen_actor = socket, actor
         await self._send(socket, self._welcome(CART, self.members[CART].name, CART))
+        if self.sfu is not None:
+            await self.sfu.viewer_in(SCREEN, self.members)
+            return
         await self._broadcast({"type": "endpoint", "id": SCREEN}, but=None)
 
     def detach_screen(self, socket: web.WebSocketResponse) -> None:
         if self.screen is socket:
             self.screen, self.screen_actor = None, None
+            if self.sfu is not None:
+                asyncio.get_running_loop().create_task(self.sfu.gone(SCREEN))
 
     # --- remote participants ------------------------------------------------------------------
 
     def check_can_join(self, member_id: str) -> None:
         if member_id in self.removed:
             raise RoomRefused("Vous avez été retiré de cette salle par l'équipe soignante ou le médecin.")
-        if member_id not in self.members and len(self.remotes()) >= self.calls.config.max_remote_participants:
-            raise RoomRefused("La salle est complète : trois participants à distance au plus.")
+        most = self.calls.config.max_remote_participants
+        if member_id not in self.members and len(self.remotes()) >= most:
+            raise RoomRefused(f"La salle est complète : {_in_words(most)} participant{'s' if most > 1 else ''} à distance au plus.")
+
+    async def make_room_for(self, member_id: str) -> None:
+        """Through Janus from `sfu_from` participants on; without it (not set, or not answering)
+        the mesh takes no more than it holds."""
+        count = len(self.remotes()) + (member_id not in self.members)
+        config = self.calls.config
+        if self.sfu is None and config.sfu_url and config.video_codec == "VP8" and count >= config.sfu_from:
+            await self._through_sfu()
+        if self.sfu is None and count > MESH_LIMIT:
+            raise RoomRefused("La salle est complète : le serveur de visioconférence de la région ne répond pas, et sans lui "
+                              "trois participants à distance au plus peuvent entrer. Réessayez dans quelques minutes.")
 
     async def join(self, member_id: str, name: str, role: str, socket: web.WebSocketResponse, *, takes_cart_media: bool = True) -> Member:
         self.check_can_join(member_id)
+        await self.make_room_for(member_id)
         previous = self.members.get(member_id)
         if previous is not None and previous.socket is not None:  # the same link opened again (a reload)
             await self._send(previous.socket, {"type": "ended", "text": "Cette invitation a été ouverte ailleurs."})
@@ -189,7 +227,9 @@ class LiveRoom:
         self.members[member_id] = member
         await self._send(socket, self._welcome(member_id, name, role))
         await self._broadcast({"type": "joined", "member": member.public()}, but=member_id)
-        if self.cart_in_call:
+        if self.sfu is not None:
+            await self.sfu.viewer_in(member_id, [o for o in self.members if o != CART or takes_cart_media])
+        elif self.cart_in_call:
             await self._start_peer(member)
         await self.calls.member_joined(self, member)
         return member
@@ -221,6 +261,7 @@ class LiveRoom:
         if waiting is None:
             raise RoomRefused("Cette personne n'est plus en salle d'attente.")
         self.check_can_join(member_id)
+        await self.make_room_for(member_id)  # refused here, they keep waiting rather than vanish
         del self.lobby[member_id]
         self.admitted.add(member_id)
         await self._lobby_changed()
@@ -274,6 +315,9 @@ class LiveRoom:
         peer = self.peers.pop(member_id, None)
         if peer is not None:
             await peer.close()
+        if self.sfu is not None:
+            with contextlib.suppress(JanusError):
+                await self.sfu.gone(member_id)
         await self._broadcast({"type": "left", "id": member_id}, but=None)
 
     async def remove(self, member_id: str, text: str) -> None:
@@ -318,6 +362,8 @@ class LiveRoom:
         if member is None:
             raise RoomRefused("Vous n'êtes plus dans la salle.")
         match message:
+            case messages.Signal(to=target, description=description) if self.sfu is not None:
+                await self._signal_through_sfu(self.sfu, sender, target, description)
             case messages.Signal(to=target, description=description):
                 if target == CART:
                     peer = self.peers.get(sender)
@@ -344,6 +390,8 @@ class LiveRoom:
                     self.calls.hub.set_video_off(message.video_off)
                     for peer_id, peer in self.peers.items():  # « connexion faible » on the cart: for everyone
                         peer.set_video(not self._poor_link(peer_id))
+                    if self.sfu is not None:
+                        self.sfu.set_cart_still(member.audio_only)
                 elif member_id in self.peers:
                     self.peers[member_id].set_video(not self._poor_link(member_id))
                 await self._broadcast({"type": "member", "member": member.public()}, but=None)
@@ -371,8 +419,10 @@ class LiveRoom:
                 if member.role not in (ParticipantRole.SPECIALIST.value, ParticipantRole.PROFESSIONAL.value, CART):
                     raise RoomRefused("Seul un professionnel de santé peut demander une photo.")
                 await self.calls.snapshot(self, requested_by=member.name)
-            case messages.Reconnect():
-                if sender in self.peers:
+            case messages.Reconnect(to=target):
+                if self.sfu is not None:
+                    await self.sfu.resubscribe(sender, target or CART)
+                elif sender in self.peers:
                     await self.peers[sender].offer()
             case messages.Stats():
                 member.stats = message.model_dump(exclude={"type"}, exclude_none=True)
@@ -398,9 +448,15 @@ class LiveRoom:
         await self._broadcast({"type": "camera", **state}, but=None)
 
     async def close(self, text: str) -> None:
+        self.closed = True
         for peer in list(self.peers.values()):
             await peer.close()
         self.peers.clear()
+        if self._sfu_watch is not None:
+            self._sfu_watch.cancel()
+        sfu, self.sfu = self.sfu, None
+        if sfu is not None:
+            await sfu.close()
         for socket in self._sockets():
             await self._send(socket, {"type": "closed", "text": text})
             with contextlib.suppress(Exception):
@@ -408,6 +464,92 @@ class LiveRoom:
         self.members.clear()
         self.lobby.clear()
         self.screen = None
+
+    # --- through Janus --------------------------------------------------------------------------
+
+    def viewers(self) -> list[str]:
+        viewers = [m.id for m in self.remotes() if m.socket is not None]
+        return viewers + ([SCREEN] if self.screen is not None else [])
+
+    async def send_to(self, viewer: str, payload: dict[str, Any]) -> None:
+        member = self.members.get(viewer)
+        socket = self.screen if viewer == SCREEN else (member.socket if member else None)
+        if socket is not None:
+            await self._send(socket, payload)
+
+    async def _through_sfu(self) -> bool:
+        """The room moves to Janus: the cart's peers close, every page is told (`topology`) and
+        makes its paths again through Janus. False when Janus does not answer."""
+        try:
+            path = await self.calls.open_sfu(self)
+        except JanusError as exc:
+            log.warning("room %s: Janus unavailable, the room stays on the mesh: %s", self.id, exc)
+            return False
+        self.sfu = path
+        for peer in list(self.peers.values()):
+            await peer.close()
+        self.peers.clear()
+        await self._broadcast({"type": "topology", "sfu": True}, but=None)
+        if self.cart_in_call:
+            await self._publish_cart(path)
+        self._sfu_watch = asyncio.get_running_loop().create_task(self._watch_sfu(path))
+        log.info("room %s goes through Janus (%d participants)", self.id, len(self.remotes()))
+        return True
+
+    async def _publish_cart(self, path: SfuPath) -> None:
+        cart = self.members[CART]
+        try:
+            await path.cart_in(still=cart.audio_only)
+        except JanusError as exc:
+            log.error("room %s: the cart could not publish into Janus: %s", self.id, exc)
+            await self.notice("Le chariot n'arrive pas à envoyer son image au serveur de visioconférence ; il réessaie.")
+            path.lost.set()  # as if Janus were lost: made again, or the mesh (_watch_sfu)
+
+    async def _signal_through_sfu(self, path: SfuPath, sender: str, target: str, description: messages.Description) -> None:
+        try:
+            if target == "sfu" and description.type == "offer" and sender != SCREEN:
+                answer = await path.publish(sender, description.model_dump())
+                await self.send_to(sender, {"type": "signal", "from": "sfu", "description": answer})
+            elif description.type == "answer" and (target == CART or target in self.members):
+                await path.answer(sender, target, description.model_dump())
+            else:
+                raise RoomRefused("Le chariot n'attend pas ce message de votre part.")
+        except JanusError as exc:
+            log.warning("room %s: Janus refused %s's %s to %s: %s", self.id, sender, description.type, target, exc)
+            raise RoomRefused("Le serveur de visioconférence n'a pas accepté la connexion ; elle est retentée.") from exc
+
+    async def _watch_sfu(self, path: SfuPath) -> None:
+        """Janus lost (restarted, the region's link cut): made again, or back to the mesh when
+        it holds who is left; until then the pages keep their sockets and the chat."""
+        await path.lost.wait()
+        if self.sfu is not path or self.closed:
+            return
+        log.warning("room %s: the connection to Janus is lost", self.id)
+        self.sfu = None
+        with contextlib.suppress(Exception):
+            await path.close()
+        await self.notice("La liaison avec le serveur de visioconférence est coupée : le chariot la rétablit.")
+        for delay in SFU_RETRIES:
+            await asyncio.sleep(delay)
+            if self.closed or self.sfu is not None:
+                return
+            if await self._through_sfu():
+                return
+        if len(self.remotes()) <= MESH_LIMIT:
+            await self._back_to_mesh()
+            return
+        await self.notice("Le serveur de visioconférence ne répond toujours pas : l'image et le son reviendront dès qu'il répondra.")
+        while not self.closed and self.sfu is None:
+            await asyncio.sleep(SFU_RETRIES[-1])
+            if await self._through_sfu():
+                return
+
+    async def _back_to_mesh(self) -> None:
+        log.warning("room %s: back on the direct mesh", self.id)
+        await self._broadcast({"type": "topology", "sfu": False, "screen": self.screen is not None}, but=None)
+        if self.cart_in_call:
+            for member in self.remotes():
+                await self._start_peer(member)
 
     # --- plumbing -----------------------------------------------------------------------------
 
@@ -418,7 +560,7 @@ class LiveRoom:
             "ice_servers": browser_ice_servers(self.calls.config, you, self.credentials_expire),
             "ice_transport_policy": self.calls.config.ice_transport_policy,
             "closes_at": iso(self.window.closes_at), "chat": self.chat, "camera": self.calls.hub.state(),
-            "dossier": self.dossier_id is not None,
+            "dossier": self.dossier_id is not None, "sfu": self.sfu is not None,
             "lobby": self._lobby_view() if self._moderates(you, role) else None,
         }
 
@@ -483,3 +625,8 @@ def _described(waiting: Waiting) -> str:
     """"Marie DURAND (lien de Paul LEFEBVRE, proche)": who they said they are, and whose link."""
     role = ROLE_LABELS[ParticipantRole(waiting.role)].lower()
     return f"{waiting.name} (lien de {waiting.invited_as}, {role})" if waiting.invited_as else f"{waiting.name} (lien d'{role})"
+
+
+def _in_words(count: int) -> str:
+    words = ("un", "deux", "trois", "quatre", "cinq", "six", "sept", "huit", "neuf", "dix", "onze", "douze")
+    return words[count - 1] if 0 < count <= len(words) else str(count)

@@ -3,6 +3,9 @@
 // - "cart": the cart's camera and microphone (aiortc), always offered by the cart;
 // - "screen": the kiosk's browser, which receives participants and sends nothing;
 // - "p<n>": another participant, both ways; whoever arrives last offers.
+// Through Janus (a room of many, `sfu` in the welcome or a `topology` message): we send once, on
+// the path "sfu" that we offer, and receive each other endpoint ("cart", "p<n>") on a path that
+// the cart offers on Janus's behalf; nobody sends on a received path.
 // Descriptions are sent whole (ICE gathered first): aiortc takes no trickled candidates.
 import { stillOf } from "./still.js";
 
@@ -24,6 +27,7 @@ export class Room extends EventTarget {
     this.state = { muted: false, video_off: false, sharing: false, audio_only: false };
     this.videoTrack = stream ? stream.getVideoTracks()[0] || null : null;
     this.ended = false;
+    this.sfu = false;
     this.retries = 0;
     this.lastBytes = null;
   }
@@ -71,15 +75,20 @@ export class Room extends EventTarget {
         this.iceServers = m.ice_servers || [];
         this.policy = m.ice_transport_policy || "all";
         this.members = new Map(m.members.map((member) => [member.id, member]));
+        this.sfu = Boolean(m.sfu);
         this.emit("welcome", m);
         if (m.lobby) this.emit("lobby", { waiting: m.lobby, arrived: null });
         if (!this.screen) {
           if (this.stateChanged()) this.send({ type: "state", ...this.state });
-          for (const member of m.members) {
-            if (member.id !== this.me.id && member.role !== "cart") await this.offer(member.id);
-          }
-          if (m.screen && this.stream) await this.offer("screen");
+          await this.makePaths(m.members.filter((member) => member.id !== this.me.id), m.screen);
         }
+        break;
+      case "topology": // the room moves to Janus or back to the mesh: every path made again
+        this.closePeers();
+        this.sfu = Boolean(m.sfu);
+        this.emit("topology", m);
+        // Back on the mesh, the one of each pair with the smaller id offers (nobody arrived last).
+        if (!this.screen) await this.makePaths([...this.members.values()].filter((member) => member.id > this.me.id), m.screen);
         break;
       case "endpoint": // the kiosk's browser (re)connected: participants send it their camera
         if (!this.screen && m.id === "screen" && this.stream) await this.offer("screen");
@@ -113,6 +122,19 @@ export class Room extends EventTarget {
 
   stateChanged() { return Object.values(this.state).some(Boolean); }
 
+  // Our paths: through Janus, one that sends; on the mesh, one to each of `others` and the screen.
+  async makePaths(others, screen) {
+    if (this.sfu) {
+      if (this.stream) await this.offer("sfu");
+      return;
+    }
+    for (const member of others) if (member.role !== "cart") await this.offer(member.id);
+    if (screen && this.stream) await this.offer("screen");
+  }
+
+  // The paths that carry our camera and voice.
+  sendsTo(id) { return this.sfu ? id === "sfu" : id !== "cart"; }
+
   newPeer(id) {
     this.closePeer(id);
     const pc = new RTCPeerConnection({ iceServers: this.iceServers, iceTransportPolicy: this.policy });
@@ -131,18 +153,19 @@ export class Room extends EventTarget {
     return pc;
   }
 
-  // A broken path is replaced by the side that offered it: the cart for its own media, else us.
+  // A broken path is replaced by the side that offered it: the cart for its own media and for
+  // whatever comes through Janus, else us.
   repair(id, pc) {
     if (this.pcs.get(id) !== pc || this.ended) return;
-    if (id === "cart") this.send({ type: "reconnect" });
-    else if (pc.offeredByMe) this.offer(id);
+    if (pc.offeredByMe) this.offer(id);
+    else if (id === "cart" || this.sfu) this.send({ type: "reconnect", to: id });
   }
 
   addLocalTracks(pc, id) {
     // To the kiosk our media go one way; to another participant both ways, even without a camera.
     const audio = this.stream ? this.stream.getAudioTracks()[0] : null;
     const video = this.sendableVideo(id);
-    const sending = id === "screen" ? "sendonly" : "sendrecv";
+    const sending = id === "screen" || id === "sfu" ? "sendonly" : "sendrecv";
     const streams = this.stream ? [this.stream] : [];
     pc.addTransceiver(audio || "audio", { direction: audio ? sending : "recvonly", streams });
     pc.addTransceiver(video || "video", { direction: this.videoTrack ? sending : "recvonly", streams });
@@ -161,7 +184,7 @@ export class Room extends EventTarget {
     if (description.type === "offer") {
       const pc = this.newPeer(from);
       await pc.setRemoteDescription(description);
-      if (from !== "cart" && this.stream) {
+      if (from !== "cart" && this.stream && !this.sfu) {
         // Our camera and voice on the transceivers of the other participant's offer.
         for (const transceiver of pc.getTransceivers()) {
           const audio = transceiver.receiver.track.kind === "audio";
@@ -222,17 +245,17 @@ export class Room extends EventTarget {
     }
     track.enabled = !this.state.muted;
     for (const [id, pc] of this.pcs) {
-      if (id === "cart") continue; // the cart only sends to us
+      if (!this.sendsTo(id)) continue; // the cart, and Janus's paths to us, only send to us
       for (const t of pc.getTransceivers()) if (t.receiver.track.kind === "audio" && t.sender.track) t.sender.replaceTrack(track).catch(() => {});
     }
   }
 
   refreshVideoSenders() {
-    for (const id of this.pcs.keys()) if (id !== "cart") this.resendVideo(id);
+    for (const id of this.pcs.keys()) if (this.sendsTo(id)) this.resendVideo(id);
   }
 
   applyAudioOnly(member) {
-    if (this.me && member.id !== this.me.id) this.resendVideo(member.id === "cart" ? "screen" : member.id);
+    if (this.me && member.id !== this.me.id && !this.sfu) this.resendVideo(member.id === "cart" ? "screen" : member.id);
   }
 
   // What we send this peer as video: the camera, the shared screen, or nothing (audio only).

@@ -1,0 +1,133 @@
+"""A room's media through Janus (docs/janus.md) once it holds `[call] sfu_from` participants.
+
+In the mesh every browser is connected to the cart and to every other browser. Through Janus
+every endpoint has one path to send (the cart's aiortc publication; each participant's page
+offers to "sfu") and one path per other endpoint to receive, which Janus offers. The cart
+negotiates all of them on the endpoints' behalf over the room's own socket, with the mesh's
+`signal` messages: a page answers an offer "from" a participant or "from" the cart as it always
+did. Janus's address, the room's PIN and secret stay on the cart: a page removed from the room
+has nothing to reconnect with, and the pages need no route to Janus's WebSocket, only to its
+media ports.
+
+Owners (who publishes): "cart" and the participants' member ids. Viewers (who receives): the
+participants and the kiosk's "screen", which receives every participant but not the cart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any
+
+from agent.call.janus import JanusError, JanusRoom
+
+log = logging.getLogger("agent.call")
+
+CART, SCREEN = "cart", "screen"  # as agent/call/room.py names them
+
+Send = Callable[[str, dict[str, Any]], Awaitable[None]]
+Viewers = Callable[[], Iterable[str]]
+UP_WITHIN = 30.0  # seconds for a publication's path to come up (ICE, DTLS) before its viewers are offered it
+
+
+class SfuPath:
+    def __init__(self, janus: JanusRoom, send: Send, viewers: Viewers) -> None:
+        self.janus = janus
+        self._send = send  # to a viewer's socket: a member id, or SCREEN
+        self._viewers = viewers  # who is there to watch, when a publication comes up
+        self._offering: set[asyncio.Task[None]] = set()
+
+    @property
+    def lost(self) -> asyncio.Event:
+        """Set when the WebSocket to Janus is gone: every path through it with it."""
+        assert self.janus.client is not None
+        return self.janus.client.closed
+
+    async def open(self) -> None:
+        await self.janus.open()
+
+    def feed(self, owner: str) -> int | None:
+        return self.janus.feed if owner == CART else self.janus.feed_of(owner)
+
+    # --- the cart -------------------------------------------------------------------------------
+
+    async def cart_in(self, still: bool) -> None:
+        """The cart's camera and microphone published once; every viewer offered them when up."""
+        await self.janus.publish()
+        self.set_cart_still(still)
+        self._offer_when_up(CART, self.janus.wait_up)
+
+    async def cart_out(self) -> None:
+        await self.janus.unpublish()
+        await self.janus.forget(CART)
+        await self.janus.forget(SCREEN)
+
+    def set_cart_still(self, still: bool) -> None:
+        """« Connexion faible » on the cart: its one publication becomes a still every few seconds."""
+        if self.janus.video is not None:
+            self.janus.video.set_still(still)
+
+    # --- the participants -----------------------------------------------------------------------
+
+    async def publish(self, owner: str, offer: dict[str, str]) -> dict[str, str]:
+        """A participant's page offers its camera and microphone: Janus's answer, for their page;
+        the others are offered the publication once it is up."""
+        answer = await self.janus.publish_for(owner, offer)
+        self._offer_when_up(owner, lambda: self.janus.wait_published(owner, UP_WITHIN))
+        return answer
+
+    def _offer_when_up(self, owner: str, up: Callable[[], Awaitable[None]]) -> None:
+        """Janus refuses a subscription to a publication whose path is not up yet (428): the
+        viewers are offered it when Janus says it is, without holding the room meanwhile."""
+        async def offer() -> None:
+            try:
+                await up()
+            except JanusError as exc:
+                log.warning("Janus: %s's publication did not come up: %s", owner, exc)
+                return
+            feed = self.feed(owner)
+            for viewer in self._viewers():
+                if feed is not None and _watches(viewer, owner):
+                    await self._offer(viewer, owner, feed)
+
+        task = asyncio.get_running_loop().create_task(offer())
+        self._offering.add(task)
+        task.add_done_callback(self._offering.discard)
+
+    async def viewer_in(self, viewer: str, owners: Iterable[str]) -> None:
+        """A viewer arrives (a participant, the kiosk's screen): offered every feed published."""
+        for owner in owners:
+            feed = self.feed(owner)
+            if feed is not None and _watches(viewer, owner):
+                await self._offer(viewer, owner, feed)
+
+    async def answer(self, viewer: str, owner: str, answer: dict[str, str]) -> None:
+        await self.janus.start(viewer, owner, answer)
+
+    async def resubscribe(self, viewer: str, owner: str) -> None:
+        """The viewer's path to `owner` broke: a new one (a new Janus offer)."""
+        feed = self.feed(owner)
+        if feed is not None and _watches(viewer, owner):
+            await self._offer(viewer, owner, feed)
+
+    async def gone(self, who: str) -> None:
+        await self.janus.forget(who)
+
+    async def close(self) -> None:
+        for task in list(self._offering):
+            task.cancel()
+        await self.janus.close()
+
+    async def _offer(self, viewer: str, owner: str, feed: int) -> None:
+        try:
+            offer = await self.janus.subscribe(viewer, owner, feed)
+        except JanusError as exc:  # one viewer's path must not stop the others'
+            log.warning("Janus: %s cannot receive %s: %s", viewer, owner, exc)
+            return
+        await self._send(viewer, {"type": "signal", "from": owner, "description": offer})
+
+
+def _watches(viewer: str, owner: str) -> bool:
+    """Nobody receives their own feed; the kiosk does not receive the cart it is part of."""
+    return viewer != owner and not (viewer == SCREEN and owner == CART)

@@ -1,0 +1,120 @@
+"""A room that outgrows the mesh goes through a real Janus (issue 16, docs/janus.md).
+
+The cart is configured with Debian's Janus on loopback (`[call] sfu_url`, `sfu_from = 4`). The
+specialist, a relative and a professional join from Chromium and the cart enters: the mesh, as
+today. A second professional joins: the room moves to Janus, and every participant sees and hears
+the cart and each of the others through it, the cart publishing its camera once.
+
+The browsers are driven from a thread of their own (tests/call/harness.py `in_media_browser`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser
+
+from agent.call.janus import JanusClient, janus_room_id
+from tests.call.harness import AUDIO_PROBE, cart_with_mail, in_media_browser, new_page
+from tests.call.janus_server import JanusServer, janus_server
+from tests.call.test_relay_and_mesh import (
+    FRAMES_ADVANCE,
+    HEARD,
+    MOVING,
+    PROFESSIONAL,
+    RELATIVE,
+    SPECIALIST,
+    agent_log_on_failure,
+    assert_page_clean,
+    enter_call,
+    join,
+    loudest,
+    probe_results,
+    start_probes,
+    wait_for_picture,
+)
+from tests.notify.servers import run_async
+
+pytestmark = pytest.mark.browser
+
+SECOND_PROFESSIONAL = {"role": "professional", "name": "GARNIER", "first_name": "Luc", "email": "luc.garnier@cabinet.example"}
+
+
+@pytest.fixture
+def janus(tmp_path: Path) -> Iterator[JanusServer]:
+    with janus_server(tmp_path) as server:
+        yield server
+
+
+async def _janus_room(url: str, room: str) -> list[dict]:
+    """Who Janus has in the consultation's VideoRoom (listing needs no PIN, only the number)."""
+    async with await JanusClient.connect(url) as client:
+        handle = await client.attach()
+        listed = await handle.message({"request": "listparticipants", "room": janus_room_id(room)})
+        return list(listed.get("participants", []))
+
+
+def test_a_fourth_participant_moves_the_room_to_janus_where_everyone_sees_and_hears_everyone(
+        janus: JanusServer, tmp_path: Path, artifacts: Path) -> None:
+    call = {"sfu_url": janus.url, "sfu_from": 4, "max_remote_participants": 5, "sfu_admin_key": janus.admin_key}
+    with cart_with_mail(tmp_path, call=call) as cart, agent_log_on_failure(cart):
+        made = cart.dossier(email=SPECIALIST, accompaniment=RELATIVE)
+        for invitation in (PROFESSIONAL, SECOND_PROFESSIONAL):
+            invited = cart.nurse.post(cart.url(f"/dossiers/{made['id']}/invitations"), json=invitation)
+            assert invited.status_code == 201, invited.text
+        addresses = (SPECIALIST, RELATIVE["companion"]["email"], PROFESSIONAL["email"], SECOND_PROFESSIONAL["email"])
+        links = [cart.emailed_link(address) for address in addresses]
+        typed = ("Paul LEFEBVRE", "Julie MOREAU", "Luc GARNIER")
+
+        def scenario(browser: Browser) -> dict:
+            with contextlib.ExitStack() as stack:
+                pages = []
+                for _ in links:
+                    context, page = new_page(browser)
+                    stack.callback(context.close)
+                    pages.append(page)
+                # Three on the mesh with the cart, as every room starts.
+                ids = [join(pages[0], links[0])] + [join(page, link, name, admitted_by=pages[0])
+                                                     for page, link, name in zip(pages[1:3], links[1:3], typed)]
+                enter_call(cart, made["id"])
+                wait_for_picture(pages[1], "cart")
+                mesh_before = pages[1].evaluate("() => window.telecartRoom.sfu")
+                # The fourth: the room moves to Janus.
+                ids.append(join(pages[3], links[3], typed[2], admitted_by=pages[0]))
+                for page in pages:
+                    page.wait_for_function("() => window.telecartRoom.sfu === true", timeout=15_000)
+                endpoints = {me: ["cart", *(peer for peer in ids if peer != me)] for me in ids}
+                for me, page in zip(ids, pages):
+                    for peer in endpoints[me]:
+                        wait_for_picture(page, peer, timeout=30_000)
+                for me, page in zip(ids, pages):
+                    start_probes(page, "video", FRAMES_ADVANCE, [[f"video[data-peer={peer}]", MOVING, 15] for peer in endpoints[me]])
+                seen = {me: {peer: rounds[0] for peer, rounds in zip(endpoints[me], probe_results(page, "video"))}
+                        for me, page in zip(ids, pages)}
+                for page in pages:
+                    start_probes(page, "sound", AUDIO_PROBE, ["video[data-peer=cart]"], rounds=5, enough=HEARD)
+                heard = {me: loudest(probe_results(page, "sound")[0]) for me, page in zip(ids, pages)}
+                paths = {me: page.evaluate("() => [...window.telecartRoom.pcs.keys()].sort()") for me, page in zip(ids, pages)}
+                in_janus = run_async(_janus_room(janus.url, cart.nurse.get(cart.url("/call")).json()["room"]))
+                pages[3].screenshot(path=str(artifacts / "call-through-janus.png"))
+                for page in pages:
+                    assert_page_clean(page)
+                return {"ids": ids, "mesh_before": mesh_before, "seen": seen, "heard": heard, "paths": paths, "in_janus": in_janus}
+
+        outcome = in_media_browser(scenario)
+
+    ids = outcome["ids"]
+    assert outcome["mesh_before"] is False, "three participants already went through Janus"
+    for me in ids:
+        for peer, video in outcome["seen"][me].items():
+            assert isinstance(video, dict) and video["width"] > 0, f"{me} does not see {peer}: {video}"
+            assert video["frames"] >= MOVING, f"{me} sees {peer} frozen: {video}"
+        assert (outcome["seen"][me]["cart"]["width"], outcome["seen"][me]["cart"]["height"]) == (1280, 720)
+        assert isinstance(outcome["heard"][me], (int, float)) and outcome["heard"][me] > HEARD, f"{me} does not hear the cart"
+        # One path out (to Janus) and one in per other endpoint: no mesh left.
+        assert outcome["paths"][me] == sorted(["sfu", *(p for p in ["cart", *ids] if p != me)]), outcome["paths"][me]
+    publishers = sorted(p["display"] for p in outcome["in_janus"] if p.get("publisher"))
+    assert publishers == sorted(["chariot", *ids]), outcome["in_janus"]  # the cart published once, each participant once
