@@ -60,7 +60,7 @@ def member_of(participant_id: int) -> str:
     return f"p{participant_id}"
 
 
-SFU_RETRIES = (1.0, 2.0, 4.0, 8.0)  # seconds between tries to reach Janus again; then the mesh, if it can hold the room
+SFU_RETRIES = (1.0, 2.0, 4.0)  # seconds between tries to reach Janus again; then the mesh, if it can hold the room
 LOBBY_SIZE = 5  # people waiting at once; beyond, a link is told to come back later
 WAITING_TEXT = "Vous êtes en salle d'attente. L'équipe soignante ou le médecin va vous faire entrer ; gardez cette page ouverte."
 

@@ -300,3 +300,34 @@ def test_the_cart_enters_a_visio_sms_room_without_a_dossier(cart: Cart) -> None:
     assert offer["from"] == "cart"
     assert refused["text"]
     assert cart.nurse.post(cart.url("/visio/unknown-room/call")).status_code == 404
+
+
+@pytest.mark.parametrize(("call", "said"), [
+    ({}, "La salle est complète : trois participants à distance au plus."),
+    ({"sfu_url": "ws://127.0.0.1:9/janus", "sfu_from": 4, "max_remote_participants": 6},  # nothing listens on port 9
+     "le serveur de visioconférence de la région ne répond pas"),
+], ids=["mesh-only", "janus-not-answering"])
+def test_a_fourth_participant_is_told_the_room_is_full_when_only_the_mesh_can_hold_them(tmp_path: Path, call: dict, said: str) -> None:
+    with cart_with_mail(tmp_path, call={"lobby": False, **call}) as cart:
+        dossier = cart.dossier("pleine@chu.example", accompaniment={"kind": "relative", "companion": {
+            "name": "MARTIN", "first_name": "Léa", "remote": True, "email": "lea@famille.example"}})
+        for who in ("julie.moreau@cabinet.example", "luc.garnier@cabinet.example"):
+            invited = cart.nurse.post(cart.url(f"/dossiers/{dossier['id']}/invitations"),
+                                      json={"role": "professional", "name": "MOREAU", "first_name": "Julie", "email": who})
+            assert invited.status_code == 201, invited.text
+        links = [cart.emailed_link(who) for who in ("pleine@chu.example", "lea@famille.example",
+                                                    "julie.moreau@cabinet.example", "luc.garnier@cabinet.example")]
+
+        async def scenario() -> tuple[list[dict], dict]:
+            async with aiohttp.ClientSession() as session:
+                inside = [await session.ws_connect(socket_url(link)) for link in links[:3]]
+                welcomes = [await receive(ws, "welcome") for ws in inside]
+                async with session.ws_connect(socket_url(links[3])) as fourth:
+                    refused = await receive(fourth, "closed")
+                for ws in inside:
+                    await ws.close()
+                return welcomes, refused
+
+        welcomes, refused = run_async(scenario())
+    assert all(welcome["sfu"] is False for welcome in welcomes)
+    assert said in refused["text"]

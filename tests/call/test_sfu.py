@@ -15,11 +15,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser
+from playwright.sync_api import Browser, expect
 
 from agent.call.janus import JanusClient, janus_room_id
 from tests.call.harness import AUDIO_PROBE, cart_with_mail, in_media_browser, new_page
 from tests.call.janus_server import JanusServer, janus_server
+from tests.call.test_call_controls import heard, kiosk_enters, member_id, playing
+from tests.call.test_call_controls import join as join_page
 from tests.call.test_relay_and_mesh import (
     FRAMES_ADVANCE,
     HEARD,
@@ -40,6 +42,7 @@ from tests.notify.servers import run_async
 
 pytestmark = pytest.mark.browser
 
+CONNECTED = "(peer) => { const pc = window.telecartRoom.pcs.get(peer); return Boolean(pc && pc.connectionState === 'connected'); }"
 SECOND_PROFESSIONAL = {"role": "professional", "name": "GARNIER", "first_name": "Luc", "email": "luc.garnier@cabinet.example"}
 
 
@@ -118,3 +121,47 @@ def test_a_fourth_participant_moves_the_room_to_janus_where_everyone_sees_and_he
         assert outcome["paths"][me] == sorted(["sfu", *(p for p in ["cart", *ids] if p != me)]), outcome["paths"][me]
     publishers = sorted(p["display"] for p in outcome["in_janus"] if p.get("publisher"))
     assert publishers == sorted(["chariot", *ids]), outcome["in_janus"]  # the cart published once, each participant once
+
+
+def test_through_janus_from_the_first_participant_the_kiosk_sees_them_and_a_lost_janus_gives_the_mesh_back(
+        janus: JanusServer, tmp_path: Path) -> None:
+    """`sfu_from = 1`: every room through Janus, the kiosk's screen receiving the specialist from it.
+    Janus stops mid-call: the room tells everyone, and back on the direct mesh (one participant
+    fits) the picture and the sound come back by themselves."""
+    call = {"sfu_url": janus.url, "sfu_from": 1, "sfu_admin_key": janus.admin_key}
+    with cart_with_mail(tmp_path, call=call) as cart, agent_log_on_failure(cart):
+        dossier = cart.dossier(SPECIALIST)
+
+        def scenario(browser: Browser) -> dict:
+            kiosk = kiosk_enters(cart, browser, dossier)
+            specialist = join_page(browser, cart.emailed_link(SPECIALIST))
+            doctor = member_id(specialist)
+            specialist.wait_for_function("() => window.telecartRoom.sfu === true", timeout=15_000)
+            through_janus = {"specialist_sees": playing(specialist, "cart", 1.0), "kiosk_sees": playing(kiosk, doctor, 1.0),
+                             "specialist_paths": specialist.evaluate("() => [...window.telecartRoom.pcs.keys()].sort()")}
+            heard(kiosk, doctor)
+            heard(specialist, "cart")
+
+            janus.process.terminate()  # the region's Janus restarts, or its link is cut
+            expect(specialist.get_by_text("La liaison avec le serveur de visioconférence est coupée")).to_be_visible(timeout=15_000)
+            specialist.wait_for_function("() => window.telecartRoom.sfu === false", timeout=30_000)
+            for page, peer in ((specialist, "cart"), (kiosk, doctor)):  # the new paths, not the last frame of the old
+                page.wait_for_function(CONNECTED, arg=peer, timeout=20_000)
+            back_on_mesh = {"specialist_sees": playing(specialist, "cart", 1.0), "kiosk_sees": playing(kiosk, doctor, 1.0),
+                            "specialist_paths": specialist.evaluate("() => [...window.telecartRoom.pcs.keys()].sort()")}
+            heard(kiosk, doctor)
+            heard(specialist, "cart")
+            for page in (kiosk, specialist):
+                assert_page_clean(page)
+            return {"through_janus": through_janus, "back_on_mesh": back_on_mesh}
+
+        try:
+            outcome = in_media_browser(scenario)
+        finally:
+            cart.nurse.delete(cart.url(f"/dossiers/{dossier['id']}/call"))
+
+    for when, seen in outcome.items():  # frames presented in one second
+        assert seen["specialist_sees"]["fps"] >= MOVING and seen["specialist_sees"]["width"] == 1280, (when, seen)
+        assert seen["kiosk_sees"]["fps"] >= MOVING, (when, seen)
+    assert outcome["through_janus"]["specialist_paths"] == ["cart", "sfu"]
+    assert outcome["back_on_mesh"]["specialist_paths"] == ["cart", "screen"]
