@@ -1,11 +1,16 @@
 """tests/ward.py does what it says: behind `block_udp` no UDP passes either way and only the
-allowed TCP port opens; `shape` caps the rate and drops about the asked share of the packets,
-both ways. Counted, not timed, with wide bounds: the receivers' buffers hold all that arrives, so a
-loaded machine slows the senders (who time themselves), never what is measured."""
+allowed TCP port opens; `shape` caps the rate, drops about the asked share of the packets and
+delays them, both ways. Counted, not timed, with wide bounds: the receivers' buffers hold all that
+arrives, so a loaded machine slows the senders (who time themselves), never what is measured. The
+delay is timed by the kernel (a TCP handshake, which no process answers; the receiver's own
+timestamp of each datagram): a loaded machine can only make it look longer, so its lower bound is
+strict and its upper bound loose."""
 
 from __future__ import annotations
 
 import socket
+import statistics
+import struct
 import time
 from collections.abc import Iterator
 
@@ -16,6 +21,7 @@ from tests.netns import ADDRESSES
 from tests.ward import Ward, ward
 
 SO_RCVBUFFORCE = getattr(socket, "SO_RCVBUFFORCE", 33)
+SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35)  # also the control message's type (SCM_TIMESTAMPNS)
 
 
 @pytest.fixture
@@ -149,3 +155,77 @@ def test_shape_drops_about_the_asked_share(w: Ward, direction: str) -> None:
     dropped = w.dropped()
     assert dropped[f"loss-{direction}"] == lost, dropped
     assert dropped["loss-up" if direction == "down" else "loss-down"] == 0, dropped
+
+
+DELAY_MS = 150
+
+
+def handshakes(w: Ward, listener: socket.socket, count: int = 8) -> list[float]:
+    """How long each of `count` TCP connections from the ward to `listener` took to open, in ms:
+    a round trip through the gate (SYN out, SYN-ACK back), answered by the outside's kernel."""
+    taken = []
+    for _ in range(count):
+        with w.socket(kind=socket.SOCK_STREAM) as client:
+            client.settimeout(10)
+            start = time.monotonic()
+            client.connect(listener.getsockname())
+            taken.append(1000 * (time.monotonic() - start))
+        listener.accept()[0].close()
+    return taken
+
+
+def test_shape_delay_adds_its_time_to_each_way_of_a_round_trip(w: Ward) -> None:
+    """The same handshakes without delay, with 150 ms each way, without again: the round trip grows
+    by the two ways' delay, never less, and shrinks back."""
+    with socket.create_server((w.outside, 0)) as listener:
+        before = handshakes(w, listener)
+        w.shape(None, delay_ms=DELAY_MS)
+        delayed = handshakes(w, listener)
+        w.shape(None)
+        after = handshakes(w, listener)
+    report = (f"handshakes in ms: {statistics.median(before):.2f} before, {min(delayed):.1f}-{statistics.median(delayed):.1f}-"
+              f"{max(delayed):.1f} at {DELAY_MS} ms each way, {statistics.median(after):.2f} after; the line said {w.delay_reports}")
+    assert min(delayed) >= 2 * DELAY_MS, report  # held its time each way, every time
+    assert statistics.median(delayed) < 2 * DELAY_MS + statistics.median(before) + 60, report  # and not much more
+    assert statistics.median(after) < 50, report  # nothing held any more
+    held = w.delay_reports[-1]["packets"]  # the line's own count: a SYN up and a SYN-ACK down each time at least
+    assert held["0"] >= len(delayed) and held["1"] >= len(delayed), report
+
+
+@pytest.mark.parametrize("direction", ["up", "down"])
+def test_shape_delay_holds_every_datagram_its_time_and_keeps_their_order(w: Ward, direction: str) -> None:
+    """400 datagrams in a second (3.3 Mbit/s, more than a poor link carries), each stamped with
+    its sending time: all arrive, in their order, the receiver's kernel seeing each the delay after
+    it was sent, not earlier."""
+    w.shape(None, delay_ms=DELAY_MS)
+    if direction == "up":
+        sender, (sink, address) = w.socket(), receiver(socket.socket(socket.AF_INET, socket.SOCK_DGRAM), w.outside)
+    else:
+        sender, (sink, address) = socket.socket(socket.AF_INET, socket.SOCK_DGRAM), receiver(w.socket(), w.address)
+    count, size = 400, 1000
+    with sender, sink:
+        sink.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+        start = time.monotonic()
+        for number in range(count):
+            sender.sendto(struct.pack("!Iq", number, time.time_ns()).ljust(size, b"\x5a"), address)
+            if number % 10 == 9:
+                time.sleep(max(0.0, start + (number + 1) / count - time.monotonic()))
+        arrived, ways = [], []
+        sink.settimeout(1)
+        while True:
+            try:
+                data, control, _, _ = sink.recvmsg(2048, socket.CMSG_SPACE(16))
+            except TimeoutError:
+                break
+            number, sent_ns = struct.unpack_from("!Iq", data)
+            seconds, nanoseconds = next(struct.unpack("=qq", payload) for level, kind, payload in control
+                                        if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS)
+            arrived.append(number)
+            ways.append((seconds * 10**9 + nanoseconds - sent_ns) / 1e6)
+    w.shape(None)
+    ways.sort()
+    report = (f"{len(arrived)} of {count} arrived; one way {ways[0]:.1f} / {ways[len(ways) // 2]:.1f} / {ways[-1]:.1f} ms "
+              f"(least, median, most) at {DELAY_MS} ms; the line said {w.delay_reports}")
+    assert arrived == list(range(count)), report  # none lost, none overtaken
+    assert ways[0] >= DELAY_MS, report
+    assert ways[len(ways) // 2] < DELAY_MS + 20, report
