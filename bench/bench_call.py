@@ -377,7 +377,7 @@ def _sent(stats_client: Any, url: str) -> dict[str, dict[str, Any]]:
     since the previous call)."""
     reply = stats_client.get(url, timeout=10)
     reply.raise_for_status()
-    return {row["id"]: row.get("sent", {}) for row in reply.json().get("participants", [])}
+    return {row["id"]: row.get("sent") or {} for row in reply.json().get("participants", [])}  # none through Janus
 
 
 @dataclass
@@ -428,6 +428,61 @@ def _link(dossier: dict[str, Any], role: str, agent_url: str, name: str | None =
 def _leave(viewer: Viewer) -> None:
     viewer.context.close()
     time.sleep(0.5)  # the socket's close reaches the room: the cart drops that peer
+
+
+def through_janus(browser: Browser, mesh_one: Window) -> Iterator[dict[str, Any]]:
+    """The same cart with every room through a real Janus on loopback (`sfu_from = 1`,
+    tests/call/janus_server.py): one receive-only viewer, then four (a relative and three
+    professionals). The cart publishes once whatever their number; Janus forwards."""
+    from tests.call.harness import cart_with_mail
+    from tests.call.janus_server import janus_server, unavailable
+
+    why_not = unavailable()
+    if why_not:
+        yield {"name": "call.sfu.cpu.four_viewers", "error": why_not}
+        return
+    with scratch_dir("call-sfu") as work, janus_server(work) as janus, cart_with_mail(
+        work, media={"camera_width": WIDTH, "camera_height": HEIGHT, "camera_fps": FPS},
+        call={"video_codec": "VP8", "lobby": False, "sfu_url": janus.url, "sfu_from": 1, "max_remote_participants": 4,
+              "sfu_admin_key": janus.admin_key},
+    ) as cart:
+        from agent.access.roles import Role
+        from tests.api.helpers import logged_in
+
+        assert cart.agent.proc is not None
+        agent = psutil.Process(cart.agent.proc.pid)
+        technician = logged_in(cart.agent, cart.agent.add_account(Role.TECHNICIAN))
+        dossier = cart.dossier(accompaniment={
+            "kind": "relative", "companion": {"name": "DURAND", "first_name": "Anne", "remote": True, "email": "anne.durand@example.org"}})
+        if cart.nurse.post(cart.url(f"/dossiers/{dossier['id']}/call")).status_code != 200:
+            raise RuntimeError("the cart could not enter the call through Janus")
+        links = [_link(dossier, "relative", cart.agent.url)]
+        for name, first_name in (("LEROY", "Claire"), ("MARTIN", "Paul"), ("NOEL", "Inès")):
+            invited = _invite(cart, dossier, name, first_name, f"{first_name.lower()}.{name.lower()}@example.org")
+            if invited.status_code != 201:
+                raise RuntimeError(f"no participant: POST /dossiers/{{id}}/invitations answered {invited.status_code}")
+            links.append(_link(invited.json(), "professional", cart.agent.url, name))
+        viewers: list[Viewer] = []
+        try:
+            viewers.append(_join(browser, links[0]))
+            yield figure("call.sfu.first_frame_ms", viewers[0].first_frame_ms, "ms")
+            janus_cpu = janus.cpu_seconds()
+            one = _window(agent, viewers, technician, cart.url("/call/stats"))
+            yield figure("call.sfu.cpu.one_viewer", one.cpu_per_s, "cpu_s/s", baseline=mesh_one.cpu_per_s) | {
+                "fps": [round(r.fps, 1) for r in one.readings], "g2g_p50_ms": one.readings[0].p(50)}
+            for link in links[1:]:
+                viewers.append(_join(browser, link))
+            janus_cpu, started = janus.cpu_seconds(), time.monotonic()
+            four = _window(agent, viewers, technician, cart.url("/call/stats"))
+            janus_share = (janus.cpu_seconds() - janus_cpu) / (time.monotonic() - started)
+            yield figure("call.sfu.cpu.four_viewers", four.cpu_per_s, "cpu_s/s", baseline=one.cpu_per_s) | {
+                "fps": [round(r.fps, 1) for r in four.readings], "janus_cpu_s_per_s": round(janus_share, 3)}
+            yield figure("call.sfu.four_viewers.fps_min", min(r.fps for r in four.readings), "fps", baseline=one.readings[0].fps)
+            yield figure("call.sfu.four_viewers.g2g_p50_ms", max(r.p(50) for r in four.readings), "ms",
+                         baseline=mesh_one.readings[0].p(50))
+        finally:
+            for viewer in viewers:
+                viewer.context.close()
 
 
 def figures() -> Iterator[dict[str, Any]]:
@@ -502,6 +557,7 @@ def figures() -> Iterator[dict[str, Any]]:
                 finally:
                     for viewer in viewers:
                         viewer.context.close()
+            yield from through_janus(browser, one)
         finally:
             browser.close()
     pyav_blocks.append(pyav_encoding(PYAV_BLOCK_S))  # after: averages out a drift of the machine's load
