@@ -17,7 +17,7 @@ from agent import audit
 from agent.access import accounts
 from agent.access.accounts import Principal
 from agent.audit import AuditEvent
-from agent.config import Config, PracticeConfig
+from agent.config import MESH_LIMIT, Config, PracticeConfig
 from agent.logs import fields
 from agent.store import Store
 
@@ -139,7 +139,8 @@ class Practice:
 def practice_config(config: Config, directory: Path, port: int) -> Config:
     """The real agent's configuration made the practice's: its own directory, loopback only under
     the practice host, no HTTPS listener (no technician's page, no link reachable from outside), no
-    regional server, no Pro Santé Connect, no auto-answer. Devices and the call's settings stay."""
+    regional server (nor its Janus), no Pro Santé Connect, no auto-answer. Devices and the call's
+    other settings stay."""
     url = f"http://{PRACTICE_HOST}:{port}"
     return config.model_copy(update={
         "server": config.server.model_copy(update={"host": "127.0.0.1", "port": port, "https_port": 0, "public_url": url, "allowed_hosts": []}),
@@ -147,7 +148,8 @@ def practice_config(config: Config, directory: Path, port: int) -> Config:
         "security": config.security.model_copy(update={"cookie_secure": False}),
         "sync": config.sync.model_copy(update={"fhir_base_url": ""}),
         "psc": config.psc.model_copy(update={"enabled": False}),
-        "call": config.call.model_copy(update={"auto_answer": False}),
+        "call": config.call.model_copy(update={"auto_answer": False, "sfu_url": "",
+                                               "max_remote_participants": min(config.call.max_remote_participants, MESH_LIMIT)}),
         "technician": config.technician.model_copy(update={"page": False, "announce": False}),
     })
 

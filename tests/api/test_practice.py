@@ -84,3 +84,16 @@ def test_a_cart_without_practice_does_not_offer_it(tmp_path: Path) -> None:
         refused = nurse.post(f"{agent.url}{API}/practice")
         assert refused.status_code == 404
         assert_french(refused.json()["message"])
+
+
+def test_a_practice_call_never_goes_through_the_regions_janus(tmp_path: Path) -> None:
+    """A practice is local: its rooms stay on the direct mesh even on a cart configured with a
+    Janus (which would otherwise carry a pretend call through the region's server)."""
+    from agent.config import MESH_LIMIT, CallConfig, Config
+    from agent.practice.mode import practice_config
+
+    real = Config(call=CallConfig(sfu_url="wss://janus.region.example/janus", sfu_from=1, max_remote_participants=8))
+    practice = practice_config(real, tmp_path, 8999)
+    assert practice.call.sfu_url == ""
+    assert practice.call.max_remote_participants == MESH_LIMIT
+    CallConfig.model_validate(practice.call.model_dump())  # a configuration the agent accepts
