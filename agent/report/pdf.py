@@ -35,6 +35,11 @@ Choices a reader of the code would otherwise have to guess:
 - **Empty** free text prints "Non renseigné"; no vitals: "Aucune constante relevée"; no documents:
   "Aucun document joint". `used_name` and `ins` rows appear only when given (the caller passes the
   INS only for a qualified identity).
+
+reportlab (and the Pillow it imports), with the layout built on it, is imported by `render` when
+the first report is made, not with this module, which the agent's start imports (the routes, the
+MSSanté sender, printing): about 10 MiB and a tenth of the start that a cart may never use
+(docs/architecture.md, "What loads when").
 """
 
 from __future__ import annotations
@@ -42,29 +47,15 @@ from __future__ import annotations
 import io
 import re
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from xml.sax.saxutils import escape
 
-from reportlab.lib.pagesizes import A4
-from reportlab.pdfgen.canvas import Canvas
-from reportlab.platypus import BaseDocTemplate, Flowable, Frame, PageTemplate, Paragraph, Spacer
-
-from agent.report.layout import (
-    BODY,
-    BOTTOM_MARGIN,
-    MARGIN_X,
-    SUBTITLE,
-    TITLE,
-    TITLE_STYLE,
-    DeferredPagesCanvas,
-    Page,
-    banner,
-    fields,
-    grid,
-    section,
-)
 from agent.report.model import ReportData, ReportVital
 from agent.report.text import NOT_GIVEN, clean, free_text, inline, markup, one_line
+
+if TYPE_CHECKING:
+    from reportlab.pdfgen.canvas import Canvas
+    from reportlab.platypus import Flowable
 
 NO_VITALS = "Aucune constante relevée"
 NO_DOCUMENTS = "Aucun document joint"
@@ -73,6 +64,11 @@ UNSIGNED = "Non signé — document provisoire"
 
 def render(data: ReportData) -> bytes:
     """The report as PDF bytes."""
+    from reportlab.lib.pagesizes import A4
+    from reportlab.platypus import BaseDocTemplate, Frame, PageTemplate
+
+    from agent.report.layout import BOTTOM_MARGIN, MARGIN_X, TITLE, DeferredPagesCanvas, Page
+
     buffer = io.BytesIO()
     created = _pdf_date(data.generated_at)
     page = Page(data)
@@ -108,6 +104,10 @@ def _pdf_date(generated_at: str) -> str | None:
 
 
 def _story(data: ReportData) -> list[Flowable]:
+    from reportlab.platypus import Paragraph, Spacer
+
+    from agent.report.layout import BODY, SUBTITLE, TITLE, TITLE_STYLE, banner, fields, grid, section
+
     p = data.patient
     story: list[Flowable] = [
         Paragraph(escape(TITLE), TITLE_STYLE),

@@ -14,6 +14,9 @@ French prescription carries, and so what this one prints:
 
 Metadata hold no patient name, as for the report. Every page repeats the patient, the dossier number
 and "page X/Y" (a long prescription takes two pages; the pharmacist must know they belong together).
+
+reportlab and the layout are imported when a prescription is drawn, not with this module, whose
+dataclasses the agent's start imports (agent/report/pdf.py says why).
 """
 
 from __future__ import annotations
@@ -21,23 +24,16 @@ from __future__ import annotations
 import io
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from xml.sax.saxutils import escape
 
-from reportlab.lib.enums import TA_RIGHT
-from reportlab.lib.pagesizes import A4
-from reportlab.lib.styles import ParagraphStyle
-from reportlab.lib.units import mm
-from reportlab.lib.utils import ImageReader
-from reportlab.pdfgen.canvas import Canvas
-from reportlab.platypus import BaseDocTemplate, Flowable, Frame, Image, KeepTogether, PageTemplate, Paragraph, Spacer
-
-from agent.report.layout import BODY, BOTTOM_MARGIN, MARGIN_X, SUBTITLE, TITLE_STYLE, DeferredPagesCanvas, fields
 from agent.report.text import free_text, inline, one_line
 
+if TYPE_CHECKING:
+    from reportlab.pdfgen.canvas import Canvas
+    from reportlab.platypus import Flowable
+
 TITLE = "Ordonnance"
-_PAGE_WIDTH, _PAGE_HEIGHT = A4
-_SIGNED = ParagraphStyle("prescription-signed", parent=BODY, alignment=TA_RIGHT)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -66,6 +62,12 @@ class PrescriptionData:
 
 
 def render(data: PrescriptionData) -> bytes:
+    from reportlab.lib.pagesizes import A4
+    from reportlab.lib.units import mm
+    from reportlab.platypus import BaseDocTemplate, Frame, PageTemplate
+
+    from agent.report.layout import BOTTOM_MARGIN, MARGIN_X, DeferredPagesCanvas
+
     buffer = io.BytesIO()
     doc = BaseDocTemplate(buffer, pagesize=A4, leftMargin=MARGIN_X, rightMargin=MARGIN_X, topMargin=34 * mm, bottomMargin=BOTTOM_MARGIN,
                           title=TITLE, author=one_line(data.prescriber), subject=f"Télédossier n° {one_line(data.dossier_number)}",
@@ -82,8 +84,14 @@ def render(data: PrescriptionData) -> bytes:
 
 def _furniture(canvas: Canvas, data: PrescriptionData, number: int, total: int) -> None:
     """The prescriber at the top of every page, the patient and the page count at the bottom."""
+    from reportlab.lib.pagesizes import A4
+    from reportlab.lib.units import mm
+
+    from agent.report.layout import MARGIN_X
+
+    page_width, page_height = A4
     canvas.saveState()
-    top, left, right = _PAGE_HEIGHT - 14 * mm, MARGIN_X, _PAGE_WIDTH - MARGIN_X
+    top, left, right = page_height - 14 * mm, MARGIN_X, page_width - MARGIN_X
     canvas.setFont("Helvetica-Bold", 12)
     canvas.drawString(left, top, one_line(data.prescriber)[:90])
     canvas.setFont("Helvetica", 9.5)
@@ -103,6 +111,15 @@ def _furniture(canvas: Canvas, data: PrescriptionData, number: int, total: int) 
 
 
 def _story(data: PrescriptionData) -> list[Flowable]:
+    from reportlab.lib.enums import TA_RIGHT
+    from reportlab.lib.styles import ParagraphStyle
+    from reportlab.lib.units import mm
+    from reportlab.lib.utils import ImageReader
+    from reportlab.platypus import Image, KeepTogether, Paragraph, Spacer
+
+    from agent.report.layout import BODY, SUBTITLE, TITLE_STYLE, fields
+
+    signed = ParagraphStyle("prescription-signed", parent=BODY, alignment=TA_RIGHT)
     story: list[Flowable] = [Paragraph(escape(TITLE.upper()), TITLE_STYLE), Spacer(1, 2 * mm),
                              Paragraph(f"<b>{inline(data.patient_name)}</b>", SUBTITLE),
                              fields([(inline(k), inline(v)) for k, v in data.patient_details]), Spacer(1, 6 * mm)]
@@ -121,5 +138,5 @@ def _story(data: PrescriptionData) -> list[Flowable]:
     image = Image(io.BytesIO(data.signature_png), width=width * scale, height=height * scale, hAlign="RIGHT")
     story.append(KeepTogether([Spacer(1, 8 * mm), image,
                                Paragraph(f"Signée électroniquement par {inline(data.prescriber)} le {inline(data.written_at)}",
-                                         _SIGNED)]))
+                                         signed)]))
     return story

@@ -12,16 +12,21 @@ unprintable (Chinese, emoji) shows as a black square, visibly, rather than vanis
 
 User text is text, never markup: every string is escaped before it reaches Paragraph; line breaks
 are kept, blank lines separate paragraphs, leading spaces are kept.
+
+reportlab is imported by `free_text`, the one function here that makes its objects, when a PDF is
+drawn (agent/report/pdf.py says why).
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
+from typing import TYPE_CHECKING
 from xml.sax.saxutils import escape
 
-from reportlab.lib.styles import ParagraphStyle
-from reportlab.platypus import Flowable, Paragraph
+if TYPE_CHECKING:
+    from reportlab.lib.styles import ParagraphStyle
+    from reportlab.platypus import Flowable
 
 NOT_GIVEN = "Non renseigné"
 
@@ -102,6 +107,8 @@ _BLANK_LINES = re.compile("\n(?:[ \u00a0]*\n)+")
 
 def free_text(text: str | None, style: ParagraphStyle) -> list[Flowable]:
     """Long free text as paragraphs (split on blank lines), which flow over pages."""
+    from reportlab.platypus import Paragraph
+
     cleaned = clean(text).strip()
     if not cleaned:
         return [Paragraph(f"<i>{NOT_GIVEN}</i>", style)]
