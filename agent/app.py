@@ -142,7 +142,6 @@ class Agent:
         self.start_card_reader()
         await self.start_sensors()
         await self.start_http()
-        await self.start_announcing()
         self.start_deliveries()
         await self.start_sync()
         self.start_housekeeping()
@@ -152,6 +151,7 @@ class Agent:
         log.info("agent ready on http://%s:%d", server.host, server.port,
                  extra=fields(event="ready", port=server.port, simulate=self.config.devices.simulate,
                               startup_seconds=round(time.monotonic() - self.lifecycle.started, 3)))
+        await self.start_announcing()  # after ready: nothing waits for it, and it imports zeroconf (in a worker thread)
 
     async def start_store(self) -> None:
         await self.store.open()
@@ -175,7 +175,7 @@ class Agent:
 
     async def start_announcing(self) -> None:
         """The cart found on the EHPAD's network by zeroconf (agent/technician/discovery.py), when
-        `[technician] announce` and the page are on."""
+        `[technician] announce` and the page are on; started once the agent is ready."""
         desk, settings = self.services.technician, self.config.technician
         if not (settings.announce and desk.enabled):
             return

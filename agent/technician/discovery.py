@@ -7,21 +7,28 @@ A zeroconf browser, `avahi-browse _telecart._tcp` or the phone's service finder 
 The announcement follows the cart's addresses (a DHCP lease that changes, a Wi-Fi that comes
 back): they are looked at every `RECHECK_SECONDS` and the record updated when they moved.
 `[technician] announce_interfaces` limits the interfaces (tests: loopback inside a network
-namespace of their own; never the machine's own network)."""
+namespace of their own; never the machine's own network).
+
+zeroconf is imported by the announcer in a worker thread as it starts (after the agent is ready,
+agent/app.py), and psutil by `local_addresses` when first asked: the agent's start imports this
+module (the Host check, the technician's desk) but a development machine or a cart with
+`[technician] announce` off never needs zeroconf (docs/architecture.md, "What loads when")."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 import logging
 import socket
 from dataclasses import dataclass
-
-import psutil
-from zeroconf import InterfaceChoice, IPVersion, NonUniqueNameException, ServiceInfo
-from zeroconf.asyncio import AsyncZeroconf
+from typing import TYPE_CHECKING
 
 from agent import __version__
+
+if TYPE_CHECKING:
+    from zeroconf import ServiceInfo
+    from zeroconf.asyncio import AsyncZeroconf
 
 log = logging.getLogger("agent.technician")
 
@@ -33,6 +40,8 @@ RECHECK_SECONDS = 60.0
 def local_addresses(interfaces: list[str]) -> list[str]:
     """The IPv4 addresses the cart is reached at: those given (addresses or interface names), else
     every interface's but loopback's."""
+    import psutil
+
     found = []
     for name, entries in psutil.net_if_addrs().items():
         for entry in entries:
@@ -52,6 +61,8 @@ class Announcement:
     cart_id: str
 
     def info(self, addresses: list[str]) -> ServiceInfo:
+        from zeroconf import ServiceInfo
+
         host = socket.gethostname().split(".")[0] or "telecart"
         return ServiceInfo(SERVICE_TYPE, f"{self.name}.{SERVICE_TYPE}", port=self.port, server=f"{host}.local.",
                            addresses=[socket.inet_aton(a) for a in addresses],
@@ -69,6 +80,8 @@ class Announcer:
         self._task = asyncio.get_running_loop().create_task(self._run())
 
     async def _run(self) -> None:
+        # zeroconf (and psutil) imported off the loop, which goes on serving meanwhile.
+        await asyncio.get_running_loop().run_in_executor(None, _load_zeroconf)
         addresses: list[str] = []
         while True:
             try:
@@ -82,6 +95,9 @@ class Announcer:
             await asyncio.sleep(RECHECK_SECONDS)
 
     async def _announce(self, addresses: list[str]) -> None:
+        from zeroconf import InterfaceChoice, IPVersion, NonUniqueNameException, ServiceInfo
+        from zeroconf.asyncio import AsyncZeroconf
+
         if self._zeroconf is None:
             chosen = self.interfaces or InterfaceChoice.All
             self._zeroconf = AsyncZeroconf(interfaces=chosen, ip_version=IPVersion.V4Only)
@@ -114,3 +130,8 @@ class Announcer:
                 await self._zeroconf.async_close()
             except Exception:  # stopping goes on: at worst browsers forget the cart when its record expires
                 log.exception("zeroconf: no goodbye said")
+
+
+def _load_zeroconf() -> None:
+    for name in ("psutil", "zeroconf", "zeroconf.asyncio"):
+        importlib.import_module(name)
