@@ -37,7 +37,7 @@ from agent.access.psc import PscClient
 from agent.access.rate_limits import RateLimits
 from agent.api.context import Lifecycle, Services
 from agent.api.guard import allowed_hosts
-from agent.api.openapi import build_document
+from agent.api.openapi import lazy_document
 from agent.api.routes import API
 from agent.api.server import build_app
 from agent.call.calls import Calls
@@ -113,7 +113,7 @@ class Agent:
                                      otp_window=sec.otp_valid_window, session_seconds=sec.session_hours * 3600),
             rate_limits=RateLimits(), idle_lock_seconds=sec.idle_lock_minutes * 60, password_checks=asyncio.Semaphore(2),
             allowed_hosts=allowed_hosts(server.host, [server.port, server.https_port], server.public_url, server.allowed_hosts),
-            openapi_document=build_document(API, __version__), lifecycle=self.lifecycle, deliveries_wake=self.deliveries_wake,
+            openapi_document=lazy_document(API, __version__), lifecycle=self.lifecycle, deliveries_wake=self.deliveries_wake,
             psc=PscClient(self.config.psc, server.public_url, self.config.network.http_proxy),
             technician=TechnicianDesk.named(self.config.technician.cart_name, server.https_port, self.config.technician.page),
             network=NetworkManager(),

@@ -53,7 +53,7 @@ class Services:
     idle_lock_seconds: int
     password_checks: asyncio.Semaphore  # concurrent Argon2 verifications
     allowed_hosts: frozenset[str]
-    openapi_document: dict[str, Any]
+    openapi_document: Callable[[], dict[str, Any]]  # built at its first request, then kept (agent/api/openapi.py)
     lifecycle: Lifecycle
     psc: PscClient  # Pro Santé Connect, when [psc] enabled
     deliveries_wake: Callable[[], None]  # emails and SMS were just queued: send them now

@@ -1,8 +1,14 @@
-"""The OpenAPI 3.1 document, built from the route declarations and the pydantic models."""
+"""The OpenAPI 3.1 document, built from the route declarations and the pydantic models.
+
+The running agent builds it at its first request (`lazy_document`), not at start: about 50 ms of
+pydantic's schema generation for a document few ever open (docs/architecture.md, "What loads
+when")."""
 
 from __future__ import annotations
 
+import functools
 import re
+from collections.abc import Callable
 from typing import Any
 
 from pydantic import BaseModel
@@ -29,6 +35,11 @@ def _query_parameters(model: type[BaseModel]) -> list[dict[str, Any]]:
         {"name": name, "in": "query", "required": name in required, "schema": prop}
         for name, prop in schema["properties"].items()
     ]
+
+
+def lazy_document(api: Api, version: str) -> Callable[[], dict[str, Any]]:
+    """The document, built when first asked for, then the same one each time."""
+    return functools.cache(functools.partial(build_document, api, version))
 
 
 def build_document(api: Api, version: str) -> dict[str, Any]:

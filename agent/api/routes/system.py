@@ -43,4 +43,4 @@ async def metrics(call: Call) -> web.Response:
 
 @API.route("GET", "/openapi.json", summary="Ce document OpenAPI", tags=("system",), access=PUBLIC)
 async def openapi(call: Call) -> web.Response:
-    return web.json_response(services_of(call.request).openapi_document)
+    return web.json_response(services_of(call.request).openapi_document())
