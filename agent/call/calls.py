@@ -295,7 +295,8 @@ class Calls:
             peer = live.peers.get(member.id)
             rows.append({"id": member.id, "name": member.name, "role": member.role, "received": member.stats,
                          "sent": await peer.stats() if peer else None})
-        return {"in_call": True, "room": live.id, "participants": rows, "camera": self.hub.state()}
+        through_janus = await live.sfu.janus.sending() if live.sfu is not None else None
+        return {"in_call": True, "room": live.id, "participants": rows, "camera": self.hub.state(), "janus": through_janus}
 
     # --- housekeeping -------------------------------------------------------------------------
 

@@ -104,7 +104,7 @@ class CartPeer:
         self._video_sender: RTCRtpSender | None = None
         self.video_enabled = True
         self.started_at = time.monotonic()
-        self._last_bytes: tuple[float, int] | None = None
+        self._sending = SendingStats(config.video_codec)
 
     async def offer(self) -> None:
         """A new connection (the first, or one replacing a broken one) offered to the participant."""
@@ -153,29 +153,7 @@ class CartPeer:
         return self.pc.connectionState if self.pc else "closed"
 
     async def stats(self) -> dict[str, Any]:
-        """What the cart knows of its sending: bitrate, RTCP's loss and round trip, frames sent."""
-        result: dict[str, Any] = {"state": self.connection_state, "codec": self._config.video_codec}
-        if self.pc is None:
-            return result
-        report = await self.pc.getStats()
-        for item in report.values():
-            if item.type == "outbound-rtp" and item.kind == "video":
-                now = time.monotonic()
-                if self._last_bytes is not None and now > self._last_bytes[0]:
-                    result["bitrate_kbps"] = round((item.bytesSent - self._last_bytes[1]) * 8 / (now - self._last_bytes[0]) / 1000, 1)
-                self._last_bytes = (now, item.bytesSent)
-                result["packets_sent"] = item.packetsSent
-            elif item.type == "remote-inbound-rtp" and item.kind == "video":
-                result["packets_lost"] = item.packetsLost
-                result["rtt_ms"] = round(item.roundTripTime * 1000, 1) if item.roundTripTime is not None else None
-                result["fraction_lost"] = item.fractionLost
-        if self._video is not None:
-            result["frames_sent"] = self._video.frames_sent
-            result["width"], result["height"] = self._video.size
-        if isinstance(self._video, PacketTrack) and self._video.rung is not None:
-            result["quality"] = self._video.rung.name  # its place on the ladder (agent/media/ladder.py)
-            result["estimate_kbps"] = round(self._video.link.bitrate / 1000) if self._video.link.bitrate else None  # sound included
-        return result
+        return await self._sending.read(self.pc, self._video)
 
     async def close(self) -> None:
         pc, self.pc = self.pc, None
@@ -188,3 +166,37 @@ class CartPeer:
                 await asyncio.wait_for(pc.close(), 5)
             except (TimeoutError, Exception):  # noqa: BLE001 (closing must not fail the room)
                 log.warning("cart peer %s: close failed", self.member_id, exc_info=True)
+
+
+class SendingStats:
+    """What the cart knows of its sending on one peer connection (to a participant, or its one
+    publication into Janus): bitrate since the last reading, RTCP's loss and round trip, frames
+    sent, the ladder's rung."""
+
+    def __init__(self, codec: str) -> None:
+        self.codec = codec
+        self._last_bytes: tuple[float, int] | None = None
+
+    async def read(self, pc: RTCPeerConnection | None, video: CartVideoTrack | PacketTrack | None) -> dict[str, Any]:
+        result: dict[str, Any] = {"state": pc.connectionState if pc else "closed", "codec": self.codec}
+        if pc is None:
+            return result
+        report = await pc.getStats()
+        for item in report.values():
+            if item.type == "outbound-rtp" and item.kind == "video":
+                now = time.monotonic()
+                if self._last_bytes is not None and now > self._last_bytes[0]:
+                    result["bitrate_kbps"] = round((item.bytesSent - self._last_bytes[1]) * 8 / (now - self._last_bytes[0]) / 1000, 1)
+                self._last_bytes = (now, item.bytesSent)
+                result["packets_sent"] = item.packetsSent
+            elif item.type == "remote-inbound-rtp" and item.kind == "video":
+                result["packets_lost"] = item.packetsLost
+                result["rtt_ms"] = round(item.roundTripTime * 1000, 1) if item.roundTripTime is not None else None
+                result["fraction_lost"] = item.fractionLost
+        if isinstance(video, (PacketTrack, CartVideoTrack)):
+            result["frames_sent"] = video.frames_sent
+            result["width"], result["height"] = video.size
+        if isinstance(video, PacketTrack) and video.rung is not None:
+            result["quality"] = video.rung.name  # its place on the ladder (agent/media/ladder.py)
+            result["estimate_kbps"] = round(video.link.bitrate / 1000) if video.link.bitrate else None  # sound included
+        return result

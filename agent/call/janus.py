@@ -37,7 +37,7 @@ from typing import Any
 import aiohttp
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 
-from agent.call.cart_peer import send_cart_media
+from agent.call.cart_peer import SendingStats, send_cart_media
 from agent.devices.microphone import Microphone
 from agent.media.ladder import LADDER
 from agent.media.shared_audio import AudioPacketTrack, shared_audio
@@ -321,6 +321,7 @@ class JanusRoom:
         self.audio: AudioPacketTrack | None = None
         self.feed: int | None = None
         self.created = False  # this object created the room (else it found it)
+        self._sending = SendingStats("VP8")
         self._publications: dict[str, tuple[JanusHandle, int]] = {}  # a participant's: their handle and feed
         self._subscriptions: dict[tuple[str, str], JanusHandle] = {}  # (who watches, whose feed)
 
@@ -378,6 +379,10 @@ class JanusRoom:
         """Until Janus says the publication's media path is up (`webrtcup`)."""
         assert self._publisher is not None
         await self._publisher.event(lambda e: e.get("janus") == "webrtcup", timeout)
+
+    async def sending(self) -> dict[str, Any]:
+        """The cart's publication as the technician's page shows a participant's sending."""
+        return await self._sending.read(self.pc, self.video)
 
     def subscription(self) -> Subscription:
         if self.feed is None:

@@ -85,3 +85,5 @@ class CallStatsOut(BaseModel):
     room: str | None = None
     participants: list[ParticipantStatsOut]
     camera: CamerasOut
+    janus: SentStats | None = Field(None, description="The room goes through the region's Janus: the cart's one publication, "
+                                    "which every participant receives (none per participant then)")

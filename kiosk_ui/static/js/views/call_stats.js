@@ -30,6 +30,10 @@ export function callStatsView() {
     const camera = stats.camera.cameras.find((c) => c.id === stats.camera.active);
     const head = h("p", {}, `Caméra active : ${camera ? camera.label : "—"}${stats.camera.notice ? ` — ${stats.camera.notice}` : ""}`);
     if (!stats.in_call) { body.replaceChildren(head, h("p", { class: "card" }, "Le chariot n'est pas en appel.")); return; }
+    // Through the region's Janus the cart sends once, to Janus, whoever receives it.
+    const janus = stats.janus && h("p", { class: "janus-sending" }, "Par le serveur de visioconférence de la région : le chariot envoie une seule fois, ",
+      `${num(stats.janus.bitrate_kbps, 0, " kbit/s")} · ${STATE[stats.janus.state] || stats.janus.state}`,
+      stats.janus.width ? ` · ${stats.janus.width} × ${stats.janus.height}` : "");
     const rows = stats.participants.map((p) => {
       const r = p.received || {}, s = p.sent || {};
       return h("tr", { "data-participant": p.id },
@@ -44,7 +48,7 @@ export function callStatsView() {
         h("td", {}, `${num(s.bitrate_kbps, 0, " kbit/s")} · ${STATE[s.state] || s.state || "—"}`,
           s.quality && h("br"), s.quality && h("span", { class: "hint" }, `${s.quality}${s.estimate_kbps ? ` (lien estimé ${s.estimate_kbps} kbit/s)` : ""}`)));
     });
-    body.replaceChildren(head, h("section", { class: "card results" }, h("div", { class: "table-wrap" },
+    body.replaceChildren(head, janus || "", h("section", { class: "card results" }, h("div", { class: "table-wrap" },
       h("table", { class: "records" },
         h("thead", {}, h("tr", {}, ["Participant", "Définition reçue", "Images/s", "Débit reçu", "Paquets perdus", "Aller-retour", "Codec", "Chemin", "Envoi du chariot"]
           .map((t) => h("th", { scope: "col" }, t)))),
