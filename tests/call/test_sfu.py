@@ -20,6 +20,7 @@ from playwright.sync_api import Browser, Page, expect
 from agent.access.roles import Role
 from agent.call.janus import JanusClient, janus_room_id
 from tests.api.helpers import logged_in
+from tests.browser.kiosk import shot, sign_in
 from tests.call.harness import AUDIO_PROBE, cart_with_mail, in_media_browser, new_page
 from tests.call.janus_server import JanusServer, janus_server
 from tests.call.test_call_controls import heard, kiosk_enters, member_id
@@ -135,7 +136,7 @@ def moving(specialist: Page, kiosk: Page, doctor: str) -> dict:
 
 
 def test_through_janus_from_the_first_participant_the_kiosk_sees_them_and_a_lost_janus_gives_the_mesh_back(
-        janus: JanusServer, tmp_path: Path) -> None:
+        janus: JanusServer, tmp_path: Path, artifacts: Path) -> None:
     """`sfu_from = 1`: every room through Janus, the kiosk's screen receiving the specialist from it.
     Janus stops mid-call: the room tells everyone, and back on the direct mesh (one participant
     fits) the picture and the sound come back by themselves."""
@@ -155,6 +156,14 @@ def test_through_janus_from_the_first_participant_the_kiosk_sees_them_and_a_lost
             heard(kiosk, doctor)
             heard(specialist, "cart")
             through_janus["technician"] = technician.get(cart.url("/call/stats"), timeout=10).json()
+            _, desk = new_page(browser, has_touch=True)  # the technician's page says the cart sends once, to Janus
+            sign_in(desk, cart.agent, cart.agent.add_account(Role.TECHNICIAN))
+            sending = desk.locator(".janus-sending")
+            expect(sending).to_contain_text("le chariot envoie une seule fois", timeout=15_000)
+            expect(sending).to_contain_text("1280 × 720", timeout=15_000)
+            expect(desk.locator("tr[data-participant]")).to_contain_text("Dr Claire PETIT")
+            expect(desk.locator("tr[data-participant] td").last).to_have_text("par le serveur régional")
+            shot(desk, artifacts, "call-technician-janus.png")
 
             janus.process.terminate()  # the region's Janus restarts, or its link is cut
             expect(specialist.get_by_text("La liaison avec le serveur de visioconférence est coupée")).to_be_visible(timeout=15_000)

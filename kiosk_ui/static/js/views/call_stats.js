@@ -45,7 +45,7 @@ export function callStatsView() {
         h("td", {}, num(r.rtt_ms ?? s.rtt_ms, 1, " ms")),
         h("td", {}, r.codec || s.codec || "—"),
         h("td", {}, CANDIDATE[r.candidate] || r.candidate || "—"),
-        h("td", {}, `${num(s.bitrate_kbps, 0, " kbit/s")} · ${STATE[s.state] || s.state || "—"}`,
+        stats.janus ? h("td", {}, "par le serveur régional") : h("td", {}, `${num(s.bitrate_kbps, 0, " kbit/s")} · ${STATE[s.state] || s.state || "—"}`,
           s.quality && h("br"), s.quality && h("span", { class: "hint" }, `${s.quality}${s.estimate_kbps ? ` (lien estimé ${s.estimate_kbps} kbit/s)` : ""}`)));
     });
     body.replaceChildren(head, janus || "", h("section", { class: "card results" }, h("div", { class: "table-wrap" },
