@@ -3,15 +3,17 @@ order, then stops them in reverse.
 
 init_store -> init_devices -> init_calls -> init_services (what the routes may use), then
 start_store -> start_card_reader -> start_sensors -> start_http -> start_deliveries -> start_sync -> start_housekeeping -> ready (READY=1 to
-systemd, /healthz answers 200) ... SIGTERM -> stop, in reverse.
+systemd, /healthz answers 200) -> start_announcing ... SIGTERM -> stop, in reverse.
 
 Each consumer gets only what it uses: the calls their store, blobs, metrics, settings and
 devices; request handlers the `Services` of agent/api/context.py. Nothing imports this module
 but the CLI, so no module reaches back into the whole agent.
 
 The media stack (aiortc, PyAV, numpy) is not imported here nor by anything the start imports: the
-calls, the cameras and the practice mode load it when first used (docs/architecture.md, "What
-loads when"); tests/architecture/test_start_weight.py holds it.
+calls, the cameras and the practice mode load it when first used; nor are fhir.resources (the
+first entry synced), reportlab and Pillow (the first PDF drawn), zeroconf (the announcer, after
+ready), psutil (the technician's page) or the OpenAPI document (built at its first request)
+(docs/architecture.md, "What loads when"); tests/architecture/test_start_weight.py holds it.
 """
 
 from __future__ import annotations

@@ -31,23 +31,29 @@ means: fhir_client.py.
 Every `[sync] pull_seconds` it also reads back what the region wrote (pull.py), reports the audit
 trail's head (fhir_audit.py) and purges the ended dossiers the server confirmed whole
 (agent/dossiers/retention.py). Nothing is sent while `[sync] fhir_base_url` is empty.
+
+The FHIR side (fhir.resources' models and the mappings built on them: plan.py, to_fhir.py,
+fhir_audit.py; about 13 MiB and a fifth of the agent's imports) is not imported with this module
+but before the first entry is built or the audit head reported, once, in a worker thread
+(`load_fhir`), so the loop goes on serving meanwhile; the functions using it import it where they
+use it (by then a lookup in sys.modules). A cart with nothing to send never loads it
+(docs/architecture.md, "What loads when"; tests/architecture/test_start_weight.py).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 import json
 import logging
 import random
+import sys
 import time
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
-from fhir.resources.R4B import get_fhir_model_class
-from fhir.resources.R4B.documentreference import DocumentReference
-from fhir.resources.R4B.resource import Resource
 from sqlite_utils import Database
 
 from agent import audit
@@ -57,14 +63,16 @@ from agent.dossiers import retention
 from agent.store import Store, files
 from agent.store.blobs import BlobStore
 from cloud_sync import pull, queue
-from cloud_sync.fhir_audit import audit_head
-from cloud_sync.fhir_bundle import CREATE, version_key
 from cloud_sync.fhir_client import CONFLICT, GONE, REFUSED, RETRY, SENT, Answer, FhirClient, PullError, versions
 from cloud_sync.identifiers import CartIdentifiers
-from cloud_sync.plan import TRANSACTION, Known, Request, merged, requests_for
 from cloud_sync.resumable_upload import ResumableUploads, UploadFirst
 from cloud_sync.smart_auth import Auth, static_auth
-from cloud_sync.to_fhir import NotSent, Write, writes_for
+
+if TYPE_CHECKING:
+    from fhir.resources.R4B.resource import Resource
+
+    from cloud_sync.plan import Known, Request
+    from cloud_sync.to_fhir import Write
 
 log = logging.getLogger("cloud_sync")
 
@@ -80,6 +88,20 @@ MERGED_BYTES = 2 * 1024 * 1024
 SETTLE_SECONDS = 1.0
 Confirmed = dict[str, tuple[str, str, "str | None"]]  # version key -> where the server keeps it, its version, the digest written
 LOST = "le serveur régional avait perdu ce résident : tout ce que le chariot en garde lui est renvoyé"
+# The FHIR side, imported by `load_fhir` (the module's docstring); to_fhir imports every mapping.
+FHIR_SIDE = ("fhir.resources.R4B", "cloud_sync.plan", "cloud_sync.to_fhir", "cloud_sync.fhir_audit")
+
+
+async def load_fhir() -> None:
+    """The FHIR side imported in a worker thread (a few tenths of a second), once: what uses it
+    then finds it in sys.modules instead of importing it on the loop or on the store's thread."""
+    if not all(name in sys.modules for name in FHIR_SIDE):
+        await asyncio.get_running_loop().run_in_executor(None, _import_fhir)
+
+
+def _import_fhir() -> None:
+    for name in FHIR_SIDE:
+        importlib.import_module(name)
 
 
 class Unwritten:
@@ -172,6 +194,9 @@ class SyncWorker:
         head = await self.store.read(audit.head)
         if head is None or head.seq <= await self.store.read(queue.audit_head_reported):
             return
+        await load_fhir()
+        from cloud_sync.fhir_audit import audit_head
+
         event = audit_head(ids, head.seq, head.at, head.hash)
         answer = await self.client.send(event.model_dump_json(exclude_none=True), "PUT", f"AuditEvent/{event.id}")
         if answer.outcome == SENT:
@@ -193,12 +218,16 @@ class SyncWorker:
         if not self.config.fhir_base_url:
             return self.config.poll_seconds
         entries = await self.store.read(queue.due, iso(datetime.now(UTC)), BATCH, self.config.max_backoff_seconds)
+        if entries:
+            await load_fhir()
         try:
             return await self._send_due(entries, ids)
         finally:  # also when cancelled (the agent stopping) or a mapping failed: what the server confirmed is kept
             await self._write_outcomes()
 
     async def _send_due(self, entries: list[queue.Entry], ids: CartIdentifiers) -> float:
+        from cloud_sync.to_fhir import NotSent
+
         at = 0
         while at < len(entries):
             if self._unwritten.due():
@@ -251,6 +280,8 @@ class SyncWorker:
         leaves = next((n for n, e in enumerate(entries) if (e.entity, e.operation) not in LEAVES), len(entries))
         if leaves < 2:
             return 0  # nothing to merge: not worth building (and reading a document's bytes) twice
+        from cloud_sync.plan import merged, requests_for
+
         run: list[tuple[queue.Entry, Request]] = []
         size = 0
         for entry, writes in await self.store.read(_leaf_writes, self.blobs, entries[:leaves], ids, self.inline_max):
@@ -275,6 +306,8 @@ class SyncWorker:
         outcome. `stored`: the versions the store keeps of what it writes, to which those confirmed
         since are added. The versions the server confirms are noted as each request is (a retry
         half-way then names the new ones), the last request's with the entry's outcome."""
+        from cloud_sync.plan import TRANSACTION, requests_for
+
         known = {**stored, **self._unwritten.known(_kept_up_to_date(writes))}
         confirmed: Confirmed = {}
         for request in requests_for(entry, writes, known, ids):
@@ -334,12 +367,16 @@ class SyncWorker:
 
 def _kept_up_to_date(writes: list[Write]) -> set[str]:
     """The version keys of what the entry writes that the cart keeps up to date (not created once)."""
+    from cloud_sync.fhir_bundle import CREATE, version_key
+
     return {version_key(w.resource) for w in writes if w.how != CREATE and getattr(w.resource, "identifier", None)}
 
 
 def _writes_and_versions(db: Database, blobs: BlobStore, entry: queue.Entry, ids: CartIdentifiers,
                          inline_max: int | None) -> tuple[list[Write], dict[str, Known]]:
     """On the store thread: what the entry writes (to_fhir.writes_for) and the versions kept of it."""
+    from cloud_sync.to_fhir import writes_for
+
     writes = writes_for(db, blobs, entry, ids, inline_max)
     return writes, queue.versions_of(db, _kept_up_to_date(writes))
 
@@ -350,6 +387,8 @@ def _leaf_writes(db: Database, blobs: BlobStore, leaves: list[queue.Entry], ids:
     up to the first document to upload first (it goes alone), or up to the one whose bytes make
     the documents read larger than a merged transaction may be (each request holds at least its
     document's bytes, so the run ends there or before: reading further would be for nothing)."""
+    from cloud_sync.to_fhir import writes_for
+
     built: list[tuple[queue.Entry, list[Write]]] = []
     inline = 0
     for entry in leaves:
@@ -366,11 +405,15 @@ def _leaf_writes(db: Database, blobs: BlobStore, leaves: list[queue.Entry], ids:
 
 def _inline_bytes(resource: Resource) -> int:
     """The bytes a DocumentReference holds inline (its base64 in the JSON is longer)."""
+    from fhir.resources.R4B.documentreference import DocumentReference
+
     return sum(len(c.attachment.data or b"") for c in resource.content) if isinstance(resource, DocumentReference) else 0
 
 
 def _same(current: dict[str, Any], sent: str) -> bool:
     """The server's copy holds what the cart sent (whatever the server added: its id, meta, narrative)."""
+    from fhir.resources.R4B import get_fhir_model_class
+
     def content(resource: dict[str, Any]) -> dict[str, Any]:
         try:
             model = get_fhir_model_class(resource.get("resourceType", "")).model_validate(resource)
