@@ -99,9 +99,21 @@ async (timeoutMs) => {
 # real size (a browser sender may send less than 1280x720), from the top strip only (cheap).
 START_PROBE = """
 ([selector, seconds, refWidth, refHeight]) => {
+  // The receiver's own share of the delay (Chromium's inbound-rtp counters, over the window):
+  // waiting in the jitter buffer, decoding, and from the first packet to the decoded frame.
+  const counters = async () => {
+    const pc = window.telecartRoom ? window.telecartRoom.pcs.get("cart") : window.__benchPc;
+    if (!pc) return null;
+    for (const s of (await pc.getStats()).values()) {
+      if (s.type === "inbound-rtp" && s.kind === "video") return { buffer: s.jitterBufferDelay, emitted: s.jitterBufferEmittedCount,
+        decode: s.totalDecodeTime, processing: s.totalProcessingDelay, decoded: s.framesDecoded };
+    }
+    return null;
+  };
   window.__benchProbe = (async () => {
     const video = document.querySelector(selector);
     if (!video || !video.srcObject) return null;
+    const before = await counters();
     const canvas = document.createElement("canvas");
     const ctx = canvas.getContext("2d", { willReadFrequently: true });
     const delays = [], sizes = {};
@@ -135,7 +147,11 @@ START_PROBE = """
       };
       video.requestVideoFrameCallback(tick);
     });
-    return { fps: (last - first) / seconds, delays, sizes, unreadable };
+    const after = await counters();
+    const per = (key, count) => before && after && after[count] > before[count]
+      ? 1000 * (after[key] - before[key]) / (after[count] - before[count]) : null;
+    const receiver = { jitter_buffer_ms: per("buffer", "emitted"), decode_ms: per("decode", "decoded"), processing_ms: per("processing", "decoded") };
+    return { fps: (last - first) / seconds, delays, sizes, unreadable, receiver };
   })();
 }
 """
@@ -238,6 +254,7 @@ class Reading:
     sizes: dict[str, int]
     unreadable: int
     implausible: int = 0
+    receiver: dict[str, float | None] | None = None  # the receiving Chromium's own share (ms per frame)
 
     @classmethod
     def of(cls, raw: dict[str, Any] | None) -> Reading:
@@ -248,13 +265,15 @@ class Reading:
         good = [d for d in delays if low <= d <= high]
         if not good:
             raise RuntimeError(f"no readable stamp in {raw['unreadable']} frames (sizes {raw['sizes']})")
-        return cls(float(raw["fps"]), good, raw["sizes"], int(raw["unreadable"]), len(delays) - len(good))
+        receiver = {k: round(v, 1) for k, v in (raw.get("receiver") or {}).items() if v is not None}
+        return cls(float(raw["fps"]), good, raw["sizes"], int(raw["unreadable"]), len(delays) - len(good), receiver or None)
 
     def p(self, q: float) -> float:
         return percentile(self.delays, q)
 
     def detail(self) -> dict[str, Any]:
-        return {"samples": len(self.delays), "unreadable": self.unreadable, "implausible": self.implausible, "sizes": self.sizes}
+        return {"samples": len(self.delays), "unreadable": self.unreadable, "implausible": self.implausible, "sizes": self.sizes,
+                "receiver": self.receiver}
 
 
 def _probe(pages: list[Page], selector: str, seconds: float) -> list[Reading]:
@@ -479,7 +498,8 @@ def through_janus(browser: Browser, mesh_one: Window) -> Iterator[dict[str, Any]
                 "fps": [round(r.fps, 1) for r in four.readings], "janus_cpu_s_per_s": round(janus_share, 3)}
             yield figure("call.sfu.four_viewers.fps_min", min(r.fps for r in four.readings), "fps", baseline=one.readings[0].fps)
             yield figure("call.sfu.four_viewers.g2g_p50_ms", max(r.p(50) for r in four.readings), "ms",
-                         baseline=mesh_one.readings[0].p(50))
+                         baseline=mesh_one.readings[0].p(50)) | {"each_p50_ms": [r.p(50) for r in four.readings],
+                                                                  "receivers": [r.receiver for r in four.readings]}
         finally:
             for viewer in viewers:
                 viewer.context.close()
@@ -550,7 +570,9 @@ def figures() -> Iterator[dict[str, Any]]:
                         yield figure("call.cpu.three_viewers", three.cpu_per_s, "cpu_s/s", baseline=one.cpu_per_s) | three.extra() | {
                             "baseline_ms_per_frame": one.ms_per_frame}
                         yield figure("call.three_viewers.fps_min", min(r.fps for r in three.readings), "fps", baseline=seen.fps)
-                        yield figure("call.three_viewers.g2g_p50_ms", three.readings[0].p(50), "ms", baseline=seen.p(50))
+                        yield figure("call.three_viewers.g2g_p50_ms", three.readings[0].p(50), "ms", baseline=seen.p(50)) | {
+                            "each_p50_ms": [r.p(50) for r in three.readings], "receivers": [r.receiver for r in three.readings],
+                            "baseline_receiver": seen.receiver}
                     else:
                         yield {"name": "call.cpu.three_viewers",
                                "error": f"no third participant: POST /dossiers/{{id}}/invitations answered {third.status_code}"}

@@ -138,6 +138,7 @@ class LiveRoom:
         self.chat: list[dict[str, Any]] = []
         self.sfu: SfuPath | None = None  # the room goes through Janus (None: the mesh)
         self._sfu_watch: asyncio.Task[None] | None = None
+        self._moving = asyncio.Lock()
         self.closed = False
 
     # --- the cart -----------------------------------------------------------------------------
@@ -479,12 +480,23 @@ class LiveRoom:
 
     async def _through_sfu(self) -> bool:
         """The room moves to Janus: the cart's peers close, every page is told (`topology`) and
-        makes its paths again through Janus. False when Janus does not answer."""
-        try:
-            path = await self.calls.open_sfu(self)
-        except JanusError as exc:
-            log.warning("room %s: Janus unavailable, the room stays on the mesh: %s", self.id, exc)
-            return False
+        makes its paths again through Janus. False when Janus does not answer. One move at a
+        time: two people let in while Janus answers the first must not open two rooms."""
+        async with self._moving:
+            if self.sfu is not None:
+                return True
+            try:
+                path = await self.calls.open_sfu(self)
+            except JanusError as exc:
+                log.warning("room %s: Janus unavailable, the room stays on the mesh: %s", self.id, exc)
+                return False
+            if self.closed:
+                await path.close()
+                return False
+            await self._moved(path)
+            return True
+
+    async def _moved(self, path: SfuPath) -> None:
         self.sfu = path
         for peer in list(self.peers.values()):
             await peer.close()
@@ -494,7 +506,6 @@ class LiveRoom:
             await self._publish_cart(path)
         self._sfu_watch = asyncio.get_running_loop().create_task(self._watch_sfu(path))
         log.info("room %s goes through Janus (%d participants)", self.id, len(self.remotes()))
-        return True
 
     async def _publish_cart(self, path: SfuPath) -> None:
         cart = self.members[CART]
