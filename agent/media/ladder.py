@@ -50,7 +50,7 @@ LOSSY_REPORTS = 3  # a link is lossy while any of its last receiver reports lost
 LOSS_HIGH, LOSS_LOW = 0.10, 0.02  # GCC's loss thresholds: above, cut in proportion; under, grow
 LOSS_GROWTH = 1.05  # per receiver report (about one a second) while little is lost
 # The sound's share of a link: Opus at 40 kbit/s (shared_audio.py) and its 50 packets a second of
-# IP, UDP, RTP and SRTP headers (~58 bytes each). Receivers' estimates (REMB) count all streams.
+# IP, UDP, RTP and SRTP headers (~58 bytes each). Taken off what is sent, never off REMB (LinkEstimate.for_video).
 SOUND_ON_THE_WIRE = 64_000
 
 
@@ -79,7 +79,7 @@ class LinkEstimate:
             self.loss_based = int(sending_at * (1 - fraction_lost / 2))
         elif fraction_lost < LOSS_LOW and self.loss_based is not None:
             self.loss_based = int(self.loss_based * LOSS_GROWTH)
-            if self.remb is not None and self.loss_based > self.remb:
+            if self.remb is not None and self.loss_based - SOUND_ON_THE_WIRE > self.remb:
                 self.loss_based = None  # the losses are over: the delay-based estimate rules again
 
     @property
@@ -88,15 +88,20 @@ class LinkEstimate:
 
     @property
     def bitrate(self) -> int | None:
-        known = [b for b in (self.remb, self.loss_based) if b is not None]
-        return min(known) if known else None
+        """The whole link, the sound included (the technician's page shows it)."""
+        video = self.for_video
+        return None if video is None else video + SOUND_ON_THE_WIRE
 
     @property
     def for_video(self) -> int | None:
-        """What is left for the picture once the sound has its share: on a poor link the picture
-        gives way, the sound does not (both go the same way, in the same queues)."""
-        total = self.bitrate
-        return None if total is None else max(0, total - SOUND_ON_THE_WIRE)
+        """What the picture may use; on a poor link the picture gives way, the sound does not.
+        Chromium's REMB is the picture's alone: its estimator reads the abs-send-time stamps,
+        which aiortc puts on video packets only (Chromium's own counts are of those packets: the
+        sound shows in its estimate only as the delay it adds to the queues). The loss-based
+        estimate is of everything sent: the sound's share comes off it."""
+        loss_based = None if self.loss_based is None else max(0, self.loss_based - SOUND_ON_THE_WIRE)
+        known = [b for b in (self.remb, loss_based) if b is not None]
+        return min(known) if known else None
 
 
 class Climber:

@@ -57,11 +57,23 @@ def test_a_receiver_estimate_that_only_follows_a_still_picture_is_not_taken_for_
     link = LinkEstimate()
     link.on_remb(900_000)
     link.on_remb(120_000, app_limited=True)  # the camera was off: the receiver got little, its estimate fell
-    assert link.bitrate == 900_000
+    assert link.for_video == 900_000
     link.on_remb(1_000_000, app_limited=True)
     link.on_remb(400_000)  # sending all it may: that is the link
-    assert link.bitrate == 400_000
-    assert link.for_video == 400_000 - SOUND_ON_THE_WIRE  # the sound keeps its share
+    assert link.for_video == 400_000
+
+
+def test_the_sound_comes_off_what_was_sent_not_off_the_receivers_estimate_which_counts_the_picture_alone() -> None:
+    """Chromium's REMB counts the packets that carry abs-send-time: aiortc's video, not its sound.
+    The loss-based estimate starts from all that was sent, sound included."""
+    link = LinkEstimate()
+    link.on_remb(300_000)
+    assert link.for_video == 300_000 and link.bitrate == 300_000 + SOUND_ON_THE_WIRE
+    link.on_loss(0.2, sending_at=400_000)  # 20 % of 400 kbit/s (picture and sound) lost: 360 kbit/s in all
+    assert link.for_video == 360_000 - SOUND_ON_THE_WIRE
+    for _ in range(10):  # losses over: the loss-based estimate grows until the delay-based one rules again
+        link.on_loss(0.0, sending_at=400_000)
+    assert link.loss_based is None and link.for_video == 300_000
 
 
 def test_an_encoder_putting_out_far_less_than_it_may_is_application_limited() -> None:
@@ -75,17 +87,17 @@ def test_an_encoder_putting_out_far_less_than_it_may_is_application_limited() ->
 
 def test_the_link_is_what_the_lower_of_delay_and_loss_says() -> None:
     link = LinkEstimate()
-    assert link.bitrate is None
+    assert link.for_video is None
     link.on_remb(800_000)
-    link.on_loss(0.05, sending_at=800_000)  # 5 % lost: GCC holds
-    assert link.bitrate == 800_000
-    link.on_loss(0.20, sending_at=800_000)  # 20 % lost: the rate drops by half of it
-    assert link.bitrate == 720_000
-    for _ in range(2):
+    link.on_loss(0.05, sending_at=864_000)  # 5 % lost: GCC holds
+    assert link.for_video == 800_000
+    link.on_loss(0.20, sending_at=800_000)  # 20 % lost: the rate drops by half of it, the sound's share off
+    assert link.for_video == 720_000 - SOUND_ON_THE_WIRE
+    for _ in range(3):
         link.on_loss(0.0, sending_at=720_000)  # nothing lost: it grows back 5 % a report
-    assert link.bitrate == int(int(720_000 * 1.05) * 1.05)
-    link.on_loss(0.0, sending_at=793_800)
-    assert link.bitrate == 800_000 and link.loss_based is None  # back above the delay estimate: that rules again
+    assert link.for_video == int(int(int(720_000 * 1.05) * 1.05) * 1.05) - SOUND_ON_THE_WIRE
+    link.on_loss(0.0, sending_at=833_490)
+    assert link.for_video == 800_000 and link.loss_based is None  # back above the delay estimate: that rules again
 
 
 def test_each_rung_is_smaller_or_slower_than_the_one_above() -> None:
