@@ -31,6 +31,7 @@ def test_two_participants_share_one_opus_encoder_whose_speech_carries_fec() -> N
         heard = await asyncio.gather(*(asyncio.wait_for(t.recv(), 10) for t in (first, second)))
         packets = [await asyncio.wait_for(first.recv(), 5) for _ in range(100)]  # 2 s
         other = [second._queue.get_nowait() for _ in range(second._queue.qsize())]
+        packets += [first._queue.get_nowait() for _ in range(first._queue.qsize())]  # made meanwhile, for both
         first.stop()
         second.stop()
         await asyncio.sleep(0.05)
