@@ -104,11 +104,14 @@ START_PROBE = """
   const counters = async () => {
     const pc = window.telecartRoom ? window.telecartRoom.pcs.get("cart") : window.__benchPc;
     if (!pc) return null;
+    const found = {};
     for (const s of (await pc.getStats()).values()) {
-      if (s.type === "inbound-rtp" && s.kind === "video") return { buffer: s.jitterBufferDelay, emitted: s.jitterBufferEmittedCount,
-        decode: s.totalDecodeTime, processing: s.totalProcessingDelay, decoded: s.framesDecoded };
+      if (s.type === "inbound-rtp" && s.kind === "video") Object.assign(found, { buffer: s.jitterBufferDelay, emitted: s.jitterBufferEmittedCount,
+        decode: s.totalDecodeTime, processing: s.totalProcessingDelay, decoded: s.framesDecoded });
+      if (s.type === "inbound-rtp" && s.kind === "audio") Object.assign(found, { audio_buffer: s.jitterBufferDelay,
+        audio_emitted: s.jitterBufferEmittedCount, audio_target: s.jitterBufferTargetDelay });
     }
-    return null;
+    return "buffer" in found ? found : null;
   };
   window.__benchProbe = (async () => {
     const video = document.querySelector(selector);
@@ -150,7 +153,8 @@ START_PROBE = """
     const after = await counters();
     const per = (key, count) => before && after && after[count] > before[count]
       ? 1000 * (after[key] - before[key]) / (after[count] - before[count]) : null;
-    const receiver = { jitter_buffer_ms: per("buffer", "emitted"), decode_ms: per("decode", "decoded"), processing_ms: per("processing", "decoded") };
+    const receiver = { jitter_buffer_ms: per("buffer", "emitted"), decode_ms: per("decode", "decoded"), processing_ms: per("processing", "decoded"),
+                       audio_jitter_buffer_ms: per("audio_buffer", "audio_emitted"), audio_target_ms: per("audio_target", "audio_emitted") };
     return { fps: (last - first) / seconds, delays, sizes, unreadable, receiver };
   })();
 }
@@ -405,6 +409,7 @@ class Window:
     readings: list[Reading]
     sent_fps: list[float]
     sent_kbps: list[float]
+    held_ms: list[float]  # the cart's own share of the delay, per viewer: camera frame to its sender
 
     @property
     def ms_per_frame(self) -> float | None:
@@ -415,7 +420,7 @@ class Window:
 
     def extra(self) -> dict[str, Any]:
         return {"fps": [round(r.fps, 1) for r in self.readings], "sent_fps": [round(f, 1) for f in self.sent_fps],
-                "ms_per_frame": self.ms_per_frame}
+                "ms_per_frame": self.ms_per_frame, "held_ms": self.held_ms}
 
 
 def _window(agent: psutil.Process, viewers: list[Viewer], stats_client: Any, stats_url: str) -> Window:
@@ -429,7 +434,8 @@ def _window(agent: psutil.Process, viewers: list[Viewer], stats_client: Any, sta
     after = _sent(stats_client, stats_url)
     sent_fps = [(after[k].get("frames_sent", 0) - before[k].get("frames_sent", 0)) / wall for k in after if k in before]
     sent_kbps = [float(after[k]["bitrate_kbps"]) for k in after if "bitrate_kbps" in after[k]]
-    return Window(cpu / wall, readings, sent_fps, sent_kbps)
+    held_ms = [float(after[k]["held_ms"]) for k in after if after[k].get("held_ms") is not None]
+    return Window(cpu / wall, readings, sent_fps, sent_kbps, held_ms)
 
 
 def _invite(cart: Any, dossier: dict[str, Any], name: str, first_name: str, email: str) -> Any:
@@ -572,7 +578,18 @@ def figures() -> Iterator[dict[str, Any]]:
                         yield figure("call.three_viewers.fps_min", min(r.fps for r in three.readings), "fps", baseline=seen.fps)
                         yield figure("call.three_viewers.g2g_p50_ms", three.readings[0].p(50), "ms", baseline=seen.p(50)) | {
                             "each_p50_ms": [r.p(50) for r in three.readings], "receivers": [r.receiver for r in three.readings],
-                            "baseline_receiver": seen.receiver}
+                            "baseline_receiver": seen.receiver, "held_ms": three.held_ms, "baseline_held_ms": one.held_ms}
+                        # The same three without lip sync: what the picture's own path takes, the
+                        # wait for the sound left out (the same viewers come back, their pages not syncing).
+                        links = [_link(dossier, "relative", cart.agent.url), _link(first.json(), "professional", cart.agent.url, "LEROY"),
+                                 _link(third.json(), "professional", cart.agent.url, "MARTIN")]
+                        while viewers:
+                            _leave(viewers.pop())
+                        viewers.extend(_join(browser, link, lip_sync=False) for link in links)
+                        alone3 = _window(agent, viewers, technician, stats_url)
+                        yield figure("call.three_viewers.g2g_video_p50_ms", max(r.p(50) for r in alone3.readings), "ms",
+                                     baseline=video_only.p(50)) | {"each_p50_ms": [r.p(50) for r in alone3.readings],
+                                                                  "receivers": [r.receiver for r in alone3.readings], "held_ms": alone3.held_ms}
                     else:
                         yield {"name": "call.cpu.three_viewers",
                                "error": f"no third participant: POST /dossiers/{{id}}/invitations answered {third.status_code}"}

@@ -196,6 +196,8 @@ class SendingStats:
         if isinstance(video, (PacketTrack, CartVideoTrack)):
             result["frames_sent"] = video.frames_sent
             result["width"], result["height"] = video.size
+        if isinstance(video, PacketTrack) and video.held_ms is not None:
+            result["held_ms"] = round(video.held_ms, 1)
         if isinstance(video, PacketTrack) and video.rung is not None:
             result["quality"] = video.rung.name  # its place on the ladder (agent/media/ladder.py)
             result["estimate_kbps"] = round(video.link.bitrate / 1000) if video.link.bitrate else None  # sound included

@@ -47,6 +47,10 @@ class SharedVideo:
         self._hub = hub
         self.encodings: dict[Rung, Encoding] = {}
 
+    def now_pts(self) -> int:
+        """Now, on the clock the camera's frames are stamped with."""
+        return self._hub.slot.now_pts()
+
     def viewer(self) -> PacketTrack:
         """A track for one participant's sender, on the top rung; it starts at the next key frame."""
         track = PacketTrack(self)
@@ -245,6 +249,7 @@ class PacketTrack(MediaStreamTrack):
         self._waiting_keyframe = True
         self._reading = False  # its sender started (aiortc reads once ICE and DTLS are done)
         self.frames_sent = 0
+        self.held_ms: float | None = None
 
     @property
     def size(self) -> tuple[int, int]:
@@ -288,6 +293,10 @@ class PacketTrack(MediaStreamTrack):
                 self._ask_keyframe()
         packet = await self._queue.get()
         self.frames_sent += 1
+        # The cart's own share of the glass-to-glass delay, camera frame to aiortc's sender
+        # (encoding, the queue): what the technician's page and the bench read as held_ms.
+        held = (self._source.now_pts() - packet.pts) / CLOCK_RATE * 1000
+        self.held_ms = held if self.held_ms is None else self.held_ms * 0.9 + held * 0.1
         return packet
 
     def stop(self) -> None:
