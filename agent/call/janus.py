@@ -405,22 +405,12 @@ class JanusRoom:
         """A participant's camera and microphone into the room: their browser's whole offer in,
         Janus's answer out. Their page never speaks to Janus (nor learns its PIN): the cart joins
         for them, under their member id."""
-        client = self._client()
         await self.withdraw(owner)
-        handle = await client.attach(VIDEOROOM)
-        try:
-            joined = await handle.message({"request": "join", "ptype": "publisher", "room": self.room_id, "pin": self.pin,
-                                           "display": owner})
-            configured = await handle.message({"request": "configure", "audio": True, "video": True}, jsep=offer)
-        except JanusError:
-            await handle.detach()
-            raise
-        answer = configured.get("jsep")
-        if not answer:
-            await handle.detach()
-            raise JanusError(0, "Janus answered the publication without an SDP answer", "configure")
+        handle, (joined, _), answer = await self._negotiated([
+            ({"request": "join", "ptype": "publisher", "room": self.room_id, "pin": self.pin, "display": owner}, None),
+            ({"request": "configure", "audio": True, "video": True}, offer)], "Janus answered the publication without an SDP answer")
         self._publications[owner] = (handle, int(joined["id"]))
-        return {"type": answer["type"], "sdp": answer["sdp"]}
+        return answer
 
     async def wait_published(self, owner: str, timeout: float = REQUEST_TIMEOUT) -> None:
         """Until Janus says `owner`'s publication is up: before, a subscription to it is refused
@@ -440,21 +430,12 @@ class JanusRoom:
     async def subscribe(self, viewer: str, owner: str, feed: int) -> dict[str, str]:
         """`viewer` to receive `owner`'s feed: Janus's offer, for the viewer's page to answer
         (`start`). Replaces an earlier subscription of the same pair."""
-        client = self._client()
         await self.unsubscribe(viewer, owner)
-        handle = await client.attach(VIDEOROOM)
-        try:
-            joined = await handle.message({"request": "join", "ptype": "subscriber", "room": self.room_id, "pin": self.pin,
-                                           "streams": [{"feed": feed}]})
-        except JanusError:
-            await handle.detach()
-            raise
-        offer = joined.get("jsep")
-        if not offer:
-            await handle.detach()
-            raise JanusError(0, "Janus gave no offer for the subscription", "join")
+        handle, _, offer = await self._negotiated([
+            ({"request": "join", "ptype": "subscriber", "room": self.room_id, "pin": self.pin, "streams": [{"feed": feed}]}, None)],
+            "Janus gave no offer for the subscription")
         self._subscriptions[(viewer, owner)] = handle
-        return {"type": offer["type"], "sdp": offer["sdp"]}
+        return offer
 
     async def start(self, viewer: str, owner: str, answer: dict[str, str]) -> None:
         handle = self._subscriptions.get((viewer, owner))
@@ -472,6 +453,21 @@ class JanusRoom:
         await self.withdraw(who)
         for viewer, owner in [pair for pair in self._subscriptions if who in pair]:
             await self.unsubscribe(viewer, owner)
+
+    async def _negotiated(self, steps: list[tuple[dict[str, Any], dict[str, str] | None]],
+                          no_sdp: str) -> tuple[JanusHandle, list[dict[str, Any]], dict[str, str]]:
+        """A handle of its own taken through `steps` (a request, with a description or not): the
+        handle, Janus's answers, and the SDP the last one carries. Detached when Janus refuses."""
+        handle = await self._client().attach(VIDEOROOM)
+        try:
+            replies = [await handle.message(body, jsep=jsep) for body, jsep in steps]
+            sdp = replies[-1].get("jsep")
+            if not sdp:
+                raise JanusError(0, no_sdp, str(steps[-1][0]["request"]))
+        except JanusError:
+            await handle.detach()
+            raise
+        return handle, replies, {"type": sdp["type"], "sdp": sdp["sdp"]}
 
     def _client(self) -> JanusClient:
         if self.client is None or self.client.closed.is_set():

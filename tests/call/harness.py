@@ -84,6 +84,17 @@ def new_page(browser: Browser, **options: object) -> tuple[BrowserContext, Page]
     return context, page
 
 
+def people(browser: Browser, stack: contextlib.ExitStack, count: int) -> list[Page]:
+    """`count` pages, each in a context of its own (a person with their own cookies and camera),
+    closed with `stack`."""
+    pages = []
+    for _ in range(count):
+        context, page = new_page(browser)
+        stack.callback(context.close)
+        pages.append(page)
+    return pages
+
+
 def in_media_browser(scenario: Callable[[Browser], Any]) -> Any:
     """`scenario(browser)` in a thread of its own with its own Playwright and Chromium (fake camera
     and microphone); what it raises is raised here. A thread of its own: a worker that already ran

@@ -25,7 +25,7 @@ import requests
 from playwright.sync_api import Browser, Page
 
 from tests.browser.kiosk import problems_of
-from tests.call.harness import AUDIO_PROBE, VIDEO_PROBE, Cart, cart_with_mail, in_media_browser, new_page
+from tests.call.harness import AUDIO_PROBE, VIDEO_PROBE, Cart, cart_with_mail, in_media_browser, new_page, people
 from tests.call.turn import Turn, assert_relayed_call, running_coturn
 from tests.loopback import eventually
 
@@ -224,11 +224,7 @@ def test_three_participants_see_and_hear_each_other(tmp_path: Path, artifacts: P
 
         def scenario(browser: Browser) -> tuple[list[str], dict, dict]:
             with contextlib.ExitStack() as stack:
-                pages = []
-                for _ in links:
-                    context, page = new_page(browser)
-                    stack.callback(context.close)
-                    pages.append(page)
+                pages = people(browser, stack, len(links))
                 # They wait for the cart; the relative and the professional are let in by the specialist.
                 ids = [join(pages[0], links[0])] + [join(page, link, typed, admitted_by=pages[0]) for page, link, typed
                                                      in zip(pages[1:], links[1:], ("Paul LEFEBVRE", "Julie MOREAU"))]

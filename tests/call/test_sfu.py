@@ -21,7 +21,7 @@ from agent.access.roles import Role
 from agent.call.janus import JanusClient, janus_room_id
 from tests.api.helpers import logged_in
 from tests.browser.kiosk import shot, sign_in
-from tests.call.harness import AUDIO_PROBE, cart_with_mail, in_media_browser, new_page
+from tests.call.harness import AUDIO_PROBE, cart_with_mail, in_media_browser, new_page, people
 from tests.call.janus_server import JanusServer, janus_server
 from tests.call.test_call_controls import heard, kiosk_enters, member_id
 from tests.call.test_call_controls import join as join_page
@@ -77,11 +77,7 @@ def test_a_fourth_participant_moves_the_room_to_janus_where_everyone_sees_and_he
 
         def scenario(browser: Browser) -> dict:
             with contextlib.ExitStack() as stack:
-                pages = []
-                for _ in links:
-                    context, page = new_page(browser)
-                    stack.callback(context.close)
-                    pages.append(page)
+                pages = people(browser, stack, len(links))
                 # Three on the mesh with the cart, as every room starts.
                 ids = [join(pages[0], links[0])] + [join(page, link, name, admitted_by=pages[0])
                                                      for page, link, name in zip(pages[1:3], links[1:3], typed)]
