@@ -43,39 +43,59 @@ from tests.sync.rig import Rig
 
 pytestmark = pytest.mark.slow
 
+# The pull (each dossier on the server read back: two GETs a dossier) every 5 s rather than
+# sync_config's 0.5 s where the queue holds tens of dossiers: at 0.5 s it followed each batch of 50
+# entries and made most of the requests (over a thousand of the hundred dossiers' 2,200), met most
+# of the faults, and a kill often fell on one of its reads. What these tests look at is the queue;
+# the pull still runs at the agent's start and every 5 s, under the faults too.
+PULL_SECONDS = 5
+
 # --- the tests ------------------------------------------------------------------------------------
 
 
 def test_a_hundred_dossiers_arrive_exactly_once_through_drops_delays_and_cuts(rig: Rig) -> None:
     """Faults on most of the queue (500 of its 700 entries; about one request in five: dropped,
     cut after the server's work, held past the cart's timeout, cut mid-body, answered 503/429),
-    then a clean link for the rest. (Two hundred dossiers spent 30 s more draining a clean link.)"""
+    then a clean link for the rest, once each fault was met (the rarest, at 1.5 %, about seven times
+    in the ~480 requests of those 500 entries). (Two hundred dossiers spent 30 s more draining a clean link.)"""
+    kinds = ("drop", "cut_after", "delay", "cut_body", "busy")
     started = time.monotonic()
     made = make_dossiers(rig.data_dir, 100)
     print(f"100 dossiers made in {time.monotonic() - started:.1f} s: {made.counts()}")
     rig.proxy.faults(drop=0.05, cut_after=0.08, delay=0.015, cut_body=0.04, busy=0.015)
-    with running_agent(rig.data_dir.parent, data_dir=rig.data_dir, sync=sync_config(rig.proxy.base_url)) as agent:
-        wait_until(lambda: queue_counts(agent.data_dir).get("sent", 0) >= 500, 60, "500 entries sent", rig.proxy)
+    with running_agent(rig.data_dir.parent, data_dir=rig.data_dir, sync=sync_config(rig.proxy.base_url, pull_seconds=PULL_SECONDS)) as agent:
+        wait_until(lambda: queue_counts(agent.data_dir).get("sent", 0) >= 500 and all(rig.proxy.stats[f] for f in kinds), 60,
+                   "500 entries sent, each fault met", rig.proxy)
         faulty = dict(rig.proxy.stats)
         rig.proxy.clean()
         wait_until(drained(agent.data_dir), 60, "the queue drained", rig.proxy)
     print(f"synced in {time.monotonic() - started:.1f} s; under faults: {faulty}")
-    assert all(faulty.get(f, 0) > 0 for f in ("drop", "cut_after", "delay", "cut_body", "busy")), rig.proxy.describe()
+    assert all(faulty.get(f, 0) > 0 for f in kinds), rig.proxy.describe()
     assert problems(rig.data_dir) == [], rig.proxy.describe()
     assert_exactly(rig.server, made, rig.proxy)
 
 
 def test_killed_mid_sync_again_and_again_the_server_ends_with_everything_once(rig: Rig) -> None:
     """SIGKILL while a request is held before the server, or after the server did the work and
-    before the cart heard it (its answer held by the proxy), twice each; then a clean link."""
-    made = make_dossiers(rig.data_dir, 30)
-    rig.proxy.faults(delay=0.15, slow_answer=0.15, cut_after=0.05)
+    before the cart heard it (its answer held by the proxy), twice each; then a clean link.
+
+    Each round, some progress since the restart (requests, and entries the cart wrote down as sent,
+    so that the kills move along the queue) with connections cut after the server's work (5 %),
+    then the hold the round kills in (30 % of the requests) besides the cuts. A hold the kill does
+    not fall in only slows the cart down (0.2-3 s, under its 5 s timeout): with both holds at 15 %
+    all along, they took most of the test's time. Each round's schedule is drawn from the proxy's
+    seed and the round's number, so that FAULT_SEED still replays a run."""
+    made = make_dossiers(rig.data_dir, 50)  # 350 entries: four rounds of progress (up to 150 entries) leave most for the kills
     killed: Counter[str] = Counter()
-    with running_agent(rig.data_dir.parent, data_dir=rig.data_dir, sync=sync_config(rig.proxy.base_url, timeout_seconds=5)) as agent:
+    sync = sync_config(rig.proxy.base_url, timeout_seconds=5, pull_seconds=PULL_SECONDS)
+    with running_agent(rig.data_dir.parent, data_dir=rig.data_dir, sync=sync) as agent:
         for round_ in range(4):
             moment = "before the answer" if round_ % 2 == 0 else "after the server's work"
-            since = rig.proxy.stats["requests"]
-            wait_until(lambda: rig.proxy.stats["requests"] >= since + 5, 30, "some progress since the restart", rig.proxy)
+            since, sent = rig.proxy.stats["requests"], queue_counts(agent.data_dir).get("sent", 0)
+            rig.proxy.faults(seed=rig.proxy.seed + 2 * round_, cut_after=0.05)
+            wait_until(lambda: rig.proxy.stats["requests"] >= since + 5 and queue_counts(agent.data_dir).get("sent", 0) > sent, 30,
+                       "some progress since the restart (entries known sent)", rig.proxy)
+            rig.proxy.faults(seed=rig.proxy.seed + 2 * round_ + 1, cut_after=0.05, **{"delay" if round_ % 2 == 0 else "slow_answer": 0.3})
             held = (lambda: rig.proxy.held_requests) if round_ % 2 == 0 else (lambda: rig.proxy.held_answers)
             wait_until(held, 30, f"a request in flight ({moment})", rig.proxy)
             assert agent.stop(signal.SIGKILL) == -signal.SIGKILL
@@ -224,7 +244,10 @@ def test_an_answer_that_is_not_the_servers_keeps_the_queue_and_says_why(rig: Rig
     connection: tests/sync/test_sync.py; what each HTTP status means: tests/unit/sync/test_server_answers.py.)"""
     made = make_dossiers(rig.data_dir, 2)
     rig.proxy.faults(**{answer: 1.0})
-    with running_agent(rig.data_dir.parent, data_dir=rig.data_dir, sync=sync_config(rig.proxy.base_url)) as agent:
+    # A hang ends when the cart gives up, after its timeout, met three times: 1 s instead of 2 (the
+    # same French words whatever the value; fhir_client.send)
+    sync = sync_config(rig.proxy.base_url, **({"timeout_seconds": 1} if answer == "hang" else {}))
+    with running_agent(rig.data_dir.parent, data_dir=rig.data_dir, sync=sync) as agent:
         wait_until(lambda: rig.proxy.stats[answer] >= 3, 30, f"the cart met {answer} three times", rig.proxy)
         status = sync_status(agent)
         assert problems(agent.data_dir) == [] and queue_counts(agent.data_dir).get("sent", 0) == 0, status
