@@ -28,7 +28,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page
+from playwright.sync_api import Browser, Page, expect
 
 from agent.access.roles import Role
 from tests.api.helpers import logged_in
@@ -189,6 +189,9 @@ def test_behind_the_same_firewall_turn_over_udp_alone_gives_no_path(hospital: tu
                 page.evaluate(WATCH_MESSAGES)
                 enter_call(cart, made["id"])
                 seen = [watch(page) for _ in range(NO_PATH_SECONDS)]
+                # The page says so, and what to do, rather than a black picture forever.
+                expect(page.locator(".no-path")).to_be_visible(timeout=25_000)
+                page.screenshot(path=str(artifacts / "call-no-path.png"))
                 return seen, page.evaluate("() => window.__messages")
             finally:
                 context.close()
@@ -203,6 +206,7 @@ def test_behind_the_same_firewall_turn_over_udp_alone_gives_no_path(hospital: tu
         assert allocated(turn, "cart"), turn.log()[-3000:]  # coturn's UDP works, from outside the ward
         assert not allocated(turn, "p1"), turn.log()[-3000:]  # the participant never reached it
         assert dropped["udp"] > 0, dropped
+        assert any("bloque sans doute la visioconférence" in m for m in messages), messages
 
 
 def watch(page: Page) -> dict:

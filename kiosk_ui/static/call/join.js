@@ -104,10 +104,14 @@ function enter(call, stream, url) {
   const side = h("div", { class: "side" }, call.professional ? vitalsPanel(room) : null, chatPanel(room),
     participantsPanel(room, { canModerate: () => role === "specialist" }), stream ? devicesPanel(stream, room, me) : null);
   const connection = h("p", { class: "connection", hidden: true }, "Connexion perdue : reconnexion en cours…");
+  // The cart's picture never came (a hospital firewall dropping the media): said, with what to do.
+  const noPath = h("p", { class: "connection no-path", role: "alert", hidden: true },
+    "L'image et le son du chariot n'arrivent pas : le réseau où vous êtes bloque sans doute la visioconférence. "
+    + "Essayez un autre réseau (le partage de connexion de votre téléphone) ou prévenez votre service informatique.");
   const resident = h("p", { class: "resident-on-call", hidden: true });
   if (role === "specialist") showResident(resident);
   const inCall = h("div", { class: "call" },
-    h("div", { class: "stage" }, resident, role === "specialist" ? lobbyPanel(room) : null, tiles, waiting, connection),
+    h("div", { class: "stage" }, resident, role === "specialist" ? lobbyPanel(room) : null, tiles, waiting, connection, noPath),
     side, controls(call, room, stream, tiles, cart));
   const lobbyWait = h("section", { class: "card lobby-wait", hidden: true }, h("h1", {}, "Salle d'attente"),
     h("p", { class: "lobby-text" }, "Connexion…"),
@@ -139,6 +143,8 @@ function enter(call, stream, url) {
     if (detail.text) toast(detail.text);
   });
   room.addEventListener("connection", ({ detail }) => { connection.hidden = detail.up; });
+  room.addEventListener("nopath", ({ detail }) => { if (detail.peer === "cart") noPath.hidden = false; });
+  room.addEventListener("peerstate", ({ detail }) => { if (detail.peer === "cart" && detail.state === "connected") noPath.hidden = true; });
   listen(call, room);
   room.connect();
 }

@@ -12,6 +12,7 @@ import { stillOf } from "./still.js";
 const GATHER_MS = 2000; // send what is gathered by then (an unreachable STUN server must not stall a call)
 const DISCONNECTED_MS = 4000; // "disconnected" this long: the path is gone, make a new one
 const STATS_MS = 2000;
+const NO_PATH_MS = 15000; // no media path after this long: a firewall drops it (neither side ever says "failed")
 
 export class Room extends EventTarget {
   constructor({ url, stream = null, screen = false }) {
@@ -144,8 +145,12 @@ export class Room extends EventTarget {
       this.emit("track", { peer: id, stream, track: event.track });
     };
     let lost = null;
+    const noPath = setTimeout(() => {
+      if (this.pcs.get(id) === pc && !this.ended && pc.connectionState !== "connected") this.emit("nopath", { peer: id });
+    }, NO_PATH_MS);
     pc.onconnectionstatechange = () => {
       this.emit("peerstate", { peer: id, state: pc.connectionState });
+      if (pc.connectionState === "connected" || pc.connectionState === "closed") clearTimeout(noPath);
       clearTimeout(lost);
       if (pc.connectionState === "failed") this.repair(id, pc);
       else if (pc.connectionState === "disconnected") lost = setTimeout(() => this.repair(id, pc), DISCONNECTED_MS);
