@@ -65,7 +65,7 @@ WATCH_MESSAGES = """() => {
   const seen = (text) => { if (text && !window.__messages.includes(text)) window.__messages.push(text); };
   new MutationObserver(() => {
     document.querySelectorAll("#toasts .toast.error").forEach((t) => seen(t.textContent));
-    document.querySelectorAll(".connection:not([hidden]), .notice-box").forEach((t) => seen(t.textContent));
+    document.querySelectorAll(".connection:not([hidden]), .no-path:not([hidden]), .notice-box").forEach((t) => seen(t.textContent));
   }).observe(document.body, { subtree: true, childList: true, attributes: true, characterData: true });
 }"""
 

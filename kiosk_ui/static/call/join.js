@@ -105,7 +105,7 @@ function enter(call, stream, url) {
     participantsPanel(room, { canModerate: () => role === "specialist" }), stream ? devicesPanel(stream, room, me) : null);
   const connection = h("p", { class: "connection", hidden: true }, "Connexion perdue : reconnexion en cours…");
   // The cart's picture never came (a hospital firewall dropping the media): said, with what to do.
-  const noPath = h("p", { class: "connection no-path", role: "alert", hidden: true },
+  const noPath = h("p", { class: "no-path", role: "alert", hidden: true },
     "L'image et le son du chariot n'arrivent pas : le réseau où vous êtes bloque sans doute la visioconférence. "
     + "Essayez un autre réseau (le partage de connexion de votre téléphone) ou prévenez votre service informatique.");
   const resident = h("p", { class: "resident-on-call", hidden: true });
