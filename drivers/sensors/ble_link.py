@@ -24,23 +24,39 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 import logging
 from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass, field
-
-from bleak import BleakClient, BleakScanner
-from bleak.backends.bluezdbus import manager as bleak_bluez
-from bleak.backends.characteristic import BleakGATTCharacteristic
-from bleak.backends.device import BLEDevice
-from bleak.backends.scanner import AdvertisementData
-from bleak.exc import BleakBluetoothNotAvailableError, BleakDBusError, BleakDeviceNotFoundError, BleakError, BleakGATTProtocolError
-from dbus_fast.errors import DBusError
+from typing import TYPE_CHECKING
 
 from drivers.sensors import ble_health
-from drivers.sensors.ble_bluez import BlueZ
 from drivers.sensors.readings import DecodeError, Measurement
 
+# bleak (and dbus_fast, with ble_bluez) is not imported with this module, which the agent imports at
+# start, but by `load_bleak` when a link is first opened, a scan made or a device forgotten (issue 16):
+# a cart with Bluetooth off or nothing paired never loads it. The functions using it import it there.
+if TYPE_CHECKING:
+    from bleak import BleakClient, BleakScanner
+    from bleak.backends.characteristic import BleakGATTCharacteristic
+    from bleak.backends.device import BLEDevice
+    from bleak.backends.scanner import AdvertisementData
+
+    from drivers.sensors.ble_bluez import BlueZ
+
 log = logging.getLogger(__name__)
+
+_BLEAK_MODULES = ("bleak", "bleak.exc", "bleak.backends.bluezdbus.manager", "dbus_fast.errors", "drivers.sensors.ble_bluez")
+_bleak_loaded = False
+
+
+async def load_bleak() -> None:
+    """bleak, its BlueZ backend, dbus_fast and ble_bluez imported once, in a worker thread: the
+    agent's loop goes on meanwhile."""
+    global _bleak_loaded
+    if not _bleak_loaded:
+        await asyncio.to_thread(lambda: [importlib.import_module(name) for name in _BLEAK_MODULES])
+        _bleak_loaded = True
 
 
 def sig_uuid(short: int) -> str:
@@ -84,6 +100,9 @@ def explain(error: BaseException) -> tuple[str, str]:
     """(state, reason) for an error of bleak, BlueZ or the bus."""
     if isinstance(error, BleError):
         return error.state, error.reason
+    from bleak.exc import BleakBluetoothNotAvailableError, BleakDBusError, BleakDeviceNotFoundError, BleakError, BleakGATTProtocolError
+    from dbus_fast.errors import DBusError
+
     if isinstance(error, (BleakDeviceNotFoundError, TimeoutError)):
         return "absent", OUT_OF_RANGE
     if isinstance(error, BleakBluetoothNotAvailableError):
@@ -169,6 +188,8 @@ def _bleak_forgets_bluez() -> None:
     makes bleak run its own recovery for a lost bus: state cleared, its clients told they are
     disconnected, BlueZ's objects read afresh (GetManagedObjects) when next used. bleak has no
     public call for this; if its internals change, this says so in the log and does nothing."""
+    from bleak.backends.bluezdbus import manager as bleak_bluez
+
     try:
         manager = bleak_bluez._global_instances.get(asyncio.get_running_loop())
         bus = manager._bus if manager is not None else None
@@ -181,7 +202,7 @@ def _bleak_forgets_bluez() -> None:
 
 # --- One shared discovery ---------------------------------------------------------------------------
 
-Listener = Callable[[BLEDevice, AdvertisementData], None]
+Listener = Callable[["BLEDevice", "AdvertisementData"], None]
 
 
 class _Discovery:
@@ -204,6 +225,9 @@ class _Discovery:
 
     @contextlib.asynccontextmanager
     async def listening(self, listener: Listener) -> AsyncIterator[None]:
+        await load_bleak()
+        from bleak import BleakScanner
+
         async with self._lock:
             if self._scanner is None:
                 self._seen.clear()
@@ -248,7 +272,7 @@ class BleSensors:
         self.on_measurement, self.on_state, self.on_battery = on_measurement, on_state, on_battery
         self.adapter, self.backoff, self.timeout = adapter, backoff, timeout
         self._links: dict[str, _Link] = {d.address.upper(): _Link(d) for d in known}
-        self._bluez = BlueZ(adapter, on_gone=self._bluez_gone)
+        self._bluez_link: BlueZ | None = None  # made with the first link, scan or forgetting (load_bleak)
         self._discovery = _Discovery(adapter)
         self._started = False
 
@@ -267,7 +291,8 @@ class BleSensors:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-        await self._bluez.close()
+        if self._bluez_link is not None:
+            await self._bluez_link.close()
 
     async def scan(self, seconds: float = 5.0) -> list[Found]:
         """The devices offering a health service heard for `seconds`, the nearest first. Raises
@@ -330,8 +355,10 @@ class BleSensors:
             link.task.cancel()
             await asyncio.gather(link.task, return_exceptions=True)
         with contextlib.suppress(Exception):
-            device = await self._bluez.known_device(link.device.address)
+            device = await (await self._bluez()).known_device(link.device.address)
             if device is not None:
+                from bleak import BleakClient
+
                 await BleakClient(device, bluez=self._bluez_args()).unpair()
 
     def state(self, address: str) -> str:
@@ -353,6 +380,15 @@ class BleSensors:
         return link.last_sequence if link is not None else None
 
     # -- inside --
+
+    async def _bluez(self) -> BlueZ:
+        if self._bluez_link is None:
+            await load_bleak()
+            from drivers.sensors.ble_bluez import BlueZ
+
+            if self._bluez_link is None:  # not made by another caller meanwhile
+                self._bluez_link = BlueZ(self.adapter, on_gone=self._bluez_gone)
+        return self._bluez_link
 
     def _bluez_args(self) -> dict[str, str]:
         return {"adapter": self.adapter} if self.adapter else {}
@@ -404,7 +440,7 @@ class BleSensors:
     async def _locate(self, address: str) -> BLEDevice:
         """BlueZ's object for the device (a paired device asleep is reached through it), else the
         device heard by a discovery within the time-out."""
-        device = await self._bluez.known_device(address)
+        device = await (await self._bluez()).known_device(address)
         if device is not None:
             return device
         heard: asyncio.Future[BLEDevice] = asyncio.get_running_loop().create_future()
@@ -420,7 +456,9 @@ class BleSensors:
                 raise BleError("absent", OUT_OF_RANGE) from None
 
     async def _connect(self, link: _Link, pair: bool = False) -> BleakClient:
-        device = await self._locate(link.device.address)
+        device = await self._locate(link.device.address)  # bleak loaded by then
+        from bleak import BleakClient
+
         link.dropped = dropped = asyncio.Event()
         client = BleakClient(device, lambda _: dropped.set(), timeout=self.timeout, bluez=self._bluez_args())
         await client.connect()
@@ -434,8 +472,11 @@ class BleSensors:
         return client
 
     async def _pair(self, client: BleakClient) -> None:
+        from bleak.exc import BleakDBusError
+        from dbus_fast.errors import DBusError
+
         try:
-            await self._bluez.register_agent()
+            await (await self._bluez()).register_agent()
             await client.pair()
         except (BleakDBusError, DBusError) as error:
             name = error.dbus_error if isinstance(error, BleakDBusError) else error.type
@@ -520,6 +561,8 @@ class BleSensors:
                 return
 
     async def _ask_records(self, link: _Link, client: BleakClient, request: bytes) -> tuple[int, int] | None:
+        from bleak.exc import BleakError
+
         link.racp_answer = asyncio.get_running_loop().create_future()
         try:
             await client.write_gatt_char(RACP, request, response=True)

@@ -10,8 +10,9 @@ reportlab imports), psutil and zeroconf, whose compiled parts show in the maps.
 
 fhir.resources and reportlab are pure Python, invisible in the maps: a fresh interpreter imports
 agent/app.py, starts the agent as `telecart run` does and makes the kiosk's ordinary reads, then
-must hold none of them in sys.modules (nor psutil, zeroconf, Pillow), nor have built the OpenAPI
-document; then each comes with its first use. And the `telecart` commands that do not run the
+must hold none of them in sys.modules (nor psutil, zeroconf, Pillow, nor bleak, which comes with
+the first Bluetooth link or scan), nor have built the OpenAPI document; then each comes with its
+first use. And the `telecart` commands that do not run the
 agent do not import it (agent/cli.py), checked in fresh interpreters.
 """
 
@@ -71,7 +72,7 @@ import asyncio, json, sys
 from pathlib import Path
 
 data_dir, port = Path(sys.argv[1]), int(sys.argv[2])
-WATCHED = ("fhir.resources", "fhir_core", "reportlab", "PIL", "psutil", "zeroconf", "av", "numpy", "aiortc")
+WATCHED = ("fhir.resources", "fhir_core", "reportlab", "PIL", "psutil", "zeroconf", "bleak", "av", "numpy", "aiortc")
 
 def loaded():
     return sorted(m for m in WATCHED if m in sys.modules)
@@ -114,6 +115,8 @@ async def main():
         await load_fhir()
         from agent.technician import discovery
         await asyncio.get_running_loop().run_in_executor(None, discovery._load_zeroconf)
+        from drivers.sensors.ble_link import load_bleak
+        await load_bleak()
         after = {"modules": loaded(), "openapi_built": agent.services.openapi_document.cache_info().currsize}
     finally:
         await agent.stop()
@@ -123,7 +126,7 @@ asyncio.run(main())
 """
 
 
-def test_the_start_and_the_kiosks_reads_import_neither_fhir_nor_reportlab_nor_psutil_nor_zeroconf(tmp_path: Path) -> None:
+def test_the_start_and_the_kiosks_reads_import_neither_fhir_nor_reportlab_nor_psutil_nor_zeroconf_nor_bleak(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
     data_dir.mkdir()
     done = subprocess.run([sys.executable, "-c", START_IMPORTS, str(data_dir), str(free_port())], capture_output=True, text=True,
@@ -132,7 +135,7 @@ def test_the_start_and_the_kiosks_reads_import_neither_fhir_nor_reportlab_nor_ps
     outcome = json.loads(done.stdout.strip().splitlines()[-1])
     assert outcome["helpers"] == [], "the test's own helpers import what it watches"
     assert outcome["at_start"] == {"modules": [], "openapi_built": 0}, outcome
-    assert outcome["after_first_use"] == {"modules": ["PIL", "fhir.resources", "fhir_core", "psutil", "reportlab", "zeroconf"],
+    assert outcome["after_first_use"] == {"modules": ["PIL", "bleak", "fhir.resources", "fhir_core", "psutil", "reportlab", "zeroconf"],
                                           "openapi_built": 1}, outcome
 
 
