@@ -12,10 +12,11 @@ from __future__ import annotations
 import contextlib
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from dbus_fast import BusType, Message, MessageType, Variant
-from dbus_fast.aio import MessageBus
+if TYPE_CHECKING:  # dbus_fast (about 3.7 MiB) is imported when a technician first asks, not at start
+    from dbus_fast import Variant
+    from dbus_fast.aio import MessageBus
 
 NM = "org.freedesktop.NetworkManager"
 NM_PATH = "/org/freedesktop/NetworkManager"
@@ -42,6 +43,8 @@ class WifiNetwork:
 
 
 def _plain(value: Any) -> Any:
+    from dbus_fast import Variant
+
     return value.value if isinstance(value, Variant) else value
 
 
@@ -49,12 +52,17 @@ class NetworkManager:
     """One short-lived connection to the system bus per question: the page asks rarely."""
 
     async def _bus(self) -> MessageBus:
+        from dbus_fast import BusType
+        from dbus_fast.aio import MessageBus
+
         try:
             return await MessageBus(bus_type=BusType.SYSTEM).connect()
         except (OSError, ValueError) as error:
             raise NetworkError("NetworkManager est injoignable (pas de bus système) : le réseau se règle sur le chariot lui-même.") from error
 
     async def _call(self, bus: MessageBus, path: str, interface: str, member: str, signature: str = "", body: list[Any] | None = None) -> list[Any]:
+        from dbus_fast import Message, MessageType
+
         reply = await bus.call(Message(destination=NM, path=path, interface=interface, member=member, signature=signature, body=body or []))
         if reply is None or reply.message_type == MessageType.ERROR:
             said = (reply.body[0] if reply and reply.body else "") if reply else ""
@@ -127,6 +135,8 @@ class NetworkManager:
     async def join_wifi(self, device_path: str, network: WifiNetwork, password: str) -> str:
         """A connection profile made and activated (NetworkManager keeps it and reconnects by
         itself); the active connection's path."""
+        from dbus_fast import Variant
+
         settings: dict[str, dict[str, Variant]] = {
             "connection": {"id": Variant("s", network.ssid), "uuid": Variant("s", str(uuid.uuid4())), "type": Variant("s", "802-11-wireless"),
                            "autoconnect": Variant("b", True)},
@@ -138,6 +148,8 @@ class NetworkManager:
         return await self._add_and_activate(settings, device_path, network.path)
 
     async def join_mobile(self, device_path: str, apn: str) -> str:
+        from dbus_fast import Variant
+
         settings = {"connection": {"id": Variant("s", f"4G {apn}"), "uuid": Variant("s", str(uuid.uuid4())), "type": Variant("s", "gsm"),
                                    "autoconnect": Variant("b", True)},
                     "gsm": {"apn": Variant("s", apn)}, "ipv4": {"method": Variant("s", "auto")}}

@@ -72,7 +72,7 @@ import asyncio, json, sys
 from pathlib import Path
 
 data_dir, port = Path(sys.argv[1]), int(sys.argv[2])
-WATCHED = ("fhir.resources", "fhir_core", "reportlab", "PIL", "psutil", "zeroconf", "bleak", "av", "numpy", "aiortc")
+WATCHED = ("fhir.resources", "fhir_core", "reportlab", "PIL", "psutil", "zeroconf", "bleak", "dbus_fast", "av", "numpy", "aiortc")
 
 def loaded():
     return sorted(m for m in WATCHED if m in sys.modules)
@@ -126,7 +126,7 @@ asyncio.run(main())
 """
 
 
-def test_the_start_and_the_kiosks_reads_import_neither_fhir_nor_reportlab_nor_psutil_nor_zeroconf_nor_bleak(tmp_path: Path) -> None:
+def test_the_start_and_the_kiosks_reads_import_neither_fhir_nor_reportlab_nor_psutil_nor_zeroconf_nor_bleak_nor_dbus(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
     data_dir.mkdir()
     done = subprocess.run([sys.executable, "-c", START_IMPORTS, str(data_dir), str(free_port())], capture_output=True, text=True,
@@ -135,7 +135,7 @@ def test_the_start_and_the_kiosks_reads_import_neither_fhir_nor_reportlab_nor_ps
     outcome = json.loads(done.stdout.strip().splitlines()[-1])
     assert outcome["helpers"] == [], "the test's own helpers import what it watches"
     assert outcome["at_start"] == {"modules": [], "openapi_built": 0}, outcome
-    assert outcome["after_first_use"] == {"modules": ["PIL", "bleak", "fhir.resources", "fhir_core", "psutil", "reportlab", "zeroconf"],
+    assert outcome["after_first_use"] == {"modules": ["PIL", "bleak", "dbus_fast", "fhir.resources", "fhir_core", "psutil", "reportlab", "zeroconf"],
                                           "openapi_built": 1}, outcome
 
 
