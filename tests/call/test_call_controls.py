@@ -5,25 +5,35 @@ the specialist, and a chat message that stays text.
 
 Each test drives the real pages in Chromium (fake camera and microphone: a moving picture and a
 beep) through tests/call/harness.py; the kiosk is a touchscreen page, the participants desktop
-pages. Each test makes its own dossier and leaves the room at its end: the cart is in one room at
-a time.
+pages. The cart is in one room at a time: each test makes its own dossier and leaves the room at
+its end, but for the three that only switch a microphone on and off or write in the chat, which
+share one call, the kiosk and the specialist of a `SharedCall`, on one Chromium of their worker:
+each switches back what it switched, and the call is checked as found after each (the buttons'
+states, no flag, no page error); a test that fails or leaves it changed fails, and the next one
+gets a call of its own. The tests of the pictures (a camera cut, « connexion faible », a screen
+shared) each have a fresh call: a call's encoders adapt to a loaded machine and keep it, and these
+tests assert the picture's size and rate from the call's start.
 """
 
 from __future__ import annotations
 
 import contextlib
+import itertools
+import queue
 import re
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, Error, Page, expect, sync_playwright
 
 from agent.access.roles import Role
 from tests.browser.kiosk import problems_of, sign_in
-from tests.call.harness import VIDEO_PROBE, Cart, cart_with_mail, in_media_browser, new_page
+from tests.call.harness import VIDEO_PROBE, Cart, cart_with_mail, in_media_browser, leave_any_call, media_browser, new_page
 from tests.loopback import eventually
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -203,41 +213,231 @@ def call(cart: Cart, browser: Browser, email: str, specialist_options: dict | No
         cart.nurse.delete(cart.url(f"/dossiers/{dossier['id']}/call"))
 
 
+class SharedCall:
+    """One call (`call()`: the kiosk in the room, the specialist joined, each seeing the other) for
+    the tests that only switch what it carries, on a Chromium of its own that a thread keeps (as
+    in_media_browser does, Playwright's sync API in a thread of its own). `run(scenario)` hands
+    the scenario the call, made at the first run or after a test that failed, then checks that the
+    call is as found; a scenario that fails, or leaves the call changed, fails its test and the call
+    is left (the next test gets a new one). `leave()`: the cart leaves the room and the Chromium
+    closes, as after in_media_browser (before a test with a call of its own)."""
+
+    def __init__(self, cart: Cart) -> None:
+        self.cart = cart
+        self._jobs: queue.Queue[tuple[Callable[[Browser], Any], dict[str, Any]] | None] = queue.Queue()
+        self._thread: threading.Thread | None = None
+        self._call: Call | None = None
+        self._stack: contextlib.ExitStack | None = None
+        self._made = itertools.count(1)
+        self._dead: BaseException | None = None
+
+    def run(self, scenario: Callable[[Call], None]) -> None:
+        def job(browser: Browser) -> None:
+            if self._call is None:
+                self._open(browser)
+            assert self._call is not None
+            try:
+                scenario(self._call)
+                self._as_found(self._call)
+            except BaseException as failed:
+                self._close(failed)
+                raise
+
+        if self._thread is None:  # a new Chromium, a new call
+            self._jobs, self._dead, self._call, self._stack = queue.Queue(), None, None, None
+            self._thread = threading.Thread(target=self._serve, name="playwright (shared call)", daemon=True)
+            self._thread.start()
+        self._submit(job)
+
+    def leave(self) -> None:
+        thread, self._thread = self._thread, None
+        if thread is None:
+            return
+        try:
+            if self._call is not None and thread.is_alive():
+                self._submit(lambda browser: self._close(None), thread)
+        finally:
+            self._jobs.put(None)
+            thread.join(30)
+
+    # --- in the browser's thread ------------------------------------------------------------
+
+    def _serve(self) -> None:
+        try:
+            with sync_playwright() as playwright:
+                browser = media_browser(playwright)
+                try:
+                    while (job := self._jobs.get()) is not None:
+                        work, outcome = job
+                        try:
+                            outcome["value"] = work(browser)
+                        except BaseException as exc:  # noqa: BLE001 (handed over to the test's thread)
+                            outcome["error"] = exc
+                        outcome["done"].set()
+                finally:
+                    browser.close()
+        except BaseException as exc:  # noqa: BLE001 (Playwright or Chromium did not start, or died)
+            self._dead = exc
+
+    def _open(self, browser: Browser) -> None:
+        leave_any_call(self.cart)  # a call a failed test may have left
+        stack = contextlib.ExitStack()
+        try:
+            self._call = stack.enter_context(call(self.cart, browser, f"controles-{next(self._made)}@chu.example"))
+        except BaseException:
+            stack.close()
+            raise
+        self._stack = stack
+
+    def _as_found(self, c: Call) -> None:
+        """What a test must leave as it found it (and the side panel it opens on, the chat)."""
+        kiosk, specialist = c.kiosk, c.specialist
+        for page in (kiosk, specialist):
+            assert not problems_of(page).page_errors, problems_of(page).page_errors
+        kiosk.get_by_role("tab", name="Discussion").tap()
+        expect(kiosk.locator("#mute"), "left as found: the cart's microphone on").to_have_text("Couper le micro du chariot")
+        expect(kiosk.get_by_role("button", name="Couper la caméra", exact=True), "left as found: the cart's camera on").to_be_visible()
+        expect(kiosk.locator("#poor-link"), "left as found: the cart's video on").to_have_text("Connexion faible")
+        expect(specialist.locator("#mute"), "left as found: the specialist's microphone on").to_have_text("Couper le micro")
+        expect(specialist.locator("#audio-only"), "left as found: the specialist's video on").to_have_text("Connexion faible")
+        expect(specialist.locator(".tile.main .tile-flags"), "left as found: no flag on the cart").to_have_text("")
+        expect(kiosk.locator(f".tile[data-peer={c.doctor}] .tile-flags"), "left as found: no flag on the specialist").to_have_text("")
+
+    def _close(self, failed: BaseException | None) -> None:
+        """The cart leaves the room (`call()`'s end: its pages' errors checked unless a test failed)."""
+        c, stack = self._call, self._stack
+        self._call = self._stack = None
+        try:
+            if stack is not None:
+                if failed is None:
+                    stack.close()
+                else:
+                    stack.__exit__(type(failed), failed, failed.__traceback__)
+        finally:
+            for page in (c.kiosk, c.specialist) if c else ():
+                with contextlib.suppress(Error):
+                    page.context.close()
+
+    # --- from the test's thread -------------------------------------------------------------
+
+    def _submit(self, work: Callable[[Browser], Any], thread: threading.Thread | None = None) -> Any:
+        thread = thread or self._thread
+        assert thread is not None
+        outcome: dict[str, Any] = {"done": threading.Event()}
+        self._jobs.put((work, outcome))
+        deadline = time.monotonic() + 120
+        while not outcome["done"].wait(0.5):
+            if not thread.is_alive():
+                raise AssertionError(f"the shared call's browser is gone: {self._dead!r}") from self._dead
+            if time.monotonic() > deadline:
+                raise AssertionError("the browser scenario did not end within 120 s")
+        if "error" in outcome:
+            raise outcome["error"]
+        return outcome.get("value")
+
+
 @pytest.fixture(scope="module")
 def cart(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cart]:
     with cart_with_mail(tmp_path_factory.mktemp("controls")) as cart:
         yield cart
 
 
-def test_a_muted_specialist_is_silent_and_asked_to_unmute(cart: Cart) -> None:
-    def scenario(browser: Browser) -> None:
-        with call(cart, browser, "muet@chu.example") as c:
-            kiosk, specialist = c.kiosk, c.specialist
-            heard(kiosk, c.doctor)  # Chromium's fake microphone beeps
-            kiosk.get_by_role("tab", name="Participants").tap()
-            row = kiosk.locator(f".member[data-member={c.doctor}]")
-            expect(row).to_contain_text(SPECIALIST_NAME)
-            expect(row).not_to_contain_text("micro coupé")
+_SHARED: list[SharedCall] = []  # the worker's shared call, once made
 
-            specialist.get_by_role("button", name="Couper le micro").click()
-            expect(specialist.locator("#mute")).to_have_text("Activer le micro")
-            expect(row).to_contain_text("micro coupé")
-            expect(kiosk.locator(f".tile[data-peer={c.doctor}] .tile-flags")).to_have_text("micro coupé")
-            silenced(kiosk, c.doctor)
 
-            # The kiosk (a moderator) asks; the specialist reads it, the button stands out.
-            row.get_by_role("button", name="Demander d'activer le micro").tap()
-            expect(kiosk.locator("#toasts")).to_contain_text(f"Demande envoyée à {SPECIALIST_NAME}.")
-            expect(specialist.locator("#toasts")).to_contain_text(f"{CART_NAME} vous demande d'activer votre micro.")
-            expect(specialist.locator("#mute")).to_have_class(re.compile(r"\battention\b"))  # outlined
+@pytest.fixture(scope="module")
+def shared_call(cart: Cart) -> Iterator[SharedCall]:
+    shared = SharedCall(cart)
+    _SHARED.append(shared)
+    try:
+        yield shared
+    finally:
+        _SHARED.remove(shared)
+        shared.leave()
 
-            specialist.get_by_role("button", name="Activer le micro").click()
-            expect(row).not_to_contain_text("micro coupé")
-            expect(row.get_by_role("button", name="Demander d'activer le micro")).to_have_count(0)
-            expect(kiosk.locator(f".tile[data-peer={c.doctor}] .tile-flags")).to_have_text("")
-            heard(kiosk, c.doctor)
 
-    in_media_browser(scenario)
+@pytest.fixture(autouse=True)
+def _one_room_at_a_time(request: pytest.FixtureRequest) -> None:
+    """The cart is in one room at a time: a test with a call of its own finds the shared call left.
+    (The tests sharing it come one after the other in the module, so that xdist's batches often
+    give them to a worker together.)"""
+    if "shared_call" not in request.fixturenames:
+        for shared in _SHARED:
+            shared.leave()
+
+
+def test_a_muted_specialist_is_silent_and_asked_to_unmute(shared_call: SharedCall) -> None:
+    def scenario(c: Call) -> None:
+        kiosk, specialist = c.kiosk, c.specialist
+        heard(kiosk, c.doctor)  # Chromium's fake microphone beeps
+        kiosk.get_by_role("tab", name="Participants").tap()
+        row = kiosk.locator(f".member[data-member={c.doctor}]")
+        expect(row).to_contain_text(SPECIALIST_NAME)
+        expect(row).not_to_contain_text("micro coupé")
+
+        specialist.get_by_role("button", name="Couper le micro").click()
+        expect(specialist.locator("#mute")).to_have_text("Activer le micro")
+        expect(row).to_contain_text("micro coupé")
+        expect(kiosk.locator(f".tile[data-peer={c.doctor}] .tile-flags")).to_have_text("micro coupé")
+        silenced(kiosk, c.doctor)
+
+        # The kiosk (a moderator) asks; the specialist reads it, the button stands out.
+        row.get_by_role("button", name="Demander d'activer le micro").tap()
+        expect(kiosk.locator("#toasts")).to_contain_text(f"Demande envoyée à {SPECIALIST_NAME}.")
+        expect(specialist.locator("#toasts")).to_contain_text(f"{CART_NAME} vous demande d'activer votre micro.")
+        expect(specialist.locator("#mute")).to_have_class(re.compile(r"\battention\b"))  # outlined
+
+        specialist.get_by_role("button", name="Activer le micro").click()
+        expect(row).not_to_contain_text("micro coupé")
+        expect(row.get_by_role("button", name="Demander d'activer le micro")).to_have_count(0)
+        expect(kiosk.locator(f".tile[data-peer={c.doctor}] .tile-flags")).to_have_text("")
+        heard(kiosk, c.doctor)
+
+    shared_call.run(scenario)
+
+
+def test_back_in_the_room_the_kiosk_still_shows_the_carts_microphone_muted(shared_call: SharedCall, cart: Cart) -> None:
+    def scenario(c: Call) -> None:
+        kiosk, specialist = c.kiosk, c.specialist
+        kiosk.get_by_role("button", name="Couper le micro du chariot").tap()
+        cart_flags = specialist.locator(".tile.main .tile-flags")
+        expect(cart_flags).to_have_text("micro coupé")
+        # The nurse looks at the dossier, then goes back into the room: the cart stayed in it, muted.
+        kiosk.goto(f"{cart.agent.url}/#/dossier/{c.dossier['id']}")
+        kiosk.get_by_role("button", name="Entrer en salle").tap()
+        expect(kiosk.get_by_text("Ce que voit le médecin", exact=True)).to_be_visible()
+        expect(cart_flags).to_have_text("micro coupé")
+        expect(kiosk.locator("#mute")).to_have_text("Activer le micro du chariot", timeout=3_000)
+        kiosk.locator("#mute").tap()
+        expect(cart_flags).to_have_text("", timeout=3_000)
+
+    shared_call.run(scenario)
+
+
+def test_a_chat_message_stays_text_and_may_be_long(shared_call: SharedCall) -> None:
+    def scenario(c: Call) -> None:
+        kiosk, specialist = c.kiosk, c.specialist
+        # The link alone (no code typed on this browser) names no resident over the call.
+        expect(specialist.locator(".resident-on-call")).to_be_hidden()
+        specialist.locator("#chat-text").fill("<b>gras</b> & <img src=x onerror=alert(1)>")
+        specialist.get_by_role("button", name="Envoyer", exact=True).click()
+        item = kiosk.locator(".chat-item").filter(has_text="gras")
+        expect(item.locator("p")).to_have_text("<b>gras</b> & <img src=x onerror=alert(1)>")
+        expect(item.locator("b, img")).to_have_count(0)
+        expect(item).to_contain_text(SPECIALIST_NAME)
+
+        # A long message (pasted): the field keeps 2000 characters, all of which arrive.
+        long = ("Antécédents : " + "eczéma atopique, " * 200)[:2100]
+        kiosk.locator("#chat-text").tap()
+        kiosk.keyboard.insert_text(long)
+        assert len(kiosk.locator("#chat-text").input_value()) == 2000
+        kiosk.get_by_role("button", name="Envoyer", exact=True).tap()
+        received = specialist.locator(".chat-item").filter(has_text="Antécédents")
+        expect(received.locator("p")).to_have_text(long[:2000].strip())
+        expect(received).to_contain_text(CART_NAME)
+        expect(kiosk.locator("#chat-text")).to_have_value("")
+
+    shared_call.run(scenario)
 
 
 def test_the_kiosk_cuts_the_carts_microphone_and_camera_or_chooses_connexion_faible(cart: Cart) -> None:
@@ -277,25 +477,6 @@ def test_the_kiosk_cuts_the_carts_microphone_and_camera_or_chooses_connexion_fai
             heard(specialist, "cart")
             kiosk.get_by_role("button", name="Revenir à la vidéo").tap()
             eventually(lambda: cart_frames_advance(specialist, 1.0) > 5, timeout=15, what="the cart's moving picture back")
-
-    in_media_browser(scenario)
-
-
-def test_back_in_the_room_the_kiosk_still_shows_the_carts_microphone_muted(cart: Cart) -> None:
-    def scenario(browser: Browser) -> None:
-        with call(cart, browser, "retour-salle@chu.example") as c:
-            kiosk, specialist = c.kiosk, c.specialist
-            kiosk.get_by_role("button", name="Couper le micro du chariot").tap()
-            cart_flags = specialist.locator(".tile.main .tile-flags")
-            expect(cart_flags).to_have_text("micro coupé")
-            # The nurse looks at the dossier, then goes back into the room: the cart stayed in it, muted.
-            kiosk.goto(f"{cart.agent.url}/#/dossier/{c.dossier['id']}")
-            kiosk.get_by_role("button", name="Entrer en salle").tap()
-            expect(kiosk.get_by_text("Ce que voit le médecin", exact=True)).to_be_visible()
-            expect(cart_flags).to_have_text("micro coupé")
-            expect(kiosk.locator("#mute")).to_have_text("Activer le micro du chariot", timeout=3_000)
-            kiosk.locator("#mute").tap()
-            expect(cart_flags).to_have_text("", timeout=3_000)
 
     in_media_browser(scenario)
 
@@ -457,32 +638,5 @@ def test_the_specialist_asks_a_muted_relative_to_unmute(cart: Cart) -> None:
         relative.get_by_role("button", name="Activer le micro").click()
         expect(row).not_to_contain_text("micro coupé")
         expect(relative.locator("#mute")).not_to_have_class(re.compile(r"\battention\b"), timeout=2_000)
-
-    in_media_browser(scenario)
-
-
-def test_a_chat_message_stays_text_and_may_be_long(cart: Cart) -> None:
-    def scenario(browser: Browser) -> None:
-        with call(cart, browser, "discussion@chu.example") as c:
-            kiosk, specialist = c.kiosk, c.specialist
-            # The link alone (no code typed on this browser) names no resident over the call.
-            expect(specialist.locator(".resident-on-call")).to_be_hidden()
-            specialist.locator("#chat-text").fill("<b>gras</b> & <img src=x onerror=alert(1)>")
-            specialist.get_by_role("button", name="Envoyer", exact=True).click()
-            item = kiosk.locator(".chat-item").filter(has_text="gras")
-            expect(item.locator("p")).to_have_text("<b>gras</b> & <img src=x onerror=alert(1)>")
-            expect(item.locator("b, img")).to_have_count(0)
-            expect(item).to_contain_text(SPECIALIST_NAME)
-
-            # A long message (pasted): the field keeps 2000 characters, all of which arrive.
-            long = ("Antécédents : " + "eczéma atopique, " * 200)[:2100]
-            kiosk.locator("#chat-text").tap()
-            kiosk.keyboard.insert_text(long)
-            assert len(kiosk.locator("#chat-text").input_value()) == 2000
-            kiosk.get_by_role("button", name="Envoyer", exact=True).tap()
-            received = specialist.locator(".chat-item").filter(has_text="Antécédents")
-            expect(received.locator("p")).to_have_text(long[:2000].strip())
-            expect(received).to_contain_text(CART_NAME)
-            expect(kiosk.locator("#chat-text")).to_have_value("")
 
     in_media_browser(scenario)
