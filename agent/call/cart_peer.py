@@ -157,15 +157,9 @@ class CartPeer:
 
     async def close(self) -> None:
         pc, self.pc = self.pc, None
-        for track in (self._video, self._audio):
-            if track is not None:
-                track.stop()
+        stop_tracks(self._video, self._audio)
         self._video = self._audio = None
-        if pc is not None:
-            try:
-                await asyncio.wait_for(pc.close(), 5)
-            except (TimeoutError, Exception):  # noqa: BLE001 (closing must not fail the room)
-                log.warning("cart peer %s: close failed", self.member_id, exc_info=True)
+        await close_quietly(pc, f"cart peer {self.member_id}")
 
 
 class SendingStats:
@@ -202,3 +196,20 @@ class SendingStats:
             result["quality"] = video.rung.name  # its place on the ladder (agent/media/ladder.py)
             result["estimate_kbps"] = round(video.link.bitrate / 1000) if video.link.bitrate else None  # sound included
         return result
+
+
+def stop_tracks(*tracks: MediaStreamTrack | None) -> None:
+    """The cart's tracks on a connection that ends: their shared encoders lose a viewer."""
+    for track in tracks:
+        if track is not None:
+            track.stop()
+
+
+async def close_quietly(pc: RTCPeerConnection | None, what: str) -> None:
+    """A connection closed within 5 s, whatever it says: closing must not fail the room."""
+    if pc is None:
+        return
+    try:
+        await asyncio.wait_for(pc.close(), 5)
+    except (TimeoutError, Exception):  # noqa: BLE001
+        log.warning("%s: close failed", what, exc_info=True)

@@ -37,7 +37,7 @@ from typing import Any
 import aiohttp
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 
-from agent.call.cart_peer import SendingStats, send_cart_media
+from agent.call.cart_peer import SendingStats, close_quietly, send_cart_media, stop_tracks
 from agent.devices.microphone import Microphone
 from agent.media.ladder import LADDER
 from agent.media.shared_audio import AudioPacketTrack, shared_audio
@@ -477,17 +477,13 @@ class JanusRoom:
     async def unpublish(self) -> None:
         """The cart's media out of the room (the room stays: the participants' pages wait for it)."""
         pc, self.pc = self.pc, None
-        for track in (self.video, self.audio):
-            if track is not None:
-                track.stop()
+        stop_tracks(self.video, self.audio)
         self.video = self.audio = None
         publisher, self._publisher = self._publisher, None
         if publisher is not None and self.client is not None and not self.client.closed.is_set():
             await publisher.detach()  # Janus hangs up its side and takes the feed out of the room
         self.feed = None
-        if pc is not None:
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(pc.close(), 5)
+        await close_quietly(pc, f"Janus publisher of room {self.room_name}")
 
     async def close(self, destroy: bool = True) -> None:
         """Tears down: the publication, the room when this object made it (and `destroy`), the

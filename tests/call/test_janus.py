@@ -112,7 +112,7 @@ def test_the_cart_publishes_once_and_janus_says_what_it_refuses(janus: JanusServ
 
 
 async def _estimate(room: JanusRoom) -> int | None:
-    return room.video.link.bitrate if room.video is not None else None
+    return room.video.link.remb if room.video is not None else None  # what Janus last said it takes (REMB)
 
 
 async def _publishing(room: JanusRoom) -> list[dict]:
