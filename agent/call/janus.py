@@ -324,6 +324,7 @@ class JanusRoom:
         self._sending = SendingStats("VP8")
         self._publications: dict[str, tuple[JanusHandle, int]] = {}  # a participant's: their handle and feed
         self._subscriptions: dict[tuple[str, str], JanusHandle] = {}  # (who watches, whose feed)
+        self._video_mids: dict[tuple[str, str], list[str]] = {}  # the subscriptions' picture streams
 
     async def open(self) -> None:
         """Connects to Janus and makes the room, or finds it when it exists (the same pin is
@@ -431,9 +432,10 @@ class JanusRoom:
         """`viewer` to receive `owner`'s feed: Janus's offer, for the viewer's page to answer
         (`start`). Replaces an earlier subscription of the same pair."""
         await self.unsubscribe(viewer, owner)
-        handle, _, offer = await self._negotiated([
+        handle, (joined,), offer = await self._negotiated([
             ({"request": "join", "ptype": "subscriber", "room": self.room_id, "pin": self.pin, "streams": [{"feed": feed}]}, None)],
             "Janus gave no offer for the subscription")
+        self._video_mids[(viewer, owner)] = [str(s["mid"]) for s in joined.get("streams", []) if s.get("type") == "video"]
         self._subscriptions[(viewer, owner)] = handle
         return offer
 
@@ -443,8 +445,16 @@ class JanusRoom:
             raise JanusError(0, f"{viewer} has no subscription to {owner}", "start")
         await handle.message({"request": "start"}, jsep=answer)
 
+    async def send_video(self, viewer: str, owner: str, send: bool) -> None:
+        """Janus forwards `owner`'s picture to `viewer`, or holds it back (their sound goes on):
+        « connexion faible » through Janus, which has one picture per publication."""
+        handle, mids = self._subscriptions.get((viewer, owner)), self._video_mids.get((viewer, owner), [])
+        if handle is not None and mids:
+            await handle.message({"request": "configure", "streams": [{"mid": mid, "send": send} for mid in mids]})
+
     async def unsubscribe(self, viewer: str, owner: str) -> None:
         handle = self._subscriptions.pop((viewer, owner), None)
+        self._video_mids.pop((viewer, owner), None)
         if handle is not None:
             await handle.detach()
 
@@ -498,3 +508,4 @@ class JanusRoom:
         self.client, self._handle = None, None
         self._publications.clear()
         self._subscriptions.clear()
+        self._video_mids.clear()

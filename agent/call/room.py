@@ -393,6 +393,8 @@ class LiveRoom:
                         peer.set_video(not self._poor_link(peer_id))
                     if self.sfu is not None:
                         self.sfu.set_cart_still(member.audio_only)
+                elif self.sfu is not None:
+                    await self.sfu.poor_link(member_id, member.audio_only, list(self.members))
                 elif member_id in self.peers:
                     self.peers[member_id].set_video(not self._poor_link(member_id))
                 await self._broadcast({"type": "member", "member": member.public()}, but=None)

@@ -37,6 +37,7 @@ class SfuPath:
         self._send = send  # to a viewer's socket: a member id, or SCREEN
         self._viewers = viewers  # who is there to watch, when a publication comes up
         self._offering: set[asyncio.Task[None]] = set()
+        self._poor: set[str] = set()  # viewers who chose « connexion faible »: sound only from Janus
 
     @property
     def lost(self) -> asyncio.Event:
@@ -104,6 +105,21 @@ class SfuPath:
 
     async def answer(self, viewer: str, owner: str, answer: dict[str, str]) -> None:
         await self.janus.start(viewer, owner, answer)
+        if viewer in self._poor:
+            await self.janus.send_video(viewer, owner, False)
+
+    async def poor_link(self, viewer: str, poor: bool, owners: Iterable[str]) -> None:
+        """« Connexion faible » chosen by a participant: through Janus, whose publications have one
+        picture each, they get the sound alone (the mesh sends them stills instead)."""
+        if poor == (viewer in self._poor):
+            return
+        (self._poor.add if poor else self._poor.discard)(viewer)
+        for owner in owners:
+            if _watches(viewer, owner):
+                try:
+                    await self.janus.send_video(viewer, owner, not poor)
+                except JanusError as exc:
+                    log.warning("Janus: %s's picture to %s not %s: %s", owner, viewer, "held" if poor else "resumed", exc)
 
     async def resubscribe(self, viewer: str, owner: str) -> None:
         """The viewer's path to `owner` broke: a new one (a new Janus offer)."""

@@ -123,11 +123,12 @@ def fill_login(page: Page, login: str, password: str, otp: str) -> None:
     page.get_by_role("button", name=SIGN_IN, exact=True).tap()
 
 
-def sign_in(page: Page, agent: LiveAgent, account: Account, name: str | None = None) -> None:
-    """Log `account` in through the form and wait for the header with its name."""
+def sign_in(page: Page, agent: LiveAgent, account: Account, name: str | None = None, timeout: float | None = None) -> None:
+    """Log `account` in through the form and wait for the header with its name (`timeout` ms:
+    longer for a page opened beside a call of several Chromium pages)."""
     open_kiosk(page, agent)
     fill_login(page, account.login, account.password, account.code())
-    expect(page.locator(".topbar .user .name")).to_have_text(name or display_name(account))
+    expect(page.locator(".topbar .user .name")).to_have_text(name or display_name(account), timeout=timeout)
 
 
 def shot(page: Page, artifacts: Path, name: str) -> None:

@@ -11,6 +11,7 @@ The browsers are driven from a thread of their own (tests/call/harness.py `in_me
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,7 +24,7 @@ from tests.api.helpers import logged_in
 from tests.browser.kiosk import shot, sign_in
 from tests.call.harness import AUDIO_PROBE, cart_with_mail, in_media_browser, new_page, people
 from tests.call.janus_server import JanusServer, janus_server
-from tests.call.test_call_controls import heard, kiosk_enters, member_id
+from tests.call.test_call_controls import frames_of_tile, heard, kiosk_enters, member_id
 from tests.call.test_call_controls import join as join_page
 from tests.call.test_relay_and_mesh import (
     FRAMES_ADVANCE,
@@ -151,9 +152,16 @@ def test_through_janus_from_the_first_participant_the_kiosk_sees_them_and_a_lost
             through_janus = {**moving(specialist, kiosk, doctor), "specialist_paths": specialist.evaluate("() => [...window.telecartRoom.pcs.keys()].sort()")}
             heard(kiosk, doctor)
             heard(specialist, "cart")
+            # « Connexion faible » through Janus: the cart's sound alone, the picture held back; then back.
+            specialist.get_by_role("button", name="Connexion faible").click()
+            time.sleep(1)  # what was on its way
+            through_janus["poor_link_frames"] = frames_of_tile(specialist, "cart", 3)
+            heard(specialist, "cart")
+            specialist.get_by_role("button", name="Revenir à la vidéo").click()
+            through_janus["back_to_video"] = moving(specialist, kiosk, doctor)["specialist_sees"]
             through_janus["technician"] = technician.get(cart.url("/call/stats"), timeout=10).json()
             _, desk = new_page(browser, has_touch=True)  # the technician's page says the cart sends once, to Janus
-            sign_in(desk, cart.agent, cart.agent.add_account(Role.TECHNICIAN))
+            sign_in(desk, cart.agent, cart.agent.add_account(Role.TECHNICIAN), timeout=20_000)
             sending = desk.locator(".janus-sending")
             expect(sending).to_contain_text("le chariot envoie une seule fois", timeout=15_000)
             expect(sending).to_contain_text("1280 × 720", timeout=15_000)
@@ -182,6 +190,8 @@ def test_through_janus_from_the_first_participant_the_kiosk_sees_them_and_a_lost
         assert seen["specialist_sees"]["frames"] >= MOVING and seen["specialist_sees"]["width"] == 1280, (when, seen)
         assert seen["kiosk_sees"]["frames"] >= MOVING, (when, seen)
     assert outcome["through_janus"]["specialist_paths"] == ["cart", "sfu"]
+    assert outcome["through_janus"]["poor_link_frames"] <= 3, outcome["through_janus"]  # held back (a frame in flight at most)
+    assert outcome["through_janus"]["back_to_video"]["frames"] >= MOVING, outcome["through_janus"]
     sending = outcome["through_janus"]["technician"]["janus"]  # the technician sees the one publication
     assert sending["state"] == "connected" and sending["frames_sent"] > 0 and sending["width"] == 1280, sending
     assert outcome["back_on_mesh"]["specialist_paths"] == ["cart", "screen"]
