@@ -87,9 +87,11 @@ class LiveAgent:
             try:
                 if requests.get(f"{self.url}/healthz", timeout=1).status_code == 200:
                     return self
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):  # not listening yet, or listening but still starting
                 pass
             time.sleep(0.05)
+        self.proc.kill()  # not left running behind the failed test
+        self.proc.wait(10)
         raise RuntimeError(f"agent not ready after {timeout}s:\n{self.log()}")
 
     def log(self) -> str:
