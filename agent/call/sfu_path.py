@@ -87,10 +87,8 @@ class SfuPath:
             except JanusError as exc:
                 log.warning("Janus: %s's publication did not come up: %s", owner, exc)
                 return
-            feed = self.feed(owner)
             for viewer in self._viewers():
-                if feed is not None and _watches(viewer, owner):
-                    await self._offer(viewer, owner, feed)
+                await self._offer(viewer, owner)
 
         task = asyncio.get_running_loop().create_task(offer())
         self._offering.add(task)
@@ -99,9 +97,7 @@ class SfuPath:
     async def viewer_in(self, viewer: str, owners: Iterable[str]) -> None:
         """A viewer arrives (a participant, the kiosk's screen): offered every feed published."""
         for owner in owners:
-            feed = self.feed(owner)
-            if feed is not None and _watches(viewer, owner):
-                await self._offer(viewer, owner, feed)
+            await self._offer(viewer, owner)
 
     async def answer(self, viewer: str, owner: str, answer: dict[str, str]) -> None:
         await self.janus.start(viewer, owner, answer)
@@ -123,9 +119,7 @@ class SfuPath:
 
     async def resubscribe(self, viewer: str, owner: str) -> None:
         """The viewer's path to `owner` broke: a new one (a new Janus offer)."""
-        feed = self.feed(owner)
-        if feed is not None and _watches(viewer, owner):
-            await self._offer(viewer, owner, feed)
+        await self._offer(viewer, owner)
 
     async def gone(self, who: str) -> None:
         await self.janus.forget(who)
@@ -135,7 +129,11 @@ class SfuPath:
             task.cancel()
         await self.janus.close()
 
-    async def _offer(self, viewer: str, owner: str, feed: int) -> None:
+    async def _offer(self, viewer: str, owner: str) -> None:
+        """`viewer` offered `owner`'s feed through Janus, when it is published and theirs to watch."""
+        feed = self.feed(owner)
+        if feed is None or not _watches(viewer, owner):
+            return
         try:
             offer = await self.janus.subscribe(viewer, owner, feed)
         except JanusError as exc:  # one viewer's path must not stop the others'
