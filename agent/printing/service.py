@@ -79,7 +79,9 @@ class PrintJob:
     created_at: str = field(default_factory=_now)
     updated_at: str = field(default_factory=_now)
     unreachable: bool = False  # the last look at CUPS failed: the status is the last one known
-    outcome_recorded: bool = False
+    # The outcome's audit write, once begun: whoever else reaches the outcome (the nurse's cancel
+    # racing the follower) waits for that same write instead of answering before it is saved.
+    outcome: asyncio.Future | None = None
     changed: asyncio.Event = field(default_factory=asyncio.Event)
 
     @property
@@ -210,15 +212,18 @@ class PrintService:
             log.exception("following print job %s failed", job.cups_id)
 
     async def _outcome(self, job: PrintJob, why: str | None = None) -> None:
-        if job.outcome_recorded:
-            return
-        job.outcome_recorded = True
+        if job.outcome is None:
+            job.outcome = asyncio.ensure_future(self._record(self._outcome_event(job, why)))
+        await asyncio.shield(job.outcome)  # a cancelled follower must not cancel the write itself
+
+    @staticmethod
+    def _outcome_event(job: PrintJob, why: str | None) -> audit.AuditEvent:
         if job.status.done:
             said = job.status.label + (f" ({job.status.detail})" if job.status.detail else "")
         else:
             said = f"{why or 'plus suivi après 30 minutes'}, dernier état connu : {job.status.label}"
-        await self._record(job.actor.event("print.outcome", job.patient_id, audit.SUCCESS if job.status.state == "printed" else audit.FAILURE,
-                                           f"{job.what} sur « {job.printer} » (travail {job.cups_id}) : {said}"))
+        return job.actor.event("print.outcome", job.patient_id, audit.SUCCESS if job.status.state == "printed" else audit.FAILURE,
+                               f"{job.what} sur « {job.printer} » (travail {job.cups_id}) : {said}")
 
     async def _record(self, event: audit.AuditEvent) -> None:
         await self._store.write(sources.record, event, essential=True)
@@ -257,7 +262,9 @@ class PrintService:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await follower
         for job in self._jobs.values():
-            if not job.status.done and not job.outcome_recorded:
-                with contextlib.suppress(Exception):
+            with contextlib.suppress(Exception):
+                if job.outcome is not None:
+                    await job.outcome  # begun by a follower just cancelled: saved before the store closes
+                elif not job.status.done:
                     await self._outcome(job, "suivi interrompu par l'arrêt du chariot")
         self._pool.shutdown(wait=False, cancel_futures=True)
