@@ -410,6 +410,7 @@ class Window:
     sent_fps: list[float]
     sent_kbps: list[float]
     held_ms: list[float]  # the cart's own share of the delay, per viewer: camera frame to its sender
+    sound_spread_ms: list[float]  # per viewer: how unevenly the sound left the cart (p5 to p95 of its lateness)
 
     @property
     def ms_per_frame(self) -> float | None:
@@ -420,7 +421,7 @@ class Window:
 
     def extra(self) -> dict[str, Any]:
         return {"fps": [round(r.fps, 1) for r in self.readings], "sent_fps": [round(f, 1) for f in self.sent_fps],
-                "ms_per_frame": self.ms_per_frame, "held_ms": self.held_ms}
+                "ms_per_frame": self.ms_per_frame, "held_ms": self.held_ms, "sound_spread_ms": self.sound_spread_ms}
 
 
 def _window(agent: psutil.Process, viewers: list[Viewer], stats_client: Any, stats_url: str) -> Window:
@@ -435,7 +436,8 @@ def _window(agent: psutil.Process, viewers: list[Viewer], stats_client: Any, sta
     sent_fps = [(after[k].get("frames_sent", 0) - before[k].get("frames_sent", 0)) / wall for k in after if k in before]
     sent_kbps = [float(after[k]["bitrate_kbps"]) for k in after if "bitrate_kbps" in after[k]]
     held_ms = [float(after[k]["held_ms"]) for k in after if after[k].get("held_ms") is not None]
-    return Window(cpu / wall, readings, sent_fps, sent_kbps, held_ms)
+    spread_ms = [float(after[k]["sound_spread_ms"]) for k in after if after[k].get("sound_spread_ms") is not None]
+    return Window(cpu / wall, readings, sent_fps, sent_kbps, held_ms, spread_ms)
 
 
 def _invite(cart: Any, dossier: dict[str, Any], name: str, first_name: str, email: str) -> Any:
@@ -578,7 +580,8 @@ def figures() -> Iterator[dict[str, Any]]:
                         yield figure("call.three_viewers.fps_min", min(r.fps for r in three.readings), "fps", baseline=seen.fps)
                         yield figure("call.three_viewers.g2g_p50_ms", three.readings[0].p(50), "ms", baseline=seen.p(50)) | {
                             "each_p50_ms": [r.p(50) for r in three.readings], "receivers": [r.receiver for r in three.readings],
-                            "baseline_receiver": seen.receiver, "held_ms": three.held_ms, "baseline_held_ms": one.held_ms}
+                            "baseline_receiver": seen.receiver, "held_ms": three.held_ms, "baseline_held_ms": one.held_ms,
+                            "sound_spread_ms": three.sound_spread_ms, "baseline_sound_spread_ms": one.sound_spread_ms}
                         # The same three without lip sync: what the picture's own path takes, the
                         # wait for the sound left out (the same viewers come back, their pages not syncing).
                         links = [_link(dossier, "relative", cart.agent.url), _link(first.json(), "professional", cart.agent.url, "LEROY"),

@@ -153,7 +153,7 @@ class CartPeer:
         return self.pc.connectionState if self.pc else "closed"
 
     async def stats(self) -> dict[str, Any]:
-        return await self._sending.read(self.pc, self._video)
+        return await self._sending.read(self.pc, self._video, self._audio)
 
     async def close(self) -> None:
         pc, self.pc = self.pc, None
@@ -171,7 +171,8 @@ class SendingStats:
         self.codec = codec
         self._last_bytes: tuple[float, int] | None = None
 
-    async def read(self, pc: RTCPeerConnection | None, video: CartVideoTrack | PacketTrack | None) -> dict[str, Any]:
+    async def read(self, pc: RTCPeerConnection | None, video: CartVideoTrack | PacketTrack | None,
+                   audio: AudioPacketTrack | None = None) -> dict[str, Any]:
         result: dict[str, Any] = {"state": pc.connectionState if pc else "closed", "codec": self.codec}
         if pc is None:
             return result
@@ -195,6 +196,8 @@ class SendingStats:
         if isinstance(video, PacketTrack) and video.rung is not None:
             result["quality"] = video.rung.name  # its place on the ladder (agent/media/ladder.py)
             result["estimate_kbps"] = round(video.link.bitrate / 1000) if video.link.bitrate else None  # sound included
+        if audio is not None and (spread := audio.spread_ms) is not None:
+            result["sound_spread_ms"] = round(spread, 1)
         return result
 
 

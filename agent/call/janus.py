@@ -383,7 +383,7 @@ class JanusRoom:
 
     async def sending(self) -> dict[str, Any]:
         """The cart's publication as the technician's page shows a participant's sending."""
-        return await self._sending.read(self.pc, self.video)
+        return await self._sending.read(self.pc, self.video, self.audio)
 
     def subscription(self) -> Subscription:
         if self.feed is None:

@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import fractions
+import statistics
+import time
 import weakref
+from collections import deque
 
 import av
 import numpy as np
@@ -23,6 +26,7 @@ from drivers.audio import RATE, SAMPLES
 BITRATE = 40_000  # bit/s, mono voice with room for its FEC copy (Opus's own advice: 32-40k for FEC at 16 kHz band)
 EXPECTED_LOSS = 10  # percent: how much FEC the encoder spends (libopus adds LBRR only when it expects loss)
 QUEUE_PACKETS = 10  # 200 ms: a sender further behind loses its oldest sound, not its timing
+SPREAD_PACKETS = 250  # the last 5 s of packets measure how unevenly the sound leaves
 TIME_BASE = fractions.Fraction(1, RATE)
 
 _by_microphone: weakref.WeakKeyDictionary[Microphone, SharedAudio] = weakref.WeakKeyDictionary()
@@ -79,8 +83,9 @@ class SharedAudio:
                     # Opus delays its output by a few ms (its look-ahead) and stamps it so; the
                     # capture time of the frame is the one the receiver must play it at.
                     packet.pts, packet.time_base = pts, TIME_BASE
+                    due = started + pts / RATE  # when it leaves if nothing on the way waits
                     for listener in list(self.listeners):
-                        listener.offer(packet)
+                        listener.offer(packet, due)
         finally:
             self._microphone.leave(queue)
 
@@ -102,17 +107,31 @@ class AudioPacketTrack(MediaStreamTrack):
     def __init__(self, source: SharedAudio) -> None:
         super().__init__()
         self._source = source
-        self._queue: asyncio.Queue[av.Packet] = asyncio.Queue(QUEUE_PACKETS)
+        self._queue: asyncio.Queue[tuple[av.Packet, float]] = asyncio.Queue(QUEUE_PACKETS)
+        self._late: deque[float] = deque(maxlen=SPREAD_PACKETS)
 
-    def offer(self, packet: av.Packet) -> None:
+    def offer(self, packet: av.Packet, due: float) -> None:
         if self._queue.full():
             self._queue.get_nowait()
-        self._queue.put_nowait(packet)
+        self._queue.put_nowait((packet, due))
 
     async def recv(self) -> av.Packet:
         if self.readyState != "live":
             raise MediaStreamError
-        return await self._queue.get()
+        packet, due = await self._queue.get()
+        self._late.append(time.monotonic() - due)
+        return packet
+
+    @property
+    def spread_ms(self) -> float | None:
+        """How unevenly the sound reaches this participant's sender (5th to 95th percentile of its
+        lateness behind the microphone's clock, last 5 s): what their jitter buffer must absorb, and
+        the picture with it, lip sync holding it behind the sound. A busy cart (its loop, the
+        microphone's thread waiting for a core) shows here; a busy receiver does not."""
+        if len(self._late) < SPREAD_PACKETS // 5:
+            return None
+        cuts = statistics.quantiles(self._late, n=20)
+        return (cuts[-1] - cuts[0]) * 1000
 
     def stop(self) -> None:
         if self.readyState == "live":

@@ -30,8 +30,8 @@ def test_two_participants_share_one_opus_encoder_whose_speech_carries_fec() -> N
         first, second = source.listener(), source.listener()
         heard = await asyncio.gather(*(asyncio.wait_for(t.recv(), 10) for t in (first, second)))
         packets = [await asyncio.wait_for(first.recv(), 5) for _ in range(100)]  # 2 s
-        other = [second._queue.get_nowait() for _ in range(second._queue.qsize())]
-        packets += [first._queue.get_nowait() for _ in range(first._queue.qsize())]  # made meanwhile, for both
+        other = [second._queue.get_nowait()[0] for _ in range(second._queue.qsize())]
+        packets += [first._queue.get_nowait()[0] for _ in range(first._queue.qsize())]  # made meanwhile, for both
         first.stop()
         second.stop()
         await asyncio.sleep(0.05)
@@ -50,3 +50,29 @@ def test_two_participants_share_one_opus_encoder_whose_speech_carries_fec() -> N
     loud = [bytes(p) for p in packets if len(bytes(p)) > 60]  # the beep, not the silence between (27 bytes a packet)
     assert loud and sum(map(_carries_fec_copy, loud[1:])) >= len(loud[1:]) // 2
     assert sum(len(bytes(p)) for p in packets) * 8 / 2 < 60_000  # about 40 kbit/s, not aiortc's 96 stereo
+
+
+def test_sound_leaving_unevenly_shows_in_its_spread() -> None:
+    """The technician's page and the bench read `sound_spread_ms`: a participant's sender that
+    stalls 100 ms every 200 ms (a busy loop) gets its sound in bursts, which the figure shows; one
+    read as it comes does not."""
+    async def scenario() -> tuple:
+        source = shared_audio(Microphone(MediaConfig(), simulate=True))
+        even, bursty = source.listener(), source.listener()
+        assert even.spread_ms is None  # not enough packets to say yet
+
+        async def read(track, stall: float) -> None:
+            for n in range(100):
+                if stall and n % 10 == 0:
+                    await asyncio.sleep(stall)
+                await asyncio.wait_for(track.recv(), 5)
+
+        await asyncio.gather(read(even, 0), read(bursty, 0.1))
+        spreads = even.spread_ms, bursty.spread_ms
+        even.stop()
+        bursty.stop()
+        return spreads
+
+    even, bursty = run_async(scenario())
+    assert bursty >= 60  # its packets waited 0 to 100 ms
+    assert even < bursty - 40

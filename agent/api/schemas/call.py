@@ -69,6 +69,8 @@ class SentStats(BaseModel):
     quality: str | None = Field(None, description="The rung of the quality ladder this participant's link carries (720p, 360p, 360p à 15 i/s, 180p à 15 i/s, image fixe); VP8 only")
     estimate_kbps: int | None = Field(None, description="What the cart reckons this participant's link carries (REMB and losses)")
     held_ms: float | None = Field(None, description="The cart's own share of the delay: from a camera frame to its packets handed to the sender (encoding, queue), averaged")
+    sound_spread_ms: float | None = Field(None, description="How unevenly the sound leaves the cart: 5th to 95th percentile of its packets' lateness "
+                                          "behind the microphone's clock, last 5 s (the receiver's jitter buffer, and the picture held behind it, follow it)")
 
 
 class ParticipantStatsOut(BaseModel):

@@ -46,7 +46,7 @@ export function callStatsView() {
         h("td", {}, r.codec || s.codec || "—"),
         h("td", {}, CANDIDATE[r.candidate] || r.candidate || "—"),
         stats.janus ? h("td", {}, "par le serveur régional") : h("td", {}, `${num(s.bitrate_kbps, 0, " kbit/s")} · ${STATE[s.state] || s.state || "—"}`,
-          s.quality && h("br"), s.quality && h("span", { class: "hint" }, `${s.quality}${s.estimate_kbps ? ` (lien estimé ${s.estimate_kbps} kbit/s)` : ""}${s.held_ms != null ? ` · ${num(s.held_ms)} ms au chariot` : ""}`)));
+          s.quality && h("br"), s.quality && h("span", { class: "hint" }, `${s.quality}${s.estimate_kbps ? ` (lien estimé ${s.estimate_kbps} kbit/s)` : ""}${s.held_ms != null ? ` · ${num(s.held_ms)} ms au chariot` : ""}${s.sound_spread_ms != null ? ` · son régulier à ${num(s.sound_spread_ms)} ms près` : ""}`)));
     });
     body.replaceChildren(head, janus || "", h("section", { class: "card results" }, h("div", { class: "table-wrap" },
       h("table", { class: "records" },
