@@ -35,8 +35,17 @@ from agent.access.roles import Role
 from agent.media.ladder import LADDER
 from tests.api.helpers import logged_in
 from tests.call import harness
-from tests.call.harness import AUDIO_PROBE, Cart, in_media_browser, new_page
-from tests.call.test_relay_and_mesh import SPECIALIST, agent_log_on_failure, enter_call, join, wait_for_picture
+from tests.call.harness import (
+    AUDIO_PROBE,
+    SPECIALIST,
+    Cart,
+    agent_log_on_failure,
+    enter_call,
+    in_media_browser,
+    join,
+    new_page,
+    wait_for_picture,
+)
 from tests.call.test_turn_tls import cart_reached_from
 from tests.call.turn import chromium_home, make_authority
 from tests.loopback import eventually

@@ -18,25 +18,38 @@ import contextlib
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
-import requests
-from playwright.sync_api import Browser, Page
+from playwright.sync_api import Browser
 
-from tests.browser.kiosk import problems_of
-from tests.call.harness import AUDIO_PROBE, VIDEO_PROBE, Cart, cart_with_mail, in_media_browser, new_page, people
+from tests.call.harness import (
+    AUDIO_PROBE,
+    FRAMES_ADVANCE,
+    HEARD,
+    MOVING,
+    PROFESSIONAL,
+    RELATIVE,
+    SELECTED_PAIR,
+    SPECIALIST,
+    VIDEO_PROBE,
+    agent_log_on_failure,
+    assert_page_clean,
+    cart_with_mail,
+    enter_call,
+    in_media_browser,
+    join,
+    loudest,
+    new_page,
+    people,
+    probe_results,
+    relayed_in_metrics,
+    start_probes,
+    wait_for_picture,
+)
 from tests.call.turn import Turn, assert_relayed_call, running_coturn
 from tests.loopback import eventually
 
 pytestmark = pytest.mark.browser
-
-JOIN = "Rejoindre la téléconsultation"
-SPECIALIST = "claire.petit@chu.example"
-RELATIVE = {"kind": "relative", "companion": {"name": "LEFEBVRE", "first_name": "Paul", "remote": True,
-                                              "email": "paul@famille.example"}}
-PROFESSIONAL = {"role": "professional", "name": "MOREAU", "first_name": "Julie", "email": "julie.moreau@cabinet.example"}
-HEARD = 0.001  # root mean square of a sound someone hears; silence is 0 (Chromium's fake microphone beeps)
 
 
 # --- coturn on loopback (tests/call/turn.py) -----------------------------------------------------
@@ -49,129 +62,6 @@ def coturn(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Turn]:
     with running_coturn(tmp_path / "coturn", getattr(request, "param", None),
                         failed=lambda: request.session.testsfailed > failed_before) as turn:
         yield turn
-
-
-# --- browsers -------------------------------------------------------------------------------------
-
-def join(page: Page, link: str, typed: str = "", admitted_by: Page | None = None) -> str:
-    """Open an invitation link, pass the device check, enter the room; the member id it got.
-    Someone who waits in the lobby types `typed` and is let in by `admitted_by`."""
-    page.goto(link + "?vue=appel")  # the specialist's « Rejoindre l'appel » (the bare link opens the dossier)
-    if typed:
-        page.locator("#my-name").fill(typed)
-    page.get_by_role("button", name=JOIN).click()
-    if admitted_by is not None:
-        admitted_by.locator(".lobby .waiting-person").filter(has_text=typed).get_by_role("button", name="Faire entrer").click()
-    page.wait_for_function("() => window.telecartRoom && window.telecartRoom.me", timeout=15_000)
-    return page.evaluate("() => window.telecartRoom.me.id")
-
-
-def wait_for_picture(page: Page, peer: str, timeout: float = 20_000) -> None:
-    page.wait_for_function("(peer) => { const v = document.querySelector(`video[data-peer=${peer}]`);"
-                           " return Boolean(v && v.videoWidth > 0); }", arg=peer, timeout=timeout)
-
-
-# Probes started in every page at once, their results read afterwards: a second of listening in
-# each of three pages takes a second, not three. A probe runs up to `rounds` times, one after the
-# other, until its result passes `enough` (the cart beeps once a second: one second of listening
-# may fall between two beeps, or be starved of CPU on a loaded machine); each round gives up
-# after `limit` ms (a video whose frames stopped would otherwise never call back).
-_START = """([key, limit, rounds, enough, args]) => {
-  window.__probes = window.__probes || {};
-  const run = PROBE;
-  const once = (arg) => Promise.race([run(arg), new Promise((resolve) => setTimeout(() => resolve("no answer"), limit))]);
-  window.__probes[key] = Promise.all(args.map(async (arg) => {
-    const results = [];
-    for (let i = 0; i < rounds; i++) {
-      const result = await once(arg);
-      results.push(result);
-      if (enough === null || (typeof result === "number" && result > enough)) break;
-    }
-    return results;
-  }));
-}"""
-
-
-def start_probes(page: Page, key: str, probe: str, args: list[Any], rounds: int = 1, enough: float | None = None,
-                 limit_ms: int = 20_000) -> None:
-    page.evaluate(_START.replace("PROBE", probe.strip()), [key, limit_ms, rounds, enough, args])
-
-
-def probe_results(page: Page, key: str) -> list[list[Any]]:
-    """For each probed argument, the result of each round."""
-    return page.evaluate("(key) => window.__probes[key]", key)
-
-
-def loudest(rounds: list[Any]) -> Any:
-    heard = [r for r in rounds if isinstance(r, (int, float))]
-    return max(heard) if heard else rounds
-
-
-# Frames presented by a <video> (requestVideoFrameCallback), counted until `wanted` came or
-# `seconds` passed: moving pictures, however loaded the machine, and a frozen one told apart.
-FRAMES_ADVANCE = """async ([selector, wanted, seconds]) => {
-  const video = document.querySelector(selector);
-  if (!video || !video.srcObject) return null;
-  const start = performance.now();
-  let frames = 0;
-  await new Promise((resolve) => {
-    const timer = setTimeout(resolve, seconds * 1000);
-    const tick = () => {
-      frames += 1;
-      if (frames >= wanted) { clearTimeout(timer); resolve(); } else video.requestVideoFrameCallback(tick);
-    };
-    video.requestVideoFrameCallback(tick);
-  });
-  return { frames, seconds: (performance.now() - start) / 1000, width: video.videoWidth, height: video.videoHeight };
-}"""
-# Frames that tell a moving picture from a frozen one: a quarter of a second of a participant's
-# camera, a sixth of the cart's; the 15 s allowed are for a machine running other suites too.
-MOVING = 5
-
-
-SELECTED_PAIR = """async (peer) => {
-  const pc = window.telecartRoom.pcs.get(peer);
-  if (!pc) return null;
-  const report = await pc.getStats();
-  let pair = null;
-  report.forEach((s) => { if (s.type === "transport" && s.selectedCandidatePairId) pair = report.get(s.selectedCandidatePairId); });
-  if (!pair) return { state: pc.connectionState };
-  const local = report.get(pair.localCandidateId), remote = report.get(pair.remoteCandidateId);
-  const gathered = [];
-  report.forEach((s) => { if (s.type === "local-candidate") gathered.push(s.candidateType); });
-  return { state: pc.connectionState, local: local.candidateType, localAddress: local.address, localPort: local.port,
-           localUrl: local.url, relayProtocol: local.relayProtocol, remote: remote.candidateType,
-           remoteAddress: remote.address, remotePort: remote.port, bytesReceived: pair.bytesReceived, gathered };
-}"""
-
-
-def assert_page_clean(page: Page) -> None:
-    problems = problems_of(page)
-    assert not problems.page_errors, "uncaught JavaScript exceptions:\n" + "\n".join(problems.page_errors)
-    assert not problems.console_errors, "console errors:\n" + "\n".join(problems.console_errors)
-
-
-@contextlib.contextmanager
-def agent_log_on_failure(cart: Cart) -> Iterator[None]:
-    """The end of the agent's log in the test's output when anything in the block fails."""
-    try:
-        yield
-    except BaseException:
-        print(f"--- agent log ({cart.agent.log_path}) ---\n{cart.agent.log()[-6000:]}")
-        raise
-
-
-def relayed_in_metrics(cart: Cart) -> bool:
-    """The technician's view (/metrics, fed by the participant's page): the media path is relayed."""
-    text = requests.get(f"{cart.agent.url}/metrics", timeout=5).text
-    return any(line.startswith("telecart_call_codec_info{") and 'candidate="relay"' in line and line.endswith(" 1.0")
-               for line in text.splitlines())
-
-
-def enter_call(cart: Cart, dossier_id: str) -> None:
-    reply = cart.nurse.post(cart.url(f"/dossiers/{dossier_id}/call"))
-    assert reply.status_code == 200, reply.text
-    assert reply.json()["in_call"] is True
 
 
 # --- the tests ------------------------------------------------------------------------------------

@@ -22,11 +22,8 @@ from agent.access.roles import Role
 from agent.call.janus import JanusClient, janus_room_id
 from tests.api.helpers import logged_in
 from tests.browser.kiosk import shot, sign_in
-from tests.call.harness import AUDIO_PROBE, cart_with_mail, in_media_browser, new_page, people
-from tests.call.janus_server import JanusServer, janus_server
-from tests.call.test_call_controls import frames_of_tile, heard, kiosk_enters, member_id
-from tests.call.test_call_controls import join as join_page
-from tests.call.test_relay_and_mesh import (
+from tests.call.harness import (
+    AUDIO_PROBE,
     FRAMES_ADVANCE,
     HEARD,
     MOVING,
@@ -35,13 +32,20 @@ from tests.call.test_relay_and_mesh import (
     SPECIALIST,
     agent_log_on_failure,
     assert_page_clean,
+    cart_with_mail,
     enter_call,
+    in_media_browser,
     join,
     loudest,
+    new_page,
+    people,
     probe_results,
     start_probes,
     wait_for_picture,
 )
+from tests.call.janus_server import JanusServer, janus_server
+from tests.call.test_call_controls import frames_of_tile, heard, kiosk_enters, member_id
+from tests.call.test_call_controls import join as join_page
 from tests.notify.servers import run_async
 
 pytestmark = pytest.mark.browser

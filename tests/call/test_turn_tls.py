@@ -33,16 +33,20 @@ from playwright.sync_api import Browser, Page, expect
 from agent.access.roles import Role
 from tests.api.helpers import logged_in
 from tests.call import harness
-from tests.call.harness import AUDIO_PROBE, VIDEO_PROBE, Cart, in_media_browser, new_page
-from tests.call.test_relay_and_mesh import (
+from tests.call.harness import (
+    AUDIO_PROBE,
     HEARD,
     SELECTED_PAIR,
     SPECIALIST,
+    VIDEO_PROBE,
+    Cart,
     agent_log_on_failure,
     assert_page_clean,
     enter_call,
+    in_media_browser,
     join,
     loudest,
+    new_page,
     probe_results,
     start_probes,
     wait_for_picture,
