@@ -294,7 +294,8 @@ class Calls:
         for member in live.remotes():
             peer = live.peers.get(member.id)
             rows.append({"id": member.id, "name": member.name, "role": member.role, "received": member.stats,
-                         "sent": await peer.stats() if peer else None})
+                         "sent": await peer.stats() if peer else None,
+                         "janus_picture": live.sfu.picture_of(member.id) if live.sfu is not None else None})
         through_janus = await live.sfu.janus.sending() if live.sfu is not None else None
         return {"in_call": True, "room": live.id, "participants": rows, "camera": self.hub.state(), "janus": through_janus}
 

@@ -80,13 +80,20 @@ def send_cart_media(pc: RTCPeerConnection, video: MediaStreamTrack, audio: Media
     """The cart's camera and microphone on `pc`, sent only: `codec` preferred (with its
     retransmissions), and what the receiver reports routed to the shared encoders when the
     picture is one of theirs. Returns the video's sender."""
+    sender = add_cart_video(pc, video, codec, shared)
+    pc.addTransceiver(audio, direction="sendonly")
+    return sender
+
+
+def add_cart_video(pc: RTCPeerConnection, video: MediaStreamTrack, codec: str, shared: SharedVideo | None,
+                   also: PacketTrack | None = None) -> RTCRtpSender:
+    """`also`: the connection's other picture, which the receiver's estimate covers too (listen_to_receiver)."""
     transceiver = pc.addTransceiver(video, direction="sendonly")
     if shared is not None and isinstance(video, PacketTrack):
-        listen_to_receiver(transceiver.sender, video, shared)
+        listen_to_receiver(transceiver.sender, video, shared, also)
     codecs = RTCRtpSender.getCapabilities("video").codecs
     transceiver.setCodecPreferences([c for c in codecs if c.mimeType == "video/" + codec] +
                                     [c for c in codecs if c.mimeType == "video/rtx"])
-    pc.addTransceiver(audio, direction="sendonly")
     return transceiver.sender
 
 
@@ -177,7 +184,11 @@ class SendingStats:
         if pc is None:
             return result
         report = await pc.getStats()
+        # The picture `video` is sent on (Janus's publication has a second, small one: its figures are not these)
+        ssrc = next((sender._ssrc for sender in pc.getSenders() if video is not None and sender.track is video), None)
         for item in report.values():
+            if getattr(item, "kind", None) == "video" and ssrc is not None and getattr(item, "ssrc", ssrc) != ssrc:
+                continue
             if item.type == "outbound-rtp" and item.kind == "video":
                 now = time.monotonic()
                 if self._last_bytes is not None and now > self._last_bytes[0]:

@@ -37,7 +37,8 @@ from typing import Any
 import aiohttp
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 
-from agent.call.cart_peer import SendingStats, close_quietly, send_cart_media, stop_tracks
+from agent.call.cart_peer import SendingStats, add_cart_video, close_quietly, stop_tracks
+from agent.call.sfu_quality import SMALL
 from agent.devices.microphone import Microphone
 from agent.media.ladder import LADDER
 from agent.media.shared_audio import AudioPacketTrack, shared_audio
@@ -279,15 +280,21 @@ def janus_room_id(room: str) -> int:
 @dataclass(frozen=True)
 class Subscription:
     """What a participant's page needs to subscribe to the cart by itself, through Janus's own
-    WebSocket API: join the room as a subscriber of `feed` with `pin`, answer Janus's offer, start."""
+    WebSocket API: join the room as a subscriber of `feed`'s `streams` (the sound and the large
+    picture, not the small one) with `pin`, answer Janus's offer, start."""
 
     url: str  # Janus's WebSocket, as a browser reaches it (wss:// outside the test bench)
     room: int
     feed: int
     pin: str
+    mids: tuple[str, ...] = ()
+
+    @property
+    def streams(self) -> list[dict[str, Any]]:
+        return [{"feed": self.feed, "mid": mid} for mid in self.mids] or [{"feed": self.feed}]
 
     def as_json(self) -> dict[str, Any]:
-        return {"url": self.url, "room": self.room, "feed": self.feed, "pin": self.pin}
+        return {"url": self.url, "room": self.room, "feed": self.feed, "pin": self.pin, "streams": self.streams}
 
 
 class JanusRoom:
@@ -318,8 +325,10 @@ class JanusRoom:
         self._publisher: JanusHandle | None = None  # the cart's publication, a handle of its own
         self.pc: RTCPeerConnection | None = None
         self.video: PacketTrack | None = None
+        self.small_video: PacketTrack | None = None  # the small picture (agent/call/sfu_quality.py)
         self.audio: AudioPacketTrack | None = None
         self.feed: int | None = None
+        self.mids: dict[str, str] = {}  # the publication's streams: "video", "audio", "small"
         self.created = False  # this object created the room (else it found it)
         self._sending = SendingStats("VP8")
         self._publications: dict[str, tuple[JanusHandle, int]] = {}  # a participant's: their handle and feed
@@ -360,14 +369,20 @@ class JanusRoom:
         self.feed = int(joined["id"])
         pc = self.pc = RTCPeerConnection(self._rtc)
         self.video = self._shared.viewer()
+        # The small picture, a still every few seconds until a viewer is moved to it (SfuPath)
+        self.small_video = self._shared.viewer(top=SMALL, still=True)
         self.audio = shared_audio(self._microphone).listener()
-        send_cart_media(pc, self.video, self.audio, "VP8", self._shared)  # Janus's PLI and REMB reach the shared encoder
+        # Janus's PLI and REMB reach the shared encoders; its REMB names one of the two pictures, and is for both
+        add_cart_video(pc, self.video, "VP8", self._shared, also=self.small_video)
+        pc.addTransceiver(self.audio, direction="sendonly")
+        add_cart_video(pc, self.small_video, "VP8", self._shared, also=self.video)
 
         @pc.on("connectionstatechange")
         async def _state() -> None:
             log.info("Janus publisher of room %s: %s", self.room_name, pc.connectionState)
 
         await pc.setLocalDescription(await pc.createOffer())  # aiortc gathers every candidate first: no trickle
+        self.mids = dict(zip(("video", "audio", "small"), (t.mid for t in pc.getTransceivers()), strict=True))
         configured = await self._publisher.message({"request": "configure", "audio": True, "video": True},
                                                 jsep={"type": pc.localDescription.type, "sdp": pc.localDescription.sdp})
         answer = configured.get("jsep")
@@ -388,7 +403,7 @@ class JanusRoom:
     def subscription(self) -> Subscription:
         if self.feed is None:
             raise RuntimeError("the cart has not published in the room yet")
-        return Subscription(self.public_url, self.room_id, self.feed, self.pin)
+        return Subscription(self.public_url, self.room_id, self.feed, self.pin, (self.mids["audio"], self.mids["video"]))
 
     async def participants(self) -> list[dict[str, Any]]:
         """Janus's list of who is in the room (id, display, publisher: whether they send media)."""
@@ -428,12 +443,13 @@ class JanusRoom:
         if publication is not None:
             await publication[0].detach()
 
-    async def subscribe(self, viewer: str, owner: str, feed: int) -> dict[str, str]:
-        """`viewer` to receive `owner`'s feed: Janus's offer, for the viewer's page to answer
-        (`start`). Replaces an earlier subscription of the same pair."""
+    async def subscribe(self, viewer: str, owner: str, feed: int, mids: list[str] | None = None) -> dict[str, str]:
+        """`viewer` to receive `owner`'s feed (those of its streams, when `mids`): Janus's offer,
+        for the viewer's page to answer (`start`). Replaces an earlier subscription of the same pair."""
         await self.unsubscribe(viewer, owner)
+        streams = [{"feed": feed, "mid": mid} for mid in mids] if mids else [{"feed": feed}]
         handle, (joined,), offer = await self._negotiated([
-            ({"request": "join", "ptype": "subscriber", "room": self.room_id, "pin": self.pin, "streams": [{"feed": feed}]}, None)],
+            ({"request": "join", "ptype": "subscriber", "room": self.room_id, "pin": self.pin, "streams": streams}, None)],
             "Janus gave no offer for the subscription")
         self._video_mids[(viewer, owner)] = [str(s["mid"]) for s in joined.get("streams", []) if s.get("type") == "video"]
         self._subscriptions[(viewer, owner)] = handle
@@ -487,8 +503,9 @@ class JanusRoom:
     async def unpublish(self) -> None:
         """The cart's media out of the room (the room stays: the participants' pages wait for it)."""
         pc, self.pc = self.pc, None
-        stop_tracks(self.video, self.audio)
-        self.video = self.audio = None
+        stop_tracks(self.video, self.small_video, self.audio)
+        self.video = self.small_video = self.audio = None
+        self.mids = {}
         publisher, self._publisher = self._publisher, None
         if publisher is not None and self.client is not None and not self.client.closed.is_set():
             await publisher.detach()  # Janus hangs up its side and takes the feed out of the room

@@ -430,6 +430,8 @@ class LiveRoom:
             case messages.Stats():
                 member.stats = message.model_dump(exclude={"type"}, exclude_none=True)
                 self.calls.observe_stats(self, member)
+                if self.sfu is not None and message.packets_lost is not None and message.packets_received is not None:
+                    await self.sfu.report(sender, message.packets_lost, message.packets_received)
             case messages.Ping():
                 socket = self.screen if sender == SCREEN else member.socket
                 if socket is not None:

@@ -11,16 +11,21 @@ media ports.
 
 Owners (who publishes): "cart" and the participants' member ids. Viewers (who receives): the
 participants and the kiosk's "screen", which receives every participant but not the cart.
+
+The cart publishes a large and a small picture; each viewer gets the one their link carries
+(agent/call/sfu_quality.py), from the reports their page sends of the cart's picture.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 from agent.call.janus import JanusError, JanusRoom
+from agent.call.sfu_quality import PictureChoice
 
 log = logging.getLogger("agent.call")
 
@@ -38,6 +43,8 @@ class SfuPath:
         self._viewers = viewers  # who is there to watch, when a publication comes up
         self._offering: set[asyncio.Task[None]] = set()
         self._poor: set[str] = set()  # viewers who chose « connexion faible »: sound only from Janus
+        self._pictures: dict[str, PictureChoice] = {}  # per viewer: the cart's large or small picture
+        self._cart_still = False
 
     @property
     def lost(self) -> asyncio.Event:
@@ -65,9 +72,34 @@ class SfuPath:
         await self.janus.forget(SCREEN)
 
     def set_cart_still(self, still: bool) -> None:
-        """« Connexion faible » on the cart: its one publication becomes a still every few seconds."""
+        """« Connexion faible » on the cart: its pictures become a still every few seconds."""
+        self._cart_still = still
         if self.janus.video is not None:
             self.janus.video.set_still(still)
+        self._small_needed()
+
+    def _small_needed(self) -> None:
+        """The small picture moves only while someone gets it (else a still every few seconds, for nobody)."""
+        if self.janus.small_video is not None:
+            watched = any(choice.small for choice in self._pictures.values())
+            self.janus.small_video.set_still(self._cart_still or not watched)
+
+    def picture_of(self, viewer: str) -> str | None:
+        """Which of the cart's pictures `viewer` gets ("large", "small"), None before their first."""
+        choice = self._pictures.get(viewer)
+        return None if choice is None else "small" if choice.small else "large"
+
+    async def report(self, viewer: str, lost: int, received: int) -> None:
+        """What `viewer`'s page received of the cart's picture (cumulative counts, every 2 s): they
+        are moved to the small picture, or back to the large one, when their link says so."""
+        choice = self._pictures.get(viewer)
+        if choice is None or self.janus.feed is None or not choice.report(lost, received, time.monotonic()):
+            return
+        log.info("Janus: %s gets the cart's %s picture", viewer, "small" if choice.small else "large")
+        self._small_needed()
+        # A new subscription, not Janus's `switch`: on a lossy link a switched picture froze again
+        # and again (docs/janus.md), a fresh one only in its first seconds.
+        await self._offer(viewer, CART)
 
     # --- the participants -----------------------------------------------------------------------
 
@@ -122,6 +154,8 @@ class SfuPath:
         await self._offer(viewer, owner)
 
     async def gone(self, who: str) -> None:
+        if self._pictures.pop(who, None) is not None:
+            self._small_needed()
         await self.janus.forget(who)
 
     async def close(self) -> None:
@@ -134,8 +168,13 @@ class SfuPath:
         feed = self.feed(owner)
         if feed is None or not _watches(viewer, owner):
             return
+        mids = None
+        if owner == CART:  # the sound, and the picture their link carried last
+            choice = self._pictures.setdefault(viewer, PictureChoice())
+            choice.new_path()  # its page's counts start again
+            mids = [self.janus.mids["audio"], self.janus.mids["small" if choice.small else "video"]]
         try:
-            offer = await self.janus.subscribe(viewer, owner, feed)
+            offer = await self.janus.subscribe(viewer, owner, feed, mids)
         except JanusError as exc:  # one viewer's path must not stop the others'
             log.warning("Janus: %s cannot receive %s: %s", viewer, owner, exc)
             return

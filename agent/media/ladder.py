@@ -106,10 +106,11 @@ class LinkEstimate:
 
 class Climber:
     """One viewer's place on the ladder. A new viewer starts at the top, as aiortc starts a new
-    connection at its default rate: a path just opened has not shown what it carries."""
+    connection at its default rate: a path just opened has not shown what it carries. `top` is the
+    highest rung it may climb to (the small picture the cart also publishes through Janus)."""
 
-    def __init__(self) -> None:
-        self.index = 0
+    def __init__(self, top: int = 0) -> None:
+        self.top = self.index = top
         self._below_since: float | None = None
         self._above_since: float | None = None
 
@@ -140,7 +141,7 @@ class Climber:
         # The link carries the upper rung, or all this rung can put out: a receiver's estimate
         # rises to at most 1.5 times what it receives, so under a rung's ceiling it may never
         # reach the upper rung's floor however good the link; the step up is the probe.
-        if self.index > 0 and (estimate >= LADDER[self.index - 1].floor * UP_MARGIN or estimate >= self.rung.ceiling * FULL):
+        if self.index > self.top and (estimate >= LADDER[self.index - 1].floor * UP_MARGIN or estimate >= self.rung.ceiling * FULL):
             if self._above_since is None:
                 self._above_since = now
             elif now - self._above_since >= UP_HOLD:

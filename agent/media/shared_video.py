@@ -51,9 +51,11 @@ class SharedVideo:
         """Now, on the clock the camera's frames are stamped with."""
         return self._hub.slot.now_pts()
 
-    def viewer(self) -> PacketTrack:
-        """A track for one participant's sender, on the top rung; it starts at the next key frame."""
-        track = PacketTrack(self)
+    def viewer(self, top: int = 0, still: bool = False) -> PacketTrack:
+        """A track for one participant's sender, on the top rung (or rung `top` of the ladder at
+        most), or the still picture; it starts at the next key frame."""
+        track = PacketTrack(self, top)
+        track.still = still
         self.place(track)
         return track
 
@@ -238,12 +240,12 @@ class PacketTrack(MediaStreamTrack):
 
     kind = "video"
 
-    def __init__(self, source: SharedVideo) -> None:
+    def __init__(self, source: SharedVideo, top: int = 0) -> None:
         super().__init__()
         self._source = source
         self.encoding: Encoding | None = None
         self.link = LinkEstimate()
-        self.climber = Climber()
+        self.climber = Climber(top)
         self.still = False
         self._queue: asyncio.Queue[av.Packet] = asyncio.Queue(QUEUE_PACKETS)
         self._waiting_keyframe = True
@@ -305,9 +307,11 @@ class PacketTrack(MediaStreamTrack):
         super().stop()
 
 
-def listen_to_receiver(sender: RTCRtpSender, track: PacketTrack, source: SharedVideo) -> None:
+def listen_to_receiver(sender: RTCRtpSender, track: PacketTrack, source: SharedVideo, also: PacketTrack | None = None) -> None:
     """What this viewer's receiver reports about the picture reaches the shared encoders: aiortc's
-    sender would act on it for an encoder of its own, which a packet-fed sender does not have."""
+    sender would act on it for an encoder of its own, which a packet-fed sender does not have.
+    `also`: another picture on the same connection, which the receiver's estimate (REMB, one for
+    the whole connection) covers too: Janus names only one of a publication's video streams in it."""
     handle = sender._handle_rtcp_packet
 
     async def observed(packet: Any) -> None:
@@ -317,8 +321,9 @@ def listen_to_receiver(sender: RTCRtpSender, track: PacketTrack, source: SharedV
             with contextlib.suppress(ValueError):
                 bitrate, ssrcs = unpack_remb_fci(packet.fci)
                 if sender._ssrc in ssrcs:
-                    track.link.on_remb(bitrate, app_limited=track.encoding is not None and track.encoding.app_limited)
-                    source.place(track)
+                    for covered in (track, also) if also is not None else (track,):
+                        covered.link.on_remb(bitrate, app_limited=covered.encoding is not None and covered.encoding.app_limited)
+                        source.place(covered)
         elif isinstance(packet, (RtcpRrPacket, RtcpSrPacket)):
             for report in packet.reports:
                 if report.ssrc == sender._ssrc and track.encoding is not None:

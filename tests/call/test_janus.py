@@ -28,6 +28,7 @@ from agent.call.janus import NO_SUCH_ROOM, ROOM_BITRATE, UNAUTHORIZED, VIDEOROOM
 from agent.config import MediaConfig
 from agent.devices.cameras import CameraHub, cameras_from_config
 from agent.devices.microphone import Microphone
+from agent.media.ladder import LADDER
 from agent.media.shared_video import SharedVideo
 from tests.call.harness import AUDIO_PROBE, VIDEO_PROBE, in_media_browser, new_page
 from tests.call.janus_server import JanusServer, janus_server
@@ -77,7 +78,7 @@ def test_the_cart_publishes_once_and_janus_says_what_it_refuses(janus: JanusServ
                 for name, body in {
                     "no room": {"request": "join", "ptype": "subscriber", "room": 123456789, "streams": [{"feed": 1}]},
                     "wrong pin": {"request": "join", "ptype": "subscriber", "room": room.room_id, "pin": "nope",
-                                  "streams": [{"feed": subscription.feed}]},
+                                  "streams": subscription.streams},
                     "no admin key": {"request": "create", "room": 987654321},
                 }.items():
                     try:
@@ -90,7 +91,7 @@ def test_the_cart_publishes_once_and_janus_says_what_it_refuses(janus: JanusServ
             found_again = (not again.created, [p["id"] for p in await again.participants()])
             await again.close()
             return {"subscription": subscription, "listed": listed, "moving": moving, "refusals": refusals,
-                    "found_again": found_again, "room_id": room.room_id, "encodings": len(shared.encodings),
+                    "found_again": found_again, "room_id": room.room_id, "encodings": sorted(r.name for r in shared.encodings),
                     "estimate": estimate, "rung": room.video.rung.name if room.video and room.video.rung else None}
         finally:
             await room.close()
@@ -100,7 +101,7 @@ def test_the_cart_publishes_once_and_janus_says_what_it_refuses(janus: JanusServ
     assert subscription.url == janus.url and subscription.room == outcome["room_id"] and subscription.pin
     assert outcome["listed"] == [{"id": subscription.feed, "display": "chariot", "publisher": True}], outcome["listed"]
     assert outcome["moving"] >= 10, f"the cart's sender took {outcome['moving']} frames in 1 s"
-    assert outcome["encodings"] == 1
+    assert outcome["encodings"] == ["720p", "image fixe"]  # the large picture, and the small one a still while nobody gets it
     assert (outcome["estimate"], outcome["rung"]) == (ROOM_BITRATE, "720p"), "Janus's REMB did not reach the shared encoder"
     refusals = outcome["refusals"]
     assert set(refusals) == {"no room", "wrong pin", "no admin key"}, refusals
@@ -158,7 +159,7 @@ SUBSCRIBER_PAGE = """<!doctype html>
 <html lang="fr"><head><meta charset="utf-8"><title>Abonné</title></head>
 <body><video id="cart" autoplay playsinline muted></video>
 <script>
-window.subscribe = async ({ url, room, feed, pin }) => {
+window.subscribe = async ({ url, room, feed, pin, streams }) => {
   const ws = new WebSocket(url, "janus-protocol");
   await new Promise((ok, fail) => { ws.onopen = ok; ws.onerror = () => fail(new Error("no WebSocket to " + url)); });
   const waiting = new Map();
@@ -185,7 +186,7 @@ window.subscribe = async ({ url, room, feed, pin }) => {
   setInterval(() => send({ janus: "keepalive", session_id: session }).catch(() => {}), 25000);
   const handle = (await send({ janus: "attach", session_id: session, plugin: "janus.plugin.videoroom" })).data.id;
   const message = (body, jsep) => send({ janus: "message", session_id: session, handle_id: handle, body, ...(jsep ? { jsep } : {}) });
-  const joined = await message({ request: "join", ptype: "subscriber", room, pin, streams: [{ feed }] });
+  const joined = await message({ request: "join", ptype: "subscriber", room, pin, streams });
   const pc = new RTCPeerConnection();
   const stream = new MediaStream();
   pc.ontrack = (event) => stream.addTrack(event.track);
@@ -271,10 +272,10 @@ def test_three_participants_see_and_hear_the_cart_published_once(janus: JanusSer
             async with _page_server() as origin:
                 seen = await asyncio.to_thread(in_media_browser, lambda browser: _watch(browser, origin, subscription.as_json()))
             elapsed = time.monotonic() - started
-            encoding = next(iter(shared.encodings.values()))
+            encoding = shared.encodings[LADDER[0]]
             return {"seen": seen, "elapsed": elapsed, "janus_cpu": (janus.cpu_seconds() - cpu) / elapsed,
                     "encoded": shared.frames_encoded - encoded, "sent": room.video.frames_sent - sent,
-                    "encodings": len(shared.encodings), "viewers": len(encoding.viewers), "size": encoding.size}
+                    "encodings": sorted(r.name for r in shared.encodings), "viewers": len(encoding.viewers), "size": encoding.size}
         finally:
             await room.close()
 
@@ -292,8 +293,8 @@ def test_three_participants_see_and_hear_the_cart_published_once(janus: JanusSer
         assert page["loudness"] > 0.01, f"participant {number} does not hear the cart's beep ({page['loudness']})"
         assert page["janus_at"].startswith("10.77.0."), page["janus_at"]  # through Janus, in the run's namespace
     # Encoded once: one encoder with one viewer (the publication), as many frames encoded as that
-    # viewer sent, whatever the number of participants
-    assert (outcome["encodings"], outcome["viewers"]) == (1, 1)
+    # viewer sent, whatever the number of participants (and the small picture a still every 3 s)
+    assert (outcome["encodings"], outcome["viewers"]) == (["720p", "image fixe"], 1)
     assert outcome["size"] == (WIDTH, HEIGHT)
     assert outcome["encoded"] <= outcome["sent"] * 1.1 + 5, outcome
     assert outcome["encoded"] <= outcome["elapsed"] * 31, outcome  # at most the camera's rate, not three times it

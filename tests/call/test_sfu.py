@@ -11,11 +11,16 @@ The browsers are driven from a thread of their own (tests/call/harness.py `in_me
 from __future__ import annotations
 
 import contextlib
+import json
+import os
+import shutil
+import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import requests
 from playwright.sync_api import Browser, Page, expect
 
 from agent.access.roles import Role
@@ -29,7 +34,9 @@ from tests.call.harness import (
     MOVING,
     PROFESSIONAL,
     RELATIVE,
+    SELECTED_PAIR,
     SPECIALIST,
+    Cart,
     agent_log_on_failure,
     assert_page_clean,
     cart_with_mail,
@@ -46,11 +53,15 @@ from tests.call.harness import (
 from tests.call.janus_server import JanusServer, janus_server
 from tests.call.test_call_controls import frames_of_tile, heard, kiosk_enters, member_id
 from tests.call.test_call_controls import join as join_page
+from tests.loopback import eventually
+from tests.netns import OFF
 from tests.notify.servers import run_async
+from tests.ward import IPTABLES
 
 pytestmark = pytest.mark.browser
 
 CONNECTED = "(peer) => { const pc = window.telecartRoom.pcs.get(peer); return Boolean(pc && pc.connectionState === 'connected'); }"
+HEIGHT_IS = "(height) => { const v = document.querySelector('video[data-peer=cart]'); return Boolean(v && v.videoHeight === height); }"
 SECOND_PROFESSIONAL = {"role": "professional", "name": "GARNIER", "first_name": "Luc", "email": "luc.garnier@cabinet.example"}
 
 
@@ -199,3 +210,130 @@ def test_through_janus_from_the_first_participant_the_kiosk_sees_them_and_a_lost
     sending = outcome["through_janus"]["technician"]["janus"]  # the technician sees the one publication
     assert sending["state"] == "connected" and sending["frames_sent"] > 0 and sending["width"] == 1280, sending
     assert outcome["back_on_mesh"]["specialist_paths"] == ["cart", "screen"]
+
+
+INBOUND_VIDEO = """async (peer) => {
+  const pc = window.telecartRoom.pcs.get(peer);
+  let out = null;
+  (await pc.getStats()).forEach((s) => { if (s.type === "inbound-rtp" && s.kind === "video") out = {
+    t: Math.round(performance.now()), received_frames: s.framesReceived, buffer_ms: Math.round(1000 * s.jitterBufferDelay / Math.max(1, s.jitterBufferEmittedCount)),
+    decoded: s.framesDecoded, keyframes: s.keyFramesDecoded, height: s.frameHeight, plis: s.pliCount, nacks: s.nackCount,
+    freezes: s.freezeCount, lost: s.packetsLost, received: s.packetsReceived, dropped: s.framesDropped }; });
+  return out;
+}"""
+VIDEO_PACKETS = "400:1500"  # bytes: the pictures' packets (the sound's are 60 to 200)
+
+
+class Policer:
+    """What Janus sends one page: 5 % lost at random, and the pictures' packets policed to
+    `video_kbit`: that viewer's poor link (a policer drops what exceeds the rate). The rules match
+    this Janus's port and that page's on the path it receives the cart on, in the run's namespace
+    (the other tests' packets never match them), and follow the page to each new path (a new
+    subscription has new ports); dropped on arrival (INPUT), so that Janus's sending does not fail."""
+
+    def __init__(self, video_kbit: int) -> None:
+        self._bytes_per_s = video_kbit * 1000 // 8
+        self._rules: list[list[str]] = []
+        self._path: tuple | None = None
+
+    def follow(self, path: dict | None) -> None:
+        if not path or "localPort" not in path:
+            return
+        key = (path["remoteAddress"], path["remotePort"], path["localAddress"], path["localPort"])
+        if key == self._path:
+            return
+        self.clear()
+        self._path = key
+        match = ["-p", "udp", "-s", key[0], "--sport", str(key[1]), "-d", key[2], "--dport", str(key[3])]
+        for rule in ([*match, "-m", "statistic", "--mode", "random", "--probability", "0.05", "-j", "DROP"],
+                     [*match, "-m", "length", "--length", VIDEO_PACKETS, "-m", "hashlimit", "--hashlimit-name", f"viewer{key[3]}",
+                      "--hashlimit-above", f"{self._bytes_per_s}b/s", "--hashlimit-burst", f"{self._bytes_per_s}b", "-j", "DROP"]):
+            subprocess.run([IPTABLES, "-w", "-I", "INPUT", "1", *rule], check=True)
+            self._rules.append(rule)
+
+    def clear(self) -> None:
+        while self._rules:
+            subprocess.run([IPTABLES, "-w", "-D", "INPUT", *self._rules.pop()], check=False)
+
+
+def _received_kbit(technician: requests.Session, cart: Cart, member: str) -> float | None:
+    """The picture's bitrate a participant's page last reported (every 2 s)."""
+    rows = technician.get(cart.url("/call/stats"), timeout=10).json()["participants"]
+    return next((row["received"].get("bitrate_kbps") for row in rows if row["id"] == member), None)
+
+
+def test_through_janus_a_viewer_on_a_poor_link_gets_the_carts_small_picture_and_the_others_keep_the_large(
+        janus: JanusServer, tmp_path: Path, artifacts: Path) -> None:
+    """Janus forwards one publication alike to all: the cart publishes a large and a small picture
+    and moves the viewer whose page reports losing the large one to the small one
+    (agent/call/sfu_quality.py); the relative on a good link keeps 720p. The specialist's link loses
+    5 % at random and carries half the large picture's bitrate (what the cart's simulated camera
+    needs varies with the machine's load); the figures go to test-artifacts/janus-small-picture.json."""
+    if os.environ.get(OFF) != "inside" or not shutil.which(IPTABLES):
+        pytest.skip("policing a viewer's link needs the run's own namespace and iptables")
+    call = {"sfu_url": janus.url, "sfu_from": 1, "sfu_admin_key": janus.admin_key}
+    with cart_with_mail(tmp_path, call=call) as cart, agent_log_on_failure(cart):
+        made = cart.dossier(email=SPECIALIST, accompaniment=RELATIVE)
+        links = [cart.emailed_link(SPECIALIST), cart.emailed_link(RELATIVE["companion"]["email"])]
+        technician = logged_in(cart.agent, cart.agent.add_account(Role.TECHNICIAN))
+
+        def scenario(browser: Browser) -> dict:
+            with contextlib.ExitStack() as stack:
+                specialist, relative = people(browser, stack, 2)
+                doctor = join(specialist, links[0])
+                join(relative, links[1], "Paul LEFEBVRE", admitted_by=specialist)
+                enter_call(cart, made["id"])
+                for page in (specialist, relative):
+                    page.wait_for_function("() => window.telecartRoom.sfu === true", timeout=15_000)
+                    page.wait_for_function(CONNECTED, arg="cart", timeout=30_000)
+                    page.wait_for_function(HEIGHT_IS, arg=720, timeout=30_000)
+                # Half of what the cart's large picture takes now (the simulated camera's 720p takes
+                # 200 to 1500 kbit/s, as loaded as the machine is): the small one fits, the large not.
+                large_kbit = eventually(lambda: _received_kbit(technician, cart, doctor), timeout=10, what="the specialist's bitrate")
+                policer = Policer(max(100, round(large_kbit / 2)))
+                stack.callback(policer.clear)
+
+                def small() -> bool:
+                    policer.follow(specialist.evaluate(SELECTED_PAIR, "cart"))
+                    return specialist.evaluate(HEIGHT_IS, 360)
+
+                started = time.monotonic()
+                try:
+                    eventually(small, timeout=40, what="the cart's small picture for the viewer on the poor link")
+                except AssertionError:
+                    print("what the specialist's page reports:", technician.get(cart.url("/call/stats"), timeout=10).json()["participants"])
+                    raise
+                seen: dict = {"small_after_s": round(time.monotonic() - started, 1)}
+                for page in (specialist, relative):
+                    start_probes(page, "video", FRAMES_ADVANCE, [["video[data-peer=cart]", 30, 6]])
+                start_probes(specialist, "sound", AUDIO_PROBE, ["video[data-peer=cart]"], rounds=5, enough=HEARD)
+                seen["inbound"] = []
+                for _ in range(12):  # the page's path stays policed meanwhile
+                    policer.follow(specialist.evaluate(SELECTED_PAIR, "cart"))
+                    seen["inbound"].append(specialist.evaluate(INBOUND_VIDEO, "cart"))
+                    time.sleep(0.5)
+                seen["specialist"], seen["relative"] = (probe_results(page, "video")[0][0] for page in (specialist, relative))
+                seen["heard"] = loudest(probe_results(specialist, "sound")[0])
+                stats = technician.get(cart.url("/call/stats"), timeout=10).json()
+                seen["pictures"] = {row["id"]: row["janus_picture"] for row in stats["participants"]}
+                seen["cart_sends_janus"] = stats["janus"]
+                seen["doctor"] = doctor
+                _, desk = new_page(browser, has_touch=True)  # the technician's page says who gets the small picture
+                sign_in(desk, cart.agent, cart.agent.add_account(Role.TECHNICIAN), timeout=20_000)
+                expect(desk.locator(f"tr[data-participant={doctor}]")).to_contain_text("petite image", timeout=15_000)
+                shot(desk, artifacts, "call-technician-janus-small-picture.png")
+                return seen
+
+        try:
+            seen = in_media_browser(scenario)
+        finally:
+            cart.nurse.delete(cart.url(f"/dossiers/{made['id']}/call"))
+
+    (artifacts / "janus-small-picture.json").write_text(json.dumps(seen, indent=2) + "\n", encoding="utf-8")
+    small, large = seen["specialist"], seen["relative"]
+    assert (small["width"], small["height"]) == (640, 360) and small["frames"] >= 30, seen  # small, moving (15 a second)
+    assert (large["width"], large["height"]) == (1280, 720) and large["frames"] >= 30, seen  # the other viewer keeps 720p
+    assert seen["inbound"][-1]["lost"] > seen["inbound"][0]["lost"], seen  # on its poor link all along
+    assert isinstance(seen["heard"], (int, float)) and seen["heard"] > HEARD, seen  # the sound goes on
+    assert seen["pictures"][seen["doctor"]] == "small" and list(seen["pictures"].values()).count("large") == 1, seen
+    assert seen["cart_sends_janus"]["width"] == 1280, seen

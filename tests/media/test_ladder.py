@@ -105,3 +105,16 @@ def test_each_rung_is_smaller_or_slower_than_the_one_above() -> None:
     assert sizes == [(1280, 720), (640, 360), (640, 360), (320, 180)]
     assert all(a.floor > b.floor for a, b in zip(LADDER, LADDER[1:]))
     assert LADDER[0].size(960, 540) == (960, 540)  # never larger than the camera
+
+
+def test_a_climber_with_a_top_starts_there_and_never_climbs_above_it() -> None:
+    """The small picture the cart publishes through Janus (agent/call/sfu_quality.py): at most
+    360p at 15 frames a second, however good the link to Janus."""
+    small = LADDER.index(next(r for r in LADDER if r.name == "360p à 15 i/s"))
+    climber = Climber(top=small)
+    assert climber.follow(None, lossy=False).name == "360p à 15 i/s"
+    for now in range(0, 60, 2):
+        rung = climber.follow(1_400_000, lossy=False, now=now)
+    assert rung.name == "360p à 15 i/s"
+    climber.follow(50_000, lossy=True, now=100)
+    assert climber.follow(50_000, lossy=True, now=100 + DOWN_HOLD).name == "180p à 15 i/s"  # down still, as any viewer

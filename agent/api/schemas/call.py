@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, Field
 
 from agent.api.schemas.common import Strict
@@ -79,6 +81,8 @@ class ParticipantStatsOut(BaseModel):
     role: str
     received: ReceivedStats
     sent: SentStats | None = Field(None, description="None until the cart has a connection to this participant")
+    janus_picture: Literal["large", "small"] | None = Field(None, description="Through Janus: which of the cart's two pictures this "
+                                                            "participant's link carries (agent/call/sfu_quality.py)")
 
 
 class CallStatsOut(BaseModel):

@@ -45,7 +45,8 @@ export function callStatsView() {
         h("td", {}, num(r.rtt_ms ?? s.rtt_ms, 1, " ms")),
         h("td", {}, r.codec || s.codec || "—"),
         h("td", {}, CANDIDATE[r.candidate] || r.candidate || "—"),
-        stats.janus ? h("td", {}, "par le serveur régional") : h("td", {}, `${num(s.bitrate_kbps, 0, " kbit/s")} · ${STATE[s.state] || s.state || "—"}`,
+        stats.janus ? h("td", {}, "par le serveur régional", p.janus_picture === "small" && h("br"),
+          p.janus_picture === "small" && h("span", { class: "hint" }, "petite image : son lien ne porte pas la grande")) : h("td", {}, `${num(s.bitrate_kbps, 0, " kbit/s")} · ${STATE[s.state] || s.state || "—"}`,
           s.quality && h("br"), s.quality && h("span", { class: "hint" }, `${s.quality}${s.estimate_kbps ? ` (lien estimé ${s.estimate_kbps} kbit/s)` : ""}${s.held_ms != null ? ` · ${num(s.held_ms)} ms au chariot` : ""}${s.sound_spread_ms != null ? ` · son régulier à ${num(s.sound_spread_ms)} ms près` : ""}`)));
     });
     body.replaceChildren(head, janus || "", h("section", { class: "card results" }, h("div", { class: "table-wrap" },

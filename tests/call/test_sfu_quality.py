@@ -1,0 +1,58 @@
+"""Which of the cart's pictures a viewer gets through Janus (agent/call/sfu_quality.py), from the
+counts their page reports every 2 s. The figures are those of tests/call/test_sfu.py's viewer
+behind 500 kbit/s: the large picture at 1.5 Mbit/s loses about 2 packets in 3, the small one the
+link's own 5 %."""
+
+from __future__ import annotations
+
+from agent.call.sfu_quality import DOWN_REPORTS, UP_HOLD, UP_HOLD_MAX, PictureChoice
+
+
+class Page:
+    """A viewer's page: its cumulative counts of the cart's picture, reported every 2 s."""
+
+    def __init__(self, choice: PictureChoice) -> None:
+        self.choice, self.lost, self.received, self.at = choice, 0, 0, 0.0
+
+    def reports(self, *each: tuple[int, int]) -> list[bool]:
+        """Reports of (lost, received) since the last one; the choice after each."""
+        seen = []
+        for more_lost, more_received in each:
+            self.lost, self.received, self.at = self.lost + more_lost, self.received + more_received, self.at + 2
+            self.choice.report(self.lost, self.received, self.at)
+            seen.append(self.choice.small)
+        return seen
+
+
+LARGE_ON_500K, SMALL_ON_500K, GOOD = (170, 100), (3, 60), (0, 280)
+
+
+def test_a_link_that_loses_the_large_picture_gets_the_small_one_after_two_reports() -> None:
+    page = Page(PictureChoice())
+    assert page.reports((0, 0), (2, 250), LARGE_ON_500K, LARGE_ON_500K, SMALL_ON_500K) == [False, False, False, True, True]
+
+
+def test_a_good_link_keeps_the_large_picture_and_an_odd_loss_does_not_move_it() -> None:
+    page = Page(PictureChoice())
+    assert not any(page.reports((0, 0), *[(1, 280), (40, 250), GOOD] * 10))
+
+
+def test_back_to_the_large_picture_after_the_hold_then_less_often_when_it_fails_again() -> None:
+    page = Page(PictureChoice())
+    page.reports((0, 0), *[LARGE_ON_500K] * DOWN_REPORTS)
+    clean = page.reports(*[(0, 60)] * int(UP_HOLD / 2 + 1))
+    assert clean[-1] is False and clean[-2] is True  # UP_HOLD clean: the large picture again
+    page.reports(*[LARGE_ON_500K] * DOWN_REPORTS)  # it fails at once
+    assert page.choice.small and page.choice.hold == 2 * UP_HOLD  # the next try waits twice as long
+    assert all(page.reports(*[(0, 60)] * int(UP_HOLD / 2 + 1)))  # so UP_HOLD is not enough now
+    for _ in range(6):  # a link between the two pictures: each try fails at once
+        page.reports(*[(0, 60)] * int(page.choice.hold / 2 + 1), *[LARGE_ON_500K] * DOWN_REPORTS)
+    assert page.choice.small and page.choice.hold == UP_HOLD_MAX
+
+
+def test_the_small_picture_stays_on_a_link_that_keeps_losing_and_a_new_path_starts_counting_again() -> None:
+    page = Page(PictureChoice())
+    page.reports((0, 0), LARGE_ON_500K, LARGE_ON_500K)
+    assert all(page.reports(*[SMALL_ON_500K] * 30))  # 5 % lost all along: the large one never tried again
+    page.choice.new_path()  # its counts start from zero: not read as a loss, nor as a negative one
+    assert page.choice.report(0, 10, page.at + 2) is False and page.choice.small
