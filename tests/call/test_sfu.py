@@ -51,7 +51,7 @@ from tests.call.harness import (
     wait_for_picture,
 )
 from tests.call.janus_server import JanusServer, janus_server
-from tests.call.test_call_controls import frames_of_tile, heard, kiosk_enters, member_id
+from tests.call.test_call_controls import cart_frames_advance, frames_of_tile, heard, kiosk_enters, member_id
 from tests.call.test_call_controls import join as join_page
 from tests.loopback import eventually
 from tests.netns import OFF
@@ -174,6 +174,13 @@ def test_through_janus_from_the_first_participant_the_kiosk_sees_them_and_a_lost
             heard(specialist, "cart")
             specialist.get_by_role("button", name="Revenir à la vidéo").click()
             through_janus["back_to_video"] = moving(specialist, kiosk, doctor)["specialist_sees"]
+            # « Connexion faible » on the kiosk: the cart's publication becomes a still every few seconds.
+            kiosk.get_by_role("button", name="Connexion faible").tap()
+            eventually(lambda: 1 <= cart_frames_advance(specialist, 6.5) <= 3, timeout=30,
+                       what="a still picture of the cart every few seconds, through Janus")
+            heard(specialist, "cart")
+            kiosk.get_by_role("button", name="Revenir à la vidéo").tap()
+            eventually(lambda: cart_frames_advance(specialist, 1.0) > 5, timeout=15, what="the cart's moving picture back")
             through_janus["technician"] = technician.get(cart.url("/call/stats"), timeout=10).json()
             _, desk = new_page(browser, has_touch=True)  # the technician's page says the cart sends once, to Janus
             sign_in(desk, cart.agent, cart.agent.add_account(Role.TECHNICIAN), timeout=20_000)
