@@ -267,9 +267,9 @@ def test_an_answer_that_is_not_the_servers_keeps_the_queue_and_says_why(rig: Rig
 
 
 def test_a_document_longer_to_upload_than_the_timeout_still_arrives_on_a_slow_link(rig: Rig) -> None:
-    """Scaled down: a 2 s timeout and a ~100 KB PDF at 256 kbit/s (about 4.5 s of upload)."""
-    made = make_dossiers(rig.data_dir, 1, vitals=1, documents=lambda i: [(pdf(100_000, seed=i), "echographie.pdf", "resultat")])
+    """Scaled down: a 1 s timeout and a ~50 KB PDF at 256 kbit/s (about 2 s of upload)."""
+    made = make_dossiers(rig.data_dir, 1, vitals=1, documents=lambda i: [(pdf(50_000, seed=i), "echographie.pdf", "resultat")])
     rig.proxy.shape(kbit_s=256, rtt_ms=300)
-    with running_agent(rig.data_dir.parent, data_dir=rig.data_dir, sync=sync_config(rig.proxy.base_url, timeout_seconds=2)) as agent:
-        wait_until(drained(agent.data_dir), 25, "the document arrived", rig.proxy)  # about 10 s once it goes through
+    with running_agent(rig.data_dir.parent, data_dir=rig.data_dir, sync=sync_config(rig.proxy.base_url, timeout_seconds=1)) as agent:
+        wait_until(drained(agent.data_dir), 25, "the document arrived", rig.proxy)  # about 4 s once it goes through
     assert_exactly(rig.server, made, rig.proxy)
