@@ -1,5 +1,6 @@
 """A LiveAgent (tests/live.py) whose next process is started ahead, for the tests that restart the
-agent again and again on the same data directory (tests/store/test_torture.py).
+agent again and again on the same data directory (tests/store/test_torture.py, the kills of
+tests/sync/test_faults.py).
 
 Nearly all of an agent's start is Python importing its modules (about 0.7 s of the 0.75 s): the same
 for every start, and nothing of the data directory. So the process of the next start is launched
@@ -18,11 +19,16 @@ import os
 import subprocess
 import sys
 import time
+import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import requests
+import tomli_w
 
-from tests.live import LiveAgent
+from tests.live import LiveAgent, free_port
 
 # What `python -m agent.cli run` imports before it reads anything (agent/cli.py: main, cmd_run), then
 # the wait for the go; `main` then parses the same arguments a cold start gets.
@@ -85,3 +91,20 @@ class WarmAgent(LiveAgent):
                 self._next.kill()
                 self._next.wait()
             self._next = None
+
+
+@contextlib.contextmanager
+def running_warm_agent(root: Path, data_dir: Path, **sections: dict[str, Any]) -> Iterator[WarmAgent]:
+    """tests/live.py's `running_agent` on an existing data directory, as a WarmAgent: stopped on
+    exit, and its process started ahead, if any, ended."""
+    config = None
+    if sections:
+        config = root / f"telecart-{uuid.uuid4().hex[:8]}.toml"
+        config.write_text(tomli_w.dumps(sections), encoding="utf-8")
+    agent = WarmAgent(data_dir, free_port(), config=config)
+    try:
+        yield agent.start()
+    finally:
+        agent.discard()
+        if agent.proc is not None:
+            agent.stop()
