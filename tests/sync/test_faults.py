@@ -256,9 +256,9 @@ def test_an_answer_that_is_not_the_servers_keeps_the_queue_and_says_why(rig: Rig
     connection: tests/sync/test_sync.py; what each HTTP status means: tests/unit/sync/test_server_answers.py.)"""
     made = make_dossiers(rig.data_dir, 2)
     rig.proxy.faults(**{answer: 1.0})
-    # A hang ends when the cart gives up, after its timeout, met three times: 1 s instead of 2 (the
+    # A hang ends when the cart gives up, after its timeout, met three times: 0.5 s instead of 2 (the
     # same French words whatever the value; fhir_client.send)
-    sync = sync_config(rig.proxy.base_url, **({"timeout_seconds": 1} if answer == "hang" else {}))
+    sync = sync_config(rig.proxy.base_url, **({"timeout_seconds": 0.5} if answer == "hang" else {}))
     with running_agent(rig.data_dir.parent, data_dir=rig.data_dir, sync=sync) as agent:
         wait_until(lambda: rig.proxy.stats[answer] >= 3, 30, f"the cart met {answer} three times", rig.proxy)
         status = sync_status(agent)
