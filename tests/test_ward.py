@@ -227,5 +227,7 @@ def test_shape_delay_holds_every_datagram_its_time_and_keeps_their_order(w: Ward
     report = (f"{len(arrived)} of {count} arrived; one way {ways[0]:.1f} / {ways[len(ways) // 2]:.1f} / {ways[-1]:.1f} ms "
               f"(least, median, most) at {DELAY_MS} ms; the line said {w.delay_reports}")
     assert arrived == list(range(count)), report  # none lost, none overtaken
-    assert ways[0] >= DELAY_MS, report
+    # Sent and arrived are stamped on the wall clock, the delay line holds on the monotonic one:
+    # the two may differ by a tenth of a millisecond over the test (149.9 ms seen once in CI).
+    assert ways[0] >= DELAY_MS - 0.5, report
     assert ways[len(ways) // 2] < DELAY_MS + 20, report

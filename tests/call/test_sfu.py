@@ -338,8 +338,9 @@ def test_through_janus_a_viewer_on_a_poor_link_gets_the_carts_small_picture_and_
 
     (artifacts / "janus-small-picture.json").write_text(json.dumps(seen, indent=2) + "\n", encoding="utf-8")
     small, large = seen["specialist"], seen["relative"]
-    assert (small["width"], small["height"]) == (640, 360) and small["frames"] >= 30, seen  # small, moving (15 a second)
-    assert (large["width"], large["height"]) == (1280, 720) and large["frames"] >= 30, seen  # the other viewer keeps 720p
+    # Moving: 15 a second on a quiet machine, 27 frames in 6 s seen at a CI's load (a still would give 2)
+    assert (small["width"], small["height"]) == (640, 360) and small["frames"] >= 15, seen
+    assert (large["width"], large["height"]) == (1280, 720) and large["frames"] >= 15, seen  # the other viewer keeps 720p
     assert seen["inbound"][-1]["lost"] > seen["inbound"][0]["lost"], seen  # on its poor link all along
     assert isinstance(seen["heard"], (int, float)) and seen["heard"] > HEARD, seen  # the sound goes on
     assert seen["pictures"][seen["doctor"]] == "small" and list(seen["pictures"].values()).count("large") == 1, seen
