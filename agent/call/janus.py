@@ -30,7 +30,7 @@ import hashlib
 import itertools
 import logging
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -277,6 +277,11 @@ def janus_room_id(room: str) -> int:
     return int.from_bytes(hashlib.sha256(f"telecart:{room}".encode()).digest()[:8], "big") >> 11
 
 
+def subscriber_streams(feed: int, mids: Iterable[str] = ()) -> list[dict[str, Any]]:
+    """A subscriber's `streams` in Janus's `join`: those of `feed`'s streams (its mids), or all of them."""
+    return [{"feed": feed, "mid": mid} for mid in mids] or [{"feed": feed}]
+
+
 @dataclass(frozen=True)
 class Subscription:
     """What a participant's page needs to subscribe to the cart by itself, through Janus's own
@@ -291,7 +296,7 @@ class Subscription:
 
     @property
     def streams(self) -> list[dict[str, Any]]:
-        return [{"feed": self.feed, "mid": mid} for mid in self.mids] or [{"feed": self.feed}]
+        return subscriber_streams(self.feed, self.mids)
 
     def as_json(self) -> dict[str, Any]:
         return {"url": self.url, "room": self.room, "feed": self.feed, "pin": self.pin, "streams": self.streams}
@@ -447,9 +452,9 @@ class JanusRoom:
         """`viewer` to receive `owner`'s feed (those of its streams, when `mids`): Janus's offer,
         for the viewer's page to answer (`start`). Replaces an earlier subscription of the same pair."""
         await self.unsubscribe(viewer, owner)
-        streams = [{"feed": feed, "mid": mid} for mid in mids] if mids else [{"feed": feed}]
         handle, (joined,), offer = await self._negotiated([
-            ({"request": "join", "ptype": "subscriber", "room": self.room_id, "pin": self.pin, "streams": streams}, None)],
+            ({"request": "join", "ptype": "subscriber", "room": self.room_id, "pin": self.pin,
+              "streams": subscriber_streams(feed, mids or ())}, None)],
             "Janus gave no offer for the subscription")
         self._video_mids[(viewer, owner)] = [str(s["mid"]) for s in joined.get("streams", []) if s.get("type") == "video"]
         self._subscriptions[(viewer, owner)] = handle

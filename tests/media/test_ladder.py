@@ -4,6 +4,7 @@ carried the next rung for a while."""
 
 from __future__ import annotations
 
+from agent.call.sfu_quality import SMALL
 from agent.media.ladder import DOWN_HOLD, LADDER, SOUND_ON_THE_WIRE, UP_HOLD, Climber, LinkEstimate, OutputRate
 
 
@@ -110,8 +111,7 @@ def test_each_rung_is_smaller_or_slower_than_the_one_above() -> None:
 def test_a_climber_with_a_top_starts_there_and_never_climbs_above_it() -> None:
     """The small picture the cart publishes through Janus (agent/call/sfu_quality.py): at most
     360p at 15 frames a second, however good the link to Janus."""
-    small = LADDER.index(next(r for r in LADDER if r.name == "360p à 15 i/s"))
-    climber = Climber(top=small)
+    climber = Climber(top=SMALL)
     assert climber.follow(None, lossy=False).name == "360p à 15 i/s"
     for now in range(0, 60, 2):
         rung = climber.follow(1_400_000, lossy=False, now=now)
