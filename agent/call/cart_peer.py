@@ -183,12 +183,11 @@ class SendingStats:
         result: dict[str, Any] = {"state": pc.connectionState if pc else "closed", "codec": self.codec}
         if pc is None:
             return result
-        report = await pc.getStats()
-        # The picture `video` is sent on (Janus's publication has a second, small one: its figures are not these)
-        ssrc = next((sender._ssrc for sender in pc.getSenders() if video is not None and sender.track is video), None)
+        # The sender of the picture `video` alone: Janus's publication has a second, small one,
+        # whose figures are not these
+        sender = next((sender for sender in pc.getSenders() if video is not None and sender.track is video), None)
+        report = await (sender.getStats() if sender is not None else pc.getStats())
         for item in report.values():
-            if getattr(item, "kind", None) == "video" and ssrc is not None and getattr(item, "ssrc", ssrc) != ssrc:
-                continue
             if item.type == "outbound-rtp" and item.kind == "video":
                 now = time.monotonic()
                 if self._last_bytes is not None and now > self._last_bytes[0]:

@@ -111,7 +111,9 @@ class Climber:
 
     def __init__(self, top: int = 0) -> None:
         self.top = self.index = top
-        self._below_since: float | None = None
+        self._below_since: float | None = None  # under the rung's floor since
+        self._under_sum, self._under_count = 0, 0  # the estimates since then, for their average
+        self._lossy_since: float | None = None  # under it and losing packets since
         self._above_since: float | None = None
 
     @property
@@ -119,25 +121,36 @@ class Climber:
         return LADDER[self.index]
 
     def follow(self, estimate: int | None, lossy: bool, now: float | None = None) -> Rung:
-        """The rung for this estimate: down, as far as the estimate says, once it has stayed under
-        the rung's floor for DOWN_HOLD seconds on a `lossy` link (or far under it); up one rung at a
-        time after UP_HOLD seconds above the upper rung's floor with UP_MARGIN, or at this rung's
-        ceiling. A receiver's estimate also dips when its computer is busy (it reads delay): with
-        nothing lost, a dip lowers the rate, not the picture's size."""
+        """The rung for this estimate: down, as far as its average says, once it has stayed under
+        the rung's floor for DOWN_HOLD seconds on a `lossy` link, or far under it on average
+        (Chromium's estimate of a poor link jumps from a fifth of the floor to near it and back
+        from one report to the next, and once the rate has fallen with it, retransmissions make
+        up most of the losses: neither holds still for DOWN_HOLD); up one rung at a time after
+        UP_HOLD seconds above the upper rung's floor with UP_MARGIN, or at this rung's ceiling.
+        A receiver's estimate also dips when its computer is busy (it reads delay): with nothing
+        lost, a dip lowers the rate, not the picture's size."""
         if estimate is None:
             return self.rung
         now = time.monotonic() if now is None else now
-        poor = estimate < self.rung.floor and (lossy or estimate < self.rung.floor * FAR_UNDER)
-        if poor and self.index < len(LADDER) - 1:
+        floor = self.rung.floor
+        if estimate < floor and self.index < len(LADDER) - 1:
             if self._below_since is None:
-                self._below_since = now
-            if now - self._below_since >= DOWN_HOLD:
-                while self.index < len(LADDER) - 1 and estimate < LADDER[self.index].floor:
+                self._below_since, self._under_sum, self._under_count = now, 0, 0
+            self._under_sum, self._under_count = self._under_sum + estimate, self._under_count + 1
+            if not lossy:
+                self._lossy_since = None
+            elif self._lossy_since is None:
+                self._lossy_since = now
+            average = self._under_sum // self._under_count
+            lossy_held = self._lossy_since is not None and now - self._lossy_since >= DOWN_HOLD
+            far_under = now - self._below_since >= DOWN_HOLD and average < floor * FAR_UNDER
+            if lossy_held or far_under:
+                while self.index < len(LADDER) - 1 and average < LADDER[self.index].floor:
                     self.index += 1
-                self._below_since = None
+                self._below_since = self._lossy_since = None
             self._above_since = None
             return self.rung
-        self._below_since = None
+        self._below_since = self._lossy_since = None
         # The link carries the upper rung, or all this rung can put out: a receiver's estimate
         # rises to at most 1.5 times what it receives, so under a rung's ceiling it may never
         # reach the upper rung's floor however good the link; the step up is the probe.

@@ -44,6 +44,19 @@ def test_with_nothing_lost_a_dip_of_the_estimate_lowers_the_rate_not_the_size() 
     assert far.follow(200_000, lossy=False, now=DOWN_HOLD).name == "360p"  # under 60 % of 720p's floor
 
 
+def test_an_estimate_jumping_about_far_under_the_floor_shrinks_the_picture_on_its_average() -> None:
+    # Chromium's estimate of a poor link, a report a second (a CI run of test_poor_link): once the
+    # rate has fallen with it, retransmissions make up the losses and no report says « lossy »
+    bouncing = [495_000, 78_000, 356_000, 86_000, 103_000, 267_000, 415_000, 100_000]
+    climber = Climber()
+    rungs = [climber.follow(estimate, lossy=False, now=second).name for second, estimate in enumerate(bouncing)]
+    assert rungs[:2] == ["720p", "720p"]  # one low report is not yet a poor link
+    assert rungs[3:] == ["360p à 15 i/s"] * 5  # after DOWN_HOLD seconds under 720p's floor, 173 kbit/s on average
+    steady = Climber()  # under the floor, but not far under, and nothing lost: only the rate falls
+    assert all(steady.follow(estimate, lossy=False, now=second).name == "720p"
+               for second, estimate in enumerate([400_000, 300_000, 420_000, 280_000, 390_000] * 4))
+
+
 def test_a_link_is_lossy_while_one_of_its_last_reports_lost_something() -> None:
     link = LinkEstimate()
     assert not link.lossy
