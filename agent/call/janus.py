@@ -469,9 +469,22 @@ class JanusRoom:
     async def send_video(self, viewer: str, owner: str, send: bool) -> None:
         """Janus forwards `owner`'s picture to `viewer`, or holds it back (their sound goes on):
         « connexion faible » through Janus, which has one picture per publication."""
+        await self._configure_pictures(viewer, owner, {"send": send})
+
+    async def small_layer(self, viewer: str, owner: str, small: bool) -> None:
+        """`viewer` gets the low layer of `owner`'s simulcast picture (a participant's page sends
+        two, mesh.js), or the highest there is: Janus switches at the layer's next key frame, which
+        it asks the publisher for."""
+        await self._configure_pictures(viewer, owner, {"substream": 0 if small else 2})
+
+    def watched_by(self, viewer: str) -> list[str]:
+        """Whose feeds `viewer` has a subscription to."""
+        return [owner for watcher, owner in self._subscriptions if watcher == viewer]
+
+    async def _configure_pictures(self, viewer: str, owner: str, fields: dict[str, Any]) -> None:
         handle, mids = self._subscriptions.get((viewer, owner)), self._video_mids.get((viewer, owner), [])
         if handle is not None and mids:
-            await handle.message({"request": "configure", "streams": [{"mid": mid, "send": send} for mid in mids]})
+            await handle.message({"request": "configure", "streams": [{"mid": mid, **fields} for mid in mids]})
 
     async def unsubscribe(self, viewer: str, owner: str) -> None:
         handle = self._subscriptions.pop((viewer, owner), None)

@@ -95,11 +95,22 @@ class SfuPath:
         choice = self._pictures.get(viewer)
         if choice is None or self.janus.feed is None or not choice.report(lost, received, time.monotonic()):
             return
-        log.info("Janus: %s gets the cart's %s picture", viewer, "small" if choice.small else "large")
+        log.info("Janus: %s gets the %s pictures", viewer, "small" if choice.small else "large")
         self._small_needed()
         # A new subscription, not Janus's `switch`: on a lossy link a switched picture froze again
         # and again (docs/janus.md), a fresh one only in its first seconds.
         await self._offer(viewer, CART)
+        # The same link carries the others' pictures: their low layer, or back to their high one
+        for owner in self.janus.watched_by(viewer):
+            if owner != CART:
+                try:
+                    await self.janus.small_layer(viewer, owner, choice.small)
+                except JanusError as exc:
+                    log.warning("Janus: %s's picture layer to %s not changed: %s", owner, viewer, exc)
+
+    def _gets_small(self, viewer: str) -> bool:
+        choice = self._pictures.get(viewer)
+        return choice is not None and choice.small
 
     # --- the participants -----------------------------------------------------------------------
 
@@ -135,6 +146,8 @@ class SfuPath:
         await self.janus.start(viewer, owner, answer)
         if viewer in self._poor:
             await self.janus.send_video(viewer, owner, False)
+        if owner != CART and self._gets_small(viewer):
+            await self.janus.small_layer(viewer, owner, True)
 
     async def poor_link(self, viewer: str, poor: bool, owners: Iterable[str]) -> None:
         """« Connexion faible » chosen by a participant: through Janus, whose publications have one
