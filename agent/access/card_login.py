@@ -25,7 +25,7 @@ from agent.access.professional_login import AccountPolicy, NotLinked, Profession
 from agent.access.roles import Role
 from agent.access.sessions import Session
 from drivers.smartcard.certificate import Practitioner
-from drivers.smartcard.token import PinState
+from drivers.smartcard.token_types import PinState
 
 
 @dataclass(frozen=True)

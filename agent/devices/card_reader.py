@@ -23,8 +23,8 @@ from agent.devices.listeners import Listeners
 from drivers.smartcard.atr import CardKind, kind_of, parse_atrs
 from drivers.smartcard.certificate import CertificateRefused, Practitioner, check_chain, load_anchors, practitioner_of
 from drivers.smartcard.readers import Reader, ReaderWatch, Snapshot
-from drivers.smartcard.token import CardGone, CardKey, PinState, TokenError
 from drivers.smartcard.token_process import TokenProcess
+from drivers.smartcard.token_types import CardGone, CardKey, PinState, TokenError
 
 log = logging.getLogger(__name__)
 

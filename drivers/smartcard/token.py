@@ -9,53 +9,15 @@ inserted (token_process.py), never in the agent.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import pkcs11
 from cryptography import x509
 from cryptography.x509.oid import ExtensionOID
 from pkcs11 import Attribute, KeyType, Mechanism, ObjectClass, TokenFlag
 from pkcs11.util.ec import encode_ecdsa_signature
 
+from drivers.smartcard.token_types import CardGone, CardKey, ModuleUnavailable, NoCardToken, PinBlocked, PinState, PinWrong, TokenError
 
-class TokenError(Exception):
-    """What went wrong, in French, for the person at the cart."""
-
-
-class ModuleUnavailable(TokenError):
-    pass
-
-
-class NoCardToken(TokenError):
-    pass
-
-
-class PinWrong(TokenError):
-    pass
-
-
-class PinBlocked(TokenError):
-    pass
-
-
-class CardGone(TokenError):
-    pass
-
-
-@dataclass(frozen=True)
-class PinState:
-    """What the card says of its PIN counter (PKCS#11 token flags). Cards differ in what they set:
-    the agent keeps its own count beside it (agent/access/card_login.py)."""
-
-    count_low: bool = False
-    final_try: bool = False
-    locked: bool = False
-
-
-@dataclass(frozen=True)
-class CardKey:
-    certificate: x509.Certificate
-    key_id: bytes
+__all__ = ["CardGone", "CardKey", "CardModule", "ModuleUnavailable", "NoCardToken", "PinBlocked", "PinState", "PinWrong", "TokenError"]
 
 
 _LIBS: dict[str, pkcs11.lib] = {}

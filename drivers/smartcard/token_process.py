@@ -21,7 +21,7 @@ from typing import Any
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from drivers.smartcard import token as t
+from drivers.smartcard import token_types as t
 
 _ERRORS = {cls.__name__: cls for cls in (t.TokenError, t.ModuleUnavailable, t.NoCardToken, t.PinWrong, t.PinBlocked, t.CardGone)}
 ANSWER_SECONDS = 30.0  # a module that hangs is given up on, and its process ended
@@ -82,8 +82,10 @@ class TokenProcess:
 
 
 def _serve(module: str, token_label: str, reader: str) -> None:
-    """The child's side."""
-    card = t.CardModule(module, token_label)
+    """The child's side: the only one that loads python-pkcs11 and the vendor's module."""
+    from drivers.smartcard.token import CardModule
+
+    card = CardModule(module, token_label)
     for line in sys.stdin:
         request = json.loads(line)
         try:

@@ -25,7 +25,7 @@ from agent.api.schemas.card import CardLogin, CardOut
 from agent.api.schemas.session import SessionOut
 from agent.clock import now
 from agent.devices.card_reader import CardReader, CardStatus
-from drivers.smartcard.token import CardGone, PinBlocked, PinWrong, TokenError
+from drivers.smartcard.token_types import CardGone, PinBlocked, PinWrong, TokenError
 
 HEARTBEAT_SECONDS = 15  # a comment line keeps proxies and the browser from closing the stream
 
