@@ -149,6 +149,21 @@ def test_the_specialist_and_the_cart_see_hear_and_write_to_each_other(cart: Cart
         shot(specialist, artifacts, "call-specialist.png")
         assert not kiosk.problems.page_errors and not specialist.problems.page_errors  # type: ignore[attr-defined]
 
+        # The nurse looks at another screen meanwhile: the call goes on, and the strip under the top
+        # bar brings her back to it (in the page's flow: it hides no title, no button).
+        kiosk.get_by_role("button", name="Activité").tap()
+        banner = kiosk.locator(".call-banner")
+        expect(banner).to_be_visible(timeout=10_000)
+        expect(banner).to_contain_text("Téléconsultation en cours")
+        heading = kiosk.locator("main.content h1, main.content h2").first.bounding_box()
+        box = banner.bounding_box()
+        assert heading and box and box["y"] + box["height"] <= heading["y"], (box, heading)
+        shot(kiosk, artifacts, "call-banner-kiosk.png")
+        banner.get_by_role("button", name="Revenir à l'appel").tap()
+        expect(kiosk).to_have_url(f"{cart.agent.url}/#/appel/{dossier['id']}")
+        expect(kiosk.get_by_text("Ce que voit le médecin", exact=True)).to_be_visible()
+        expect(banner).to_be_hidden()
+
         # Leaving is not ending: the nurse steps out (back to the dossier, still « En cours »), comes
         # back, then ends the consultation: the end form opens, the specialist is told.
         kiosk.get_by_role("button", name="Quitter la salle").tap()
@@ -189,6 +204,7 @@ def test_the_technician_sees_the_quality_of_the_call_live(cart: Cart, artifacts:
         expect(row).to_contain_text("lien estimé", timeout=15_000)  # the ladder's rung and the link it reckons
         expect(row.locator("td").last).to_contain_text(re.compile(r"720p|360p|180p"))
         shot(page, artifacts, "call-technician.png")
+        expect(page.locator(".call-banner")).to_be_hidden()  # « Revenir à l'appel » is for those who take part
         cart.nurse.delete(cart.url(f"/dossiers/{dossier['id']}/call"))
 
     in_media_browser(scenario)

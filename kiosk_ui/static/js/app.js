@@ -11,6 +11,7 @@ import { activityView } from "./views/activity.js";
 import { agendaView } from "./views/agenda.js";
 import { auditView } from "./views/audit.js";
 import { callView, unattendedCallView } from "./views/call.js";
+import { callBanner } from "./views/call_banner.js";
 import { callStatsView } from "./views/call_stats.js";
 import { consultationEndView } from "./views/consultation_end.js";
 import { directoryView } from "./views/directory.js";
@@ -178,11 +179,8 @@ function warnBeforeLock(secondsLeft) {
 
 // The call, wherever the kiosk stands: logged in, a banner back to the call screen; nobody logged in
 // (or locked) on a cart that answered by itself, the call itself over the login or lock screen.
-const banner = h("div", { class: "call-banner", hidden: true },
-  h("span", {}, "Téléconsultation en cours"),
-  h("button", { class: "button primary", type: "button", onclick: () => { if (banner.dataset.call) go(`appel/${banner.dataset.call}`); } },
-    "Revenir à l'appel"));
-document.body.append(banner);
+const banner = callBanner;
+banner.querySelector("button").onclick = () => { if (banner.dataset.call) go(`appel/${banner.dataset.call}`); };
 let unattended = null;
 let signingInUntil = 0; // a nurse tapped "Se connecter" on the unattended call: the login form, for two minutes
 
@@ -190,7 +188,9 @@ async function checkCall() {
   const unlocked = state.session && state.stopIdle;
   if (unlocked) {
     if (unattended) { unattended.close(); unattended.el.remove(); unattended = null; }
-    const call = location.hash.startsWith("#/appel/") ? null : await api("GET", "/call", undefined, { background: true }).catch(() => null);
+    // Those who take part in calls (the technician follows it on « Appel : technique » instead)
+    const joins = state.session.user.permissions.includes("health.write");
+    const call = !joins || location.hash.startsWith("#/appel/") ? null : await api("GET", "/call", undefined, { background: true }).catch(() => null);
     banner.hidden = !(call && call.in_call);
     if (!banner.hidden) banner.dataset.call = call.dossier_id || `visio/${call.room}`;
     return;

@@ -55,7 +55,7 @@ function showPresence(root, rooms, onCall) {
     if (!line) { line = h("span", { class: "presence" }); row.append(line); }
     const enter = room.cart_in_call || !room.present.length ? null
       : h("button", { class: "button primary", type: "button", onclick: (event) => { event.stopPropagation(); onCall(row.dataset.consultation); } }, T.presence.enter);
-    line.replaceChildren(h("strong", { role: "status" }, text), enter);
+    line.replaceChildren(...[h("strong", { role: "status" }, text), enter].filter(Boolean));  // a null child would read "null"
   }
 }
 

@@ -1,6 +1,7 @@
 // The frame of every screen after login: brand, navigation, who is logged in, lock and logout.
 import { h, icon } from "../dom.js";
 import { T } from "../i18n.js";
+import { callBanner } from "./call_banner.js";
 import { sensorStrip } from "./sensor_strip.js";
 import { syncChip } from "./sync_chip.js";
 
@@ -36,7 +37,7 @@ export function shell({ session, current, onNavigate, onSettings, onLock, onLogo
       h("button", { class: "button ghost", type: "button", onclick: onLock }, icon("lock"), T.lock),
       h("button", { class: "button ghost", type: "button", onclick: onLogout }, icon("logout"), T.logout),
     ),
-    h("div", { class: "status-strip" }, perms.has("health.read") ? sensorStrip() : null, syncChip()),
+    h("div", { class: "status-strip" }, callBanner, perms.has("health.read") ? sensorStrip() : null, syncChip()),
     h("main", { class: "content" }, content),
   );
 }
