@@ -4,6 +4,7 @@ page did wrong, and the gestures of a nurse at the kiosk (open it, log in, take 
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -131,8 +132,17 @@ def sign_in(page: Page, agent: LiveAgent, account: Account, name: str | None = N
     expect(page.locator(".topbar .user .name")).to_have_text(name or display_name(account), timeout=timeout)
 
 
+# What JavaScript writes when a value is missing: never for a person to read (a null child given
+# to replaceChildren is written "null").
+LEAKED = re.compile(r"\b(?:null|undefined|NaN)\b|\[object \w+\]")
+
+
 def shot(page: Page, artifacts: Path, name: str) -> None:
+    """A screenshot for the team, and the screen checked for a leaked JavaScript placeholder."""
     page.screenshot(path=str(artifacts / name))
+    text = page.evaluate("() => document.body.innerText")
+    leaked = LEAKED.search(text)
+    assert not leaked, f"{name} shows « {leaked.group(0)} »: …{text[max(0, leaked.start() - 80):leaked.end() + 40]}…"
 
 
 # --- the technician's page (on the HTTPS listener, from a laptop or phone of the network) --------

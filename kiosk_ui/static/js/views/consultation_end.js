@@ -47,7 +47,7 @@ export function consultationEndView({ id, session, onDone }) {
         alert.hidden = false;
       }
     });
-    root.replaceChildren(
+    root.replaceChildren(...[  // (a null child would be written "null")
       h("h1", {}, E().title(d.patient.display_name)),
       alert,
       h("section", { class: "card form" }, h("h2", {}, E().evaluation), stars,
@@ -61,7 +61,7 @@ export function consultationEndView({ id, session, onDone }) {
       // A practice's cart charges the patient; an EHPAD's does not ([dossiers] patient_payment).
       session.patient_payment ? h("section", { class: "card form" }, h("h2", {}, E().payment),
         h("div", { class: "field amount" }, h("label", { for: "end-amount" }, E().amount), amount)) : null,
-      h("div", { class: "actions-row" }, submit));
+      h("div", { class: "actions-row" }, submit)].filter(Boolean));
   }).catch((error) => { reportError(error); root.replaceChildren(h("p", {}, error.message)); });
   return root;
 }
