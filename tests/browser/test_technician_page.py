@@ -22,6 +22,7 @@ from playwright.sync_api import Browser, Page, expect
 from agent.access.roles import Role
 from agent.tls import fingerprint
 from tests.browser.kiosk import (
+    VIEWPORT,
     PageProblems,
     at_the_technician_page,
     open_kiosk,
@@ -90,6 +91,14 @@ def test_the_technician_makes_their_account_logs_in_and_takes_the_support_bundle
     secret = page.locator(".enrolled strong").inner_text().replace(" ", "")
     shot(page, artifacts, "technicien-compte-cree.png")
     assert requests.get(f"{cart.url}/api/v1/kiosk/technician-access", timeout=5).json()["code"] is None  # the screen stops showing it
+    kiosk = browser.new_context(viewport=VIEWPORT, locale="fr-FR").new_page()  # the cart's own screen, from now on:
+    open_kiosk(kiosk, cart)  # where the page is, and its certificate's fingerprint, under the login
+    note = kiosk.locator(".technician-note")
+    expect(note.get_by_role("heading", name="Page technicien")).to_be_visible()
+    expect(note).to_contain_text(f"Empreinte du certificat : {fingerprint(cart.data_dir / 'tls' / 'cart.crt')}")
+    expect(note).not_to_contain_text("Code de mise en service")
+    shot(kiosk, artifacts, "technicien-ecran-apres-mise-en-service.png")
+    kiosk.context.close()
 
     page.get_by_role("button", name="J'ai enregistré le code : me connecter").click()
     page.get_by_label("Identifiant").fill("karim.benali")
