@@ -33,6 +33,9 @@ def test_the_dossier_shows_what_the_region_wrote(page: Page, tmp_path: Path, art
                     type={"coding": [{"system": "http://loinc.org", "code": "11488-4"}]})
         from_region(server, encounter["id"], "Pièce jointe", "application/pdf", samples.edited(samples.open_action_script))
 
+        # all three pulled (the screen reads the dossier when opened: a CI run opened it between two)
+        eventually(lambda: len(nurse.get(agent.url + f"/api/v1/dossiers/{dossier['id']}").json()["from_region"]) == 3,
+                   timeout=20, what="the region's three writings pulled")
         sign_in(page, agent, agent.add_account(Role.NURSE))
         page.goto(f"{agent.url}/#/dossier/{dossier['id']}")
         card = page.locator("#from-region")
