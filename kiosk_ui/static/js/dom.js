@@ -8,6 +8,17 @@ export function h(tag, attrs = {}, ...children) {
     else if (value === true) node.setAttribute(key, "");
     else node.setAttribute(key, String(value));
   }
+  return appendChildren(node, children);
+}
+
+// `node`'s children replaced by `children`, as `h` takes them: a null, undefined or false child
+// (a part shown only sometimes) is left out, where the DOM's replaceChildren would write "null".
+export function fill(node, ...children) {
+  node.replaceChildren();
+  return appendChildren(node, children);
+}
+
+function appendChildren(node, children) {
   for (const child of children.flat()) {
     if (child === undefined || child === null || child === false) continue;
     node.append(child instanceof Node ? child : document.createTextNode(String(child)));

@@ -2,7 +2,7 @@
 // teleconsultations on the right, each with an empty state that says what comes next. It follows
 // the cart by itself (pulse.js): who waits in which room, at once; the lists when they change.
 import { api } from "../api.js";
-import { h, icon, reportError } from "../dom.js";
+import { fill, h, icon, reportError } from "../dom.js";
 import { T, ageOn, frDate, frWhen } from "../i18n.js";
 import { followPulse, presenceText } from "../pulse.js";
 
@@ -55,7 +55,7 @@ function showPresence(root, rooms, onCall) {
     if (!line) { line = h("span", { class: "presence" }); row.append(line); }
     const enter = room.cart_in_call || !room.present.length ? null
       : h("button", { class: "button primary", type: "button", onclick: (event) => { event.stopPropagation(); onCall(row.dataset.consultation); } }, T.presence.enter);
-    line.replaceChildren(...[h("strong", { role: "status" }, text), enter].filter(Boolean));  // a null child would read "null"
+    fill(line, h("strong", { role: "status" }, text), enter);
   }
 }
 

@@ -2,7 +2,7 @@
 // charge the patient, the PDFs to send them. The call issue opens it when the call ends; until
 // then the dossier page's "Terminer la téléconsultation" does.
 import { api } from "../api.js";
-import { h, reportError, toast } from "../dom.js";
+import { fill, h, reportError, toast } from "../dom.js";
 import { T } from "../i18n.js";
 
 const E = () => T.consultationEnd;
@@ -47,7 +47,7 @@ export function consultationEndView({ id, session, onDone }) {
         alert.hidden = false;
       }
     });
-    root.replaceChildren(...[  // (a null child would be written "null")
+    fill(root,
       h("h1", {}, E().title(d.patient.display_name)),
       alert,
       h("section", { class: "card form" }, h("h2", {}, E().evaluation), stars,
@@ -61,7 +61,7 @@ export function consultationEndView({ id, session, onDone }) {
       // A practice's cart charges the patient; an EHPAD's does not ([dossiers] patient_payment).
       session.patient_payment ? h("section", { class: "card form" }, h("h2", {}, E().payment),
         h("div", { class: "field amount" }, h("label", { for: "end-amount" }, E().amount), amount)) : null,
-      h("div", { class: "actions-row" }, submit)].filter(Boolean));
+      h("div", { class: "actions-row" }, submit));
   }).catch((error) => { reportError(error); root.replaceChildren(h("p", {}, error.message)); });
   return root;
 }

@@ -1,6 +1,6 @@
 // The login screen and the lock screen: same layout, so the nurse recognises them at once.
 import { api, ApiError } from "../api.js";
-import { field, h, icon } from "../dom.js";
+import { field, fill, h, icon } from "../dom.js";
 import { T } from "../i18n.js";
 import { cardArea } from "./card_gate.js";
 
@@ -20,12 +20,12 @@ function technicianNote() {
     if (!access.urls.length && !access.provisioning) return;
     const where = access.urls.length ? access.urls.map((url) => h("div", { class: "mono" }, url))
                                      : [h("div", {}, "Le chariot n'a pas encore d'adresse sur le réseau : branchez-le ou connectez-le au Wi-Fi.")];
-    note.replaceChildren(...[  // (a null child would be written "null")
+    fill(note,
       h("h2", {}, access.provisioning ? "Mise en service du chariot" : "Page technicien"),
       access.provisioning ? h("p", {}, "Sur un ordinateur ou un téléphone du même réseau, ouvrez :") : null,
       ...where,
       access.provisioning ? h("p", { class: "first-boot-code" }, "Code de mise en service : ", h("strong", { class: "mono" }, access.code)) : null,
-      h("p", { class: "fingerprint-line" }, "Empreinte du certificat : ", h("span", { class: "mono" }, access.fingerprint))].filter(Boolean));
+      h("p", { class: "fingerprint-line" }, "Empreinte du certificat : ", h("span", { class: "mono" }, access.fingerprint)));
     note.classList.toggle("provisioning", access.provisioning);
     note.hidden = false;
   }).catch(() => null);  // an older agent, or none: the login screen stays as it is
