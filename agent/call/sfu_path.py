@@ -108,10 +108,6 @@ class SfuPath:
                 except JanusError as exc:
                     log.warning("Janus: %s's picture layer to %s not changed: %s", owner, viewer, exc)
 
-    def _gets_small(self, viewer: str) -> bool:
-        choice = self._pictures.get(viewer)
-        return choice is not None and choice.small
-
     # --- the participants -----------------------------------------------------------------------
 
     async def publish(self, owner: str, offer: dict[str, str]) -> dict[str, str]:
@@ -146,7 +142,7 @@ class SfuPath:
         await self.janus.start(viewer, owner, answer)
         if viewer in self._poor:
             await self.janus.send_video(viewer, owner, False)
-        if owner != CART and self._gets_small(viewer):
+        if owner != CART and self.picture_of(viewer) == "small":
             await self.janus.small_layer(viewer, owner, True)
 
     async def poor_link(self, viewer: str, poor: bool, owners: Iterable[str]) -> None:
