@@ -19,6 +19,14 @@ def provisioning_uri(secret: str, login: str) -> str:
     return pyotp.TOTP(secret).provisioning_uri(name=login, issuer_name=ISSUER)
 
 
+def enrolment_qr(uri: str, scale: int = 5) -> str:
+    """The provisioning URI as a QR code (an SVG data URI) for the authenticator app to scan.
+    segno is imported here: a QR is drawn when an account is made, not at each start."""
+    import segno
+
+    return segno.make(uri, error="m").svg_data_uri(scale=scale, border=2, dark="#111", light="#fff")
+
+
 def current_code(secret: str) -> str:
     return pyotp.TOTP(secret).now()
 

@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import time
 
-import segno
-
-from agent.access import accounts, staff_codes
+from agent.access import accounts, otp, staff_codes
 from agent.access.accounts import AccountError
 from agent.access.passwords import MIN_LENGTH, WeakPassword
 from agent.access.roles import LABELS_FR, Permission
@@ -104,7 +102,7 @@ async def new_password(call: Call) -> AccountOut:
            tags=_TAGS, access=Permission.USERS_MANAGE, response=OtpEnrolment, status=201)
 async def new_otp(call: Call) -> OtpEnrolment:
     new = await _manage(call, accounts.reenroll_otp, call.actor.login)
-    qr = segno.make(new.otpauth_uri, error="m").svg_data_uri(scale=6, border=2)
+    qr = otp.enrolment_qr(new.otpauth_uri, scale=6)
     return OtpEnrolment(login=new.principal.login, secret=new.otp_secret, uri=new.otpauth_uri, qr_svg=qr)
 
 

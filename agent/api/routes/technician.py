@@ -11,12 +11,11 @@ import time
 from collections.abc import AsyncIterator
 from typing import Any
 
-import segno
 from aiohttp import BodyPartReader, web
 from aiohttp.http_exceptions import HttpProcessingError
 
 from agent import __version__, audit
-from agent.access import accounts, sessions
+from agent.access import accounts, otp, sessions
 from agent.access.accounts import AccountError
 from agent.access.passwords import MIN_LENGTH, WeakPassword
 from agent.access.rate_limits import LOOPBACK, Door
@@ -122,7 +121,7 @@ async def _created(services, create, login: str) -> accounts.NewAccount:  # noqa
 
 def _enrolment(new: accounts.NewAccount) -> FirstAccountOut:
     """What the new account's owner scans into their authenticator app."""
-    qr = segno.make(new.otpauth_uri, error="m").svg_data_uri(scale=5, dark="#111", light="#fff")
+    qr = otp.enrolment_qr(new.otpauth_uri)
     return FirstAccountOut(login=new.principal.login, otpauth_uri=new.otpauth_uri, secret=new.otp_secret, qr_data_uri=qr)
 
 
