@@ -138,6 +138,7 @@ class Dossier:
     created_by: str | None = None
     updated_at: str = ""
     cancellation: dict[str, Any] | None = None  # reason, by, at
+    version: str = ""  # version_of(): filled by the caller (agent/dossiers/view.py)
     kind: str = TELECONSULTATION
     expertise: dict[str, Any] | None = None  # a téléexpertise's question and deadline (ISO)
 
@@ -483,6 +484,26 @@ def activity_version(db: Database) -> str:
     deliveries = db.execute("SELECT coalesce(max(id), 0), coalesce(sum(state = 'sent'), 0), "
                             "coalesce(sum(state = 'failed'), 0) FROM deliveries").fetchone()
     return "-".join(str(v) for v in (*dossiers, *invitations, *deliveries))
+
+
+def version_of(db: Database, dossier_id: str) -> str | None:
+    """Changes whenever the dossier's page would show something else: its fiche saved, the
+    expert's opinion or signature, its state, a document, what the region sent, an invitation
+    revoked, a message sent or failed. Counts and times only, like activity_version: the open page
+    asks for it with the pulse and reads the dossier (an audited access) only when it moves.
+    None when the dossier is not on the cart (never was, or purged)."""
+    row = db.execute(
+        """SELECT d.state, d.updated_at, d.signed_at, d.cancelled_at,
+                  (SELECT count(*) || '.' || coalesce(max(added_at), '') || '.' || coalesce(max(signed_at), '')
+                   FROM documents WHERE dossier_id = d.id),
+                  (SELECT count(*) || '.' || coalesce(max(received_at), '') FROM region_items WHERE dossier_id = d.id),
+                  (SELECT count(*) || '.' || count(i.revoked_at) FROM invitations i JOIN rooms r ON r.id = i.room_id
+                   WHERE r.dossier_id = d.id),
+                  (SELECT coalesce(max(x.id), 0) || '.' || coalesce(sum(x.attempts), 0) || '.' || coalesce(sum(x.state = 'sent'), 0)
+                          || '.' || coalesce(sum(x.state = 'failed'), 0)
+                   FROM deliveries x JOIN invitations i ON i.id = x.ref_id JOIN rooms r ON r.id = i.room_id WHERE r.dossier_id = d.id)
+           FROM dossiers d WHERE d.id = ?""", [dossier_id]).fetchone()
+    return None if row is None else "-".join(str(v or "") for v in row)
 
 
 def list_for_activity(db: Database, actor: Actor, limit: int = 200, patient_id: str | None = None) -> tuple[list[DossierSummary], int]:

@@ -17,4 +17,5 @@ def read_whole(db: Database, dossier_id: str, actor: Actor, settings: Settings) 
         found.vitals = fiche.vitals_of(db, dossier_id)
         found.documents = documents.list_for(db, dossier_id)
         found.from_region = from_region.items_of(db, dossier_id)
+        found.version = dossier.version_of(db, dossier_id) or ""
     return found

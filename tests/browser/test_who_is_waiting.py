@@ -19,6 +19,7 @@ from agent.access.roles import Role
 from tests.api.helpers import API, audit_items, logged_in
 from tests.browser.kiosk import shot, sign_in
 from tests.call.harness import Cart, cart_with_mail
+from tests.loopback import eventually
 
 pytestmark = pytest.mark.browser
 
@@ -88,3 +89,27 @@ def test_following_the_cart_reads_no_residents_data(cart: Cart) -> None:
     assert len({p["version"] for p in pulses}) == 1
     cart.dossier("nouveau@chu.example")
     assert nurse.get(f"{cart.agent.url}{API}/activity/pulse").json()["version"] != pulses[0]["version"]
+
+
+def test_an_open_dossiers_version_moves_with_what_its_page_shows_and_reads_nothing(cart: Cart) -> None:
+    """The dossier's page asks for its dossier's version with the pulse and reads the dossier only
+    when it moves: reading must not move it (the page would read for ever), asking writes no audit."""
+    nurse = logged_in(cart.agent, cart.agent.add_account(Role.NURSE))
+    admin = logged_in(cart.agent, cart.agent.add_account(Role.ADMIN))
+    dossier = cart.dossier("version@chu.example")
+    pulse = f"{cart.agent.url}{API}/activity/pulse?dossier={dossier['id']}"
+    def read_once_sent() -> dict | None:  # the invitation's email leaving moves the version: let it leave first
+        found = nurse.get(cart.url(f"/dossiers/{dossier['id']}")).json()
+        return found if all(d["state"] == "sent" for inv in found["invitations"] for d in inv["deliveries"]) else None
+
+    read = eventually(read_once_sent, what="the invitation sent")
+    before = audit_items(cart.agent, admin)[0]["seq"]
+    versions = {nurse.get(pulse, headers={"X-Telecart-Background": "1"}).json()["dossier_version"] for _ in range(3)}
+    assert versions == {read["version"]}
+    assert audit_items(cart.agent, admin)[0]["seq"] == before + 1  # the admin's own reading of the trail only
+    assert nurse.get(cart.url(f"/dossiers/{dossier['id']}")).json()["version"] == read["version"]  # a read moves nothing
+
+    saved = nurse.patch(cart.url(f"/dossiers/{dossier['id']}/fiche"), json={"observations": "Érythème du talon"}).json()
+    assert saved["version"] != read["version"]
+    assert nurse.get(pulse).json()["dossier_version"] == saved["version"]
+    assert nurse.get(f"{cart.agent.url}{API}/activity/pulse?dossier=nowhere").json()["dossier_version"] is None

@@ -20,6 +20,7 @@ from agent.api.schemas.dossiers import (
     DossierQuery,
     DossierSummaryOut,
     ParticipantIn,
+    PulseQuery,
     RoomPresenceOut,
     TransitionIn,
     VisioIn,
@@ -66,11 +67,13 @@ async def list_dossiers(call: Call) -> DossierList:
 
 
 @API.route("GET", "/activity/pulse", summary="Ce qui a changé et qui est en salle (sans donnée de santé : pour l'actualisation automatique)",
-           tags=("dossiers",), access=Permission.HEALTH_READ, response=ActivityPulse)
+           tags=("dossiers",), access=Permission.HEALTH_READ, query=PulseQuery, response=ActivityPulse)
 async def activity_pulse(call: Call) -> ActivityPulse:
     services = services_of(call.request)
     version = await services.store.read(dossier.activity_version)
-    return ActivityPulse(version=version, rooms=[RoomPresenceOut(**room) for room in services.calls.presence()])
+    opened = call.query.dossier
+    dossier_version = await services.store.read(dossier.version_of, opened) if opened else None
+    return ActivityPulse(version=version, rooms=[RoomPresenceOut(**room) for room in services.calls.presence()], dossier_version=dossier_version)
 
 
 @API.route("GET", "/dossiers/{id}", summary="Lire un télédossier (consentement, participants, invitations, fiche, documents)",

@@ -190,6 +190,7 @@ class DossierOut(SpecialistDossierOut):
     """A dossier as the staff see it: with its invitations."""
 
     invitations: list[InvitationOut]
+    version: str = Field(description="The dossier's version: when the pulse's dossier_version differs, the page reads it again")
 
 
 class WizardDraft(Strict):
@@ -266,6 +267,11 @@ class RoomPresenceOut(BaseModel):
 class ActivityPulse(BaseModel):
     version: str = Field(description="Changes when the activity view would change; read the list again then")
     rooms: list[RoomPresenceOut]
+    dossier_version: str | None = Field(None, description="With ?dossier=: that dossier's version (as in its reply), null when it is not on the cart")
+
+
+class PulseQuery(Strict):
+    dossier: str | None = Field(None, max_length=64, description="The dossier open on screen: its version comes with the pulse")
 
 
 class DossierQuery(Strict):
