@@ -22,28 +22,33 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
 def test_the_dossier_shows_what_the_region_wrote(page: Page, tmp_path: Path, artifacts: Path) -> None:
+    """The nurse has the dossier open and is writing in its fiche when the region's writings come:
+    they show by themselves, and what she was typing stays."""
     with fhir_server(tmp_path / "fhir") as server, running_agent(
             tmp_path / "cart", sync={"fhir_base_url": server.base_url, "poll_seconds": 0.3, "pull_seconds": 0.5}) as agent:
         nurse = logged_in(agent, agent.add_account(Role.NURSE))
         dossier, _ = teleconsultation_now(CartBase(agent), nurse, "RETOUR", {"email": "c.petit@chu.example"})
         encounter = eventually(lambda: server.search("Encounter"), timeout=20, what="the encounter on the server")[0]
+        sign_in(page, agent, agent.add_account(Role.NURSE))
+        page.goto(f"{agent.url}/#/dossier/{dossier['id']}")
+        observations = page.locator("#fiche-observations")
+        observations.fill("Mollet droit chaud, pas de fièvre")  # typed, not saved yet
+        expect(page.locator("#from-region")).to_have_count(0)
+
         from_region(server, encounter["id"], "Avis du dermatologue", "text/plain",
                     "Ulcère artériel probable.\nDoppler artériel des membres inférieurs sous 8 jours.".encode())
         from_region(server, encounter["id"], "Compte rendu signé", "application/pdf", samples.pdf(("Compte rendu signé",)),
                     type={"coding": [{"system": "http://loinc.org", "code": "11488-4"}]})
         from_region(server, encounter["id"], "Pièce jointe", "application/pdf", samples.edited(samples.open_action_script))
 
-        # all three pulled (the screen reads the dossier when opened: a CI run opened it between two)
-        eventually(lambda: len(nurse.get(agent.url + f"/api/v1/dossiers/{dossier['id']}").json()["from_region"]) == 3,
-                   timeout=20, what="the region's three writings pulled")
-        sign_in(page, agent, agent.add_account(Role.NURSE))
-        page.goto(f"{agent.url}/#/dossier/{dossier['id']}")
         card = page.locator("#from-region")
         expect(card).to_contain_text("Doppler artériel des membres inférieurs sous 8 jours.", timeout=20_000)
         expect(card).to_contain_text("par Dr Claire PETIT")
-        expect(card.locator(".region-refused")).to_contain_text("Demandez-le à la plateforme régionale")
+        expect(card.locator(".region-refused")).to_contain_text("Demandez-le à la plateforme régionale", timeout=20_000)
         received = page.locator(".document", has_text="reçu du serveur régional")
-        expect(received.locator(".doc-name")).to_have_value("Compte rendu signé.pdf")
+        expect(received.locator(".doc-name")).to_have_value("Compte rendu signé.pdf", timeout=20_000)
         expect(received.locator(".doc-kind")).to_have_value("compte_rendu")
+        expect(observations).to_have_value("Mollet droit chaud, pas de fièvre")
+        expect(observations).to_be_focused()
         card.scroll_into_view_if_needed()
         shot(page, artifacts, "recu-du-serveur-regional.png")

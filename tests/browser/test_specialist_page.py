@@ -18,7 +18,7 @@ from playwright.sync_api import Browser, Page, expect
 from agent.access.roles import Role
 from agent.store.database import DATABASE_NAME
 from tests.api.helpers import CartBase, logged_in, patient
-from tests.browser.kiosk import PageProblems, shot
+from tests.browser.kiosk import PageProblems, shot, sign_in
 from tests.browser.test_touch import check_screen
 from tests.live import free_port, running_agent
 from tests.loopback import SmsGateway, eventually, sms_gateway
@@ -113,6 +113,41 @@ def test_on_a_phone_the_specialist_reads_writes_and_signs(browser: Browser, cart
     assert not problems.page_errors and not problems.console_errors, problems
     staff = cart.nurse.get(cart.url(f"/dossiers/{dossier['id']}")).json()
     assert staff["state"] == "closed" and staff["fiche"]["signed_by"] == "Dr Antoine Roux"
+
+
+def test_the_nurses_open_dossier_shows_the_opinion_and_the_signature_as_the_specialist_gives_them(
+        browser: Browser, page: Page, cart: Cart, artifacts: Path) -> None:
+    """The nurse keeps the dossier open on the cart while the specialist writes from a phone: the
+    opinion, then the signature and the closed state come on her screen by themselves."""
+    dossier = scheduled_dossier(cart, "0612345682", resident=("GARNIER", "Louise", "1931-06-02"))
+    sign_in(page, cart.agent, cart.agent.add_account(Role.NURSE))
+    page.goto(f"{cart.agent.url}/#/dossier/{dossier['id']}")
+    fiche = page.locator(".fiche")
+    expect(fiche).to_contain_text("En attente de l'avis du médecin requis.")
+    page.evaluate("window.sameScreen = true")  # gone if the page were loaded again
+
+    phone = browser.new_context(viewport=PHONE, has_touch=True, locale="fr-FR", timezone_id="Europe/Paris")
+    try:
+        specialist = phone.new_page()
+        open_with_code(specialist, cart, dossier["invitations"][0]["link"], "+33612345682")
+        specialist.get_by_label("Avis de l'expert").fill("Ulcère veineux. Bandes de compression, contrôle dans 15 jours.")
+        specialist.get_by_role("button", name="Enregistrer").click()
+        expect(specialist.get_by_text("Avis enregistré.")).to_be_visible()
+        expect(fiche).to_contain_text("Bandes de compression, contrôle dans 15 jours.", timeout=15_000)
+
+        specialist.get_by_role("button", name="Signer et clôturer").click()
+        specialist.get_by_role("button", name="Confirmer la signature (définitive)").click()
+        expect(specialist.get_by_text("Signé par Dr Antoine Roux")).to_be_visible()
+    finally:
+        phone.close()
+    expect(fiche).to_contain_text("Signé par Dr Antoine Roux", timeout=15_000)
+    expect(page.locator(".dossier-head .badge")).to_have_text("Clôturée")
+    expect(page.locator("#fiche-observations")).to_be_disabled()  # a signed fiche is read only
+    notice = page.locator(".news-item", has_text="Avis signé de Dr Antoine Roux")  # heard, and said to be here
+    expect(notice).to_contain_text("sur ce télédossier, ci-dessous", timeout=15_000)
+    expect(notice.get_by_role("button", name="Ouvrir le télédossier")).to_have_count(0)
+    assert page.evaluate("window.sameScreen") is True
+    shot(page, artifacts, "dossier-signe-par-le-specialiste.png")
 
 
 def test_the_bare_link_lands_on_the_resident_the_reason_and_two_choices(browser: Browser, cart: Cart, artifacts: Path) -> None:

@@ -74,10 +74,15 @@ export function followNews({ isOpen, onOpen }) {
   tick();
 }
 
+// On the dossier's own page what came is already on screen (it follows its dossier): the notice
+// says so, without a button to open the page the nurse is on.
 function notice(item, onOpen) {
+  const here = location.hash.startsWith(`#/dossier/${item.dossier_id}`);
   const box = h("div", { class: "news-item", role: "alert" },
-    h("div", {}, h("strong", {}, `${item.kind_label} de ${item.added_by}`), h("div", {}, `pour ${item.resident}`)),
-    h("button", { class: "button primary", type: "button", onclick: () => { box.remove(); onOpen(item.dossier_id); } }, "Ouvrir le télédossier"),
+    h("div", {}, h("strong", {}, `${item.kind_label} de ${item.added_by}`),
+      h("div", {}, here ? `pour ${item.resident} — sur ce télédossier, ci-dessous` : `pour ${item.resident}`)),
+    here ? null : h("button", { class: "button primary", type: "button", onclick: () => { box.remove(); onOpen(item.dossier_id); } },
+      "Ouvrir le télédossier"),
     h("button", { class: "button secondary", type: "button", "aria-label": "Fermer l'annonce", onclick: () => box.remove() }, "✕"));
   return box;
 }

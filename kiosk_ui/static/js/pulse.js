@@ -6,13 +6,15 @@ import { T } from "./i18n.js";
 
 const PERIOD_MS = 5000;
 
-// Calls `onPulse(pulse)` every few seconds while `node` is on screen. Background requests: they
-// neither keep the kiosk awake nor stop when it is locked (they just fail until it is unlocked).
-export function followPulse(node, onPulse) {
+// Calls `onPulse(pulse)` every few seconds while `node` is on screen; with `dossier` (an id), the
+// pulse carries that dossier's version too. Background requests: they neither keep the kiosk
+// awake nor stop when it is locked (they just fail until it is unlocked).
+export function followPulse(node, onPulse, { dossier = null } = {}) {
+  const path = dossier ? `/activity/pulse?dossier=${encodeURIComponent(dossier)}` : "/activity/pulse";
   const tick = async () => {
     if (!node.isConnected) return;  // the view was left: stop
     try {
-      onPulse(await api("GET", "/activity/pulse", undefined, { background: true }));
+      onPulse(await api("GET", path, undefined, { background: true }));
     } catch { /* locked or offline: the next tick tries again */ }
     setTimeout(tick, PERIOD_MS);
   };

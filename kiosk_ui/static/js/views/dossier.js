@@ -3,18 +3,13 @@
 // §2.3.1 "Renvoi d'invitation").
 import { api } from "../api.js";
 import { followPulse, presenceText } from "../pulse.js";
-import { h, icon, reportError, toast, twoTaps } from "../dom.js";
+import { fill, h, icon, reportError, toast, twoTaps } from "../dom.js";
 import { T, ageOn, frDate, frDay, frPhone, frStamp, frTime, frWhen, isSameDay } from "../i18n.js";
 import { documentsCard } from "./dossier_documents.js";
 import { regionCard } from "./region_card.js";
 import { ficheCard } from "./dossier_fiche.js";
 
 const D = () => T.dossier;
-// While an email or an SMS is still leaving, the page asks again after these delays (about two
-// minutes in all): "en cours d'envoi" turns into "envoyé", or says why not, without a touch. Not
-// forever: every read of a dossier is audited, and a queue waiting for the network may wait hours
-// ("Actualiser" is there for later).
-const FOLLOW_MS = [2000, 3000, 5000, 5000, 10000, 15000, 30000, 30000];
 
 // "13 h 02" never cut at the end of a line: "13 h" on one, "02" on the next.
 const keep = (text) => text.replace(/(\d) h (\d)/g, "$1\u00a0h\u00a0$2");
@@ -88,11 +83,26 @@ function fact(label, value) {
   return [h("dt", {}, label), h("dd", {}, value || "—")];
 }
 
+// The page's cards in their places, each with what it shows (`shows`): when the dossier is read
+// again, a card is drawn again only if what it shows changed, so a reason half typed, a file on its
+// way or the fiche being written stay as they are.
+function cardsOf(d, { exits, changed, reload }) {
+  return {
+    head: { shows: [d.state, d.kind, d.room, d.patient, roomOpen(d), roomLater(d)], draw: () => dossierHead(d, exits) },
+    consultation: { shows: [d.state, d.kind, d.slot, d.room, d.specialist, d.accompaniment, d.consent, d.expertise],
+      draw: () => consultationCard(d) },
+    invitations: { shows: d.invitations, draw: () => invitationsCard(d, reload) },
+    region: { shows: d.from_region, draw: () => regionCard(d) },
+    documents: { shows: [d.state, d.documents], draw: () => documentsCard({ dossier: d, onChanged: changed }) },
+    cancellation: { shows: [d.state, d.cancellation], draw: () => cancellationCard(d, reload) },
+  };
+}
+
 export function dossierView({ id, session, onBack, onEnd, onCall, onIdentity }) {
   const root = h("div", { class: "dossier-page" }, h("p", { class: "hint" }, T.wizard.loading));
-  let follow = null;
-  let followed = 0;
   let fiche = null;
+  let current = null;  // the dossier on screen
+  const slots = {};  // card name -> its place on the page, and what it shows there
 
   // Leaving the page saves what was typed in the fiche: the reason typed before « Entrer en salle »
   // is then on the specialist's screen. A save that fails keeps the nurse here, told why.
@@ -105,8 +115,9 @@ export function dossierView({ id, session, onBack, onEnd, onCall, onIdentity }) 
     }
     go(...args);
   };
-  // Who is in the room, by itself (pulse.js): « Dr X vous attend en salle », and « Entrer en
-  // salle » beside the name made to stand out: one tap to enter.
+  // The pulse (pulse.js) says who is in the room: « Dr X vous attend en salle », and « Entrer en
+  // salle » beside the name made to stand out, one tap to enter. It also carries the dossier's
+  // version: what the specialist writes, the region sends or the messages become shows by itself.
   const presence = h("div", { class: "presence-banner", role: "status", hidden: true });
   followPulse(root, (pulse) => {
     const room = pulse.rooms.find((r) => r.dossier_id === id);
@@ -115,7 +126,8 @@ export function dossierView({ id, session, onBack, onEnd, onCall, onIdentity }) 
     presence.textContent = text || "";
     someoneWaits = Boolean(text && room.present.length && !room.cart_in_call);
     markEnter();
-  });
+    if (current && pulse.dossier_version && pulse.dossier_version !== current.version) load({ background: true });
+  }, { dossier: id });
   let someoneWaits = false;
   const markEnter = () => root.querySelector("#enter-room")?.classList.toggle("attention", someoneWaits);
   const exits = { onBack: savingFirst(onBack), onCall: savingFirst(onCall), onEnd: savingFirst(onEnd), onIdentity: savingFirst(onIdentity) };
@@ -126,59 +138,74 @@ export function dossierView({ id, session, onBack, onEnd, onCall, onIdentity }) 
     if (fiche && fiche.unsaved()) fiche.saveNow().then(() => toast(T.fiche.savedOnLeave)).catch(reportError);
   };
   window.addEventListener("hashchange", away);
+  // A card that changed the dossier (a document added, the fiche saved or signed) hands back the
+  // fresh dossier: the page shows it as it shows a read, and the pulse then sees nothing new.
+  const changed = (fresh) => {
+    redraw(fresh);
+    current = fresh;
+  };
 
-  // partial: the invitations only ("Actualiser", and the self-refresh), never what is being typed.
-  async function load({ background = false, partial = false } = {}) {
-    clearTimeout(follow);
+  let reading = null;  // one read at a time: a pulse during a read waits for it
+  function load({ background = false } = {}) {
+    reading = (reading || Promise.resolve()).then(() => read(background)).catch(reportError);
+    return reading;
+  }
+
+  async function read(background) {
     if (background && !root.isConnected) return;  // the nurse has left the page
     let d;
     try {
       d = await api("GET", `/dossiers/${encodeURIComponent(id)}`, undefined, { background });
     } catch (error) {
-      if (background) return;  // a refresh that failed leaves the page as it was
+      if (background || current) { if (!background) reportError(error); return; }  // the page stays as it was
       reportError(error);
       root.replaceChildren(h("div", { class: "card" }, h("p", {}, error.message)));
       return;
     }
-    const leaving = d.invitations.some((inv) => !inv.revoked_at && inv.deliveries.some((x) => x.state === "pending"));
-    if (!background) followed = 0;
-    if (leaving && followed < FOLLOW_MS.length) follow = setTimeout(() => load({ background: true }), FOLLOW_MS[followed++]);
-    const invitations = invitationsCard(d, () => load({ partial: true }));
-    // A refresh for the delivery states replaces the invitations only: what the nurse is typing
-    // in the form stays where it is.
-    if ((background || partial) && shown) {
-      shown.replaceWith(invitations);
-      shown = invitations;
-      return;
-    }
-    shown = invitations;
-    render(d, invitations);
+    if (current) redraw(d); else render(d);
+    current = d;
   }
 
-  let shown = null;
   let opening = null;
-
-  function render(d, invitations) {
-    // When the room opens, "Entrer en salle" appears by itself (one read of the dossier then).
+  // When the room opens, "Entrer en salle" appears by itself (one read of the dossier then).
+  function followOpening(d) {
     clearTimeout(opening);
-    if (roomLater(d)) opening = setTimeout(() => { if (root.isConnected) load(); }, Date.parse(d.room.opens_at) - Date.now() + 1000);
-    const changed = (fresh) => { if (fresh.state !== d.state) load(); };
+    if (roomLater(d)) opening = setTimeout(() => { if (root.isConnected) load({ background: true }); }, Date.parse(d.room.opens_at) - Date.now() + 1000);
+  }
+
+  function render(d) {
+    followOpening(d);
+    const cards = cardsOf(d, { exits, changed, reload: () => load() });
+    for (const [name, card] of Object.entries(cards)) slots[name] = { place: h("div", { class: "slot" }, card.draw()), shows: JSON.stringify(card.shows) };
     fiche = ficheCard({ dossier: d, session, onChanged: changed });
-    queueMicrotask(markEnter);  // the new head keeps « Entrer en salle » standing out
+    slots.fiche = { place: h("div", { class: "slot" }, fiche) };
+    queueMicrotask(markEnter);
     root.replaceChildren(
-      dossierHead(d, exits),
+      slots.head.place,
       presence,
       h("div", { class: "dossier-grid" },
-        h("div", { class: "dossier-column" },
-          consultationCard(d),
-          fiche),
-        h("div", { class: "dossier-column" },
-          invitations,
-          regionCard(d),
-          documentsCard({ dossier: d, onChanged: changed }),
-          cancellationCard(d, () => load()))),
-    );
+        h("div", { class: "dossier-column" }, slots.consultation.place, slots.fiche.place),
+        h("div", { class: "dossier-column" }, slots.invitations.place, slots.region.place, slots.documents.place, slots.cancellation.place)));
   }
+
+  // The dossier read again: the cards whose content changed are drawn again. The fiche too, its
+  // opinion or signature come from the specialist, unless the nurse is writing in it.
+  function redraw(d) {
+    followOpening(d);
+    for (const [name, card] of Object.entries(cardsOf(d, { exits, changed, reload: () => load() }))) {
+      const shows = JSON.stringify(card.shows);
+      if (shows === slots[name].shows) continue;
+      fill(slots[name].place, card.draw());
+      slots[name].shows = shows;
+    }
+    const typing = fiche.contains(document.activeElement) && document.activeElement.matches("textarea, input");
+    if (fiche.showing() !== JSON.stringify([d.state, d.fiche]) && !fiche.unsaved() && !typing) {
+      fiche = ficheCard({ dossier: d, session, onChanged: changed });
+      fill(slots.fiche.place, fiche);
+    }
+    markEnter();
+  }
+
   load();
   return root;
 }

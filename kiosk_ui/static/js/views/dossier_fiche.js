@@ -122,6 +122,7 @@ export function ficheCard({ dossier, session, onChanged }) {
     const saved = await api("PATCH", `/dossiers/${dossier.id}/fiche`, body);
     Object.assign(f, saved.fiche);
     say("");
+    onChanged(saved);
     return saved;
   }
 
@@ -134,6 +135,7 @@ export function ficheCard({ dossier, session, onChanged }) {
     }
   });
   card.unsaved = () => !closed && Object.keys(changes()).length > 0;
+  card.showing = () => JSON.stringify([dossier.state, f]);  // the saved fiche on screen, as the dossier's page compares it
   card.saveNow = saveFiche;
 
   // A signature is final.
