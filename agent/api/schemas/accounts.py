@@ -3,12 +3,12 @@ except the new one-time-code secret an admin just asked for, once."""
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
-from agent.api.schemas.common import ContactIn, Strict
+from agent.api.schemas.common import ContactIn, Schema, Strict
 
 
-class AccountOut(BaseModel):
+class AccountOut(Schema):
     login: str
     display_name: str
     role: str
@@ -22,7 +22,7 @@ class AccountOut(BaseModel):
     second_factors: list[str] = Field(default_factory=list, description="What may follow the password: totp, sms, email")
 
 
-class AccountList(BaseModel):
+class AccountList(Schema):
     items: list[AccountOut]
 
 
@@ -43,11 +43,11 @@ class PasswordIn(Strict):
     password: str = Field(min_length=1, max_length=200, description="The new password (10 characters at least); sessions end")
 
 
-class SessionsEnded(BaseModel):
+class SessionsEnded(Schema):
     ended: int
 
 
-class OtpEnrolment(BaseModel):
+class OtpEnrolment(Schema):
     login: str
     secret: str = Field(description="RFC 6238 secret (base32), shown once")
     uri: str = Field(description="otpauth:// URI for the authenticator app")

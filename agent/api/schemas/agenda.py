@@ -6,9 +6,9 @@ import datetime as dt
 import re
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, Field, field_validator
+from pydantic import BeforeValidator, Field, field_validator
 
-from agent.api.schemas.common import Strict
+from agent.api.schemas.common import Schema, Strict
 
 
 def _calendar_day(value: object) -> object:
@@ -32,13 +32,13 @@ class AgendaQuery(Strict):
         return value
 
 
-class DeliveryStateOut(BaseModel):
+class DeliveryStateOut(Schema):
     channel: Literal["email", "sms"]
     state: Literal["pending", "sent", "failed"]
     last_error: str | None
 
 
-class InviteeOut(BaseModel):
+class InviteeOut(Schema):
     participant_id: int = Field(description="Their member id in a live room is p<participant_id> (the pulse's presence)")
     name: str = Field(description="As the room shows them: « Dr Claire PETIT », « Paul LEFEBVRE », or their role")
     role: str
@@ -52,7 +52,7 @@ class InviteeOut(BaseModel):
     entered_room: bool = Field(description="They entered the consultation's room at least once")
 
 
-class AgendaItemOut(BaseModel):
+class AgendaItemOut(Schema):
     id: str
     resident: str = Field(description="« DUPONT Marcel », as the kiosk shows residents")
     state: str
@@ -73,7 +73,7 @@ class AgendaItemOut(BaseModel):
     invitees: list[InviteeOut]
 
 
-class AgendaOut(BaseModel):
+class AgendaOut(Schema):
     first_day: str = Field(description="YYYY-MM-DD")
     days: int
     day_list: list[str] = Field(description="Each day shown, YYYY-MM-DD")

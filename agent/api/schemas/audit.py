@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
-from agent.api.schemas.common import Strict
+from agent.api.schemas.common import Schema, Strict
 
 
 class AuditQuery(Strict):
@@ -14,7 +14,7 @@ class AuditQuery(Strict):
     limit: int = Field(100, ge=1, le=500)
 
 
-class AuditRecordOut(BaseModel):
+class AuditRecordOut(Schema):
     seq: int
     at: str
     actor: str
@@ -27,5 +27,5 @@ class AuditRecordOut(BaseModel):
     detail: str | None
 
 
-class AuditList(BaseModel):
+class AuditList(Schema):
     items: list[AuditRecordOut]

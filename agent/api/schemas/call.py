@@ -4,19 +4,19 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
-from agent.api.schemas.common import Strict
+from agent.api.schemas.common import Schema, Strict
 
 
-class CameraOut(BaseModel):
+class CameraOut(Schema):
     id: str
     label: str
     available: bool
     simulated: bool
 
 
-class CamerasOut(BaseModel):
+class CamerasOut(Schema):
     active: str
     cameras: list[CameraOut]
     notice: str | None
@@ -27,7 +27,7 @@ class CameraChoice(Strict):
     camera: str = Field(pattern="^(room|exam)$")
 
 
-class CallOut(BaseModel):
+class CallOut(Schema):
     in_call: bool
     room: str | None = None
     dossier_id: str | None = None
@@ -36,11 +36,11 @@ class CallOut(BaseModel):
     camera: CamerasOut
 
 
-class UnattendedOut(BaseModel):
+class UnattendedOut(Schema):
     in_call: bool = Field(description="The cart answered a call by itself and its screen may show it")
 
 
-class ReceivedStats(BaseModel):
+class ReceivedStats(Schema):
     """What a participant's browser measures of the cart's video (agent/call/messages.py Stats)."""
 
     fps: float | None = None
@@ -55,7 +55,7 @@ class ReceivedStats(BaseModel):
     candidate: str | None = Field(None, description="host, srflx or relay: how the participant's path goes")
 
 
-class SentStats(BaseModel):
+class SentStats(Schema):
     """What the cart knows of its own sending to one participant (RTCP)."""
 
     state: str = Field(description="The peer connection's state")
@@ -75,7 +75,7 @@ class SentStats(BaseModel):
                                           "behind the microphone's clock, last 5 s (the receiver's jitter buffer, and the picture held behind it, follow it)")
 
 
-class ParticipantStatsOut(BaseModel):
+class ParticipantStatsOut(Schema):
     id: str
     name: str
     role: str
@@ -85,7 +85,7 @@ class ParticipantStatsOut(BaseModel):
                                                             "participant's link carries (agent/call/sfu_quality.py)")
 
 
-class CallStatsOut(BaseModel):
+class CallStatsOut(Schema):
     """The technician's view of the call: each participant's path as the cart sends and as they receive."""
 
     in_call: bool

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
-from agent.api.schemas.common import Strict
+from agent.api.schemas.common import Schema, Strict
 
 
-class CardHolderOut(BaseModel):
+class CardHolderOut(Schema):
     display_name: str
     title: str | None
     rpps: str | None
 
 
-class CardOut(BaseModel):
+class CardOut(Schema):
     state: str = Field(description="off | no_service | no_reader | empty | reading | cps | other | mute | two_cards | unreadable")
     message: str = Field(description="What the screen says, in French")
     reader: str | None

@@ -9,16 +9,26 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from agent.identity import contacts
 
 
-class Strict(BaseModel):
+class Schema(BaseModel):
+    """The base of every API body. Built at its first use, not at start-up: most of them serve
+    screens a given cart seldom shows (the technician's, the practice mode, MSSanté) and their
+    validators are a fifth of the agent's idle memory."""
+
+    model_config = ConfigDict(defer_build=True)
+
+
+class Strict(Schema):
+    """A request body: an unknown field is refused, not ignored."""
+
     model_config = ConfigDict(extra="forbid")
 
 
-class FieldError(BaseModel):
+class FieldError(Schema):
     field: str
     message: str
 
 
-class DuplicateOut(BaseModel):
+class DuplicateOut(Schema):
     id: str
     display_name: str
     birth_date: str
@@ -26,7 +36,7 @@ class DuplicateOut(BaseModel):
     identity_status: str
 
 
-class OverlapOut(BaseModel):
+class OverlapOut(Schema):
     dossier_id: str
     resident: str
     specialist: str | None
@@ -34,7 +44,7 @@ class OverlapOut(BaseModel):
     end: str
 
 
-class ErrorBody(BaseModel):
+class ErrorBody(Schema):
     error: str = Field(description="Stable machine-readable code, e.g. bad_credentials")
     message: str = Field(description="Explanation in French, for the user")
     fields: list[FieldError] | None = None
@@ -42,7 +52,7 @@ class ErrorBody(BaseModel):
     overlaps: list[OverlapOut] | None = Field(None, description="slot_overlap: the consultations that already hold the cart then")
 
 
-class Health(BaseModel):
+class Health(Schema):
     status: Literal["ok"]
     version: str
     uptime_seconds: float

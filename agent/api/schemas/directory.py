@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
-from agent.api.schemas.common import NAME_PATTERN, ContactIn, Strict
+from agent.api.schemas.common import NAME_PATTERN, ContactIn, Schema, Strict
 from agent.api.schemas.dossiers import SpecialistIn
 
 
@@ -22,7 +22,7 @@ class ProfessionalPatch(ContactIn):
     active: bool | None = None
 
 
-class ProfessionalOut(BaseModel):
+class ProfessionalOut(Schema):
     id: int
     name: str
     first_name: str | None
@@ -40,5 +40,5 @@ class DirectorySearch(Strict):
     include_inactive: bool = Field(False, description="Also those withdrawn (the admins' list)")
 
 
-class DirectoryList(BaseModel):
+class DirectoryList(Schema):
     items: list[ProfessionalOut]

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
-from agent.api.schemas.common import NAME_PATTERN, ContactIn, Strict
+from agent.api.schemas.common import NAME_PATTERN, ContactIn, Schema, Strict
 
 
-class DocumentOut(BaseModel):
+class DocumentOut(Schema):
     id: str
     name: str
     kind: str
@@ -36,7 +36,7 @@ class ShareIn(ContactIn):
     mobile: str | None = Field(None, max_length=32, description="Default: the patient's (receives the code)")
 
 
-class ShareOut(BaseModel):
+class ShareOut(Schema):
     email: str = Field(description="Masked")
     mobile: str = Field(description="Masked")
     expires_at: str
@@ -46,7 +46,7 @@ class NewsQuery(Strict):
     since: str | None = Field(None, max_length=40, description="The `now` of the previous answer (ISO 8601)")
 
 
-class NewsItemOut(BaseModel):
+class NewsItemOut(Schema):
     dossier_id: str
     document_id: str
     kind_label: str
@@ -55,6 +55,6 @@ class NewsItemOut(BaseModel):
     resident: str = Field(description="The resident's name, as the kiosk shows it")
 
 
-class NewsOut(BaseModel):
+class NewsOut(Schema):
     now: str = Field(description="Ask again with since=now")
     items: list[NewsItemOut]

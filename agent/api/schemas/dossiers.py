@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, Discriminator, Field, Tag, model_validator
+from pydantic import AwareDatetime, Discriminator, Field, Tag, model_validator
 
-from agent.api.schemas.common import NAME_PATTERN, ContactIn, Strict
+from agent.api.schemas.common import NAME_PATTERN, ContactIn, Schema, Strict
 from agent.api.schemas.documents import DocumentOut
 from agent.dossiers.dossier import DossierState
 
@@ -114,7 +114,7 @@ class DossierCreate(Strict):
     confirm_overlap: bool = Field(False, description="Create even though another consultation holds the cart then (409 slot_overlap names it)")
 
 
-class DeliveryOut(BaseModel):
+class DeliveryOut(Schema):
     channel: Literal["email", "sms"]
     recipient: str
     state: Literal["pending", "sent", "failed"]
@@ -123,7 +123,7 @@ class DeliveryOut(BaseModel):
     sent_at: str | None
 
 
-class InvitationOut(BaseModel):
+class InvitationOut(Schema):
     id: str
     participant_id: int = Field(description="The person invited: their member id in the live room is p<participant_id>")
     renewed: bool = Field(description="Revoked, and the same person was invited again with a new link")
@@ -141,7 +141,7 @@ class InvitationOut(BaseModel):
     deliveries: list[DeliveryOut]
 
 
-class RegionItemOut(BaseModel):
+class RegionItemOut(Schema):
     """Something the regional server wrote for the dossier: the expert's opinion as a note, a
     document (then also among the documents), or one the cart refused (`text` says why)."""
 
@@ -154,7 +154,7 @@ class RegionItemOut(BaseModel):
     document_id: str | None
 
 
-class SpecialistDossierOut(BaseModel):
+class SpecialistDossierOut(Schema):
     """A dossier as its specialist reads it through their link: without the participants' links."""
 
     id: str
@@ -208,7 +208,7 @@ class VisioIn(ContactIn):
         return self
 
 
-class VisioOut(BaseModel):
+class VisioOut(Schema):
     room: dict[str, Any]
     invitation_id: str
 
@@ -221,18 +221,18 @@ class TransitionIn(Strict):
     to: DossierState
 
 
-class PendingDeliveryOut(BaseModel):
+class PendingDeliveryOut(Schema):
     channel: Literal["email", "sms"]
     state: Literal["pending", "sent", "failed"]
     last_error: str | None
 
 
-class NotReachedOut(BaseModel):
+class NotReachedOut(Schema):
     name: str
     deliveries: list[PendingDeliveryOut] = Field(description="Its messages, none sent yet (empty: none queued)")
 
 
-class DossierSummaryOut(BaseModel):
+class DossierSummaryOut(Schema):
     id: str
     patient_id: str
     patient_name: str
@@ -250,13 +250,13 @@ class DossierSummaryOut(BaseModel):
     not_reached: list[NotReachedOut] = Field(description="Invited people no message has reached yet")
 
 
-class PresentOut(BaseModel):
+class PresentOut(Schema):
     id: str
     name: str
     role: str
 
 
-class RoomPresenceOut(BaseModel):
+class RoomPresenceOut(Schema):
     room: str
     dossier_id: str | None
     cart_in_call: bool
@@ -264,7 +264,7 @@ class RoomPresenceOut(BaseModel):
     waiting: list[PresentOut] = Field(description="People in its lobby, with the name they typed")
 
 
-class ActivityPulse(BaseModel):
+class ActivityPulse(Schema):
     version: str = Field(description="Changes when the activity view would change; read the list again then")
     rooms: list[RoomPresenceOut]
     dossier_version: str | None = Field(None, description="With ?dossier=: that dossier's version (as in its reply), null when it is not on the cart")
@@ -278,6 +278,6 @@ class DossierQuery(Strict):
     patient_id: str | None = Field(None, max_length=64, description="One resident's consultations only")
 
 
-class DossierList(BaseModel):
+class DossierList(Schema):
     items: list[DossierSummaryOut]
     total: int

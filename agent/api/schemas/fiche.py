@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import AwareDatetime, Field
 
-from agent.api.schemas.common import ContactIn, Strict
+from agent.api.schemas.common import ContactIn, Schema, Strict
 from agent.dossiers.dossier import DossierState
 
 
@@ -41,6 +41,6 @@ class ConsultationEndIn(Strict):
                                        description="Further recipients of the same documents (a relative, the attending doctor)")
 
 
-class ConsultationEndOut(BaseModel):
+class ConsultationEndOut(Schema):
     sent: int
     state: DossierState

@@ -4,22 +4,22 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
-from agent.api.schemas.common import Strict
+from agent.api.schemas.common import Schema, Strict
 
 
 class CodeRequest(Strict):
     channel: Literal["sms", "email"] | None = Field(None, description="Default: SMS when there is a mobile number")
 
 
-class CodeSent(BaseModel):
+class CodeSent(Schema):
     sent_to: str = Field(description="Where the code went, masked: +33 6 •• •• •• 12")
     channel: Literal["sms", "email"]
     other_channel: Literal["sms", "email"] | None = Field(description="The other way the code can come, if the link's person has one")
 
 
-class CodeStatus(BaseModel):
+class CodeStatus(Schema):
     state: Literal["pending", "sent", "failed"] = Field(description="pending: queued or retrying, not yet left")
     channel: Literal["sms", "email"]
     sent_to: str
@@ -30,7 +30,7 @@ class CodeIn(Strict):
     code: str = Field(min_length=6, max_length=12, pattern=r"^\s*[0-9]{6}\s*$")
 
 
-class LinkSessionOut(BaseModel):
+class LinkSessionOut(Schema):
     csrf_token: str = Field(description="Echo it in X-CSRF-Token on every change")
     expires_at: float = Field(description="Epoch seconds: end of the report window")
     name: str

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
-from agent.api.schemas.common import Strict
+from agent.api.schemas.common import Schema, Strict
 
 
 class MssanteSendIn(Strict):
@@ -17,17 +17,17 @@ class MssanteSendIn(Strict):
     note: str = Field("", max_length=2000, description="A few words for the recipient, at the top of the message")
 
 
-class MssanteSendOut(BaseModel):
+class MssanteSendOut(Schema):
     id: str
     recipient: str
 
 
-class MssanteDocumentOut(BaseModel):
+class MssanteDocumentOut(Schema):
     id: str = Field(description="A document's id, or `report`")
     name: str
 
 
-class MssanteMessageOut(BaseModel):
+class MssanteMessageOut(Schema):
     id: str
     recipient: str
     recipient_name: str | None
@@ -40,14 +40,14 @@ class MssanteMessageOut(BaseModel):
     sent_at: str | None
 
 
-class MssanteRecipientOut(BaseModel):
+class MssanteRecipientOut(Schema):
     directory_id: int
     display_name: str
     specialty: str
     address: str
 
 
-class MssanteStateOut(BaseModel):
+class MssanteStateOut(Schema):
     configured: bool
     notice: str | None = Field(description="French, why nothing can be sent (the `[mssante]` section incomplete)")
     sender: str | None = Field(description="The cart's MSSanté address")

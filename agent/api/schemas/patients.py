@@ -6,9 +6,9 @@ import re
 from datetime import date
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, Field, field_validator, model_validator
+from pydantic import BeforeValidator, Field, field_validator, model_validator
 
-from agent.api.schemas.common import NAME_PATTERN, Strict
+from agent.api.schemas.common import NAME_PATTERN, Schema, Strict
 from agent.identity import contacts
 from agent.identity import ins as ins_rules
 
@@ -126,7 +126,7 @@ class PatientPatch(_IdentityRules):
                           "traits change only so (409 identity_traits_locked)")
 
 
-class PatientOut(BaseModel):
+class PatientOut(Schema):
     id: str
     birth_name: str
     used_name: str | None
@@ -168,7 +168,7 @@ class PatientSearch(Strict):
         return self
 
 
-class PatientList(BaseModel):
+class PatientList(Schema):
     items: list[PatientOut]
     total: int
     found_by: Literal["exact", "approaching", "phonetic"] | None = Field(

@@ -2,26 +2,26 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
-from agent.api.schemas.common import Strict
+from agent.api.schemas.common import Schema, Strict
 
 
-class PracticeOut(BaseModel):
+class PracticeOut(Schema):
     inside: bool = Field(description="This agent is the practice one: every screen says « ENTRAÎNEMENT »")
     offered: bool = Field(description="The kiosk may offer the practice mode ([practice] enabled, and not already inside it)")
     active: bool = Field(description="A practice is under way on this cart")
 
 
-class RealCallersOut(BaseModel):
+class RealCallersOut(Schema):
     names: list[str] = Field(description="Who waits for the cart in a real room now (the nurse leaves the practice to answer)")
 
 
-class PracticeEntryOut(BaseModel):
+class PracticeEntryOut(Schema):
     url: str = Field(description="Where the kiosk goes: the practice kiosk, entered once with the code it carries (a minute)")
 
 
-class PracticeLeftOut(BaseModel):
+class PracticeLeftOut(Schema):
     back_to: str = Field(description="The real kiosk, where the screen goes back")
 
 

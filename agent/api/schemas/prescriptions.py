@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
-from agent.api.schemas.common import Strict
+from agent.api.schemas.common import Schema, Strict
 from agent.api.schemas.dossiers import InviteeIn
 
 
@@ -21,7 +21,7 @@ class PrescriptionIn(Strict):
     notes: str = Field("", max_length=4000, description="Free text below the medicines (advice, a follow-up, a non-drug prescription)")
 
 
-class SignatureImageOut(BaseModel):
+class SignatureImageOut(Schema):
     present: bool = Field(description="The specialist has a signature image on this cart (kept for their next links)")
 
 
@@ -33,7 +33,7 @@ class ColleagueIn(InviteeIn):
     rpps: str | None = Field(None, pattern=r"^[0-9]{11}$")
 
 
-class ColleagueOut(BaseModel):
+class ColleagueOut(Schema):
     name: str
     access: str
     sent_to: str = Field(description="Masked")

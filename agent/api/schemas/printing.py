@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
-from agent.api.schemas.common import Strict
+from agent.api.schemas.common import Schema, Strict
 
 
 class PrintIn(Strict):
     copies: int = Field(1, ge=1, le=5, description="Copies to print (the pharmacy's and the resident's file: 2)")
 
 
-class PrintJobOut(BaseModel):
+class PrintJobOut(Schema):
     id: str = Field(description="The cart's number of this print (poll GET /dossiers/{id}/print-jobs/{job})")
     dossier_id: str
     document_id: str | None = Field(description="The document printed; null for the report")
@@ -31,7 +31,7 @@ class PrintJobOut(BaseModel):
     updated_at: str
 
 
-class PrinterOut(BaseModel):
+class PrinterOut(Schema):
     name: str = Field(description="The CUPS queue's name, what `[printing] printer` takes")
     info: str = Field(description="Its description on the CUPS server")
     location: str
@@ -44,7 +44,7 @@ class PrinterOut(BaseModel):
     is_chosen: bool = Field(description="Where the cart's prints go now")
 
 
-class PrintersOut(BaseModel):
+class PrintersOut(Schema):
     server: str = Field(description="`[printing] server`; empty: the system's CUPS")
     chosen: str = Field(description="`[printing] printer`; empty: the server's default destination")
     default: str | None = Field(description="The server's default destination, if it has one")

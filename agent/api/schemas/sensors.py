@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
-from agent.api.schemas.common import Strict
+from agent.api.schemas.common import Schema, Strict
 
 MeasuredKind = Literal["spo2", "pulse", "blood_pressure", "temperature", "weight", "glucose"]
 
 
-class SensorOut(BaseModel):
+class SensorOut(Schema):
     id: str
     name: str = Field(description="The cart's name for it, e.g. « Oxymètre »")
     kind: str = Field(description="oximeter | blood_pressure | thermometer | scale | glucose_meter | heart_rate")
@@ -25,11 +25,11 @@ class SensorOut(BaseModel):
     simulated: bool
 
 
-class SensorsOut(BaseModel):
+class SensorsOut(Schema):
     sensors: list[SensorOut]
 
 
-class LiveValueOut(BaseModel):
+class LiveValueOut(Schema):
     quantity: str
     value: float | None = Field(description="null: the device has no value now (finger out, searching)")
     unit: str = Field(description="UCUM")
@@ -40,7 +40,7 @@ class LiveValueOut(BaseModel):
     at: str
 
 
-class HeldOut(BaseModel):
+class HeldOut(Schema):
     kind: MeasuredKind
     label: str
     value: str = Field(description="As the fiche records it: 97, 135/85, 37.6")
@@ -55,7 +55,7 @@ class HeldOut(BaseModel):
     warnings: list[str]
 
 
-class LiveOut(BaseModel):
+class LiveOut(Schema):
     sensors: list[SensorOut]
     values: list[LiveValueOut] = Field(description="The latest value of each quantity each sensor measures")
     held: list[HeldOut] = Field(description="Per fiche vital and sensor, the steady (or final) value one tap records")
@@ -70,7 +70,7 @@ class MeasuredIn(Strict):
     values: list[MeasuredPick] = Field(min_length=1, max_length=8, description="The vitals to record, from the values held now")
 
 
-class MeasureOut(BaseModel):
+class MeasureOut(Schema):
     sensor: str
     message: str = Field(description="What the kiosk says, in French")
 
@@ -79,14 +79,14 @@ class ScanIn(Strict):
     seconds: float = Field(6.0, ge=1, le=20, description="How long to listen for devices")
 
 
-class FoundOut(BaseModel):
+class FoundOut(Schema):
     address: str
     name: str
     kind: str
     rssi: int | None = Field(description="Signal strength in dBm: nearer is higher")
 
 
-class ScanOut(BaseModel):
+class ScanOut(Schema):
     found: list[FoundOut]
 
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from agent.access.roles import Role
-from agent.api.schemas.common import Strict
+from agent.api.schemas.common import Schema, Strict
 
 
 class LoginRequest(Strict):
@@ -22,7 +22,7 @@ class LoginCodeRequest(Strict):
     channel: Literal["sms", "email"] = Field(description="Where the code goes: the account's own mobile or email")
 
 
-class LoginCodeSent(BaseModel):
+class LoginCodeSent(Schema):
     channel: str
     sent_to: str = Field(description="The address, masked (« +33 6 •• •• •• 12 »)")
 
@@ -36,7 +36,7 @@ class LockQuery(Strict):
     reason: Literal["manual", "idle"] = Field("manual", description="idle: the kiosk locked itself after its idle time")
 
 
-class UserOut(BaseModel):
+class UserOut(Schema):
     login: str
     display_name: str
     role: Role
@@ -44,7 +44,7 @@ class UserOut(BaseModel):
     permissions: list[str]
 
 
-class SessionOut(BaseModel):
+class SessionOut(Schema):
     user: UserOut
     method: str
     csrf_token: str = Field(description="Echo it in the X-CSRF-Token header of every POST, PATCH, PUT and DELETE")

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from pydantic import Field
+
+from agent.api.schemas.common import Schema
 
 
-class SyncOut(BaseModel):
+class SyncOut(Schema):
     configured: bool = Field(description="A regional server is set ([sync] fhir_base_url)")
     waiting_dossiers: int = Field(description="Dossiers with something not yet on the regional server")
     waiting_since: str | None = Field(description="When the oldest of it was recorded (ISO 8601)")
@@ -15,5 +17,5 @@ class SyncOut(BaseModel):
     next_try_at: str | None
 
 
-class DossierSyncOut(BaseModel):
+class DossierSyncOut(Schema):
     waiting: int = Field(description="This dossier's changes not yet on the regional server")

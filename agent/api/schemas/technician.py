@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
-from agent.api.schemas.common import Strict
+from agent.api.schemas.common import Schema, Strict
 
 
-class TechnicianStateOut(BaseModel):
+class TechnicianStateOut(Schema):
     provisioning: bool = Field(description="No technician account yet: the first-boot code shown on the cart's screen opens the page")
     cart_name: str
     version: str
@@ -24,14 +24,14 @@ class FirstAccountIn(Strict):
     password: str = Field(min_length=1, max_length=256)
 
 
-class FirstAccountOut(BaseModel):
+class FirstAccountOut(Schema):
     login: str
     otpauth_uri: str = Field(description="To scan into an authenticator app: the one-time codes of the login")
     secret: str = Field(description="The same secret, to type when the code cannot be scanned")
     qr_data_uri: str = Field(description="The otpauth URI as a QR code (an SVG data: URI for an <img>)")
 
 
-class SyncItemOut(BaseModel):
+class SyncItemOut(Schema):
     id: int
     at: str
     label: str
@@ -42,7 +42,7 @@ class SyncItemOut(BaseModel):
     last_error: str | None
 
 
-class SyncStateOut(BaseModel):
+class SyncStateOut(Schema):
     server: str
     authentication: str
     counts: dict[str, int]
@@ -54,13 +54,13 @@ class SyncStateOut(BaseModel):
     waiting: list[SyncItemOut]
 
 
-class DiagnosticsOut(BaseModel):
+class DiagnosticsOut(Schema):
     system: dict[str, Any] = Field(description="Processor, memory, disk, temperatures, battery, addresses, the agent (agent/technician/diagnostics.py)")
     sync: SyncStateOut
     call: dict[str, Any] = Field(description="The last call's statistics (bitrate, frames, losses, round trip), or empty")
 
 
-class EnrolmentOut(BaseModel):
+class EnrolmentOut(Schema):
     fhir_base_url: str
     identifier_base: str
     auth: str
@@ -68,7 +68,7 @@ class EnrolmentOut(BaseModel):
     jwks: dict[str, Any] | None = Field(description="The cart's public key set to register at the region (SMART Backend Services), when made")
 
 
-class TechnicianAccessOut(BaseModel):
+class TechnicianAccessOut(Schema):
     provisioning: bool
     code: str | None = Field(description="The first-boot code, on the cart's own screen only, while the cart has no technician account")
     urls: list[str] = Field(description="Where the technician's page is on the EHPAD's network")
@@ -76,7 +76,7 @@ class TechnicianAccessOut(BaseModel):
     cart_name: str
 
 
-class NetworkDeviceOut(BaseModel):
+class NetworkDeviceOut(Schema):
     path: str = Field(description="NetworkManager's object path of the interface")
     interface: str
     kind: str = Field(description="filaire | Wi-Fi | 4G (modem)")
@@ -89,19 +89,19 @@ class NetworkDeviceOut(BaseModel):
     signal: int | None = Field(description="Wi-Fi signal strength, %")
 
 
-class NetworkOut(BaseModel):
+class NetworkOut(Schema):
     state: str = Field(description="Connectivity in French: Internet, portail captif, limitée, aucune")
     networking: bool
     devices: list[NetworkDeviceOut]
 
 
-class WifiNetworkOut(BaseModel):
+class WifiNetworkOut(Schema):
     ssid: str
     strength: int
     secured: bool
 
 
-class WifiNetworksOut(BaseModel):
+class WifiNetworksOut(Schema):
     networks: list[WifiNetworkOut]
 
 
@@ -120,7 +120,7 @@ class MobileJoinIn(Strict):
     apn: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9.\-]+$", description="The operator's access point name, e.g. orange.fr")
 
 
-class StaffAccountOut(BaseModel):
+class StaffAccountOut(Schema):
     login: str
     display_name: str
     role_label: str
@@ -128,7 +128,7 @@ class StaffAccountOut(BaseModel):
     created_at: str
 
 
-class StaffAccountsOut(BaseModel):
+class StaffAccountsOut(Schema):
     accounts: list[StaffAccountOut]
     has_admin: bool = Field(description="An enabled administrator exists; until then the technician may create the first one")
 
@@ -139,19 +139,19 @@ class FirstAdminIn(Strict):
     password: str = Field(min_length=1, max_length=256)
 
 
-class UpdateEntryOut(BaseModel):
+class UpdateEntryOut(Schema):
     at: str
     version: str
     outcome: str = Field(description="installée | à l'essai | annulée | refusée | échouée")
     detail: str = Field(description="In French: what happened, e.g. the automatic return to the previous version")
 
 
-class UpdatesOut(BaseModel):
+class UpdatesOut(Schema):
     agent_version: str = Field(description="The version of the agent answering")
     running: str | None = Field(description="The version the update state names as in service")
     trial: str | None = Field(description="A version being tried now")
     history: list[UpdateEntryOut]
 
 
-class UpdateQueuedOut(BaseModel):
+class UpdateQueuedOut(Schema):
     version: str = Field(description="The bundle's version, signature checked: the system installs it on trial in the next seconds")

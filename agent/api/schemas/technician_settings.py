@@ -5,18 +5,18 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
-from agent.api.schemas.common import Strict
+from agent.api.schemas.common import Schema, Strict
 from drivers.audio.sound_check import SoundCheck
 
 
-class ZoneOut(BaseModel):
+class ZoneOut(Schema):
     name: str
     label: str
 
 
-class ClockOut(BaseModel):
+class ClockOut(Schema):
     timezone: str = Field(description="The system's time zone (systemd-timedated), which the kiosk's clock shows")
     dates_timezone: str = Field(description="The zone of the dates the agent writes (invitations, reports): `[dossiers] timezone`")
     ntp: bool = Field(description="Network time on")
@@ -47,7 +47,7 @@ class SiteSettingsIn(Strict):
     http_proxy: str | None = Field(None, max_length=300, description="The EHPAD's web proxy (http://host:port); empty: direct")
 
 
-class SiteSettingsOut(BaseModel):
+class SiteSettingsOut(Schema):
     fhir_base_url: str
     upload_url: str
     http_proxy: str = Field(description="Its password masked")
@@ -56,7 +56,7 @@ class SiteSettingsOut(BaseModel):
     restart_by_hand: bool = Field(False, description="Saved, but no service manager restarts the agent: restart it to apply")
 
 
-class SoundTestOut(BaseModel):
+class SoundTestOut(Schema):
     check: SoundCheck = Field(description="drivers/audio/sound_check.py's answer: the loudspeaker played, the microphone's level, "
                               "whether it heard the beeps, the verdict in French")
     microphone: str = Field(description="The microphone tested (the raw one, before PipeWire's echo canceller)")
