@@ -290,6 +290,7 @@ class PracticeConfig(Section):
     enabled: bool = Field(True, description="The nurses' practice mode (« Entraînement », from the kiosk's settings): demo residents in a directory of their own, a simulated specialist who joins the call and writes a prescription, nothing sent, printed or synced, everything erased on leaving. Off: the kiosk does not offer it.")
     port: int = Field(0, ge=0, le=65535, description="Loopback port of the practice kiosk (its own agent beside the real one, reached as http://practice.localhost:PORT so that its cookies are not the kiosk's). 0: any free port.")
     prescription_after_seconds: float = Field(60, gt=0, le=3600, description="The simulated specialist writes a prescription this long after joining the call.")
+    idle_minutes: float = Field(15, gt=0, le=240, description="A practice nobody touches for this long ends by itself, its data erased, and the kiosk goes back to the real cart (its lock screen): the next nurse does not find the cart in practice. Its strip counts down the last half-minute; a practice call holds it off.")
 
 
 class LoggingConfig(Section):

@@ -122,3 +122,8 @@ def purge_expired(db: Database, now: float) -> int:
 
 def count_active(db: Database, now: float) -> int:
     return db.execute("SELECT count(*) FROM sessions WHERE expires_at > ?", [now]).fetchone()[0]
+
+
+def last_activity(db: Database) -> float | None:
+    """When anyone last used a session of this agent (the practice's: whether it is still in use)."""
+    return db.execute("SELECT max(last_active) FROM sessions").fetchone()[0]

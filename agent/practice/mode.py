@@ -14,9 +14,10 @@ from pathlib import Path
 from typing import Protocol
 
 from agent import audit
-from agent.access import accounts
+from agent.access import accounts, sessions
 from agent.access.accounts import Principal
 from agent.audit import AuditEvent
+from agent.clock import now
 from agent.config import MESH_LIMIT, Config, PracticeConfig
 from agent.logs import fields
 from agent.store import Store
@@ -26,6 +27,9 @@ log = logging.getLogger("agent.practice")
 DIRECTORY = "practice"
 PRACTICE_HOST = "practice.localhost"  # Chromium resolves *.localhost to loopback by itself
 ENTRY_SECONDS = 60  # the one-time code of the kiosk's jump into the practice instance
+# The kiosk leaves an idle practice itself at [practice] idle_minutes (its strip's countdown); the
+# agent ends it a little later, for a kiosk that is not there to (closed, crashed): at most two minutes.
+IDLE_GRACE_SECONDS = 120
 
 
 class Instance(Protocol):
@@ -63,6 +67,9 @@ class Practice:
         # Who waits in the real cart's rooms (Calls.presence): a real doctor must not wait unseen
         # while the nurse practises. Set by the real agent.
         self.real_presence: Callable[[], list[dict]] = list
+        self.idle_seconds = config.idle_minutes * 60
+        self._entered_at = 0.0
+        self._watch: asyncio.Task[None] | None = None
 
     @property
     def active(self) -> bool:
@@ -93,9 +100,12 @@ class Practice:
                                                              detail="mode entraînement : résidents fictifs, rien n'est envoyé"), essential=True)
             self.who = account["login"], account["role"]
             self.back_to = back_to
+            self._entered_at = now()
+            if self._watch is None or self._watch.done():
+                self._watch = asyncio.get_running_loop().create_task(self._end_when_idle())
             code = secrets.token_urlsafe(24)
-            now = time.monotonic()
-            self._entries = {c: e for c, e in self._entries.items() if e.expires > now} | {code: Entry(account["login"], now + ENTRY_SECONDS)}
+            moment = time.monotonic()
+            self._entries = {c: e for c, e in self._entries.items() if e.expires > moment} | {code: Entry(account["login"], moment + ENTRY_SECONDS)}
             return f"{self.url}/#/entree/{code}"  # in the fragment: the kiosk posts it, no log ever holds it
 
     def take_entry(self, code: str) -> str | None:
@@ -112,8 +122,23 @@ class Practice:
         row = await self._instance.store.read(accounts.find_by_login, login)
         return accounts.principal_of(row) if row else None
 
-    async def leave(self) -> None:
-        """The practice agent stopped and everything it kept erased."""
+    async def _end_when_idle(self) -> None:
+        """Ends the practice once no session of it was used for idle_seconds (and the grace): the
+        sessions' last activity counts the nurse's requests and a practice call's socket, not the
+        kiosk's background refreshes."""
+        grace = min(IDLE_GRACE_SECONDS, self.idle_seconds / 4)
+        while (instance := self._instance) is not None:
+            last = max(await instance.store.read(sessions.last_activity) or 0.0, self._entered_at)
+            left = last + self.idle_seconds + grace - now()
+            if left <= 0:
+                await self.leave(idle=True)
+                return
+            await asyncio.sleep(min(left, 30.0))
+
+    async def leave(self, idle: bool = False) -> None:
+        """The practice agent stopped and everything it kept erased (`idle`: nobody used it)."""
+        if self._watch is not None and self._watch is not asyncio.current_task():
+            self._watch.cancel()
         async with self._lock:
             instance, self._instance = self._instance, None
             self._entries.clear()
@@ -125,9 +150,10 @@ class Practice:
             await asyncio.get_running_loop().run_in_executor(None, self.erase)
             if instance is not None:
                 login, role = self.who or ("chariot", None)
+                ended = f"fin de l'entraînement après {self.idle_seconds / 60:g} min sans activité" if idle else "fin de l'entraînement"
                 await self._store.write(audit.append, AuditEvent(actor=login, role=role, action="practice.leave",
-                                                                 detail="fin de l'entraînement : ses données sont effacées"), essential=True)
-                log.info("practice mode left, its data erased", extra=fields(event="practice_left"))
+                                                                 detail=f"{ended} : ses données sont effacées"), essential=True)
+                log.info("practice mode left, its data erased", extra=fields(event="practice_left", idle=idle))
 
     def erase(self) -> None:
         """Everything the practice kept: its database, its blobs, its key. Also at start, for a

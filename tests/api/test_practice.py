@@ -5,6 +5,7 @@ the next start. The whole journey in Chromium is tests/call/test_practice.py."""
 from __future__ import annotations
 
 import re
+import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -31,7 +32,8 @@ def test_a_practice_is_entered_once_per_code_sends_nothing_prints_nothing_and_le
         assert not (leftover / "practice").exists()  # erased at start
         nurse_account = agent.add_account(Role.NURSE)
         nurse = logged_in(agent, nurse_account)
-        assert nurse.get(f"{agent.url}{API}/practice").json() == {"inside": False, "offered": True, "active": False}
+        assert nurse.get(f"{agent.url}{API}/practice").json() == {"inside": False, "offered": True, "active": False,
+                                                                  "idle_seconds": None, "back_to": None}
         admin = logged_in(agent, agent.add_account(Role.ADMIN))
         assert admin.post(f"{agent.url}{API}/practice").status_code == 403  # no health data, no practice of it
 
@@ -47,7 +49,8 @@ def test_a_practice_is_entered_once_per_code_sends_nothing_prints_nothing_and_le
 
         session = practice.get(f"{base}{API}/session").json()
         assert session["user"]["login"] == nurse_account.login  # the same nurse, her account copied in
-        assert practice.get(f"{base}{API}/practice").json() == {"inside": True, "offered": False, "active": True}
+        assert practice.get(f"{base}{API}/practice").json() == {"inside": True, "offered": False, "active": True,
+                                                                "idle_seconds": 15 * 60, "back_to": f"{agent.url}/"}
         practice.headers["X-CSRF-Token"] = session["csrf_token"]
         refused = practice.post(f"{base}{API}/practice")
         assert refused.status_code == 409
@@ -75,6 +78,35 @@ def test_a_practice_is_entered_once_per_code_sends_nothing_prints_nothing_and_le
             raise AssertionError("the practice agent still answers")
         except requests.ConnectionError:
             pass
+
+
+def test_a_practice_nobody_uses_ends_by_itself_and_is_erased(tmp_path: Path) -> None:
+    """The nurse walked away from a practice: the next one must find the real cart. While it is
+    used it goes on; left alone for idle_minutes it ends, its data erased, said in the audit trail
+    (the kiosk leaves it at that time; the agent a little later, for a kiosk that is not there)."""
+    with running_agent(tmp_path, practice={"idle_minutes": 0.1}, security={"idle_lock_minutes": 0.2}) as agent:
+        account = agent.add_account(Role.NURSE)
+        nurse = logged_in(agent, account)
+        url = nurse.post(f"{agent.url}{API}/practice").json()["url"]
+        practice, base = practice_client(url)
+        assert practice.post(f"{base}{API}/practice/enter", json={"code": url.rsplit("/", 1)[1]}).status_code == 201
+        assert practice.get(f"{base}{API}/practice").json()["idle_seconds"] == 6
+
+        used_until = time.monotonic() + 10  # longer than idle_minutes, in use all along
+        while time.monotonic() < used_until:
+            assert practice.get(f"{base}{API}/dossiers").status_code == 200, "the practice ended while in use"
+            time.sleep(0.5)
+        assert nurse.get(f"{agent.url}{API}/practice").json()["active"] is True
+
+        for _ in range(3):  # the kiosk's refreshes are nobody's touch
+            practice.get(f"{base}{API}/practice/real-callers", headers={"X-Telecart-Background": "1"})
+            time.sleep(1)
+        eventually(lambda: nurse.get(f"{agent.url}{API}/practice").json()["active"] is False or None, timeout=15,
+                   what="the idle practice ended")
+        assert not (agent.data_dir / "practice").exists()
+        admin = logged_in(agent, agent.add_account(Role.ADMIN))
+        trail = admin.get(f"{agent.url}{API}/audit", params={"actor": account.login}).json()["items"]
+        assert any(e["action"] == "practice.leave" and "sans activité" in e["detail"] for e in trail), trail
 
 
 def test_a_cart_without_practice_does_not_offer_it(tmp_path: Path) -> None:

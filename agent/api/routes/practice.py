@@ -36,8 +36,10 @@ def _leave(practice: Practice) -> None:
 async def practice_state(call: Call) -> PracticeOut:
     services = services_of(call.request)
     practice = services.practice
+    inside = services.in_practice and practice is not None
     return PracticeOut(inside=services.in_practice, offered=practice is not None and not services.in_practice,
-                       active=practice is not None and practice.active)
+                       active=practice is not None and practice.active, idle_seconds=practice.idle_seconds if inside else None,
+                       back_to=(practice.back_to or "/") if inside else None)
 
 
 @API.route("GET", "/practice/real-callers", summary="Dans l'entraînement : qui attend le chariot dans une vraie salle", tags=_TAGS,

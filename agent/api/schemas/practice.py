@@ -11,6 +11,8 @@ class PracticeOut(Schema):
     inside: bool = Field(description="This agent is the practice one: every screen says « ENTRAÎNEMENT »")
     offered: bool = Field(description="The kiosk may offer the practice mode ([practice] enabled, and not already inside it)")
     active: bool = Field(description="A practice is under way on this cart")
+    idle_seconds: float | None = Field(None, description="Inside: the kiosk leaves the practice after this long without a touch")
+    back_to: str | None = Field(None, description="Inside: the real kiosk's address, where leaving (or the practice ending) takes the kiosk")
 
 
 class RealCallersOut(Schema):

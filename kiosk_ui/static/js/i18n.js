@@ -413,6 +413,7 @@ export const T = {
     starting: "Préparation de l'entraînement…",
     realCall: (names) => `Vrai appel : ${names} attend le chariot en salle.`,
     realCallLeave: "Quitter l'entraînement pour répondre",
+    endingIn: (seconds) => `Sans activité, l'entraînement s'arrête dans ${seconds} s et s'efface : touchez l'écran pour continuer.`,
   },
   directoryAdmin: {
     title: "Annuaire des professionnels",
