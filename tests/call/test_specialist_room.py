@@ -383,6 +383,32 @@ def test_on_a_desktop_the_room_opens_beside_the_dossier(cart: Cart, chromium: Ch
     chromium.run(scenario)
 
 
+def test_in_the_call_beside_the_dossier_the_link_session_stays_open(tmp_path: Path, chromium: Chromium) -> None:
+    """The doctor talks for longer than a link session's idle time without touching the dossier
+    beside the call: writing the opinion afterwards needs no new code."""
+    idle_minutes = 0.15
+    with cart_with_mail(tmp_path, call={"lobby": False}, security={"idle_lock_minutes": idle_minutes}) as short:
+        address = "long-appel@chu.example"
+        dossier = short.dossier(address)
+        link = short.emailed_link(address)
+        assert short.nurse.post(short.url(f"/dossiers/{dossier['id']}/call")).status_code == 200
+
+        def scenario(browser: Browser) -> None:
+            with contexts(browser) as open_page:
+                doctor = open_page()
+                open_dossier(doctor, short, link, address)
+                doctor.get_by_role("link", name="Rejoindre l'appel").click()
+                doctor.get_by_role("button", name="Rejoindre la téléconsultation").click()
+                plays(doctor, "cart")
+                doctor.wait_for_timeout(idle_minutes * 60_000 * 2)  # nothing touched on the dossier's side
+                doctor.get_by_label("Avis de l'expert").fill("Revoir dans un mois, pansement inchangé.")
+                doctor.get_by_role("button", name="Enregistrer").click()
+                expect(doctor.get_by_text("Avis enregistré.")).to_be_visible()
+                expect(doctor.get_by_role("button", name="Recevoir un code")).to_have_count(0)
+
+        chromium.run(scenario)
+
+
 def test_on_a_phone_the_room_keeps_its_own_page(cart: Cart, chromium: Chromium, artifacts: Path) -> None:
     """390 px: « Rejoindre l'appel » opens the room's page as before; its new buttons and lists fit
     a finger and the width."""

@@ -78,10 +78,21 @@ async def open_session(call: Call) -> web.Response:
                                                essential=True)
     except LinkRefused as exc:
         raise _link_error(exc, call) from exc
-    out = LinkSessionOut(csrf_token=guest.csrf_token, expires_at=guest.expires_at, name=guest.name)
+    out = LinkSessionOut(csrf_token=guest.csrf_token, expires_at=guest.expires_at, name=guest.name, idle_seconds=services.idle_lock_seconds)
     response = web.json_response(out.model_dump(), status=201)
     give_link_cookie(response, call.request, token, match["room"], match["token"], guest)
     return response
+
+
+@API.route("GET", "/links/{room}/{token}/session", summary="La session du lien, encore ouverte : la demander la garde ouverte "
+           "(la page du médecin la demande pendant l'appel)", tags=("specialist",), access=GUEST, response=LinkSessionOut)
+async def keep_session(call: Call) -> LinkSessionOut:
+    """In the call beside the dossier the doctor uses the dossier's page without touching it: the
+    page asks this every so often, so that writing the opinion after the call needs no new code.
+    Nothing of the resident: no audit record."""
+    guest = call.guest
+    return LinkSessionOut(csrf_token=guest.csrf_token, expires_at=guest.expires_at, name=guest.name,
+                          idle_seconds=services_of(call.request).idle_lock_seconds)
 
 
 @API.route("GET", "/links/{room}/{token}/dossier", summary="Le télédossier du médecin requis (fiche, constantes, documents)", tags=("specialist",),

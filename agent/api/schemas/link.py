@@ -34,6 +34,7 @@ class LinkSessionOut(Schema):
     csrf_token: str = Field(description="Echo it in X-CSRF-Token on every change")
     expires_at: float = Field(description="Epoch seconds: end of the report window")
     name: str
+    idle_seconds: float = Field(description="Unused this long, the session ends and the page asks a new code")
 
 
 class ExpertOpinionIn(Strict):
