@@ -89,11 +89,12 @@ class SfuPath:
         choice = self._pictures.get(viewer)
         return None if choice is None else "small" if choice.small else "large"
 
-    async def report(self, viewer: str, lost: int, received: int) -> None:
+    async def report(self, viewer: str, lost: int, received: int, now: float | None = None) -> None:
         """What `viewer`'s page received of the cart's picture (cumulative counts, every 2 s): they
         are moved to the small picture, or back to the large one, when their link says so."""
         choice = self._pictures.get(viewer)
-        if choice is None or self.janus.feed is None or not choice.report(lost, received, time.monotonic()):
+        at = time.monotonic() if now is None else now
+        if choice is None or self.janus.feed is None or not choice.report(lost, received, at):
             return
         log.info("Janus: %s gets the %s pictures", viewer, "small" if choice.small else "large")
         self._small_needed()

@@ -56,3 +56,57 @@ def test_the_small_picture_stays_on_a_link_that_keeps_losing_and_a_new_path_star
     assert all(page.reports(*[SMALL_ON_500K] * 30))  # 5 % lost all along: the large one never tried again
     page.choice.new_path()  # its counts start from zero: not read as a loss, nor as a negative one
     assert page.choice.report(0, 10, page.at + 2) is False and page.choice.small
+
+
+class Janus:
+    """What SfuPath asks of agent/call/janus.py's JanusRoom, kept: the subscriptions offered and the
+    participants' layers asked for (the real one is driven against Janus in tests/call/test_sfu.py)."""
+
+    feed, mids, video, small_video = 1, {"audio": "0", "video": "1", "small": "2"}, None, None
+
+    def __init__(self) -> None:
+        self.offered: list[tuple[str, str, list[str] | None]] = []
+        self.layers: list[tuple[str, str, bool]] = []
+
+    def feed_of(self, owner: str) -> int:
+        return 10 + int(owner[1:])
+
+    def watched_by(self, viewer: str) -> list[str]:
+        return ["cart", "p2", "p3"]
+
+    async def subscribe(self, viewer: str, owner: str, feed: int, mids: list[str] | None) -> dict[str, str]:
+        self.offered.append((viewer, owner, mids))
+        return {"type": "offer", "sdp": "v=0"}
+
+    async def small_layer(self, viewer: str, owner: str, small: bool) -> None:
+        self.layers.append((viewer, owner, small))
+
+
+def test_the_viewers_link_moves_the_participants_layers_with_the_carts_picture_and_back() -> None:
+    """One link, one decision: the viewer moved to the cart's small picture gets the others' low
+    layer too, and their high layer again with the cart's large picture once the link is clean."""
+    import asyncio
+
+    from agent.call.sfu_path import CART, SfuPath
+
+    sent: list[dict] = []
+
+    async def send(viewer: str, message: dict) -> None:
+        sent.append(message)
+
+    async def scenario() -> Janus:
+        janus = Janus()
+        path = SfuPath(janus, send, lambda: ["p1"])  # type: ignore[arg-type]
+        await path.viewer_in("p1", [CART, "p2", "p3"])
+        lost = received = 0
+        at = 0.0
+        for more_lost, more_received in [(0, 0), *[LARGE_ON_500K] * DOWN_REPORTS, *[(0, 60)] * int(UP_HOLD / 2 + 2)]:  # (a new path: its first report counts from there)
+            lost, received, at = lost + more_lost, received + more_received, at + 2
+            await path.report("p1", lost, received, now=at)
+        return janus
+
+    janus = asyncio.run(scenario())
+    assert janus.layers == [("p1", "p2", True), ("p1", "p3", True), ("p1", "p2", False), ("p1", "p3", False)]
+    carts = [mids for viewer, owner, mids in janus.offered if owner == CART]
+    assert carts == [["0", "1"], ["0", "2"], ["0", "1"]]  # large, small, large again: each a new subscription
+    assert len(sent) == len(janus.offered)  # each offer reached the viewer's page
