@@ -3,8 +3,8 @@ staff login, and the one-time codes of the outside links (asking for one, typing
 
 A try limit per code or per login name stops guessing one secret; these limits stop spraying many
 (fifty login names from one address, a code SMS every 30 s from every invitation) and keep an
-attacker from spending the SMS budget. Moving windows from the `limits` library, kept in memory:
-a restart forgets them, which costs an attacker nothing he could not do by waiting.
+attacker from spending the SMS budget. Moving windows kept in memory: a restart forgets them,
+which costs an attacker nothing he could not do by waiting.
 
 The cart's own screen (loopback) is never limited: nobody on the network can make the nurse at
 the cart wait.
@@ -14,12 +14,10 @@ from __future__ import annotations
 
 import math
 import time
+from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
-
-from limits import RateLimitItem, parse_many
-from limits.storage import MemoryStorage
-from limits.strategies import MovingWindowRateLimiter
 
 from agent.refusal import Refused
 
@@ -32,19 +30,31 @@ class Door(StrEnum):
     CODE_TRIED = "code_tried"  # typing an outside link's one-time code
 
 
+MINUTE, HOUR, DAY = 60.0, 3600.0, 86400.0
+
+
+@dataclass(frozen=True)
+class Limit:
+    """At most `count` tries in any `seconds` (a moving window, not a calendar one)."""
+
+    count: int
+    seconds: float
+
+
 @dataclass(frozen=True)
 class Rule:
-    per_address: tuple[RateLimitItem, ...]
-    overall: tuple[RateLimitItem, ...]
+    per_address: tuple[Limit, ...]
+    overall: tuple[Limit, ...]
 
 
 RULES = {
-    Door.LOGIN: Rule(tuple(parse_many("10/minute;40/hour")), tuple(parse_many("60/minute"))),
-    Door.CODE_SENT: Rule(tuple(parse_many("6/10minutes;20/day")), tuple(parse_many("60/hour"))),
-    Door.CODE_TRIED: Rule(tuple(parse_many("20/10minutes;60/day")), tuple(parse_many("200/10minutes"))),
+    Door.LOGIN: Rule((Limit(10, MINUTE), Limit(40, HOUR)), (Limit(60, MINUTE),)),
+    Door.CODE_SENT: Rule((Limit(6, 10 * MINUTE), Limit(20, DAY)), (Limit(60, HOUR),)),
+    Door.CODE_TRIED: Rule((Limit(20, 10 * MINUTE), Limit(60, DAY)), (Limit(200, 10 * MINUTE),)),
 }
 # Code messages per link (an invitation, a document sent to a patient), on top of 30 s between two.
-PER_LINK = tuple(parse_many("5/hour;12/day"))
+PER_LINK = (Limit(5, HOUR), Limit(12, DAY))
+SWEEP_EVERY = 1000  # tries between two sweeps of the windows nobody knocked at for a day
 
 
 class TooManyTries(Refused):
@@ -55,9 +65,54 @@ class TooManyTries(Refused):
         self.retry_after = max(1, math.ceil(seconds))
 
 
+class MovingWindows:
+    """The times of the tries each key made within its limit's window. The `limits` library did
+    this until its four packages (and a timer thread per write) were found to be 1.7 MiB of an
+    idle cart, for the one strategy used here."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._tries: dict[tuple[str, ...], deque[float]] = {}
+        self._clock = clock
+        self._since_sweep = 0
+
+    def _window(self, limit: Limit, key: tuple[str, ...], now: float) -> deque[float]:
+        tries = self._tries.setdefault((*key, f"{limit.count}/{limit.seconds:g}"), deque())
+        while tries and tries[0] <= now - limit.seconds:
+            tries.popleft()
+        return tries
+
+    def test(self, limit: Limit, *key: str) -> bool:
+        """Whether one more try would pass (nothing counted)."""
+        return len(self._window(limit, key, self._clock())) < limit.count
+
+    def hit(self, limit: Limit, *key: str) -> bool:
+        """One try counted if the window has room; False (nothing counted) when it is full."""
+        now = self._clock()
+        self._sweep(now)
+        tries = self._window(limit, key, now)
+        if len(tries) >= limit.count:
+            return False
+        tries.append(now)
+        return True
+
+    def wait(self, limit: Limit, *key: str) -> float:
+        """Seconds until the window has room again."""
+        now = self._clock()
+        tries = self._window(limit, key, now)
+        return 0.0 if len(tries) < limit.count else tries[0] + limit.seconds - now
+
+    def _sweep(self, now: float) -> None:
+        """Addresses that knocked once and never again must not stay in memory for ever."""
+        self._since_sweep += 1
+        if self._since_sweep < SWEEP_EVERY:
+            return
+        self._since_sweep = 0
+        self._tries = {key: tries for key, tries in self._tries.items() if tries and tries[-1] > now - DAY}
+
+
 class RateLimits:
     def __init__(self) -> None:
-        self._limiter = MovingWindowRateLimiter(MemoryStorage())
+        self._windows = MovingWindows()
 
     def knock(self, door: Door, address: str | None) -> None:
         """Count one try at `door` from `address`; TooManyTries when a window is full."""
@@ -70,18 +125,15 @@ class RateLimits:
     def may_send_code(self, link_id: str) -> None:
         """TooManyTries when this outside link had its share of code messages (checked before the
         message is queued; `code_sent` counts it once it is)."""
-        for item in PER_LINK:
-            if not self._limiter.test(item, "per_link", link_id):
-                raise self._full(item, "per_link", link_id)
+        for limit in PER_LINK:
+            if not self._windows.test(limit, "per_link", link_id):
+                raise TooManyTries(self._windows.wait(limit, "per_link", link_id))
 
     def code_sent(self, link_id: str) -> None:
-        for item in PER_LINK:
-            self._limiter.hit(item, "per_link", link_id)
+        for limit in PER_LINK:
+            self._windows.hit(limit, "per_link", link_id)
 
-    def _hit(self, items: tuple[RateLimitItem, ...], *identifiers: str) -> None:
-        for item in items:
-            if not self._limiter.hit(item, *identifiers):
-                raise self._full(item, *identifiers)
-
-    def _full(self, item: RateLimitItem, *identifiers: str) -> TooManyTries:
-        return TooManyTries(self._limiter.get_window_stats(item, *identifiers).reset_time - time.time())
+    def _hit(self, limits: tuple[Limit, ...], *key: str) -> None:
+        for limit in limits:
+            if not self._windows.hit(limit, *key):
+                raise TooManyTries(self._windows.wait(limit, *key))
