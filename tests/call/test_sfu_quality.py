@@ -85,9 +85,8 @@ class Janus:
 def test_the_viewers_link_moves_the_participants_layers_with_the_carts_picture_and_back() -> None:
     """One link, one decision: the viewer moved to the cart's small picture gets the others' low
     layer too, and their high layer again with the cart's large picture once the link is clean."""
-    import asyncio
-
     from agent.call.sfu_path import CART, SfuPath
+    from tests.notify.servers import run_async
 
     sent: list[dict] = []
 
@@ -105,7 +104,7 @@ def test_the_viewers_link_moves_the_participants_layers_with_the_carts_picture_a
             await path.report("p1", lost, received, now=at)
         return janus
 
-    janus = asyncio.run(scenario())
+    janus = run_async(scenario())
     assert janus.layers == [("p1", "p2", True), ("p1", "p3", True), ("p1", "p2", False), ("p1", "p3", False)]
     carts = [mids for viewer, owner, mids in janus.offered if owner == CART]
     assert carts == [["0", "1"], ["0", "2"], ["0", "1"]]  # large, small, large again: each a new subscription
