@@ -5,18 +5,20 @@ import { api } from "./api.js";
 import { T } from "./i18n.js";
 
 const PERIOD_MS = 5000;
+const SOON_MS = 1500;
 
 // Calls `onPulse(pulse)` every few seconds while `node` is on screen; with `dossier` (an id), the
-// pulse carries that dossier's version too. Background requests: they neither keep the kiosk
-// awake nor stop when it is locked (they just fail until it is unlocked).
-export function followPulse(node, onPulse, { dossier = null } = {}) {
+// pulse carries that dossier's version too; `soon()` true asks the next pulse sooner (a message
+// leaving, whose « envoyé » the nurse is waiting for). Background requests: they neither keep the
+// kiosk awake nor stop when it is locked (they just fail until it is unlocked).
+export function followPulse(node, onPulse, { dossier = null, soon = () => false } = {}) {
   const path = dossier ? `/activity/pulse?dossier=${encodeURIComponent(dossier)}` : "/activity/pulse";
   const tick = async () => {
     if (!node.isConnected) return;  // the view was left: stop
     try {
       onPulse(await api("GET", path, undefined, { background: true }));
     } catch { /* locked or offline: the next tick tries again */ }
-    setTimeout(tick, PERIOD_MS);
+    setTimeout(tick, soon() ? SOON_MS : PERIOD_MS);
   };
   setTimeout(tick, 0);  // once the view is on screen
 }

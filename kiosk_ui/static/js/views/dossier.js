@@ -10,6 +10,11 @@ import { regionCard } from "./region_card.js";
 import { ficheCard } from "./dossier_fiche.js";
 
 const D = () => T.dossier;
+// While an email or an SMS of the page's invitations is leaving, the pulse comes sooner for this
+// long after the dossier was last read: « en cours d'envoi » turns into « envoyé » (or says why
+// not) within a second or two. A queue waiting for the network may wait hours: then every 5 s.
+const LEAVING_MS = 2 * 60_000;
+const leaving = (d) => d.invitations.some((inv) => !inv.revoked_at && inv.deliveries.some((x) => x.state === "pending"));
 
 // "13 h 02" never cut at the end of a line: "13 h" on one, "02" on the next.
 const keep = (text) => text.replace(/(\d) h (\d)/g, "$1\u00a0h\u00a0$2");
@@ -127,7 +132,7 @@ export function dossierView({ id, session, onBack, onEnd, onCall, onIdentity }) 
     someoneWaits = Boolean(text && room.present.length && !room.cart_in_call);
     markEnter();
     if (current && pulse.dossier_version && pulse.dossier_version !== current.version) load({ background: true });
-  }, { dossier: id });
+  }, { dossier: id, soon: () => Boolean(current && leaving(current) && Date.now() - readAt < LEAVING_MS) });
   let someoneWaits = false;
   const markEnter = () => root.querySelector("#enter-room")?.classList.toggle("attention", someoneWaits);
   const exits = { onBack: savingFirst(onBack), onCall: savingFirst(onCall), onEnd: savingFirst(onEnd), onIdentity: savingFirst(onIdentity) };
@@ -143,8 +148,10 @@ export function dossierView({ id, session, onBack, onEnd, onCall, onIdentity }) 
   const changed = (fresh) => {
     redraw(fresh);
     current = fresh;
+    readAt = Date.now();
   };
 
+  let readAt = 0;
   let reading = null;  // one read at a time: a pulse during a read waits for it
   function load({ background = false } = {}) {
     reading = (reading || Promise.resolve()).then(() => read(background)).catch(reportError);
@@ -164,6 +171,7 @@ export function dossierView({ id, session, onBack, onEnd, onCall, onIdentity }) 
     }
     if (current) redraw(d); else render(d);
     current = d;
+    readAt = Date.now();
   }
 
   let opening = null;
