@@ -389,9 +389,7 @@ def test_in_the_call_beside_the_dossier_the_link_session_stays_open(tmp_path: Pa
     idle_minutes = 0.15
     with cart_with_mail(tmp_path, call={"lobby": False}, security={"idle_lock_minutes": idle_minutes}) as short:
         address = "long-appel@chu.example"
-        dossier = short.dossier(address)
-        link = short.emailed_link(address)
-        assert short.nurse.post(short.url(f"/dossiers/{dossier['id']}/call")).status_code == 200
+        link = cart_in_call_with(short, address)
 
         def scenario(browser: Browser) -> None:
             with contexts(browser) as open_page:

@@ -5,6 +5,7 @@ import { h, toast } from "/static/js/dom.js";
 import { T, ageOn, frDate } from "/static/js/i18n.js";
 import { devicePickers, openDevices, problemText } from "./devices.js";
 import { layoutChoice } from "./layout.js";
+import { keepLinkSession, linkApiOfPage } from "./link_session.js";
 import { Room } from "./mesh.js";
 import { pipButton } from "./pip.js";
 import { vitalsPanel } from "./vitals_panel.js";
@@ -118,6 +119,7 @@ function enter(call, stream, url) {
     h("button", { class: "button secondary", type: "button", onclick: () => { room.leave(); ended(call, "Vous avez quitté la salle d'attente", "Vous pouvez revenir avec le même lien tant que la salle est ouverte."); } }, "Quitter"));
   root.replaceChildren(lobbyWait, inCall);
   inCall.hidden = Boolean(lobby);
+  if (role === "specialist") keepLinkSession(() => inCall.isConnected, call.onSessionEnded);
   room.addEventListener("lobby_wait", ({ detail }) => {
     lobbyWait.querySelector(".lobby-text").textContent = detail.text;
     lobbyWait.hidden = false;
@@ -194,9 +196,8 @@ function ended(call, title, text) {
 // link or a wrong picture is seen at once. Only to the doctor whose link session (the code) is
 // live: the link alone, forwarded or not, names nobody.
 async function showResident(el) {
-  const [, , room, token] = location.pathname.split("/");
   try {
-    const reply = await fetch(`/api/v1/links/${encodeURIComponent(room)}/${encodeURIComponent(token)}/dossier`,
+    const reply = await fetch(`${linkApiOfPage()}/dossier`,
       { headers: { Accept: "application/json" }, credentials: "same-origin" });
     if (!reply.ok) return;
     const p = (await reply.json()).patient;

@@ -208,26 +208,9 @@ function joinLink(d) {
   return h("a", { class: "button primary large join-call", href: `${location.pathname}?vue=appel`, onclick: (event) => {
     if (!window.matchMedia(WIDE).matches || besideOpen()) return;
     event.preventDefault();
-    openBeside({ room, token, name: d.specialist ? d.specialist.display_name : "", onNotice: refreshRecords });
-    keepSessionBeside();
+    // In the call the room keeps the dossier's session open; ended anyway, the code is asked again here.
+    openBeside({ room, token, name: d.specialist ? d.specialist.display_name : "", onNotice: refreshRecords, onSessionEnded: codeStep });
   } }, "Rejoindre l'appel");
-}
-
-// In the call beside the dossier the doctor is using the dossier too, without touching it: its
-// session is kept open meanwhile (as a call holds the kiosk's lock off), so that the opinion
-// written after the call needs no new code. Asked at a third of the idle time the agent allows.
-function keepSessionBeside() {
-  const tick = async () => {
-    if (!besideOpen()) return;  // the call closed: the idle time counts again
-    let every = 60_000;
-    try {
-      every = (await call("GET", `${linkApi}/session`)).idle_seconds * 1000 / 3;
-    } catch (error) {
-      if (error.status === 401) { codeStep(); return; }  // already ended: the code again, the call goes on
-    }
-    setTimeout(tick, every);
-  };
-  tick();
 }
 
 async function refreshRecords() {

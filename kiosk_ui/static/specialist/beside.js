@@ -11,14 +11,14 @@ export function besideOpen() {
 }
 
 // `onNotice`: what the room announces to everyone (a photo or a document added to the dossier).
-export function openBeside({ room, token, name, onNotice }) {
+export function openBeside({ room, token, name, onNotice, onSessionEnded }) {
   const link = `/s/${room}/${token}`;
   const column = h("section", { id: "call-beside", class: "room-beside", "aria-label": "Téléconsultation" });
   document.getElementById("specialist").before(column);
   document.body.classList.add("beside-call");
   fitStage(column);
   joinCall(column, {
-    socket: `${link}/ws`, role: "specialist", name, documents: `${link}/documents`,
+    socket: `${link}/ws`, role: "specialist", name, documents: `${link}/documents`, onSessionEnded,
     onRoom: (live) => live.addEventListener("notice", onNotice),
     onClose: () => { column.remove(); document.body.classList.remove("beside-call"); },
   });

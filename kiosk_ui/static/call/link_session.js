@@ -1,0 +1,27 @@
+// The specialist's link session (the one the code opened, which reads and writes the dossier)
+// kept open while they are in the call: in a call the doctor uses the dossier without touching
+// it, and the opinion written after a long call must not need a new code (a call holds the
+// kiosk's lock off the same way). Asked at a third of the idle time the agent allows; nothing of
+// the resident is read (no audit record). A link without a live session (the doctor never typed
+// the code, or it ended): `onEnded`, and nothing more is asked.
+
+// The link's API, from the page's own address (/s/<room>/<token>: the room's page and the dossier's).
+export function linkApiOfPage() {
+  const [, , room, token] = location.pathname.split("/");
+  return `/api/v1/links/${encodeURIComponent(room)}/${encodeURIComponent(token)}`;
+}
+
+export function keepLinkSession(inCall, onEnded = () => {}) {
+  const url = `${linkApiOfPage()}/session`;
+  const tick = async () => {
+    if (!inCall()) return;  // the call is over: the idle time counts again
+    let every = 60_000;
+    try {
+      const reply = await fetch(url, { headers: { Accept: "application/json" }, credentials: "same-origin", cache: "no-store" });
+      if (reply.status === 401) { onEnded(); return; }
+      if (reply.ok) every = (await reply.json()).idle_seconds * 1000 / 3;
+    } catch { /* offline for a moment: the next tick asks again */ }
+    setTimeout(tick, every);
+  };
+  tick();
+}
