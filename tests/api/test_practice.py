@@ -84,15 +84,15 @@ def test_a_practice_nobody_uses_ends_by_itself_and_is_erased(tmp_path: Path) -> 
     """The nurse walked away from a practice: the next one must find the real cart. While it is
     used it goes on; left alone for idle_minutes it ends, its data erased, said in the audit trail
     (the kiosk leaves it at that time; the agent a little later, for a kiosk that is not there)."""
-    with running_agent(tmp_path, practice={"idle_minutes": 0.1}, security={"idle_lock_minutes": 0.2}) as agent:
+    with running_agent(tmp_path, practice={"idle_minutes": 0.05}, security={"idle_lock_minutes": 0.1}) as agent:
         account = agent.add_account(Role.NURSE)
         nurse = logged_in(agent, account)
         url = nurse.post(f"{agent.url}{API}/practice").json()["url"]
         practice, base = practice_client(url)
         assert practice.post(f"{base}{API}/practice/enter", json={"code": url.rsplit("/", 1)[1]}).status_code == 201
-        assert practice.get(f"{base}{API}/practice").json()["idle_seconds"] == 6
+        assert practice.get(f"{base}{API}/practice").json()["idle_seconds"] == 3
 
-        used_until = time.monotonic() + 10  # longer than idle_minutes, in use all along
+        used_until = time.monotonic() + 6  # twice idle_minutes, in use all along
         while time.monotonic() < used_until:
             assert practice.get(f"{base}{API}/dossiers").status_code == 200, "the practice ended while in use"
             time.sleep(0.5)
@@ -100,7 +100,7 @@ def test_a_practice_nobody_uses_ends_by_itself_and_is_erased(tmp_path: Path) -> 
 
         for _ in range(3):  # the kiosk's refreshes are nobody's touch
             practice.get(f"{base}{API}/practice/real-callers", headers={"X-Telecart-Background": "1"})
-            time.sleep(1)
+            time.sleep(0.5)
         eventually(lambda: nurse.get(f"{agent.url}{API}/practice").json()["active"] is False or None, timeout=15,
                    what="the idle practice ended")
         assert not (agent.data_dir / "practice").exists()

@@ -18,7 +18,7 @@ from tests.loopback import eventually
 
 pytestmark = pytest.mark.browser
 
-IDLE_MINUTES = 0.2  # 12 s; the countdown shows from half of it
+IDLE_MINUTES = 0.1  # 6 s; the countdown shows from half of it
 
 
 def test_an_idle_practice_counts_down_then_gives_the_cart_back(page: Page, tmp_path: Path, artifacts: Path) -> None:

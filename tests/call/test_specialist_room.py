@@ -398,7 +398,7 @@ def test_in_the_call_beside_the_dossier_the_link_session_stays_open(tmp_path: Pa
                 doctor.get_by_role("link", name="Rejoindre l'appel").click()
                 doctor.get_by_role("button", name="Rejoindre la téléconsultation").click()
                 plays(doctor, "cart")
-                doctor.wait_for_timeout(idle_minutes * 60_000 * 2)  # nothing touched on the dossier's side
+                doctor.wait_for_timeout(idle_minutes * 60_000 * 1.4)  # longer than the idle time, nothing touched on the dossier's side
                 doctor.get_by_label("Avis de l'expert").fill("Revoir dans un mois, pansement inchangé.")
                 doctor.get_by_role("button", name="Enregistrer").click()
                 expect(doctor.get_by_text("Avis enregistré.")).to_be_visible()
