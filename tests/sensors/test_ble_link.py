@@ -9,7 +9,9 @@ objects renumbered). No exception reaches the loop."""
 from __future__ import annotations
 
 import asyncio
+import io
 import logging
+import time
 from collections.abc import Awaitable, Callable, Iterator
 from datetime import datetime
 from typing import Any
@@ -31,7 +33,6 @@ from drivers.sensors.ble_link import (
     racp_response,
 )
 from drivers.sensors.readings import Measurement, Reading
-from tests.loopback import eventually
 from tests.notify.servers import run_async
 from tests.sensors.bluez import (
     RACP,
@@ -108,8 +109,14 @@ class Seen:
 
 
 async def until(check: Callable[[], Any], what: str, timeout: float = 15.0) -> Any:
-    """tests.loopback.eventually, polled off the loop so that the loop goes on meanwhile."""
-    return await asyncio.to_thread(eventually, check, timeout, what)
+    """The first truthy result of `check`, polled on the loop (which goes on meanwhile): not on a
+    thread of the default executor, which the scenario's harness calls may all hold."""
+    deadline = time.monotonic() + timeout
+    while not (result := check()):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what}: still not so after {timeout} s (last: {result!r})")
+        await asyncio.sleep(0.05)
+    return result
 
 
 async def blocking(call: Callable[..., Any], *args: Any) -> Any:
@@ -120,6 +127,12 @@ async def blocking(call: Callable[..., Any], *args: Any) -> Any:
 SCENARIO_SECONDS = 120.0  # each step waits 15-20 s at most; a scenario past this is stuck (a CI run once hung here for good)
 
 
+def _stack_of(task: asyncio.Task[Any]) -> str:
+    out = io.StringIO()
+    task.print_stack(limit=12, file=out)
+    return out.getvalue()
+
+
 def run(scenario: Callable[[], Awaitable[None]]) -> None:
     """Runs the scenario on a fresh loop; anything that reached the loop's exception handler fails
     it, and so does a scenario still waiting after SCENARIO_SECONDS (a failure, not a stalled run)."""
@@ -127,11 +140,14 @@ def run(scenario: Callable[[], Awaitable[None]]) -> None:
 
     async def main() -> None:
         asyncio.get_running_loop().set_exception_handler(lambda _, context: escaped.append(context))
-        try:
-            await asyncio.wait_for(scenario(), SCENARIO_SECONDS)
-        except TimeoutError:
+        task = asyncio.create_task(scenario())
+        done, _ = await asyncio.wait({task}, timeout=SCENARIO_SECONDS)
+        if not done:  # where it waits, said before it is cancelled (a CI run hung here once, unexplained)
+            waiting = "\n".join(_stack_of(t) for t in asyncio.all_tasks() if t is not asyncio.current_task())
+            task.cancel()
             raise AssertionError(f"the scenario was still waiting after {SCENARIO_SECONDS:.0f} s: a step that never ends "
-                                 "(start, stop, or a GATT call of the manager)") from None
+                                 f"(start, stop, or a GATT call of the manager). Its tasks:\n{waiting}")
+        task.result()
 
     run_async(main())
     assert escaped == []
