@@ -116,6 +116,7 @@ def test_the_nurse_asks_an_opinion_the_expert_answers_in_writing_and_the_kiosk_h
     expect(kiosk.get_by_text("Demande de téléexpertise envoyée à l'expert, avec 2 photos.")).to_be_visible()
     expect(kiosk.get_by_text("faut-il changer le pansement ou adresser ?")).to_be_visible()
     expect(kiosk.locator("#enter-room")).to_have_count(0)  # no call to enter
+    expect(kiosk.locator("#fiche-title")).to_have_text("Fiche de téléexpertise")
     photos = kiosk.locator("li.document", has=kiosk.locator(".doc-kind option[value=photo]:checked"))
     expect(photos).to_have_count(2)
     expect(photos.first.locator(".doc-name")).to_have_value(re.compile(r"^Photo caméra d'examen \d{1,2}h\d{2}\.jpg$"))

@@ -59,6 +59,12 @@ def test_what_is_typed_survives_a_reload_a_lock_and_a_restart(page: Page, cart: 
     nurse = cart.add_account(Role.NURSE)
     sign_in(page, cart, nurse)
     page.goto(f"{cart.url}/#/dossier/{dossier_id}")
+    title, bar = page.locator("#fiche-title"), page.locator(".fiche-actions")
+    expect(title).to_be_attached()
+    heading, actions = title.bounding_box(), bar.bounding_box()
+    assert heading and actions
+    # Nothing to save yet: the save bar stays at the fiche's end, not over its title at the screen's bottom.
+    assert heading["y"] + heading["height"] <= actions["y"] or heading["y"] >= actions["y"] + actions["height"], (heading, actions)
     page.get_by_label("Observations cliniques").fill("Plaie de 2 cm, bords nets")
     save = page.get_by_role("button", name="Enregistrer la fiche")
     expect(save).to_be_in_viewport()  # the save button stays in reach while she types

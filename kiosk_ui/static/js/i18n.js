@@ -467,6 +467,7 @@ export const T = {
   },
   fiche: {
     title: "Fiche de téléconsultation",
+    titleExpertise: "Fiche de téléexpertise",
     unsaved: "Modifications non enregistrées (gardées en brouillon sur le chariot)",
     draftRestored: "Brouillon repris tel que vous l'aviez tapé : enregistrez la fiche pour le transmettre.",
     draftNotKept: "Le brouillon n'a pas pu être gardé : enregistrez la fiche.",

@@ -66,7 +66,7 @@ export function ficheCard({ dossier, session, onChanged }) {
   const save = h("button", { class: "button primary", type: "button", hidden: closed }, F().save);
   const status = h("span", { class: "fiche-status", role: "status" });
   const card = h("section", { class: "card fiche", "aria-labelledby": "fiche-title" },
-    h("h2", { id: "fiche-title" }, F().title),
+    h("h2", { id: "fiche-title" }, dossier.kind === "teleexpertise" ? F().titleExpertise : F().title),
     area("fiche-reason", F().reason, f.reason, { disabled: closed, rows: 2 }),
     area("fiche-history", F().history, f.history, { disabled: closed }),
     area("fiche-observations", F().observations, f.observations, { disabled: closed }),
@@ -87,7 +87,12 @@ export function ficheCard({ dossier, session, onChanged }) {
     for (const [key, node] of fields()) if (node.value !== (f[key] || "")) body[key] = node.value;
     return body;
   }
-  const say = (text) => { status.textContent = text; };
+  // The save button sticks to the screen's bottom only while there is something to save: the rest
+  // of the time it would cover the card's own title and fields for nothing.
+  const say = (text) => {
+    status.textContent = text;
+    card.classList.toggle("unsaved", Object.keys(changes()).length > 0);
+  };
 
   // The draft follows the typing (0.6 s after the last key), one request at a time.
   let timer = null;
