@@ -124,7 +124,7 @@ async def blocking(call: Callable[..., Any], *args: Any) -> Any:
     return await asyncio.to_thread(call, *args)
 
 
-SCENARIO_SECONDS = 120.0  # each step waits 15-20 s at most; a scenario past this is stuck (a CI run once hung here for good)
+SCENARIO_SECONDS = 60.0  # each step waits 15-20 s at most, a whole scenario takes 1-5 s: past this it is stuck (CI runs hung here twice)
 
 
 def _stack_of(task: asyncio.Task[Any]) -> str:
