@@ -488,8 +488,8 @@ def activity_version(db: Database) -> str:
 
 def version_of(db: Database, dossier_id: str) -> str | None:
     """Changes whenever the dossier's page would show something else: its fiche saved, the
-    expert's opinion or signature, its state, a document, what the region sent, an invitation
-    revoked, a message sent or failed. Counts and times only, like activity_version: the open page
+    expert's opinion or signature, its state, a vital, a document, what the region sent, an
+    invitation revoked, a message sent or failed. Counts and times only, like activity_version: the open page
     asks for it with the pulse and reads the dossier (an audited access) only when it moves.
     None when the dossier is not on the cart (never was, or purged)."""
     row = db.execute(
@@ -497,6 +497,7 @@ def version_of(db: Database, dossier_id: str) -> str | None:
                   (SELECT count(*) || '.' || coalesce(max(added_at), '') || '.' || coalesce(max(signed_at), '')
                    FROM documents WHERE dossier_id = d.id),
                   (SELECT count(*) || '.' || coalesce(max(received_at), '') FROM region_items WHERE dossier_id = d.id),
+                  (SELECT count(*) || '.' || coalesce(max(id), 0) FROM vitals WHERE dossier_id = d.id),
                   (SELECT count(*) || '.' || count(i.revoked_at) FROM invitations i JOIN rooms r ON r.id = i.room_id
                    WHERE r.dossier_id = d.id),
                   (SELECT coalesce(max(x.id), 0) || '.' || coalesce(sum(x.attempts), 0) || '.' || coalesce(sum(x.state = 'sent'), 0)

@@ -179,9 +179,36 @@ def _new_session(db: Database, admission: Admission, actor: Actor, patient_id: s
     return session_token, guest
 
 
+def peek(db: Database, session_token: str, now: datetime, report_hours: int, idle_seconds: float) -> Guest | None:
+    """The guest of a live session as `find` says, without counting this as its use (nor ending an
+    idle one): for the page's automatic questions, which must not keep a page left alone open."""
+    found = _live(db, session_token, now, report_hours)
+    if found is None or now.timestamp() - (found[0]["last_active"] or found[0]["created_at"]) > idle_seconds:
+        return None
+    return found[1]
+
+
 def find(db: Database, session_token: str, now: datetime, report_hours: int, idle_seconds: float) -> Guest | None:
     """The guest of a cookie, if the session is live (and used within the idle time), its invitation not revoked and its room's
     window (which the staff may have moved since) plus the report time not over."""
+    found = _live(db, session_token, now, report_hours)
+    if found is None:
+        return None
+    r, guest = found
+    # Left alone longer than a staff session may be (a shared hospital workstation): ended, the
+    # page asks a new code. Otherwise the session is used now (written at most every few seconds).
+    last = r["last_active"] or r["created_at"]
+    if now.timestamp() - last > idle_seconds:
+        db.execute("DELETE FROM link_sessions WHERE id = ?", [r["id"]])
+        return None
+    if now.timestamp() - last > touch_interval(idle_seconds):
+        db.execute("UPDATE link_sessions SET last_active = ? WHERE id = ?", [now.timestamp(), r["id"]])
+    return guest
+
+
+def _live(db: Database, session_token: str, now: datetime, report_hours: int) -> tuple[dict[str, Any], Guest] | None:
+    """The session's row and guest, if its invitation is not revoked and its room's window (which
+    the staff may have moved since) plus the report time is not over; its idle time unchecked."""
     rows = list(db.query(
         """SELECT s.id, s.invitation_id, s.csrf_token, s.expires_at, s.created_at, s.last_active, r.id AS room_id, r.dossier_id, d.patient_id, p.name, p.first_name, i.revoked_at,
                   r.closes_at
@@ -194,12 +221,4 @@ def find(db: Database, session_token: str, now: datetime, report_hours: int, idl
     ends = min(r["expires_at"], (parse_iso(r["closes_at"]) + timedelta(hours=report_hours)).timestamp())
     if r["revoked_at"] or now.timestamp() >= ends:
         return None
-    # Left alone longer than a staff session may be (a shared hospital workstation): ended, the
-    # page asks a new code. Otherwise the session is used now (written at most every few seconds).
-    last = r["last_active"] or r["created_at"]
-    if now.timestamp() - last > idle_seconds:
-        db.execute("DELETE FROM link_sessions WHERE id = ?", [r["id"]])
-        return None
-    if now.timestamp() - last > touch_interval(idle_seconds):
-        db.execute("UPDATE link_sessions SET last_active = ? WHERE id = ?", [now.timestamp(), r["id"]])
-    return Guest(r["id"], r["invitation_id"], r["room_id"], r["dossier_id"], r["patient_id"], full_name(r), r["csrf_token"], r["expires_at"])
+    return r, Guest(r["id"], r["invitation_id"], r["room_id"], r["dossier_id"], r["patient_id"], full_name(r), r["csrf_token"], r["expires_at"])

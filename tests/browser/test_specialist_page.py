@@ -150,6 +150,30 @@ def test_the_nurses_open_dossier_shows_the_opinion_and_the_signature_as_the_spec
     shot(page, artifacts, "dossier-signe-par-le-specialiste.png")
 
 
+def test_what_the_nurse_saves_comes_on_the_doctors_open_dossier(browser: Browser, cart: Cart) -> None:
+    """The doctor opened the dossier early and is writing the opinion; the nurse saves the
+    observations and takes a temperature: both come on the doctor's page by themselves, and the
+    opinion being written stays."""
+    dossier = scheduled_dossier(cart, "0612345683", resident=("MOREAU", "Yvonne", "1930-09-14"))
+    context = browser.new_context(viewport=PHONE, has_touch=True, locale="fr-FR", timezone_id="Europe/Paris")
+    try:
+        page = context.new_page()
+        open_with_code(page, cart, dossier["invitations"][0]["link"], "+33612345683")
+        expect(page.get_by_text("Plaie de 2 cm, bords nets")).to_be_visible()
+        page.get_by_label("Avis de l'expert").fill("Plaie d'allure veineuse, à compléter")
+        page.evaluate("window.sameScreen = true")
+
+        path = f"/dossiers/{dossier['id']}"
+        cart.nurse.post(cart.url(f"{path}/vitals"), json={"kind": "temperature", "value": "38,4"})
+        expect(page.locator('[data-part="vitals"]')).to_contain_text("38,4 °C", timeout=15_000)
+        cart.nurse.patch(cart.url(f"{path}/fiche"), json={"observations": "Plaie de 3 cm, fibrine au fond"})
+        expect(page.locator('[data-part="observations"]')).to_contain_text("Plaie de 3 cm, fibrine au fond", timeout=15_000)
+        expect(page.get_by_label("Avis de l'expert")).to_have_value("Plaie d'allure veineuse, à compléter")
+        assert page.evaluate("window.sameScreen") is True
+    finally:
+        context.close()
+
+
 def test_the_bare_link_lands_on_the_resident_the_reason_and_two_choices(browser: Browser, cart: Cart, artifacts: Path) -> None:
     """Issue 17, item 6 (seed 001): the dossier first, then « Rejoindre l'appel »; on a 390 px phone
     no label is cut; signing before any call warns."""

@@ -39,10 +39,20 @@ def test_an_idle_link_session_ends_and_a_new_code_opens_it_again(tmp_path: Path)
             return browser
 
         browser = open_with_code()
+        assert_error(requests.get(f"{link}/dossier/version"), 401, "link_session_missing")  # the link alone says nothing
         for _ in range(3):  # in use: it stays open past the idle time
             time.sleep(1.2)
-            assert browser.get(f"{link}/dossier").status_code == 200
-        time.sleep(3.5)  # left alone
+            read = browser.get(f"{link}/dossier")
+            assert read.status_code == 200
+        # Left alone, the page still asking every half-second whether the dossier changed: answered
+        # while the session lives, and the asking does not keep it alive.
+        answers = []
+        deadline = time.monotonic() + 3.5
+        while time.monotonic() < deadline:
+            answers.append(browser.get(f"{link}/dossier/version"))
+            time.sleep(0.5)
+        assert answers[0].json()["version"] == read.json()["version"]
+        assert [a.status_code for a in answers][-1] == 401 and 200 in [a.status_code for a in answers]
         assert_error(browser.get(f"{link}/dossier"), 401, "link_session_missing")
         db = sqlite3.connect(agent.data_dir / DATABASE_NAME)  # a new code at most every 30 s: half a minute passes
         with db:

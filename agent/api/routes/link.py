@@ -13,14 +13,14 @@ from aiohttp import web
 from agent.access.rate_limits import Door
 from agent.api.context import services_of
 from agent.api.errors import ApiError
-from agent.api.guard import give_link_cookie
+from agent.api.guard import GUEST_COOKIE, give_link_cookie
 from agent.api.join_page import refusal_text
 from agent.api.registry import API
 from agent.api.responses import file_response
 from agent.api.routing import GUEST, PUBLIC, Call
 from agent.api.schemas.dossiers import LinkDossierOut, RoomPresenceOut
-from agent.api.schemas.link import CodeIn, CodeRequest, CodeSent, CodeStatus, ExpertOpinionIn, LinkSessionOut
-from agent.dossiers import documents, fiche
+from agent.api.schemas.link import CodeIn, CodeRequest, CodeSent, CodeStatus, DossierVersionOut, ExpertOpinionIn, LinkSessionOut
+from agent.dossiers import documents, dossier, fiche
 from agent.dossiers.view import read_whole
 from agent.links import invitation, specialist_access
 from agent.links.invitation import LinkRefused, ParticipantRole
@@ -105,6 +105,24 @@ async def guest_dossier(call: Call) -> LinkDossierOut:
     data = asdict(found)
     data.pop("invitations")  # other participants' links are theirs alone
     return LinkDossierOut(**data, state_label=found.state_label, csrf_token=call.guest.csrf_token)
+
+
+@API.route("GET", "/links/{room}/{token}/dossier/version", summary="La version du télédossier : la page du médecin la demande "
+           "régulièrement et relit le télédossier quand elle change", tags=("specialist",), access=PUBLIC, response=DossierVersionOut,
+           errors=(401,))
+async def dossier_version(call: Call) -> DossierVersionOut:
+    """What the nurse saves meanwhile (the reason, an observation, a vital, a document) comes on
+    the doctor's open page by itself. Asked every few seconds, so the link session is checked
+    without counting as its use (`specialist_access.peek`): a page left alone still ends after the
+    idle time. Counts and times, nothing of the resident: no audit record."""
+    services = services_of(call.request)
+    match = call.request.match_info
+    token = call.request.cookies.get(GUEST_COOKIE, "")
+    guest = await services.store.read(specialist_access.peek, token, datetime.now(UTC), services.config.dossiers.report_window_hours,
+                                      services.idle_lock_seconds) if token else None
+    if guest is None or not guest.opened_from(match["room"], match["token"]):
+        raise ApiError("link_session_missing")
+    return DossierVersionOut(version=await services.store.read(dossier.version_of, guest.dossier_id) or "")
 
 
 @API.route("PATCH", "/links/{room}/{token}/fiche", summary="Écrire l'avis de l'expert", tags=("specialist",), access=GUEST,

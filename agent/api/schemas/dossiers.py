@@ -177,6 +177,7 @@ class SpecialistDossierOut(Schema):
     updated_at: str
     kind: Literal["teleconsultation", "teleexpertise"] = Field("teleconsultation", description="A call, or an opinion in writing without one")
     expertise: dict[str, Any] | None = Field(None, description="A téléexpertise's question and deadline (ISO 8601)")
+    version: str = Field("", description="The dossier's version: when the one the page asks for differs, it reads the dossier again")
 
 
 class LinkDossierOut(SpecialistDossierOut):
@@ -190,7 +191,6 @@ class DossierOut(SpecialistDossierOut):
     """A dossier as the staff see it: with its invitations."""
 
     invitations: list[InvitationOut]
-    version: str = Field(description="The dossier's version: when the pulse's dossier_version differs, the page reads it again")
 
 
 class WizardDraft(Strict):

@@ -39,3 +39,7 @@ class LinkSessionOut(Schema):
 
 class ExpertOpinionIn(Strict):
     expert_opinion: str = Field(max_length=20000)
+
+
+class DossierVersionOut(Schema):
+    version: str = Field(description="Changes whenever the dossier shows something else: read it again then")

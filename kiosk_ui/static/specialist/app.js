@@ -110,11 +110,38 @@ function facts(rows) {
   return h("dl", { class: "facts" }, rows.filter(([, v]) => v).flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, v)]));
 }
 
-function text(title, value) {
-  return h("section", { class: "card" }, h("h2", {}, title), h("p", { class: "prose" }, value || "Non renseigné"));
+function text(title, value, part) {
+  return h("section", { class: "card", "data-part": part }, h("h2", {}, title), h("p", { class: "prose" }, value || "Non renseigné"));
+}
+
+const reasonLine = (d) => h("p", { class: "reason", "data-part": "reason" }, h("strong", {}, "Motif : "), d.fiche.reason || "non renseigné");
+
+// What the nurse saves while the doctor has the dossier open (the reason, the history and
+// observations, a vital, a document) comes by itself: the page asks the dossier's version every few
+// seconds (without keeping the link session open: a page left alone still ends) and, when it moved,
+// reads the dossier and redraws those parts, never the opinion being written.
+const FOLLOW_MS = 5000;
+let shownVersion = null;
+let following = false;
+
+function followDossier() {
+  if (following) return;
+  following = true;
+  const tick = async () => {
+    if (!document.hidden && shownVersion !== null) {
+      try {
+        const reply = await fetch(`${linkApi}/dossier/version`, { headers: { Accept: "application/json" }, credentials: "same-origin", cache: "no-store" });
+        if (reply.status === 401) { following = false; return; }  // the session ended: the next tap asks the code
+        if (reply.ok && (await reply.json()).version !== shownVersion) await refreshRecords();
+      } catch { /* offline for a moment: the next look says more */ }
+    }
+    setTimeout(tick, FOLLOW_MS);
+  };
+  setTimeout(tick, FOLLOW_MS);
 }
 
 function render(d) {
+  shownVersion = d.version;
   const p = d.patient;
   const closed = d.state === "closed";
   const draft = closed ? null : sessionStorage.getItem(draftKey);
@@ -154,7 +181,7 @@ function render(d) {
         h("p", { class: "hint" }, `${SEX[p.sex]} · ${BORN[p.sex]} le ${frDate(p.birth_date)} · télédossier n° ${d.id.slice(0, 8)}`)),
       h("span", { class: `badge state-${d.state}` }, d.state_label)),
     h("section", { class: "card first-screen" },
-      h("p", { class: "reason" }, h("strong", {}, "Motif : "), d.fiche.reason || "non renseigné"),
+      reasonLine(d),
       expertise ? h("p", { class: "reason" }, h("strong", {}, "Question posée : "), expertise.question) : null,
       expertise ? h("p", { class: "expertise-deadline" }, `Téléexpertise (sans appel) : avis attendu avant le ${frStamp(expertise.deadline)}.`) : null,
       h("div", { class: "choices" },
@@ -169,8 +196,8 @@ function render(d) {
       ["Avis attendu avant le", expertise ? frStamp(expertise.deadline) : null],
       ["Consentement", d.consent.given ? "Recueilli" : `Non recueilli : ${d.consent.comment}`],
     ])),
-    text("Antécédents", d.fiche.history),
-    text("Observations cliniques", d.fiche.observations),
+    text("Antécédents", d.fiche.history, "history"),
+    text("Observations cliniques", d.fiche.observations, "observations"),
     vitalsCard(d),
     documentsCard(d),
     h("section", { class: "card expert" }, h("h2", {}, "Avis de l'expert"),
@@ -216,8 +243,12 @@ function joinLink(d) {
 async function refreshRecords() {
   try {
     const d = await call("GET", `${linkApi}/dossier`);
+    main.querySelector('[data-part="reason"]')?.replaceWith(reasonLine(d));
+    main.querySelector('[data-part="history"]')?.replaceWith(text("Antécédents", d.fiche.history, "history"));
+    main.querySelector('[data-part="observations"]')?.replaceWith(text("Observations cliniques", d.fiche.observations, "observations"));
     main.querySelector('[data-part="vitals"]')?.replaceWith(vitalsCard(d));
     main.querySelector('[data-part="documents"]')?.replaceWith(documentsCard(d));
+    shownVersion = d.version;
   } catch (error) {
     if (error.status === 401) codeStep();  // the dossier's side asks its code again; the call goes on
   }
@@ -245,6 +276,7 @@ async function showDossier() {
     csrf = dossier.csrf_token;  // a session opened by Pro Santé Connect lands here without the code's answer
     sessionStorage.setItem(csrfKey, csrf);
     render(dossier);
+    followDossier();
   } catch (error) {
     if (error.status === 401) codeStep();
     else main.replaceChildren(h("section", { class: "card" }, h("p", {}, error.message)));
