@@ -154,18 +154,30 @@ async def require_guest(request: web.Request, needs_csrf: bool) -> Guest:
     """A specialist's link session (agent/specialist_access.py): live, not revoked, opened from
     the very link in the request's path (never another dossier's session the browser also
     holds), and for state-changing requests carrying its CSRF token."""
-    token = request.cookies.get(GUEST_COOKIE)
-    if not token:
-        raise ApiError("link_session_missing")
-    services = services_of(request)
-    guest = await services.store.write(specialist_access.find, token, datetime.now(UTC), services.config.dossiers.report_window_hours,
-                                       services.idle_lock_seconds, essential=True)
-    if guest is None or not guest.opened_from(request.match_info["room"], request.match_info["token"]):
-        raise ApiError("link_session_missing")
+    guest = await _link_session(request, touch=True)
     if needs_csrf:
         sent = request.headers.get(CSRF_HEADER, "")
         if not sent.isascii() or not hmac.compare_digest(sent.encode("ascii"), guest.csrf_token.encode("ascii")):
             raise ApiError("csrf_missing")
+    return guest
+
+
+async def peek_guest(request: web.Request) -> Guest:
+    """The same link session as `require_guest`, without counting the request as its use: for a
+    page's automatic questions, which must not keep a page left alone open."""
+    return await _link_session(request, touch=False)
+
+
+async def _link_session(request: web.Request, touch: bool) -> Guest:
+    token = request.cookies.get(GUEST_COOKIE)
+    if not token:
+        raise ApiError("link_session_missing")
+    services = services_of(request)
+    args = (token, datetime.now(UTC), services.config.dossiers.report_window_hours, services.idle_lock_seconds)
+    guest = (await services.store.write(specialist_access.find, *args, essential=True) if touch
+             else await services.store.read(specialist_access.peek, *args))
+    if guest is None or not guest.opened_from(request.match_info["room"], request.match_info["token"]):
+        raise ApiError("link_session_missing")
     return guest
 
 

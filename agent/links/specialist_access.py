@@ -183,9 +183,10 @@ def peek(db: Database, session_token: str, now: datetime, report_hours: int, idl
     """The guest of a live session as `find` says, without counting this as its use (nor ending an
     idle one): for the page's automatic questions, which must not keep a page left alone open."""
     found = _live(db, session_token, now, report_hours)
-    if found is None or now.timestamp() - (found[0]["last_active"] or found[0]["created_at"]) > idle_seconds:
+    if found is None:
         return None
-    return found[1]
+    r, guest = found
+    return None if _unused_for(r, now) > idle_seconds else guest
 
 
 def find(db: Database, session_token: str, now: datetime, report_hours: int, idle_seconds: float) -> Guest | None:
@@ -197,13 +198,18 @@ def find(db: Database, session_token: str, now: datetime, report_hours: int, idl
     r, guest = found
     # Left alone longer than a staff session may be (a shared hospital workstation): ended, the
     # page asks a new code. Otherwise the session is used now (written at most every few seconds).
-    last = r["last_active"] or r["created_at"]
-    if now.timestamp() - last > idle_seconds:
+    unused = _unused_for(r, now)
+    if unused > idle_seconds:
         db.execute("DELETE FROM link_sessions WHERE id = ?", [r["id"]])
         return None
-    if now.timestamp() - last > touch_interval(idle_seconds):
+    if unused > touch_interval(idle_seconds):
         db.execute("UPDATE link_sessions SET last_active = ? WHERE id = ?", [now.timestamp(), r["id"]])
     return guest
+
+
+def _unused_for(r: dict[str, Any], now: datetime) -> float:
+    """Seconds since the session was last used (or opened)."""
+    return now.timestamp() - (r["last_active"] or r["created_at"])
 
 
 def _live(db: Database, session_token: str, now: datetime, report_hours: int) -> tuple[dict[str, Any], Guest] | None:

@@ -13,7 +13,7 @@ from aiohttp import web
 from agent.access.rate_limits import Door
 from agent.api.context import services_of
 from agent.api.errors import ApiError
-from agent.api.guard import GUEST_COOKIE, give_link_cookie
+from agent.api.guard import give_link_cookie, peek_guest
 from agent.api.join_page import refusal_text
 from agent.api.registry import API
 from agent.api.responses import file_response
@@ -24,6 +24,7 @@ from agent.dossiers import documents, dossier, fiche
 from agent.dossiers.view import read_whole
 from agent.links import invitation, specialist_access
 from agent.links.invitation import LinkRefused, ParticipantRole
+from agent.links.specialist_access import Guest
 from agent.report import export
 
 
@@ -78,8 +79,7 @@ async def open_session(call: Call) -> web.Response:
                                                essential=True)
     except LinkRefused as exc:
         raise _link_error(exc, call) from exc
-    out = LinkSessionOut(csrf_token=guest.csrf_token, expires_at=guest.expires_at, name=guest.name, idle_seconds=services.idle_lock_seconds)
-    response = web.json_response(out.model_dump(), status=201)
+    response = web.json_response(_session_out(call, guest).model_dump(), status=201)
     give_link_cookie(response, call.request, token, match["room"], match["token"], guest)
     return response
 
@@ -90,7 +90,10 @@ async def keep_session(call: Call) -> LinkSessionOut:
     """In the call beside the dossier the doctor uses the dossier's page without touching it: the
     page asks this every so often, so that writing the opinion after the call needs no new code.
     Nothing of the resident: no audit record."""
-    guest = call.guest
+    return _session_out(call, call.guest)
+
+
+def _session_out(call: Call, guest: Guest) -> LinkSessionOut:
     return LinkSessionOut(csrf_token=guest.csrf_token, expires_at=guest.expires_at, name=guest.name,
                           idle_seconds=services_of(call.request).idle_lock_seconds)
 
@@ -115,14 +118,8 @@ async def dossier_version(call: Call) -> DossierVersionOut:
     the doctor's open page by itself. Asked every few seconds, so the link session is checked
     without counting as its use (`specialist_access.peek`): a page left alone still ends after the
     idle time. Counts and times, nothing of the resident: no audit record."""
-    services = services_of(call.request)
-    match = call.request.match_info
-    token = call.request.cookies.get(GUEST_COOKIE, "")
-    guest = await services.store.read(specialist_access.peek, token, datetime.now(UTC), services.config.dossiers.report_window_hours,
-                                      services.idle_lock_seconds) if token else None
-    if guest is None or not guest.opened_from(match["room"], match["token"]):
-        raise ApiError("link_session_missing")
-    return DossierVersionOut(version=await services.store.read(dossier.version_of, guest.dossier_id) or "")
+    guest = await peek_guest(call.request)
+    return DossierVersionOut(version=await services_of(call.request).store.read(dossier.version_of, guest.dossier_id) or "")
 
 
 @API.route("PATCH", "/links/{room}/{token}/fiche", summary="Écrire l'avis de l'expert", tags=("specialist",), access=GUEST,
