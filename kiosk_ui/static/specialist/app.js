@@ -114,7 +114,14 @@ function text(title, value, part) {
   return h("section", { class: "card", "data-part": part }, h("h2", {}, title), h("p", { class: "prose" }, value || "Non renseigné"));
 }
 
-const reasonLine = (d) => h("p", { class: "reason", "data-part": "reason" }, h("strong", {}, "Motif : "), d.fiche.reason || "non renseigné");
+// The parts of the page that follow the dossier (refreshRecords), each drawn from it.
+const PARTS = {
+  reason: (d) => h("p", { class: "reason", "data-part": "reason" }, h("strong", {}, "Motif : "), d.fiche.reason || "non renseigné"),
+  history: (d) => text("Antécédents", d.fiche.history, "history"),
+  observations: (d) => text("Observations cliniques", d.fiche.observations, "observations"),
+  vitals: vitalsCard,
+  documents: documentsCard,
+};
 
 // What the nurse saves while the doctor has the dossier open (the reason, the history and
 // observations, a vital, a document) comes by itself: the page asks the dossier's version every few
@@ -181,7 +188,7 @@ function render(d) {
         h("p", { class: "hint" }, `${SEX[p.sex]} · ${BORN[p.sex]} le ${frDate(p.birth_date)} · télédossier n° ${d.id.slice(0, 8)}`)),
       h("span", { class: `badge state-${d.state}` }, d.state_label)),
     h("section", { class: "card first-screen" },
-      reasonLine(d),
+      PARTS.reason(d),
       expertise ? h("p", { class: "reason" }, h("strong", {}, "Question posée : "), expertise.question) : null,
       expertise ? h("p", { class: "expertise-deadline" }, `Téléexpertise (sans appel) : avis attendu avant le ${frStamp(expertise.deadline)}.`) : null,
       h("div", { class: "choices" },
@@ -196,10 +203,10 @@ function render(d) {
       ["Avis attendu avant le", expertise ? frStamp(expertise.deadline) : null],
       ["Consentement", d.consent.given ? "Recueilli" : `Non recueilli : ${d.consent.comment}`],
     ])),
-    text("Antécédents", d.fiche.history, "history"),
-    text("Observations cliniques", d.fiche.observations, "observations"),
-    vitalsCard(d),
-    documentsCard(d),
+    PARTS.history(d),
+    PARTS.observations(d),
+    PARTS.vitals(d),
+    PARTS.documents(d),
     h("section", { class: "card expert" }, h("h2", {}, "Avis de l'expert"),
       closed ? h("p", { class: "signed" }, `Signé par ${d.fiche.signed_by} le ${frStamp(d.fiche.signed_at)}`) : null,
       h("div", { class: "field" }, h("label", { for: "opinion", class: "sr-only" }, "Avis de l'expert"), opinion),
@@ -243,11 +250,7 @@ function joinLink(d) {
 async function refreshRecords() {
   try {
     const d = await call("GET", `${linkApi}/dossier`);
-    main.querySelector('[data-part="reason"]')?.replaceWith(reasonLine(d));
-    main.querySelector('[data-part="history"]')?.replaceWith(text("Antécédents", d.fiche.history, "history"));
-    main.querySelector('[data-part="observations"]')?.replaceWith(text("Observations cliniques", d.fiche.observations, "observations"));
-    main.querySelector('[data-part="vitals"]')?.replaceWith(vitalsCard(d));
-    main.querySelector('[data-part="documents"]')?.replaceWith(documentsCard(d));
+    for (const [part, draw] of Object.entries(PARTS)) main.querySelector(`[data-part="${part}"]`)?.replaceWith(draw(d));
     shownVersion = d.version;
   } catch (error) {
     if (error.status === 401) codeStep();  // the dossier's side asks its code again; the call goes on

@@ -143,15 +143,16 @@ export function dossierView({ id, session, onBack, onEnd, onCall, onIdentity }) 
     if (fiche && fiche.unsaved()) fiche.saveNow().then(() => toast(T.fiche.savedOnLeave)).catch(reportError);
   };
   window.addEventListener("hashchange", away);
-  // A card that changed the dossier (a document added, the fiche saved or signed) hands back the
-  // fresh dossier: the page shows it as it shows a read, and the pulse then sees nothing new.
-  const changed = (fresh) => {
-    redraw(fresh);
-    current = fresh;
+  let readAt = 0;
+  // A dossier read, or handed back by a card that changed it (a document added, the fiche saved or
+  // signed): on screen, and the page's own, so the pulse then sees nothing new.
+  const show = (d) => {
+    if (current) redraw(d); else render(d);
+    current = d;
     readAt = Date.now();
   };
+  const cards = { exits, changed: show, reload: () => load() };
 
-  let readAt = 0;
   let reading = null;  // one read at a time: a pulse during a read waits for it
   function load({ background = false } = {}) {
     reading = (reading || Promise.resolve()).then(() => read(background)).catch(reportError);
@@ -169,9 +170,7 @@ export function dossierView({ id, session, onBack, onEnd, onCall, onIdentity }) 
       root.replaceChildren(h("div", { class: "card" }, h("p", {}, error.message)));
       return;
     }
-    if (current) redraw(d); else render(d);
-    current = d;
-    readAt = Date.now();
+    show(d);
   }
 
   let opening = null;
@@ -183,9 +182,8 @@ export function dossierView({ id, session, onBack, onEnd, onCall, onIdentity }) 
 
   function render(d) {
     followOpening(d);
-    const cards = cardsOf(d, { exits, changed, reload: () => load() });
-    for (const [name, card] of Object.entries(cards)) slots[name] = { place: h("div", { class: "slot" }, card.draw()), shows: JSON.stringify(card.shows) };
-    fiche = ficheCard({ dossier: d, session, onChanged: changed });
+    for (const [name, card] of Object.entries(cardsOf(d, cards))) slots[name] = { place: h("div", { class: "slot" }, card.draw()), shows: JSON.stringify(card.shows) };
+    fiche = ficheCard({ dossier: d, session, onChanged: show });
     slots.fiche = { place: h("div", { class: "slot" }, fiche) };
     queueMicrotask(markEnter);
     root.replaceChildren(
@@ -200,7 +198,7 @@ export function dossierView({ id, session, onBack, onEnd, onCall, onIdentity }) 
   // opinion or signature come from the specialist, unless the nurse is writing in it.
   function redraw(d) {
     followOpening(d);
-    for (const [name, card] of Object.entries(cardsOf(d, { exits, changed, reload: () => load() }))) {
+    for (const [name, card] of Object.entries(cardsOf(d, cards))) {
       const shows = JSON.stringify(card.shows);
       if (shows === slots[name].shows) continue;
       fill(slots[name].place, card.draw());
@@ -208,7 +206,7 @@ export function dossierView({ id, session, onBack, onEnd, onCall, onIdentity }) 
     }
     const typing = fiche.contains(document.activeElement) && document.activeElement.matches("textarea, input");
     if (fiche.showing() !== JSON.stringify([d.state, d.fiche]) && !fiche.unsaved() && !typing) {
-      fiche = ficheCard({ dossier: d, session, onChanged: changed });
+      fiche = ficheCard({ dossier: d, session, onChanged: show });
       fill(slots.fiche.place, fiche);
     }
     markEnter();
