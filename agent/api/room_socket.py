@@ -18,7 +18,7 @@ from aiohttp import WSMsgType, web
 
 from agent.access import sessions
 from agent.access.roles import Permission
-from agent.api import guard
+from agent.api import guard, open_streams
 from agent.api.context import Services, services_of
 from agent.api.errors import ApiError
 from agent.api.join_page import refusal_text
@@ -60,8 +60,7 @@ async def participant_socket(request: web.Request) -> web.StreamResponse:
 
     live = services.calls.room(admission.room_id, admission.dossier_id, admission.window)
     member_id = member_id_of(admission)
-    socket = web.WebSocketResponse(heartbeat=HEARTBEAT_SECONDS, max_msg_size=MAX_MESSAGE_BYTES)
-    await socket.prepare(request)
+    socket = await open_streams.accept_socket(request, heartbeat=HEARTBEAT_SECONDS, max_msg_size=MAX_MESSAGE_BYTES)
     role, invited_as = admission.role.value, invitation.display_name(admission)
     try:
         if live.needs_admission(member_id, role):
@@ -114,8 +113,7 @@ async def kiosk_socket(request: web.Request) -> web.StreamResponse:
         raise ApiError("not_in_call")
     from agent.call.room import SCREEN
 
-    socket = web.WebSocketResponse(heartbeat=HEARTBEAT_SECONDS, max_msg_size=MAX_MESSAGE_BYTES)
-    await socket.prepare(request)
+    socket = await open_streams.accept_socket(request, heartbeat=HEARTBEAT_SECONDS, max_msg_size=MAX_MESSAGE_BYTES)
     nurse = Actor(session.principal.login, session.principal.role.value, request.remote) if session else None
     await live.attach_screen(socket, nurse)
     keep_alive = asyncio.get_running_loop().create_task(_keep_session(services, session)) if session else None

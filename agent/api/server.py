@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from agent.api import join_page, psc_return, room_socket, share_page, vitals_socket
+from agent.api import join_page, open_streams, psc_return, room_socket, share_page, vitals_socket
 from agent.api.context import SERVICES, Services, services_of
 from agent.api.errors import ApiError
 from agent.api.guard import OUTSIDE_REQUEST, check_host
@@ -200,6 +200,7 @@ def build_app(services: Services) -> web.Application:
     app.router.add_get("/s/{room}/{token}", join_page.landing)
     share_page.install(app)
     psc_return.install(app)
+    open_streams.install(app)
     room_socket.install(app)
     vitals_socket.install(app)
     return app

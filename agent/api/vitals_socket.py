@@ -16,7 +16,7 @@ from typing import Any
 from aiohttp import web
 
 from agent.access.roles import Permission
-from agent.api import guard
+from agent.api import guard, open_streams
 from agent.api.context import services_of
 from agent.api.routing import json_dumps
 
@@ -29,8 +29,7 @@ async def vitals_socket(request: web.Request) -> web.StreamResponse:
     session = await guard.require_session(request, allow_locked=False)
     await guard.require_permission(request, session, Permission.HEALTH_READ)
     hub = services.devices.sensors
-    socket = web.WebSocketResponse(heartbeat=HEARTBEAT_SECONDS, max_msg_size=4096)
-    await socket.prepare(request)
+    socket = await open_streams.accept_socket(request, heartbeat=HEARTBEAT_SECONDS, max_msg_size=4096)
     queue = hub.listen()
     reading = asyncio.get_running_loop().create_task(_drain(socket, queue))
     try:

@@ -3,6 +3,7 @@ STOPPING) and logging to the journal."""
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
 import os
@@ -15,10 +16,12 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import aiohttp
 import pytest
 import requests
 
 from tests.live import LiveAgent, free_port
+from tests.notify.servers import run_async
 
 JOURNAL_SOCKET = Path("/run/systemd/journal/socket")
 
@@ -44,6 +47,34 @@ def test_signal_stops_the_agent_cleanly(tmp_path: Path, sig: signal.Signals) -> 
     assert "Traceback" not in log, log
     with pytest.raises(requests.ConnectionError):
         requests.get(f"{agent.url}/healthz", timeout=2)
+
+
+def test_a_stop_tells_the_kiosks_open_connections_that_the_agent_is_going_away(tmp_path: Path) -> None:
+    """The kiosk keeps a WebSocket (live vitals) and an event stream (the card reader) open; a stop,
+    or a restart to apply new settings, closes the socket with « going away » and ends the stream,
+    instead of leaving them to aiohttp's shutdown timeout: the page reconnects at once."""
+    (tmp_path / "data").mkdir()
+    agent = LiveAgent(tmp_path / "data", free_port()).start()
+    cookies = agent.login(agent.add_account()).cookies.get_dict()
+
+    async def stopped_under_them() -> tuple[int | None, bytes]:
+        async with aiohttp.ClientSession(cookies=cookies) as session:
+            socket = await session.ws_connect(agent.url.replace("http://", "ws://") + "/ws/vitals", headers={"Origin": agent.url})
+            assert (await socket.receive_json(timeout=10))["type"] == "live"
+            stream = await session.get(f"{agent.url}/api/v1/card/events")
+            first = await stream.content.readuntil(b"\n\n")
+            assert agent.proc is not None
+            agent.proc.send_signal(signal.SIGTERM)
+            closing = await socket.receive(timeout=10)
+            assert closing.type is aiohttp.WSMsgType.CLOSE, closing
+            rest = await asyncio.wait_for(stream.content.read(), 10)  # the stream's end, not a cut connection
+            return closing.data, first + rest
+
+    code, streamed = run_async(stopped_under_them())
+    assert code == aiohttp.WSCloseCode.GOING_AWAY
+    assert streamed.startswith(b"data: ") and b'"state"' in streamed
+    assert agent.proc is not None and agent.proc.wait(timeout=10) == 0
+    assert "Traceback" not in agent.log()
 
 
 # --- sd_notify ----------------------------------------------------------------------------------

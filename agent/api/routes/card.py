@@ -15,6 +15,7 @@ from agent.access.card_login import CardPolicy
 from agent.access.professional_login import NotLinked
 from agent.access.rate_limits import LOOPBACK, Door
 from agent.access.roles import Role
+from agent.api import open_streams
 from agent.api.context import services_of
 from agent.api.errors import ApiError
 from agent.api.guard import SESSION_COOKIE, give_session_cookie
@@ -65,15 +66,16 @@ async def card_events(call: Call) -> web.StreamResponse:
     await response.prepare(call.request)
     queue = reader.listen()
     try:
-        status = reader.status
-        while True:
-            await response.write(f"data: {json.dumps(status.public(), ensure_ascii=False)}\n\n".encode())
+        with open_streams.event_stream(call.request):
+            status = reader.status
             while True:
-                try:
-                    status = await asyncio.wait_for(queue.get(), HEARTBEAT_SECONDS)
-                    break
-                except TimeoutError:
-                    await response.write(b": keep-alive\n\n")
+                await response.write(f"data: {json.dumps(status.public(), ensure_ascii=False)}\n\n".encode())
+                while True:
+                    try:
+                        status = await asyncio.wait_for(queue.get(), HEARTBEAT_SECONDS)
+                        break
+                    except TimeoutError:
+                        await response.write(b": keep-alive\n\n")
     except (ConnectionResetError, asyncio.CancelledError):
         pass
     finally:
