@@ -171,6 +171,7 @@ class FaultProxy:
         self._held_requests: dict[int, str] = {}  # by connection, the method of the request a delay holds
         self._held_answers: dict[int, str] = {}  # by connection, the method of the request whose answer is held
         self._stopping = False
+        self._answer_hold_s: float | None = None
         self.recorded: list[bytes] | None = None  # a list: every request forwarded whole is kept there (head and body)
 
     @property
@@ -193,11 +194,14 @@ class FaultProxy:
     # --- what the test switches -----------------------------------------------------------
 
     def faults(self, seed: int | None = None, methods: tuple[str, ...] | None = None, script: tuple[str, ...] = (),
-               **weights: float) -> None:
+               answer_hold_s: float | None = None, **weights: float) -> None:
         """From now on each request meets a fault with these probabilities (the schedule restarts
         from `seed`, the proxy's own by default); `script`: the faults of the next requests first,
-        one each, e.g. `faults(script=("cut_after",), methods=("PUT",))` cuts the next PUT only."""
+        one each, e.g. `faults(script=("cut_after",), methods=("PUT",))` cuts the next PUT only;
+        `answer_hold_s`: how long a slow_answer holds its answer instead of 0.2–3 s drawn (a test
+        that acts while it is held must not miss a short one)."""
         self.schedule = Schedule(self.seed if seed is None else seed, weights, methods, list(script))
+        self._answer_hold_s = answer_hold_s
 
     def clean(self) -> None:
         self.faults()
@@ -274,7 +278,7 @@ class FaultProxy:
                     self._held_requests[me] = method
                     await asyncio.sleep(0.2 + 2.8 * size)
                     self._held_requests.pop(me, None)
-                hold[:] = [0.2 + 2.8 * size if fault == "slow_answer" else 0.0, method]
+                hold[:] = [(self._answer_hold_s or 0.2 + 2.8 * size) if fault == "slow_answer" else 0.0, method]
                 if server_w is None:
                     server_r, server_w = await asyncio.open_connection("127.0.0.1", self.upstream_port)
                     self._writers.add(server_w)

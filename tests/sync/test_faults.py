@@ -227,7 +227,8 @@ def test_an_update_whose_answer_was_lost_is_not_a_conflict_with_itself(rig: Rig,
     made = make_dossiers(rig.data_dir, 1)
     with running_agent(rig.data_dir.parent, data_dir=rig.data_dir, sync=sync_config(rig.proxy.base_url)) as agent:
         wait_until(drained(agent.data_dir), 30, "the dossier on the server", rig.proxy)
-        rig.proxy.faults(script=("cut_after" if lost == "cut" else "slow_answer",), methods=("PUT",))  # the next update only
+        # The next update only; its answer held long enough for this thread to see it held and kill the agent.
+        rig.proxy.faults(script=("cut_after" if lost == "cut" else "slow_answer",), methods=("PUT",), answer_hold_s=5.0)
         (dossier_id,) = made.ids["Encounter"]
         cancelled = _nurse(agent).post(f"{agent.url}/api/v1/dossiers/{dossier_id}/cancellation", json={"reason": "Résident hospitalisé"})
         assert cancelled.status_code == 200, cancelled.text
