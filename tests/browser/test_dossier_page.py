@@ -49,6 +49,14 @@ def test_nurse_fills_the_form_adds_and_signs_a_document_doctor_signs_the_report(
     page.locator("#vital-value").fill("37,8")
     page.get_by_role("button", name="Ajouter la constante").tap()
     expect(page.locator("table.vitals")).to_contain_text("37,8 °C")
+    # The page keeps the dossier the vital's answer gave: the next pulse sees its version and the
+    # page reads nothing again (each read of a dossier is an audited access).
+    reads: list[str] = []
+    page.on("request", lambda r: reads.append(r.url) if r.method == "GET" and r.url.endswith(f"/dossiers/{dossier_id}") else None)
+    with page.expect_response(lambda r: "/activity/pulse?dossier=" in r.url, timeout=10_000):
+        pass
+    page.wait_for_timeout(500)  # a read the pulse asked for would leave now
+    assert reads == []
 
     ordonnance = tmp_path / "ordonnance.pdf"
     ordonnance.write_bytes(samples.pdf(["Ordonnance", "Pansement hydrocolloïde"]))

@@ -62,7 +62,9 @@ export function ficheCard({ dossier, session, onChanged }) {
   const doctor = session.user.role === "doctor";
   const f = dossier.fiche;
   const vitals = h("div", {}, vitalsTable(dossier.vitals));
-  const showVitals = (d) => { vitals.replaceChildren(vitalsTable(d.vitals)); };
+  // A vital recorded hands back the dossier: its table here, and the page's own copy (its version
+  // moved, and the page would otherwise read the dossier once more at the next pulse).
+  const showVitals = (d) => { vitals.replaceChildren(vitalsTable(d.vitals)); onChanged(d); };
   const save = h("button", { class: "button primary", type: "button", hidden: closed }, F().save);
   const status = h("span", { class: "fiche-status", role: "status" });
   const card = h("section", { class: "card fiche", "aria-labelledby": "fiche-title" },
