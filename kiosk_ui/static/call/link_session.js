@@ -4,6 +4,7 @@
 // kiosk's lock off the same way). Asked at a third of the idle time the agent allows; nothing of
 // the resident is read (no audit record). A link without a live session (the doctor never typed
 // the code, or it ended): `onEnded`, and nothing more is asked.
+import { askAgain } from "/static/js/ask_again.js";
 
 // The link's API, from the page's own address (/s/<room>/<token>: the room's page and the dossier's).
 export function linkApiOfPage() {
@@ -12,16 +13,8 @@ export function linkApiOfPage() {
 }
 
 export function keepLinkSession(inCall, onEnded = () => {}) {
-  const url = `${linkApiOfPage()}/session`;
-  const tick = async () => {
-    if (!inCall()) return;  // the call is over: the idle time counts again
-    let every = 60_000;
-    try {
-      const reply = await fetch(url, { headers: { Accept: "application/json" }, credentials: "same-origin", cache: "no-store" });
-      if (reply.status === 401) { onEnded(); return; }
-      if (reply.ok) every = (await reply.json()).idle_seconds * 1000 / 3;
-    } catch { /* offline for a moment: the next tick asks again */ }
-    setTimeout(tick, every);
-  };
-  tick();
+  askAgain(`${linkApiOfPage()}/session`, {
+    every: 60_000, stop: () => !inCall(),  // the call is over: the idle time counts again
+    answer: (session) => session.idle_seconds * 1000 / 3, endsOn: [401], onEnd: onEnded,
+  });
 }

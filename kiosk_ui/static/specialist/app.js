@@ -1,6 +1,7 @@
 // The specialist's page behind the invitation link (seed 001 §2 and §4): ask for a one-time code,
 // type it, then read the fiche, vitals and documents and write and sign the expert's opinion.
 // The link itself (room and token) is in the address; the session is an HttpOnly cookie.
+import { askAgain } from "/static/js/ask_again.js";
 import { h, toast } from "/static/js/dom.js";
 import { jsonRequest } from "/static/js/json_request.js";
 import { WIDE, besideOpen, openBeside } from "/static/specialist/beside.js";
@@ -134,17 +135,11 @@ let following = false;
 function followDossier() {
   if (following) return;
   following = true;
-  const tick = async () => {
-    if (!document.hidden && shownVersion !== null) {
-      try {
-        const reply = await fetch(`${linkApi}/dossier/version`, { headers: { Accept: "application/json" }, credentials: "same-origin", cache: "no-store" });
-        if (reply.status === 401) { following = false; return; }  // the session ended: the next tap asks the code
-        if (reply.ok && (await reply.json()).version !== shownVersion) await refreshRecords();
-      } catch { /* offline for a moment: the next look says more */ }
-    }
-    setTimeout(tick, FOLLOW_MS);
-  };
-  setTimeout(tick, FOLLOW_MS);
+  askAgain(`${linkApi}/dossier/version`, {
+    every: FOLLOW_MS, first: FOLLOW_MS, skip: () => document.hidden || shownVersion === null,
+    answer: async ({ version }) => { if (version !== shownVersion) await refreshRecords(); },
+    endsOn: [401], onEnd: () => { following = false; },  // the session ended: the next tap asks the code
+  });
 }
 
 function render(d) {

@@ -2,6 +2,7 @@
 // est déjà occupée, vous verrez le nombre de participants apparaitre ainsi que leur nom »), asked
 // again every few seconds while the page shows it. The question does not keep the link session
 // alive (agent/api/routes/link.py room_presence): a page left alone still ends.
+import { askAgain } from "/static/js/ask_again.js";
 import { h } from "/static/js/dom.js";
 
 const EVERY_MS = 4000;
@@ -28,18 +29,9 @@ export function roomPresence(linkApi) {
     el.hidden = false;
   };
 
-  const ask = async () => {
-    if (!el.isConnected && el.dataset.started) return;  // the dossier was drawn again: a newer one asks
-    el.dataset.started = "1";
-    if (!document.hidden) {
-      try {
-        const reply = await fetch(`${linkApi}/room`, { headers: { Accept: "application/json" }, credentials: "same-origin", cache: "no-store" });
-        if (reply.status === 403) { el.hidden = true; return; }  // the room closed, or the link no longer opens it
-        if (reply.ok) show(await reply.json());
-      } catch { /* offline for a moment: the next look says more */ }
-    }
-    setTimeout(ask, EVERY_MS);
-  };
-  ask();
+  // Asked once the element is on the page (the next turn of the event loop), until the dossier is
+  // drawn again (a newer element asks) or the room no longer opens to this link (403).
+  askAgain(`${linkApi}/room`, { every: EVERY_MS, answer: show, skip: () => document.hidden, stop: () => !el.isConnected,
+                                endsOn: [403], onEnd: () => { el.hidden = true; } });
   return el;
 }
