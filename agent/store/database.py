@@ -55,7 +55,7 @@ def connect(path: Path) -> Database:
     if not in_memory:
         _private(path)
     conn = sqlite3.connect(str(path), check_same_thread=False, timeout=10.0)
-    db = Database(conn)
+    db = Database(conn, execute_plugins=False)  # no sqlite-utils plugin hooks the health store's connection
     with db.ensure_autocommit_on():
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=FULL")
