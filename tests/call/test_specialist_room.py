@@ -426,6 +426,10 @@ def test_on_a_phone_the_room_keeps_its_own_page(cart: Cart, chromium: Chromium, 
             shot(phone, artifacts, "appel-choix-camera-micro-390.png")
             phone.get_by_role("button", name="Rejoindre la téléconsultation").tap()
             plays(phone, "cart")
+            # The resident's name above the cart's picture, not over it: on a phone the picture is small.
+            expect(phone.locator(".resident-on-call")).to_be_visible()
+            name, picture = (phone.locator(part).bounding_box() for part in (".resident-on-call", "video[data-peer=cart]"))
+            assert name and picture and name["y"] + name["height"] <= picture["y"] + 1, (name, picture)
             check_screen(phone, "appel du médecin avec affichage et fenêtre, téléphone")
             phone.screenshot(path=str(artifacts / "appel-telephone-390.png"), full_page=True)
             phone.get_by_role("button", name="Mosaïque").tap()
