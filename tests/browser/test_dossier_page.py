@@ -76,8 +76,10 @@ def test_nurse_fills_the_form_adds_and_signs_a_document_doctor_signs_the_report(
     page.reload()  # what was saved is there after a reload, not only on screen
     expect(page.get_by_label("Antécédents")).to_have_value("Diabète de type 2\nArtériopathie des membres inférieurs")
     shot(page, artifacts, "dossier-page-top.png")
+    page.set_viewport_size({"width": VIEWPORT["width"], "height": 2400})  # the cards whole, the sticky top bar above them
     page.locator(".fiche").screenshot(path=str(artifacts / "dossier-page-fiche.png"))
     page.locator(".documents-card").screenshot(path=str(artifacts / "dossier-page-documents.png"))
+    page.set_viewport_size(VIEWPORT)
 
     # Hanging up: the end-of-consultation screen (seed 004).
     page.get_by_role("button", name="Terminer la téléconsultation").tap()
