@@ -66,6 +66,8 @@ def test_a_stop_tells_the_kiosks_open_connections_that_the_agent_is_going_away(t
             assert agent.proc is not None
             agent.proc.send_signal(signal.SIGTERM)
             closing = await socket.receive(timeout=10)
+            while closing.type is aiohttp.WSMsgType.TEXT:  # the simulated sensors' readings, until the close
+                closing = await socket.receive(timeout=10)
             assert closing.type is aiohttp.WSMsgType.CLOSE, closing
             rest = await asyncio.wait_for(stream.content.read(), 10)  # the stream's end, not a cut connection
             return closing.data, first + rest
