@@ -103,10 +103,15 @@ def test_a_practice_nobody_uses_ends_by_itself_and_is_erased(tmp_path: Path) -> 
             time.sleep(0.5)
         eventually(lambda: nurse.get(f"{agent.url}{API}/practice").json()["active"] is False or None, timeout=15,
                    what="the idle practice ended")
-        assert not (agent.data_dir / "practice").exists()
+        # Said ended at once; its data erased, then the leaving audited, while the agent stops it.
         admin = logged_in(agent, agent.add_account(Role.ADMIN))
-        trail = admin.get(f"{agent.url}{API}/audit", params={"actor": account.login}).json()["items"]
-        assert any(e["action"] == "practice.leave" and "sans activité" in e["detail"] for e in trail), trail
+
+        def left() -> list[dict] | None:
+            trail = admin.get(f"{agent.url}{API}/audit", params={"actor": account.login}).json()["items"]
+            return [e for e in trail if e["action"] == "practice.leave"] or None
+        (entry,) = eventually(left, timeout=15, what="the practice's leaving audited")
+        assert "sans activité" in entry["detail"], entry
+        assert not (agent.data_dir / "practice").exists()
 
 
 def test_a_cart_without_practice_does_not_offer_it(tmp_path: Path) -> None:
