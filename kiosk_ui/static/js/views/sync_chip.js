@@ -30,7 +30,7 @@ export function syncChip() {
       const text = document.body.classList.contains("practice") ? null : said(s);
       chip.hidden = !text;
       chip.textContent = text || "";
-      chip.title = text || "";  // the whole sentence, when the line cuts it
+      chip.title = text || "";  // the whole sentence, when the two lines cut it
       chip.classList.toggle("failing", Boolean(s.error || s.problems || !s.configured));
     } catch { /* locked or offline: the next tick tries again */ }
     setTimeout(tick, PERIOD_MS);
