@@ -17,6 +17,8 @@ import shutil
 import subprocess
 from pathlib import Path
 
+from tests.card.virtual_card import VPCD_PORT
+
 CLONE_NEWNET = 0x40000000
 ADDRESSES = {"tn0": "10.77.0.1/24", "tn1": "10.77.0.2/24"}
 OFF = "TELECART_TEST_NETNS"  # =0: run on the machine's own network namespace (a developer without root)
@@ -46,6 +48,10 @@ def enter_private_network() -> str | None:
         run = subprocess.run(command, capture_output=True, text=True)
         if run.returncode != 0:
             return f"{' '.join(command)}: {run.stderr.strip()}"
+    # vpcd's virtual readers listen on fixed ports inside the ephemeral range: a test's client
+    # connection (or its TIME_WAIT) on one of them made a later pcscd come up without its reader
+    # (« Address already in use »), failing a whole card module. Never hand them out here.
+    Path("/proc/sys/net/ipv4/ip_local_reserved_ports").write_text(f"{VPCD_PORT}-{VPCD_PORT + 1}\n")
     os.environ[OFF] = "inside"  # said to whoever asks (and to the workers)
     return None
 

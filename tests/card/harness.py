@@ -22,7 +22,7 @@ from pathlib import Path
 from smartcard import scard
 
 from tests.card.token import MODULE, Authority, Holder, SoftToken
-from tests.card.virtual_card import BANK_CARD_ATR, CPS3_ATR, VirtualCard
+from tests.card.virtual_card import BANK_CARD_ATR, CPS3_ATR, VPCD_PORT, VirtualCard
 from tests.live import LiveAgent, running_agent
 
 CLAIRE = Holder("PETIT", "Claire", "899700123456", "Médecin")
@@ -54,17 +54,16 @@ class Pcscd:
             return self
         if os.geteuid() != 0:
             raise RuntimeError("pcscd is not running and only root can start it (the CI runs as root)")
-        # Once in a clean CI run, a pcscd came up without its virtual reader and stayed so (the reader
-        # never listed): a second start, the first one stopped, rather than a module of errors.
-        for _ in range(2):
-            self.proc = subprocess.Popen(["pcscd", "--foreground"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            deadline = time.monotonic() + 10
-            while not pcscd_answers() and time.monotonic() < deadline and self.proc.poll() is None:
-                time.sleep(0.05)
-            if pcscd_answers():
-                return self
-            self.stop()  # no pcscd left behind without its reader
-        raise RuntimeError("pcscd did not start with its virtual reader")
+        self.proc = subprocess.Popen(["pcscd", "--foreground"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 10
+        while not pcscd_answers() and time.monotonic() < deadline and self.proc.poll() is None:
+            time.sleep(0.05)
+        if pcscd_answers():
+            return self
+        self.stop()  # no pcscd left behind without its reader
+        # tests/netns.py keeps the reader's port out of the ephemeral range; outside that namespace
+        # a client connection may hold it.
+        raise RuntimeError(f"pcscd did not start with its virtual reader (is TCP port {VPCD_PORT} taken?)")
 
     @property
     def owned(self) -> bool:
