@@ -1,5 +1,6 @@
 """The connections the agent holds open for as long as a page is shown: WebSockets (the kiosk's
-live vitals and call, each participant's room) and event streams (the card reader's changes).
+live vitals and call, each participant's room) and endless responses (the card reader's event
+stream, the camera's MJPEG preview).
 They end as soon as the agent stops or restarts to apply new settings, the sockets closed with
 « going away » (1001): their pages learn it at once and reconnect to the agent that comes back,
 and the stop does not wait out aiohttp's shutdown timeout (2 s, then 2 s more to cancel) for
@@ -11,11 +12,21 @@ import asyncio
 import contextlib
 import weakref
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 
 from aiohttp import WSCloseCode, web
 
+
+@dataclass
+class _Streams:
+    """The endless responses being written, and those the agent's stop has ended."""
+
+    open: weakref.WeakSet[asyncio.Task[object]] = field(default_factory=weakref.WeakSet)
+    ended: weakref.WeakSet[asyncio.Task[object]] = field(default_factory=weakref.WeakSet)
+
+
 SOCKETS = web.AppKey("open_sockets", weakref.WeakSet[web.WebSocketResponse])
-STREAMS = web.AppKey("open_event_streams", weakref.WeakSet[asyncio.Task[object]])
+STREAMS = web.AppKey("endless_responses", _Streams)
 
 
 async def accept_socket(request: web.Request, *, heartbeat: float, max_msg_size: int) -> web.WebSocketResponse:
@@ -27,20 +38,28 @@ async def accept_socket(request: web.Request, *, heartbeat: float, max_msg_size:
 
 
 @contextlib.contextmanager
-def event_stream(request: web.Request) -> Iterator[None]:
-    """Around the writing loop of a text/event-stream: the agent's stop cancels it (the handler
-    takes the CancelledError as the end of its stream)."""
+def endless(request: web.Request) -> Iterator[None]:
+    """Around the writing loop of a response that never ends by itself: the agent's stop cancels
+    the loop, the block ends there without an error and the handler goes on to finish its
+    response. A cancellation from anyone else (aiohttp's own, past its timeout) goes through."""
     task = asyncio.current_task()
     assert task is not None
-    request.app[STREAMS].add(task)
+    streams = request.app[STREAMS]
+    streams.open.add(task)
     try:
         yield
+    except asyncio.CancelledError:
+        if task not in streams.ended:
+            raise
+        task.uncancel()  # ours, consumed: the response's last writes must not be cancelled again
     finally:
-        request.app[STREAMS].discard(task)
+        streams.open.discard(task)
 
 
 async def _end_all(app: web.Application) -> None:
-    for task in list(app[STREAMS]):
+    streams = app[STREAMS]
+    for task in list(streams.open):
+        streams.ended.add(task)
         task.cancel()
     going = [s.close(code=WSCloseCode.GOING_AWAY, message="arrêt du chariot".encode()) for s in list(app[SOCKETS]) if not s.closed]
     await asyncio.gather(*going, return_exceptions=True)
@@ -48,5 +67,5 @@ async def _end_all(app: web.Application) -> None:
 
 def install(app: web.Application) -> None:
     app[SOCKETS] = weakref.WeakSet()
-    app[STREAMS] = weakref.WeakSet()
+    app[STREAMS] = _Streams()
     app.on_shutdown.append(_end_all)

@@ -50,9 +50,10 @@ def test_signal_stops_the_agent_cleanly(tmp_path: Path, sig: signal.Signals) -> 
 
 
 def test_a_stop_tells_the_kiosks_open_connections_that_the_agent_is_going_away(tmp_path: Path) -> None:
-    """The kiosk keeps a WebSocket (live vitals) and an event stream (the card reader) open; a stop,
-    or a restart to apply new settings, closes the socket with « going away » and ends the stream,
-    instead of leaving them to aiohttp's shutdown timeout: the page reconnects at once."""
+    """The kiosk keeps a WebSocket (live vitals), an event stream (the card reader) and the camera's
+    preview open; a stop, or a restart to apply new settings, closes the socket with « going away »
+    and ends the streams, instead of leaving them to aiohttp's shutdown timeout: the page reconnects
+    at once. (tests/system/test_open_streams.py: the mechanism, deterministically.)"""
     (tmp_path / "data").mkdir()
     agent = LiveAgent(tmp_path / "data", free_port()).start()
     cookies = agent.login(agent.add_account()).cookies.get_dict()
@@ -63,6 +64,9 @@ def test_a_stop_tells_the_kiosks_open_connections_that_the_agent_is_going_away(t
             assert (await socket.receive_json(timeout=10))["type"] == "live"
             stream = await session.get(f"{agent.url}/api/v1/card/events")
             first = await stream.content.readuntil(b"\n\n")
+            preview = await session.get(f"{agent.url}/api/v1/cameras/preview")
+            assert await preview.content.readuntil(b"Content-Type: image/jpeg")
+            pictures = asyncio.create_task(preview.content.read())  # read on, as the kiosk's <img> does
             assert agent.proc is not None
             agent.proc.send_signal(signal.SIGTERM)
             closing = await socket.receive(timeout=10)
@@ -70,6 +74,7 @@ def test_a_stop_tells_the_kiosks_open_connections_that_the_agent_is_going_away(t
                 closing = await socket.receive(timeout=10)
             assert closing.type is aiohttp.WSMsgType.CLOSE, closing
             rest = await asyncio.wait_for(stream.content.read(), 10)  # the stream's end, not a cut connection
+            assert (await asyncio.wait_for(pictures, 10)).endswith(b"\r\n")  # the preview's last picture whole
             return closing.data, first + rest
 
     code, streamed = run_async(stopped_under_them())

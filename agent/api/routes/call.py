@@ -9,6 +9,7 @@ import asyncio
 from aiohttp import web
 
 from agent.access.roles import Permission
+from agent.api import open_streams
 from agent.api.context import services_of
 from agent.api.errors import ApiError
 from agent.api.guard import unattended_screen
@@ -143,8 +144,8 @@ async def preview(call: Call) -> web.StreamResponse:
 
 
 async def stream_preview(call: Call) -> web.StreamResponse:
-    """The active camera as MJPEG until the page goes. A slow screen gets fewer frames, never older
-    ones (each write waits for the previous)."""
+    """The active camera as MJPEG until the page goes or the agent stops. A slow screen gets fewer
+    frames, never older ones (each write waits for the previous)."""
     services = services_of(call.request)
     hub, media = services.devices.cameras, services.config.media
     response = web.StreamResponse(headers={"Content-Type": f"multipart/x-mixed-replace; boundary={_BOUNDARY}",
@@ -153,19 +154,20 @@ async def stream_preview(call: Call) -> web.StreamResponse:
     loop = asyncio.get_running_loop()
     period = 1.0 / media.preview_fps
     seq = 0
-    async with hub.watching():
-        while True:
-            started = loop.time()
-            captured = await hub.slot.next_after(seq, 2.0)
-            if captured is None:
-                continue
-            seq = captured.seq
-            jpeg = await loop.run_in_executor(None, preview_jpeg, captured, media.preview_width)
-            try:
-                await response.write(f"--{_BOUNDARY}\r\nContent-Type: image/jpeg\r\nContent-Length: {len(jpeg)}\r\n\r\n".encode()
-                                     + jpeg + b"\r\n")
-            except (ConnectionError, RuntimeError):
-                break
-            await asyncio.sleep(max(0.0, period - (loop.time() - started)))
+    with open_streams.endless(call.request):
+        async with hub.watching():
+            while True:
+                started = loop.time()
+                captured = await hub.slot.next_after(seq, 2.0)
+                if captured is None:
+                    continue
+                seq = captured.seq
+                jpeg = await loop.run_in_executor(None, preview_jpeg, captured, media.preview_width)
+                try:
+                    await response.write(f"--{_BOUNDARY}\r\nContent-Type: image/jpeg\r\nContent-Length: {len(jpeg)}\r\n\r\n".encode()
+                                         + jpeg + b"\r\n")
+                except (ConnectionError, RuntimeError):
+                    break
+                await asyncio.sleep(max(0.0, period - (loop.time() - started)))
     return response
 

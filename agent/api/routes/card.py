@@ -66,7 +66,7 @@ async def card_events(call: Call) -> web.StreamResponse:
     await response.prepare(call.request)
     queue = reader.listen()
     try:
-        with open_streams.event_stream(call.request):
+        with open_streams.endless(call.request):
             status = reader.status
             while True:
                 await response.write(f"data: {json.dumps(status.public(), ensure_ascii=False)}\n\n".encode())
@@ -76,7 +76,7 @@ async def card_events(call: Call) -> web.StreamResponse:
                         break
                     except TimeoutError:
                         await response.write(b": keep-alive\n\n")
-    except (ConnectionResetError, asyncio.CancelledError):
+    except ConnectionResetError:
         pass
     finally:
         reader.forget(queue)
