@@ -105,6 +105,28 @@ def test_contacts_and_birthplace_are_checked(shared_agent: LiveAgent, nurse: req
         assert_error(reply, 422, "invalid_request")
 
 
+def test_the_birthplace_is_said_by_its_name_and_found_by_the_name_typed(shared_agent: LiveAgent, nurse: requests.Session) -> None:
+    """The INSEE code is what the identity keeps; people read and type the commune's name."""
+    url = f"{shared_agent.url}{API}"
+    merged = create(shared_agent, nurse, birth_insee="01015")  # Arbignieu, merged into Arboys en Bugey in 2016
+    assert merged["birth_place"] == "Arboys en Bugey (01), autrefois Arbignieu"
+    assert nurse.get(f"{url}/patients/{merged['id']}").json()["birth_place"] == merged["birth_place"]
+    assert create(shared_agent, nurse, birth_insee="98799")["birth_place"] is None  # a code the table does not hold
+    assert create(shared_agent, nurse, birth_country="Belgique")["birth_place"] is None
+
+    found = nurse.get(f"{url}/communes", params={"q": "villeurb"}).json()["items"]
+    assert found[0] == {"code": "69266", "name": "Villeurbanne", "department": "69", "label": "Villeurbanne (69)", "current": True}
+    by_post = nurse.get(f"{url}/communes", params={"q": "69003"}).json()["items"]
+    assert "69383" in [c["code"] for c in by_post]  # Lyon 3e Arrondissement: how natives of Lyon are coded
+    [former] = nurse.get(f"{url}/communes", params={"q": "arbignieu"}).json()["items"]
+    assert (former["code"], former["current"]) == ("01015", False)
+    assert nurse.get(f"{url}/communes", params={"q": "zzzz"}).json()["items"] == []
+
+    assert_error(requests.get(f"{url}/communes", params={"q": "lyon"}, timeout=10), 401, "not_logged_in")
+    assert_error(nurse.get(f"{url}/communes", params={"q": "x" * 61}), 422, "invalid_request")
+    assert_error(nurse.get(f"{url}/communes"), 422, "invalid_request")
+
+
 def test_a_correction_is_searchable_audited_and_queued(shared_agent: LiveAgent, nurse: requests.Session) -> None:
     made = create(shared_agent, nurse, birth_name=unique_name("GIRARD"))
     used = unique_name("CHEVALIER")

@@ -34,11 +34,13 @@ def test_the_nurse_completes_a_residents_contacts_from_the_dossier(page: Page, d
     page.get_by_role("button", name="Identité et coordonnées").tap()
     card = page.locator(".identity-card")
     expect(card).to_contain_text("GIRARD")  # birth name
+    expect(card).to_contain_text("Paris (75) · INSEE 75056")  # the birthplace as her identity card says it
     expect(card.locator(".badge")).to_have_text("Validée")
 
     page.get_by_role("button", name="Modifier").tap()
     form = page.locator("form.identity-form")
     expect(form.locator("#new-birth_name")).to_have_value("GIRARD")
+    expect(form.locator("#new-birth_commune")).to_have_value("Paris (75)")
     expect(form.locator(".locked-traits")).to_have_count(0)  # a validated identity is the establishment's to correct
     form.get_by_text("Madame", exact=True).tap()
     form.locator("#new-address_line").fill("3 allée des Tilleuls")
@@ -72,7 +74,7 @@ def test_a_qualified_identitys_strict_traits_are_shown_not_changed(page: Page, d
     page.get_by_role("button", name="Modifier").tap()
     form = page.locator("form.identity-form")
     expect(form.locator(".locked-traits")).to_contain_text("nouvelle qualification")
-    for trait in ("birth_name", "first_name", "birth_date", "ins"):
+    for trait in ("birth_name", "first_name", "birth_date", "ins", "birth_commune"):
         expect(form.locator(f"#new-{trait}")).not_to_be_editable()
     expect(form.locator("fieldset.sex input").first).to_be_disabled()  # inside a disabled fieldset
     expect(form.locator("#new-document-checked")).to_have_count(0)

@@ -262,7 +262,7 @@ def test_resident_alone_with_a_directory_specialist_now(page: Page, cart: Cart, 
     expect(card).to_contain_text("Qualifiée")
     expect(card).to_contain_text("02/11/1931")
     expect(card).to_contain_text("Marcel, André")
-    expect(card).to_contain_text("France, commune INSEE 75056")
+    expect(card).to_contain_text("Paris (75) · INSEE 75056")
     expect(page.locator(".wizard-head")).to_contain_text("Pour DUPONT Marcel, né le 02/11/1931")
     shot(page, artifacts, "wizard-2-validation-identite.png")
     check_screen(page, "wizard 2, validation de l'identité")
@@ -459,11 +459,26 @@ def test_an_unknown_resident_gets_a_new_identity(page: Page, cart: Cart, artifac
     page.locator("#new-first_name").fill("Odile")
     page.locator("#new-other_first_names").fill("Marie, Jeanne")
     page.locator("#new-birth_date").fill("1937-04-05")
-    expect(page.locator(".identity-form .said")).to_have_text(f"5 avril 1937 ({age_of(date(1937, 4, 5))} ans)")
+    expect(page.locator(".birth-date .said")).to_have_text(f"5 avril 1937 ({age_of(date(1937, 4, 5))} ans)")
     expect(alert).to_be_hidden()  # typing corrects what it said
     option(page, "Féminin")
-    page.locator("#new-birth_insee").fill("69123")
     page.locator("#new-mobile").fill("06 11 22 33 44")
+
+    # The birthplace as the identity card says it: the start of its name, then a tap on the commune;
+    # its INSEE code comes with it. Typed but never picked, it is not sent as a guess.
+    commune = page.locator("#new-birth_commune")
+    commune.press_sequentially("villeurb")
+    choices = page.locator(".commune-choices .commune-choice")
+    expect(choices.first).to_contain_text("Villeurbanne (69)")
+    shot(page, artifacts, "wizard-identity-commune.png")
+    check_screen(page, "wizard, commune de naissance")
+    tap(page, "Valider l'identité")
+    expect(alert).to_have_text("Touchez la commune de naissance dans la liste (ou effacez-la si elle n'est pas connue).")
+    expect(page.locator(".commune-choices")).to_be_hidden()  # the list went with the tap elsewhere
+    commune.tap()
+    choices.filter(has_text="Villeurbanne (69)").tap()
+    expect(commune).to_have_value("Villeurbanne (69)")
+    expect(page.locator(".commune-field .said")).to_have_text("Code INSEE 69266")
     shot(page, artifacts, "wizard-identity-form.png")
     check_screen(page, "wizard, création d'identité")
     tap(page, "Valider l'identité")
@@ -474,7 +489,7 @@ def test_an_unknown_resident_gets_a_new_identity(page: Page, cart: Cart, artifac
     expect(card).to_contain_text("Provisoire")
     expect(card).to_contain_text("Odile, Marie, Jeanne")
     expect(card).to_contain_text("05/04/1937")
-    expect(card).to_contain_text("France, commune INSEE 69123")
+    expect(card).to_contain_text("Villeurbanne (69) · INSEE 69266")
     expect(page.locator(".wizard-head")).to_contain_text("Pour ZÉPHYRIN Odile, née le 05/04/1937")
     next_step(page, 2)
 

@@ -1,26 +1,46 @@
-"""Patient identities: create, read, list. Every call is audited under the patient's id."""
+"""Patient identities: create, read, list. Every call is audited under the patient's id. And the
+communes of birth (INSEE's codes, agent/identity/communes.py): reference data, not audited."""
 
 from __future__ import annotations
+
+import asyncio
 
 from agent.access.roles import Permission
 from agent.api.context import services_of
 from agent.api.errors import ApiError, from_validation_errors
 from agent.api.registry import API
-from agent.api.routing import Call
-from agent.api.schemas.patients import PatientCreate, PatientList, PatientOut, PatientPatch, PatientSearch
+from agent.api.routing import SESSION, Call
+from agent.api.schemas.patients import (
+    CommuneList,
+    CommuneOut,
+    CommuneSearch,
+    PatientCreate,
+    PatientList,
+    PatientOut,
+    PatientPatch,
+    PatientSearch,
+)
 from agent.clock import french_date
+from agent.identity import communes, patients, quick_search
 from agent.identity import ins as ins_rules
-from agent.identity import patients, quick_search
 
 
 def patient_out(found: patients.Identity) -> PatientOut:
+    """The identity as the API gives it; its birthplace's name needs the communes' table read
+    (`await communes_read()` first, not to read it on the event loop)."""
+    birthplace = communes.lookup(found.birth_insee) if found.birth_insee else None
     return PatientOut(
         id=found.id, birth_name=found.birth_name, used_name=found.used_name, first_names=found.first_names,
         birth_date=found.birth_date, sex=found.sex, birth_insee=found.birth_insee, birth_country=found.birth_country,
         ins=found.shown_ins, email=found.email, mobile=found.mobile, civility=found.civility, address_line=found.address_line,
         postal_code=found.postal_code, city=found.city, identity_status=found.identity_status,
         display_name=found.display_name, match=found.match, created_at=found.created_at, updated_at=found.updated_at,
+        birth_place=birthplace.label if birthplace else None,
     )
+
+
+async def communes_read() -> None:
+    await asyncio.get_running_loop().run_in_executor(None, communes.read)  # the first time: 0.1 s
 
 
 def _born(sex: str) -> str:
@@ -40,6 +60,7 @@ async def create_patient(call: Call) -> PatientOut:
             duplicates=[{"id": d.id, "display_name": d.display_name, "birth_date": d.birth_date, "sex": d.sex,
                          "identity_status": d.identity_status} for d in created],
         )
+    await communes_read()
     return patient_out(created)
 
 
@@ -49,6 +70,7 @@ async def read_patient(call: Call) -> PatientOut:
     found = await services_of(call.request).store.write(patients.read, call.request.match_info["id"], call.actor, essential=True)
     if found is None:
         raise ApiError("not_found")
+    await communes_read()
     return patient_out(found)
 
 
@@ -66,6 +88,7 @@ async def update_patient(call: Call) -> PatientOut:
     updated = await services_of(call.request).store.write(patients.update, call.request.match_info["id"], changes, call.actor)
     if updated is None:
         raise ApiError("not_found")
+    await communes_read()
     return patient_out(updated)
 
 
@@ -79,9 +102,21 @@ async def list_patients(call: Call) -> PatientList:
     typed = quick_search.parse(query.q or "")
     if typed.any():
         items, total, found_by = await store.write(quick_search.search, typed, call.actor, query.limit, query.offset, essential=True)
+        await communes_read()
         return PatientList(items=[patient_out(i) for i in items], total=total, found_by=found_by)
     if criteria.any():
         items, total = await store.write(patients.search, criteria, call.actor, query.limit, query.offset, essential=True)
     else:
         items, total = await store.write(patients.list_recent, call.actor, query.limit, query.offset, essential=True)
+    await communes_read()
     return PatientList(items=[patient_out(i) for i in items], total=total)
+
+
+@API.route("GET", "/communes", summary="Chercher une commune de naissance par son nom, son code INSEE ou un code postal",
+           tags=("patients",), access=SESSION, query=CommuneSearch, response=CommuneList)
+async def search_communes(call: Call) -> CommuneList:
+    query: CommuneSearch = call.query
+    await communes_read()
+    found = communes.search(query.q)
+    return CommuneList(items=[CommuneOut(code=c.code, name=c.name, department=c.department, label=c.label,
+                                         current=c.current) for c in found])

@@ -134,6 +134,9 @@ class PatientOut(Schema):
     birth_date: str
     sex: str
     birth_insee: str | None
+    birth_place: str | None = Field(description="The birth commune as an identity card says it (« Lyon (69) », former names "
+                                    "after: « Arboys en Bugey (01), autrefois Arbignieu »); null: abroad, unknown, or a code "
+                                    "INSEE's table does not hold")
     birth_country: str | None
     ins: str | None = Field(description="Only for a qualified identity (QUAL)")
     email: str | None
@@ -173,3 +176,20 @@ class PatientList(Schema):
     total: int
     found_by: Literal["exact", "approaching", "phonetic"] | None = Field(
         None, description="How the one-box search found them: « approaching » when nothing began as typed")
+
+
+class CommuneSearch(Strict):
+    q: str = Field(min_length=1, max_length=60, description="Début du nom de la commune (« st etienne »), ou d'un code INSEE ou postal")
+
+
+class CommuneOut(Schema):
+    code: str = Field(description="INSEE code: what the identity stores")
+    name: str
+    department: str
+    label: str = Field(description="« Lyon (69) »")
+    current: bool = Field(description="False for a former commune (delegated, associated or merged into another): its code is still a birthplace's")
+
+
+class CommuneList(Schema):
+    items: list[CommuneOut]
+

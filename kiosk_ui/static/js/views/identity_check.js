@@ -23,7 +23,7 @@ export function identityCheck({ patientId, hint = null, onSaved = () => {} }) {
 }
 
 function card(p, hint, onEdit) {
-  const born = p.birth_insee ? W().bornInFrance(p.birth_insee) : p.birth_country ? W().bornAbroad(p.birth_country) : null;
+  const born = p.birth_insee ? W().bornInFrance(p.birth_place, p.birth_insee) : p.birth_country ? W().bornAbroad(p.birth_country) : null;
   const address = [p.address_line, [p.postal_code, p.city].filter(Boolean).join(" ")].filter(Boolean).join(", ");
   return [
     h("div", { class: "identity-head" },

@@ -6,6 +6,7 @@
 import { api } from "../api.js";
 import { field, frenchDateInput, h } from "../dom.js";
 import { T, ageOn, frDate, frLongDate } from "../i18n.js";
+import { communePicker } from "./commune_picker.js";
 
 const F = () => T.identityForm;
 const REQUIRED = ["birth_name", "first_name", "birth_date", "sex"];
@@ -20,8 +21,8 @@ export function identityForm({ values, patient = null, onChange, onCancel, onCre
   const locked = Boolean(patient && FROM_INSI.includes(patient.identity_status));
   const alert = h("div", { class: "alert", role: "alert", hidden: true });
   const duplicates = h("div", { class: "duplicates", hidden: true });
-  const { input, radios } = fieldMakers(v, alert, onChange, locked ? STRICT : []);
-  const place = birthplaceFields(input, v);
+  const { input, radios, edited } = fieldMakers(v, alert, onChange, locked ? STRICT : []);
+  const place = birthplaceFields(input, v, edited, locked);
   const birthDate = birthDateField(input, v);
   const form = identityLayout({ v, patient, locked, onChange, onCancel, alert, duplicates, input, radios, birthDate, place });
 
@@ -30,6 +31,11 @@ export function identityForm({ values, patient = null, onChange, onCancel, onCre
     const empty = markMissing(form, v);
     if (empty.length) {  // said in the nurse's words, before asking the agent
       say(alert, (patient ? F().missingEdit : F().missing)(empty.map((key) => F().required[key])));
+      return;
+    }
+    if (v.birthplace === "france" && (v.birth_commune || "").trim() && !v.birth_insee) {  // typed, never picked
+      form.querySelector("#new-birth_commune").setAttribute("aria-invalid", "true");
+      say(alert, F().communeNotChosen);
       return;
     }
     try {
@@ -76,12 +82,13 @@ function fieldMakers(v, alert, onChange, readOnly) {
       h("input", { type: "radio", name: `new-${key}`, value, checked: v[key] === value,
         onchange: (e) => { v[key] = value; edited(e.target.closest("fieldset")); if (onpick) onpick(value); } }),
       label)));
-  return { input, radios };
+  return { input, radios, edited };
 }
 
-// The INSEE code for a birth in France, the country for one abroad, neither when it is unknown.
-function birthplaceFields(input, v) {
-  const insee = input("birth_insee", { label: F().birthInsee, hint: F().birthInseeHint, inputmode: "numeric", maxlength: 5 });
+// The commune (its INSEE code) for a birth in France, the country for one abroad, neither when it
+// is unknown.
+function birthplaceFields(input, v, edited, locked) {
+  const insee = communePicker(v, edited, locked);
   const country = input("birth_country", { label: F().birthCountry });
   const showPlace = (place) => { insee.hidden = place !== "france"; country.hidden = place !== "abroad"; };
   showPlace(v.birthplace);
@@ -195,6 +202,7 @@ function valuesOf(p) {
     civility: p.civility || "", birth_name: p.birth_name, used_name: p.used_name || "", first_name: p.first_names[0],
     other_first_names: p.first_names.slice(1).join(", "), birth_date: p.birth_date, sex: p.sex,
     birthplace: p.birth_insee ? "france" : p.birth_country ? "abroad" : "unknown", birth_insee: p.birth_insee || "",
+    birth_place: p.birth_place || null,
     birth_country: p.birth_country || "", address_line: p.address_line || "", postal_code: p.postal_code || "", city: p.city || "",
     ins: p.ins || "", email: p.email || "", mobile: p.mobile || "", document_checked: p.identity_status === "VALI",
   };
