@@ -41,7 +41,11 @@ async def accept_socket(request: web.Request, *, heartbeat: float, max_msg_size:
 def endless(request: web.Request) -> Iterator[None]:
     """Around the writing loop of a response that never ends by itself: the agent's stop cancels
     the loop, the block ends there without an error and the handler goes on to finish its
-    response. A cancellation from anyone else (aiohttp's own, past its timeout) goes through."""
+    response. A cancellation from anyone else (aiohttp's own, past its timeout) goes through.
+
+    Nothing in the block may swallow the cancellation: asyncio.wait_for (Python 3.11) returns what
+    it awaited when that comes at the same moment as the cancellation, and the loop would go on
+    until aiohttp cuts it; asyncio.timeout does not."""
     task = asyncio.current_task()
     assert task is not None
     streams = request.app[STREAMS]

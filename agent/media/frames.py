@@ -71,8 +71,10 @@ class FrameSlot:
             if self._changed is None:
                 self._changed = asyncio.get_running_loop().create_future()
             try:
-                # shield: one viewer giving up (cancelled, timed out) must not wake the others
-                await asyncio.wait_for(asyncio.shield(self._changed), timeout)
+                # shield: one viewer giving up (cancelled, timed out) must not wake the others. Not
+                # wait_for: in 3.11 it returns the frame instead of a cancellation that comes with it.
+                async with asyncio.timeout(timeout):
+                    await asyncio.shield(self._changed)
             except TimeoutError:
                 return None
         return self._latest

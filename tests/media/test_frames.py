@@ -35,6 +35,26 @@ def test_a_slow_viewer_gets_the_newest_frame_and_never_a_queue() -> None:
     assert run_async(scenario()) == [1, 11, -1]
 
 
+def test_a_viewer_stopped_as_a_frame_arrives_stops() -> None:
+    """The agent's stop cancels the preview's loop (agent/api/open_streams.py) at whatever moment:
+    a frame arriving at the same instant must not win over it, or the preview would go on until
+    aiohttp cut it."""
+    async def scenario() -> bool:
+        slot = FrameSlot()
+        slot.bind(asyncio.get_running_loop())
+        waiting = asyncio.ensure_future(slot.next_after(0, 10.0))
+        await asyncio.sleep(0)
+        slot.publish(frame(1))  # the viewer is woken...
+        waiting.cancel()  # ...and stopped before it runs again
+        try:
+            await waiting
+        except asyncio.CancelledError:
+            return True
+        return False
+
+    assert run_async(scenario()), "the frame was returned, the stop lost"
+
+
 def test_presentation_times_follow_one_clock_across_cameras() -> None:
     async def scenario() -> list[int]:
         slot = FrameSlot()

@@ -72,7 +72,8 @@ async def card_events(call: Call) -> web.StreamResponse:
                 await response.write(f"data: {json.dumps(status.public(), ensure_ascii=False)}\n\n".encode())
                 while True:
                     try:
-                        status = await asyncio.wait_for(queue.get(), HEARTBEAT_SECONDS)
+                        async with asyncio.timeout(HEARTBEAT_SECONDS):  # not wait_for: open_streams.endless
+                            status = await queue.get()
                         break
                     except TimeoutError:
                         await response.write(b": keep-alive\n\n")
