@@ -12,6 +12,7 @@ import asyncio
 import json
 import os
 import re
+import ssl
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -35,6 +36,22 @@ def _sqlite_utils_without_numpy() -> None:
         import sqlite_utils.db  # noqa: F401
     finally:
         del sys.modules["numpy"]
+
+
+def _trusted_authorities_read_when_needed() -> None:
+    """Each TLS client context OpenSSL makes with the system's trust parses the whole bundle of
+    authorities (/etc/ssl/certs/ca-certificates.crt, 140-odd certificates, ~25 ms): aiohttp makes
+    one as it is imported, and the agent more. The same authorities are in /etc/ssl/certs under
+    their hashed names (update-ca-certificates keeps both), where OpenSSL reads only the one a
+    server's chain names, when it meets it. So the bundle is left out (SSL_CERT_FILE=/dev/null)
+    when it is the system's own and its hashed directory is there; an operator's own bundle stays."""
+    paths = ssl.get_default_verify_paths()
+    bundle = os.environ.get(paths.openssl_cafile_env, paths.openssl_cafile)
+    directory = os.environ.get(paths.openssl_capath_env, paths.openssl_capath)
+    if os.path.realpath(bundle) != os.path.realpath(paths.openssl_cafile) or not os.path.isdir(directory):
+        return
+    if any(re.fullmatch(r"[0-9a-f]{8}\.[0-9]+", name) for name in os.listdir(directory)):
+        os.environ[paths.openssl_cafile_env] = os.devnull
 
 
 def _config_options(parser: argparse.ArgumentParser, server: bool = False) -> None:
@@ -422,6 +439,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     _sqlite_utils_without_numpy()
+    _trusted_authorities_read_when_needed()
     try:
         return args.func(args)
     except ConfigError as exc:
