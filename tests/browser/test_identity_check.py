@@ -77,6 +77,9 @@ def test_a_qualified_identitys_strict_traits_are_shown_not_changed(page: Page, d
     for trait in ("birth_name", "first_name", "birth_date", "ins", "birth_commune"):
         expect(form.locator(f"#new-{trait}")).not_to_be_editable()
     expect(form.locator("fieldset.sex input").first).to_be_disabled()  # inside a disabled fieldset
+    form.locator("#new-birth_commune").tap()  # read-only: no list of communes to pick another from
+    expect(form.locator("#new-birth_commune")).to_have_value("Paris (75)")
+    expect(form.locator(".commune-choices")).to_be_hidden()
     expect(form.locator("#new-document-checked")).to_have_count(0)
     form.locator("#new-used_name").fill("LEGRAND")
     shot(page, artifacts, "identite-qualifiee.png")

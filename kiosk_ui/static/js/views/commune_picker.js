@@ -50,7 +50,7 @@ export function communePicker(v, edited, readOnly) {
   });
   // Back in a field whose text was never picked: the list again. Out of the field (a tap anywhere
   // else): the list goes.
-  input.addEventListener("focus", () => { if (!v.birth_insee) ask(); });
+  input.addEventListener("focus", () => { if (!v.birth_insee && !readOnly) ask(); });
   const field = h("div", { class: "field commune-field" },
     h("label", { for: "new-birth_commune" }, F().birthCommune),
     h("span", { class: "hint", id: "new-birth_commune-hint" }, F().birthCommuneHint),
