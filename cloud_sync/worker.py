@@ -167,8 +167,9 @@ class SyncWorker:
             except Exception:  # a bug in one mapping must not end the sync for good
                 log.exception("sync round failed")
             self._wake.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), min(wait, self.config.pull_seconds))
+            with contextlib.suppress(TimeoutError):  # not wait_for: it may drop the stop's cancellation (agent/notify/queue.py)
+                async with asyncio.timeout(min(wait, self.config.pull_seconds)):
+                    await self._wake.wait()
 
     async def _identifiers(self) -> CartIdentifiers:
         cart_id = await self.store.read(queue.cart_id)

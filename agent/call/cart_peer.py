@@ -223,6 +223,7 @@ async def close_quietly(pc: RTCPeerConnection | None, what: str) -> None:
     if pc is None:
         return
     try:
-        await asyncio.wait_for(pc.close(), 5)
+        async with asyncio.timeout(5):
+            await pc.close()
     except (TimeoutError, Exception):  # noqa: BLE001
         log.warning("%s: close failed", what, exc_info=True)

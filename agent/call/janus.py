@@ -134,7 +134,8 @@ class JanusClient:
         name = body["janus"] if body["janus"] != "message" else str(body.get("body", {}).get("request", "message"))
         try:
             await self._ws.send_json(message)
-            reply = await asyncio.wait_for(answer, timeout)
+            async with asyncio.timeout(timeout):
+                reply = await answer
         except TimeoutError as exc:
             raise JanusError(0, f"no answer within {timeout:g} s", name) from exc
         except (aiohttp.ClientError, ConnectionError) as exc:
@@ -258,7 +259,8 @@ class JanusHandle:
                 if wanted(event):
                     return event
         try:
-            return await asyncio.wait_for(wait(), timeout)
+            async with asyncio.timeout(timeout):
+                return await wait()
         except TimeoutError as exc:
             raise JanusError(0, f"no such event within {timeout:g} s", "event") from exc
 

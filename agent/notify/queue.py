@@ -279,8 +279,11 @@ class Dispatcher:
                 due = self.clock() + ERROR_RECHECK_SECONDS
             delay = IDLE_RECHECK_SECONDS if due is None else min(max(due - self.clock(), 0.0), IDLE_RECHECK_SECONDS)
             if delay > 0:
+                # asyncio.timeout, not wait_for: in 3.11 wait_for drops a cancellation (the agent's
+                # stop) that comes with a wake(), and the loop would never end.
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), delay)
+                    async with asyncio.timeout(delay):
+                        await self._wake.wait()
 
     async def drain(self) -> int:
         """Make one attempt for every row due now (by `clock`); returns how many attempts were made."""

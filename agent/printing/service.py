@@ -119,7 +119,8 @@ class PrintService:
         """A blocking CUPS call in this service's threads, bounded in time."""
         future = asyncio.get_running_loop().run_in_executor(self._pool, fn, *args)
         try:
-            return await asyncio.wait_for(future, CALL_TIMEOUT)
+            async with asyncio.timeout(CALL_TIMEOUT):
+                return await future
         except TimeoutError as exc:
             raise PrintRefused("print_server_down") from exc
 
@@ -188,7 +189,8 @@ class PrintService:
             if job.status.done or job.status.trouble or remaining <= 0:
                 return
             try:
-                await asyncio.wait_for(job.changed.wait(), remaining)
+                async with asyncio.timeout(remaining):  # not wait_for: it may drop a cancellation
+                    await job.changed.wait()
             except TimeoutError:
                 return
 

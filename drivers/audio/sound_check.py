@@ -209,7 +209,8 @@ async def _pulse(device: str, output: str | None, server: str | None, seconds: f
         else:
             await _play(player, tone().astype("<i2").tobytes(), playback, deadline)
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(asyncio.shield(reader), _left(deadline))
+            async with asyncio.timeout(_left(deadline)):
+                await asyncio.shield(reader)
     finally:
         reader.cancel()
         for process in (recorder, player):
@@ -219,7 +220,8 @@ async def _pulse(device: str, output: str | None, server: str | None, seconds: f
         for process in (recorder, player):
             if process is not None:
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(process.wait(), 1.0)
+                    async with asyncio.timeout(1.0):
+                        await process.wait()
     if buffer:
         import numpy as np
 
@@ -236,12 +238,14 @@ async def _play(player: asyncio.subprocess.Process, data: bytes, playback: _Outc
     assert player.stdin is not None
     try:
         player.stdin.write(data)
-        await asyncio.wait_for(player.stdin.drain(), _left(deadline))
-        player.stdin.close()
-        await asyncio.wait_for(player.wait(), _left(deadline))
+        async with asyncio.timeout(_left(deadline)):
+            await player.stdin.drain()
+            player.stdin.close()
+            await player.wait()
     except (BrokenPipeError, ConnectionResetError):
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(player.wait(), _left(deadline))
+            async with asyncio.timeout(_left(deadline)):
+                await player.wait()
     except TimeoutError:
         playback.error = TOO_SLOW
         return
@@ -255,7 +259,8 @@ async def _stderr(process: asyncio.subprocess.Process) -> str:
     if process.stderr is None:
         return ""
     with contextlib.suppress(TimeoutError):
-        return (await asyncio.wait_for(process.stderr.read(), 1.0)).decode(errors="replace")
+        async with asyncio.timeout(1.0):
+            return (await process.stderr.read()).decode(errors="replace")
     return ""
 
 

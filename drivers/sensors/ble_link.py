@@ -451,7 +451,8 @@ class BleSensors:
 
         async with self._discovery.listening(listener):
             try:
-                return await asyncio.wait_for(heard, self.timeout)
+                async with asyncio.timeout(self.timeout):
+                    return await heard
             except TimeoutError:
                 raise BleError("absent", OUT_OF_RANGE) from None
 
@@ -498,7 +499,8 @@ class BleSensors:
         finally:
             link.client = None
             with contextlib.suppress(Exception):  # after a drop too: it releases the client's own bus connection
-                await asyncio.wait_for(client.disconnect(), 10)
+                async with asyncio.timeout(10):
+                    await client.disconnect()
 
     async def _subscribe(self, link: _Link, client: BleakClient) -> None:
         address = link.device.address
@@ -566,7 +568,8 @@ class BleSensors:
         link.racp_answer = asyncio.get_running_loop().create_future()
         try:
             await client.write_gatt_char(RACP, request, response=True)
-            return await asyncio.wait_for(link.racp_answer, self.timeout)
+            async with asyncio.timeout(self.timeout):
+                return await link.racp_answer
         except (BleakError, TimeoutError) as error:
             if not link.dropped.is_set():
                 log.warning("Bluetooth sensor %s: stored records not fetched (%s)", link.device.address, error)

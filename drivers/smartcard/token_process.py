@@ -45,7 +45,8 @@ class TokenProcess:
             try:
                 self._proc.stdin.write(json.dumps(request).encode() + b"\n")
                 await self._proc.stdin.drain()
-                line = await asyncio.wait_for(self._proc.stdout.readline(), ANSWER_SECONDS)
+                async with asyncio.timeout(ANSWER_SECONDS):
+                    line = await self._proc.stdout.readline()
             except (OSError, TimeoutError):
                 line = b""
             if not line:  # crashed, or hung
@@ -75,7 +76,8 @@ class TokenProcess:
         if proc.stdin is not None:
             proc.stdin.close()
         try:
-            await asyncio.wait_for(proc.wait(), 2)
+            async with asyncio.timeout(2):
+                await proc.wait()
         except TimeoutError:
             proc.kill()
             await proc.wait()

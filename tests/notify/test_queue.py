@@ -287,6 +287,27 @@ def test_wake_sends_a_new_message_at_once_and_retry_comes_after_the_clock(tmp_pa
     run_async(scenario())
 
 
+def test_a_stop_that_comes_with_a_wake_still_stops_the_queue(tmp_path: Path, relay: tuple[Inbox, int]) -> None:
+    """The agent's stop cancels the queue's loop; a message queued at that very moment (its wake)
+    must not win over the stop, or the stop would wait for a loop that never ends."""
+    async def scenario() -> bool:
+        async with world(tmp_path, relay, f"http://127.0.0.1:{free_port()}/sms") as w:
+            dispatcher = w.dispatcher()
+            task = asyncio.create_task(dispatcher.run())
+            await asyncio.sleep(0.05)  # idle: waits for work
+            dispatcher.wake()
+            task.cancel()  # in the same turn of the loop
+            await asyncio.wait([task], timeout=10)
+            if not task.done():
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+                return False
+            return task.cancelled()
+
+    assert run_async(scenario()), "the stop was lost: the queue went on"
+
+
 def test_stop_during_a_send_records_it_and_a_restart_sends_nothing_twice(tmp_path: Path, relay: tuple[Inbox, int]) -> None:
     async def scenario() -> None:
         gateway = Gateway(delay=0.3)
