@@ -26,8 +26,6 @@ from agent.identity import ins as ins_rules
 
 
 def patient_out(found: patients.Identity) -> PatientOut:
-    """The identity as the API gives it; its birthplace's name needs the communes' table read
-    (`await communes_read()` first, not to read it on the event loop)."""
     birthplace = communes.lookup(found.birth_insee) if found.birth_insee else None
     return PatientOut(
         id=found.id, birth_name=found.birth_name, used_name=found.used_name, first_names=found.first_names,
@@ -38,9 +36,6 @@ def patient_out(found: patients.Identity) -> PatientOut:
         birth_place=birthplace.label if birthplace else None,
     )
 
-
-async def communes_read() -> None:
-    await asyncio.get_running_loop().run_in_executor(None, communes.read)  # the first time: 0.1 s
 
 
 def _born(sex: str) -> str:
@@ -60,7 +55,6 @@ async def create_patient(call: Call) -> PatientOut:
             duplicates=[{"id": d.id, "display_name": d.display_name, "birth_date": d.birth_date, "sex": d.sex,
                          "identity_status": d.identity_status} for d in created],
         )
-    await communes_read()
     return patient_out(created)
 
 
@@ -70,7 +64,6 @@ async def read_patient(call: Call) -> PatientOut:
     found = await services_of(call.request).store.write(patients.read, call.request.match_info["id"], call.actor, essential=True)
     if found is None:
         raise ApiError("not_found")
-    await communes_read()
     return patient_out(found)
 
 
@@ -88,7 +81,6 @@ async def update_patient(call: Call) -> PatientOut:
     updated = await services_of(call.request).store.write(patients.update, call.request.match_info["id"], changes, call.actor)
     if updated is None:
         raise ApiError("not_found")
-    await communes_read()
     return patient_out(updated)
 
 
@@ -102,13 +94,11 @@ async def list_patients(call: Call) -> PatientList:
     typed = quick_search.parse(query.q or "")
     if typed.any():
         items, total, found_by = await store.write(quick_search.search, typed, call.actor, query.limit, query.offset, essential=True)
-        await communes_read()
         return PatientList(items=[patient_out(i) for i in items], total=total, found_by=found_by)
     if criteria.any():
         items, total = await store.write(patients.search, criteria, call.actor, query.limit, query.offset, essential=True)
     else:
         items, total = await store.write(patients.list_recent, call.actor, query.limit, query.offset, essential=True)
-    await communes_read()
     return PatientList(items=[patient_out(i) for i in items], total=total)
 
 
@@ -116,7 +106,6 @@ async def list_patients(call: Call) -> PatientList:
            tags=("patients",), access=SESSION, query=CommuneSearch, response=CommuneList)
 async def search_communes(call: Call) -> CommuneList:
     query: CommuneSearch = call.query
-    await communes_read()
-    found = communes.search(query.q)
+    found = await asyncio.get_running_loop().run_in_executor(None, communes.search, query.q)  # a scan of 2 MB: ~5 ms
     return CommuneList(items=[CommuneOut(code=c.code, name=c.name, department=c.department, label=c.label,
                                          current=c.current) for c in found])
