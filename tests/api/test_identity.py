@@ -99,7 +99,8 @@ def test_contacts_and_birthplace_are_checked(shared_agent: LiveAgent, nurse: req
     made = create(shared_agent, nurse, mobile="06 12 34 56 78", email="Marc.Dupont@Example.fr", birth_insee="2a004")
     assert (made["mobile"], made["email"], made["birth_insee"]) == ("+33612345678", "Marc.Dupont@example.fr", "2A004")
     for wrong in ({"mobile": "01 45 67 89 10"}, {"mobile": "06 12"}, {"email": "marc@"},
-                  {"birth_insee": "75056", "birth_country": "Belgique"}, {"birth_insee": "7505"}):
+                  {"birth_insee": "75056", "birth_country": "Belgique"}, {"birth_insee": "7505"},
+                  {"birth_insee": "99131"}):  # INSEE's code of Belgium: a country, not a commune
         reply = nurse.post(f"{shared_agent.url}{API}/patients", json={
             "birth_name": "DUPONT", "first_names": ["Marc"], "birth_date": "1950-01-01", "sex": "M", **wrong})
         assert_error(reply, 422, "invalid_request")

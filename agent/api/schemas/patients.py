@@ -59,6 +59,8 @@ class _IdentityRules(Strict):
     @field_validator("birth_insee", check_fields=False)
     @classmethod
     def _insee(cls, value: str | None) -> str | None:
+        if value and value.startswith("99"):  # INSEE's countries: a birth abroad says its country
+            raise ValueError("un code commençant par 99 désigne un pays : indiquez le pays de naissance")
         return value.upper() if value else None  # Corsica: 2a004 is 2A004
 
     @field_validator("ins", check_fields=False)
