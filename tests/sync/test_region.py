@@ -23,6 +23,7 @@ from tests.documents import samples
 from tests.live import running_agent
 from tests.loopback import eventually
 from tests.sync.fhir_server import FhirServer, fhir_server
+from tests.sync.outcomes import drained
 
 pytestmark = pytest.mark.slow
 RPPS = "10101234567"
@@ -60,6 +61,11 @@ def test_the_teleconsultation_reaches_the_region_and_what_it_writes_comes_back(t
             found = [c for c in server.search("Composition") if c.get("status") == "final"]
             return found[0] if found else None
         note = eventually(signed_note, timeout=30, what="the signed consult note on the server")
+        # The note is built from the dossier as it is when its first entry goes: it may be final on
+        # the server before the end of the call is. What follows reads the queue sent to its end.
+        eventually(drained(agent.data_dir), timeout=30, what="the cart's queue sent")
+        note = signed_note()
+        assert note is not None
         assert server.count("Composition") == 1  # kept up to date, never a second one
         assert [s["title"] for s in note["section"]] == ["Motif de la téléconsultation", "Histoire de la maladie, antécédents",
                                                          "Constantes", "Avis de l'expert"]
