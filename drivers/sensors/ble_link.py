@@ -111,6 +111,8 @@ def explain(error: BaseException) -> tuple[str, str]:
         return ("error", PAIRING_REFUSED) if int(error.code) in _PAIRING_GATT else ("error", UNEXPECTED)
     name = error.dbus_error if isinstance(error, BleakDBusError) else error.type if isinstance(error, DBusError) else None
     if name is not None:
+        if name == "org.freedesktop.DBus.Error.UnknownObject":  # the device's GATT objects, gone with its link
+            return "absent", OUT_OF_RANGE
         if name in _UNAVAILABLE_DBUS or name.startswith("org.freedesktop.DBus.Error."):
             return "error", BLUETOOTH_UNAVAILABLE
         if name in _PAIRING_DBUS:
@@ -262,6 +264,26 @@ class _Link:
     dropped: asyncio.Event = field(default_factory=asyncio.Event)
     last_sequence: int | None = None  # of the glucose records handed over
     racp_answer: asyncio.Future[tuple[int, int]] | None = None
+    calls: asyncio.Timeout | None = None  # the session's GATT calls in flight (`gatt_calls`)
+
+    @contextlib.asynccontextmanager
+    async def gatt_calls(self, seconds: float | None) -> AsyncIterator[None]:
+        """GATT calls given up with TimeoutError after `seconds`, or as soon as the link drops: bleak
+        leaves a call in flight waiting for BlueZ's answer when the link drops under it (a StartNotify
+        that never came back held a session at « connecting » through the device's going and coming)."""
+        async with asyncio.timeout(seconds) as self.calls:
+            try:
+                if self.dropped.is_set():
+                    self.calls.reschedule(asyncio.get_running_loop().time())
+                yield
+            finally:
+                self.calls = None
+
+    def drop(self, dropped: asyncio.Event) -> None:
+        """The connection of `dropped` dropped (a late word of an earlier connection changes nothing)."""
+        dropped.set()
+        if dropped is self.dropped and self.calls is not None and not self.calls.expired():
+            self.calls.reschedule(asyncio.get_running_loop().time())
 
 
 class BleSensors:
@@ -412,7 +434,7 @@ class BleSensors:
         _bleak_forgets_bluez()
         for link in self._links.values():
             if link.client is not None:
-                link.dropped.set()
+                link.drop(link.dropped)
 
     def _launch(self, link: _Link, client: BleakClient | None = None) -> None:
         link.task = asyncio.get_running_loop().create_task(self._keep_connected(link, client), name=f"ble {link.device.address}")
@@ -461,7 +483,7 @@ class BleSensors:
         from bleak import BleakClient
 
         link.dropped = dropped = asyncio.Event()
-        client = BleakClient(device, lambda _: dropped.set(), timeout=self.timeout, bluez=self._bluez_args())
+        client = BleakClient(device, lambda _: link.drop(dropped), timeout=self.timeout, bluez=self._bluez_args())
         await client.connect()
         if pair:
             try:
@@ -491,11 +513,16 @@ class BleSensors:
             client = await self._connect(link)
         link.client = client
         try:
-            await self._subscribe(link, client)
+            async with link.gatt_calls(self.timeout):  # part of the connection attempt
+                await self._subscribe(link, client)
             self._say(link, "connected", None)
             if any(c.uuid == RACP for c in client.services.characteristics.values()):
-                await self._fetch_records(link, client)
+                async with link.gatt_calls(None):  # each answer has its own time-out
+                    await self._fetch_records(link, client)
             await link.dropped.wait()
+        except TimeoutError:
+            if not link.dropped.is_set():
+                raise  # the device did not answer: an attempt that failed
         finally:
             link.client = None
             with contextlib.suppress(Exception):  # after a drop too: it releases the client's own bus connection

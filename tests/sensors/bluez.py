@@ -87,6 +87,7 @@ class Characteristic:
     flags: tuple[str, ...]  # BlueZ's: "read", "write", "notify", "indicate"
     value: bytes = b""  # what a read returns
     on_write: Callable[[Peripheral, bytes], Awaitable[None]] | None = None
+    answers_subscription: bool = True  # False: a StartNotify left unanswered, as by a device whose link is going
 
 
 @dataclass
@@ -138,7 +139,9 @@ class _GattCharacteristic(ServiceInterface):
             asyncio.get_running_loop().call_soon(lambda: self.peripheral._spawn(self.spec.on_write(self.peripheral, bytes(value))))
 
     @dbus_method()
-    def StartNotify(self):  # noqa: N802
+    async def StartNotify(self):  # noqa: N802
+        if not self.spec.answers_subscription:
+            await asyncio.Event().wait()  # until the peripheral's bus goes
         self.set_notifying(True)
 
     @dbus_method()
@@ -252,6 +255,14 @@ class Peripheral:
         """Out of range: no advertisement, no GATT server, the link dropped."""
         self.harness._run(self._off_air(drop_link=True))
 
+    def drop_link(self) -> None:
+        """The link drops (a supervision time-out) while the peripheral stays on the air."""
+        self.harness._run(self._drop_link())
+
+    def leave_subscriptions_unanswered(self, uuid: str) -> None:
+        """A subscription to `uuid` is never answered from now on."""
+        self._spec_characteristic(uuid).answers_subscription = False
+
     def come_back(self) -> None:
         """Back in range: advertising and serving again."""
         self.harness._run(self._on_air())
@@ -328,8 +339,12 @@ class Peripheral:
             bus.disconnect()
             with contextlib.suppress(Exception):
                 await bus.wait_for_disconnect()
+        if drop_link:
+            await self._drop_link()
+
+    async def _drop_link(self) -> None:
         control = self.harness._control
-        if drop_link and control is not None:  # the link drops (a supervision time-out, for bleak)
+        if control is not None:  # the link drops (a supervision time-out, for bleak)
             device = f"/org/bluez/{self.harness.cart_adapter}/dev_{self.address.replace(':', '_')}"
             await control.call(Message(destination=BLUEZ, path=device, interface="org.bluez.Device1", member="Disconnect"))
 
