@@ -15,7 +15,11 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+# The agent uses no pydantic plugin; without this, pydantic looks for them in every installed
+# distribution's entry points when the first model is made (a few hundredths of the start).
+os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator  # noqa: E402
 
 
 def default_data_dir() -> Path:

@@ -8,16 +8,12 @@ EHPAD's network after one warning; a real certificate (configured) removes the w
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import ipaddress
 import socket
 import ssl
 from pathlib import Path
 from urllib.parse import urlsplit
-
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
 from agent.config import ServerConfig
 
@@ -31,6 +27,12 @@ def _names(server: ServerConfig) -> list[str]:
 
 
 def _self_signed(names: list[str]) -> tuple[bytes, bytes]:
+    # Imported here: once in a cart's life (x509 alone is a tenth of the agent's imports)
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
     key = ec.generate_private_key(ec.SECP256R1())
     subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, names[0][:64]),
                          x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Telecart")])
@@ -80,5 +82,5 @@ def server_context(server: ServerConfig, data_dir: Path) -> ssl.SSLContext:
 def fingerprint(cert_path: Path) -> str:
     """SHA-256 of the certificate, as browsers show it (AB:CD:…): the technician compares it with
     the one on the cart's screen before trusting the page."""
-    certificate = x509.load_pem_x509_certificate(cert_path.read_bytes())
-    return ":".join(f"{b:02X}" for b in certificate.fingerprint(hashes.SHA256()))
+    der = ssl.PEM_cert_to_DER_cert(cert_path.read_text(encoding="ascii"))
+    return ":".join(f"{b:02X}" for b in hashlib.sha256(der).digest())

@@ -22,13 +22,14 @@ import ssl
 import time
 import uuid
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import aiohttp
-from joserfc import jwt
-from joserfc.jwk import ECKey, KeySet
 
 from agent.config import SyncConfig
+
+if TYPE_CHECKING:  # joserfc (and cryptography's x509 with it) comes with the first key read or made
+    from joserfc.jwk import ECKey
 
 ALG = "ES384"
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
@@ -99,6 +100,8 @@ def key_path(data_dir: Path) -> Path:
 
 def read_key(data_dir: Path) -> ECKey | None:
     """The cart's private key, None before `telecart sync enrol`; AuthError when unreadable."""
+    from joserfc.jwk import ECKey
+
     path = key_path(data_dir)
     try:
         return _as_signing_key(ECKey.import_key(json.loads(path.read_text(encoding="utf-8"))))
@@ -113,6 +116,8 @@ def make_key(data_dir: Path, replace: bool = False) -> tuple[ECKey, bool]:
     existing = None if replace else read_key(data_dir)
     if existing is not None:
         return existing, False
+    from joserfc.jwk import ECKey
+
     key = ECKey.generate_key("P-384", parameters={"alg": ALG, "use": "sig"}, auto_kid=True)
     _write_private(key_path(data_dir), json.dumps(key.as_dict(private=True)).encode())
     return key, True
@@ -120,6 +125,8 @@ def make_key(data_dir: Path, replace: bool = False) -> tuple[ECKey, bool]:
 
 def public_jwks(key: ECKey) -> dict[str, Any]:
     """What the region registers for this cart (no private part)."""
+    from joserfc.jwk import KeySet
+
     return KeySet([key]).as_dict(private=False)
 
 
@@ -178,7 +185,7 @@ class SmartToken:
         return True
 
     def key(self) -> ECKey:
-        if isinstance(self._key, ECKey):
+        if not isinstance(self._key, Path):
             return self._key
         key = read_key(self._key)
         if key is None:
@@ -188,6 +195,8 @@ class SmartToken:
 
     def assertion(self, token_url: str) -> str:
         """The client assertion (SMART Backend Services §4.1)."""
+        from joserfc import jwt
+
         key = self.key()
         now = int(time.time())
         claims = {"iss": self.client_id, "sub": self.client_id, "aud": token_url, "iat": now,

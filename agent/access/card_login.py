@@ -11,11 +11,8 @@ person's explicit choice, and a card known to be blocked is not tried at all.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from cryptography import x509
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from sqlite_utils import Database
 
 from agent import audit
@@ -24,8 +21,12 @@ from agent.access.login import METHOD_CPS, LoginPolicy, Outcome
 from agent.access.professional_login import AccountPolicy, NotLinked, Professional
 from agent.access.roles import Role
 from agent.access.sessions import Session
-from drivers.smartcard.certificate import Practitioner
 from drivers.smartcard.token_types import PinState
+
+if TYPE_CHECKING:  # cryptography's x509 comes with the first card, not the agent's start
+    from cryptography import x509
+
+    from drivers.smartcard.certificate import Practitioner
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,10 @@ def record_blocked(db: Database, card: str, policy: CardPolicy, now: float) -> N
 
 
 def signature_valid(certificate: x509.Certificate, challenge: bytes, signature: bytes) -> bool:
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+
     """Did the key of `certificate` sign `challenge`? (SHA-256, RSA PKCS#1 v1.5 or ECDSA.)"""
     key = certificate.public_key()
     try:

@@ -18,18 +18,18 @@ import hashlib
 import secrets
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 import aiohttp
-from joserfc import jwt
-from joserfc.errors import JoseError
-from joserfc.jwk import KeySet
 from sqlite_utils import Database
 
 from agent.access.keys import keys_of
 from agent.access.professional_login import Professional
 from agent.config import PscConfig
+
+if TYPE_CHECKING:  # joserfc (and cryptography's x509 with it) comes with the first login through PSC
+    from joserfc.jwk import KeySet
 
 FLOW_SECONDS = 10 * 60  # a person takes a while to approve on their phone; not for ever
 HTTP_SECONDS = 20.0
@@ -118,6 +118,9 @@ class PscClient:
         return self._metadata
 
     async def _key_set(self, refresh: bool = False) -> KeySet:
+        from joserfc.errors import JoseError
+        from joserfc.jwk import KeySet
+
         if self._keys is None or refresh:
             published = await self._get_json((await self.metadata())["jwks_uri"])
             try:
@@ -162,6 +165,9 @@ class PscClient:
         return PscIdentity(str(claims["sub"]), Professional(idnat, str(info.get("given_name") or ""), str(info.get("family_name") or "")))
 
     async def _checked_claims(self, id_token: str, nonce: str) -> dict[str, Any]:
+        from joserfc import jwt
+        from joserfc.errors import JoseError
+
         keys = await self._key_set()
         try:
             try:

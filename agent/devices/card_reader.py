@@ -16,15 +16,17 @@ import logging
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agent.config import CardConfig
 from agent.devices.listeners import Listeners
 from drivers.smartcard.atr import CardKind, kind_of, parse_atrs
-from drivers.smartcard.certificate import CertificateRefused, Practitioner, check_chain, load_anchors, practitioner_of
 from drivers.smartcard.readers import Reader, ReaderWatch, Snapshot
 from drivers.smartcard.token_process import TokenProcess
 from drivers.smartcard.token_types import CardGone, CardKey, PinState, TokenError
+
+if TYPE_CHECKING:  # cryptography's x509 comes with the first card read, not the agent's start
+    from drivers.smartcard.certificate import Practitioner
 
 log = logging.getLogger(__name__)
 
@@ -156,6 +158,8 @@ class CardReader:
 
     async def _read(self, card: _Inserted) -> None:
         """The new card's certificate, its holder, its chain checked (no PIN needed)."""
+        from drivers.smartcard.certificate import CertificateRefused, check_chain, practitioner_of
+
         try:
             if not self.config.pkcs11_module:
                 raise TokenError("le module PKCS#11 de la carte CPS n'est pas configuré ([card] pkcs11_module)")
@@ -175,6 +179,8 @@ class CardReader:
     def _anchors(self) -> tuple[list, list]:
         if not self.config.trust_anchors:
             return [], []
+        from drivers.smartcard.certificate import CertificateRefused, load_anchors
+
         try:
             return load_anchors(Path(self.config.trust_anchors).read_bytes())
         except (OSError, ValueError) as error:

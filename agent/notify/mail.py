@@ -13,8 +13,6 @@ import ssl
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid, parseaddr
 
-import aiosmtplib
-
 from agent.config import MailConfig
 from agent.notify import DeliveryError
 
@@ -42,6 +40,8 @@ async def send_mail(config: MailConfig, to: str, subject: str, text: str) -> Non
     bounded by `timeout_seconds`."""
     if not config.smtp_host:
         raise DeliveryError(NOT_CONFIGURED, permanent=False)
+    import aiosmtplib  # with the first mail, not the agent's start
+
     message = build_message(config, to, subject, text)
     try:
         async with asyncio.timeout(config.timeout_seconds):

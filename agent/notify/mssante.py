@@ -45,7 +45,6 @@ from email.utils import format_datetime, formataddr, make_msgid
 from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
-import aiosmtplib
 from sqlite_utils import Database
 
 from agent import __version__, audit
@@ -440,6 +439,8 @@ class MssanteSender:
         config = self.config
         if unconfigured_reason(config) is not None:
             raise DeliveryError(NOT_CONFIGURED_SHORT, permanent=False)
+        import aiosmtplib  # with the first message, not the agent's start
+
         payload = json.loads(delivery.body)
         loop = asyncio.get_running_loop()
         contents = await loop.run_in_executor(None, self._contents, payload)

@@ -18,9 +18,6 @@ import json
 import sys
 from typing import Any
 
-from cryptography import x509
-from cryptography.hazmat.primitives.serialization import Encoding
-
 from drivers.smartcard import token_types as t
 
 _ERRORS = {cls.__name__: cls for cls in (t.TokenError, t.ModuleUnavailable, t.NoCardToken, t.PinWrong, t.PinBlocked, t.CardGone)}
@@ -58,6 +55,8 @@ class TokenProcess:
         return answer
 
     async def key(self) -> t.CardKey:
+        from cryptography import x509  # with the first card, not the agent's start
+
         answer = await self._ask({"op": "key"})
         return t.CardKey(x509.load_der_x509_certificate(base64.b64decode(answer["certificate"])), bytes.fromhex(answer["key_id"]))
 
@@ -85,6 +84,8 @@ class TokenProcess:
 
 def _serve(module: str, token_label: str, reader: str) -> None:
     """The child's side: the only one that loads python-pkcs11 and the vendor's module."""
+    from cryptography.hazmat.primitives.serialization import Encoding
+
     from drivers.smartcard.token import CardModule
 
     card = CardModule(module, token_label)

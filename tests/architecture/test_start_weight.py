@@ -11,8 +11,9 @@ reportlab imports), psutil and zeroconf, whose compiled parts show in the maps.
 fhir.resources and reportlab are pure Python, invisible in the maps: a fresh interpreter imports
 agent/app.py, starts the agent as `telecart run` does and makes the kiosk's ordinary reads, then
 must hold none of them in sys.modules (nor psutil, zeroconf, Pillow, nor bleak, which comes with
-the first Bluetooth link or scan), nor have built the OpenAPI document; then each comes with its
-first use. And the `telecart` commands that do not run the
+the first Bluetooth link or scan; nor cryptography's x509, joserfc and aiosmtplib, which come with
+the first CPS card, PSC login, sync key, certificate made or mail), nor have built the OpenAPI
+document; then each comes with its first use. And the `telecart` commands that do not run the
 agent do not import it (agent/cli.py), checked in fresh interpreters.
 """
 
@@ -73,7 +74,7 @@ from pathlib import Path
 
 data_dir, port = Path(sys.argv[1]), int(sys.argv[2])
 WATCHED = ("fhir.resources", "fhir_core", "reportlab", "PIL", "psutil", "zeroconf", "bleak", "dbus_fast", "av", "numpy", "aiortc",
-           "segno", "phonenumbers", "email_validator")
+           "segno", "phonenumbers", "email_validator", "cryptography.x509", "joserfc", "aiosmtplib")
 
 def loaded():
     return sorted(m for m in WATCHED if m in sys.modules)
@@ -122,6 +123,18 @@ async def main():
         assert contacts.mobile("06 12 34 56 78") == "+33612345678" and contacts.email("A@Example.org") == "A@example.org"
         from agent.access import otp
         assert otp.enrolment_qr("otpauth://totp/Telecart:x?secret=ABC").startswith("data:image/svg+xml")
+        from agent.notify import DeliveryError
+        from agent.notify.mail import send_mail
+        from agent.config import MailConfig
+        try:  # nobody listens there: refused at once
+            await send_mail(MailConfig(smtp_host="127.0.0.1", smtp_port=9, security="none"), "a@example.org", "s", "t")
+        except DeliveryError:
+            pass
+        from cloud_sync import smart_auth
+        assert smart_auth.public_jwks(smart_auth.make_key(data_dir)[0])["keys"]
+        from agent import tls
+        cert, _ = tls.certificate_files(config.server.model_copy(update={"tls_certificate": ""}), data_dir)
+        assert tls.fingerprint(cert).count(":") == 31
         after = {"modules": loaded(), "openapi_built": agent.services.openapi_document.cache_info().currsize}
     finally:
         await agent.stop()
@@ -140,8 +153,9 @@ def test_the_start_and_the_kiosks_reads_import_none_of_what_serves_later(tmp_pat
     outcome = json.loads(done.stdout.strip().splitlines()[-1])
     assert outcome["helpers"] == [], "the test's own helpers import what it watches"
     assert outcome["at_start"] == {"modules": [], "openapi_built": 0}, outcome
-    assert outcome["after_first_use"] == {"modules": ["PIL", "bleak", "dbus_fast", "email_validator", "fhir.resources", "fhir_core", "phonenumbers",
-                                                      "psutil", "reportlab", "segno", "zeroconf"], "openapi_built": 1}, outcome
+    assert outcome["after_first_use"] == {"modules": ["PIL", "aiosmtplib", "bleak", "cryptography.x509", "dbus_fast", "email_validator",
+                                                      "fhir.resources", "fhir_core", "joserfc", "phonenumbers", "psutil", "reportlab",
+                                                      "segno", "zeroconf"], "openapi_built": 1}, outcome
 
 
 CLI_IMPORTS = """

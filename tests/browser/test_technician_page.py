@@ -7,8 +7,10 @@ which holds no resident's name. A nurse's account is refused there. Screenshots 
 
 from __future__ import annotations
 
+import hashlib
 import io
 import re
+import ssl
 import sys
 import zipfile
 from collections.abc import Iterator
@@ -20,7 +22,6 @@ import requests
 from playwright.sync_api import Browser, Page, expect
 
 from agent.access.roles import Role
-from agent.tls import fingerprint
 from tests.browser.kiosk import (
     VIEWPORT,
     PageProblems,
@@ -41,6 +42,13 @@ LAPTOP = {"width": 1280, "height": 800}
 PREVIEW_SHOWS_A_FRAME = "() => document.querySelector('img.camera-preview')?.naturalWidth > 0"
 
 
+def served_fingerprint(agent: LiveAgent) -> str:
+    """SHA-256 of the certificate the HTTPS listener presents, as a browser shows it: what the
+    technician compares with the page and the cart's screen."""
+    der = ssl.PEM_cert_to_DER_cert(ssl.get_server_certificate(("127.0.0.1", agent.https_port)))
+    return ":".join(f"{b:02X}" for b in hashlib.sha256(der).digest())
+
+
 @pytest.fixture
 def cart(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveAgent]:
     """A new cart (no technician account) that already holds a resident's teleconsultation: each
@@ -56,7 +64,7 @@ def test_a_new_cart_shows_where_its_technician_page_is_and_the_code_that_opens_i
     open_kiosk(page, cart)
     note = page.locator(".technician-note.provisioning")
     expect(note).to_contain_text("Mise en service du chariot")
-    expect(note).to_contain_text(f"Empreinte du certificat : {fingerprint(cart.data_dir / 'tls' / 'cart.crt')}")
+    expect(note).to_contain_text(f"Empreinte du certificat : {served_fingerprint(cart)}")
     expect(note.locator(".first-boot-code strong")).to_have_text(re.compile(r"^[A-Z2-9]{4}-[A-Z2-9]{4}$"))
     shot(page, artifacts, "technicien-ecran-mise-en-service.png")
 
@@ -72,7 +80,7 @@ def test_the_technician_makes_their_account_logs_in_and_takes_the_support_bundle
     page.on("console", problems.on_console)
     page.on("pageerror", problems.on_page_error)
     page.goto(technician_page_url(cart))
-    expect(page.locator("#fingerprint")).to_contain_text(fingerprint(cart.data_dir / "tls" / "cart.crt"))
+    expect(page.locator("#fingerprint")).to_contain_text(served_fingerprint(cart))
     expect(page.get_by_role("heading", name="Mise en service du chariot")).to_be_visible()
 
     form = page.locator("form")
@@ -95,7 +103,7 @@ def test_the_technician_makes_their_account_logs_in_and_takes_the_support_bundle
     open_kiosk(kiosk, cart)  # where the page is, and its certificate's fingerprint, under the login
     note = kiosk.locator(".technician-note")
     expect(note.get_by_role("heading", name="Page technicien")).to_be_visible()
-    expect(note).to_contain_text(f"Empreinte du certificat : {fingerprint(cart.data_dir / 'tls' / 'cart.crt')}")
+    expect(note).to_contain_text(f"Empreinte du certificat : {served_fingerprint(cart)}")
     expect(note).not_to_contain_text("Code de mise en service")
     shot(kiosk, artifacts, "technicien-ecran-apres-mise-en-service.png")
     kiosk.context.close()
