@@ -7,6 +7,7 @@ import re
 import sqlite3
 import subprocess
 import sys
+import types
 from pathlib import Path
 
 import pytest
@@ -101,6 +102,32 @@ def _future_database(tmp_path: Path) -> tuple[Path, int]:
     raw.commit()
     raw.close()
     return path, future
+
+
+def test_an_upgrade_that_fails_leaves_the_database_as_it_was(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The pending migrations run together: the last one failing undoes the ones before it too (a
+    power cut during an upgrade likewise), and the agent starts again on the version it had."""
+    path = tmp_path / "older.db"
+    real = migrations.available()
+    older = len(real) - 3
+    db = Database(sqlite3.connect(path))
+    db.conn.execute("PRAGMA journal_mode=WAL")
+    monkeypatch.setattr(migrations, "available", lambda: real[:older])
+    assert migrations.migrate(db) == older
+    before = schema_of(path)
+
+    def half_done(db: Database) -> None:
+        db.execute("CREATE TABLE half_done (x)")
+        raise RuntimeError("the upgrade stops here")
+    failing = types.ModuleType("failing_migration")
+    failing.up = half_done  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "failing_migration", failing)
+    monkeypatch.setattr(migrations, "available", lambda: [*real, (len(real) + 1, "failing_migration")])
+    with pytest.raises(RuntimeError, match="the upgrade stops here"):
+        migrations.migrate(db)
+    db.close()
+    assert user_version(path) == older
+    assert schema_of(path) == before
 
 
 def test_database_from_a_newer_agent_is_refused(tmp_path: Path) -> None:

@@ -1,8 +1,10 @@
 """Versioned schema migrations, run at start.
 
 Each module `mNNNN_name.py` holds `def up(db)`; NNNN is the schema version it brings the
-database to, recorded in SQLite's `user_version`. A migration runs in one transaction with the
-version bump, so a crash during a migration leaves the previous version intact.
+database to, recorded in SQLite's `user_version`. The migrations a start finds pending run in one
+transaction with the version bumps: a crash during an upgrade leaves the previous version intact,
+and a new cart's database is made with one commit (one fsync), not one per migration. Only the
+pending modules are imported: a restart on an up-to-date database imports none.
 """
 
 from __future__ import annotations
@@ -10,7 +12,6 @@ from __future__ import annotations
 import importlib
 import pkgutil
 import re
-from types import ModuleType
 
 from sqlite_utils import Database
 
@@ -21,12 +22,13 @@ class SchemaTooNew(RuntimeError):
     """The database was written by a newer agent: refusing beats corrupting it."""
 
 
-def available() -> list[tuple[int, ModuleType]]:
+def available() -> list[tuple[int, str]]:
+    """(version, module name) of every migration, oldest first."""
     found = []
     for info in pkgutil.iter_modules(__path__):
         match = _NAME.fullmatch(info.name)
         if match:
-            found.append((int(match.group(1)), importlib.import_module(f"{__name__}.{info.name}")))
+            found.append((int(match.group(1)), f"{__name__}.{info.name}"))
     found.sort(key=lambda item: item[0])
     versions = [version for version, _ in found]
     if versions != list(range(1, len(versions) + 1)):
@@ -48,15 +50,16 @@ def migrate(db: Database) -> int:
             f"database schema version {version} is newer than this agent knows ({newest}); "
             "refusing to run an older agent on it"
         )
-    for number, module in migrations:
-        if number <= version:
-            continue
-        db.conn.execute("BEGIN IMMEDIATE")
-        try:
-            module.up(db)
+    pending = [(number, name) for number, name in migrations if number > version]
+    if not pending:
+        return newest
+    db.conn.execute("BEGIN IMMEDIATE")
+    try:
+        for number, name in pending:
+            importlib.import_module(name).up(db)
             db.conn.execute(f"PRAGMA user_version = {number}")
-            db.conn.execute("COMMIT")
-        except BaseException:
-            db.rollback()
-            raise
+        db.conn.execute("COMMIT")
+    except BaseException:
+        db.rollback()
+        raise
     return newest
