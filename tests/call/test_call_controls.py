@@ -118,6 +118,19 @@ def picture_size(page: Page, peer: str) -> tuple[int, int]:
         f"() => {{ const v = document.querySelector('video[data-peer={peer}]'); return v ? [v.videoWidth, v.videoHeight] : [0, 0]; }}"))
 
 
+def picture_becomes(page: Page, peer: str, size: tuple[int, int], what: str, timeout: float = 15) -> None:
+    """The page's picture of `peer` reaches `size`; a failure says the sizes it had meanwhile."""
+    seen: list[tuple[int, int]] = []
+
+    def check() -> bool:
+        seen.append(picture_size(page, peer))
+        return seen[-1] == size
+    try:
+        eventually(check, timeout=timeout, what=what)
+    except AssertionError as error:
+        raise AssertionError(f"{error}; sizes seen: {sorted(set(seen))}") from None
+
+
 def aspect(page: Page, peer: str) -> float:
     """Width over height of the page's picture of `peer` (0 without one): what resizing by the
     encoder (a loaded CPU, a poor link) keeps."""
@@ -458,14 +471,14 @@ def test_the_kiosk_cuts_the_carts_microphone_and_camera_or_chooses_connexion_fai
 
             kiosk.get_by_role("button", name="Couper la caméra", exact=True).tap()
             expect(cart_flags).to_have_text("vidéo coupée")
-            eventually(lambda: picture_size(specialist, "cart") == (640, 360), timeout=15, what="the still 'Vidéo coupée' frame (640 × 360)")
+            picture_becomes(specialist, "cart", (640, 360), "the still 'Vidéo coupée' frame (640 × 360)")
             still = specialist.evaluate(VIDEO_PROBE, ["video[data-peer=cart]", 0.5])
             assert not still["delays"], "the cart's stamped camera frames still reach the specialist"
             grey = specialist.evaluate(PIXEL, ["video[data-peer=cart]", 20, 340])  # the still is plain dark grey
             assert max(grey) < 80 and max(grey) - min(grey) < 12, grey
             kiosk.get_by_role("button", name="Activer la caméra", exact=True).tap()
             expect(cart_flags).to_have_text("")
-            eventually(lambda: picture_size(specialist, "cart") == (1280, 720), timeout=15, what="the cart's camera back in 720p")
+            picture_becomes(specialist, "cart", (1280, 720), "the cart's camera back in 720p")
             eventually(lambda: playing(specialist, "cart", 1.0)["fps"] > 5, timeout=15, what="the cart's camera moving again")
 
             # A poor network at the EHPAD: the nurse chooses « Connexion faible » for the cart, the
