@@ -41,24 +41,25 @@ ACCOUNTS = (
     DemoAccount("admin", "Sophie Durand", Role.ADMIN, "demo-admin-ehpad", "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJA"),
 )
 
-# (birth name, used name, first names, birth date, sex, identity status)
+# (birth name, used name, first names, birth date, sex, identity status, birthplace: INSEE code, the
+# arrondissement's for Paris, Lyon and Marseille, as civil registers and the INS give it)
 RESIDENTS = (
-    ("MOREAU", "LEFEBVRE", ["Jeanne", "Marie"], date(1934, 3, 14), "F", "QUAL"),
-    ("DUPONT", None, ["Marcel", "André"], date(1931, 11, 2), "M", "QUAL"),
-    ("GIRARD", "ROUSSEAU", ["Simone"], date(1938, 6, 21), "F", "VALI"),
-    ("BERNARD", None, ["Lucien"], date(1929, 1, 30), "M", "RECUP"),
-    ("FAURE", "LAMBERT", ["Germaine", "Louise"], date(1933, 9, 8), "F", "QUAL"),
-    ("MERCIER", None, ["Raymond"], date(1940, 12, 24), "M", "PROV"),
-    ("BLANC", "CHEVALIER", ["Yvette"], date(1936, 5, 17), "F", "QUAL"),
-    ("GUERIN", None, ["Henri", "Paul"], date(1932, 7, 4), "M", "VALI"),
-    ("ROBERT", "FONTAINE", ["Odette"], date(1935, 2, 11), "F", "QUAL"),
-    ("LEROY", None, ["Georges"], date(1939, 10, 19), "M", "PROV"),
+    ("MOREAU", "LEFEBVRE", ["Jeanne", "Marie"], date(1934, 3, 14), "F", "QUAL", "75115"),  # Paris 15e
+    ("DUPONT", None, ["Marcel", "André"], date(1931, 11, 2), "M", "QUAL", "69383"),  # Lyon 3e
+    ("GIRARD", "ROUSSEAU", ["Simone"], date(1938, 6, 21), "F", "VALI", "42218"),  # Saint-Étienne
+    ("BERNARD", None, ["Lucien"], date(1929, 1, 30), "M", "RECUP", "15187"),  # Saint-Flour
+    ("FAURE", "LAMBERT", ["Germaine", "Louise"], date(1933, 9, 8), "F", "QUAL", "63113"),  # Clermont-Ferrand
+    ("MERCIER", None, ["Raymond"], date(1940, 12, 24), "M", "PROV", "59512"),  # Roubaix
+    ("BLANC", "CHEVALIER", ["Yvette"], date(1936, 5, 17), "F", "QUAL", "13208"),  # Marseille 8e
+    ("GUERIN", None, ["Henri", "Paul"], date(1932, 7, 4), "M", "VALI", "29232"),  # Quimper
+    ("ROBERT", "FONTAINE", ["Odette"], date(1935, 2, 11), "F", "QUAL", "87085"),  # Limoges
+    ("LEROY", None, ["Georges"], date(1939, 10, 19), "M", "PROV", "21231"),  # Dijon
 )
 
 
-def _demo_ins(sex: str, born: date, order: int) -> str:
-    """A well-formed NIR for a resident born in Paris (75 056): sex, year, month, place, order, key."""
-    number = f"{1 if sex == 'M' else 2}{born.year % 100:02d}{born.month:02d}75056{order:03d}"
+def _demo_ins(sex: str, born: date, birthplace: str, order: int) -> str:
+    """A well-formed NIR: sex, year and month of birth, birthplace (INSEE code), order, key."""
+    number = f"{1 if sex == 'M' else 2}{born.year % 100:02d}{born.month:02d}{birthplace}{order:03d}"
     return number + key_of(number)
 
 
@@ -91,9 +92,9 @@ def seed(db: Database, settings: invitation.Settings) -> bool:
                 accounts.create_account(db, acc.login, acc.role, acc.password, acc.display_name, acc.otp_secret, created_by="demo")
         nurse = Actor("infirmiere", Role.NURSE.value, "demo")
         ids = [
-            create_identity(db, NewIdentity(birth, firsts, born, sex, used, status, birth_insee="75056",
-                                            ins=_demo_ins(sex, born, order) if status in ("RECUP", "QUAL") else None), nurse).id
-            for order, (birth, used, firsts, born, sex, status) in enumerate(RESIDENTS, start=1)
+            create_identity(db, NewIdentity(birth, firsts, born, sex, used, status, birth_insee=place,
+                                            ins=_demo_ins(sex, born, place, order) if status in ("RECUP", "QUAL") else None), nurse).id
+            for order, (birth, used, firsts, born, sex, status, place) in enumerate(RESIDENTS, start=1)
         ]
         admin = Actor("admin", Role.ADMIN.value, "demo")
         pros = [directory.add(db, dict(zip(("name", "first_name", "specialty", "rpps", "email", "mobile"), p)), admin).id

@@ -34,13 +34,13 @@ def test_the_nurse_completes_a_residents_contacts_from_the_dossier(page: Page, d
     page.get_by_role("button", name="Identité et coordonnées").tap()
     card = page.locator(".identity-card")
     expect(card).to_contain_text("GIRARD")  # birth name
-    expect(card).to_contain_text("Paris (75) · INSEE 75056")  # the birthplace as her identity card says it
+    expect(card).to_contain_text("Saint-Étienne (42) · INSEE 42218")  # the birthplace as her identity card says it
     expect(card.locator(".badge")).to_have_text("Validée")
 
     page.get_by_role("button", name="Modifier").tap()
     form = page.locator("form.identity-form")
     expect(form.locator("#new-birth_name")).to_have_value("GIRARD")
-    expect(form.locator("#new-birth_commune")).to_have_value("Paris (75)")
+    expect(form.locator("#new-birth_commune")).to_have_value("Saint-Étienne (42)")
     expect(form.locator(".locked-traits")).to_have_count(0)  # a validated identity is the establishment's to correct
     form.get_by_text("Madame", exact=True).tap()
     form.locator("#new-address_line").fill("3 allée des Tilleuls")
@@ -78,7 +78,7 @@ def test_a_qualified_identitys_strict_traits_are_shown_not_changed(page: Page, d
         expect(form.locator(f"#new-{trait}")).not_to_be_editable()
     expect(form.locator("fieldset.sex input").first).to_be_disabled()  # inside a disabled fieldset
     form.locator("#new-birth_commune").tap()  # read-only: no list of communes to pick another from
-    expect(form.locator("#new-birth_commune")).to_have_value("Paris (75)")
+    expect(form.locator("#new-birth_commune")).to_have_value("Lyon 3e Arrondissement (69)")
     expect(form.locator(".commune-choices")).to_be_hidden()
     expect(form.locator("#new-document-checked")).to_have_count(0)
     form.locator("#new-used_name").fill("LEGRAND")

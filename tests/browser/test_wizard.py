@@ -262,7 +262,7 @@ def test_resident_alone_with_a_directory_specialist_now(page: Page, cart: Cart, 
     expect(card).to_contain_text("Qualifiée")
     expect(card).to_contain_text("02/11/1931")
     expect(card).to_contain_text("Marcel, André")
-    expect(card).to_contain_text("Paris (75) · INSEE 75056")
+    expect(card).to_contain_text("Lyon 3e Arrondissement (69) · INSEE 69383")
     expect(page.locator(".wizard-head")).to_contain_text("Pour DUPONT Marcel, né le 02/11/1931")
     shot(page, artifacts, "wizard-2-validation-identite.png")
     check_screen(page, "wizard 2, validation de l'identité")
