@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import aiohttp
 
+from agent import first_use
 from agent.config import SyncConfig
 
 if TYPE_CHECKING:  # joserfc (and cryptography's x509 with it) comes with the first key read or made
@@ -172,6 +173,7 @@ class SmartToken:
     async def headers(self) -> dict[str, str]:
         async with self._lock:  # one request for a token at a time; the others wait for it
             if self._token is None or time.monotonic() >= self._until:
+                await first_use.load("joserfc.jwt", "joserfc.jwk")  # for the assertion, perhaps during a call
                 try:
                     self._token, lifetime = await self._fetch()
                 except AuthError:

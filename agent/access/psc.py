@@ -24,6 +24,7 @@ from urllib.parse import urlencode
 import aiohttp
 from sqlite_utils import Database
 
+from agent import first_use
 from agent.access.keys import keys_of
 from agent.access.professional_login import Professional
 from agent.config import PscConfig
@@ -118,6 +119,7 @@ class PscClient:
         return self._metadata
 
     async def _key_set(self, refresh: bool = False) -> KeySet:
+        await first_use.load("joserfc.jwt", "joserfc.jwk")
         from joserfc.errors import JoseError
         from joserfc.jwk import KeySet
 

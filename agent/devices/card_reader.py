@@ -18,6 +18,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from agent import first_use
 from agent.config import CardConfig
 from agent.devices.listeners import Listeners
 from drivers.smartcard.atr import CardKind, kind_of, parse_atrs
@@ -158,6 +159,7 @@ class CardReader:
 
     async def _read(self, card: _Inserted) -> None:
         """The new card's certificate, its holder, its chain checked (no PIN needed)."""
+        await first_use.load("drivers.smartcard.certificate")  # x509, perhaps during a call
         from drivers.smartcard.certificate import CertificateRefused, check_chain, practitioner_of
 
         try:

@@ -13,6 +13,7 @@ import ssl
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid, parseaddr
 
+from agent import first_use
 from agent.config import MailConfig
 from agent.notify import DeliveryError
 
@@ -40,7 +41,8 @@ async def send_mail(config: MailConfig, to: str, subject: str, text: str) -> Non
     bounded by `timeout_seconds`."""
     if not config.smtp_host:
         raise DeliveryError(NOT_CONFIGURED, permanent=False)
-    import aiosmtplib  # with the first mail, not the agent's start
+    await first_use.load("aiosmtplib")  # with the first mail, not the agent's start
+    import aiosmtplib
 
     message = build_message(config, to, subject, text)
     try:

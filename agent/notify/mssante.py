@@ -47,7 +47,7 @@ from xml.sax.saxutils import escape, quoteattr
 
 from sqlite_utils import Database
 
-from agent import __version__, audit
+from agent import __version__, audit, first_use
 from agent.audit import Actor
 from agent.clock import local_stamp
 from agent.config import MssanteConfig
@@ -439,7 +439,8 @@ class MssanteSender:
         config = self.config
         if unconfigured_reason(config) is not None:
             raise DeliveryError(NOT_CONFIGURED_SHORT, permanent=False)
-        import aiosmtplib  # with the first message, not the agent's start
+        await first_use.load("aiosmtplib")  # with the first message, not the agent's start
+        import aiosmtplib
 
         payload = json.loads(delivery.body)
         loop = asyncio.get_running_loop()
