@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import ipaddress
+import re
 import socket
 import ssl
 from pathlib import Path
@@ -79,8 +80,16 @@ def server_context(server: ServerConfig, data_dir: Path) -> ssl.SSLContext:
     return context
 
 
+# A configured file may hold text before the certificate (openssl's « Bag Attributes ») and the
+# chain after it (a fullchain.pem): the served certificate is the first block.
+_FIRST_CERTIFICATE = re.compile(rb"-----BEGIN CERTIFICATE-----[A-Za-z0-9+/=\s]+?-----END CERTIFICATE-----")
+
+
 def fingerprint(cert_path: Path) -> str:
-    """SHA-256 of the certificate, as browsers show it (AB:CD:…): the technician compares it with
-    the one on the cart's screen before trusting the page."""
-    der = ssl.PEM_cert_to_DER_cert(cert_path.read_text(encoding="ascii"))
+    """SHA-256 of the served certificate, as browsers show it (AB:CD:…): the technician compares it
+    with the one on the cart's screen before trusting the page."""
+    found = _FIRST_CERTIFICATE.search(cert_path.read_bytes())
+    if found is None:
+        raise ValueError(f"no PEM certificate in {cert_path}")
+    der = ssl.PEM_cert_to_DER_cert(found.group(0).decode("ascii"))
     return ":".join(f"{b:02X}" for b in hashlib.sha256(der).digest())
