@@ -60,11 +60,11 @@ def record_blocked(db: Database, card: str, policy: CardPolicy, now: float) -> N
 
 
 def signature_valid(certificate: x509.Certificate, challenge: bytes, signature: bytes) -> bool:
+    """Did the key of `certificate` sign `challenge`? (SHA-256, RSA PKCS#1 v1.5 or ECDSA.)"""
     from cryptography.exceptions import InvalidSignature
     from cryptography.hazmat.primitives import hashes
     from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 
-    """Did the key of `certificate` sign `challenge`? (SHA-256, RSA PKCS#1 v1.5 or ECDSA.)"""
     key = certificate.public_key()
     try:
         if isinstance(key, rsa.RSAPublicKey):

@@ -167,10 +167,10 @@ class PscClient:
         return PscIdentity(str(claims["sub"]), Professional(idnat, str(info.get("given_name") or ""), str(info.get("family_name") or "")))
 
     async def _checked_claims(self, id_token: str, nonce: str) -> dict[str, Any]:
+        keys = await self._key_set()  # first: it imports joserfc off the loop
         from joserfc import jwt
         from joserfc.errors import JoseError
 
-        keys = await self._key_set()
         try:
             try:
                 token = jwt.decode(id_token, keys, algorithms=ALGORITHMS)
