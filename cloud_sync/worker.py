@@ -44,11 +44,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib
 import json
 import logging
 import random
-import sys
 import time
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -56,7 +54,7 @@ from typing import TYPE_CHECKING, Any
 import aiohttp
 from sqlite_utils import Database
 
-from agent import audit
+from agent import audit, first_use
 from agent.clock import iso
 from agent.config import SyncConfig
 from agent.dossiers import retention
@@ -95,13 +93,7 @@ FHIR_SIDE = ("fhir.resources.R4B", "cloud_sync.plan", "cloud_sync.to_fhir", "clo
 async def load_fhir() -> None:
     """The FHIR side imported in a worker thread (a few tenths of a second), once: what uses it
     then finds it in sys.modules instead of importing it on the loop or on the store's thread."""
-    if not all(name in sys.modules for name in FHIR_SIDE):
-        await asyncio.get_running_loop().run_in_executor(None, _import_fhir)
-
-
-def _import_fhir() -> None:
-    for name in FHIR_SIDE:
-        importlib.import_module(name)
+    await first_use.load(*FHIR_SIDE)
 
 
 class Unwritten:

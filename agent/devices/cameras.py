@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib
 import io
 import logging
 import threading
@@ -28,6 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from agent import first_use
 from agent.config import MediaConfig
 from drivers.camera import CameraLost, FrameSource, v4l2
 
@@ -170,7 +170,7 @@ class CameraHub:
     @contextlib.asynccontextmanager
     async def watching(self):  # noqa: ANN201
         if self._slot is None:  # the first viewer: PyAV loads in a worker thread, the loop goes on serving
-            await asyncio.get_running_loop().run_in_executor(None, importlib.import_module, "agent.media.frames")
+            await first_use.load("agent.media.frames")
         self.acquire()
         try:
             yield self

@@ -18,19 +18,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib
 import logging
 import socket
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from agent import __version__
+from agent import __version__, first_use
 
 if TYPE_CHECKING:
     from zeroconf import ServiceInfo
     from zeroconf.asyncio import AsyncZeroconf
 
 log = logging.getLogger("agent.technician")
+ZEROCONF_SIDE = ("psutil", "zeroconf", "zeroconf.asyncio")  # imported by the announcer's first run (first_use)
 
 SERVICE_TYPE = "_telecart._tcp.local."
 PAGE_PATH = "/technicien"
@@ -81,7 +81,7 @@ class Announcer:
 
     async def _run(self) -> None:
         # zeroconf (and psutil) imported off the loop, which goes on serving meanwhile.
-        await asyncio.get_running_loop().run_in_executor(None, _load_zeroconf)
+        await first_use.load(*ZEROCONF_SIDE)
         addresses: list[str] = []
         while True:
             try:
@@ -130,8 +130,3 @@ class Announcer:
                 await self._zeroconf.async_close()
             except Exception:  # stopping goes on: at worst browsers forget the cart when its record expires
                 log.exception("zeroconf: no goodbye said")
-
-
-def _load_zeroconf() -> None:
-    for name in ("psutil", "zeroconf", "zeroconf.asyncio"):
-        importlib.import_module(name)

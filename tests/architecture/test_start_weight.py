@@ -116,7 +116,8 @@ async def main():
         from cloud_sync.worker import load_fhir
         await load_fhir()
         from agent.technician import discovery
-        await asyncio.get_running_loop().run_in_executor(None, discovery._load_zeroconf)
+        from agent import first_use
+        await first_use.load(*discovery.ZEROCONF_SIDE)
         from drivers.sensors.ble_link import load_bleak
         await load_bleak()
         from agent.identity import contacts
