@@ -141,7 +141,8 @@ class _GattCharacteristic(ServiceInterface):
     @dbus_method()
     async def StartNotify(self):  # noqa: N802
         if not self.spec.answers_subscription:
-            await asyncio.Event().wait()  # until the peripheral's bus goes
+            await self.peripheral.off_air.wait()  # unanswered while the peripheral is on the air
+            return
         self.set_notifying(True)
 
     @dbus_method()
@@ -236,6 +237,7 @@ class Peripheral:
         self._bus: MessageBus | None = None
         self._characteristics: dict[str, _GattCharacteristic] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        self.off_air = asyncio.Event()  # set when it leaves the air: ends what it left unanswered
 
     # -- from the test (any thread but the harness's) --
 
@@ -292,6 +294,7 @@ class Peripheral:
     async def _on_air(self) -> None:
         if self.on_air:
             return
+        self.off_air.clear()
         control = self.harness._control
         assert control is not None
         adapter_path = f"/org/bluez/{self.adapter}"
@@ -332,6 +335,7 @@ class Peripheral:
         if not self.on_air:
             return
         self.on_air = False
+        self.off_air.set()
         for characteristic in self._characteristics.values():
             characteristic.notifying = False
         bus, self._bus = self._bus, None
@@ -351,6 +355,7 @@ class Peripheral:
     def _forget_bus(self) -> None:
         """The bus or BlueZoo went away under the peripheral: it is off the air until put back."""
         self.on_air = False
+        self.off_air.set()
         if self._bus is not None:
             self._bus.disconnect()
             self._bus = None

@@ -100,9 +100,9 @@ class Seen:
     def __repr__(self) -> str:  # for a step that timed out: what came instead
         return f"states {self.states}, measurements {len(self.measurements)}, batteries {self.batteries}"
 
-    def sensors(self, bluez: PrivateBluez, known: list[BleDevice] = [], adapter: str | None = None) -> BleSensors:
+    def sensors(self, bluez: PrivateBluez, known: list[BleDevice] = [], adapter: str | None = None, timeout: float = 3.0) -> BleSensors:
         return BleSensors(known, self.measurement, self.state, self.battery, adapter=adapter or bluez.cart_adapter,
-                          backoff=(0.2, 1.0), timeout=3.0)
+                          backoff=(0.2, 1.0), timeout=timeout)
 
     async def subscribed(self, bluez: PrivateBluez, known: BleDevice, peripheral: Peripheral, characteristic: str) -> BleSensors:
         """The manager started with `known`, once it subscribed to the peripheral's `characteristic`
@@ -288,8 +288,7 @@ def test_a_subscription_never_answered_ends_with_the_link_or_the_attempts_time(b
     seen = Seen()
 
     async def scenario() -> None:
-        patient = BleSensors([KNOWN_THERMOMETER], seen.measurement, seen.state, seen.battery, adapter=bluez.cart_adapter,
-                             backoff=(0.2, 1.0), timeout=60.0)
+        patient = seen.sensors(bluez, [KNOWN_THERMOMETER], timeout=60.0)
         await patient.start()
         await until(lambda: thermo.notifying(TEMPERATURE) and seen.batteries, "the temperature subscribed, the battery read")
         await asyncio.sleep(0.5)
